@@ -1,0 +1,48 @@
+// Package durable replaces files so that they survive crashes, power cuts,
+// full disks and concurrent writers.
+//
+// The promise, which every package of this module keeps:
+//
+//  1. Atomic. A crash, kill -9, power loss or full disk at any moment leaves
+//     a file either exactly as it was before an operation or exactly as the
+//     operation meant it to be. Never torn, never empty, never a mix.
+//  2. Durable. An operation that returned success survives power loss.
+//     Nothing is acknowledged before the fsync that covers it has returned.
+//  3. Isolated. Concurrent writers never lose each other's updates, and
+//     readers never see a half-written file.
+//  4. Evident. Corruption is detected and reported, never silently parsed.
+//  5. Nothing lost on bad input. Invalid input is refused with a clear error
+//     before anything on disk changes.
+//
+// WriteFile is the drop-in replacement for os.WriteFile. It writes a hidden
+// temp file beside the target (".name.<random>.tmp", created with O_EXCL and
+// the final mode), checks every byte was written, fsyncs it, renames it over
+// the target and fsyncs the directory. A failure before the rename removes
+// the temp file and leaves the target untouched; nothing is removed after it.
+// Create streams a large file the same way and publishes it only on Commit:
+// Close never publishes.
+//
+// Concurrent WriteFile calls for the same file within one process coalesce:
+// while one replace runs, later callers wait and the last of them is written
+// next, once, for all of them. Each caller returns when a version containing
+// its data, or a later caller's data, is durable — last writer wins, as it
+// would if the calls ran one by one. Concurrent replaces in one directory
+// share the directory fsync on the same terms: a caller is only acknowledged
+// by a directory fsync that began after its own rename.
+//
+// Existing targets keep their mode, and their owner when running as root; the
+// mode is set on the temp file before any data is written, never after the
+// rename. New files get perm (less the umask), and directories created on the
+// way get perm plus search permission where it allows reading, so 0o600 files
+// land in 0o700 directories.
+//
+// Where the platform cannot give a guarantee the documentation says so: on
+// Windows there is no general directory fsync and the rename is written
+// through instead (see vfs.OS); on NFS, rename is atomic for one client only.
+// Options may trade durability for speed by name (WithDurability(Cache)),
+// never by default.
+//
+// Every error wraps its cause and names the file: errors.Is(err,
+// syscall.ENOSPC) and errors.Is(err, fs.ErrPermission) work, and the
+// sentinels below let callers branch on what happened.
+package durable

@@ -1,0 +1,21 @@
+// Package errs holds the sentinel errors that every layer of durable shares.
+//
+// They live here, below every public package, so that lock (which durable
+// imports) and durable (which re-exports them) hand out the very same values:
+// errors.Is(err, durable.ErrLocked) holds for an error that came from lock.
+package errs
+
+import "errors"
+
+var (
+	// ErrCorrupt reports data that fails its checksum or does not parse.
+	ErrCorrupt = errors.New("durable: corrupt data")
+	// ErrTampered reports data whose signature or tree does not verify.
+	ErrTampered = errors.New("durable: tampered data")
+	// ErrLocked reports a lock held by someone else.
+	ErrLocked = errors.New("durable: locked by another holder")
+	// ErrConflict reports a precondition on a version that no longer holds.
+	ErrConflict = errors.New("durable: conflicting update")
+	// ErrClosed reports use of a closed object.
+	ErrClosed = errors.New("durable: use of closed object")
+)

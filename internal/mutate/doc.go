@@ -1,0 +1,10 @@
+// Package mutate holds the test-only switches that break durable on purpose.
+//
+// Each switch is a constant set by a build tag, so normal builds carry no
+// trace of it and the compiler removes the dead branches. The mutation check
+// in .ci/run builds the crash tests with one tag at a time and requires them
+// to FAIL: a harness that still passes with fsyncs removed proves nothing.
+//
+//	durable_mutate_skip_file_sync   do not fsync the temp file before rename
+//	durable_mutate_skip_dir_sync    do not fsync the directory after rename
+package mutate

@@ -1,0 +1,109 @@
+package durable
+
+import (
+	"io/fs"
+
+	"github.com/durable-go/durable/vfs"
+)
+
+// An Option changes how a file is written. No option is needed for the full
+// guarantee; options only add behaviour or, by name, weaken durability.
+type Option func(*options)
+
+type options struct {
+	fs            vfs.FS
+	durability    Durability
+	backup        bool
+	noClobber     bool
+	noFollow      bool
+	forcePerm     bool
+	skipUnchanged bool
+	verify        func([]byte) error
+}
+
+func collect(opts []Option) options {
+	o := options{fs: vfs.OS{}}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// coalescible reports whether two writes with these options may be merged
+// into one replace: only when nothing about the result depends on which of
+// them runs (no verify callback, no create-only check).
+func (o *options) coalescible(p *options) bool {
+	return o.verify == nil && p.verify == nil && !o.noClobber && !p.noClobber &&
+		o.fs == p.fs && o.durability == p.durability && o.backup == p.backup &&
+		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
+		o.skipUnchanged == p.skipUnchanged
+}
+
+// Durability says which failures a write survives.
+type Durability int
+
+const (
+	// Full survives process crashes and power loss: the temp file and the
+	// directory are fsynced before the write returns. The default.
+	Full Durability = iota
+	// Cache survives process crashes only. No fsync is done, so it is fast,
+	// but after a power cut the file may be the old version, the new one,
+	// or empty. For caches and other files that can be rebuilt.
+	Cache
+)
+
+func (d Durability) String() string {
+	switch d {
+	case Full:
+		return "full"
+	case Cache:
+		return "cache"
+	}
+	return "Durability(?)"
+}
+
+// WithDurability sets the durability level (Full by default).
+func WithDurability(d Durability) Option { return func(o *options) { o.durability = d } }
+
+// WithFS writes through fsys instead of the operating system: a vfs.MemFS
+// to crash-test code that uses durable, or a fault injector.
+func WithFS(fsys vfs.FS) Option { return func(o *options) { o.fs = fsys } }
+
+// Backup keeps the previous version as "name.bak", itself replaced
+// atomically and made durable before the target is replaced, so that
+// whenever the new version is visible the previous one is in the backup.
+func Backup() Option { return func(o *options) { o.backup = true } }
+
+// NoClobber creates the file only if it does not exist; otherwise the write
+// fails with an error wrapping fs.ErrExist and nothing changes.
+func NoClobber() Option { return func(o *options) { o.noClobber = true } }
+
+// NoFollow refuses to write through a symbolic link (ErrSymlink). By
+// default a link is followed, so its target is replaced and the link stays.
+func NoFollow() Option { return func(o *options) { o.noFollow = true } }
+
+// ForcePerm applies perm to an existing target too, instead of keeping its
+// mode. The mode is still set on the temp file before data is written.
+func ForcePerm() Option { return func(o *options) { o.forcePerm = true } }
+
+// SkipUnchanged leaves the file alone when it already holds exactly the new
+// content (and the mode it would get), after making sure that content is
+// durable. It saves a replace, and keeps modification times and inode
+// numbers stable for watchers.
+func SkipUnchanged() Option { return func(o *options) { o.skipUnchanged = true } }
+
+// Verify calls fn with the bytes read back from the synced temp file before
+// it is published; an error from fn aborts the write (wrapped with
+// ErrVerify) and leaves the target untouched. Use it to check that what
+// reached the disk decodes.
+func Verify(fn func(data []byte) error) Option { return func(o *options) { o.verify = fn } }
+
+// dirPerm is the mode for directories created on the way to a new file:
+// the file's permissions plus search permission wherever it may be read.
+func dirPerm(perm fs.FileMode) fs.FileMode {
+	p := perm.Perm()
+	p |= (p & 0o444) >> 2
+	return p | 0o700
+}

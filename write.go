@@ -1,0 +1,296 @@
+package durable
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"syscall"
+
+	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/vfs"
+)
+
+// WriteFile atomically and durably replaces the file name with data, like
+// os.WriteFile but safe against crashes, power loss, full disks and
+// concurrent writers: when it returns nil, data is on disk and will be there
+// after a power cut; when it fails or the process dies midway, the file holds
+// exactly what it held before. Readers see the old or the new content, never
+// a mix.
+//
+// perm is the mode of a new file (less the umask); an existing file keeps
+// its mode and, when running as root, its owner. Missing parent directories
+// are created and made durable. A symbolic link is followed and kept.
+//
+// Concurrent calls for the same file in one process are coalesced: see the
+// package documentation for the last-writer-wins rule.
+func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error {
+	o := collect(opts)
+	target, err := resolve(o.fs, name, o.noFollow)
+	if err != nil {
+		return err
+	}
+	w := &writeReq{o: &o, name: name, data: data, perm: perm}
+	key, ok := registryKey(o.fs, target)
+	if !ok {
+		return w.replace(target)
+	}
+	return writers.Do(key, w, joinWrites, func(batch []*writeReq) error {
+		// Every caller in the batch is answered by this one replace, which
+		// writes the newest data: the last writer wins, as it would if the
+		// calls had run one by one.
+		return batch[len(batch)-1].replace(target)
+	})
+}
+
+// Process-wide coalescing: writes of one file, and fsyncs of one directory,
+// made by independent callers share work only if something outlives a
+// single call, so these two registries are package state. They hold only
+// in-flight work and forget a path as soon as it is idle.
+var (
+	writers  group.Registry[fsPath, *writeReq]
+	dirSyncs group.Registry[fsPath, struct{}]
+)
+
+// fsPath names a file within one filesystem.
+type fsPath struct {
+	fs   vfs.FS
+	path string
+}
+
+// registryKey returns the coalescing key for path, or false when fsys is a
+// type that cannot be compared (and so cannot be told apart from another).
+func registryKey(fsys vfs.FS, path string) (fsPath, bool) {
+	if !reflect.TypeOf(fsys).Comparable() {
+		return fsPath{}, false
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fsPath{fsys, path}, true
+}
+
+type writeReq struct {
+	o    *options
+	name string
+	data []byte
+	perm fs.FileMode
+}
+
+func joinWrites(batch []*writeReq, w *writeReq) bool {
+	b := batch[0]
+	return b.perm == w.perm && b.o.coalescible(w.o)
+}
+
+// replace runs one durable replace of target with w.data.
+func (w *writeReq) replace(target string) error {
+	o := w.o
+	if o.skipUnchanged {
+		same, err := o.unchanged(target, w.data)
+		if err != nil {
+			return &fs.PathError{Op: "replace", Path: w.name, Err: err}
+		}
+		if same {
+			return nil
+		}
+	}
+	p, err := o.begin(w.name, target, w.perm)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Write(w.data); err != nil {
+		p.abort(nil)
+		return err
+	}
+	return p.Commit()
+}
+
+// unchanged reports whether target already holds data, making sure that
+// content is durable before saying so.
+func (o *options) unchanged(target string, data []byte) (bool, error) {
+	fi, err := o.fs.Stat(target)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) {
+		return false, nil
+	}
+	cur, err := readFile(o.fs, target)
+	if err != nil || !bytes.Equal(cur, data) {
+		return false, nil
+	}
+	return true, o.syncExisting(target)
+}
+
+// syncExisting makes an existing file and its directory entry durable: it
+// may have been written by someone who did not fsync.
+func (o *options) syncExisting(target string) error {
+	if o.durability != Full {
+		return nil
+	}
+	err := syncFile(o.fs, target, os.O_RDONLY)
+	if err != nil {
+		// Windows flushes only handles open for writing.
+		err = syncFile(o.fs, target, os.O_RDWR)
+	}
+	if err != nil {
+		return err
+	}
+	return o.syncDir(filepath.Dir(target))
+}
+
+func syncFile(fsys vfs.FS, name string, flag int) error {
+	f, err := fsys.OpenFile(name, flag, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir fsyncs dir, sharing the fsync with concurrent callers: each is
+// answered only by an fsync that started after it asked.
+func (o *options) syncDir(dir string) error {
+	key, ok := registryKey(o.fs, dir)
+	if !ok {
+		return o.fs.SyncDir(dir)
+	}
+	return dirSyncs.Do(key, struct{}{}, nil, func([]struct{}) error {
+		return o.fs.SyncDir(dir)
+	})
+}
+
+// mkdirAll creates dir and its missing parents, fsyncing each parent after
+// a child appears in it, so the new path survives a power cut.
+func (o *options) mkdirAll(dir string, perm fs.FileMode) error {
+	fi, err := o.fs.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := o.mkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := o.fs.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// Also when another writer created it first: it may not have synced.
+	if o.durability == Full {
+		return o.syncDir(parent)
+	}
+	return nil
+}
+
+// backupOf makes "target.bak" a durable copy of the current target before
+// the target is replaced, so the previous version is never lost: a hard link
+// where the filesystem has them (no data copied), a copy otherwise.
+func (o *options) backupOf(target string) error {
+	dir, bak := filepath.Dir(target), target+".bak"
+	tmp := filepath.Join(dir, tempName(filepath.Base(bak)))
+	if err := o.fs.Link(target, tmp); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // the target went away: nothing to keep
+		}
+		return o.copyBackup(target, bak)
+	}
+	if err := o.fs.Rename(tmp, bak); err != nil {
+		o.fs.Remove(tmp)
+		return err
+	}
+	if o.durability == Full {
+		return o.syncDir(dir)
+	}
+	return nil
+}
+
+func (o *options) copyBackup(target, bak string) error {
+	data, err := readFile(o.fs, target)
+	if err != nil {
+		return err
+	}
+	fi, err := o.fs.Stat(target)
+	if err != nil {
+		return err
+	}
+	p, err := o.withoutBackup().begin(bak, bak, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := p.Write(data); err != nil {
+		p.abort(nil)
+		return err
+	}
+	return p.Commit()
+}
+
+func (o *options) withoutBackup() *options {
+	c := *o
+	c.backup, c.noClobber, c.verify, c.skipUnchanged, c.forcePerm = false, false, nil, false, false
+	return &c
+}
+
+// resolve follows symbolic links at the end of name, so that the file they
+// point to is replaced and the links survive.
+func resolve(fsys vfs.FS, name string, noFollow bool) (string, error) {
+	p := filepath.Clean(name)
+	for range 40 {
+		fi, err := fsys.Lstat(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return p, nil
+			}
+			return "", &fs.PathError{Op: "replace", Path: name, Err: err}
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return p, nil
+		}
+		if noFollow {
+			return "", &fs.PathError{Op: "replace", Path: name, Err: ErrSymlink}
+		}
+		dest, err := fsys.Readlink(p)
+		if err != nil {
+			return "", &fs.PathError{Op: "replace", Path: name, Err: err}
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(p), dest)
+		}
+		p = filepath.Clean(dest)
+	}
+	return "", &fs.PathError{Op: "replace", Path: name, Err: syscall.ELOOP}
+}
+
+// ReadFile reads the whole file. Because every write replaces the file
+// atomically, it always returns one complete version. On Windows it opens the
+// file so that it never blocks a concurrent replace.
+func ReadFile(name string, opts ...Option) ([]byte, error) {
+	o := collect(opts)
+	return readFile(o.fs, name)
+}
+
+func readFile(fsys vfs.FS, name string) ([]byte, error) {
+	f, err := fsys.OpenFile(name, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+512))
+	if _, err := io.Copy(buf, f); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return buf.Bytes(), nil
+}
