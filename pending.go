@@ -26,6 +26,9 @@ type PendingFile struct {
 	f      vfs.File
 	err    error // first write error; a PendingFile that failed never commits
 	done   bool  // committed or cleaned up
+	// skipped: SkipUnchanged found the target already holding this content
+	// (and made it durable), so nothing was published.
+	skipped bool
 }
 
 // Create starts writing a new version of name. Write to it, then Commit to
@@ -149,6 +152,24 @@ func (p *PendingFile) WriteString(s string) (int, error) { return p.Write([]byte
 // is durable. If it fails before the rename, the temp file is removed and the
 // target is untouched. Commit after Commit or Cleanup returns ErrClosed.
 func (p *PendingFile) Commit() error {
+	if err := p.publishDurably(); err != nil {
+		return err
+	}
+	return p.syncParent()
+}
+
+// syncParent makes the published name durable. It is separate from
+// publishDurably so that WriteFile can let the next coalesced write start
+// while this directory fsync runs.
+func (p *PendingFile) syncParent() error {
+	if p.o.durability != Full || mutate.SkipDirSync || p.skipped {
+		return nil
+	}
+	return p.wrap(p.o.syncDir(filepath.Dir(p.target)))
+}
+
+// publishDurably is Commit up to, not including, the directory fsync.
+func (p *PendingFile) publishDurably() error {
 	if p.done {
 		return p.wrap(ErrClosed)
 	}
@@ -186,6 +207,7 @@ func (p *PendingFile) Commit() error {
 		}
 		if same {
 			p.abort(nil)
+			p.skipped = true
 			return p.wrap(o.syncExisting(p.target))
 		}
 	}
@@ -198,11 +220,6 @@ func (p *PendingFile) Commit() error {
 		return err
 	}
 	p.done = true
-	if o.durability == Full && !mutate.SkipDirSync {
-		if err := o.syncDir(filepath.Dir(p.target)); err != nil {
-			return p.wrap(err)
-		}
-	}
 	return nil
 }
 

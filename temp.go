@@ -96,4 +96,3 @@ func CleanTemp(dir string, olderThan time.Duration, opts ...Option) ([]string, e
 	}
 	return removed, errors.Join(errs...)
 }
-

@@ -38,12 +38,23 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error
 	if !ok {
 		return w.replace(target)
 	}
-	return writers.Do(key, w, joinWrites, func(batch []*writeReq) error {
+	err = writers.Do(key, w, joinWrites, func(batch []*writeReq) error {
 		// Every caller in the batch is answered by this one replace, which
 		// writes the newest data: the last writer wins, as it would if the
 		// calls had run one by one.
-		return batch[len(batch)-1].replace(target)
+		p, err := batch[len(batch)-1].publish(target)
+		for _, b := range batch {
+			b.published = p
+		}
+		return err
 	})
+	if err != nil || w.published == nil {
+		return err
+	}
+	// The directory fsync runs outside the queue, so the next batch writes
+	// and fsyncs its temp file meanwhile. It is shared with every caller
+	// whose rename came before it started, and no caller returns before it.
+	return w.published.syncParent()
 }
 
 // Process-wide coalescing: writes of one file, and fsyncs of one directory,
@@ -74,10 +85,11 @@ func registryKey(fsys vfs.FS, path string) (fsPath, bool) {
 }
 
 type writeReq struct {
-	o    *options
-	name string
-	data []byte
-	perm fs.FileMode
+	o         *options
+	name      string
+	data      []byte
+	perm      fs.FileMode
+	published *PendingFile // set for every member of a batch that published
 }
 
 func joinWrites(batch []*writeReq, w *writeReq) bool {
@@ -87,25 +99,38 @@ func joinWrites(batch []*writeReq, w *writeReq) bool {
 
 // replace runs one durable replace of target with w.data.
 func (w *writeReq) replace(target string) error {
+	p, err := w.publish(target)
+	if err != nil || p == nil {
+		return err
+	}
+	return p.syncParent()
+}
+
+// publish replaces target with w.data up to, not including, the directory
+// fsync. It returns nil, nil when SkipUnchanged found nothing to do.
+func (w *writeReq) publish(target string) (*PendingFile, error) {
 	o := w.o
 	if o.skipUnchanged {
 		same, err := o.unchanged(target, w.data)
 		if err != nil {
-			return &fs.PathError{Op: "replace", Path: w.name, Err: err}
+			return nil, &fs.PathError{Op: "replace", Path: w.name, Err: err}
 		}
 		if same {
-			return nil
+			return nil, nil
 		}
 	}
 	p, err := o.begin(w.name, target, w.perm)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := p.Write(w.data); err != nil {
 		p.abort(nil)
-		return err
+		return nil, err
 	}
-	return p.Commit()
+	if err := p.publishDurably(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // unchanged reports whether target already holds data, making sure that

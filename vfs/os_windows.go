@@ -163,4 +163,3 @@ func owner(fi fs.FileInfo) (uid, gid int, ok bool) {
 	}
 	return 0, 0, false
 }
-

@@ -1,0 +1,223 @@
+// Package bench measures durable's writes against the raw syscall sequence
+// they are built from, interleaved in one run so that the machine's noise
+// hits both sides alike. The CLI (durable bench) and the Go benchmarks both
+// print from here.
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/durable-go/durable"
+)
+
+// RawReplace is the minimal durable replace, with nothing durable adds:
+// open a temp file, write, fsync, close, rename, fsync the directory. It is
+// the floor every ratio is measured against.
+func RawReplace(dir, name string, data []byte, tmp string) error {
+	t := filepath.Join(dir, tmp)
+	f, err := os.OpenFile(t, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(t, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
+}
+
+// LatencyRow compares one write of Size bytes.
+type LatencyRow struct {
+	Size    int
+	Durable time.Duration // median of WriteFile
+	Raw     time.Duration // median of RawReplace
+	Rounds  int
+}
+
+// Ratio is Durable/Raw: 1.0 means durable adds nothing.
+func (r LatencyRow) Ratio() float64 { return float64(r.Durable) / float64(r.Raw) }
+
+// Latency measures WriteFile and RawReplace of each size, alternating which
+// goes first in each round, and returns their medians.
+func Latency(dir string, sizes []int, rounds int) ([]LatencyRow, error) {
+	var rows []LatencyRow
+	for _, size := range sizes {
+		data := payload(size)
+		var dur, raw []time.Duration
+		for i := range rounds + 2 { // two warm-up rounds are dropped
+			var d, r time.Duration
+			var err error
+			runDurable := func() {
+				start := time.Now()
+				err = durable.WriteFile(filepath.Join(dir, "lat-durable"), data, 0o644)
+				d = time.Since(start)
+			}
+			runRaw := func() {
+				start := time.Now()
+				if e := RawReplace(dir, "lat-raw", data, "lat-raw.tmp"); e != nil && err == nil {
+					err = e
+				}
+				r = time.Since(start)
+			}
+			if i%2 == 0 {
+				runDurable()
+				runRaw()
+			} else {
+				runRaw()
+				runDurable()
+			}
+			if err != nil {
+				return nil, err
+			}
+			if i >= 2 {
+				dur, raw = append(dur, d), append(raw, r)
+			}
+		}
+		rows = append(rows, LatencyRow{Size: size, Durable: median(dur), Raw: median(raw), Rounds: rounds})
+	}
+	return rows, nil
+}
+
+// ThroughputRow compares operations per second of n concurrent writers.
+type ThroughputRow struct {
+	Name         string
+	Writers      int
+	Durable, Raw float64 // operations per second
+}
+
+// Ratio is Durable/Raw throughput: above 1.0 durable is faster.
+func (r ThroughputRow) Ratio() float64 { return r.Durable / r.Raw }
+
+// Concurrent measures n goroutines replacing n different files in one
+// directory, and n goroutines replacing one file, each for d per side,
+// alternating sides three times.
+func Concurrent(dir string, n, size int, d time.Duration) ([]ThroughputRow, error) {
+	data := payload(size)
+	var rows []ThroughputRow
+	for _, same := range []bool{false, true} {
+		name := fmt.Sprintf("%d writers, %d files", n, n)
+		if same {
+			name = fmt.Sprintf("%d writers, 1 file", n)
+		}
+		row := ThroughputRow{Name: name, Writers: n}
+		var durOps, rawOps int64
+		var durTime, rawTime time.Duration
+		for i := range 3 {
+			for _, durableSide := range []bool{i%2 == 0, i%2 != 0} {
+				ops, el, err := hammer(dir, n, d, func(g, seq int) error {
+					file := "c" + strconv.Itoa(g)
+					if same {
+						file = "c-same"
+					}
+					if durableSide {
+						return durable.WriteFile(filepath.Join(dir, "d-"+file), data, 0o644)
+					}
+					return RawReplace(dir, "r-"+file, data, "r-"+strconv.Itoa(g)+"-"+strconv.Itoa(seq)+".tmp")
+				})
+				if err != nil {
+					return nil, err
+				}
+				if durableSide {
+					durOps, durTime = durOps+ops, durTime+el
+				} else {
+					rawOps, rawTime = rawOps+ops, rawTime+el
+				}
+			}
+		}
+		row.Durable = float64(durOps) / durTime.Seconds()
+		row.Raw = float64(rawOps) / rawTime.Seconds()
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// hammer runs op in n goroutines until d has passed and counts the calls.
+func hammer(dir string, n int, d time.Duration, op func(g, seq int) error) (int64, time.Duration, error) {
+	var ops atomic.Int64
+	var first error
+	var once sync.Once
+	stop := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range n {
+		wg.Go(func() {
+			for seq := 0; time.Now().Before(stop); seq++ {
+				if err := op(g, seq); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+				ops.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return ops.Load(), time.Since(start), first
+}
+
+func payload(size int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte('a' + i%26)
+	}
+	return b
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// PrintLatency writes rows as a Markdown table.
+func PrintLatency(w io.Writer, rows []LatencyRow) {
+	fmt.Fprintf(w, "| size | WriteFile median | raw sequence median | ratio |\n|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %v | %v | %.2f |\n", Size(r.Size), r.Durable.Round(time.Microsecond), r.Raw.Round(time.Microsecond), r.Ratio())
+	}
+}
+
+// PrintThroughput writes rows as a Markdown table.
+func PrintThroughput(w io.Writer, rows []ThroughputRow) {
+	fmt.Fprintf(w, "| workload | WriteFile ops/s | raw sequence ops/s | ratio |\n|---|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.2f |\n", r.Name, r.Durable, r.Raw, r.Ratio())
+	}
+}
+
+// Size formats a byte count the way the tables show it.
+func Size(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " B"
+}

@@ -1,0 +1,132 @@
+package group
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A caller that arrives while a batch runs must not be answered by it: the
+// run it is part of must start after it joined.
+func TestJoinersWaitForTheNextBatch(t *testing.T) {
+	var q Queue[int]
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var runs [][]int
+	var mu sync.Mutex
+	run := func(b []int) error {
+		mu.Lock()
+		runs = append(runs, append([]int(nil), b...))
+		first := len(runs) == 1
+		mu.Unlock()
+		if first {
+			close(started)
+			<-release
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { q.Do(0, nil, run) })
+	<-started
+	for i := 1; i <= 10; i++ {
+		wg.Go(func() { q.Do(i, nil, run) })
+	}
+	// Let the ten join the pending batch before the first run finishes.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q.mu.Lock()
+		n := 0
+		if len(q.pending) > 0 {
+			n = len(q.pending[0].items)
+		}
+		q.mu.Unlock()
+		if n == 10 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if len(runs) != 2 {
+		t.Fatalf("got %d runs %v, want 2 (the first alone, then the ten together)", len(runs), runs)
+	}
+	if len(runs[0]) != 1 || runs[0][0] != 0 || len(runs[1]) != 10 {
+		t.Fatalf("runs = %v", runs)
+	}
+	if !q.Idle() {
+		t.Fatal("queue not idle after all callers returned")
+	}
+}
+
+func TestErrorsGoToTheirBatch(t *testing.T) {
+	var q Queue[int]
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	var failed, ok atomic.Int32
+	for i := range 200 {
+		wg.Go(func() {
+			err := q.Do(i, nil, func(b []int) error {
+				for _, v := range b {
+					if v%2 == 1 && len(b) == 1 {
+						return boom
+					}
+				}
+				return nil
+			})
+			switch {
+			case errors.Is(err, boom):
+				if i%2 == 0 {
+					t.Errorf("item %d got an error meant for an odd lone item", i)
+				}
+				failed.Add(1)
+			case err == nil:
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load()+ok.Load() != 200 {
+		t.Fatalf("answers: %d failed + %d ok, want 200", failed.Load(), ok.Load())
+	}
+}
+
+func TestRunsNeverOverlapAndJoinIsHonoured(t *testing.T) {
+	var q Queue[int]
+	var active atomic.Int32
+	var wg sync.WaitGroup
+	sameParity := func(b []int, v int) bool { return b[0]%2 == v%2 }
+	for i := range 500 {
+		wg.Go(func() {
+			q.Do(i, sameParity, func(b []int) error {
+				if active.Add(1) != 1 {
+					t.Error("two batches ran at once")
+				}
+				for _, v := range b {
+					if v%2 != b[0]%2 {
+						t.Errorf("batch %v mixes items join refused", b)
+					}
+				}
+				time.Sleep(10 * time.Microsecond)
+				active.Add(-1)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+}
+
+func TestRegistryForgetsIdleKeys(t *testing.T) {
+	var r Registry[string, int]
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			r.Do([]string{"a", "b", "c"}[i%3], i, nil, func([]int) error { return nil })
+		})
+	}
+	wg.Wait()
+	if n := r.Len(); n != 0 {
+		t.Fatalf("registry holds %d keys after all work ended", n)
+	}
+}
