@@ -113,11 +113,6 @@ func (p *PendingFile) keepOwner() error {
 	if !ok {
 		return nil
 	}
-	if st, err := p.f.Stat(); err == nil {
-		if u, g, ok := vfs.Owner(st); ok && u == uid && g == gid {
-			return nil
-		}
-	}
 	return p.f.Chown(uid, gid)
 }
 

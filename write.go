@@ -137,11 +137,20 @@ func (w *writeReq) publish(target string) (*PendingFile, error) {
 // content is durable before saying so.
 func (o *options) unchanged(target string, data []byte) (bool, error) {
 	fi, err := o.fs.Stat(target)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) {
 		return false, nil
 	}
 	cur, err := readFile(o.fs, target)
-	if err != nil || !bytes.Equal(cur, data) {
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(cur, data) {
 		return false, nil
 	}
 	return true, o.syncExisting(target)
@@ -154,7 +163,7 @@ func (o *options) syncExisting(target string) error {
 		return nil
 	}
 	err := syncFile(o.fs, target, os.O_RDONLY)
-	if err != nil {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EBADF) {
 		// Windows flushes only handles open for writing.
 		err = syncFile(o.fs, target, os.O_RDWR)
 	}
@@ -227,7 +236,10 @@ func (o *options) backupOf(target string) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // the target went away: nothing to keep
 		}
-		return o.copyBackup(target, bak)
+		if linkUnsupported(err) {
+			return o.copyBackup(target, bak)
+		}
+		return err
 	}
 	if err := o.fs.Rename(tmp, bak); err != nil {
 		o.fs.Remove(tmp)
@@ -237,6 +249,14 @@ func (o *options) backupOf(target string) error {
 		return o.syncDir(dir)
 	}
 	return nil
+}
+
+// linkUnsupported reports a filesystem that cannot make the hard link
+// (FAT, some network filesystems, a file at its link limit), as opposed to
+// a failure such as a full disk, which a copy would only repeat.
+func linkUnsupported(err error) bool {
+	return errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EPERM) ||
+		errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.EXDEV)
 }
 
 func (o *options) copyBackup(target, bak string) error {
@@ -308,13 +328,16 @@ func readFile(fsys vfs.FS, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
+	var buf *bytes.Buffer
+	st, err := f.Stat()
+	if err == nil {
+		buf = bytes.NewBuffer(make([]byte, 0, st.Size()+512))
+		_, err = io.Copy(buf, f)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+512))
-	if _, err := io.Copy(buf, f); err != nil {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	return buf.Bytes(), nil

@@ -1,0 +1,290 @@
+package durable_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/vfs"
+)
+
+// Crash-point enumeration: run an operation on the in-memory model, crash
+// after every step it takes (in many ways per step: everything unsynced lost,
+// everything kept, and random mixes of lost, torn and zeroed data and lost
+// directory entries), and check the invariant in every state. A second check
+// crashes after the operation returned: success must mean durable.
+
+// crashSeeds are the crash outcomes tried at each step: 0 loses everything
+// unsynced, 1 keeps everything, the rest are random mixes.
+const crashSeeds = 40
+
+type crashState struct {
+	step int    // how many mutating calls had completed
+	op   string // the last of them
+	seed uint64
+	fs   *vfs.MemFS
+}
+
+// crashEveryStep runs op on m, crashing after every mutating call, and
+// returns the crash states taken during op, those taken after it returned,
+// and op's error.
+func crashEveryStep(m *vfs.MemFS, op func(fsys vfs.FS) error) (during, after []crashState, err error) {
+	step := 0
+	m.SetHook(func(o vfs.Op, name string) {
+		step++
+		for seed := range uint64(crashSeeds) {
+			during = append(during, crashState{step, fmt.Sprintf("%v %s", o, name), seed, m.Crash(seed)})
+		}
+	})
+	err = op(m)
+	m.SetHook(nil)
+	for seed := range uint64(crashSeeds) {
+		after = append(after, crashState{step, "returned", seed, m.Crash(seed)})
+	}
+	return during, after, err
+}
+
+// content returns the file's content, or "<absent>".
+func content(t *testing.T, fsys vfs.FS, name string) string {
+	t.Helper()
+	b, err := vfs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "<absent>"
+	}
+	if err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	return string(b)
+}
+
+func oneOf(s string, allowed ...string) bool {
+	for _, a := range allowed {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(s crashState) string {
+	return fmt.Sprintf("crash after step %d (%s), seed %d:\n%s", s.step, s.op, s.seed, s.fs.Dump())
+}
+
+// Versions are long enough that a torn write cannot pass for one.
+var (
+	v1 = "version-1 " + strings.Repeat("a", 3000)
+	v2 = "version-2 " + strings.Repeat("b", 5000)
+	v3 = "version-3 " + strings.Repeat("c", 100)
+)
+
+func memWith(files map[string]string) *vfs.MemFS {
+	m := vfs.NewMem()
+	for name, data := range files {
+		mkdirAll(m, pathDir(name))
+		if err := vfs.WriteFile(m, name, []byte(data), 0o600); err != nil {
+			panic(err)
+		}
+	}
+	m.SyncAll()
+	return m
+}
+
+func pathDir(name string) string { return name[:strings.LastIndexByte(name, '/')] }
+
+func mkdirAll(fsys vfs.FS, dir string) {
+	if dir == "" || dir == "/" {
+		return
+	}
+	mkdirAll(fsys, pathDir(dir))
+	if err := fsys.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		panic(err)
+	}
+}
+
+func TestCrashWriteFileReplace(t *testing.T) {
+	const name = "/app/config.json"
+	m := memWith(map[string]string{name: v1})
+	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+		return durable.WriteFile(name, []byte(v2), 0o600, durable.WithFS(fsys))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStates(t, during, func(s crashState) error {
+		if c := content(t, s.fs, name); !oneOf(c, v1, v2) {
+			return fmt.Errorf("target is neither old nor new: %.30q (%d bytes)", c, len(c))
+		}
+		return nil
+	})
+	checkStates(t, after, func(s crashState) error {
+		if c := content(t, s.fs, name); c != v2 {
+			return fmt.Errorf("WriteFile returned, but after a crash the target is %.30q", c)
+		}
+		return nil
+	})
+}
+
+func TestCrashWriteFileNew(t *testing.T) {
+	const name = "/home/u/.config/app/new/token.json"
+	m := memWith(map[string]string{"/home/u/.profile": "x"})
+	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+		return durable.WriteFile(name, []byte(v1), 0o600, durable.WithFS(fsys))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStates(t, during, func(s crashState) error {
+		if c := content(t, s.fs, name); !oneOf(c, "<absent>", v1) {
+			return fmt.Errorf("new file is torn or empty: %.30q (%d bytes)", c, len(c))
+		}
+		return nil
+	})
+	// The created directories must survive too, or the file would vanish.
+	checkStates(t, after, func(s crashState) error {
+		if c := content(t, s.fs, name); c != v1 {
+			return fmt.Errorf("WriteFile returned, but after a crash the new file is %.30q", c)
+		}
+		return nil
+	})
+}
+
+func TestCrashSuccessiveWrites(t *testing.T) {
+	const name = "/state"
+	m := memWith(map[string]string{name: v1})
+	acked := "v1"
+	step := 0
+	var states []crashState
+	var ackedAt []string
+	m.SetHook(func(o vfs.Op, n string) {
+		step++
+		for seed := range uint64(crashSeeds) {
+			states = append(states, crashState{step, fmt.Sprintf("%v %s", o, n), seed, m.Crash(seed)})
+			ackedAt = append(ackedAt, acked)
+		}
+	})
+	for i, v := range []string{v2, v3} {
+		if err := durable.WriteFile(name, []byte(v), 0o600, durable.WithFS(m)); err != nil {
+			t.Fatal(err)
+		}
+		acked = fmt.Sprintf("v%d", i+2)
+	}
+	m.SetHook(nil)
+	allowed := map[string][]string{"v1": {v1, v2}, "v2": {v2, v3}, "v3": {v3}}
+	for i, s := range states {
+		if c := content(t, s.fs, name); !oneOf(c, allowed[ackedAt[i]]...) {
+			t.Fatalf("after %s was acknowledged, %s\nfile is %.30q", ackedAt[i], describe(s), c)
+		}
+	}
+}
+
+func TestCrashCreateCommit(t *testing.T) {
+	const name = "/data/export.csv"
+	m := memWith(map[string]string{name: v1})
+	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+		f, err := durable.Create(name, 0o644, durable.WithFS(fsys))
+		if err != nil {
+			return err
+		}
+		defer f.Cleanup()
+		for chunk := range 5 {
+			if _, err := f.Write([]byte(v2[chunk*len(v2)/5 : (chunk+1)*len(v2)/5])); err != nil {
+				return err
+			}
+		}
+		return f.Commit()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStates(t, during, func(s crashState) error {
+		if c := content(t, s.fs, name); !oneOf(c, v1, v2) {
+			return fmt.Errorf("target is neither old nor new: %.30q (%d bytes)", c, len(c))
+		}
+		return nil
+	})
+	checkStates(t, after, func(s crashState) error {
+		if c := content(t, s.fs, name); c != v2 {
+			return fmt.Errorf("Commit returned, but after a crash the target is %.30q", c)
+		}
+		return nil
+	})
+}
+
+func TestCrashBackup(t *testing.T) {
+	const name = "/etc/app.conf"
+	m := memWith(map[string]string{name: v2, name + ".bak": v1})
+	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+		return durable.WriteFile(name, []byte(v3), 0o600, durable.WithFS(fsys), durable.Backup())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invariant := func(s crashState) error {
+		c, b := content(t, s.fs, name), content(t, s.fs, name+".bak")
+		if !oneOf(c, v2, v3) {
+			return fmt.Errorf("target is neither old nor new: %.30q", c)
+		}
+		if !oneOf(b, v1, v2) {
+			return fmt.Errorf("backup is neither the old backup nor the old file: %.30q", b)
+		}
+		if c == v3 && b != v2 {
+			return fmt.Errorf("new version visible but the previous one is not in the backup (%.30q)", b)
+		}
+		return nil
+	}
+	checkStates(t, during, invariant)
+	checkStates(t, after, func(s crashState) error {
+		if c, b := content(t, s.fs, name), content(t, s.fs, name+".bak"); c != v3 || b != v2 {
+			return fmt.Errorf("returned, but after a crash: target %.30q, backup %.30q", c, b)
+		}
+		return nil
+	})
+}
+
+func TestCrashNoClobber(t *testing.T) {
+	const name = "/run/once.lock.json"
+	m := memWith(map[string]string{"/run/other": "x"})
+	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+		return durable.WriteFile(name, []byte(v1), 0o600, durable.WithFS(fsys), durable.NoClobber())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStates(t, during, func(s crashState) error {
+		if c := content(t, s.fs, name); !oneOf(c, "<absent>", v1) {
+			return fmt.Errorf("create-only file is torn or empty: %.30q", c)
+		}
+		return nil
+	})
+	checkStates(t, after, func(s crashState) error {
+		if c := content(t, s.fs, name); c != v1 {
+			return fmt.Errorf("returned, but after a crash the file is %.30q", c)
+		}
+		return nil
+	})
+}
+
+// checkStates applies inv to every state and reports the first few failures
+// with the step, the seed and the crashed tree.
+func checkStates(t *testing.T, states []crashState, inv func(crashState) error) {
+	t.Helper()
+	if len(states) == 0 {
+		t.Fatal("no crash states were produced: the hook never fired")
+	}
+	failures := 0
+	for _, s := range states {
+		if err := inv(s); err != nil {
+			failures++
+			if failures <= 3 {
+				t.Errorf("%v\n%s", err, describe(s))
+			}
+		}
+	}
+	if failures > 0 {
+		t.Errorf("%d of %d crash states violate the invariant", failures, len(states))
+	}
+}
+
