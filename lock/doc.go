@@ -1,0 +1,46 @@
+// Package lock provides cross-process file locks: exclusive and shared,
+// with context-aware waits and a non-blocking TryLock.
+//
+// # Guarantee
+//
+// While a [Lock] or [TryLock] holder has not called [Held.Unlock], no other
+// holder — goroutine or process, on the same machine — holds a lock on the
+// same name, exclusive or shared. Any number of [RLock] holders may share a
+// name, but not with an exclusive holder. A process that dies, even by
+// SIGKILL, releases its locks at once: the operating system drops them with
+// the process's last descriptor.
+//
+// # Rules
+//
+//   - The lock for name lives in a sidecar file, name + ".lock", never in the
+//     data file itself: Windows locks are mandatory, so locking the data file
+//     would stop readers, and the data file is replaced by rename anyway.
+//   - The sidecar is created (mode 0600) when missing and never deleted. Removing
+//     a lock file that someone may hold or be about to open breaks mutual
+//     exclusion: the next locker creates a new inode and locks that instead.
+//   - Waits are finite by default. When the context has no deadline, Lock and
+//     RLock give up after [DefaultTimeout] with an error wrapping [ErrLocked]
+//     and [context.DeadlineExceeded]. A wait polls with non-blocking attempts,
+//     so cancelling the context ends it promptly.
+//   - A lock serialises writers; it does not protect readers. Readers rely on
+//     the atomic replace (write a temp file, fsync, rename) and need no lock.
+//     Never write a file in place under a lock.
+//   - Lock descriptors are close-on-exec (and not inheritable on Windows), so a
+//     child process does not keep a lock alive after its parent unlocks.
+//   - A [Held] that becomes unreachable without Unlock is reported on
+//     standard error and released by the garbage collector; do not rely on
+//     that, it is a safety net for bugs.
+//
+// # Platforms
+//
+// Linux uses open-file-description locks (F_OFD_SETLK), falling back to flock
+// on kernels older than 3.15. It never uses classic fcntl locks, which any
+// close of any descriptor for the file releases. Darwin and the BSDs use
+// flock. Windows uses LockFileEx on one byte far past the end of the sidecar,
+// so that reading the sidecar is never blocked.
+//
+// Over NFS and other network filesystems the lock is only as good as the
+// server's lock support: flock may be emulated with byte-range locks, or be
+// local to one client, and a client that loses its lease loses its locks.
+// Keep locked state on a local disk.
+package lock

@@ -1,0 +1,284 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/durable-go/durable/internal/errs"
+)
+
+var (
+	// ErrLocked is wrapped by the error returned when another holder has the
+	// lock: at once from TryLock and TryRLock, after the wait from Lock and RLock.
+	ErrLocked = errs.ErrLocked
+	// ErrClosed is wrapped by the error from a second Unlock.
+	ErrClosed = errs.ErrClosed
+)
+
+// DefaultTimeout bounds a wait whose context has no deadline. Waiting forever
+// by default turns one stuck holder into a hung fleet; a bounded wait turns
+// it into an error someone sees.
+const DefaultTimeout = 30 * time.Second
+
+// Suffix is appended to a name to form its sidecar lock file.
+const Suffix = ".lock"
+
+// Back-off between non-blocking attempts: short at first, because most holds
+// are brief, and capped, so that a released lock is noticed soon.
+const (
+	minBackoff = time.Millisecond
+	maxBackoff = 50 * time.Millisecond
+)
+
+// Held is a lock held on a name. Release it with Unlock.
+type Held struct {
+	path    string // the sidecar, for errors
+	h       atomic.Pointer[held]
+	cleanup runtime.Cleanup
+}
+
+// held is what must be released. It is separate from Held so that the
+// garbage-collector cleanup can reach it without keeping Held alive.
+type held struct {
+	path      string
+	f         *os.File
+	entry     *entry
+	exclusive bool
+}
+
+// Lock takes an exclusive lock protecting the file name, waiting until it is
+// free, ctx is done, or DefaultTimeout passes if ctx has no deadline. The
+// lock is taken on the sidecar name + ".lock", which is created if missing.
+//
+// When the wait runs out of time the error wraps ErrLocked and
+// context.DeadlineExceeded; when ctx is cancelled it wraps context.Canceled.
+func Lock(ctx context.Context, name string) (*Held, error) {
+	return acquire(ctx, "lock", name, true, DefaultTimeout)
+}
+
+// RLock takes a shared lock protecting the file name; it waits like Lock.
+func RLock(ctx context.Context, name string) (*Held, error) {
+	return acquire(ctx, "rlock", name, false, DefaultTimeout)
+}
+
+// TryLock takes an exclusive lock protecting the file name if it is free now,
+// and otherwise returns an error wrapping ErrLocked at once.
+func TryLock(name string) (*Held, error) {
+	return try("trylock", name, true)
+}
+
+// TryRLock takes a shared lock protecting the file name if no exclusive
+// holder has it now, and otherwise returns an error wrapping ErrLocked at once.
+func TryRLock(name string) (*Held, error) {
+	return try("tryrlock", name, false)
+}
+
+// Unlock releases the lock. A second call returns an error wrapping ErrClosed.
+func (l *Held) Unlock() error {
+	h := l.h.Swap(nil)
+	if h == nil {
+		return &fs.PathError{Op: "unlock", Path: l.path, Err: ErrClosed}
+	}
+	l.cleanup.Stop()
+	return h.release()
+}
+
+func try(op, name string, exclusive bool) (*Held, error) {
+	path, key, err := sidecar(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name + Suffix, Err: err}
+	}
+	e, ok := tryAcquireEntry(key, exclusive)
+	if !ok {
+		return nil, &fs.PathError{Op: op, Path: path, Err: ErrLocked}
+	}
+	f, err := open(path, exclusive)
+	if err == nil {
+		err = osLocker{}.tryLock(f, exclusive)
+		if err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		e.release(exclusive)
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
+	}
+	return newHeld(path, f, e, exclusive), nil
+}
+
+// acquire is Lock and RLock, with the default timeout as a parameter so that
+// tests can exercise it without waiting half a minute.
+func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeout time.Duration) (*Held, error) {
+	path, key, err := sidecar(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name + Suffix, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		// Done before we looked: nobody was found holding the lock.
+		return nil, &fs.PathError{Op: op, Path: path, Err: withCause(ctx, err)}
+	}
+	parent := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
+	}
+
+	// The in-process lock comes first: goroutines queue on it without
+	// polling, and its mutex gives the race detector the happens-before edge
+	// that a system call does not.
+	e, err := acquireEntry(ctx, key, exclusive)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: path, Err: waitError(parent, ctx, defaultTimeout)}
+	}
+	f, err := open(path, exclusive)
+	if err != nil {
+		e.release(exclusive)
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
+	}
+	if err := poll(ctx, f, exclusive); err != nil {
+		f.Close()
+		e.release(exclusive)
+		if errors.Is(err, ErrLocked) {
+			err = waitError(parent, ctx, defaultTimeout)
+		}
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
+	}
+	return newHeld(path, f, e, exclusive), nil
+}
+
+// poll retries a non-blocking lock until it succeeds or ctx is done: a
+// blocking flock or LockFileEx cannot be cancelled. It returns ErrLocked when
+// ctx ends the wait.
+func poll(ctx context.Context, f *os.File, exclusive bool) error {
+	var timer *time.Timer
+	backoff := minBackoff
+	for {
+		err := osLocker{}.tryLock(f, exclusive)
+		if !errors.Is(err, ErrLocked) {
+			return err
+		}
+		// Jitter keeps waiters in several processes from retrying in step.
+		d := backoff/2 + rand.N(backoff/2+1)
+		if timer == nil {
+			timer = time.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ErrLocked
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// waitError says why a wait ended: parent is the caller's context, ctx the
+// one bounded by the default timeout. Running out of time means someone else
+// has the lock (ErrLocked); cancellation is the caller's doing and says so.
+func waitError(parent, ctx context.Context, defaultTimeout time.Duration) error {
+	err := ctx.Err()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return withCause(parent, err)
+	}
+	if parent.Err() == nil {
+		// Our own bound fired, not the caller's deadline.
+		return fmt.Errorf("%w: gave up after %v: %w", ErrLocked, defaultTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrLocked, err)
+}
+
+// withCause adds the reason given to context.WithCancelCause, if any.
+func withCause(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
+}
+
+// sidecar returns the lock file's path as given and its cleaned absolute
+// form, which keys the in-process lock.
+func sidecar(name string) (path, key string, err error) {
+	if name == "" {
+		return "", "", errors.New("empty file name")
+	}
+	path = name + Suffix
+	key, err = filepath.Abs(path)
+	if err != nil {
+		return "", "", err
+	}
+	return path, key, nil
+}
+
+// open opens the sidecar, creating it if missing. Go opens files
+// close-on-exec (non-inheritable on Windows), so a child process never holds
+// the lock on our behalf. A shared lock needs only read access, so a reader
+// can lock a sidecar it may not write.
+func open(path string, exclusive bool) (*os.File, error) {
+	flag := os.O_RDONLY | os.O_CREATE
+	if exclusive {
+		flag = os.O_RDWR | os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	if err != nil {
+		// Strip the PathError: the caller adds its own, with its Op.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+func newHeld(path string, f *os.File, e *entry, exclusive bool) *Held {
+	h := &held{path: path, f: f, entry: e, exclusive: exclusive}
+	l := &Held{path: path}
+	l.h.Store(h)
+	l.cleanup = runtime.AddCleanup(l, releaseLost, h)
+	return l
+}
+
+// releaseLost runs when a Held is garbage without Unlock. Releasing it keeps
+// one bug from blocking every other holder; saying so lets someone fix the bug.
+func releaseLost(h *held) {
+	fmt.Fprintf(os.Stderr, "durable/lock: lock on %s was never unlocked; releasing it\n", h.path)
+	h.release()
+}
+
+// release drops the file lock, then the in-process lock, the reverse of the
+// order they were taken in.
+func (h *held) release() error {
+	err := osLocker{}.unlock(h.f)
+	// Close releases the lock too, so the lock never outlives it.
+	if cerr := h.f.Close(); err == nil {
+		err = cerr
+	}
+	h.entry.release(h.exclusive)
+	if err != nil {
+		return &fs.PathError{Op: "unlock", Path: h.path, Err: err}
+	}
+	return nil
+}
+
+// sysLocker is the seam between this file and the platform's lock call. Each
+// platform file defines osLocker to implement it.
+type sysLocker interface {
+	// tryLock makes one attempt that never blocks. It returns ErrLocked if a
+	// conflicting lock is held, through this or any other descriptor.
+	tryLock(f *os.File, exclusive bool) error
+	// unlock releases what tryLock took on f.
+	unlock(f *os.File) error
+}
+
+var _ sysLocker = osLocker{}

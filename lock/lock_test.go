@@ -1,0 +1,680 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/durable-go/durable/internal/errs"
+)
+
+func isLocked(err error) bool { return errors.Is(err, ErrLocked) }
+
+func mustLock(t *testing.T, name string) *Held {
+	t.Helper()
+	l, err := Lock(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func mustRLock(t *testing.T, name string) *Held {
+	t.Helper()
+	l, err := RLock(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func mustUnlock(t *testing.T, l *Held) {
+	t.Helper()
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantLocked checks that err reports contention on name's sidecar.
+func wantLocked(t *testing.T, what string, err error, name string) {
+	t.Helper()
+	if !isLocked(err) {
+		t.Fatalf("%s: got %v, want an error wrapping ErrLocked", what, err)
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Path != name+Suffix {
+		t.Fatalf("%s: %v is not a *fs.PathError on %s", what, err, name+Suffix)
+	}
+}
+
+// checkRegistryEmpty checks that every in-process entry was released.
+func checkRegistryEmpty(t *testing.T) {
+	t.Helper()
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	for k, e := range registry.m {
+		t.Errorf("registry still holds %s (refs %d)", k, e.refs)
+	}
+}
+
+func TestSentinelsAreShared(t *testing.T) {
+	if ErrLocked != errs.ErrLocked || ErrClosed != errs.ErrClosed {
+		t.Fatal("lock's sentinels are not the shared ones from internal/errs")
+	}
+}
+
+func TestTryLockContention(t *testing.T) {
+	name := tempName(t)
+
+	l := mustLock(t, name)
+	_, err := TryLock(name)
+	wantLocked(t, "TryLock while locked", err, name)
+	_, err = TryRLock(name)
+	wantLocked(t, "TryRLock while locked", err, name)
+	mustUnlock(t, l)
+
+	r1 := mustRLock(t, name)
+	r2, err := TryRLock(name)
+	if err != nil {
+		t.Fatalf("second shared lock: %v", err)
+	}
+	_, err = TryLock(name)
+	wantLocked(t, "TryLock while read-locked", err, name)
+	mustUnlock(t, r1)
+	_, err = TryLock(name)
+	wantLocked(t, "TryLock while one reader remains", err, name)
+	mustUnlock(t, r2)
+
+	l, err = TryLock(name)
+	if err != nil {
+		t.Fatalf("TryLock when free: %v", err)
+	}
+	mustUnlock(t, l)
+	checkRegistryEmpty(t)
+}
+
+// The file lock must exclude descriptors within one process too: that is
+// what makes it hold when the in-process registry is bypassed (two paths to
+// one file) and what classic fcntl locks get wrong.
+func TestFileLockExcludesOtherDescriptorsInProcess(t *testing.T) {
+	path := tempName(t) + Suffix
+	open2 := func(exclusive bool) *os.File {
+		f, err := open(path, exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	a, b := open2(true), open2(true)
+	if err := (osLocker{}).tryLock(a, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := (osLocker{}).tryLock(b, true); !isLocked(err) {
+		t.Fatalf("exclusive lock through a second descriptor: got %v, want ErrLocked", err)
+	}
+	if err := (osLocker{}).tryLock(b, false); !isLocked(err) {
+		t.Fatalf("shared lock through a second descriptor: got %v, want ErrLocked", err)
+	}
+	if err := (osLocker{}).unlock(a); err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := open2(false), open2(false)
+	for _, f := range []*os.File{r1, r2} {
+		if err := (osLocker{}).tryLock(f, false); err != nil {
+			t.Fatalf("shared locks must coexist: %v", err)
+		}
+	}
+	if err := (osLocker{}).tryLock(b, true); !isLocked(err) {
+		t.Fatalf("exclusive lock under shared ones: got %v, want ErrLocked", err)
+	}
+}
+
+func TestCrossProcessContention(t *testing.T) {
+	name := tempName(t)
+
+	l := mustLock(t, name)
+	if got := runHelper(t, "try", name); got != "locked" {
+		t.Fatalf("other process TryLock while we hold it: %q, want locked", got)
+	}
+	if got := runHelper(t, "tryr", name); got != "locked" {
+		t.Fatalf("other process TryRLock while we hold it: %q, want locked", got)
+	}
+	mustUnlock(t, l)
+
+	r := mustRLock(t, name)
+	if got := runHelper(t, "tryr", name); got != "ok" {
+		t.Fatalf("other process TryRLock while we read-lock: %q, want ok", got)
+	}
+	if got := runHelper(t, "try", name); got != "locked" {
+		t.Fatalf("other process TryLock while we read-lock: %q, want locked", got)
+	}
+	mustUnlock(t, r)
+	if got := runHelper(t, "try", name); got != "ok" {
+		t.Fatalf("other process TryLock after we unlocked: %q, want ok", got)
+	}
+
+	h := startHelper(t, "hold", name)
+	h.expect("locked")
+	_, err := TryLock(name)
+	wantLocked(t, "TryLock while another process holds it", err, name)
+	_, err = TryRLock(name)
+	wantLocked(t, "TryRLock while another process holds it", err, name)
+	h.stop()
+	l, err = TryLock(name)
+	if err != nil {
+		t.Fatalf("TryLock after the other process unlocked: %v", err)
+	}
+	mustUnlock(t, l)
+
+	h = startHelper(t, "rhold", name)
+	h.expect("locked")
+	r, err = TryRLock(name)
+	if err != nil {
+		t.Fatalf("TryRLock while another process read-locks: %v", err)
+	}
+	mustUnlock(t, r)
+	_, err = TryLock(name)
+	wantLocked(t, "TryLock while another process read-locks", err, name)
+	h.stop()
+	checkRegistryEmpty(t)
+}
+
+// Classic fcntl locks vanish when the process closes any descriptor for the
+// file; ours must not.
+func TestClosingAnotherDescriptorKeepsLock(t *testing.T) {
+	name := tempName(t)
+	if err := os.WriteFile(name, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := mustLock(t, name)
+	defer mustUnlock(t, l)
+	for _, p := range []string{name + Suffix, name} {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := runHelper(t, "try", name); got != "locked" {
+		t.Fatalf("after closing another descriptor for the sidecar, other process TryLock: %q, want locked", got)
+	}
+}
+
+func TestKilledHolderReleasesLock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows releases a dead process's locks when the system gets to it, not at once")
+	}
+	name := tempName(t)
+	h := startHelper(t, "hold", name)
+	h.expect("locked")
+	_, err := TryLock(name)
+	wantLocked(t, "TryLock while the child holds it", err, name)
+	if err := h.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-h.exited
+
+	deadline := time.Now().Add(time.Second)
+	for {
+		l, err := TryLock(name)
+		if err == nil {
+			mustUnlock(t, l)
+			break
+		}
+		if !isLocked(err) || time.Now().After(deadline) {
+			t.Fatalf("lock of a SIGKILLed holder not released within 1s: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestChildDoesNotInheritLock(t *testing.T) {
+	name := tempName(t)
+	l := mustLock(t, name)
+	child := startHelper(t, "idle", name) // started while we hold the lock
+	child.expect("started")
+	mustUnlock(t, l)
+	if got := runHelper(t, "try", name); got != "ok" {
+		t.Fatalf("TryLock in a new process after unlock, with a child started under the lock alive: %q, want ok", got)
+	}
+	if !child.alive() {
+		t.Fatal("the child exited early; the test proved nothing")
+	}
+	child.kill()
+}
+
+func TestWaitSucceedsWhenReleased(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	name := tempName(t)
+
+	t.Run("in process", func(t *testing.T) {
+		l := mustLock(t, name)
+		released := make(chan struct{})
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			close(released)
+			l.Unlock()
+		}()
+		r, err := RLock(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-released:
+		default:
+			t.Fatal("RLock returned while the exclusive lock was held")
+		}
+		mustUnlock(t, r)
+	})
+
+	t.Run("other process", func(t *testing.T) {
+		h := startHelper(t, "hold", name)
+		h.expect("locked")
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			h.stdin.Close()
+		}()
+		l, err := Lock(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.alive() {
+			// The helper unlocks before it exits; give it a moment to go.
+			select {
+			case <-h.exited:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Lock returned while the other process still held it")
+			}
+		}
+		mustUnlock(t, l)
+	})
+	checkRegistryEmpty(t)
+}
+
+func TestWaitEnds(t *testing.T) {
+	name := tempName(t)
+
+	// Each case runs with the lock held in this process (the wait is on the
+	// in-process lock) and in another (the wait polls the file lock).
+	holders := []struct {
+		name string
+		hold func(t *testing.T) (release func())
+	}{
+		{"in process", func(t *testing.T) func() {
+			l := mustLock(t, name)
+			return func() { mustUnlock(t, l) }
+		}},
+		{"other process", func(t *testing.T) func() {
+			h := startHelper(t, "hold", name)
+			h.expect("locked")
+			return h.stop
+		}},
+	}
+	for _, holder := range holders {
+		t.Run(holder.name, func(t *testing.T) {
+			release := holder.hold(t)
+			defer release()
+
+			for _, exclusive := range []bool{true, false} {
+				ctx, cancel := context.WithCancel(context.Background())
+				time.AfterFunc(50*time.Millisecond, cancel)
+				start := time.Now()
+				_, err := acquire(ctx, "lock", name, exclusive, DefaultTimeout)
+				if took := time.Since(start); took > time.Second {
+					t.Errorf("cancelled wait took %v", took)
+				}
+				if !errors.Is(err, context.Canceled) || isLocked(err) {
+					t.Errorf("cancelled wait: got %v, want context.Canceled and not ErrLocked", err)
+				}
+
+				ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+				start = time.Now()
+				_, err = acquire(ctx, "lock", name, exclusive, DefaultTimeout)
+				cancel()
+				if took := time.Since(start); took > time.Second {
+					t.Errorf("wait with a 100ms deadline took %v", took)
+				}
+				if !isLocked(err) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("deadline: got %v, want ErrLocked and DeadlineExceeded", err)
+				}
+
+				// No deadline: the default bound applies.
+				start = time.Now()
+				_, err = acquire(context.Background(), "lock", name, exclusive, 150*time.Millisecond)
+				took := time.Since(start)
+				if took < 150*time.Millisecond || took > time.Second {
+					t.Errorf("wait bounded by a 150ms default took %v", took)
+				}
+				if !isLocked(err) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "gave up after 150ms") {
+					t.Errorf("default timeout: got %v, want ErrLocked, DeadlineExceeded and how long it waited", err)
+				}
+				var pe *fs.PathError
+				if !errors.As(err, &pe) || pe.Path != name+Suffix {
+					t.Errorf("%v is not a *fs.PathError on the sidecar", err)
+				}
+			}
+		})
+	}
+
+	// A context done before the call: nothing is tried, and the error does
+	// not claim that anyone holds the lock.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("shutting down")
+	cancel(cause)
+	if _, err := Lock(ctx, name); !errors.Is(err, context.Canceled) || !errors.Is(err, cause) || isLocked(err) {
+		t.Errorf("Lock with a cancelled context: got %v, want Canceled wrapping its cause", err)
+	}
+	checkRegistryEmpty(t)
+}
+
+func TestSidecarIsKept(t *testing.T) {
+	name := tempName(t)
+	l := mustLock(t, name)
+	fi, err := os.Stat(name + Suffix)
+	if err != nil {
+		t.Fatalf("sidecar missing while locked: %v", err)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("sidecar mode %v, want 0600", fi.Mode().Perm())
+	}
+	if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Lock touched the data file itself: %v", err)
+	}
+	mustUnlock(t, l)
+	if _, err := os.Stat(name + Suffix); err != nil {
+		t.Fatalf("sidecar gone after Unlock: %v", err)
+	}
+	r := mustRLock(t, name)
+	mustUnlock(t, r)
+	if _, err := os.Stat(name + Suffix); err != nil {
+		t.Fatalf("sidecar gone after a shared lock: %v", err)
+	}
+
+	// A shared lock opens the sidecar read-only, and must still create it.
+	fresh := name + "2"
+	r = mustRLock(t, fresh)
+	mustUnlock(t, r)
+	if _, err := os.Stat(fresh + Suffix); err != nil {
+		t.Fatalf("RLock did not create the sidecar, or it is gone: %v", err)
+	}
+}
+
+// The lock must not stop anyone reading the sidecar: on Windows, where locks
+// are mandatory, that is why the locked byte lies far past the end. (Wine 8
+// does not enforce byte-range locks on reads, so there this cannot fail.)
+func TestSidecarReadableWhileLocked(t *testing.T) {
+	name := tempName(t)
+	if err := os.WriteFile(name+Suffix, []byte("note"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, take := range []func(*testing.T, string) *Held{mustLock, mustRLock} {
+		l := take(t, name)
+		b, err := os.ReadFile(name + Suffix)
+		if err != nil || string(b) != "note" {
+			t.Errorf("reading the locked sidecar: %q, %v", b, err)
+		}
+		mustUnlock(t, l)
+	}
+}
+
+func TestUnlockTwice(t *testing.T) {
+	name := tempName(t)
+	l := mustLock(t, name)
+	mustUnlock(t, l)
+	err := l.Unlock()
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Unlock: got %v, want ErrClosed", err)
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Path != name+Suffix {
+		t.Fatalf("%v is not a *fs.PathError on the sidecar", err)
+	}
+	// The second Unlock must not have released someone else's lock.
+	l2 := mustLock(t, name)
+	l.Unlock()
+	_, err = TryLock(name)
+	wantLocked(t, "TryLock after a stale Unlock", err, name)
+	mustUnlock(t, l2)
+}
+
+func TestErrorsCarryPathAndCause(t *testing.T) {
+	name := filepath.Join(tempName(t), "missing", "data")
+	for _, f := range []func() (*Held, error){
+		func() (*Held, error) { return TryLock(name) },
+		func() (*Held, error) { return TryRLock(name) },
+		func() (*Held, error) { return Lock(context.Background(), name) },
+		func() (*Held, error) { return RLock(context.Background(), name) },
+	} {
+		_, err := f()
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("got %v, want fs.ErrNotExist", err)
+		}
+		var pe *fs.PathError
+		if !errors.As(err, &pe) || pe.Path != name+Suffix {
+			t.Errorf("%v is not a *fs.PathError on %s", err, name+Suffix)
+		}
+	}
+	if _, err := TryLock(""); err == nil {
+		t.Error("TryLock of an empty name succeeded")
+	}
+	checkRegistryEmpty(t)
+}
+
+func TestCounter(t *testing.T) {
+	const goroutines, iterations = 64, 200
+	name := tempName(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	counter := 0 // deliberately not atomic: the lock must protect it
+	var wg sync.WaitGroup
+	errc := make(chan error, goroutines)
+	for range goroutines {
+		wg.Go(func() {
+			for range iterations {
+				l, err := Lock(ctx, name)
+				if err != nil {
+					errc <- err
+					return
+				}
+				v := counter
+				runtime.Gosched()
+				counter = v + 1
+				if err := l.Unlock(); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	if counter != goroutines*iterations {
+		t.Fatalf("counter = %d, want %d: updates were lost", counter, goroutines*iterations)
+	}
+	checkRegistryEmpty(t)
+}
+
+// Readers under RLock and writers under Lock: the race detector checks that
+// shared holders are ordered after the writer before them.
+func TestReadersAndWriters(t *testing.T) {
+	name := tempName(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const writers, readers, iterations = 4, 8, 50
+
+	state := map[string]int{} // a map, so that a racing reader can crash
+	var wg sync.WaitGroup
+	errc := make(chan error, writers+readers)
+	for range writers {
+		wg.Go(func() {
+			for range iterations {
+				l, err := Lock(ctx, name)
+				if err != nil {
+					errc <- err
+					return
+				}
+				state["n"]++
+				state["m"] = state["n"]
+				l.Unlock()
+			}
+		})
+	}
+	for range readers {
+		wg.Go(func() {
+			for range iterations {
+				l, err := RLock(ctx, name)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if state["n"] != state["m"] {
+					errc <- errors.New("reader saw a half-done update")
+				}
+				l.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	if state["n"] != writers*iterations {
+		t.Fatalf("n = %d, want %d", state["n"], writers*iterations)
+	}
+	checkRegistryEmpty(t)
+}
+
+// A waiting writer holds off new readers, and stops doing so if it gives up.
+func TestQueuedWriterHoldsOffReaders(t *testing.T) {
+	name := tempName(t)
+	r := mustRLock(t, name)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan error, 1)
+	go func() {
+		l, err := Lock(ctx, name)
+		if err == nil {
+			l.Unlock()
+		}
+		got <- err
+	}()
+	waitQueued(t, name, 1)
+	if _, err := TryRLock(name); !isLocked(err) {
+		t.Fatalf("TryRLock with a writer waiting: got %v, want ErrLocked", err)
+	}
+	cancel()
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled writer: %v", err)
+	}
+	r2, err := TryRLock(name)
+	if err != nil {
+		t.Fatalf("TryRLock after the waiting writer gave up: %v", err)
+	}
+	mustUnlock(t, r2)
+
+	go func() {
+		l, err := Lock(context.Background(), name)
+		if err == nil {
+			l.Unlock()
+		}
+		got <- err
+	}()
+	waitQueued(t, name, 1)
+	mustUnlock(t, r)
+	if err := <-got; err != nil {
+		t.Fatalf("writer after the reader left: %v", err)
+	}
+	checkRegistryEmpty(t)
+}
+
+func waitQueued(t *testing.T, name string, n int) {
+	t.Helper()
+	_, key, err := sidecar(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(time.Millisecond) {
+		registry.mu.Lock()
+		e := registry.m[key]
+		registry.mu.Unlock()
+		if e != nil {
+			e.mu.Lock()
+			q := e.queued
+			e.mu.Unlock()
+			if q == n {
+				return
+			}
+		}
+	}
+	t.Fatalf("no %d writers queued on %s", n, key)
+}
+
+// lose takes a lock and drops it without Unlock.
+//
+//go:noinline
+func lose(t *testing.T, name string) {
+	if _, err := Lock(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLostLockIsReleasedAndReported(t *testing.T) {
+	name := tempName(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	defer func() { os.Stderr = stderr }()
+
+	lose(t, name)
+	if _, err := TryLock(name); !isLocked(err) {
+		t.Fatalf("TryLock right after losing the lock: got %v, want ErrLocked", err)
+	}
+	released := false
+	for range 100 {
+		runtime.GC()
+		l, err := TryLock(name)
+		if err == nil {
+			mustUnlock(t, l)
+			released = true
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	os.Stderr = stderr
+	w.Close()
+	if !released {
+		t.Fatal("a lock lost without Unlock was not released after 100 GC cycles")
+	}
+	b, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	want := "durable/lock: lock on " + name + Suffix + " was never unlocked; releasing it"
+	if !strings.Contains(out, want) {
+		t.Fatalf("stderr = %q, want it to contain %q", out, want)
+	}
+	checkRegistryEmpty(t)
+}
