@@ -19,10 +19,12 @@ type options struct {
 	forcePerm     bool
 	skipUnchanged bool
 	verify        func([]byte) error
+	newFileMode   fs.FileMode // for files Update creates
+	ifVersion     *Version    // precondition on the current content
 }
 
 func collect(opts []Option) options {
-	o := options{fs: vfs.OS{}}
+	o := options{fs: vfs.OS{}, newFileMode: 0o600}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -36,6 +38,7 @@ func collect(opts []Option) options {
 // them runs (no verify callback, no create-only check).
 func (o *options) coalescible(p *options) bool {
 	return o.verify == nil && p.verify == nil && !o.noClobber && !p.noClobber &&
+		o.ifVersion == nil && p.ifVersion == nil &&
 		o.fs == p.fs && o.durability == p.durability && o.backup == p.backup &&
 		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
 		o.skipUnchanged == p.skipUnchanged

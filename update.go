@@ -1,0 +1,193 @@
+package durable
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/lock"
+	"github.com/durable-go/durable/vfs"
+)
+
+// ErrNoChange, returned by an Update function, means "leave the file as it
+// is": Update then returns nil without writing.
+var ErrNoChange = errors.New("durable: no change")
+
+// Update safely reads, changes and writes back the file name, even when
+// other goroutines and processes do the same: it takes the cross-process
+// lock on "name.lock", reads the current content (nil if the file does not
+// exist), calls fn, and publishes what fn returns with a durable atomic
+// replace before releasing the lock. No update is ever lost to a concurrent
+// one, and readers need no lock: they see one complete version or the next.
+//
+// fn returning ErrNoChange leaves the file untouched; any other error
+// aborts this update, leaves the file untouched and is returned.
+//
+// Concurrent Updates of one file within a process run in order under one
+// lock and are published with one replace: each fn runs exactly once and
+// sees the result of the one before it. Update waits for the lock for at
+// most lock.DefaultTimeout; UpdateContext takes a context.
+//
+// A new file gets mode 0o600 (see NewFileMode). Writers that bypass the lock
+// (plain WriteFile) still replace atomically, but an Update may then be
+// overwritten by them: give every writer of a file the same discipline.
+func Update(name string, fn func(old []byte) ([]byte, error), opts ...Option) error {
+	return UpdateContext(context.Background(), name, fn, opts...)
+}
+
+// UpdateContext is Update with a context bounding the wait for the lock.
+func UpdateContext(ctx context.Context, name string, fn func(old []byte) ([]byte, error), opts ...Option) error {
+	o := collect(opts)
+	target, err := resolve(o.fs, name, o.noFollow)
+	if err != nil {
+		return err
+	}
+	u := &updateReq{ctx: ctx, o: &o, name: name, fn: fn}
+	key, ok := registryKey(o.fs, target)
+	if !ok {
+		err = o.updateBatch(target, []*updateReq{u})
+	} else {
+		err = updaters.Do(key, u, joinUpdates, func(batch []*updateReq) error {
+			return o.updateBatch(target, batch)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	return u.err
+}
+
+// updaters coalesces concurrent Updates of one file; like writers, it holds
+// only in-flight work.
+var updaters group.Registry[fsPath, *updateReq]
+
+type updateReq struct {
+	ctx  context.Context
+	o    *options
+	name string
+	fn   func([]byte) ([]byte, error)
+	err  error // this caller's own outcome
+}
+
+func joinUpdates(batch []*updateReq, u *updateReq) bool {
+	b := batch[0]
+	return b.o.coalescible(u.o) && b.o.newFileMode == u.o.newFileMode
+}
+
+// updateBatch applies every fn of the batch in order under one lock and
+// publishes the result once. The returned error is for the whole batch
+// (the lock or the replace failed); each fn's own error is in its request.
+func (o *options) updateBatch(target string, batch []*updateReq) error {
+	name := batch[0].name
+	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: name, Err: err} }
+	if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
+		return wrap(err)
+	}
+	unlock, err := o.lock(batch[0].ctx, target)
+	if err != nil {
+		return wrap(err)
+	}
+	defer unlock()
+
+	cur, err := readFile(o.fs, target)
+	if errors.Is(err, fs.ErrNotExist) {
+		cur, err = nil, nil
+	}
+	if err != nil {
+		return wrap(err)
+	}
+	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
+		return wrap(ErrConflict)
+	}
+	changed := false
+	var applied []*updateReq
+	for _, u := range batch {
+		next, err := u.fn(cur)
+		switch {
+		case errors.Is(err, ErrNoChange):
+		case err != nil:
+			u.err = err
+		default:
+			cur, changed = next, true
+			applied = append(applied, u)
+		}
+	}
+	if !changed {
+		return nil
+	}
+	w := &writeReq{o: o, name: name, data: cur, perm: o.newFileMode}
+	if err := w.replace(target); err != nil {
+		// The changes that were applied are lost together; the callers
+		// whose fn failed keep their own error.
+		for _, u := range applied {
+			u.err = err
+		}
+	}
+	return nil
+}
+
+// lock takes the cross-process lock for target. Only the real filesystem
+// has one; other filesystems (the in-memory model) rely on the in-process
+// exclusion that Update's queue already gives.
+func (o *options) lock(ctx context.Context, target string) (func(), error) {
+	if _, real := o.fs.(vfs.OS); !real {
+		return func() {}, nil
+	}
+	h, err := lock.Lock(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	return func() { h.Unlock() }, nil
+}
+
+// NewFileMode sets the mode Update gives a file it creates (0o600 by
+// default, less the umask). An existing file keeps its mode.
+func NewFileMode(perm fs.FileMode) Option { return func(o *options) { o.newFileMode = perm } }
+
+// Version identifies one content of a file: read it with ReadVersion, and
+// pass it to IfVersion so that a later write fails with ErrConflict if
+// someone else wrote the file in between. The zero Version stands for "the
+// file does not exist".
+type Version struct{ sum [sha256.Size]byte }
+
+// VersionOf returns the Version of content; nil content (a missing file)
+// gives the zero Version.
+func VersionOf(content []byte) Version {
+	if content == nil {
+		return Version{}
+	}
+	return Version{sha256.Sum256(content)}
+}
+
+func (v Version) String() string {
+	if v == (Version{}) {
+		return "absent"
+	}
+	return fmt.Sprintf("sha256:%x", v.sum[:8])
+}
+
+// ReadVersion reads the file and returns its content and Version. A missing
+// file returns nil content, the zero Version and no error.
+func ReadVersion(name string, opts ...Option) ([]byte, Version, error) {
+	data, err := ReadFile(name, opts...)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Version{}, nil
+	}
+	if err != nil {
+		return nil, Version{}, err
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, VersionOf(data), nil
+}
+
+// IfVersion makes an Update (or WriteFile) conditional: under the lock, the
+// file must still hold the content v was read from, or the write fails with
+// ErrConflict and nothing changes. It is for callers that read long before
+// they write, such as an editor session; Update alone never conflicts.
+func IfVersion(v Version) Option { return func(o *options) { o.ifVersion = &v } }
