@@ -287,4 +287,3 @@ func checkStates(t *testing.T, states []crashState, inv func(crashState) error) 
 		t.Errorf("%d of %d crash states violate the invariant", failures, len(states))
 	}
 }
-

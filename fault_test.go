@@ -30,9 +30,11 @@ type faultScenario struct {
 func faultScenarios() []faultScenario {
 	return []faultScenario{
 		{
-			name:   "replace",
-			files:  map[string]string{"/app/config.json": v1},
-			run:    func(f vfs.FS) error { return durable.WriteFile("/app/config.json", []byte(v2), 0o600, durable.WithFS(f)) },
+			name:  "replace",
+			files: map[string]string{"/app/config.json": v1},
+			run: func(f vfs.FS) error {
+				return durable.WriteFile("/app/config.json", []byte(v2), 0o600, durable.WithFS(f))
+			},
 			target: "/app/config.json", old: v1, new: v2,
 		},
 		{
@@ -71,15 +73,19 @@ func faultScenarios() []faultScenario {
 			target: "/data/export.csv", old: v1, new: v2,
 		},
 		{
-			name:   "skip unchanged",
-			files:  map[string]string{"/s": v1},
-			run:    func(f vfs.FS) error { return durable.WriteFile("/s", []byte(v1), 0o600, durable.WithFS(f), durable.SkipUnchanged()) },
+			name:  "skip unchanged",
+			files: map[string]string{"/s": v1},
+			run: func(f vfs.FS) error {
+				return durable.WriteFile("/s", []byte(v1), 0o600, durable.WithFS(f), durable.SkipUnchanged())
+			},
 			target: "/s", old: v1, new: v1,
 		},
 		{
-			name:   "no clobber",
-			files:  map[string]string{"/run/x": "x"},
-			run:    func(f vfs.FS) error { return durable.WriteFile("/run/once", []byte(v1), 0o600, durable.WithFS(f), durable.NoClobber()) },
+			name:  "no clobber",
+			files: map[string]string{"/run/x": "x"},
+			run: func(f vfs.FS) error {
+				return durable.WriteFile("/run/once", []byte(v1), 0o600, durable.WithFS(f), durable.NoClobber())
+			},
 			target: "/run/once", old: "<absent>", new: v1,
 		},
 	}
