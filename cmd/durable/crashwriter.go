@@ -1,0 +1,38 @@
+package main
+
+import (
+	"github.com/durable-go/durable/internal/crashtest"
+)
+
+// crashWriterName is the hidden verb the demo runs its writer children as:
+// the durable binary re-executes itself, so the demo needs nothing else.
+const crashWriterName = "_crash-writer"
+
+func crashWriterVerb() verb {
+	return verb{
+		name:    crashWriterName,
+		summary: "the writer child of durable demo (internal)",
+		about:   "Rewrites a file in a loop and prints \"ack N\" after each write; durable demo starts it with its configuration in " + crashtest.WriterEnv + ".",
+		hidden:  true,
+		run:     runCrashWriter,
+	}
+}
+
+func runCrashWriter(c *cli, args []string) int {
+	fs := c.flags()
+	_, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	cfg, ok, err := crashtest.WriterFromEnv()
+	if !ok {
+		return c.usageError(crashtest.WriterEnv + " is not set; this verb is run by durable demo")
+	}
+	if err == nil {
+		err = crashtest.RunWriter(c.ctx, c.stdout, cfg)
+	}
+	if err != nil {
+		return c.fail(err, false)
+	}
+	return exitOK
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/durable-go/durable/internal/crashtest"
+)
+
+// demoWriters are the two writers the file phases compare.
+func demoWriters() []crashtest.WriterConfig {
+	return []crashtest.WriterConfig{{Durable: false}, {Durable: true}}
+}
+
+// slug turns a writer name into a file name.
+func slug(s string) string { return strings.ToLower(strings.ReplaceAll(s, ".", "-")) }
+
+// spawn returns a spawn function that runs this executable as the writer.
+func (d *demo) spawn(cfg crashtest.WriterConfig) func() *exec.Cmd {
+	return func() *exec.Cmd { return crashtest.Command(cfg, d.self, crashWriterName) }
+}
+
+// killPhases kill -9 each writer d.cfg.rounds times.
+func killPhases(d *demo) []demoPhase {
+	if d.cfg.rounds == 0 {
+		d.note("kill -9: skipped (--rounds 0)")
+		return nil
+	}
+	var ps []demoPhase
+	for _, w := range demoWriters() {
+		w.Size = d.cfg.size
+		ps = append(ps, demoPhase{
+			kind:     "kill",
+			label:    "kill -9    " + w.Name(),
+			writer:   w.Name(),
+			mustHold: w.Durable,
+			rounds:   d.cfg.rounds,
+			run: func(d *demo, report func(crashtest.Round)) error {
+				w.Path = filepath.Join(d.scratch, "kill-"+slug(w.Name())+".json")
+				_, err := crashtest.KillRounds(d.cli.ctx, d.cfg.rounds, d.spawn(w), w.Path, report,
+					crashtest.WithSeed(d.seedFor("kill "+w.Name())), crashtest.WithSize(d.cfg.size))
+				return err
+			},
+		})
+	}
+	return ps
+}
+
+// powerCutPhases cut the power under each writer on each filesystem this
+// machine can loop-mount, or say in one line why they cannot run.
+func powerCutPhases(d *demo) []demoPhase {
+	if d.cfg.powerCuts == 0 {
+		d.note("power cuts: skipped (--power-cuts 0)")
+		return nil
+	}
+	if ok, why := crashtest.PowerCutSupported(); !ok {
+		d.note("power cuts: skipped: " + why)
+		return nil
+	}
+	var ps []demoPhase
+	for _, fstype := range []string{"ext4", "xfs"} {
+		if ok, why := crashtest.FSSupported(fstype); !ok {
+			d.note("power cuts on " + fstype + ": skipped: " + why)
+			continue
+		}
+		for _, w := range demoWriters() {
+			w.Size = d.cfg.size
+			w.MaxPause = crashtest.DefaultCutPause
+			label := "power cut  " + w.Name() + " on " + fstype
+			ps = append(ps, demoPhase{
+				kind:     "power cut",
+				label:    label,
+				writer:   w.Name(),
+				mustHold: w.Durable,
+				rounds:   d.cfg.powerCuts,
+				run: func(d *demo, report func(crashtest.Round)) error {
+					dir := filepath.Join(d.scratch, fstype+"-"+slug(w.Name()))
+					if err := os.Mkdir(dir, 0o700); err != nil {
+						return err
+					}
+					m, err := crashtest.NewLoop(dir, fstype, 64)
+					if err != nil {
+						return &skipError{err}
+					}
+					defer func() {
+						if err := m.Close(); err != nil {
+							d.note("cleaning up the " + fstype + " loop mount: " + err.Error())
+						}
+					}()
+					w.Path = filepath.Join(m.Dir, "state.json")
+					_, err = crashtest.PowerCutRounds(d.cli.ctx, m, d.cfg.powerCuts, d.spawn(w), w.Path, report,
+						crashtest.WithSeed(d.seedFor(label)), crashtest.WithSize(d.cfg.size))
+					return err
+				},
+			})
+		}
+	}
+	return ps
+}

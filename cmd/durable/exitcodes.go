@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+
+	"github.com/durable-go/durable"
+)
+
+// Exit codes. Scripts branch on them, so they never change meaning; every
+// verb uses this table and "durable --help" prints it.
+const (
+	exitOK         = 0  // success (for write: the new content is durable)
+	exitFailure    = 1  // any other failure
+	exitUsage      = 2  // bad flags or arguments; nothing was changed
+	exitExists     = 3  // the file exists (--no-clobber)
+	exitPermission = 4  // permission denied
+	exitNoSpace    = 5  // no space left on the device
+	exitLocked     = 6  // a lock is held by someone else
+	exitTimeout    = 7  // a wait timed out
+	exitCorrupt    = 8  // data fails its checksum or does not parse
+	exitTampered   = 9  // a signature or Merkle tree does not verify
+	exitConflict   = 10 // the data changed since it was read
+)
+
+// exitCodeTable pairs each code with its help line, in order.
+func exitCodeTable() []exitCodeInfo {
+	return []exitCodeInfo{
+		{exitOK, "success"},
+		{exitFailure, "failure"},
+		{exitUsage, "usage error (bad flags or arguments)"},
+		{exitExists, "file exists (--no-clobber)"},
+		{exitPermission, "permission denied"},
+		{exitNoSpace, "no space left on device"},
+		{exitLocked, "locked by someone else"},
+		{exitTimeout, "timed out"},
+		{exitCorrupt, "corrupt data"},
+		{exitTampered, "tampered data"},
+		{exitConflict, "conflicting update"},
+	}
+}
+
+type exitCodeInfo struct {
+	code int
+	what string
+}
+
+func exitCodeHelp() string {
+	s := "Exit codes:\n"
+	for _, e := range exitCodeTable() {
+		s += fmt.Sprintf("  %2d  %s\n", e.code, e.what)
+	}
+	return s
+}
+
+// exitCode maps an error to its exit code. The sentinels come first: an
+// error may wrap both, say, ErrLocked and a timeout, and the sentinel is
+// what the caller asked about.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, durable.ErrLocked):
+		return exitLocked
+	case errors.Is(err, durable.ErrTampered):
+		return exitTampered
+	case errors.Is(err, durable.ErrCorrupt):
+		return exitCorrupt
+	case errors.Is(err, durable.ErrConflict):
+		return exitConflict
+	case errors.Is(err, fs.ErrExist):
+		return exitExists
+	case errors.Is(err, fs.ErrPermission):
+		return exitPermission
+	case errors.Is(err, syscall.ENOSPC) || isDiskFull(err):
+		return exitNoSpace
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return exitTimeout
+	}
+	return exitFailure
+}
+
+// fail reports err and returns its exit code: "durable: <message>" on
+// stderr, or with asJSON {"error": ..., "code": ...} on stdout, where a
+// script that asked for JSON reads.
+func (c *cli) fail(err error, asJSON bool) int {
+	code := exitCode(err)
+	if asJSON {
+		c.printJSON(struct {
+			Error string `json:"error"`
+			Code  int    `json:"code"`
+		}{err.Error(), code})
+		return code
+	}
+	fmt.Fprintf(c.stderr, "durable: %v\n", err)
+	return code
+}
+
+// printJSON writes v as indented JSON to stdout.
+func (c *cli) printJSON(v any) {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}

@@ -1,0 +1,114 @@
+package durable_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/durable-go/durable/internal/crashtest"
+)
+
+// The crash tests run the writer in a child process: this test binary,
+// re-executed to run only TestCrashWriterChild, with the writer's
+// configuration in the environment. A helper test rather than TestMain keeps
+// the package free to have its own TestMain.
+
+// TestCrashWriterChild is the writer child of TestKillWriter, TestKillNaive
+// and TestPowerCut; run directly, it does nothing.
+func TestCrashWriterChild(t *testing.T) {
+	cfg, ok, err := crashtest.WriterFromEnv()
+	if !ok {
+		t.Skip("the writer child of the crash tests; runs only when they start it")
+	}
+	if err == nil {
+		err = crashtest.RunWriter(context.Background(), os.Stdout, cfg)
+	}
+	// The writer runs until it is killed; getting here is a failure.
+	os.Stderr.WriteString(err.Error() + "\n")
+	os.Exit(1)
+}
+
+// writerChild returns a spawn function for the crash drivers.
+func writerChild(cfg crashtest.WriterConfig) func() *exec.Cmd {
+	return func() *exec.Cmd {
+		return crashtest.Command(cfg, os.Args[0], "-test.run=^TestCrashWriterChild$", "-test.count=1")
+	}
+}
+
+// crashRounds picks how many crashes a test runs: many in CI, a handful with
+// -short, something in between for a developer's go test.
+func crashRounds(ci, normal, short int) int {
+	switch {
+	case os.Getenv("CI") == "true":
+		return ci
+	case testing.Short():
+		return short
+	}
+	return normal
+}
+
+// crashSeed returns a fresh seed for the crash timing and logs it, so a
+// failing run can be replayed (as far as timing allows).
+func crashSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("crash timing seed %d", seed)
+	return seed
+}
+
+func skipKillOnWindows(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("kill rounds run on Unix only: Windows has no SIGKILL")
+	}
+}
+
+// TestKillWriter SIGKILLs a process that rewrites a file with
+// durable.WriteFile, at random moments, and requires every round to leave a
+// complete version no older than the last acknowledged one.
+func TestKillWriter(t *testing.T) {
+	skipKillOnWindows(t)
+	n := crashRounds(200, 40, 20)
+	path := filepath.Join(t.TempDir(), "state.json")
+	cfg := crashtest.WriterConfig{Path: path, Durable: true}
+	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, func(r crashtest.Round) {
+		if !r.Verdict.OK {
+			t.Errorf("%v", r)
+		}
+	}, crashtest.WithSeed(crashSeed(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Rounds != n {
+		t.Errorf("ran %d rounds, want %d", tally.Rounds, n)
+	}
+	t.Logf("durable.WriteFile under kill -9: %v", tally)
+}
+
+// TestKillNaive checks the harness rather than the library: the same rounds
+// against os.WriteFile (truncate, then write) should catch it leaving an
+// empty or torn file. It does not fail when they do not, since a kill has
+// to land in a window of microseconds, but it says so.
+func TestKillNaive(t *testing.T) {
+	skipKillOnWindows(t)
+	n := crashRounds(100, 100, 30)
+	path := filepath.Join(t.TempDir(), "state.json")
+	cfg := crashtest.WriterConfig{Path: path, Durable: false}
+	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, nil,
+		crashtest.WithSeed(crashSeed(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Rounds != n {
+		t.Fatalf("ran %d rounds, want %d", tally.Rounds, n)
+	}
+	if tally.Violations() == 0 {
+		t.Logf("os.WriteFile survived all %d kills this time; the harness did not see it tear", n)
+		return
+	}
+	t.Logf("os.WriteFile under kill -9, as expected not atomic: %v", tally)
+}

@@ -1,0 +1,58 @@
+package durable_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/durable-go/durable/internal/crashtest"
+)
+
+// TestPowerCut cuts the power under a process that rewrites a file with
+// durable.WriteFile: a loop-mounted ext4 or xfs is shut down without
+// flushing its log, mid-work, and mounted again. Every acknowledged version
+// must survive and the file must be complete. It is the test that fails
+// when the temp-file fsync or the directory fsync is skipped (the mutation
+// check builds it with durable_mutate_skip_file_sync and
+// durable_mutate_skip_dir_sync and requires it to fail). On a 2-core VM the
+// mutants break the promise in 27 to 30 of 30 cuts per filesystem (skipped
+// directory fsync: rolled back) and in 30 of 30 (skipped file fsync: empty).
+func TestPowerCut(t *testing.T) {
+	if ok, why := crashtest.PowerCutSupported(); !ok {
+		t.Skip("no power cuts: " + why)
+	}
+	n := crashRounds(30, 10, 10)
+	for _, fstype := range []string{"ext4", "xfs"} {
+		t.Run(fstype, func(t *testing.T) {
+			if ok, why := crashtest.FSSupported(fstype); !ok {
+				t.Skip("no power cuts on " + fstype + ": " + why)
+			}
+			m, err := crashtest.NewLoop(t.TempDir(), fstype, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := m.Close(); err != nil {
+					t.Errorf("cleaning up the %s mount: %v", fstype, err)
+				}
+			})
+			path := filepath.Join(m.Dir, "state.json")
+			cfg := crashtest.WriterConfig{Path: path, Durable: true, MaxPause: crashtest.DefaultCutPause}
+			start := time.Now()
+			tally, err := crashtest.PowerCutRounds(context.Background(), m, n, writerChild(cfg), path,
+				func(r crashtest.Round) {
+					if !r.Verdict.OK {
+						t.Errorf("%v", r)
+					}
+				}, crashtest.WithSeed(crashSeed(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tally.Rounds != n {
+				t.Errorf("ran %d power cuts, want %d", tally.Rounds, n)
+			}
+			t.Logf("durable.WriteFile on %s, %v: %v", fstype, time.Since(start).Round(time.Millisecond), tally)
+		})
+	}
+}
