@@ -165,6 +165,16 @@ func (p *PendingFile) syncParent() error {
 
 // publishDurably is Commit up to, not including, the directory fsync.
 func (p *PendingFile) publishDurably() error {
+	if err := p.seal(); err != nil {
+		return err
+	}
+	return p.install()
+}
+
+// seal finishes the temp file: verified, fsynced and closed, ready to be
+// renamed. It touches nothing but the temp file, so coalesced writes of one
+// file may seal concurrently; install must then run in order.
+func (p *PendingFile) seal() error {
 	if p.done {
 		return p.wrap(ErrClosed)
 	}
@@ -195,6 +205,13 @@ func (p *PendingFile) publishDurably() error {
 		return p.abort(err)
 	}
 	p.f = nil
+	return nil
+}
+
+// install publishes a sealed temp file: the skip-unchanged check, the
+// backup, and the rename, all against the target as it is now.
+func (p *PendingFile) install() error {
+	o := p.o
 	if o.skipUnchanged && p.old != nil {
 		same, err := p.sameAsTarget()
 		if err != nil {

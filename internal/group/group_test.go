@@ -130,3 +130,75 @@ func TestRegistryForgetsIdleKeys(t *testing.T) {
 		t.Fatalf("registry holds %d keys after all work ended", n)
 	}
 }
+
+// Ordered: a call that entered Do before another is committed no later than
+// it, commits never overlap, and with Depth 2 two prepares do overlap.
+func TestOrderedCommitsInOrder(t *testing.T) {
+	q := Ordered[int]{Depth: 2}
+	var mu sync.Mutex
+	var committed [][]int
+	prepared := map[int]bool{}
+	var inCommit, inPrepare, maxPrepare atomic.Int32
+	prepare := func(b []int) error {
+		mu.Lock()
+		for _, v := range b {
+			prepared[v] = true
+		}
+		mu.Unlock()
+		n := inPrepare.Add(1)
+		for {
+			m := maxPrepare.Load()
+			if n <= m || maxPrepare.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(300 * time.Microsecond)
+		inPrepare.Add(-1)
+		return nil
+	}
+	commit := func(b []int) error {
+		if inCommit.Add(1) != 1 {
+			t.Error("two commits at once")
+		}
+		mu.Lock()
+		committed = append(committed, append([]int(nil), b...))
+		mu.Unlock()
+		inCommit.Add(-1)
+		return nil
+	}
+	// enqueued reports whether v sits in a batch: pending, or begun.
+	enqueued := func(v int) bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		for _, b := range q.pending {
+			for _, x := range b.items {
+				if x == v {
+					return true
+				}
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return prepared[v]
+	}
+	var wg sync.WaitGroup
+	for v := 1; v <= 300; v++ {
+		wg.Go(func() { q.Do(v, nil, prepare, commit) })
+		for !enqueued(v) {
+			time.Sleep(time.Microsecond)
+		}
+	}
+	wg.Wait()
+	last := 0
+	for _, b := range committed {
+		for _, v := range b {
+			if v < last {
+				t.Fatalf("item %d committed after item %d, though it entered first: %v", v, last, committed)
+			}
+			last = max(last, v)
+		}
+	}
+	if maxPrepare.Load() < 2 {
+		t.Errorf("with Depth 2, prepares never overlapped")
+	}
+}
