@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // mountTinyTmpfs mounts a tmpfs of the given size for the test and unmounts
@@ -19,7 +20,7 @@ func mountTinyTmpfs(t *testing.T, size string) string {
 	if os.Geteuid() != 0 {
 		t.Skip("full-disk test needs root to mount a tiny tmpfs (CI runs it as root)")
 	}
-	mnt := filepath.Join(t.TempDir(), "mnt")
+	mnt := filepath.Join(testdir.New(t), "mnt")
 	if err := os.Mkdir(mnt, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/internal/crashtest"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // The crash tests run the writer in a child process: this test binary,
@@ -73,7 +74,7 @@ func skipKillOnWindows(t *testing.T) {
 func TestKillWriter(t *testing.T) {
 	skipKillOnWindows(t)
 	n := crashRounds(200, 40, 20)
-	path := filepath.Join(t.TempDir(), "state.json")
+	path := filepath.Join(testdir.New(t), "state.json")
 	cfg := crashtest.WriterConfig{Path: path, Durable: true}
 	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, func(r crashtest.Round) {
 		if !r.Verdict.OK {
@@ -96,7 +97,7 @@ func TestKillWriter(t *testing.T) {
 func TestKillNaive(t *testing.T) {
 	skipKillOnWindows(t)
 	n := crashRounds(100, 100, 30)
-	path := filepath.Join(t.TempDir(), "state.json")
+	path := filepath.Join(testdir.New(t), "state.json")
 	cfg := crashtest.WriterConfig{Path: path, Durable: false}
 	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, nil,
 		crashtest.WithSeed(crashSeed(t)))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/internal/crashtest"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // TestPowerCut cuts the power under a process that rewrites a file with
@@ -28,7 +29,7 @@ func TestPowerCut(t *testing.T) {
 			if ok, why := crashtest.FSSupported(fstype); !ok {
 				t.Skip("no power cuts on " + fstype + ": " + why)
 			}
-			m, err := crashtest.NewLoop(t.TempDir(), fstype, 64)
+			m, err := crashtest.NewLoop(testdir.New(t), fstype, 64)
 			if err != nil {
 				t.Fatal(err)
 			}

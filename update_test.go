@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -52,7 +53,7 @@ func readCount(t *testing.T, name string) int {
 }
 
 func TestUpdateGoroutinesLoseNothing(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "counter.json")
+	name := filepath.Join(testdir.New(t), "counter.json")
 	const goroutines, each = 64, 50
 	var calls atomic.Int64
 	var wg sync.WaitGroup
@@ -126,7 +127,7 @@ func TestUpdateProcessesLoseNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 11 processes")
 	}
-	name := filepath.Join(t.TempDir(), "counter.json")
+	name := filepath.Join(testdir.New(t), "counter.json")
 	procs, each := 8, 500
 	if os.Getenv("CI") != "true" {
 		each = 100
@@ -234,7 +235,7 @@ func splitLines(s string) []string {
 }
 
 func TestUpdateNoChangeAndErrors(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "doc")
 	if err := durable.Update(name, func(old []byte) ([]byte, error) {
 		if old != nil {
@@ -269,7 +270,7 @@ func TestUpdateNoChangeAndErrors(t *testing.T) {
 }
 
 func TestIfVersionConflict(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "doc")
+	name := filepath.Join(testdir.New(t), "doc")
 	durable.WriteFile(name, []byte("v1"), 0o600)
 	data, v, err := durable.ReadVersion(name)
 	if err != nil || string(data) != "v1" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 func readString(t *testing.T, name string) string {
@@ -40,7 +41,7 @@ func noTemps(t *testing.T, dir string) {
 }
 
 func TestWriteFileReplaces(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "config.json")
 	for _, content := range []string{`{"v":1}`, `{"v":2,"longer":true}`, ``, `{}`} {
 		if err := durable.WriteFile(name, []byte(content), 0o600); err != nil {
@@ -58,7 +59,7 @@ func TestWriteFileReplaces(t *testing.T) {
 }
 
 func TestSymlinkFollowedAndKept(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	real := filepath.Join(dir, "real.json")
 	link := filepath.Join(dir, "link.json")
 	os.WriteFile(real, []byte("old"), 0o600)
@@ -96,7 +97,7 @@ func TestSymlinkFollowedAndKept(t *testing.T) {
 }
 
 func TestNoClobber(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "once")
 	if err := durable.WriteFile(name, []byte("first"), 0o600, durable.NoClobber()); err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func TestNoClobber(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "settings.json")
 	if err := durable.WriteFile(name, []byte("v1"), 0o600, durable.Backup()); err != nil {
 		t.Fatal(err)
@@ -150,7 +151,7 @@ func TestBackup(t *testing.T) {
 }
 
 func TestSkipUnchanged(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "same")
 	durable.WriteFile(name, []byte("same"), 0o600)
 	before, _ := os.Stat(name)
@@ -171,7 +172,7 @@ func TestSkipUnchanged(t *testing.T) {
 }
 
 func TestVerifyRefusal(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "checked")
 	durable.WriteFile(name, []byte("good"), 0o600)
 	bad := errors.New("does not decode")
@@ -193,7 +194,7 @@ func TestVerifyRefusal(t *testing.T) {
 }
 
 func TestCreateCommitCleanup(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "stream.csv")
 	os.WriteFile(name, []byte("old"), 0o644)
 
@@ -238,7 +239,7 @@ func TestCreateCommitCleanup(t *testing.T) {
 }
 
 func TestNotARegularFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	err := durable.WriteFile(dir, []byte("x"), 0o600)
 	if err == nil {
 		t.Fatal("replacing a directory succeeded")
@@ -253,7 +254,7 @@ func TestNotARegularFile(t *testing.T) {
 }
 
 func TestParentIsAFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("x"), 0o600)
 	err := durable.WriteFile(filepath.Join(file, "child"), []byte("y"), 0o600)
@@ -266,7 +267,7 @@ func TestParentIsAFile(t *testing.T) {
 }
 
 func TestCleanTempRemovesOnlyOurs(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	ours := []string{".config.json.abcdefghij23.tmp", ".a.bak.zzzzzzzzzzzz.tmp"}
 	theirs := []string{"config.json", ".config.json.tmp", ".x.ABCDEFGHIJKL.tmp", ".x.abcdefghij1.tmp", "x.abcdefghij23.tmp", ".vimrc"}
 	old := time.Now().Add(-time.Hour)
@@ -303,7 +304,7 @@ func TestCleanTempRemovesOnlyOurs(t *testing.T) {
 // that is its own or a later caller's is on disk, and the file is always one
 // complete version.
 func TestConcurrentWritersOneFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "shared.json")
 	durable.WriteFile(name, []byte("start"), 0o600)
 	stop := make(chan struct{})

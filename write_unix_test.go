@@ -11,10 +11,11 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 func TestWriteFileCreatesPrivateParents(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "a", "b", "token.json")
 	if err := durable.WriteFile(name, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
@@ -48,7 +49,7 @@ func TestModesUnderUmask(t *testing.T) {
 		t.Run(fmt.Sprintf("umask%03o", umask), func(t *testing.T) {
 			old := syscall.Umask(umask)
 			defer syscall.Umask(old)
-			dir := t.TempDir()
+			dir := testdir.New(t)
 
 			// A new file gets perm less the umask, exactly like os.WriteFile.
 			name := filepath.Join(dir, "new")
@@ -96,7 +97,7 @@ func TestRootKeepsOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root on Unix to create a file owned by someone else")
 	}
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "user.json")
 	os.WriteFile(name, []byte("old"), 0o640)
 	if err := os.Chown(name, 4242, 4343); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -14,18 +15,13 @@ import (
 // with "Access is denied" unless that handle shares delete access. Our own
 // readers share it; anyone else's reader is waited out for a bounded time.
 func TestReplaceWhileReaderHoldsFile(t *testing.T) {
-	dir, err := os.MkdirTemp("", "durable-held-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Not t.TempDir: under Wine 8 os.RemoveAll fails ("Invalid function").
-	defer removeEach(dir)
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "held.json")
 	if err := durable.WriteFile(name, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	if os.Getenv("DURABLE_UNDER_WINE") != "1" {
+	if !testdir.UnderWine() {
 		// Wine 8 implements neither POSIX-semantics rename nor replacing a
 		// file held open with FILE_SHARE_DELETE, so this part needs Windows.
 		ours, err := vfs.OS{}.OpenFile(name, os.O_RDONLY, 0)
@@ -58,12 +54,4 @@ func TestReplaceWhileReaderHoldsFile(t *testing.T) {
 		t.Fatalf("content %q", got)
 	}
 	noTemps(t, dir)
-}
-
-func removeEach(dir string) {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		os.Remove(filepath.Join(dir, e.Name()))
-	}
-	os.Remove(dir)
 }

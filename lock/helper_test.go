@@ -5,14 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // Helper processes: the test binary runs itself with -test.run=TestHelperProcess
@@ -25,8 +25,6 @@ const (
 	// test framework prints.
 	helperPrefix = "helper: "
 )
-
-var underWine = os.Getenv("DURABLE_UNDER_WINE") == "1"
 
 // TestHelperProcess is not a test: it is the body of a helper process.
 //
@@ -234,24 +232,5 @@ func runHelper(t *testing.T, role, name string) string {
 // tempName returns a path for a data file in a fresh directory.
 func tempName(t *testing.T) string {
 	t.Helper()
-	if !underWine {
-		return filepath.Join(t.TempDir(), "data")
-	}
-	// Wine 8's os.RemoveAll fails ("Invalid function"), which t.TempDir
-	// reports as a test failure; os.Remove works, one entry at a time.
-	dir, err := os.MkdirTemp("", "locktest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		var paths []string
-		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, _ error) error {
-			paths = append(paths, p)
-			return nil
-		})
-		for _, p := range slices.Backward(paths) {
-			os.Remove(p)
-		}
-	})
-	return filepath.Join(dir, "data")
+	return filepath.Join(testdir.New(t), "data")
 }

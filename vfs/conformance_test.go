@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -679,7 +680,7 @@ func TestConformance(t *testing.T) {
 			if sc.needRoot && os.Geteuid() != 0 {
 				t.Skip("needs root")
 			}
-			dir := tempDir(t)
+			dir := testdir.New(t)
 			m := vfs.NewMem()
 			m.SetUmask(umask(t, dir))
 			m.SetOwner(os.Getuid(), os.Getgid())
@@ -706,7 +707,7 @@ func TestConformanceDetectsDifferences(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("the model follows POSIX")
 	}
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	m := vfs.NewMem()
 	m.Mkdir("/tmp", 0o755)
 	// SyncDir on a regular file succeeds on Unix and is refused by the

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -122,28 +121,4 @@ func replace(fsys vfs.FS, name, data string, skipFsync bool) (err error) {
 	}
 	renamed = true // from here on the temp name is not ours to remove
 	return fsys.SyncDir(filepath.Dir(name))
-}
-
-// tempDir is t.TempDir, except under Wine (DURABLE_UNDER_WINE=1), whose
-// os.RemoveAll fails with "Invalid function" and would fail the test in
-// cleanup; there the directory is removed one entry at a time, deepest
-// first, with os.Remove, which works.
-func tempDir(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("DURABLE_UNDER_WINE") != "1" {
-		return t.TempDir()
-	}
-	dir, err := os.MkdirTemp("", "vfstest")
-	must(t, err)
-	t.Cleanup(func() {
-		var paths []string
-		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, _ error) error {
-			paths = append(paths, p)
-			return nil
-		})
-		for _, p := range slices.Backward(paths) {
-			os.Remove(p)
-		}
-	})
-	return dir
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -259,7 +260,7 @@ func TestInjectConcurrent(t *testing.T) {
 }
 
 func TestInjectOS(t *testing.T) {
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	inj := vfs.Inject(vfs.OS{}, vfs.Fault{Ops: vfs.OpSync, N: 1, Err: syscall.EIO})
 	err := replace(inj, dir+string(os.PathSeparator)+"f", "data", false)
 	if !errors.Is(err, syscall.EIO) {

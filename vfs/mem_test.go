@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -269,7 +270,7 @@ func TestReadWriteFile(t *testing.T) {
 		name string
 		fs   vfs.FS
 		dir  string
-	}{{"mem", vfs.NewMem(), "/"}, {"os", vfs.OS{}, tempDir(t)}} {
+	}{{"mem", vfs.NewMem(), "/"}, {"os", vfs.OS{}, testdir.New(t)}} {
 		t.Run(fsys.name, func(t *testing.T) {
 			p := fsys.dir + string(os.PathSeparator) + "f"
 			must(t, vfs.WriteFile(fsys.fs, p, []byte("first, longer"), 0o600))

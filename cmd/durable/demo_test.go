@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // TestDemoShort runs a short demo (kills only) the way a user would and
@@ -13,7 +15,7 @@ func TestDemoShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 20 writer processes")
 	}
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	r := runCLI(t, nil, "demo", "--rounds", "10", "--power-cuts", "0", "--size", "16384", "--dir", dir)
 	if r.code != exitOK {
 		t.Fatalf("demo: %v", r)
@@ -33,7 +35,7 @@ func TestDemoShort(t *testing.T) {
 	}
 	// (Wine's os.RemoveAll fails, so only outside it is the scratch
 	// directory sure to be gone.)
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 && os.Getenv("DURABLE_UNDER_WINE") != "1" {
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 && !testdir.UnderWine() {
 		t.Errorf("demo left %d entries in its --dir", len(entries))
 	}
 }
@@ -42,7 +44,7 @@ func TestDemoJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 10 writer processes")
 	}
-	r := runCLI(t, nil, "demo", "--rounds", "5", "--power-cuts", "0", "--size", "4096", "--seed", "7", "--dir", tempDir(t), "--json")
+	r := runCLI(t, nil, "demo", "--rounds", "5", "--power-cuts", "0", "--size", "4096", "--seed", "7", "--dir", testdir.New(t), "--json")
 	var out demoResult
 	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &out) != nil {
 		t.Fatalf("demo --json: %v", r)

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 func readString(t *testing.T, path string) string {
@@ -27,7 +28,7 @@ func readString(t *testing.T, path string) string {
 }
 
 func TestWrite(t *testing.T) {
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	file := filepath.Join(dir, "sub", "token.json")
 	r := runCLI(t, strings.NewReader(`{"token":"abc"}`), "write", file)
 	if r.code != exitOK || r.stdout != "" || r.stderr != "" {
@@ -66,7 +67,7 @@ func TestWriteMode(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows has no Unix permissions")
 	}
-	file := filepath.Join(tempDir(t), "f")
+	file := filepath.Join(testdir.New(t), "f")
 	if r := runCLI(t, strings.NewReader("a"), "write", "--mode", "0640", file); r.code != exitOK {
 		t.Fatalf("write --mode 0640: %v", r)
 	}
@@ -85,7 +86,7 @@ func TestWriteMode(t *testing.T) {
 }
 
 func TestWriteJSON(t *testing.T) {
-	file := filepath.Join(tempDir(t), "f")
+	file := filepath.Join(testdir.New(t), "f")
 	r := runCLI(t, strings.NewReader("hello"), "write", "--json", file)
 	var out struct {
 		File       string
@@ -101,7 +102,7 @@ func TestWriteJSON(t *testing.T) {
 }
 
 func TestWriteUsageErrors(t *testing.T) {
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	file := filepath.Join(dir, "f")
 	if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func TestWriteUsageErrors(t *testing.T) {
 }
 
 func TestWriteNoClobber(t *testing.T) {
-	file := filepath.Join(tempDir(t), "f")
+	file := filepath.Join(testdir.New(t), "f")
 	if r := runCLI(t, strings.NewReader("first"), "write", "--no-clobber", file); r.code != exitOK {
 		t.Fatalf("write --no-clobber of a new file: %v", r)
 	}
@@ -157,7 +158,7 @@ type failingReader struct{}
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("pipe broke") }
 
 func TestWriteStdinFails(t *testing.T) {
-	file := filepath.Join(tempDir(t), "f")
+	file := filepath.Join(testdir.New(t), "f")
 	if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestWritePermissionDenied(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows has no Unix permissions")
 	}
-	dir := filepath.Join(tempDir(t), "ro")
+	dir := filepath.Join(testdir.New(t), "ro")
 	if err := os.Mkdir(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 func TestEncodeDecode(t *testing.T) {
@@ -64,7 +66,7 @@ func TestCheck(t *testing.T) {
 		{"not JSON", []byte("hello\n"), 3, false, ProblemTorn, 0},
 		{"a version never written", Encode(7, 8192), 3, false, ProblemTorn, 7},
 	}
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_"))
@@ -85,7 +87,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckRange(t *testing.T) {
-	path := filepath.Join(tempDir(t), "f")
+	path := filepath.Join(testdir.New(t), "f")
 	if err := os.WriteFile(path, Encode(5, 1000), 0o644); err != nil {
 		t.Fatal(err)
 	}

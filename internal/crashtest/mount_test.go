@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // newLoop mounts a fresh fstype image for a test, or skips saying why it
@@ -17,7 +19,7 @@ func newLoop(t *testing.T, fstype string) *Mount {
 	if ok, why := FSSupported(fstype); !ok {
 		t.Skip("no power cuts on " + fstype + ": " + why)
 	}
-	m, err := NewLoop(tempDir(t), fstype, 64)
+	m, err := NewLoop(testdir.New(t), fstype, 64)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 func TestRunWriter(t *testing.T) {
 	for _, durable := range []bool{false, true} {
-		cfg := WriterConfig{Path: filepath.Join(tempDir(t), "state.json"), Durable: durable, Size: 2000, Count: 3}
+		cfg := WriterConfig{Path: filepath.Join(testdir.New(t), "state.json"), Durable: durable, Size: 2000, Count: 3}
 		t.Run(cfg.Name(), func(t *testing.T) {
 			var out bytes.Buffer
 			if err := RunWriter(context.Background(), &out, cfg); err != nil {
@@ -59,7 +61,7 @@ func TestWriterEnv(t *testing.T) {
 }
 
 func TestKillRoundsDurable(t *testing.T) {
-	path := filepath.Join(tempDir(t), "state.json")
+	path := filepath.Join(testdir.New(t), "state.json")
 	var rounds int
 	tally, err := KillRounds(context.Background(), 10, spawner(WriterConfig{Path: path, Durable: true}), path,
 		func(r Round) {
@@ -79,7 +81,7 @@ func TestKillRoundsDurable(t *testing.T) {
 func TestKillRoundsReportsChildFailure(t *testing.T) {
 	// A writer that cannot write (its directory does not exist) must be
 	// reported as a harness error, not counted as rounds.
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	path := filepath.Join(dir, "state.json")
 	bad := filepath.Join(dir, "missing", "sub", "x")
 	if err := os.WriteFile(filepath.Join(dir, "missing"), nil, 0o644); err != nil {
