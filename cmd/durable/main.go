@@ -25,6 +25,7 @@ func verbs() []verb {
 	return []verb{
 		writeVerb(),
 		lockVerb(),
+		jsonlVerb(),
 		demoVerb(),
 		benchVerb(),
 		versionVerb(),

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/jsonl"
+)
+
+// jsonlVerb is "durable jsonl", with two subcommands: append and repair.
+func jsonlVerb() verb {
+	return verb{
+		name:    "jsonl",
+		args:    "append|repair FILE ...",
+		summary: "append to a JSON Lines file durably; repair a torn one",
+		about: `Subcommands:
+  append FILE [JSON...]   append each JSON value (the arguments, or one per
+                          line of stdin) as one line; exit 0 once on disk
+  repair FILE             cut a torn last line (saved to FILE.torn.<nanos>
+                          first) and say what was cut
+
+The file stays plain JSON Lines for jq, tail -f and other readers. Writers
+take the lock on FILE.lock, so several processes may append at once. A corrupt
+line in the middle is reported (exit 8) and never cut; --allow-corrupt goes
+on anyway. Run 'durable jsonl append --help' or 'durable jsonl repair --help'
+for their flags.`,
+		example: `durable jsonl append events.jsonl '{"event":"start","pid":42}'
+jq -c '.items[]' dump.json | durable jsonl append items.jsonl
+durable jsonl repair --json session.jsonl`,
+		run: runJSONL,
+	}
+}
+
+func jsonlAppendVerb() verb {
+	return verb{
+		name: "jsonl append",
+		args: "FILE [JSON...]",
+		about: `Appends each JSON value to FILE as one line (a value spread over several lines
+is compacted onto one) and exits 0 once all of them are on disk: one write,
+one fdatasync. The values are the arguments after FILE or, with none, the
+lines of stdin (blank lines skipped). Every value is checked first: if any is
+not valid JSON, nothing is written and the exit code is 2. A value starting
+with "-" (a negative number) must follow "--".
+
+FILE is created (--mode) if missing. If a crash left a torn last line, it is
+first saved to FILE.torn.<nanos> and cut off, and a note goes to stderr. A
+corrupt line in the middle stops the append with exit code 8, unless
+--allow-corrupt is given. --no-sync skips the fdatasync: the lines survive a
+crash of this process but may be lost in a power cut.`,
+		example: `durable jsonl append events.jsonl '{"event":"start","pid":42}' '{"event":"ready"}'
+jq -c '.items[]' dump.json | durable jsonl append items.jsonl`,
+	}
+}
+
+func jsonlRepairVerb() verb {
+	return verb{
+		name: "jsonl repair",
+		args: "FILE",
+		about: `Repairs the end of a JSON Lines file as every writer does before appending,
+and prints what it did. A torn tail (a last line cut short, zero bytes a
+crash left) is written durably to FILE.torn.<nanos>, then cut off; a complete
+last value without its newline gets one. It takes the lock on FILE.lock.
+
+A corrupt line in the middle is listed and nothing is changed (exit code 8);
+with --allow-corrupt the end is repaired anyway and the corrupt lines are
+left in place.`,
+		example: `durable jsonl repair session.jsonl
+durable jsonl repair --json --allow-corrupt events.jsonl`,
+	}
+}
+
+func runJSONL(c *cli, args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "append":
+			c.verb = jsonlAppendVerb()
+			return runJSONLAppend(c, args[1:])
+		case "repair":
+			c.verb = jsonlRepairVerb()
+			return runJSONLRepair(c, args[1:])
+		}
+	}
+	// Only --help, or a mistake.
+	fs := c.flags()
+	rest, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) == 0 {
+		return c.usageError("want a subcommand: append or repair")
+	}
+	return c.usageError(fmt.Sprintf("unknown subcommand %q: want append or repair", rest[0]))
+}
+
+func runJSONLAppend(c *cli, args []string) int {
+	fs := c.flags()
+	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal")
+	noSync := fs.Bool("no-sync", false, "skip fdatasync: survives a crash of this process, not a power cut")
+	allowCorrupt := fs.Bool("allow-corrupt", false, "append even if a line in the middle is corrupt")
+	asJSON := fs.Bool("json", false, "print the result, or the error, as JSON on stdout")
+	rest, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) == 0 {
+		return c.usageError("want FILE, then JSON values (or values on stdin)")
+	}
+	file, values := rest[0], rest[1:]
+	perm, err := parseMode(*mode)
+	if err != nil {
+		return c.usageError(err.Error())
+	}
+
+	// Every value is checked before the file is touched.
+	var lines [][]byte
+	if len(values) > 0 {
+		for i, v := range values {
+			if !json.Valid([]byte(v)) {
+				return c.dataError(fmt.Sprintf("argument %d is not valid JSON: %s", i+2, quoteStart(v)), *asJSON)
+			}
+			lines = append(lines, []byte(v))
+		}
+	} else {
+		data, err := io.ReadAll(c.stdin)
+		if err != nil {
+			return c.fail(fmt.Errorf("reading stdin: %w; nothing was written to %s", err, file), *asJSON)
+		}
+		for i, l := range bytes.Split(data, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) == 0 {
+				continue
+			}
+			if !json.Valid(l) {
+				return c.dataError(fmt.Sprintf("stdin line %d is not valid JSON: %s", i+1, quoteStart(string(l))), *asJSON)
+			}
+			lines = append(lines, l)
+		}
+	}
+
+	opts := &jsonl.Options{Perm: perm, AllowCorrupt: *allowCorrupt}
+	durability := durable.Full
+	if *noSync {
+		durability = durable.Cache
+	}
+	opts.Durability = durability
+	var repairs []jsonl.RepairReport
+	opts.OnRepair = func(r jsonl.RepairReport) {
+		repairs = append(repairs, r)
+		if !*asJSON {
+			fmt.Fprintf(c.stderr, "durable jsonl: repaired %s\n", r)
+		}
+	}
+	appended := 0
+	if len(lines) > 0 {
+		f, err := jsonl.Open(file, opts)
+		if err != nil {
+			return c.fail(err, *asJSON)
+		}
+		err = f.AppendRawBatch(c.ctx, lines)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return c.fail(err, *asJSON)
+		}
+		appended = len(lines)
+	}
+	if *asJSON {
+		c.printJSON(struct {
+			File       string               `json:"file"`
+			Appended   int                  `json:"appended"`
+			Durability string               `json:"durability"`
+			Repairs    []jsonl.RepairReport `json:"repairs,omitempty"`
+		}{file, appended, durability.String(), repairs})
+	}
+	return exitOK
+}
+
+func runJSONLRepair(c *cli, args []string) int {
+	fs := c.flags()
+	allowCorrupt := fs.Bool("allow-corrupt", false, "repair the end even if a line in the middle is corrupt (it is left in place)")
+	asJSON := fs.Bool("json", false, "print the report, or the error, as JSON on stdout")
+	rest, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) != 1 {
+		return c.usageError(fmt.Sprintf("want one FILE, got %d arguments", len(rest)))
+	}
+	rep, err := jsonl.Repair(rest[0], &jsonl.Options{AllowCorrupt: *allowCorrupt})
+	if err != nil && !errors.Is(err, durable.ErrCorrupt) {
+		return c.fail(err, *asJSON)
+	}
+	code = exitCode(err)
+	if *asJSON {
+		out := struct {
+			jsonl.RepairReport
+			Error string `json:"error,omitempty"`
+			Code  int    `json:"code"`
+		}{RepairReport: rep, Code: code}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		c.printJSON(out)
+		return code
+	}
+	w := c.stdout
+	if err != nil {
+		w = c.stderr
+		fmt.Fprintf(w, "durable: %s: %d corrupt line(s) in the middle; nothing was changed (--allow-corrupt repairs the end anyway):\n",
+			rep.Path, rep.CorruptLines)
+	} else {
+		fmt.Fprintln(w, rep)
+		if rep.CorruptLines > 0 {
+			fmt.Fprintf(w, "corrupt lines left in place:\n")
+		}
+	}
+	for _, ce := range rep.Corrupt {
+		fmt.Fprintf(w, "  line %d (byte %d, %d bytes): %s\n", ce.Line, ce.Offset, ce.Length, ce.Reason)
+	}
+	if more := rep.CorruptLines - len(rep.Corrupt); more > 0 {
+		fmt.Fprintf(w, "  ... and %d more\n", more)
+	}
+	return code
+}
+
+// dataError reports input that is not valid JSON: a usage error (exit 2),
+// nothing written. With --json it goes to stdout as the other errors do.
+func (c *cli) dataError(msg string, asJSON bool) int {
+	msg += "; nothing was written"
+	if asJSON {
+		c.printJSON(struct {
+			Error string `json:"error"`
+			Code  int    `json:"code"`
+		}{msg, exitUsage})
+		return exitUsage
+	}
+	fmt.Fprintf(c.stderr, "durable %s: %s\n", c.verb.name, msg)
+	return exitUsage
+}
+
+// quoteStart quotes the start of s for a message.
+func quoteStart(s string) string {
+	const n = 60
+	if len(s) > n {
+		return fmt.Sprintf("%q...", s[:n])
+	}
+	return fmt.Sprintf("%q", strings.TrimRight(s, "\r"))
+}

@@ -1,0 +1,78 @@
+// Package jsonl appends durably to plain JSON Lines files: session
+// transcripts, event logs and other files that tools such as jq, tail -f
+// and any JSON Lines reader must keep reading. The file stays plain JSON
+// Lines, one JSON value per line, with no framing, checksums or side files
+// that readers would need to know about.
+//
+// # Guarantee
+//
+// The promise of the durable module, for an append-only file:
+//
+//  1. Atomic. Every line is written whole with one write(2) on an O_APPEND
+//     descriptor. A crash, kill -9 or power cut in the middle can leave at
+//     most a torn tail (a last line cut short, or zero bytes where a
+//     filesystem lost unsynced data). The next Open repairs it, and every
+//     append first checks, under the lock, that the file ends with a
+//     newline, repairing a line that a killed writer left; so a new line is
+//     never glued to a torn one ("}{") and the file always parses line by
+//     line.
+//  2. Durable. Append returns nil only after an fdatasync (F_FULLFSYNC on
+//     macOS) that began after its line was written. Concurrent appenders in
+//     one process share that fsync (group commit); a caller is never
+//     acknowledged by an fsync that started before its write. Open fsyncs
+//     the directory so that a new file's name survives a power cut too.
+//  3. Isolated. Writers in several goroutines and processes take the lock
+//     on path + ".lock" (package lock; on vfs.OS, the default filesystem)
+//     around each write and fsync. Readers take no lock (see Limits for a
+//     line caught in the middle of its write).
+//  4. Evident. Nothing is cut silently: a torn tail is first written
+//     durably to an evidence file beside the log (path + ".torn." + Unix
+//     nanoseconds), only then truncated, and reported (File.Report,
+//     Options.OnRepair, Repair). A corrupt line in the middle of the file is
+//     never cut: Open refuses with an error wrapping durable.ErrCorrupt that
+//     gives its line number and byte offset, unless Options.AllowCorrupt
+//     says to append anyway. Scan reports both kinds of damage.
+//  5. Nothing lost on bad input. AppendRaw refuses input that is not one
+//     JSON value (ErrInvalidJSON) before writing anything; Append writes
+//     json.Marshal's output, which never holds a raw newline.
+//
+// What counts as the torn tail: the bytes after the last newline unless
+// they are a complete JSON value (object, array, string or literal; a bare
+// number is cut, since a cut-short number still parses), trailing zero
+// bytes, and lines holding zero bytes directly before those (a filesystem
+// that lost unsynced blocks leaves zeros, possibly with newlines after
+// them). A complete last value without its newline is kept and terminated.
+// Any other invalid line is a corrupt line in the middle.
+//
+// Options.Durability = durable.Cache weakens (2) by name: no fsync, so an
+// acknowledged line survives kill -9 (the kernel has it) but not power
+// loss; the torn tail a power cut leaves is repaired as usual.
+//
+// # Limits
+//
+//   - NFS and other network filesystems: O_APPEND is not atomic across
+//     clients (each client computes the end of the file itself, so two
+//     clients can overwrite each other's lines), and the lock is only as
+//     good as the server's lock support. Keep the file on a local disk, or
+//     append from one machine.
+//   - Every writer must go through this package (or at least take the lock
+//     and write whole lines with one write). A tool that appends without
+//     the lock can see its partial line repaired away under it.
+//   - An error from Append means "not acknowledged", not "absent". Append
+//     takes back a failed write or a write whose fsync failed (truncating
+//     the file to where it was); if that fails too, the line may remain,
+//     and after a failed fsync whose lines could not be taken back the File
+//     refuses further appends until it is opened again. Callers that retry
+//     should carry an id to recognise duplicates.
+//   - A crash during a repair, after the evidence file was written but
+//     before the truncate reached the disk, leaves the torn bytes in the log
+//     and in the evidence file; the next repair saves them again, so they
+//     may be in two evidence files. They are never in none.
+//   - Open reads the whole file to find corrupt lines, which costs time in
+//     proportion to its size. The file's directory must exist.
+//   - Renaming or replacing the file (log rotation) under an open File is
+//     not followed: Close and Open again.
+//   - A line that is being written can be seen half-written by a reader
+//     that does not take the lock; Scan then reports a torn tail that is
+//     not one. Scan again.
+package jsonl

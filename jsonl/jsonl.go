@@ -1,0 +1,445 @@
+package jsonl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/vfs"
+)
+
+// ErrInvalidJSON is wrapped by the error AppendRaw and AppendRawBatch return
+// for input that is not one JSON value, and by Append's when v cannot be
+// marshalled. Nothing is written then.
+var ErrInvalidJSON = errors.New("jsonl: invalid JSON")
+
+// Options configure Open and Repair. The zero value (or nil) gives the full
+// guarantee.
+type Options struct {
+	// FS is the filesystem to use; vfs.OS{} by default. The cross-process
+	// lock is taken only on vfs.OS; on any other FS (the crash model, a
+	// fault injector) Files on the same FS value and path exclude each
+	// other within the process only.
+	FS vfs.FS
+	// Perm is the mode of a new file, less the umask; 0o600 by default.
+	// Evidence files get the mode of the file they come from.
+	Perm fs.FileMode
+	// Durability is durable.Full by default: an Append returns only after
+	// the fdatasync that covers its line. durable.Cache skips that fsync
+	// (and the directory fsync at Open), for logs that may lose their last
+	// lines in a power cut: an acknowledged line then survives a crash or
+	// kill -9 of the process, because it was handed to the kernel in one
+	// write, but not power loss. Repairs are always made durable.
+	Durability durable.Durability
+	// AllowCorrupt lets Open (and Repair) go on when a line in the middle
+	// of the file is not valid JSON. By default Open refuses with an error
+	// wrapping durable.ErrCorrupt that names the line and its byte offset,
+	// and changes nothing.
+	//
+	// Appending after such a line is safe, which is why this option
+	// exists: a JSON Lines reader finds the next line at the next newline,
+	// so the lines after the damage stay readable (unlike in a framed log,
+	// where appending after garbage makes later records unreachable). The
+	// corrupt lines are left in place, untouched, as their own evidence,
+	// and listed in the File's Report; Scan keeps reporting them.
+	AllowCorrupt bool
+	// OnRepair, if set, is called after every repair of the file's end,
+	// by Open or before an append (when another process died in the
+	// middle of writing a line). The repair has already been made durable.
+	OnRepair func(RepairReport)
+}
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.FS == nil {
+		c.FS = vfs.OS{}
+	}
+	if c.Perm == 0 {
+		c.Perm = 0o600
+	}
+	return c
+}
+
+// maxBatch bounds the bytes one group commit writes at once, so that one
+// write stays a reasonable size. A single larger request is written alone.
+const maxBatch = 1 << 20
+
+// File is a JSON Lines file open for durable appends. Its methods are safe
+// for concurrent use; concurrent appends share one write and one fsync.
+type File struct {
+	path string
+	o    Options
+	f    vfs.File
+	lk   locker
+	q    group.Queue[*request]
+
+	mu     sync.RWMutex // Append holds it shared, Close exclusively
+	closed bool
+	report RepairReport
+
+	// broken is set when an fsync failed and the lines it should have
+	// covered could not be taken back: the state of the file's end is
+	// unknown, so appends stop until the file is opened again. Guarded by
+	// the queue: only the running batch reads or writes it.
+	broken error
+}
+
+// request is one Append: its lines, ready to write, and its outcome.
+type request struct {
+	ctx     context.Context
+	data    []byte // one or more lines, each ending in '\n'
+	err     error
+	repairs []RepairReport // repairs its batch made, for OnRepair
+}
+
+// Open opens the JSON Lines file path for appending, creating it if it does
+// not exist (its directory must exist), and repairs its end.
+//
+// Under the file's lock, Open reads the whole file. If a crash left a torn
+// tail (a last line cut short, zero bytes, lines of zero bytes at the very
+// end), Open first writes those bytes durably to an evidence file beside it,
+// path + ".torn." + the time in Unix nanoseconds, and only then truncates
+// the file and fsyncs it; nothing is lost, and the Report says what was
+// cut. A complete last value that only lacks its newline is kept and
+// terminated. A corrupt line in the middle of the file is never cut: Open
+// returns an error wrapping durable.ErrCorrupt (errors.As gives the
+// *CorruptError with its line number and offset) and changes nothing,
+// unless Options.AllowCorrupt is set.
+//
+// With durable.Full, Open also fsyncs the directory, so that the file's
+// name survives a power cut. It waits for the lock at most
+// lock.DefaultTimeout (the error then wraps durable.ErrLocked).
+func Open(path string, opts *Options) (*File, error) {
+	o := opts.withDefaults()
+	if path == "" {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrInvalid}
+	}
+	path = resolve(o.FS, path)
+	f, err := o.FS.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, o.Perm)
+	if err != nil {
+		return nil, err
+	}
+	jf := &File{path: path, o: o, f: f, lk: newLocker(o.FS, path)}
+	if err := jf.open(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if jf.report.Changed() && o.OnRepair != nil {
+		o.OnRepair(jf.report)
+	}
+	return jf, nil
+}
+
+func (f *File) open() error {
+	if f.o.Durability == durable.Full {
+		// The file may be new, or created by someone who died before
+		// syncing its directory: without this fsync an acknowledged line
+		// could vanish with the file's name in a power cut.
+		if err := f.o.FS.SyncDir(filepath.Dir(f.path)); err != nil {
+			return f.wrap("open", err)
+		}
+	}
+	unlock, err := f.lk.lock(context.Background())
+	if err != nil {
+		return f.wrap("open", err)
+	}
+	defer unlock()
+	rep, err := repairFile(f.path, f.f, &f.o)
+	f.report = rep
+	return err
+}
+
+// Path returns the file's name.
+func (f *File) Path() string { return f.path }
+
+// Report says what Open found and repaired.
+func (f *File) Report() RepairReport { return f.report }
+
+// Append writes v as one line of JSON (json.Marshal, which escapes newlines
+// within strings, so the line is always one line) and returns once the line
+// is durable.
+//
+// The line is written with one write on an O_APPEND descriptor, under the
+// cross-process lock, after checking that the file ends at a line boundary
+// (a process that died in the middle of a line is repaired first). Appends
+// running concurrently in the process are written together and share one
+// fdatasync; nobody is acknowledged by an fsync that began before their line
+// was written.
+//
+// If ctx is done before the line is written, Append returns ctx's error
+// and nothing is written (a line queued behind other appenders is still
+// only dropped when its batch starts); once written, Append waits for the
+// fsync. The wait for the lock ends when the contexts of every append in
+// the batch are done, or after lock.DefaultTimeout if none has a deadline. An
+// error means the line is not acknowledged. Append tries to take back what
+// it wrote (so that a failed line does not appear), but when even that
+// fails, the line may still be in the file: callers that retry should
+// carry an id to recognise duplicates.
+func (f *File) Append(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return f.wrap("append", fmt.Errorf("%w: %w", ErrInvalidJSON, err))
+	}
+	if bytes.ContainsAny(b, "\r\n") {
+		// json.Marshal escapes control characters; never embed a newline.
+		return f.wrap("append", fmt.Errorf("%w: marshalled value spans lines", ErrInvalidJSON))
+	}
+	return f.append(ctx, append(b, '\n'))
+}
+
+// AppendRaw appends line, which must be one JSON value, as Append does. A
+// trailing newline is optional; a value spread over several lines (pretty
+// printed) is compacted onto one. Input that is not one JSON value is
+// refused with an error wrapping ErrInvalidJSON, and nothing is written.
+func (f *File) AppendRaw(ctx context.Context, line []byte) error {
+	b, err := normalize(line)
+	if err != nil {
+		return f.wrap("append", err)
+	}
+	return f.append(ctx, b)
+}
+
+// AppendRawBatch appends lines in order, as AppendRaw would one by one, but
+// with one write and one fsync: they are acknowledged together. Every line
+// is checked first; if any is not one JSON value, nothing is written and
+// the error names its index.
+func (f *File) AppendRawBatch(ctx context.Context, lines [][]byte) error {
+	var data []byte
+	for i, line := range lines {
+		b, err := normalize(line)
+		if err != nil {
+			return f.wrap("append", fmt.Errorf("line %d of the batch: %w", i+1, err))
+		}
+		data = append(data, b...)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	return f.append(ctx, data)
+}
+
+// normalize checks that line is one JSON value and returns it on one line,
+// terminated by a newline.
+func normalize(line []byte) ([]byte, error) {
+	v := trimSpace(line)
+	if !json.Valid(v) {
+		if len(v) == 0 {
+			return nil, fmt.Errorf("%w: empty line", ErrInvalidJSON)
+		}
+		return nil, fmt.Errorf("%w: %s", ErrInvalidJSON, invalidReason(v))
+	}
+	if bytes.ContainsAny(v, "\r\n") {
+		var c bytes.Buffer
+		if err := json.Compact(&c, v); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidJSON, err)
+		}
+		v = c.Bytes()
+	}
+	b := make([]byte, len(v)+1)
+	copy(b, v)
+	b[len(v)] = '\n'
+	return b, nil
+}
+
+func (f *File) append(ctx context.Context, data []byte) error {
+	r := &request{ctx: ctx, data: data}
+	err := f.do(r)
+	// Outside the queue and the lock, so that the callback may append.
+	if f.o.OnRepair != nil {
+		for _, rep := range r.repairs {
+			f.o.OnRepair(rep)
+		}
+	}
+	return err
+}
+
+func (f *File) do(r *request) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed {
+		return f.wrap("append", errs.ErrClosed)
+	}
+	if err := r.ctx.Err(); err != nil {
+		return f.wrap("append", err)
+	}
+	err := f.q.Do(r, joinBatch, f.runBatch)
+	if err == nil {
+		err = r.err
+	}
+	return err
+}
+
+// joinBatch keeps one write to about maxBatch bytes.
+func joinBatch(batch []*request, r *request) bool {
+	n := len(r.data)
+	for _, b := range batch {
+		n += len(b.data)
+	}
+	return n <= maxBatch
+}
+
+// runBatch writes and syncs one batch: lock, check the end, one write,
+// one fdatasync, unlock. It returns the batch's error; a request dropped
+// because its context ended gets its own.
+func (f *File) runBatch(batch []*request) error {
+	ctx, stop := batchContext(batch)
+	defer stop()
+	unlock, err := f.lk.lock(ctx)
+	if err != nil {
+		return f.wrap("append", err)
+	}
+	defer unlock()
+	if f.broken != nil {
+		return f.wrap("append", f.broken)
+	}
+
+	var data []byte
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = f.wrap("append", err) // not written
+			continue
+		}
+		data = append(data, r.data...)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+
+	size, rep, err := f.lineBoundary()
+	if rep.Changed() {
+		batch[0].repairs = append(batch[0].repairs, rep)
+	}
+	if err != nil {
+		return f.wrap("append", err)
+	}
+	n, err := f.f.Write(data)
+	if err == nil && n < len(data) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		if n > 0 {
+			// Take the partial write back: these bytes are ours, and
+			// nobody else wrote after them while we hold the lock. If
+			// the truncate fails, the next append repairs the end.
+			truncate(f.o.FS, f.path, f.f, size)
+		}
+		return f.wrap("append", err)
+	}
+	if f.o.Durability != durable.Full {
+		return nil
+	}
+	if mutate.JSONLAckBeforeSync {
+		return nil // broken on purpose: acknowledged without the fsync
+	}
+	if err := datasync(f.f); err != nil {
+		// An fsync error is final: never retried into a success. Take the
+		// lines back so that they do not turn up later, unacknowledged; if
+		// that cannot be made durable either, stop appending.
+		if terr := truncate(f.o.FS, f.path, f.f, size); terr != nil {
+			f.broken = fmt.Errorf("fsync failed (%w) and the lines could not be taken back (%w); open the file again", err, terr)
+		} else if serr := datasync(f.f); serr != nil {
+			f.broken = fmt.Errorf("fsync failed (%w), again after taking the lines back (%w); open the file again", err, serr)
+		}
+		return f.wrap("append", err)
+	}
+	return nil
+}
+
+// batchContext returns a context that ends when the contexts of all the
+// batch's requests have ended: the lock is worth waiting for while anyone
+// still wants it.
+func batchContext(batch []*request) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	var mu sync.Mutex
+	live := len(batch)
+	stops := make([]func() bool, 0, len(batch))
+	for _, r := range batch {
+		stops = append(stops, context.AfterFunc(r.ctx, func() {
+			mu.Lock()
+			live--
+			if live == 0 {
+				cancel()
+			}
+			mu.Unlock()
+		}))
+	}
+	return ctx, func() {
+		for _, s := range stops {
+			s()
+		}
+		cancel()
+	}
+}
+
+// lineBoundary makes sure the file ends with a newline (or is empty),
+// repairing a torn last line that a process which died mid-write left, and
+// returns the file's size. It runs under the lock.
+func (f *File) lineBoundary() (int64, RepairReport, error) {
+	fi, err := f.f.Stat()
+	if err != nil {
+		return 0, RepairReport{}, err
+	}
+	size := fi.Size()
+	if size == 0 || mutate.JSONLSkipRepair {
+		return size, RepairReport{}, nil
+	}
+	var last [1]byte
+	if err := readFull(f.f, last[:], size-1); err != nil {
+		return 0, RepairReport{}, err
+	}
+	if last[0] == '\n' {
+		return size, RepairReport{}, nil
+	}
+	rep, err := repairEnd(f.path, f.f, &f.o, size)
+	return rep.SizeAfter, rep, err
+}
+
+// Close waits for appends in progress, then closes the file. Every append
+// that returned nil is already durable; Close adds nothing to that. A
+// second Close, and any Append after Close, returns an error wrapping
+// durable.ErrClosed.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return f.wrap("close", errs.ErrClosed)
+	}
+	f.closed = true
+	return f.f.Close()
+}
+
+func (f *File) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == f.path {
+		return err
+	}
+	return &fs.PathError{Op: op, Path: f.path, Err: err}
+}
+
+// resolve follows a symbolic link at path on the real filesystem, so that
+// the lock and the evidence files sit beside the real file.
+func resolve(fsys vfs.FS, path string) string {
+	if _, ok := fsys.(vfs.OS); ok {
+		if p, err := filepath.EvalSymlinks(path); err == nil {
+			return p
+		}
+	}
+	return filepath.Clean(path)
+}

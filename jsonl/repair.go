@@ -1,0 +1,312 @@
+package jsonl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/vfs"
+)
+
+// EvidenceInfix is what an evidence file's name adds to the file's name,
+// before the time: "app.jsonl.torn.1700000000000000000".
+const EvidenceInfix = ".torn."
+
+// maxReported bounds the corrupt lines a report lists; it counts them all.
+const maxReported = 100
+
+// RepairReport says what Open, Repair or an append found at the end of a
+// file and what it did about it.
+type RepairReport struct {
+	Path       string `json:"path"`
+	SizeBefore int64  `json:"size_before"`
+	SizeAfter  int64  `json:"size_after"`
+	// Lines is the number of JSON values in the file after the repair.
+	// Only Open and Repair, which read the whole file, count them.
+	Lines int `json:"lines"`
+
+	// The torn tail that was cut: where it started, how long it was, the
+	// line it started on (when known), whether it held zero bytes, a
+	// quoted excerpt, and the evidence file it was moved to. CutBytes is
+	// 0 when nothing was cut.
+	CutOffset int64  `json:"cut_offset"`
+	CutBytes  int64  `json:"cut_bytes"`
+	CutLine   int    `json:"cut_line,omitempty"`
+	Zeros     bool   `json:"zeros,omitempty"`
+	Excerpt   string `json:"excerpt,omitempty"`
+	Evidence  string `json:"evidence,omitempty"`
+	// Terminated says the last line was a complete value without its
+	// newline, and a newline was added.
+	Terminated bool `json:"terminated,omitempty"`
+
+	// Corrupt lists corrupt lines in the middle of the file (at most 100;
+	// CorruptLines counts them all). They are never cut.
+	Corrupt      []*CorruptError `json:"corrupt,omitempty"`
+	CorruptLines int             `json:"corrupt_lines,omitempty"`
+}
+
+// Changed reports whether the repair changed the file.
+func (r RepairReport) Changed() bool { return r.CutBytes > 0 || r.Terminated }
+
+func (r RepairReport) String() string {
+	var parts []string
+	if r.CutBytes > 0 {
+		what := "a torn last line"
+		if r.Zeros {
+			what = "a torn tail with zero bytes"
+		}
+		at := fmt.Sprintf("byte %d", r.CutOffset)
+		if r.CutLine > 0 {
+			at = fmt.Sprintf("line %d, byte %d", r.CutLine, r.CutOffset)
+		}
+		parts = append(parts, fmt.Sprintf("cut %s (%d bytes at %s: %s), saved in %s", what, r.CutBytes, at, r.Excerpt, r.Evidence))
+	}
+	if r.Terminated {
+		parts = append(parts, "added the missing newline after the last line")
+	}
+	if r.CorruptLines > 0 {
+		parts = append(parts, fmt.Sprintf("%d corrupt line(s) in the middle left in place (first: line %d, byte %d)",
+			r.CorruptLines, r.Corrupt[0].Line, r.Corrupt[0].Offset))
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("%s: nothing to repair", r.Path)
+	}
+	return r.Path + ": " + strings.Join(parts, "; ")
+}
+
+// Repair repairs the end of the JSON Lines file path as Open does, and
+// reports what it did: under the lock, a torn tail is written durably to an
+// evidence file beside it and then cut off, and a complete last value
+// without its newline is terminated. A corrupt line in the middle is
+// reported, with the report, in an error wrapping durable.ErrCorrupt, and
+// nothing is changed, unless opts.AllowCorrupt is set (the tail is then
+// repaired and the corrupt lines listed and left alone). The file must
+// exist.
+func Repair(path string, opts *Options) (RepairReport, error) {
+	o := opts.withDefaults()
+	path = resolve(o.FS, path)
+	f, err := o.FS.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return RepairReport{Path: path}, err
+	}
+	lk := newLocker(o.FS, path)
+	unlock, err := lk.lock(context.Background())
+	if err != nil {
+		f.Close()
+		return RepairReport{Path: path}, &fs.PathError{Op: "repair", Path: path, Err: err}
+	}
+	rep, err := repairFile(path, f, &o)
+	unlock()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if rep.Changed() && o.OnRepair != nil {
+		o.OnRepair(rep)
+	}
+	return rep, err
+}
+
+// repairFile reads the whole file, which the caller has locked, and repairs
+// its end; see Open.
+func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
+	rep := RepairReport{Path: path}
+	fi, err := f.Stat()
+	if err != nil {
+		return rep, &fs.PathError{Op: "repair", Path: path, Err: err}
+	}
+	size := fi.Size()
+	rep.SizeBefore, rep.SizeAfter = size, size
+	t, err := walk(path, io.NewSectionReader(f, 0, size), func(ev event) bool {
+		if ev.corrupt != nil {
+			if rep.CorruptLines++; len(rep.Corrupt) < maxReported {
+				rep.Corrupt = append(rep.Corrupt, ev.corrupt)
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return rep, &fs.PathError{Op: "repair", Path: path, Err: err}
+	}
+	rep.Lines = t.values
+	if rep.CorruptLines > 0 && !o.AllowCorrupt {
+		return rep, fmt.Errorf("%w (%d corrupt line(s) in all; nothing was changed; Options.AllowCorrupt appends anyway)",
+			rep.Corrupt[0], rep.CorruptLines)
+	}
+	if mutate.JSONLSkipRepair {
+		return rep, nil // broken on purpose: the torn tail stays
+	}
+	rep.CutLine = t.cutLine
+	rep.Zeros = t.zeros
+	if err := cutTail(path, f, o, size, t.cutAt, t.addNewline, fi.Mode().Perm(), &rep); err != nil {
+		return rep, err
+	}
+	if t.cutBytes() == 0 {
+		rep.CutLine = 0
+	}
+	return rep, nil
+}
+
+// repairEnd repairs the last line of the file, which the caller has
+// locked, knowing that it does not end in a newline: the bytes after the
+// last newline are cut unless they are a complete value. It reads only that
+// line; lines before it were checked when they were written or opened.
+func repairEnd(path string, f vfs.File, o *Options, size int64) (RepairReport, error) {
+	rep := RepairReport{Path: path, SizeBefore: size, SizeAfter: size}
+	start, seg, err := lastSegment(f, size)
+	if err != nil {
+		return rep, &fs.PathError{Op: "repair", Path: path, Err: err}
+	}
+	keep, addNewline := planSegment(seg)
+	rep.Zeros = bytes.IndexByte(seg[keep:], 0) >= 0
+	fi, err := f.Stat()
+	if err != nil {
+		return rep, &fs.PathError{Op: "repair", Path: path, Err: err}
+	}
+	err = cutTail(path, f, o, size, start+int64(keep), addNewline, fi.Mode().Perm(), &rep)
+	return rep, err
+}
+
+// planSegment judges the last, unterminated, line of a file: it keeps the
+// first keep bytes, and a newline must be added after them, when they are a
+// complete value; otherwise keep is 0 and the whole segment is torn.
+func planSegment(seg []byte) (keep int, addNewline bool) {
+	z := len(seg)
+	for z > 0 && seg[z-1] == 0 {
+		z--
+	}
+	if complete(trimSpace(seg[:z])) {
+		return z, true
+	}
+	return 0, false
+}
+
+// lastSegment returns the bytes after the last newline before size, and
+// where they start, reading backwards in blocks.
+func lastSegment(f vfs.File, size int64) (int64, []byte, error) {
+	const block = 4 << 10
+	var seg []byte
+	end := size
+	for end > 0 {
+		n := min(int64(block), end)
+		buf := make([]byte, n)
+		if err := readFull(f, buf, end-n); err != nil {
+			return 0, nil, err
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			seg = append(buf[i+1:], seg...)
+			return end - n + int64(i) + 1, seg, nil
+		}
+		seg = append(buf, seg...)
+		end -= n
+	}
+	return 0, seg, nil
+}
+
+// cutTail moves the bytes from cutAt to size into an evidence file, made
+// durable first, then truncates the file there, adds a newline if asked,
+// and fsyncs the file. A crash at any point loses nothing: before the
+// truncate the bytes are still in the file (a second evidence file may then
+// hold them twice); after it they are in the evidence file.
+func cutTail(path string, f vfs.File, o *Options, size, cutAt int64, addNewline bool, perm fs.FileMode, rep *RepairReport) error {
+	wrap := func(err error) error { return &fs.PathError{Op: "repair", Path: path, Err: err} }
+	if cutAt < size {
+		cut := make([]byte, size-cutAt)
+		if err := readFull(f, cut, cutAt); err != nil {
+			return wrap(err)
+		}
+		ev, err := writeEvidence(o.FS, path, cut, perm)
+		if err != nil {
+			return wrap(fmt.Errorf("saving the torn tail before cutting it: %w", err))
+		}
+		rep.CutOffset, rep.CutBytes, rep.Evidence = cutAt, size-cutAt, ev
+		rep.Excerpt = excerpt(cut)
+		if err := truncate(o.FS, path, f, cutAt); err != nil {
+			return wrap(err)
+		}
+		rep.SizeAfter = cutAt
+	}
+	if addNewline {
+		n, err := f.Write([]byte{'\n'})
+		if err == nil && n != 1 {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return wrap(err)
+		}
+		rep.Terminated = true
+		rep.SizeAfter = cutAt + 1
+	}
+	if rep.Changed() {
+		if err := f.Sync(); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
+}
+
+// writeEvidence writes data durably to a new file named after path, never
+// replacing one that exists, and returns its name.
+func writeEvidence(fsys vfs.FS, path string, data []byte, perm fs.FileMode) (string, error) {
+	now := time.Now().UnixNano()
+	var err error
+	for i := range int64(100) {
+		name := fmt.Sprintf("%s%s%d", path, EvidenceInfix, now+i)
+		err = durable.WriteFile(name, data, perm, durable.WithFS(fsys), durable.NoClobber())
+		switch {
+		case err == nil:
+			return name, nil
+		case !errors.Is(err, fs.ErrExist):
+			return "", err
+		}
+	}
+	return "", err
+}
+
+// excerpt quotes the start of cut bytes for a message.
+func excerpt(b []byte) string {
+	const n = 40
+	if len(b) <= n {
+		return fmt.Sprintf("%q", b)
+	}
+	return fmt.Sprintf("%q...", b[:n])
+}
+
+// readFull reads exactly len(b) bytes at off.
+func readFull(f io.ReaderAt, b []byte, off int64) error {
+	n, err := f.ReadAt(b, off)
+	if n == len(b) {
+		return nil // io.ReaderAt may report io.EOF along with the last byte
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// truncate truncates f, the file path open for appending, to size.
+// Windows opens an O_APPEND file without FILE_WRITE_DATA, which SetEndOfFile
+// may need; where that is refused, the truncate goes through a second
+// handle opened for writing.
+func truncate(fsys vfs.FS, path string, f vfs.File, size int64) error {
+	err := f.Truncate(size)
+	if err == nil || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	w, werr := fsys.OpenFile(path, os.O_WRONLY, 0)
+	if werr != nil {
+		return err
+	}
+	err = w.Truncate(size)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
