@@ -66,6 +66,9 @@ func TestSymlinkFollowedAndKept(t *testing.T) {
 	if err := os.Symlink("real.json", link); err != nil {
 		t.Skipf("cannot create symlinks here: %v", err)
 	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Skip("symbolic links read back as regular files here (Wine 8 does this)")
+	}
 	if err := durable.WriteFile(link, []byte("new"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -304,6 +307,7 @@ func TestCleanTempRemovesOnlyOurs(t *testing.T) {
 // that is its own or a later caller's is on disk, and the file is always one
 // complete version.
 func TestConcurrentWritersOneFile(t *testing.T) {
+	skipReadersStarveRenameUnderWine(t)
 	dir := testdir.New(t)
 	name := filepath.Join(dir, "shared.json")
 	durable.WriteFile(name, []byte("start"), 0o600)
@@ -353,4 +357,13 @@ func TestConcurrentWritersOneFile(t *testing.T) {
 		t.Fatalf("final = %q", got)
 	}
 	noTemps(t, dir)
+}
+
+// skipReadersStarveRenameUnderWine skips tests whose readers hold the file
+// open all the time: Wine 8 cannot rename over a file held open even with
+// FILE_SHARE_DELETE (Windows 10 can, with a POSIX-semantics rename).
+func skipReadersStarveRenameUnderWine(t *testing.T) {
+	if testdir.UnderWine() {
+		t.Skip("Wine 8 cannot rename over a file that readers hold open with FILE_SHARE_DELETE")
+	}
 }
