@@ -12,7 +12,7 @@ import (
 func benchVerb() verb {
 	return verb{
 		name:    "bench",
-		args:    "write|update",
+		args:    "write|update|log",
 		summary: "measure durable against the raw syscall sequence, in one run",
 		about: `Measures durable's operations against the minimal syscall sequence they are
 built from, alternating the two in the same run so the machine's noise hits
@@ -23,6 +23,10 @@ both alike, and prints Markdown tables with medians and ratios.
            files in one directory, and 16 replacing one file (coalescing)
   update   Update of a 4 KiB document vs lock+read+replace+unlock; then the
            throughput of 1 and of 16 goroutines (coalescing)
+  log      journal Append of 128-byte records vs write+fdatasync into a
+           preallocated file; throughput of 1, 8 and 64 writers (group
+           commit); verification and scan speed and memory on a large log
+           (--log-size)
 
 The files go in a scratch directory under --dir (removed afterwards): put it
 on the filesystem you care about.`,
@@ -37,12 +41,13 @@ func runBench(c *cli, args []string) int {
 	rounds := fs.Int("rounds", 100, "latency samples per size (each side)")
 	seconds := fs.Duration("duration", 2*time.Second, "time per side for each throughput measurement (three alternations)")
 	dir := fs.String("dir", os.TempDir(), "`directory` to measure in")
+	logSize := fs.Int64("log-size", 256<<20, "size in `bytes` of the log that bench log verifies and scans")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
 	}
 	if len(rest) != 1 {
-		return c.usageError("want one of: write, update")
+		return c.usageError("want one of: write, update, log")
 	}
 	scratch, err := os.MkdirTemp(*dir, "durable-bench-")
 	if err != nil {
@@ -77,8 +82,12 @@ func runBench(c *cli, args []string) int {
 			row.Durable.Round(time.Microsecond), row.Raw.Round(time.Microsecond), row.Ratio())
 		fmt.Fprintf(c.stdout, "| throughput, %d goroutines vs 1 | %.0f/s | %.0f/s (1 goroutine) | %.2fx | >= 4x |\n",
 			row.Goroutines, row.Many, row.One, row.Speedup())
+	case "log":
+		if err := bench.Log(c.stdout, scratch, *rounds, *seconds, *logSize); err != nil {
+			return c.fail(err, false)
+		}
 	default:
-		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write or update", rest[0]))
+		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update or log", rest[0]))
 	}
 	return exitOK
 }

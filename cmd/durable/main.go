@@ -26,6 +26,7 @@ func verbs() []verb {
 		writeVerb(),
 		lockVerb(),
 		jsonlVerb(),
+		logVerb(),
 		demoVerb(),
 		benchVerb(),
 		versionVerb(),

@@ -7,6 +7,9 @@
 //
 //	durable_mutate_skip_file_sync   do not fsync the temp file before rename
 //	durable_mutate_skip_dir_sync    do not fsync the directory after rename
+//	durable_mutate_journal_ack_before_sync      journal acknowledges a batch before its fdatasync
+//	durable_mutate_journal_skip_truncate        journal recovery keeps a torn tail
+//	durable_mutate_journal_skip_rotate_dirsync  journal uses a new segment before its directory fsync
 //	durable_mutate_jsonl_ack_before_sync  jsonl acknowledges an append without its fdatasync
 //	durable_mutate_jsonl_skip_repair      jsonl neither cuts a torn tail nor checks the line boundary
 package mutate

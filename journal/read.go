@@ -1,0 +1,173 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"iter"
+	"time"
+)
+
+// Scan returns an iterator over the records from index from on, as the
+// files hold them when it reaches them. It yields only records whose batch
+// is closed by an intact commit frame, so never a torn or unacknowledged
+// record, and checks every checksum on the way (Verify also checks the
+// Merkle tree). Records before the oldest retained segment (see
+// DropBefore) are skipped. Damage stops the iteration with an error
+// wrapping ErrCorrupt. Memory stays bounded by the largest batch.
+func (j *Journal) Scan(from uint64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		r := &reader{j: j}
+		r.run(context.Background(), from, false, yield)
+	}
+}
+
+// Follow is Scan that does not stop at the end of the log: it waits for
+// the records that this and other processes append, and yields each once
+// its batch is committed. It ends when ctx is done or the journal is
+// closed.
+func (j *Journal) Follow(ctx context.Context, from uint64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		r := &reader{j: j}
+		r.run(ctx, from, true, yield)
+	}
+}
+
+type reader struct {
+	j   *Journal
+	seg *segment
+}
+
+// wait waits for a commit in this process, a poll interval, or the end.
+func (r *reader) wait(ctx context.Context, wake <-chan struct{}, delay time.Duration) bool {
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-r.j.done:
+		return false
+	case <-wake:
+		return true
+	case <-t.C:
+		return true
+	}
+}
+
+func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(Record, error) bool) {
+	defer func() { r.seg.close() }()
+	fail := func(op string, err error) {
+		yield(Record{}, wrapErr(op, r.j.dir, err))
+	}
+	// Find the segment holding from.
+	for r.seg == nil {
+		wake := r.j.waitChan()
+		bases, err := listSegments(r.j.fs, r.j.dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fail("read", err)
+			return
+		}
+		if len(bases) == 0 {
+			if !follow || !r.wait(ctx, wake, pollInterval) {
+				return
+			}
+			continue
+		}
+		k := 0
+		for i, b := range bases {
+			if b <= from {
+				k = i
+			}
+		}
+		seg, err := openSegment(r.j.fs, r.j.dir, bases[k], false)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // dropped meanwhile
+		}
+		if err != nil {
+			fail("read", err)
+			return
+		}
+		r.seg = seg
+	}
+	s, err := newScanner(r.seg, false, true)
+	if err != nil {
+		fail("read", err)
+		return
+	}
+	delay := time.Millisecond
+	for {
+		if err := ctx.Err(); err != nil {
+			return
+		}
+		wake := r.j.waitChan()
+		k, d, err := s.step()
+		if err != nil {
+			fail("read", err)
+			return
+		}
+		switch k {
+		case stepBatch:
+			delay = time.Millisecond
+			for _, rec := range s.recs {
+				if rec.Index >= from && !yield(rec, nil) {
+					return
+				}
+			}
+			continue
+		case stepSeal:
+			next, err := openSegment(r.j.fs, r.j.dir, s.next, false)
+			if errors.Is(err, fs.ErrNotExist) {
+				bases, lerr := listSegments(r.j.fs, r.j.dir)
+				if lerr == nil && len(bases) > 0 && bases[len(bases)-1] > s.next {
+					fail("read", corruptAt(r.seg.path, s.off, "the segment that should follow, %s, is missing", segName(s.next)))
+					return
+				}
+				// Not created yet.
+				s.off -= sealSize
+				s.sealed = false
+				if !follow || !r.wait(ctx, wake, delay) {
+					return
+				}
+				s.fr.invalidate()
+				continue
+			}
+			if err != nil {
+				fail("read", err)
+				return
+			}
+			if next.hdr.logID != r.seg.hdr.logID {
+				next.close()
+				fail("read", tamperedAt(next.path, 0, "segment belongs to another log"))
+				return
+			}
+			r.seg.close()
+			r.seg = next
+			if s, err = newScanner(next, false, true); err != nil {
+				fail("read", err)
+				return
+			}
+			continue
+		case stepDamage:
+			_, bad, err := s.classifyTail(d)
+			if err != nil {
+				fail("read", err)
+				return
+			}
+			if bad != nil {
+				fail("read", bad)
+				return
+			}
+			if bases, err := listSegments(r.j.fs, r.j.dir); err == nil && len(bases) > 0 && bases[len(bases)-1] > r.seg.base {
+				// Only the last segment has a tail; here it is damage.
+				fail("read", d)
+				return
+			}
+			// A torn tail, or a batch still being written: not a record yet.
+		}
+		if !follow || !r.wait(ctx, wake, delay) {
+			return
+		}
+		delay = min(2*delay, pollInterval)
+		s.fr.invalidate()
+	}
+}

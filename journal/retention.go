@@ -1,0 +1,45 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// DropBefore removes the segments whose records all come before index,
+// never the last one, and returns the first index still kept. It first
+// appends a TypeRetention record saying so ("drop-before <first kept>"),
+// so the removal is part of the signed history, then removes the oldest
+// segments first, so a crash leaves a contiguous chain. The tree stays
+// verifiable: the first kept segment's header holds the Merkle state of
+// everything before it.
+func (j *Journal) DropBefore(ctx context.Context, index uint64) (uint64, error) {
+	var first uint64
+	err := j.do(ctx, "drop", func() error {
+		bases, err := listSegments(j.fs, j.dir)
+		if err != nil {
+			return err
+		}
+		k := 0
+		for k+1 < len(bases) && bases[k+1] <= index && bases[k+1] <= j.seg.base {
+			k++
+		}
+		first = bases[k]
+		if k == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("drop-before %d\nremoving %d segment(s) holding records [%d, %d), as asked for records before %d",
+			first, k, bases[0], first, index)
+		r := &request{ctx: ctx, typ: TypeRetention, payloads: [][]byte{[]byte(msg)}, t: j.o.Now().UnixNano()}
+		if err := j.commit([]*request{r}); err != nil {
+			return err
+		}
+		for _, b := range bases[:k] {
+			if err := j.fs.Remove(filepath.Join(j.dir, segName(b))); err != nil {
+				return err
+			}
+		}
+		return j.fs.SyncDir(j.dir)
+	})
+	return first, err
+}

@@ -1,0 +1,296 @@
+package journal
+
+import (
+	"bytes"
+	"errors"
+	"hash/crc32"
+)
+
+// scanner walks the frames of one segment batch by batch. It accepts a
+// batch only when its commit frame is intact and agrees with it: the index
+// sequence, the count, the CRC over the batch's frames and, when it tracks
+// the tree, the Merkle root.
+type scanner struct {
+	seg   *segment
+	fr    *frameReader
+	off   int64  // offset after the last accepted commit (or the header)
+	next  uint64 // index after the last accepted record
+	tree  compact
+	track bool // check commit roots (needs tree to start right)
+	keep  bool // keep the records of the last batch in recs
+	recs  []Record
+	// notes keeps only the records that are not TypeData (Verify).
+	notes bool
+	// hashes keeps the leaf hashes of the last batch in leaves.
+	hashes bool
+	leaves []Hash
+	// watch lists tree sizes whose roots to capture in roots.
+	watch map[uint64]bool
+	roots map[uint64]Hash
+
+	sealed bool // a seal was accepted at off-sealSize
+}
+
+func newScanner(seg *segment, track, keep bool) (*scanner, error) {
+	s := &scanner{seg: seg, fr: newFrameReader(seg.f, seg.size), off: seg.hdr.length, next: seg.base, track: track, keep: keep}
+	if track {
+		t, err := newCompact(seg.base, seg.hdr.state)
+		if err != nil {
+			return nil, corruptAt(seg.path, 0, "%v", err)
+		}
+		s.tree = t
+	}
+	return s, nil
+}
+
+type stepKind int
+
+const (
+	stepBatch  stepKind = iota // a batch was accepted
+	stepSeal                   // the segment's seal was accepted
+	stepEnd                    // zeros at off: nothing more was written
+	stepDamage                 // see the damage returned
+)
+
+var errSequence = errors.New("frame out of sequence")
+
+// frameAt decodes the frame at off. errZero means the end of the written
+// data (a zero length, or the end of the file).
+func (s *scanner) frameAt(off int64) (frame, error) {
+	avail := s.seg.size - off
+	if avail <= 0 {
+		return frame{}, errZero
+	}
+	buf, err := s.fr.read(off, frameHeader)
+	if err != nil {
+		return frame{}, err
+	}
+	for {
+		f, need, derr := decodeFrame(buf, avail)
+		if derr != nil || need == 0 {
+			return f, derr
+		}
+		if buf, err = s.fr.read(off, need); err != nil {
+			return frame{}, err
+		}
+		if int64(len(buf)) < need {
+			return frame{}, errShort
+		}
+	}
+}
+
+// ioError marks an error reading the file, as opposed to what was read.
+type ioError struct{ err error }
+
+func (e *ioError) Error() string { return e.err.Error() }
+func (e *ioError) Unwrap() error { return e.err }
+
+func isFrameErr(err error) bool {
+	for _, e := range []error{errZero, errShort, errFrameCRC, errFrameForm, errFrameLen, errUnknownTyp} {
+		if err == e {
+			return true
+		}
+	}
+	return false
+}
+
+// step reads the next batch, or the seal, from off.
+func (s *scanner) step() (stepKind, *damage, error) {
+	pos := s.off
+	var crc uint32
+	var work compact
+	if s.track {
+		work = s.tree.clone()
+	}
+	count := uint64(0)
+	s.recs = s.recs[:0]
+	s.leaves = s.leaves[:0]
+	var seen map[uint64]Hash
+	for {
+		f, err := s.frameAt(pos)
+		if err != nil {
+			if !isFrameErr(err) {
+				return 0, nil, err
+			}
+			if err == errZero && pos == s.off {
+				return stepEnd, nil, nil
+			}
+			return stepDamage, corruptAt(s.seg.path, pos, "%v", err), nil
+		}
+		switch {
+		case f.typ.isRecord():
+			if f.index != s.next+count {
+				return stepDamage, tamperedAt(s.seg.path, pos, "%v: record index %d, want %d", errSequence, f.index, s.next+count), nil
+			}
+			if s.track || s.hashes {
+				lh := leafHash(f.leaf())
+				if s.track {
+					work.push(lh)
+					if s.watch[work.size] {
+						if seen == nil {
+							seen = map[uint64]Hash{}
+						}
+						seen[work.size] = work.root()
+					}
+				}
+				if s.hashes {
+					s.leaves = append(s.leaves, lh)
+				}
+			}
+			if s.keep || s.notes && f.typ != TypeData {
+				s.recs = append(s.recs, recordOf(&f))
+			}
+			crc = crc32.Update(crc, castagnoli, f.raw)
+			count++
+		case f.typ == typeCommit:
+			c := decodeCommit(f.body)
+			switch {
+			case count == 0:
+				return stepDamage, tamperedAt(s.seg.path, pos, "commit frame closes no records"), nil
+			case f.index != s.next || c.count != count:
+				return stepDamage, tamperedAt(s.seg.path, pos, "commit frame covers %d records from %d, the batch has %d from %d", c.count, f.index, count, s.next), nil
+			case c.crc != maskCRC(crc):
+				return stepDamage, tamperedAt(s.seg.path, pos, "batch checksum in the commit frame does not match the batch"), nil
+			case s.track && work.root() != c.root:
+				return stepDamage, tamperedAt(s.seg.path, pos, "Merkle root in the commit frame does not match the records (tree size %d)", s.next+count), nil
+			}
+			s.off = pos + f.size()
+			s.next += count
+			if s.track {
+				s.tree = work
+			}
+			for k, v := range seen {
+				if s.roots == nil {
+					s.roots = map[uint64]Hash{}
+				}
+				s.roots[k] = v
+			}
+			return stepBatch, nil, nil
+		case f.typ == typeSeal:
+			if count != 0 {
+				return stepDamage, tamperedAt(s.seg.path, pos, "seal inside a batch"), nil
+			}
+			if f.index != s.next {
+				return stepDamage, tamperedAt(s.seg.path, pos, "seal says the next segment starts at %d, want %d", f.index, s.next), nil
+			}
+			s.off = pos + f.size()
+			s.sealed = true
+			return stepSeal, nil, nil
+		}
+		pos += f.size()
+	}
+}
+
+// run steps until the end, a seal or damage.
+func (s *scanner) run() (stepKind, *damage, error) {
+	for {
+		k, d, err := s.step()
+		if err != nil || k != stepBatch {
+			return k, d, err
+		}
+	}
+}
+
+// tail describes what lies after the last accepted commit of a segment.
+type tail struct {
+	start int64 // the last accepted commit's end
+	end   int64 // after the last non-zero byte, 8-aligned; start if clean
+}
+
+// classifyTail decides whether what follows s.off (where d, if not nil,
+// was found) is a torn last batch, which a crash can leave and recovery
+// cuts, or damage to data that was acknowledged. A crash leaves at most one
+// unsynced batch after the last commit, written in one piece, of which any
+// part may be missing or zero (a power cut can write the pages of a batch
+// in any order). So the tail is torn when every intact frame in it belongs
+// to that one batch: records from index s.next on, at most one commit
+// frame for them, and nothing intact after that commit. An intact frame
+// that cannot belong to it (a later batch, a seal, a second commit) means
+// the damage is inside the log, not at its end.
+func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
+	t := tail{start: s.off, end: s.off}
+	if d != nil && d.tampered {
+		return t, d, nil
+	}
+	committed := false
+	pos := s.off
+	for pos < s.seg.size {
+		nz, err := s.firstNonZero(pos)
+		if err != nil {
+			return t, nil, err
+		}
+		if nz >= s.seg.size {
+			break
+		}
+		pos = nz &^ 7
+		buf, err := s.fr.read(pos, frameHeader)
+		if err != nil {
+			return t, nil, err
+		}
+		t.end = align8(pos + int64(len(buf)))
+		if d == nil {
+			d = corruptAt(s.seg.path, pos, "data after the end of the log")
+		}
+		f, ferr := s.frameAt(pos)
+		if ferr != nil {
+			if !isFrameErr(ferr) {
+				return t, nil, ferr
+			}
+			// Not a frame: skip to the next 8-byte boundary, noting the
+			// last non-zero byte.
+			for i := len(buf) - 1; i >= 0; i-- {
+				if buf[i] != 0 {
+					t.end = align8(pos + int64(i) + 1)
+					break
+				}
+			}
+			pos += 8
+			continue
+		}
+		t.end = pos + f.size()
+		ok := !committed
+		switch {
+		case f.typ.isRecord():
+			ok = ok && f.index >= s.next
+		case f.typ == typeCommit:
+			ok = ok && f.index == s.next
+			committed = true
+		default:
+			ok = false
+		}
+		if !ok {
+			return t, corruptAt(s.seg.path, d.off, "%v, yet intact frames follow at offset %d: the damage is inside the log, not a torn tail", d.err, pos), nil
+		}
+		pos += f.size()
+	}
+	return t, nil, nil
+}
+
+var zeroBlock [4096]byte
+
+// firstNonZero returns the offset of the first non-zero byte at or after
+// pos, or the segment size.
+func (s *scanner) firstNonZero(pos int64) (int64, error) {
+	for pos < s.seg.size {
+		buf, err := s.fr.read(pos, readChunk)
+		if err != nil {
+			return 0, err
+		}
+		if len(buf) == 0 {
+			return s.seg.size, nil
+		}
+		for len(buf) > 0 {
+			n := min(len(buf), len(zeroBlock))
+			if !bytes.Equal(buf[:n], zeroBlock[:n]) {
+				for i, b := range buf[:n] {
+					if b != 0 {
+						return pos + int64(i), nil
+					}
+				}
+			}
+			buf = buf[n:]
+			pos += int64(n)
+		}
+	}
+	return s.seg.size, nil
+}

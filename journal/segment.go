@@ -1,0 +1,239 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/vfs"
+)
+
+const (
+	segSuffix      = ".seg"
+	checkpointName = "checkpoint"
+	evidenceDir    = "evidence"
+	lockName       = "journal" // the lock is on journal.lock
+	segPerm        = 0o600
+)
+
+func segName(base uint64) string { return fmt.Sprintf("%020d%s", base, segSuffix) }
+
+func parseSegName(name string) (uint64, bool) {
+	s, ok := strings.CutSuffix(name, segSuffix)
+	if !ok || len(s) != 20 {
+		return 0, false
+	}
+	b, err := strconv.ParseUint(s, 10, 64)
+	return b, err == nil
+}
+
+// listSegments returns the bases of the segments in dir, in order.
+func listSegments(fsys vfs.FS, dir string) ([]uint64, error) {
+	ents, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var bases []uint64
+	for _, e := range ents {
+		if b, ok := parseSegName(e.Name()); ok && e.Type().IsRegular() {
+			bases = append(bases, b)
+		}
+	}
+	slices.Sort(bases)
+	return bases, nil
+}
+
+// segment is an open segment file.
+type segment struct {
+	path string
+	base uint64
+	f    vfs.File
+	hdr  *header
+	size int64
+}
+
+func (s *segment) close() error {
+	if s == nil || s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
+}
+
+// openSegment opens the segment with this base and reads its header.
+func openSegment(fsys vfs.FS, dir string, base uint64, write bool) (*segment, error) {
+	path := filepath.Join(dir, segName(base))
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_RDWR
+	}
+	f, err := fsys.OpenFile(path, flag, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := &segment{path: path, base: base, f: f}
+	if err := s.readHeader(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *segment) readHeader() error {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return err
+	}
+	s.size = fi.Size()
+	buf := make([]byte, hdrFixed)
+	for {
+		n, err := s.f.ReadAt(buf, 0)
+		if n < len(buf) {
+			if err == nil || errors.Is(err, io.EOF) {
+				return corruptAt(s.path, 0, "segment header: file too short (%d bytes)", s.size)
+			}
+			return err
+		}
+		h, need, herr := decodeHeader(buf)
+		if herr != nil {
+			return corruptAt(s.path, 0, "segment header: %v", herr)
+		}
+		if h != nil {
+			if h.base != s.base {
+				return tamperedAt(s.path, 0, "segment header says base index %d, the file name %d", h.base, s.base)
+			}
+			if s.size%8 != 0 || s.size < h.length {
+				return corruptAt(s.path, 0, "segment size %d is not a multiple of 8", s.size)
+			}
+			s.hdr = h
+			return nil
+		}
+		buf = make([]byte, need)
+	}
+}
+
+// createSegment makes a new segment durable before anyone can see it: it
+// is written under a temporary name, allocated, fsynced, renamed into
+// place, and the directory is fsynced.
+func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
+	name := segName(h.base)
+	path := filepath.Join(dir, name)
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := fsys.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	f, err := fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, segPerm)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*segment, error) {
+		f.Close()
+		fsys.Remove(tmp)
+		return nil, err
+	}
+	buf := h.encode()
+	h.length = int64(len(buf))
+	if n, err := f.WriteAt(buf, 0); err != nil {
+		return fail(err)
+	} else if n < len(buf) {
+		return fail(&fs.PathError{Op: "write", Path: tmp, Err: io.ErrShortWrite})
+	}
+	if err := vfs.Allocate(f, h.size); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if _, err := fsys.Stat(path); err == nil {
+		return fail(&fs.PathError{Op: "create", Path: path, Err: fs.ErrExist})
+	}
+	// Closed before the rename: Windows refuses to rename an open file.
+	if err := f.Close(); err != nil {
+		fsys.Remove(tmp)
+		return nil, err
+	}
+	if err := fsys.Rename(tmp, path); err != nil {
+		fsys.Remove(tmp)
+		return nil, err
+	}
+	if !mutate.JournalSkipRotateDirSync {
+		if err := fsys.SyncDir(dir); err != nil {
+			// The segment is in place but may not survive a power cut;
+			// nothing was written to it, and whoever uses it next fsyncs
+			// the directory first.
+			return nil, err
+		}
+	}
+	if f, err = fsys.OpenFile(path, os.O_RDWR, 0); err != nil {
+		return nil, err
+	}
+	return &segment{path: path, base: h.base, f: f, hdr: h, size: h.size}, nil
+}
+
+// removeTemps removes temporary segment files a crash left behind.
+func removeTemps(fsys vfs.FS, dir string) {
+	ents, err := fsys.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") && strings.HasSuffix(n, segSuffix+".tmp") {
+			fsys.Remove(filepath.Join(dir, n))
+		}
+	}
+}
+
+// frameReader reads a segment through a window, so that scanning costs
+// few system calls and bounded memory.
+type frameReader struct {
+	r    io.ReaderAt
+	size int64
+	buf  []byte
+	off  int64
+}
+
+const readChunk = 256 << 10
+
+func newFrameReader(r io.ReaderAt, size int64) *frameReader {
+	return &frameReader{r: r, size: size}
+}
+
+// read returns the bytes [off, off+n), fewer at the end of the file. The
+// slice is valid until the next call.
+func (fr *frameReader) read(off, n int64) ([]byte, error) {
+	n = min(n, fr.size-off)
+	if n <= 0 {
+		return nil, nil
+	}
+	if off >= fr.off && off+n <= fr.off+int64(len(fr.buf)) {
+		return fr.buf[off-fr.off : off-fr.off+n], nil
+	}
+	want := min(max(n, readChunk), fr.size-off)
+	if int64(cap(fr.buf)) < want {
+		fr.buf = make([]byte, want)
+	}
+	fr.buf = fr.buf[:want]
+	m, err := fr.r.ReadAt(fr.buf, off)
+	fr.buf = fr.buf[:m]
+	fr.off = off
+	if int64(m) < n {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return fr.buf, nil
+	}
+	return fr.buf[:n], nil
+}
+
+// invalidate drops the window, so that the next read sees what others
+// have written since.
+func (fr *frameReader) invalidate() { fr.buf = fr.buf[:0] }

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package vfs
+
+// allocate has no platform call here: Allocate extends with Truncate.
+func allocate(f File, size int64) (bool, error) { return false, nil }
+
+// datasync has no platform call here: Datasync uses File.Sync, which is
+// F_FULLFSYNC on macOS.
+func datasync(f File) (bool, error) { return false, nil }
