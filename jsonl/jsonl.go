@@ -136,6 +136,7 @@ func Open(path string, opts *Options) (*File, error) {
 	jf := &File{path: path, o: o, f: f, lk: newLocker(o.FS, path)}
 	if err := jf.open(); err != nil {
 		f.Close()
+		jf.lk.close()
 		return nil, err
 	}
 	if jf.report.Changed() && o.OnRepair != nil {
@@ -419,7 +420,11 @@ func (f *File) Close() error {
 		return f.wrap("close", errs.ErrClosed)
 	}
 	f.closed = true
-	return f.f.Close()
+	err := f.f.Close()
+	if lerr := f.lk.close(); err == nil {
+		err = lerr
+	}
+	return err
 }
 
 func (f *File) wrap(op string, err error) error {

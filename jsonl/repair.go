@@ -98,6 +98,7 @@ func Repair(path string, opts *Options) (RepairReport, error) {
 		return RepairReport{Path: path}, err
 	}
 	lk := newLocker(o.FS, path)
+	defer lk.close()
 	unlock, err := lk.lock(context.Background())
 	if err != nil {
 		f.Close()

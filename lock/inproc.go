@@ -16,14 +16,14 @@ import (
 // counted and removed when unused, so the map holds only paths in use.
 var registry struct {
 	mu sync.Mutex
-	m  map[string]*entry
+	m  map[any]*entry
 }
 
 // entry is a readers-writer lock whose wait can be abandoned, which
 // sync.RWMutex cannot. Waiters that want exclusive access hold off new
 // shared holders, so that a stream of readers cannot starve a writer.
 type entry struct {
-	key  string
+	key  any
 	refs int // guarded by registry.mu
 
 	mu       sync.Mutex
@@ -33,11 +33,11 @@ type entry struct {
 	released chan struct{} // closed, and replaced, whenever the state changes
 }
 
-func ref(key string) *entry {
+func ref(key any) *entry {
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
 	if registry.m == nil {
-		registry.m = make(map[string]*entry)
+		registry.m = make(map[any]*entry)
 	}
 	e := registry.m[key]
 	if e == nil {
@@ -58,7 +58,7 @@ func (e *entry) unref() {
 }
 
 // acquireEntry takes the in-process lock for key, or returns ctx.Err().
-func acquireEntry(ctx context.Context, key string, exclusive bool) (*entry, error) {
+func acquireEntry(ctx context.Context, key any, exclusive bool) (*entry, error) {
 	e := ref(key)
 	queued := false
 	for {
@@ -94,7 +94,7 @@ func acquireEntry(ctx context.Context, key string, exclusive bool) (*entry, erro
 }
 
 // tryAcquireEntry takes the in-process lock for key if it is free now.
-func tryAcquireEntry(key string, exclusive bool) (*entry, bool) {
+func tryAcquireEntry(key any, exclusive bool) (*entry, bool) {
 	e := ref(key)
 	e.mu.Lock()
 	ok := e.take(exclusive)

@@ -49,9 +49,10 @@ type Held struct {
 // garbage-collector cleanup can reach it without keeping Held alive.
 type held struct {
 	path      string
-	f         *os.File
+	f         *os.File // nil for a Mutex off the real filesystem
 	entry     *entry
 	exclusive bool
+	keepOpen  bool // f belongs to a Mutex: unlock it, do not close it
 }
 
 // Lock takes an exclusive lock protecting the file name, waiting until it is
@@ -111,7 +112,7 @@ func try(op, name string, exclusive bool) (*Held, error) {
 		e.release(exclusive)
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
-	return newHeld(path, f, e, exclusive), nil
+	return newHeld(path, f, e, exclusive, false), nil
 }
 
 // acquire is Lock and RLock, with the default timeout as a parameter so that
@@ -152,7 +153,7 @@ func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeou
 		}
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
-	return newHeld(path, f, e, exclusive), nil
+	return newHeld(path, f, e, exclusive, false), nil
 }
 
 // poll retries a non-blocking lock until it succeeds or ctx is done: a
@@ -241,8 +242,8 @@ func open(path string, exclusive bool) (*os.File, error) {
 	return f, nil
 }
 
-func newHeld(path string, f *os.File, e *entry, exclusive bool) *Held {
-	h := &held{path: path, f: f, entry: e, exclusive: exclusive}
+func newHeld(path string, f *os.File, e *entry, exclusive, keepOpen bool) *Held {
+	h := &held{path: path, f: f, entry: e, exclusive: exclusive, keepOpen: keepOpen}
 	l := &Held{path: path}
 	l.h.Store(h)
 	l.cleanup = runtime.AddCleanup(l, releaseLost, h)
@@ -259,10 +260,15 @@ func releaseLost(h *held) {
 // release drops the file lock, then the in-process lock, the reverse of the
 // order they were taken in.
 func (h *held) release() error {
-	err := osLocker{}.unlock(h.f)
-	// Close releases the lock too, so the lock never outlives it.
-	if cerr := h.f.Close(); err == nil {
-		err = cerr
+	var err error
+	if h.f != nil {
+		err = osLocker{}.unlock(h.f)
+		if !h.keepOpen {
+			// Close releases the lock too, so the lock never outlives it.
+			if cerr := h.f.Close(); err == nil {
+				err = cerr
+			}
+		}
 	}
 	h.entry.release(h.exclusive)
 	if err != nil {
