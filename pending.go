@@ -172,8 +172,7 @@ func (p *PendingFile) publishDurably() error {
 }
 
 // seal finishes the temp file: verified, fsynced and closed, ready to be
-// renamed. It touches nothing but the temp file, so coalesced writes of one
-// file may seal concurrently; install must then run in order.
+// renamed. It touches nothing but the temp file.
 func (p *PendingFile) seal() error {
 	if p.done {
 		return p.wrap(ErrClosed)

@@ -43,9 +43,16 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error
 	if !ok {
 		return w.replace(target)
 	}
-	q, release := writers.Acquire(key)
-	defer release()
-	err = q.Do(w, joinWrites, prepareWrites(target), commitWrites(target))
+	err = writers.Do(key, w, joinWrites, func(batch []*writeReq) error {
+		// Every caller in the batch is answered by this one replace, which
+		// writes the batch's newest data: the last writer wins, as it
+		// would if the calls had run one by one.
+		p, err := batch[len(batch)-1].publish(target)
+		for _, b := range batch {
+			b.published = p
+		}
+		return err
+	})
 	if err != nil || w.published == nil {
 		return err
 	}
@@ -60,63 +67,9 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error
 // single call, so these two registries are package state. They hold only
 // in-flight work and forget a path as soon as it is idle.
 var (
-	writers = group.Pool[fsPath, group.Ordered[*writeReq]]{
-		New: func() *group.Ordered[*writeReq] { return &group.Ordered[*writeReq]{Depth: 2} },
-	}
+	writers  group.Registry[fsPath, *writeReq]
 	dirSyncs group.Registry[fsPath, struct{}]
 )
-
-// Coalesced writes of one file run in two stages. Every caller in a batch
-// is answered by one replace, which writes the batch's newest data: the last
-// writer wins, as if the calls had run one by one. Two batches may write and
-// fsync their temp files at once (the kernel can share one journal commit
-// between them), but they rename in the order they began.
-func prepareWrites(target string) func([]*writeReq) error {
-	return func(batch []*writeReq) error {
-		last := batch[len(batch)-1]
-		if last.o.skipUnchanged {
-			// Whether the content is unchanged depends on the batch
-			// before, so all of it waits for the commit stage.
-			return nil
-		}
-		p, err := last.o.begin(last.name, target, last.perm)
-		if err == nil {
-			if _, err = p.Write(last.data); err != nil {
-				p.abort(nil)
-			}
-		}
-		if err == nil {
-			err = p.seal()
-		}
-		if err != nil {
-			return err
-		}
-		for _, b := range batch {
-			b.published = p
-		}
-		return nil
-	}
-}
-
-func commitWrites(target string) func([]*writeReq) error {
-	return func(batch []*writeReq) error {
-		last := batch[len(batch)-1]
-		if last.published == nil {
-			p, err := last.publish(target)
-			for _, b := range batch {
-				b.published = p
-			}
-			return err
-		}
-		if err := last.published.install(); err != nil {
-			for _, b := range batch {
-				b.published = nil
-			}
-			return err
-		}
-		return nil
-	}
-}
 
 // fsPath names a file within one filesystem.
 type fsPath struct {

@@ -18,9 +18,9 @@ func (r *Registry[K, T]) Do(key K, item T, join func([]T, T) bool, run func([]T)
 // Len reports how many keys are in use.
 func (r *Registry[K, T]) Len() int { return r.pool.Len() }
 
-// Pool hands out one queue (a Queue or an Ordered) per key, and forgets a
-// key once nobody uses its queue, so a long-running process that writes
-// many different files does not grow without bound.
+// Pool hands out one Q per key, and forgets a key once nobody uses it, so
+// a long-running process that writes many different files does not grow
+// without bound.
 type Pool[K comparable, Q any] struct {
 	// New makes the queue for a key; nil means new(Q).
 	New func() *Q
