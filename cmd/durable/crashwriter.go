@@ -12,9 +12,10 @@ func crashWriterVerb() verb {
 	return verb{
 		name:    crashWriterName,
 		summary: "the writer child of durable demo (internal)",
-		about:   "Rewrites a file in a loop and prints \"ack N\" after each write; durable demo starts it with its configuration in " + crashtest.WriterEnv + ".",
-		hidden:  true,
-		run:     runCrashWriter,
+		about: "Rewrites a file, or appends to a log, in a loop and prints \"ack N\" after each write; durable demo starts it with its configuration in " +
+			crashtest.WriterEnv + " or " + crashtest.LogWriterEnv + ".",
+		hidden: true,
+		run:    runCrashWriter,
 	}
 }
 
@@ -23,6 +24,19 @@ func runCrashWriter(c *cli, args []string) int {
 	_, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
+	}
+	if lcfg, ok, err := crashtest.LogWriterFromEnv(); ok {
+		var sink crashtest.LogSink
+		if err == nil {
+			sink, err = openLogSink(lcfg)
+		}
+		if err == nil {
+			err = crashtest.RunLogWriter(c.ctx, c.stdout, lcfg, sink)
+		}
+		if err != nil {
+			return c.fail(err, false)
+		}
+		return exitOK
 	}
 	cfg, ok, err := crashtest.WriterFromEnv()
 	if !ok {

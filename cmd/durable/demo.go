@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 func demoVerb() verb {
 	return verb{
 		name:    "demo",
-		summary: "kill -9 and cut the power under os.WriteFile and durable.WriteFile, live",
+		summary: "kill -9 and cut the power under naive and durable writers of files and logs, live",
 		about: `A writer process rewrites a JSON file in a loop and acknowledges every write
 that returned. The demo kills it (kill -9) at random moments, and, as root with
 loop devices, cuts the power under it: a loop-mounted ext4 and xfs are shut
@@ -25,32 +26,53 @@ than the last acknowledged write.
 It runs the same torture on os.WriteFile, which most programs use, and on
 durable.WriteFile. os.WriteFile truncates, then writes, and never fsyncs, so
 it is expected to leave empty, torn or rolled-back files; durable.WriteFile
-must never. Exit code 0 means durable.WriteFile had no violation.
+must never.
+
+The log phases do the same to append-only logs. A writer appends records
+(each with a sequence number and a checksum) and acknowledges each append
+that returned; after each crash the log is read the way its users would,
+and every acknowledged record must be there, intact and once, with nothing
+torn or garbled. "log" pits a bufio.Writer on an append-only file (no fsync,
+as most audit logs are written) against journal.Append, checked with
+journal.Open (which recovers a torn tail) and journal.Verify. "jsonl" pits
+plain O_APPEND writes (no fsync) against jsonl.Append, checked with
+jsonl.Open (which repairs a torn last line). They run fewer rounds
+(--log-rounds, --log-power-cuts).
+
+Exit code 0 means every durable writer (durable.WriteFile, journal.Append,
+jsonl.Append) had no violation.
 
 Everything happens in a scratch directory under --dir, removed at the end.`,
 		example: `durable demo
-durable demo --rounds 500 --power-cuts 50 --seed 42`,
+durable demo --rounds 500 --power-cuts 50 --seed 42
+durable demo --only log,jsonl --log-rounds 200`,
 		run: runDemo,
 	}
 }
 
 type demoConfig struct {
-	rounds    int    // kills per writer
-	powerCuts int    // power cuts per writer and filesystem
-	size      int    // document size in bytes
-	seed      uint64 // crash timing
-	dir       string // where the scratch directory goes
-	asJSON    bool
+	rounds       int    // kills per writer
+	powerCuts    int    // power cuts per writer and filesystem
+	size         int    // document size in bytes
+	seed         uint64 // crash timing
+	logRounds    int    // kills per log writer
+	logPowerCuts int    // power cuts per log writer and filesystem
+	only         map[string]bool
+	dir          string // where the scratch directory goes
+	asJSON       bool
 }
 
 func runDemo(c *cli, args []string) int {
 	var cfg demoConfig
 	fs := c.flags()
-	fs.IntVar(&cfg.rounds, "rounds", 150, "kill -9 rounds per writer")
-	fs.IntVar(&cfg.powerCuts, "power-cuts", 20, "power cuts per writer and filesystem (needs root and loop devices; 0 to skip)")
+	fs.IntVar(&cfg.rounds, "rounds", 150, "kill -9 rounds per file writer")
+	fs.IntVar(&cfg.powerCuts, "power-cuts", 20, "power cuts per file writer and filesystem (needs root and loop devices; 0 to skip)")
 	fs.IntVar(&cfg.size, "size", crashtest.DefaultSize, "size of the file the writers rewrite, in `bytes`")
 	fs.Uint64Var(&cfg.seed, "seed", 0, "seed for the crash timing (0: random, printed)")
 	fs.StringVar(&cfg.dir, "dir", os.TempDir(), "`directory` for the scratch directory (and the loop images)")
+	fs.IntVar(&cfg.logRounds, "log-rounds", 60, "kill -9 rounds per log writer (log and jsonl)")
+	fs.IntVar(&cfg.logPowerCuts, "log-power-cuts", 10, "power cuts per log writer and filesystem (log and jsonl; 0 to skip)")
+	only := fs.String("only", strings.Join(demoSuiteNames(), ","), "comma-separated `capabilities` to torture: file, log, jsonl")
 	fs.BoolVar(&cfg.asJSON, "json", false, "print the results as JSON on stdout (progress goes to stderr)")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
@@ -59,10 +81,24 @@ func runDemo(c *cli, args []string) int {
 	switch {
 	case len(rest) != 0:
 		return c.usageError("takes no arguments")
-	case cfg.rounds < 0 || cfg.powerCuts < 0:
-		return c.usageError("--rounds and --power-cuts cannot be negative")
+	case cfg.rounds < 0 || cfg.powerCuts < 0 || cfg.logRounds < 0 || cfg.logPowerCuts < 0:
+		return c.usageError("--rounds, --power-cuts, --log-rounds and --log-power-cuts cannot be negative")
 	case cfg.size < 256 || cfg.size > 64<<20:
 		return c.usageError("--size must be between 256 bytes and 64 MiB")
+	}
+	cfg.only = map[string]bool{}
+	for _, name := range strings.Split(*only, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if !slices.Contains(demoSuiteNames(), name) {
+			return c.usageError(fmt.Sprintf("--only: unknown capability %q (choose from %s)", name, strings.Join(demoSuiteNames(), ", ")))
+		}
+		cfg.only[name] = true
+	}
+	if len(cfg.only) == 0 {
+		return c.usageError("--only names no capability")
 	}
 	if cfg.seed == 0 {
 		cfg.seed = rand.Uint64N(1 << 32) // short enough to retype
@@ -93,9 +129,10 @@ type demo struct {
 	self    string // the executable the writer children run
 	scratch string
 	prog    *progress
-	rows    []*demoRow
-	notes   []string // phases that could not run, and why
-	broken  []string // the first violations of writers that must hold
+	rows    []*demoRow    // the file writers
+	logRows []*demoLogRow // the log writers
+	notes   []string      // phases that could not run, and why
+	broken  []string      // the first violations of writers that must hold
 }
 
 // A demoPhase is one series of crashes against one writer.
@@ -109,6 +146,8 @@ type demoPhase struct {
 	// the phase could not start here (say, mkfs failed); it is noted, not
 	// counted as a failure.
 	run func(d *demo, report func(crashtest.Round)) error
+	// runLog is run for a log phase (which has no run).
+	runLog func(d *demo, report func(crashtest.LogRound)) error
 }
 
 // name is the label without its column padding.
@@ -116,14 +155,43 @@ func (p demoPhase) name() string { return strings.Join(strings.Fields(p.label), 
 
 type skipError struct{ error }
 
+// demoSuite is one capability the demo tortures: --only names it.
+type demoSuite struct {
+	name   string
+	phases []func(*demo) []demoPhase
+}
+
 // demoSuites lists what the demo tortures, in order. Adding a capability
-// (the log, the store, the queue) is one line here and a function that
-// returns its phases.
-func demoSuites() []func(*demo) []demoPhase {
-	return []func(*demo) []demoPhase{
-		killPhases,     // os.WriteFile and durable.WriteFile under kill -9
-		powerCutPhases, // the same under power cuts on ext4 and xfs
+// (the store, the queue) is one line here and a function that returns its
+// phases.
+func demoSuites() []demoSuite {
+	return []demoSuite{
+		{"file", []func(*demo) []demoPhase{
+			killPhases,     // os.WriteFile and durable.WriteFile under kill -9
+			powerCutPhases, // the same under power cuts on ext4 and xfs
+		}},
+		{"log", []func(*demo) []demoPhase{logSuite("log")}},     // bufio.Writer and journal.Append
+		{"jsonl", []func(*demo) []demoPhase{logSuite("jsonl")}}, // O_APPEND writes and jsonl.Append
 	}
+}
+
+func demoSuiteNames() []string {
+	var names []string
+	for _, s := range demoSuites() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// phases returns the phases of the capabilities --only selected.
+func (d *demo) phases() []func(*demo) []demoPhase {
+	var fs []func(*demo) []demoPhase
+	for _, s := range demoSuites() {
+		if d.cfg.only[s.name] {
+			fs = append(fs, s.phases...)
+		}
+	}
+	return fs
 }
 
 func (d *demo) run() int {
@@ -132,9 +200,13 @@ func (d *demo) run() int {
 		d.intro()
 	}
 	failed := false
-	for _, suite := range demoSuites() {
+	for _, suite := range d.phases() {
 		for _, p := range suite(d) {
-			if err := d.runPhase(p); err != nil {
+			run := d.runPhase
+			if p.runLog != nil {
+				run = d.runLogPhase
+			}
+			if err := run(p); err != nil {
 				d.prog.finish("")
 				if d.cli.ctx.Err() != nil {
 					// Ctrl-C reaches the writer children too, so the
@@ -157,8 +229,13 @@ func (d *demo) run() int {
 			ok = false
 		}
 	}
+	for _, r := range d.logRows {
+		if r.MustHold && r.Violations() > 0 {
+			ok = false
+		}
+	}
 	if d.cfg.asJSON {
-		d.cli.printJSON(demoResult{Seed: d.cfg.seed, Size: d.cfg.size, Rows: d.rows, Notes: d.notes,
+		d.cli.printJSON(demoResult{Seed: d.cfg.seed, Size: d.cfg.size, Rows: d.rows, Logs: d.logRows, Notes: d.notes,
 			Violations: d.broken, OK: ok, Seconds: time.Since(start).Seconds()})
 	} else {
 		d.report(ok, failed, time.Since(start))
@@ -200,8 +277,11 @@ func (d *demo) runPhase(p demoPhase) error {
 	return nil
 }
 
-// note records why something did not run and shows it at once.
+// note records why something did not run and shows it at once, once.
 func (d *demo) note(msg string) {
+	if slices.Contains(d.notes, msg) {
+		return
+	}
 	d.notes = append(d.notes, msg)
 	d.prog.finish(msg)
 }

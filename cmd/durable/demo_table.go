@@ -22,15 +22,25 @@ type demoRow struct {
 	MustHold bool `json:"must_hold"`
 }
 
+// demoLogRow is one line of the closing table of the log writers.
+type demoLogRow struct {
+	Writer    string `json:"writer"`
+	Kills     int    `json:"kills"`
+	PowerCuts int    `json:"power_cuts"`
+	crashtest.LogTally
+	MustHold bool `json:"must_hold"`
+}
+
 // demoResult is what --json prints.
 type demoResult struct {
-	Seed       uint64     `json:"seed"`
-	Size       int        `json:"size"`
-	Rows       []*demoRow `json:"writers"`
-	Notes      []string   `json:"notes,omitempty"`
-	Violations []string   `json:"violations,omitempty"` // the first rounds a must-hold writer failed
-	OK         bool       `json:"ok"`
-	Seconds    float64    `json:"seconds"`
+	Seed       uint64        `json:"seed"`
+	Size       int           `json:"size"`
+	Rows       []*demoRow    `json:"writers"`
+	Logs       []*demoLogRow `json:"logs,omitempty"`
+	Notes      []string      `json:"notes,omitempty"`
+	Violations []string      `json:"violations,omitempty"` // the first rounds a must-hold writer failed
+	OK         bool          `json:"ok"`
+	Seconds    float64       `json:"seconds"`
 }
 
 func phaseLine(p demoPhase, t crashtest.Tally) string {
@@ -38,19 +48,44 @@ func phaseLine(p demoPhase, t crashtest.Tally) string {
 		p.label, t.Rounds, p.rounds, t.OK, t.Torn, t.Empty, t.Missing, t.RolledBack)
 }
 
+func logPhaseLine(p demoPhase, t crashtest.LogTally) string {
+	return fmt.Sprintf("%-36s %4d/%-4d ok %-4d torn %-3d lost acked %-4d corrupt %-3d repaired %d",
+		p.label, t.Rounds, p.rounds, t.OK, t.Torn, t.Lost, t.Corrupt, t.Repaired)
+}
+
 func (d *demo) intro() {
 	w := d.cli.stdout
-	fmt.Fprintf(w, "A writer process rewrites a %s JSON file again and again and acknowledges\n", sizeString(d.cfg.size))
-	fmt.Fprintf(w, "each write that returned. It is crashed at random moments; then the file must\n")
-	fmt.Fprintf(w, "be complete and no older than the last acknowledged write.\n")
-	fmt.Fprintf(w, "Writers: os.WriteFile (what most programs do) and durable.WriteFile. Seed %d.\n\n", d.cfg.seed)
+	if d.cfg.only["file"] {
+		fmt.Fprintf(w, "A writer process rewrites a %s JSON file again and again and acknowledges\n", sizeString(d.cfg.size))
+		fmt.Fprintf(w, "each write that returned. It is crashed at random moments; then the file must\n")
+		fmt.Fprintf(w, "be complete and no older than the last acknowledged write.\n")
+		fmt.Fprintf(w, "Writers: os.WriteFile (what most programs do) and durable.WriteFile.\n")
+	}
+	if d.cfg.only["log"] || d.cfg.only["jsonl"] {
+		fmt.Fprintf(w, "Log writers append records (sequence number and checksum) and acknowledge each\n")
+		fmt.Fprintf(w, "append that returned. After each crash every acknowledged record must be there,\n")
+		fmt.Fprintf(w, "intact and once, and nothing torn.\n")
+	}
+	if d.cfg.only["log"] {
+		fmt.Fprintf(w, "Log writers: bufio.Writer on an append-only file (no fsync) and journal.Append.\n")
+	}
+	if d.cfg.only["jsonl"] {
+		fmt.Fprintf(w, "JSON Lines writers: O_APPEND write (no fsync) and jsonl.Append.\n")
+	}
+	fmt.Fprintf(w, "Seed %d.\n\n", d.cfg.seed)
 }
 
 func (d *demo) report(ok, failed bool, took time.Duration) {
 	w := d.cli.stdout
 	fmt.Fprintln(w)
-	writeTable(w, d.rows)
-	fmt.Fprintln(w)
+	if len(d.rows) > 0 {
+		writeTable(w, d.rows)
+		fmt.Fprintln(w)
+	}
+	if len(d.logRows) > 0 {
+		writeLogTable(w, d.logRows)
+		fmt.Fprintln(w)
+	}
 	for _, r := range d.rows {
 		crashes := plural(r.Rounds, "crash", "crashes")
 		switch {
@@ -62,6 +97,24 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 			fmt.Fprintf(w, "%s: %d of %s left an empty, torn or rolled-back file.\n", r.Writer, r.Violations(), crashes)
 		default:
 			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --rounds).\n", r.Writer, crashes)
+		}
+	}
+	for _, r := range d.logRows {
+		crashes := plural(r.Rounds, "crash", "crashes")
+		switch {
+		case r.MustHold && r.Violations() == 0:
+			fmt.Fprintf(w, "%s: every acknowledged record present and intact after %s", r.Writer, crashes)
+			if r.Repaired > 0 {
+				fmt.Fprintf(w, " (%s repaired on open)", plural(r.Repaired, "torn tail", "torn tails"))
+			}
+			fmt.Fprintln(w, ".")
+		case r.MustHold:
+			fmt.Fprintf(w, "%s: BROKEN: %d of %s left a torn, lost or corrupt record.\n", r.Writer, r.Violations(), crashes)
+		case r.Violations() > 0:
+			fmt.Fprintf(w, "%s: %d of %s left a torn record or lost acknowledged ones (%s lost).\n",
+				r.Writer, r.Violations(), crashes, plural(r.Lost, "record", "records"))
+		default:
+			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --log-rounds).\n", r.Writer, crashes)
 		}
 	}
 	for _, v := range d.broken {
@@ -87,7 +140,29 @@ func writeTable(w io.Writer, rows []*demoRow) {
 		}
 		lines = append(lines, line)
 	}
-	width := make([]int, len(head))
+	writeCells(w, lines)
+}
+
+// writeLogTable prints the log writers' rows: crashes, the rounds that
+// left the log ok, those that left a torn last record, the acknowledged
+// records lost, the corrupt records (and failed checks), and the torn tails
+// the log's own recovery cut.
+func writeLogTable(w io.Writer, rows []*demoLogRow) {
+	head := []string{"log writer", "kills", "power cuts", "ok", "torn", "lost acked", "corrupt", "repaired"}
+	lines := [][]string{head}
+	for _, r := range rows {
+		line := []string{r.Writer}
+		for _, n := range []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Lost, r.Corrupt, r.Repaired} {
+			line = append(line, strconv.Itoa(n))
+		}
+		lines = append(lines, line)
+	}
+	writeCells(w, lines)
+}
+
+// writeCells aligns lines of cells: the first column left, the others right.
+func writeCells(w io.Writer, lines [][]string) {
+	width := make([]int, len(lines[0]))
 	for _, line := range lines {
 		for i, cell := range line {
 			width[i] = max(width[i], len(cell))

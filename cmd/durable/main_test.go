@@ -15,7 +15,9 @@ import (
 // TestMain lets the test binary stand in for the durable binary when the
 // demo re-executes itself as a writer child.
 func TestMain(m *testing.M) {
-	if _, ok, _ := crashtest.WriterFromEnv(); ok {
+	_, fileWriter, _ := crashtest.WriterFromEnv()
+	_, logWriter, _ := crashtest.LogWriterFromEnv()
+	if fileWriter || logWriter {
 		c := &cli{ctx: context.Background(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 		os.Exit(c.main([]string{crashWriterName}))
 	}
