@@ -12,7 +12,7 @@ import (
 func benchVerb() verb {
 	return verb{
 		name:    "bench",
-		args:    "write|update|log",
+		args:    "write|update|store|log",
 		summary: "measure durable against the raw syscall sequence, in one run",
 		about: `Measures durable's operations against the minimal syscall sequence they are
 built from, alternating the two in the same run so the machine's noise hits
@@ -23,6 +23,9 @@ both alike, and prints Markdown tables with medians and ratios.
            files in one directory, and 16 replacing one file (coalescing)
   update   Update of a 4 KiB document vs lock+read+replace+unlock; then the
            throughput of 1 and of 16 goroutines (coalescing)
+  store    Store.Update of one key in a 1000-key (~100 KiB) document vs
+           the raw durable replace of the same bytes; 16 goroutines
+           (coalescing) vs 1
   log      journal Append of 128-byte records vs write+fdatasync into a
            preallocated file; throughput of 1, 8 and 64 writers (group
            commit); verification and scan speed and memory on a large log
@@ -47,7 +50,7 @@ func runBench(c *cli, args []string) int {
 		return code
 	}
 	if len(rest) != 1 {
-		return c.usageError("want one of: write, update, log")
+		return c.usageError("want one of: write, update, store, log")
 	}
 	scratch, err := os.MkdirTemp(*dir, "durable-bench-")
 	if err != nil {
@@ -82,12 +85,19 @@ func runBench(c *cli, args []string) int {
 			row.Durable.Round(time.Microsecond), row.Raw.Round(time.Microsecond), row.Ratio())
 		fmt.Fprintf(c.stdout, "| throughput, %d goroutines vs 1 | %.0f/s | %.0f/s (1 goroutine) | %.2fx | >= 4x |\n",
 			row.Goroutines, row.Many, row.One, row.Speedup())
+	case "store":
+		rows, err := bench.Store(scratch, 1000, *rounds, 16, *seconds)
+		if err != nil {
+			return c.fail(err, false)
+		}
+		fmt.Fprintf(c.stdout, "## Store.Update of one key in a 1000-key document (targets: ratio <= 1.15, 16 goroutines >= 8x)\n\n")
+		bench.PrintStore(c.stdout, rows)
 	case "log":
 		if err := bench.Log(c.stdout, scratch, *rounds, *seconds, *logSize); err != nil {
 			return c.fail(err, false)
 		}
 	default:
-		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update or log", rest[0]))
+		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update, store or log", rest[0]))
 	}
 	return exitOK
 }

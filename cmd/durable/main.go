@@ -24,6 +24,8 @@ import (
 func verbs() []verb {
 	return []verb{
 		writeVerb(),
+		storeVerb(),
+		editVerb(),
 		lockVerb(),
 		jsonlVerb(),
 		logVerb(),

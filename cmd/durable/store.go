@@ -1,0 +1,665 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/durable-go/durable/store"
+)
+
+// exitBadInput is the exit code for input that is refused before anything
+// changes: a value that is not JSON, a key path through something that is
+// not an object, an edit that does not parse. It is the usage code, as for
+// "durable jsonl".
+const exitBadInput = exitUsage
+
+func storeVerb() verb {
+	return verb{
+		name:    "store",
+		args:    "get|set|delete|incr FILE [KEY.PATH] [VALUE]",
+		summary: "read or change one key of a JSON document, under its lock",
+		about: `Reads or changes a JSON document the way package store does: every change
+takes the document's lock (FILE.lock), reads the latest version, applies the
+change and publishes the result with a durable atomic replace, keeping the
+previous version as FILE.bak.1. Changes from several processes at once are
+never lost, and readers never see a half-written file.
+
+  get FILE [KEY.PATH]          print the document, or the value at KEY.PATH
+  set FILE KEY.PATH VALUE      set KEY.PATH to VALUE, which must be JSON
+                               (quote strings: '"text"'); missing objects on
+                               the way are created
+  delete FILE KEY.PATH         remove KEY.PATH (no error if it is absent)
+  incr FILE KEY.PATH [N]       add N (default 1) to the integer at KEY.PATH
+                               (0 if absent) and print the new value; put
+                               "--" before a negative N
+
+KEY.PATH names nested object members, separated by dots; write \. for a dot
+inside a key and \\ for a backslash. A VALUE that is not JSON, or a path
+through something that is not an object, is refused with exit code 2 and the
+file is unchanged. A file that does not parse is recovered from its newest
+good backup (the damaged file is kept as FILE.corrupt.<time>, and a warning
+is printed); with no good backup it is left alone (exit code 8).`,
+		example: `durable store set ~/.config/app/config.json server.port 8080
+durable store get ~/.config/app/config.json server
+durable store incr state.json stats.runs`,
+		run: runStore,
+	}
+}
+
+type storeFlags struct {
+	json    bool
+	raw     bool
+	mode    string
+	timeout time.Duration
+}
+
+func runStore(c *cli, args []string) int {
+	fs := c.flags()
+	var f storeFlags
+	fs.BoolVar(&f.json, "json", false, "print the result, or the error, as JSON on stdout")
+	fs.BoolVar(&f.raw, "raw", false, "get: print a string value without quotes")
+	fs.StringVar(&f.mode, "mode", "0600", "`permissions` of a new file, in octal (an existing file keeps its mode)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the document's lock")
+	rest, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) == 0 {
+		return c.usageError("want a subcommand: get, set, delete or incr")
+	}
+	sub, rest := rest[0], rest[1:]
+	want := map[string][2]int{"get": {1, 2}, "set": {3, 3}, "delete": {2, 2}, "incr": {2, 3}}
+	n, known := want[sub]
+	if !known {
+		return c.usageError(fmt.Sprintf("unknown subcommand %q: want get, set, delete or incr", sub))
+	}
+	if len(rest) < n[0] || len(rest) > n[1] {
+		return c.usageError(fmt.Sprintf("store %s: wrong number of arguments", sub))
+	}
+	perm, err := parseMode(f.mode)
+	if err != nil {
+		return c.usageError(err.Error())
+	}
+	file := rest[0]
+	var path []string
+	if len(rest) > 1 {
+		if path, err = parseKeyPath(rest[1]); err != nil {
+			return c.usageError(err.Error())
+		}
+	}
+	st, warn, err := openDoc(file, perm)
+	if err != nil {
+		return c.fail(err, f.json)
+	}
+	c.warn(warn, f.json)
+	ctx, cancel := context.WithTimeout(c.ctx, f.timeout)
+	defer cancel()
+
+	switch sub {
+	case "get":
+		return c.storeGet(st, file, path, f)
+	case "set":
+		value := []byte(rest[2])
+		if !utf8.Valid(value) || !json.Valid(value) {
+			return c.badInput(fmt.Errorf("VALUE %q is not valid JSON (quote a string: '\"text\"'); %s is unchanged", shorten(rest[2]), file), f.json)
+		}
+		var compact bytes.Buffer
+		json.Compact(&compact, value)
+		return c.storeChange(ctx, st, file, f, false, func(doc []byte) ([]byte, json.RawMessage, error) {
+			out, err := setPath(doc, path, compact.Bytes())
+			return out, compact.Bytes(), err
+		})
+	case "delete":
+		return c.storeChange(ctx, st, file, f, false, func(doc []byte) ([]byte, json.RawMessage, error) {
+			out, err := deletePath(doc, path)
+			return out, nil, err
+		})
+	default: // incr
+		by := int64(1)
+		if len(rest) == 3 {
+			if by, err = strconv.ParseInt(rest[2], 10, 64); err != nil {
+				return c.usageError(fmt.Sprintf("N %q is not an integer", rest[2]))
+			}
+		}
+		return c.storeChange(ctx, st, file, f, true, func(doc []byte) ([]byte, json.RawMessage, error) {
+			cur, found, err := getPath(doc, path)
+			if err != nil {
+				return nil, nil, err
+			}
+			n := int64(0)
+			if found {
+				if n, err = strconv.ParseInt(string(cur), 10, 64); err != nil {
+					return nil, nil, badInputf("%s is %s, not an integer", strings.Join(path, "."), describe(cur))
+				}
+			}
+			if (by > 0 && n > math.MaxInt64-by) || (by < 0 && n < math.MinInt64-by) {
+				return nil, nil, badInputf("%s + %d overflows a 64-bit integer", strings.Join(path, "."), by)
+			}
+			v := json.RawMessage(strconv.FormatInt(n+by, 10))
+			out, err := setPath(doc, path, v)
+			return out, v, err
+		})
+	}
+}
+
+// openDoc opens FILE as a store document of any JSON, keeping as many
+// backups as the file already has (at least one).
+func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], error, error) {
+	st, err := store.Open(file, &store.Options[json.RawMessage]{Perm: perm, Backups: existingBackups(file)})
+	if st == nil {
+		return nil, nil, err
+	}
+	return st, err, nil
+}
+
+func existingBackups(file string) int {
+	n := 1
+	for i := 2; i < 100; i++ {
+		if _, err := os.Lstat(file + ".bak." + strconv.Itoa(i)); err != nil {
+			break
+		}
+		n = i
+	}
+	return n
+}
+
+// warn prints a warning (a recovered file, a secret readable by others)
+// on stderr; with --json the result carries it.
+func (c *cli) warn(err error, asJSON bool) {
+	if err != nil && !asJSON {
+		fmt.Fprintf(c.stderr, "durable: warning: %v\n", err)
+	}
+}
+
+func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []string, f storeFlags) int {
+	doc, rev, err := st.Get()
+	if err != nil && !store.IsWarning(err) {
+		return c.fail(err, f.json)
+	}
+	if doc == nil {
+		return c.fail(&fs.PathError{Op: "get", Path: file, Err: fs.ErrNotExist}, f.json)
+	}
+	v, found := []byte(doc), true
+	if len(path) > 0 {
+		if v, found, err = getPath(doc, path); err != nil {
+			return c.badInput(fmt.Errorf("%s: %w", file, err), f.json)
+		}
+		if !found {
+			return c.fail(fmt.Errorf("%s has no key %s", file, strings.Join(path, ".")), f.json)
+		}
+	}
+	if f.json {
+		c.printJSON(struct {
+			File  string          `json:"file"`
+			Rev   string          `json:"rev"`
+			Value json.RawMessage `json:"value"`
+		}{file, rev.String(), v})
+		return exitOK
+	}
+	var s string
+	if f.raw && json.Unmarshal(v, &s) == nil {
+		fmt.Fprintln(c.stdout, s)
+		return exitOK
+	}
+	var out bytes.Buffer
+	json.Indent(&out, v, "", "  ")
+	out.WriteByte('\n')
+	c.stdout.Write(out.Bytes())
+	return exitOK
+}
+
+// storeChange applies change to the document under its lock and reports
+// the result. change gets the current document (nil if the file does not
+// exist) and returns the new one and the value to print.
+func (c *cli) storeChange(ctx context.Context, st *store.Store[json.RawMessage], file string, f storeFlags, echo bool,
+	change func(doc []byte) ([]byte, json.RawMessage, error)) int {
+	var printed json.RawMessage
+	rev, err := st.Update(ctx, func(doc *json.RawMessage) error {
+		out, v, err := change(*doc)
+		if err != nil {
+			return err
+		}
+		if out == nil {
+			return store.ErrNoChange
+		}
+		*doc, printed = out, v
+		return nil
+	})
+	var bad *badInputError
+	switch {
+	case errors.As(err, &bad):
+		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), f.json)
+	case err != nil:
+		return c.fail(err, f.json)
+	}
+	if f.json {
+		c.printJSON(struct {
+			File  string          `json:"file"`
+			Rev   string          `json:"rev"`
+			Value json.RawMessage `json:"value,omitempty"`
+		}{file, rev.String(), printed})
+	} else if echo {
+		fmt.Fprintln(c.stdout, string(printed))
+	}
+	return exitOK
+}
+
+// badInput reports refused input with exitBadInput.
+func (c *cli) badInput(err error, asJSON bool) int {
+	if asJSON {
+		c.printJSON(struct {
+			Error string `json:"error"`
+			Code  int    `json:"code"`
+		}{err.Error(), exitBadInput})
+		return exitBadInput
+	}
+	fmt.Fprintf(c.stderr, "durable: %v\n", err)
+	return exitBadInput
+}
+
+type badInputError struct{ msg string }
+
+func (e *badInputError) Error() string { return e.msg }
+
+func badInputf(format string, args ...any) error {
+	return &badInputError{fmt.Sprintf(format, args...)}
+}
+
+func shorten(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
+
+// parseKeyPath splits "a.b\.c" into ["a", "b.c"].
+func parseKeyPath(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if i+1 < len(s) && (s[i+1] == '.' || s[i+1] == '\\') {
+				cur.WriteByte(s[i+1])
+				i++
+				continue
+			}
+			cur.WriteByte('\\')
+		case '.':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(s[i])
+		}
+	}
+	out = append(out, cur.String())
+	for _, k := range out {
+		if k == "" {
+			return nil, fmt.Errorf("KEY.PATH %q has an empty key (write \\. for a dot inside a key)", s)
+		}
+	}
+	return out, nil
+}
+
+// Ordered JSON objects: the members of one object, in order, values raw.
+
+type jsonMember struct {
+	key string
+	val json.RawMessage
+}
+
+func objectMembers(doc []byte) ([]jsonMember, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errNotObject
+	}
+	var ms []jsonMember
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		ms = append(ms, jsonMember{tok.(string), v})
+	}
+	return ms, nil
+}
+
+var errNotObject = errors.New("not an object")
+
+func encodeObject(ms []jsonMember) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteByte('{')
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		enc.Encode(m.key)
+		b.Truncate(b.Len() - 1) // Encode's newline
+		b.WriteByte(':')
+		b.Write(m.val)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func describe(v []byte) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "empty"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// getPath returns the value at path, and whether it exists.
+func getPath(doc []byte, path []string) ([]byte, bool, error) {
+	if doc == nil {
+		return nil, false, nil
+	}
+	cur := []byte(doc)
+	for i, k := range path {
+		ms, err := objectMembers(cur)
+		if errors.Is(err, errNotObject) {
+			return nil, false, badInputf("%s is %s, not an object", where(path[:i]), describe(cur))
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		found := false
+		for _, m := range ms {
+			if m.key == k {
+				cur, found = m.val, true // the last one wins, as in encoding/json
+			}
+		}
+		if !found {
+			return nil, false, nil
+		}
+	}
+	return cur, true, nil
+}
+
+func where(path []string) string {
+	if len(path) == 0 {
+		return "the document"
+	}
+	return strings.Join(path, ".")
+}
+
+// setPath returns doc with the value at path set to v, creating missing
+// objects on the way.
+func setPath(doc []byte, path []string, v []byte) ([]byte, error) {
+	if doc == nil || string(bytes.TrimSpace(doc)) == "null" && len(path) > 0 {
+		doc = []byte("{}")
+	}
+	return setIn(doc, path, v, nil)
+}
+
+func setIn(doc []byte, path []string, v []byte, above []string) ([]byte, error) {
+	if len(path) == 0 {
+		return v, nil
+	}
+	ms, err := objectMembers(doc)
+	if errors.Is(err, errNotObject) {
+		return nil, badInputf("%s is %s, not an object", where(above), describe(doc))
+	}
+	if err != nil {
+		return nil, err
+	}
+	k := path[0]
+	idx := -1
+	for i, m := range ms {
+		if m.key == k {
+			idx = i
+		}
+	}
+	child := []byte("{}")
+	if idx >= 0 {
+		child = ms[idx].val
+	}
+	nv, err := setIn(child, path[1:], v, append(above, k))
+	if err != nil {
+		return nil, err
+	}
+	if idx >= 0 {
+		ms[idx].val = nv
+	} else {
+		ms = append(ms, jsonMember{k, nv})
+	}
+	return encodeObject(ms), nil
+}
+
+// deletePath returns doc without the member at path, or nil if there is
+// no such member.
+func deletePath(doc []byte, path []string) ([]byte, error) {
+	if doc == nil {
+		return nil, nil
+	}
+	return deleteIn(doc, path, nil)
+}
+
+func deleteIn(doc []byte, path []string, above []string) ([]byte, error) {
+	ms, err := objectMembers(doc)
+	if errors.Is(err, errNotObject) {
+		return nil, badInputf("%s is %s, not an object", where(above), describe(doc))
+	}
+	if err != nil {
+		return nil, err
+	}
+	k := path[0]
+	var out []jsonMember
+	changed := false
+	for _, m := range ms {
+		if m.key != k {
+			out = append(out, m)
+			continue
+		}
+		if len(path) == 1 {
+			changed = true
+			continue
+		}
+		nv, err := deleteIn(m.val, path[1:], append(above, k))
+		if err != nil {
+			return nil, err
+		}
+		if nv != nil {
+			m.val, changed = nv, true
+		}
+		out = append(out, m)
+	}
+	if !changed {
+		return nil, nil
+	}
+	return encodeObject(out), nil
+}
+
+func editVerb() verb {
+	return verb{
+		name:    "edit",
+		args:    "FILE",
+		summary: "edit a JSON document in $EDITOR under its lock; only valid JSON is saved",
+		about: `Opens a copy of FILE in $VISUAL or $EDITOR (vi by default) while holding the
+document's lock (FILE.lock), so that no other durable writer changes it
+meanwhile, like visudo. When the editor exits, the copy must be valid JSON:
+then it replaces FILE with a durable atomic replace (the previous version is
+kept as FILE.bak.1). If it is not, and durable runs on a terminal, it says
+why and asks whether to edit again; otherwise FILE is left unchanged and the
+exit code is 2. An unchanged copy changes nothing.
+
+Other writers wait for the lock while the editor is open, and give up after
+their own timeout (30 seconds for programs using package store).`,
+		example: `durable edit ~/.config/app/config.json
+EDITOR=nano durable edit state.json`,
+		run: runEdit,
+	}
+}
+
+func runEdit(c *cli, args []string) int {
+	fs := c.flags()
+	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal (an existing file keeps its mode)")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the document's lock")
+	rest, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) != 1 {
+		return c.usageError(fmt.Sprintf("want one FILE, got %d arguments", len(rest)))
+	}
+	perm, err := parseMode(*mode)
+	if err != nil {
+		return c.usageError(err.Error())
+	}
+	file := rest[0]
+	st, warn, err := openDoc(file, perm)
+	if err != nil {
+		return c.fail(err, false)
+	}
+	c.warn(warn, false)
+	ctx, cancel := context.WithTimeout(c.ctx, *timeout)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "durable-edit-")
+	if err != nil {
+		return c.fail(err, false)
+	}
+	defer os.RemoveAll(dir) // the copy may hold secrets
+	copyPath := filepath.Join(dir, filepath.Base(file))
+	unchanged := false
+	_, err = st.Update(ctx, func(doc *json.RawMessage) error {
+		var orig bytes.Buffer
+		if *doc == nil {
+			orig.WriteString("{}")
+		} else {
+			json.Indent(&orig, *doc, "", "  ")
+		}
+		orig.WriteByte('\n')
+		if err := os.WriteFile(copyPath, orig.Bytes(), 0o600); err != nil {
+			return err
+		}
+		for {
+			if err := c.runEditor(copyPath); err != nil {
+				return err
+			}
+			edited, err := os.ReadFile(copyPath)
+			if err != nil {
+				return err
+			}
+			if bytes.Equal(edited, orig.Bytes()) {
+				unchanged = true
+				return store.ErrNoChange
+			}
+			perr := checkJSON(edited)
+			if perr == nil {
+				var compact bytes.Buffer
+				json.Compact(&compact, edited)
+				*doc = compact.Bytes()
+				return nil
+			}
+			if !c.interactive() {
+				return badInputf("the edited copy is not valid JSON: %v", perr)
+			}
+			fmt.Fprintf(c.stderr, "durable: the edited copy is not valid JSON: %v\n", perr)
+			fmt.Fprintf(c.stderr, "Edit again, or quit without saving %s? [E/q] ", file)
+			line, _ := bufio.NewReader(c.stdin).ReadString('\n')
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "q") {
+				return badInputf("not saved: the edited copy is not valid JSON (%v)", perr)
+			}
+		}
+	})
+	var bad *badInputError
+	switch {
+	case errors.As(err, &bad):
+		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), false)
+	case err != nil:
+		return c.fail(err, false)
+	case unchanged:
+		fmt.Fprintf(c.stderr, "durable: %s unchanged\n", file)
+	}
+	return exitOK
+}
+
+// checkJSON explains why data is not a JSON document, with its line and
+// column.
+func checkJSON(data []byte) error {
+	if !utf8.Valid(data) {
+		return errors.New("invalid UTF-8")
+	}
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line := 1 + bytes.Count(data[:se.Offset], []byte("\n"))
+		col := int(se.Offset) - bytes.LastIndexByte(data[:se.Offset], '\n') - 1
+		return fmt.Errorf("line %d, column %d: %v", line, col, se)
+	}
+	return err
+}
+
+func (c *cli) runEditor(path string) error {
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	var cmd *exec.Cmd
+	switch {
+	case runtime.GOOS == "windows":
+		if editor == "" {
+			editor = "notepad"
+		}
+		f := strings.Fields(editor)
+		cmd = exec.Command(f[0], append(f[1:], path)...)
+	default:
+		if editor == "" {
+			editor = "vi"
+		}
+		// Through the shell, so that EDITOR="code --wait" works.
+		cmd = exec.Command("sh", "-c", editor+` "$1"`, "sh", path)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("editor %q: %w", editor, err)
+	}
+	return nil
+}
+
+// interactive reports whether a person can answer a question on stdin.
+func (c *cli) interactive() bool {
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/durable-go/durable"
+)
+
+// Backups, damaged copies and pre-migration copies are hard links to the
+// version they keep (no data is copied, and a version's inode is never
+// written again once published), or durable copies where the filesystem
+// has no hard links.
+
+func backupName(target string, i int) string { return target + ".bak." + strconv.Itoa(i) }
+
+// rotate keeps the current version (about to be replaced) as name.bak.1,
+// shifting older backups up to name.bak.N. It runs under the lock, just
+// before the new version is published in the same directory.
+//
+// It adds no fsync of its own: the directory fsync that publishes the new
+// version covers these renames too, and directory changes reach the disk in
+// order (the vfs model's rule, and what journaling filesystems do), so a
+// crash never leaves the new version visible with the backups not yet
+// rotated. After a crash in between, every backup is still a good version,
+// at worst one step older.
+func (s *Store[T]) rotate(target string) error {
+	n := s.backups
+	if n <= 0 {
+		return nil
+	}
+	// After a publish that failed, bak.1 may already be this very version
+	// (a link to the same inode): shifting again would only push a
+	// duplicate up the chain and drop the oldest backup.
+	if same, err := s.sameFile(target, backupName(target, 1)); err != nil || same {
+		return err
+	}
+	for i := n - 1; i >= 1; i-- {
+		if err := s.fs.Rename(backupName(target, i), backupName(target, i+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return s.linkOrCopy(target, backupName(target, 1))
+}
+
+// sameFile reports whether a and b are names of one file.
+func (s *Store[T]) sameFile(a, b string) (bool, error) {
+	fb, err := s.fs.Stat(b)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	fa, err := s.fs.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	return sameFile(fa, fb), nil
+}
+
+// linkOrCopy makes dst a copy of src, replacing dst atomically.
+func (s *Store[T]) linkOrCopy(src, dst string) error {
+	// rename(2) between two names of one file does nothing, which would
+	// leave the temp name behind.
+	if same, err := s.sameFile(src, dst); err != nil || same {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(dst), tempName(filepath.Base(dst)))
+	err := s.fs.Link(src, tmp)
+	if err == nil {
+		if err := s.fs.Rename(tmp, dst); err != nil {
+			s.fs.Remove(tmp)
+			return err
+		}
+		return nil
+	}
+	if !linkUnsupported(err) {
+		return err
+	}
+	return s.copyFile(src, dst, false)
+}
+
+// copyFile durably copies src to dst with src's mode.
+func (s *Store[T]) copyFile(src, dst string, noClobber bool) error {
+	data, err := readFile(s.fs, src)
+	if err != nil {
+		return err
+	}
+	fi, err := s.fs.Stat(src)
+	if err != nil {
+		return err
+	}
+	opts := []durable.Option{durable.WithFS(s.fs), durable.ForcePerm()}
+	if noClobber {
+		opts = append(opts, durable.NoClobber())
+	}
+	return durable.WriteFile(dst, data, fi.Mode().Perm(), opts...)
+}
+
+// moveAside keeps the damaged file as name.corrupt.<time> and makes that
+// durable, before anything replaces it.
+func (s *Store[T]) moveAside(target string) (string, error) {
+	stamp := time.Now().UTC().Format("2006-01-02T15-04-05.000Z")
+	for k := 1; k <= 100; k++ {
+		name := target + ".corrupt." + stamp
+		if k > 1 {
+			name += "-" + strconv.Itoa(k)
+		}
+		err := s.fs.Link(target, name)
+		if linkUnsupported(err) {
+			err = s.copyFile(target, name, true)
+			if err == nil {
+				return name, nil
+			}
+		}
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return name, s.fs.SyncDir(filepath.Dir(target))
+	}
+	return "", fmt.Errorf("no free name for %s.corrupt.%s", target, stamp)
+}
+
+// keepPreMigration keeps src, as it was before migrating from version
+// from, as name.pre-v<from>, durably.
+func (s *Store[T]) keepPreMigration(src string, from int) error {
+	target, err := s.target()
+	if err != nil {
+		return err
+	}
+	if err := s.linkOrCopy(src, target+".pre-v"+strconv.Itoa(from)); err != nil {
+		return err
+	}
+	return s.fs.SyncDir(filepath.Dir(target))
+}
+
+// findBackup returns the newest backup that parses, with its path and
+// content, and the backups it looked at. A backup that cannot be read (as
+// opposed to one that does not parse) is an error: it may be good.
+func (s *Store[T]) findBackup(target string) (*parsed, string, []byte, []string, error) {
+	var tried []string
+	for i := 1; i <= max(s.backups, 1)+16; i++ {
+		name := backupName(target, i)
+		data, err := readFile(s.fs, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			if i > s.backups {
+				break
+			}
+			continue
+		}
+		if err != nil {
+			return nil, "", nil, tried, err
+		}
+		tried = append(tried, name)
+		if p, err := s.c.parse(data); err == nil {
+			return p, name, data, tried, nil
+		}
+	}
+	return nil, "", nil, tried, nil
+}
+
+// linkUnsupported reports a filesystem that cannot make the hard link, as
+// opposed to a failure such as a full disk that a copy would only repeat.
+func linkUnsupported(err error) bool {
+	return errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EPERM) ||
+		errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.EXDEV)
+}
+
+// tempName names a temp file as durable does (".name.<token>.tmp"), so
+// that durable.CleanTemp recognises a leftover.
+func tempName(base string) string {
+	const chars = "abcdefghijklmnopqrstuvwxyz234567"
+	var tok [12]byte
+	r := rand.Uint64()
+	for i := range tok {
+		tok[i] = chars[r&31]
+		r >>= 5
+	}
+	if len(base) > 200 {
+		base = base[:200]
+	}
+	return "." + base + "." + string(tok[:]) + ".tmp"
+}

@@ -1,0 +1,585 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// codec encodes documents of one type incrementally and decodes them.
+//
+// The encoding of a document is a tree of nodes mirroring the value: an
+// object node per plain struct or string-keyed map, a leaf per other value.
+// Each node keeps its encoding (indented for its depth) and each leaf a deep
+// copy of the value it encoded. After an update, sync walks the value
+// against the tree: equal leaves cost a comparison, changed ones are
+// encoded again, and only the objects on the path to a change are
+// reassembled. The result is byte for byte what encoding/json would
+// produce (json.Marshal of a pointer to the value, without HTML escaping,
+// then json.Indent), which the tests check.
+//
+// The same tree undoes a failed update: restore sets the value back to
+// what the nodes hold.
+type codec struct {
+	t         reflect.Type
+	root      *objPlan  // nil: the document is one leaf, encoded whole
+	leaf      childPlan // the root as a leaf, when root is nil
+	indent    string    // "" writes compact JSON
+	schemaKey string    // "" when the store has no schema version
+	version   int       // the schema version the program writes
+	mustObj   bool      // the document must be a JSON object
+	allKnown  bool      // every top-level key belongs to T (a map)
+	prefixes  []string
+	sep       string   // between a key and its value
+	known     sync.Map // top-level key -> bool: T decodes it
+	lastSize  atomic.Int64
+}
+
+func newCodec(t reflect.Type, indent, schemaKey string, version int) *codec {
+	c := &codec{t: t, indent: indent, schemaKey: schemaKey, version: version}
+	c.root = planFor(t)
+	if c.root == nil {
+		c.leaf = leafPlan(t, true)
+	}
+	k := t.Kind()
+	c.mustObj = (k == reflect.Struct || k == reflect.Map) && !custom(t) || schemaKey != ""
+	// A map takes every key; a type with its own unmarshaler decides
+	// alone, so nothing is kept beside it.
+	c.allKnown = k == reflect.Map || custom(t)
+	c.sep = ": "
+	if indent == "" {
+		c.sep = ":"
+	}
+	for d := range 16 {
+		c.prefixes = append(c.prefixes, strings.Repeat(indent, d))
+	}
+	return c
+}
+
+func (c *codec) prefix(depth int) string {
+	if depth < len(c.prefixes) {
+		return c.prefixes[depth]
+	}
+	return strings.Repeat(c.indent, depth)
+}
+
+// node is one member's encoding; see codec.
+type node struct {
+	enc []byte // a leaf's encoding, or "null" for a nil map
+
+	snap    reflect.Value  // leaf: a copy of the value encoded (invalid if it could not be copied)
+	snapPtr unsafe.Pointer // leaf: snap's address, for leafOps.memEqual
+
+	kids    []*node        // object: struct fields in plan order, or map entries in key order
+	present []bool         // struct: which fields are written (omitempty, omitzero)
+	keys    []string       // map: sorted keys
+	keyEnc  [][]byte       // map: keys as JSON strings
+	index   map[string]int // map: key to position
+	null    bool           // map: nil, written as null
+}
+
+// scratch is working space for one goroutine.
+type scratch struct {
+	buf  bytes.Buffer
+	enc  *json.Encoder
+	ibuf bytes.Buffer
+}
+
+func newScratch() *scratch {
+	s := &scratch{}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	return s
+}
+
+var scratchPool = sync.Pool{New: func() any { return newScratch() }}
+
+// memberError places an encoding error inside the document.
+type memberError struct {
+	path []string
+	err  error
+}
+
+func (e *memberError) Error() string {
+	if len(e.path) == 0 {
+		return e.err.Error()
+	}
+	return "at " + strings.Join(e.path, ".") + ": " + e.err.Error()
+}
+
+func (e *memberError) Unwrap() error { return e.err }
+
+func inMember(name string, err error) error {
+	var me *memberError
+	if errors.As(err, &me) {
+		me.path = append([]string{name}, me.path...)
+		return me
+	}
+	return &memberError{path: []string{name}, err: err}
+}
+
+// rootPlan returns the plan of the whole document.
+func (c *codec) rootPlan() childPlan {
+	if c.root != nil {
+		return childPlan{t: c.t, obj: c.root, addr: true}
+	}
+	return c.leaf
+}
+
+// syncRoot brings the tree up to date with v (an addressable T), returning
+// the new tree and whether the encoding changed. n may be nil to build it.
+func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
+	depth := 0
+	if c.root == nil {
+		depth = -1 // the whole document: compact, indented after splicing
+	}
+	nn, changed, err := c.sync(sc, c.rootPlan(), n, v, depth)
+	if err != nil {
+		var me *memberError
+		if !errors.As(err, &me) {
+			err = &memberError{err: err}
+		}
+	}
+	return nn, changed, err
+}
+
+func (c *codec) sync(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+	switch {
+	case p.obj == nil:
+		return c.syncLeaf(sc, p, n, v, depth)
+	case p.obj.isMap:
+		return c.syncMap(sc, p.obj, n, v, depth)
+	}
+	return c.syncStruct(sc, p.obj, n, v, depth)
+}
+
+func (c *codec) syncLeaf(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+	if n != nil && n.snap.IsValid() && p.ops.equal(v, n.snap) {
+		return n, false, nil
+	}
+	enc, err := c.encodeLeaf(sc, v, p.addr, depth)
+	if err != nil {
+		return nil, false, err
+	}
+	if n != nil && bytes.Equal(enc, n.enc) {
+		return n, false, nil
+	}
+	// What is written must read back.
+	if err := json.Unmarshal(enc, reflect.New(p.t).Interface()); err != nil {
+		return nil, false, fmt.Errorf("the encoding does not decode back: %w", err)
+	}
+	nn := &node{enc: enc}
+	snap := reflect.New(p.t).Elem()
+	if p.ops.copyInto(snap, v) {
+		nn.snap = snap
+		if p.ops.memEqual != nil {
+			nn.snapPtr = unsafe.Pointer(snap.UnsafeAddr())
+		}
+	}
+	return nn, true, nil
+}
+
+// encodeLeaf encodes v as encoding/json would inside its parent: through a
+// pointer when the parent makes it addressable, so that pointer-receiver
+// marshalers run as they would there. depth < 0 means compact.
+func (c *codec) encodeLeaf(sc *scratch, v reflect.Value, addr bool, depth int) ([]byte, error) {
+	sc.buf.Reset()
+	var x any
+	if addr && v.CanAddr() {
+		x = v.Addr().Interface()
+	} else {
+		x = v.Interface()
+	}
+	if err := sc.enc.Encode(x); err != nil {
+		return nil, err
+	}
+	b := sc.buf.Bytes()
+	b = b[:len(b)-1] // Encode's newline
+	if depth < 0 || c.indent == "" || (b[0] != '{' && b[0] != '[') {
+		return bytes.Clone(b), nil
+	}
+	sc.ibuf.Reset()
+	if err := json.Indent(&sc.ibuf, b, c.prefix(depth), c.indent); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(sc.ibuf.Bytes()), nil
+}
+
+func (c *codec) syncStruct(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+	var kids []*node
+	var present []bool
+	if n == nil {
+		kids, present = make([]*node, len(p.fields)), make([]bool, len(p.fields))
+	}
+	for i := range p.fields {
+		f := &p.fields[i]
+		fv := v.Field(f.index)
+		var old *node
+		if n != nil {
+			old = n.kids[i]
+		}
+		nk, changed, err := c.sync(sc, f.child, old, fv, depth+1)
+		if err != nil {
+			return nil, false, inMember(f.name, err)
+		}
+		pres := !f.omitted(fv)
+		if n != nil && !changed && pres == n.present[i] {
+			continue
+		}
+		if kids == nil {
+			kids, present = slices.Clone(n.kids), slices.Clone(n.present)
+		}
+		kids[i], present[i] = nk, pres
+	}
+	if kids == nil {
+		return n, false, nil
+	}
+	return &node{kids: kids, present: present}, true, nil
+}
+
+type kidChange struct {
+	i int
+	n *node
+}
+
+type entry struct {
+	k  string
+	ke []byte
+	n  *node
+}
+
+func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+	if v.IsNil() {
+		if n != nil && n.null {
+			return n, false, nil
+		}
+		return &node{null: true, enc: []byte("null")}, true, nil
+	}
+	if n != nil && n.null {
+		n = nil
+	}
+	kv := reflect.New(p.t.Key()).Elem()
+	vv := reflect.New(p.t.Elem()).Elem()
+	// The hot loop of an update: for plain records, compare in place.
+	memEqual := p.elem.ops.memEqual
+	if p.elem.obj != nil {
+		memEqual = nil
+	}
+	vvPtr := unsafe.Pointer(vv.UnsafeAddr())
+	var changes []kidChange
+	var added []entry
+	seen := 0
+	it := v.MapRange()
+	for it.Next() {
+		kv.SetIterKey(it)
+		vv.SetIterValue(it)
+		k := kv.String()
+		if n != nil {
+			if i, ok := n.index[k]; ok {
+				seen++
+				if kid := n.kids[i]; memEqual != nil && kid.snapPtr != nil && memEqual(vvPtr, kid.snapPtr) {
+					continue
+				}
+				nk, changed, err := c.sync(sc, p.elem, n.kids[i], vv, depth+1)
+				if err != nil {
+					return nil, false, inMember(k, err)
+				}
+				if changed {
+					changes = append(changes, kidChange{i, nk})
+				}
+				continue
+			}
+		}
+		nk, _, err := c.sync(sc, p.elem, nil, vv, depth+1)
+		if err != nil {
+			return nil, false, inMember(k, err)
+		}
+		added = append(added, entry{k: k, n: nk})
+	}
+	if n != nil && len(added) == 0 && seen == len(n.keys) {
+		if len(changes) == 0 {
+			return n, false, nil
+		}
+		nn := &node{keys: n.keys, keyEnc: n.keyEnc, index: n.index, kids: slices.Clone(n.kids)}
+		for _, ch := range changes {
+			nn.kids[ch.i] = ch.n
+		}
+		return nn, true, nil
+	}
+	// Keys came or went: rebuild the order.
+	ents := make([]entry, 0, seen+len(added))
+	if n != nil {
+		kids := slices.Clone(n.kids)
+		for _, ch := range changes {
+			kids[ch.i] = ch.n
+		}
+		for i, k := range n.keys {
+			if seen < len(n.keys) {
+				kv.SetString(k)
+				if !v.MapIndex(kv).IsValid() {
+					continue
+				}
+			}
+			ents = append(ents, entry{k, n.keyEnc[i], kids[i]})
+		}
+	}
+	for _, a := range added {
+		ke, err := c.keyString(sc, a.k)
+		if err != nil {
+			return nil, false, err
+		}
+		a.ke = ke
+		ents = append(ents, a)
+	}
+	slices.SortFunc(ents, func(a, b entry) int { return strings.Compare(a.k, b.k) })
+	nn := &node{
+		keys:   make([]string, len(ents)),
+		keyEnc: make([][]byte, len(ents)),
+		kids:   make([]*node, len(ents)),
+		index:  make(map[string]int, len(ents)),
+	}
+	for i, e := range ents {
+		nn.keys[i], nn.keyEnc[i], nn.kids[i] = e.k, e.ke, e.n
+		nn.index[e.k] = i
+	}
+	return nn, true, nil
+}
+
+// keyString encodes a key as a JSON string, as encoding/json does.
+func (c *codec) keyString(sc *scratch, k string) ([]byte, error) {
+	sc.buf.Reset()
+	if err := sc.enc.Encode(k); err != nil {
+		return nil, err
+	}
+	b := sc.buf.Bytes()
+	return bytes.Clone(b[:len(b)-1]), nil
+}
+
+// writeNode appends the node's encoding at depth: a leaf's cached bytes,
+// or an object written member by member. Objects are not cached whole:
+// writing them again costs the same copy as copying a cached encoding.
+func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
+	if p.obj == nil || n.null {
+		return append(b, n.enc...)
+	}
+	if p.obj.isMap {
+		return c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
+			b = append(b, n.keyEnc[i]...)
+			b = append(b, c.sep...)
+			return c.writeNode(b, p.obj.elem, n.kids[i], depth+1)
+		}, nil)
+	}
+	idx := presentFields(n)
+	return c.writeObject(b, depth, nil, len(idx), func(b []byte, i int) []byte {
+		f := &p.obj.fields[idx[i]]
+		b = append(b, f.key...)
+		b = append(b, c.sep...)
+		return c.writeNode(b, f.child, n.kids[idx[i]], depth+1)
+	}, nil)
+}
+
+func presentFields(n *node) []int {
+	idx := make([]int, 0, len(n.kids))
+	for i, ok := range n.present {
+		if ok {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// member is a top-level key and value kept outside T: the schema version
+// and unknown fields.
+type member struct {
+	key []byte // JSON string
+	val []byte // indented for depth 1 (compact when the codec is)
+	raw []byte // compact
+}
+
+// writeObject appends a JSON object at depth: pre, then the n members
+// that member appends (key, separator and value), then post. It writes
+// exactly what json.Indent (or json.Compact) would.
+func (c *codec) writeObject(b []byte, depth int, pre []member, n int, member func([]byte, int) []byte, post []member) []byte {
+	total := len(pre) + n + len(post)
+	if total == 0 {
+		return append(b, "{}"...)
+	}
+	inner, outer := c.prefix(depth+1), c.prefix(depth)
+	b = append(b, '{')
+	for i := range total {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if c.indent != "" {
+			b = append(b, '\n')
+			b = append(b, inner...)
+		}
+		switch {
+		case i < len(pre):
+			b = append(append(append(b, pre[i].key...), c.sep...), pre[i].val...)
+		case i < len(pre)+n:
+			b = member(b, i-len(pre))
+		default:
+			m := post[i-len(pre)-n]
+			b = append(append(append(b, m.key...), c.sep...), m.val...)
+		}
+	}
+	if c.indent != "" {
+		b = append(b, '\n')
+		b = append(b, outer...)
+	}
+	return append(b, '}')
+}
+
+// document appends the whole file to buf: the schema version first, then
+// T's members, then the unknown fields in the order the file had them.
+func (c *codec) document(buf []byte, st *state) ([]byte, error) {
+	if want := int(c.lastSize.Load())*9/8 + 512; cap(buf) < want {
+		buf = make([]byte, 0, want)
+	}
+	defer func() { c.lastSize.Store(int64(len(buf))) }()
+	var pre []member
+	if c.schemaKey != "" && st.version > 0 {
+		v := fmt.Appendf(nil, "%d", st.version)
+		pre = []member{{key: quoteKey(c.schemaKey), val: v, raw: v}}
+	}
+	if c.root != nil {
+		n := st.root
+		var out []byte
+		if c.root.isMap {
+			out = c.writeObject(buf, 0, pre, len(n.kids), func(b []byte, i int) []byte {
+				b = append(b, n.keyEnc[i]...)
+				b = append(b, c.sep...)
+				return c.writeNode(b, c.root.elem, n.kids[i], 1)
+			}, st.unknown)
+		} else {
+			idx := presentFields(n)
+			out = c.writeObject(buf, 0, pre, len(idx), func(b []byte, i int) []byte {
+				f := &c.root.fields[idx[i]]
+				b = append(b, f.key...)
+				b = append(b, c.sep...)
+				return c.writeNode(b, f.child, n.kids[idx[i]], 1)
+			}, st.unknown)
+		}
+		buf = append(out, '\n')
+		return buf, nil
+	}
+	doc := st.root.enc // compact
+	if len(pre) > 0 || len(st.unknown) > 0 {
+		if len(doc) < 2 || doc[0] != '{' {
+			return nil, errors.New("the document does not encode as a JSON object, so it cannot hold a schema version or unknown fields")
+		}
+		var b []byte
+		b = append(b, '{')
+		for _, m := range pre {
+			b = append(append(append(append(b, m.key...), ':'), m.raw...), ',')
+		}
+		b = append(b, doc[1:len(doc)-1]...)
+		for _, m := range st.unknown {
+			if len(b) > 1 && b[len(b)-1] != ',' {
+				b = append(b, ',')
+			}
+			b = append(append(append(b, m.key...), ':'), m.raw...)
+		}
+		if b[len(b)-1] == ',' {
+			b = b[:len(b)-1]
+		}
+		doc = append(b, '}')
+	}
+	if c.indent == "" {
+		buf = append(append(buf, doc...), '\n')
+		return buf, nil
+	}
+	out := bytes.NewBuffer(buf)
+	out.Grow(len(doc) * 5 / 4)
+	if err := json.Indent(out, doc, "", c.indent); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	buf = out.Bytes()
+	return buf, nil
+}
+
+func quoteKey(k string) []byte {
+	b, _ := json.Marshal(k)
+	return b
+}
+
+// restore sets v back to what the tree n holds, undoing a failed update.
+func (c *codec) restoreRoot(n *node, v reflect.Value) error {
+	return c.restore(c.rootPlan(), n, v)
+}
+
+func (c *codec) restore(p childPlan, n *node, v reflect.Value) error {
+	switch {
+	case p.obj == nil:
+		if n.snap.IsValid() {
+			if p.ops.equal(v, n.snap) {
+				return nil
+			}
+			fresh := reflect.New(p.t).Elem()
+			if p.ops.copyInto(fresh, n.snap) {
+				v.Set(fresh)
+				return nil
+			}
+		}
+		fresh := reflect.New(p.t)
+		enc := n.enc
+		if err := json.Unmarshal(enc, fresh.Interface()); err != nil {
+			return err
+		}
+		v.Set(fresh.Elem())
+		return nil
+	case p.obj.isMap:
+		if n.null {
+			if !v.IsNil() {
+				v.SetZero()
+			}
+			return nil
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMapWithSize(p.obj.t, len(n.keys)))
+		}
+		var gone []reflect.Value
+		it := v.MapRange()
+		for it.Next() {
+			if _, ok := n.index[it.Key().String()]; !ok {
+				gone = append(gone, it.Key())
+			}
+		}
+		for _, k := range gone {
+			v.SetMapIndex(k, reflect.Value{})
+		}
+		kv := reflect.New(p.obj.t.Key()).Elem()
+		for i, k := range n.keys {
+			kv.SetString(k)
+			cur := v.MapIndex(kv)
+			h := reflect.New(p.obj.t.Elem()).Elem()
+			if cur.IsValid() {
+				if p.obj.elem.obj == nil && n.kids[i].snap.IsValid() && p.obj.elem.ops.equal(cur, n.kids[i].snap) {
+					continue
+				}
+				h.Set(cur)
+			}
+			if err := c.restore(p.obj.elem, n.kids[i], h); err != nil {
+				return err
+			}
+			v.SetMapIndex(kv, h)
+		}
+		return nil
+	}
+	for i := range p.obj.fields {
+		f := &p.obj.fields[i]
+		if err := c.restore(f.child, n.kids[i], v.Field(f.index)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+// Package store keeps a typed document — configuration, state, credentials —
+// in a plain JSON file that people can read and edit, and that goroutines
+// and processes can update at the same time without losing anything.
+//
+// It keeps the promise of the whole module:
+//
+//  1. Atomic. A crash, kill -9, power loss or full disk at any moment leaves
+//     the file either as it was or as the update meant it to be.
+//  2. Durable. Update returns only once the new version is on disk.
+//  3. Isolated. Concurrent updates, in goroutines or processes, never lose
+//     each other's changes, and readers never see a half-written file.
+//  4. Evident. A file that does not parse is reported, never silently
+//     replaced by defaults.
+//  5. Nothing lost on bad input. An invalid document is refused before
+//     anything on disk changes.
+//
+// # Transactions
+//
+// Store.Update takes the file's cross-process lock (the sidecar
+// "name.lock"), loads the file if another process changed it, runs the
+// function on the document, validates the result and publishes it with a
+// durable atomic replace (durable.UpdateContext), then unlocks. Concurrent
+// Updates within a process are coalesced into one write: each function runs
+// exactly once, in order, and sees the result of the ones before it; one
+// that fails (or panics) is undone without disturbing the others. Get reads
+// without a lock: every version is published whole.
+//
+// Updates are incremental: the store remembers the encoding of every member
+// of the document and, after an update, compares rather than re-encodes what
+// did not change, so changing one key of a large document costs about a
+// comparison of the document plus the write. The bytes are exactly what
+// encoding/json writes.
+//
+// # File format
+//
+// The file is the JSON encoding of T (as json.Marshal of a *T, without HTML
+// escaping), indented with two spaces by default (Options.Indent, Compact),
+// with a final newline. A top-level field the program does not know — written
+// by a newer version of the program, or added by hand — is kept on every
+// rewrite, after the known fields, in the order the file had it. With a
+// schema version, its key comes first:
+//
+//	{
+//	  "schema": 2,
+//	  "name": "demo",
+//	  "servers": {
+//	    "a": {"port": 80}
+//	  },
+//	  "added_by_v3": true
+//	}
+//
+// Limits: only top-level unknown fields are kept. An unknown field nested
+// inside a known struct (say "servers.a.weight" when the program's server
+// type has no Weight) is dropped when the program rewrites the file, as
+// encoding/json would drop it. A type with its own MarshalJSON or
+// UnmarshalJSON at the top level sees every key as known and keeps nothing
+// extra. Formatting and key order of the known fields are normalised on
+// the first write.
+//
+// # Backups and recovery
+//
+// Each write first keeps the version it replaces as name.bak.1, shifting
+// older ones up to name.bak.N (Options.Backups, default 1). Backups are hard
+// links to the old version (a copy where the filesystem has no links), and
+// are never the file being written.
+//
+// If the file does not parse — torn by a program that does not write
+// atomically, a bad hand edit, empty, zero-filled, invalid UTF-8, the wrong
+// JSON type, a value that does not fit T — Open and Get take the newest
+// backup that parses, keep the damaged file as name.corrupt.<time> (it is
+// never deleted), put the good version back in place, and report it: an
+// error for which errors.Is(err, ErrCorrupt) holds, a *RecoveredError,
+// returned together with the recovered value, or a call to
+// Options.OnRecover. When no backup parses, the file is left alone and the
+// error is a *CorruptError: the store never falls back to defaults. A
+// missing file is not an error: it reads as Options.Default or the zero T.
+//
+// # Schema versions
+//
+// With Options.Version set, the file carries its schema version (the
+// "schema" key by default). A file from an older version is migrated on
+// first access, inside a transaction: Options.Migrate[v] turns the top-level
+// object of version v into version v+1, the file as it was is kept as
+// name.pre-v<v>, and the migrated document is written. A file written by a
+// newer version is read as it is and keeps its version number.
+//
+// # Secrets
+//
+// Options.Secret is the preset for credentials: a new file is created 0o600
+// in a 0o700 directory, a wider Perm is refused, and an existing file that
+// group or others can read is reported with a warning (an *InsecureError,
+// errors.Is(err, ErrInsecure)), never silently chmod-ed. Backups and damaged
+// copies have the mode of the file they keep.
+//
+// # Where files go
+//
+// ConfigPath and StatePath name a file in the per-user configuration and
+// state directories, following XDG on Linux and the platform conventions
+// elsewhere (XDG() for CLI tools that want ~/.config on macOS too).
+//
+// # Platforms and limits
+//
+// The lock and the atomic replace are those of packages lock and durable,
+// with their platform notes: on NFS neither is reliable across clients.
+// Backups are rotated just before the new version is published and are made
+// durable by the same directory fsync, which saves an fsync per update. This
+// relies on directory changes reaching the disk in order, as the vfs model
+// and the journaling filesystems durable supports (ext4, xfs, APFS, NTFS) do:
+// after a crash the file is the old or the new version, every backup is a
+// good version, and whenever the new version survived, name.bak.1 holds the
+// one it replaced. A damaged file's copy and a pre-migration copy get a
+// directory fsync of their own before anything replaces the file.
+//
+// Performance: an update costs the write of the whole file plus, for the
+// store, a comparison of the document with the last version (about 60 ns per
+// map entry or struct field) and one read of the file under the lock to see
+// whether another process changed it. Only changed values are encoded.
+package store

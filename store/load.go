@@ -1,0 +1,316 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// state is a document in memory: the value being updated, its encoding
+// tree, and what the file holds beside T.
+type state struct {
+	file    []byte        // the file's content this state matches; nil when missing
+	missing bool          // the file does not exist
+	val     reflect.Value // addressable T, updated in place
+	root    *node
+	version int      // schema version to write (0: none)
+	unknown []member // top-level fields T does not know, in file order
+}
+
+// parsed is a file's content, decoded.
+type parsed struct {
+	val     reflect.Value // addressable T; invalid when the version needs migrating
+	version int           // schema version in the file (0 when absent)
+	members []rawMember   // top-level members in file order (objects only)
+	unknown []member
+}
+
+type rawMember struct {
+	key string
+	raw []byte // the key as written, quotes included
+	val []byte
+}
+
+// parseError describes why a file's content is not a valid document.
+type parseError struct {
+	offset int64 // -1 when unknown
+	msg    string
+}
+
+func (e *parseError) Error() string {
+	if e.offset >= 0 {
+		return fmt.Sprintf("%s (at byte %d)", e.msg, e.offset)
+	}
+	return e.msg
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// parse decodes a file's content. Anything that is not a complete,
+// well-formed document of the right shape is a *parseError: empty,
+// truncated, zero-filled, invalid UTF-8, trailing garbage, the wrong JSON
+// type, a value that does not fit T.
+func (c *codec) parse(data []byte) (*parsed, error) {
+	data = bytes.TrimPrefix(data, utf8BOM) // some editors add one
+	if len(data) > 0 && bytes.Count(data, []byte{0}) == len(data) {
+		return nil, &parseError{0, "the file is all zero bytes"}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &parseError{-1, "the file is empty"}
+	}
+	if !utf8.Valid(data) {
+		off := 0
+		for off < len(data) {
+			r, size := utf8.DecodeRune(data[off:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			off += size
+		}
+		return nil, &parseError{int64(off), "invalid UTF-8"}
+	}
+	if !json.Valid(data) {
+		var x any
+		err := json.Unmarshal(data, &x)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &parseError{se.Offset, "not valid JSON: " + se.Error()}
+		}
+		return nil, &parseError{-1, "not valid JSON"}
+	}
+	p := &parsed{}
+	first := firstByte(data)
+	if first == '{' && (!c.allKnown || c.schemaKey != "") {
+		p.members = scanObject(data)
+	} else if c.mustObj {
+		return nil, &parseError{-1, fmt.Sprintf("the document is %s, want a JSON object", jsonKind(first))}
+	}
+	if c.schemaKey != "" {
+		for _, m := range p.members {
+			if m.key != c.schemaKey {
+				continue
+			}
+			v, err := strconv.Atoi(string(m.val))
+			if err != nil || v < 0 {
+				return nil, &parseError{-1, fmt.Sprintf("%q is %s, want a schema version number", c.schemaKey, m.val)}
+			}
+			p.version = v
+		}
+	}
+	if c.schemaKey != "" && p.version < c.version {
+		// An older schema need not fit T: migrate first, then decode.
+		return p, nil
+	}
+	ptr := reflect.New(c.t)
+	if err := json.Unmarshal(data, ptr.Interface()); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			where := te.Field
+			if where == "" {
+				where = "the document"
+			}
+			return nil, &parseError{te.Offset, fmt.Sprintf("%s is a JSON %s, which does not fit %v", where, te.Value, te.Type)}
+		}
+		return nil, &parseError{-1, "does not decode: " + err.Error()}
+	}
+	p.val = ptr.Elem()
+	for _, m := range p.members {
+		if m.key == c.schemaKey || c.knows(m.key) {
+			continue
+		}
+		p.unknown = append(p.unknown, c.unknownMember(m))
+	}
+	return p, nil
+}
+
+func (c *codec) unknownMember(m rawMember) member {
+	var buf bytes.Buffer
+	json.Compact(&buf, m.val)
+	raw := bytes.Clone(buf.Bytes())
+	val := raw
+	if c.indent != "" && (raw[0] == '{' || raw[0] == '[') {
+		buf.Reset()
+		json.Indent(&buf, raw, c.prefix(1), c.indent)
+		val = bytes.Clone(buf.Bytes())
+	}
+	return member{key: quoteKey(m.key), val: val, raw: raw}
+}
+
+func firstByte(data []byte) byte {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	if len(t) == 0 {
+		return 0
+	}
+	return t[0]
+}
+
+func jsonKind(b byte) string {
+	switch b {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// knows reports whether T decodes the top-level key: whether encoding/json,
+// told to refuse unknown fields, accepts it. That is encoding/json's own
+// rule, case folding and embedded structs included.
+func (c *codec) knows(key string) bool {
+	if c.allKnown {
+		return true
+	}
+	if v, ok := c.known.Load(key); ok {
+		return v.(bool)
+	}
+	doc := append(append([]byte("{"), quoteKey(key)...), ":null}"...)
+	d := json.NewDecoder(bytes.NewReader(doc))
+	d.DisallowUnknownFields()
+	err := d.Decode(reflect.New(c.t).Interface())
+	known := err == nil || !strings.HasPrefix(err.Error(), "json: unknown field")
+	c.known.Store(key, known)
+	return known
+}
+
+// scanObject splits a valid JSON object into its members, in order.
+func scanObject(data []byte) []rawMember {
+	var out []rawMember
+	i := skipSpace(data, 0) + 1
+	for {
+		i = skipSpace(data, i)
+		if data[i] == '}' {
+			return out
+		}
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+		end := skipString(data, i)
+		raw := data[i:end]
+		var key string
+		if bytes.IndexByte(raw, '\\') < 0 {
+			key = string(raw[1 : len(raw)-1])
+		} else {
+			json.Unmarshal(raw, &key)
+		}
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // the colon
+		vend := skipValue(data, i)
+		out = append(out, rawMember{key: key, raw: raw, val: data[i:vend]})
+		i = vend
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at data[i].
+func skipString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// skipValue returns the index after the value starting at data[i].
+func skipValue(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(data); i++ {
+			switch data[i] {
+			case '"':
+				i = skipString(data, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(data) && !strings.ContainsRune(",}] \t\r\n", rune(data[i])) {
+		i++
+	}
+	return i
+}
+
+// migrate runs the migrations from the file's version up to the codec's
+// and returns the migrated content (compact, schema key first). Steps
+// without a function leave the document as it is.
+func (c *codec) migrate(p *parsed, steps map[int]func(map[string]json.RawMessage) error) ([]byte, error) {
+	doc := make(map[string]json.RawMessage, len(p.members))
+	var order []string
+	for _, m := range p.members {
+		if m.key == c.schemaKey {
+			continue
+		}
+		if _, dup := doc[m.key]; !dup {
+			order = append(order, m.key)
+		}
+		doc[m.key] = bytes.Clone(m.val)
+	}
+	for v := p.version; v < c.version; v++ {
+		fn := steps[v]
+		if fn == nil {
+			continue
+		}
+		if err := fn(doc); err != nil {
+			return nil, &MigrationError{From: v, To: v + 1, Err: err}
+		}
+	}
+	delete(doc, c.schemaKey)
+	// Keys keep their place; new ones follow in sorted order.
+	var keys []string
+	for _, k := range order {
+		if _, ok := doc[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	var added []string
+	for k := range doc {
+		if !slices.Contains(order, k) {
+			added = append(added, k)
+		}
+	}
+	slices.Sort(added)
+	keys = append(keys, added...)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "{%s:%d", quoteKey(c.schemaKey), c.version)
+	for _, k := range keys {
+		v := doc[k]
+		if !json.Valid(v) {
+			return nil, &MigrationError{From: p.version, To: c.version, Err: fmt.Errorf("the value of %q is not valid JSON", k)}
+		}
+		b.WriteByte(',')
+		b.Write(quoteKey(k))
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
