@@ -1,0 +1,90 @@
+package main
+
+// Hooks: durable's own higher-level packages as contenders. Each hook
+// returns the contender and true when the package is part of this build.
+// The workloads ask the hooks, so wiring a package in or out touches only
+// this file.
+
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/durable-go/durable/journal"
+	"github.com/durable-go/durable/store"
+)
+
+// journalHook is durable's journal for the append workload: one Append per
+// record; concurrent appenders share an fdatasync (group commit).
+func journalHook() (Contender, bool) {
+	return Contender{
+		ID: "journal", Name: "durable journal",
+		Claim: Claim{
+			Level:  Durable,
+			File:   "fdatasync of a preallocated segment before any Append covered by it returns (group commit)",
+			Dir:    "fsync of the directory when a segment is created",
+			Source: "journal/journal.go, journal/segment.go in this tree",
+		},
+		Open: func(dir string, writers int) (Instance, error) {
+			j, err := journal.Open(filepath.Join(dir, "journal"), nil)
+			if err != nil {
+				return nil, err
+			}
+			ctx := context.Background()
+			rec := payload(recordSize)
+			return funcs{
+				op: func(int) error {
+					_, err := j.Append(ctx, rec)
+					return err
+				},
+				close: j.Close,
+			}, nil
+		},
+	}, true
+}
+
+// storeHook is durable's typed document store for the document workload,
+// with its default options (pretty-printed JSON, one backup kept).
+func storeHook() (Contender, bool) {
+	return Contender{
+		ID: "store", Name: "durable store.Update",
+		Claim: Claim{
+			Level:  Durable,
+			File:   "durable replace of the document (fsync before the rename) under the lock",
+			Dir:    "fsync of the directory after the rename",
+			Source: "store/store.go in this tree, on top of durable.WriteFile",
+		},
+		Open: func(dir string, writers int) (Instance, error) {
+			s, err := store.Open[Doc](filepath.Join(dir, "doc.json"), nil)
+			if err != nil {
+				return nil, err
+			}
+			ctx := context.Background()
+			seed := seedDoc()
+			if _, err := s.Update(ctx, func(d *Doc) error {
+				*d = seed
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+			var changes docChanges
+			return funcs{op: func(int) error {
+				k, v := changes.next()
+				_, err := s.Update(ctx, func(d *Doc) error {
+					d.Items[k] = v
+					d.Rev++
+					return nil
+				})
+				return err
+			}}, nil
+		},
+	}, true
+}
+
+// queueHook is where durable's queue package joins the queue workload. The
+// package does not exist yet, so there is nothing to return. When it does,
+// return a Contender whose Op pushes one messageSize-byte message, pops it
+// under a lease and acks it, each step durable before the next, as
+// openSQLiteQueue does for SQLite, and true.
+func queueHook() (Contender, bool) {
+	return Contender{}, false
+}

@@ -1,0 +1,57 @@
+// Command bench measures durable against the libraries programs use today
+// for the same jobs (atomic file replace, append-only logs, documents,
+// queues), interleaved in one run on one machine, and checks under strace
+// which of them are durable at all.
+//
+//	go run . [-quick] [-out results]
+//
+// writes results/RESULTS.md and results/chart.svg and prints the tables.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+)
+
+func main() {
+	if spec := os.Getenv(probeEnv); spec != "" {
+		// A child started by a probe, under strace.
+		if err := probeChild(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	quick := flag.Bool("quick", false, "a short run (under 30 s): fewer rounds, same workloads")
+	out := flag.String("out", "results", "directory for RESULTS.md and chart.svg")
+	dir := flag.String("dir", "", "directory to run the workloads in (default: a temporary directory in the current one,\n"+
+		"so that the disk measured is the one you run from, not a tmpfs /tmp)")
+	keep := flag.Bool("keep", false, "keep the files the workloads wrote, and the strace logs")
+	only := flag.String("run", "", "run only the workloads whose id matches this regular expression (replace-4k, append-16w, ...)")
+	flag.Parse()
+
+	cfg := config{Dir: *dir, Out: *out, Keep: *keep, Plan: fullPlan, Mode: "full"}
+	if *quick {
+		cfg.Plan, cfg.Mode = quickPlan, "quick"
+	}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -run:", err)
+			os.Exit(2)
+		}
+		cfg.Only = re
+	}
+	if _, err := run(cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+var (
+	fullPlan  = plan{Scale: 1, Slice: 200 * time.Millisecond, ProbeOps: 4}
+	quickPlan = plan{Scale: 0.1, Slice: 100 * time.Millisecond, ProbeOps: 3}
+)

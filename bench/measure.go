@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// plan sizes a run.
+type plan struct {
+	Scale     float64       // multiplies every workload's time budget
+	MaxRounds int           // stop after this many rounds whatever the budget; 0 means no limit
+	Slice     time.Duration // how long each contender runs per round when writers are concurrent
+	ProbeOps  int           // operations each contender performs under strace
+}
+
+// Result is one contender's numbers in one workload.
+type Result struct {
+	Contender Contender
+	Median    time.Duration // median latency of one operation
+	OpsPerSec float64
+	Ops       int // operations measured
+	Err       error
+}
+
+// measure runs every contender of w in rotation until the budget is spent:
+// in each round every contender gets a turn, and the order rotates from
+// round to round, so that the machine's drift (page cache, journal, the
+// disk's own cache, other tenants) falls on all of them alike instead of
+// on whoever ran last. The first round warms up and is not counted.
+func measure(w Workload, root string, p plan) []Result {
+	results := make([]Result, len(w.Contenders))
+	insts := make([]Instance, len(w.Contenders))
+	for i, c := range w.Contenders {
+		results[i].Contender = c
+		dir := filepath.Join(root, w.ID, c.ID)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			results[i].Err = err
+			continue
+		}
+		inst, err := c.Open(dir, w.Writers)
+		if err != nil {
+			results[i].Err = fmt.Errorf("open: %w", err)
+			continue
+		}
+		insts[i] = inst
+	}
+	defer func() {
+		for i, inst := range insts {
+			if inst != nil {
+				if err := inst.Close(); err != nil && results[i].Err == nil {
+					results[i].Err = fmt.Errorf("close: %w", err)
+				}
+			}
+		}
+	}()
+
+	lat := make([][]time.Duration, len(insts))
+	busy := make([]time.Duration, len(insts))
+	ops := make([]int, len(insts))
+	budget := time.Duration(float64(w.Budget) * p.Scale)
+	start := time.Now()
+	for round := 0; ; round++ {
+		if round >= 2 && (time.Since(start) >= budget || p.MaxRounds > 0 && round >= p.MaxRounds) {
+			break
+		}
+		ran := false
+		for k := range insts {
+			i := (round + k) % len(insts)
+			if insts[i] == nil || results[i].Err != nil {
+				continue
+			}
+			ran = true
+			var l []time.Duration
+			var el time.Duration
+			var err error
+			if w.Writers == 1 {
+				l, el, err = one(insts[i])
+			} else {
+				l, el, err = concurrently(insts[i], w.Writers, p.Slice)
+			}
+			if err != nil {
+				results[i].Err = err
+				continue
+			}
+			if round > 0 {
+				lat[i] = append(lat[i], l...)
+				busy[i] += el
+				ops[i] += len(l)
+			}
+		}
+		if !ran {
+			break
+		}
+	}
+	for i := range results {
+		if len(lat[i]) == 0 {
+			continue
+		}
+		results[i].Median = median(lat[i])
+		results[i].Ops = ops[i]
+		results[i].OpsPerSec = float64(ops[i]) / busy[i].Seconds()
+	}
+	return results
+}
+
+// one times a single call.
+func one(inst Instance) ([]time.Duration, time.Duration, error) {
+	t := time.Now()
+	err := inst.Op(0)
+	d := time.Since(t)
+	return []time.Duration{d}, d, err
+}
+
+// concurrently runs Op in writers goroutines until d has passed and
+// returns every call's latency and the time until the last call returned.
+func concurrently(inst Instance, writers int, d time.Duration) ([]time.Duration, time.Duration, error) {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		all   []time.Duration
+		first error
+	)
+	start := time.Now()
+	stop := start.Add(d)
+	for g := range writers {
+		wg.Go(func() {
+			var mine []time.Duration
+			var err error
+			for time.Now().Before(stop) {
+				t := time.Now()
+				if err = inst.Op(g); err != nil {
+					break
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, mine...)
+			if err != nil && first == nil {
+				first = err
+			}
+		})
+	}
+	wg.Wait()
+	return all, time.Since(start), first
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
