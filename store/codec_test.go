@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -499,7 +500,7 @@ func TestStealWaitingBatch(t *testing.T) {
 	s.Update(ctx, func(d *propDoc) error { d.N = 1; return nil })
 	renames := 0
 	m.SetHook(func(op vfs.Op, name string) {
-		if op == vfs.OpRename && name == "/s.json" {
+		if op == vfs.OpRename && filepath.ToSlash(name) == "/s.json" {
 			renames++
 		}
 	})

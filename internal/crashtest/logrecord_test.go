@@ -3,8 +3,11 @@ package crashtest
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 func TestLogRecord(t *testing.T) {
@@ -70,7 +73,7 @@ func TestParseLinesAndJudge(t *testing.T) {
 }
 
 func TestFileLogMissing(t *testing.T) {
-	c, err := FileLog(t.TempDir() + "/nothing.log").Read(context.Background())
+	c, err := FileLog(filepath.Join(testdir.New(t), "nothing.log")).Read(context.Background())
 	if err != nil || len(c.Entries) != 0 || len(c.Damage) != 0 || len(c.Failures) != 0 {
 		t.Fatalf("missing log: %+v, %v", c, err)
 	}
