@@ -12,7 +12,7 @@ import (
 func benchVerb() verb {
 	return verb{
 		name:    "bench",
-		args:    "write|update|store|log",
+		args:    "write|update|store|log|queue",
 		summary: "measure durable against the raw syscall sequence, in one run",
 		about: `Measures durable's operations against the minimal syscall sequence they are
 built from, alternating the two in the same run so the machine's noise hits
@@ -30,6 +30,7 @@ both alike, and prints Markdown tables with medians and ratios.
            preallocated file; throughput of 1, 8 and 64 writers (group
            commit); verification and scan speed and memory on a large log
            (--log-size)
+  queue    push+pop+ack of 256-byte messages, 1+1 and 8+8 goroutines
 
 The files go in a scratch directory under --dir (removed afterwards): put it
 on the filesystem you care about.`,
@@ -50,7 +51,7 @@ func runBench(c *cli, args []string) int {
 		return code
 	}
 	if len(rest) != 1 {
-		return c.usageError("want one of: write, update, store, log")
+		return c.usageError("want one of: write, update, store, log, queue")
 	}
 	scratch, err := os.MkdirTemp(*dir, "durable-bench-")
 	if err != nil {
@@ -92,12 +93,16 @@ func runBench(c *cli, args []string) int {
 		}
 		fmt.Fprintf(c.stdout, "## Store.Update of one key in a 1000-key document (targets: ratio <= 1.15, 16 goroutines >= 8x)\n\n")
 		bench.PrintStore(c.stdout, rows)
+	case "queue":
+		if err := bench.Queue(c.stdout, scratch, *seconds); err != nil {
+			return c.fail(err, false)
+		}
 	case "log":
 		if err := bench.Log(c.stdout, scratch, *rounds, *seconds, *logSize); err != nil {
 			return c.fail(err, false)
 		}
 	default:
-		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update, store or log", rest[0]))
+		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update, store, log or queue", rest[0]))
 	}
 	return exitOK
 }

@@ -12,4 +12,6 @@
 //	durable_mutate_journal_skip_rotate_dirsync  journal uses a new segment before its directory fsync
 //	durable_mutate_jsonl_ack_before_sync  jsonl acknowledges an append without its fdatasync
 //	durable_mutate_jsonl_skip_repair      jsonl neither cuts a torn tail nor checks the line boundary
+//	durable_mutate_queue_ack_before_sync        queue Ack returns before the ack event is flushed
+//	durable_mutate_queue_push_before_sync       queue Push returns before the pushed message is flushed
 package mutate

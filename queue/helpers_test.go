@@ -1,0 +1,247 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/durable-go/durable/vfs"
+)
+
+var bg = context.Background()
+
+// clock is a fake clock tests move by hand.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// ledger records what the workload was told: pushes and acks that
+// returned success, and every push and ack attempted.
+type ledger struct {
+	mu       sync.Mutex
+	pushed   map[string]bool // Push returned
+	tried    map[string]bool // Push called
+	acked    map[string]bool // Ack (or Purge) returned: gone for good
+	ackTried map[string]bool // Ack (or Purge) called
+}
+
+func newLedger() *ledger {
+	return &ledger{pushed: map[string]bool{}, tried: map[string]bool{}, acked: map[string]bool{}, ackTried: map[string]bool{}}
+}
+
+func (l *ledger) snapshot() *ledger {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return &ledger{pushed: clone(l.pushed), tried: clone(l.tried), acked: clone(l.acked), ackTried: clone(l.ackTried)}
+}
+
+func clone(m map[string]bool) map[string]bool {
+	c := make(map[string]bool, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func (l *ledger) mark(m map[string]bool, ps ...string) {
+	l.mu.Lock()
+	for _, p := range ps {
+		m[p] = true
+	}
+	l.mu.Unlock()
+}
+
+// drain opens the queue in a state, with a clock far ahead (so every lease
+// has ended) and no attempt limit, and returns every live message's
+// payload, delivered or dead.
+func drain(fsys vfs.FS, dir string) (live []string, err error) {
+	c := newClock()
+	c.Advance(1000 * time.Hour)
+	q, err := Open(dir, &Options{FS: fsys, MaxAttempts: -1, Now: c.Now, SegmentSize: 4096})
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	for {
+		m, ok, err := q.TryPop(bg, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		live = append(live, string(m.Payload))
+	}
+	ds, err := q.Dead()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		live = append(live, string(d.Payload))
+	}
+	return live, nil
+}
+
+// checkLive checks the invariant against what a reopened queue holds:
+// nothing never pushed, nothing twice, nothing acknowledged, and every
+// acknowledged push that was not (maybe) acknowledged since.
+func checkLive(live []string, l *ledger) error {
+	seen := map[string]bool{}
+	for _, p := range live {
+		switch {
+		case !l.tried[p]:
+			return fmt.Errorf("message %q was never pushed", p)
+		case seen[p]:
+			return fmt.Errorf("message %q is live twice", p)
+		case l.acked[p]:
+			return fmt.Errorf("message %q was acknowledged but is delivered again", p)
+		}
+		seen[p] = true
+	}
+	var lost []string
+	for p := range l.pushed {
+		if !seen[p] && !l.ackTried[p] {
+			lost = append(lost, p)
+		}
+	}
+	if len(lost) > 0 {
+		slices.Sort(lost)
+		return fmt.Errorf("%d acknowledged pushes lost: %q", len(lost), lost)
+	}
+	return nil
+}
+
+// workload pushes, pops, acks, nacks, lets leases expire, extends, moves
+// messages to the dead letters and back, and compacts, on a small segment
+// size so that segments rotate and are dropped. It stops at the first error
+// and returns it (a fault), or nil.
+func workload(fsys vfs.FS, l *ledger, c *clock, n int) error {
+	q, err := Open("/q", &Options{FS: fsys, SegmentSize: 4096, CompactRecords: 24, MaxAttempts: 2, Now: c.Now})
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	// A second handle, as a second process would have: it catches up with
+	// the first one's events under the lock, and after its compactions
+	// (which drop records it has not read) rebuilds its state.
+	q2, err := Open("/q", &Options{FS: fsys, SegmentSize: 4096, CompactRecords: 24, MaxAttempts: 2, Now: c.Now})
+	if err != nil {
+		return err
+	}
+	defer q2.Close()
+	qs := []*Queue{q, q2}
+	pl := func(k int) string {
+		return fmt.Sprintf("msg-%03d-%s", k, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"[:k%37])
+	}
+	push := func(ks ...int) error {
+		var ps [][]byte
+		var ss []string
+		for _, k := range ks {
+			ps = append(ps, []byte(pl(k)))
+			ss = append(ss, pl(k))
+		}
+		l.mark(l.tried, ss...)
+		var err error
+		if len(ps) == 1 {
+			_, err = q.Push(bg, ps[0])
+		} else {
+			_, err = q.PushBatch(bg, ps)
+		}
+		if err == nil {
+			l.mark(l.pushed, ss...)
+		}
+		return err
+	}
+	ack := func(m Msg) error {
+		l.mark(l.ackTried, string(m.Payload))
+		err := q2.Ack(bg, m.ID)
+		if err == nil {
+			l.mark(l.acked, string(m.Payload))
+		}
+		return err
+	}
+	for k := 0; k < n; k++ {
+		if k%5 == 3 {
+			if err := push(1000+k, 2000+k, 3000+k); err != nil {
+				return err
+			}
+		} else if err := push(k); err != nil {
+			return err
+		}
+		m, ok, err := qs[k%2].TryPop(bg, time.Minute)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		switch k % 6 {
+		case 0, 2, 4:
+			err = ack(m)
+		case 1:
+			err = q.Nack(bg, m.ID, 0)
+		case 3:
+			// the lease expires: the next pop may take it again
+			c.Advance(2 * time.Minute)
+		case 5:
+			if err = q.Extend(bg, m.ID, time.Minute); err == nil {
+				err = ack(m)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if k%9 == 8 {
+			ds, err := q.Dead()
+			if err != nil {
+				return err
+			}
+			if len(ds) > 0 {
+				if err := q.Retry(bg, ds[0].ID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// Drain what is left, acking everything, so compaction shrinks it.
+	c.Advance(time.Hour)
+	for {
+		m, ok, err := q.TryPop(bg, time.Minute)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if err := ack(m); err != nil {
+			return err
+		}
+	}
+	ds, err := q.Dead()
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		l.mark(l.ackTried, string(d.Payload))
+	}
+	if _, err := q.Purge(bg); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		l.mark(l.acked, string(d.Payload))
+	}
+	return q.Compact(bg)
+}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(bg, d)
+}
