@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/durable-go/durable/journal"
+	"github.com/durable-go/durable/queue"
 	"github.com/durable-go/durable/store"
 )
 
@@ -80,11 +81,38 @@ func storeHook() (Contender, bool) {
 	}, true
 }
 
-// queueHook is where durable's queue package joins the queue workload. The
-// package does not exist yet, so there is nothing to return. When it does,
-// return a Contender whose Op pushes one messageSize-byte message, pops it
-// under a lease and acks it, each step durable before the next, as
-// openSQLiteQueue does for SQLite, and true.
+// queueHook is durable's queue for the queue workload: push a message, pop
+// it under a lease and ack it, each step durable before the next returns.
+// Concurrent callers share fsyncs (the journal's group commit).
 func queueHook() (Contender, bool) {
-	return Contender{}, false
+	return Contender{
+		ID: "queue", Name: "durable queue",
+		Claim: Claim{
+			Level:  Durable,
+			File:   "fdatasync of the journal segment before Push, Pop and Ack return (group commit)",
+			Dir:    "fsync of the directory when a segment is created",
+			Source: "queue/queue.go on journal/ in this tree",
+		},
+		Open: func(dir string, writers int) (Instance, error) {
+			q, err := queue.Open(filepath.Join(dir, "queue"), nil)
+			if err != nil {
+				return nil, err
+			}
+			ctx := context.Background()
+			msg := payload(messageSize)
+			return funcs{
+				op: func(int) error {
+					if _, err := q.Push(ctx, msg); err != nil {
+						return err
+					}
+					m, err := q.Pop(ctx, leaseFor)
+					if err != nil {
+						return err
+					}
+					return q.Ack(ctx, m.ID)
+				},
+				close: q.Close,
+			}, nil
+		},
+	}, true
 }

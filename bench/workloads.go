@@ -15,5 +15,6 @@ func workloads() []Workload {
 		documentWorkload(1, 14*time.Second, true),
 		documentWorkload(16, 16*time.Second, false),
 		queueWorkload(1, 10*time.Second, true),
+		queueWorkload(16, 14*time.Second, false),
 	}
 }
