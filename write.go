@@ -247,7 +247,9 @@ func (o *options) backupOf(target string) error {
 		return err
 	}
 	if err := o.fs.Rename(tmp, bak); err != nil {
-		o.fs.Remove(tmp)
+		if rerr := o.fs.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
 		return err
 	}
 	if o.durability == Full {
