@@ -3,13 +3,11 @@ package crashtest
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 )
 
@@ -53,31 +51,14 @@ const LogWriterEnv = "DURABLE_CRASHTEST_LOG_WRITER"
 // environment. The child is expected to call LogWriterFromEnv and
 // RunLogWriter with its standard output.
 func LogCommand(cfg LogWriterConfig, name string, args ...string) *exec.Cmd {
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		panic(err) // a struct of plain fields always marshals
-	}
-	cmd := exec.Command(name, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, LogWriterEnv+"=") && !strings.HasPrefix(kv, WriterEnv+"=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, LogWriterEnv+"="+string(js))
-	return cmd
+	return childCommand(LogWriterEnv, cfg, name, args...)
 }
 
 // LogWriterFromEnv returns the LogWriterConfig that LogCommand put in the
 // environment; ok is false when this process is not a log writer child.
 func LogWriterFromEnv() (cfg LogWriterConfig, ok bool, err error) {
-	js, ok := os.LookupEnv(LogWriterEnv)
-	if !ok {
-		return cfg, false, nil
-	}
-	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
-		return cfg, true, fmt.Errorf("crashtest: bad %s: %w", LogWriterEnv, err)
-	}
-	return cfg, true, nil
+	ok, err = fromEnv(LogWriterEnv, &cfg)
+	return cfg, ok, err
 }
 
 // A LogSink is the writer under test. Append returns when the writer tells

@@ -107,29 +107,43 @@ const WriterEnv = "DURABLE_CRASHTEST_WRITER"
 // environment. The child is expected to call WriterFromEnv and RunWriter
 // with its standard output.
 func Command(cfg WriterConfig, name string, args ...string) *exec.Cmd {
+	return childCommand(WriterEnv, cfg, name, args...)
+}
+
+// WriterFromEnv returns the WriterConfig that Command put in the
+// environment; ok is false when this process is not a writer child.
+func WriterFromEnv() (cfg WriterConfig, ok bool, err error) {
+	ok, err = fromEnv(WriterEnv, &cfg)
+	return cfg, ok, err
+}
+
+// childCommand runs name as a child whose configuration, cfg as JSON, is in
+// the environment variable env; the children of the other kind of writer
+// are told apart by their variable, so neither is inherited.
+func childCommand(env string, cfg any, name string, args ...string) *exec.Cmd {
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		panic(err) // a struct of plain fields always marshals
 	}
 	cmd := exec.Command(name, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, WriterEnv+"=") {
+		if !strings.HasPrefix(kv, WriterEnv+"=") && !strings.HasPrefix(kv, LogWriterEnv+"=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, WriterEnv+"="+string(js))
+	cmd.Env = append(cmd.Env, env+"="+string(js))
 	return cmd
 }
 
-// WriterFromEnv returns the WriterConfig that Command put in the
-// environment; ok is false when this process is not a writer child.
-func WriterFromEnv() (cfg WriterConfig, ok bool, err error) {
-	js, ok := os.LookupEnv(WriterEnv)
+// fromEnv decodes the configuration childCommand put in env into cfg; ok
+// is false when this process is not such a child.
+func fromEnv(env string, cfg any) (ok bool, err error) {
+	js, ok := os.LookupEnv(env)
 	if !ok {
-		return cfg, false, nil
+		return false, nil
 	}
-	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
-		return cfg, true, fmt.Errorf("crashtest: bad %s: %w", WriterEnv, err)
+	if err := json.Unmarshal([]byte(js), cfg); err != nil {
+		return true, fmt.Errorf("crashtest: bad %s: %w", env, err)
 	}
-	return cfg, true, nil
+	return true, nil
 }
