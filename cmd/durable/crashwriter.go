@@ -25,6 +25,15 @@ func runCrashWriter(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
+	if dc, ok, err := demoChildFromEnv(); ok {
+		if err == nil {
+			err = runDemoChild(c.ctx, c.stdout, dc)
+		}
+		if err != nil && c.ctx.Err() == nil {
+			return c.fail(err, false)
+		}
+		return exitOK
+	}
 	if lcfg, ok, err := crashtest.LogWriterFromEnv(); ok {
 		var sink crashtest.LogSink
 		if err == nil {

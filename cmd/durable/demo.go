@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 func demoVerb() verb {
 	return verb{
 		name:    "demo",
-		summary: "kill -9 and cut the power under naive and durable writers of files and logs, live",
+		summary: "kill -9 and cut the power under naive and durable files, logs, stores and queues, live",
 		about: `A writer process rewrites a JSON file in a loop and acknowledges every write
 that returned. The demo kills it (kill -9) at random moments, and, as root with
 loop devices, cuts the power under it: a loop-mounted ext4 and xfs are shut
@@ -39,13 +40,33 @@ plain O_APPEND writes (no fsync) against jsonl.Append, checked with
 jsonl.Open (which repairs a torn last line). They run fewer rounds
 (--log-rounds, --log-power-cuts).
 
+The store phase runs 4 processes at once, each incrementing its own counter
+in one JSON document and acknowledging every increment that returned, then
+kills them all (or cuts the power). The document must parse and hold every
+acknowledged increment. It pits read + os.WriteFile without a lock (what
+programs do with their settings: interleaved writers lose each other's
+updates) against store.Update (--store-rounds).
+
+The queue phase runs 2 producers and 2 consumers on one queue, then kills
+them all (or cuts the power). Every message whose push returned must still
+be there unless it was acknowledged, the message a killed consumer was
+working on must come back, and an acknowledged message must never come
+back. It pits an append-only log with an offset file (no fsync; a message
+counts as consumed once handed out, as in popular Go disk queues) against
+package queue (--queue-rounds).
+
+--long DURATION runs all of it over and over, each pass with new crash
+timings, and prints the totals at the end (Ctrl-C stops early and still
+prints them).
+
 Exit code 0 means every durable writer (durable.WriteFile, journal.Append,
-jsonl.Append) had no violation.
+jsonl.Append, store.Update, queue) had no violation.
 
 Everything happens in a scratch directory under --dir, removed at the end.`,
 		example: `durable demo
 durable demo --rounds 500 --power-cuts 50 --seed 42
-durable demo --only log,jsonl --log-rounds 200`,
+durable demo --only log,jsonl --log-rounds 200
+durable demo --long 1h --power-cuts 50`,
 		run: runDemo,
 	}
 }
@@ -56,7 +77,10 @@ type demoConfig struct {
 	size         int    // document size in bytes
 	seed         uint64 // crash timing
 	logRounds    int    // kills per log writer
-	logPowerCuts int    // power cuts per log writer and filesystem
+	logPowerCuts int    // power cuts per writer and filesystem of the log, jsonl, store and queue suites
+	storeRounds  int    // kills per store writer (each kill ends storeProcs processes)
+	queueRounds  int    // kills per queue (each kill ends its producers and consumers)
+	long         time.Duration
 	only         map[string]bool
 	dir          string // where the scratch directory goes
 	asJSON       bool
@@ -71,8 +95,11 @@ func runDemo(c *cli, args []string) int {
 	fs.Uint64Var(&cfg.seed, "seed", 0, "seed for the crash timing (0: random, printed)")
 	fs.StringVar(&cfg.dir, "dir", os.TempDir(), "`directory` for the scratch directory (and the loop images)")
 	fs.IntVar(&cfg.logRounds, "log-rounds", 60, "kill -9 rounds per log writer (log and jsonl)")
-	fs.IntVar(&cfg.logPowerCuts, "log-power-cuts", 10, "power cuts per log writer and filesystem (log and jsonl; 0 to skip)")
-	only := fs.String("only", strings.Join(demoSuiteNames(), ","), "comma-separated `capabilities` to torture: file, log, jsonl")
+	fs.IntVar(&cfg.logPowerCuts, "log-power-cuts", 10, "power cuts per writer and filesystem in the log, jsonl, store and queue suites (0 to skip)")
+	fs.IntVar(&cfg.storeRounds, "store-rounds", 40, "kill -9 rounds per store writer (each kills all its processes)")
+	fs.IntVar(&cfg.queueRounds, "queue-rounds", 40, "kill -9 rounds per queue (each kills all producers and consumers)")
+	fs.DurationVar(&cfg.long, "long", 0, "run the torture over and over for this `duration`, then print the totals (Ctrl-C stops early)")
+	only := fs.String("only", strings.Join(demoSuiteNames(), ","), "comma-separated `capabilities` to torture: "+strings.Join(demoSuiteNames(), ", "))
 	fs.BoolVar(&cfg.asJSON, "json", false, "print the results as JSON on stdout (progress goes to stderr)")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
@@ -81,8 +108,10 @@ func runDemo(c *cli, args []string) int {
 	switch {
 	case len(rest) != 0:
 		return c.usageError("takes no arguments")
-	case cfg.rounds < 0 || cfg.powerCuts < 0 || cfg.logRounds < 0 || cfg.logPowerCuts < 0:
-		return c.usageError("--rounds, --power-cuts, --log-rounds and --log-power-cuts cannot be negative")
+	case cfg.rounds < 0 || cfg.powerCuts < 0 || cfg.logRounds < 0 || cfg.logPowerCuts < 0 || cfg.storeRounds < 0 || cfg.queueRounds < 0:
+		return c.usageError("--rounds, --power-cuts, --log-rounds, --log-power-cuts, --store-rounds and --queue-rounds cannot be negative")
+	case cfg.long < 0:
+		return c.usageError("--long cannot be negative")
 	case cfg.size < 256 || cfg.size > 64<<20:
 		return c.usageError("--size must be between 256 bytes and 64 MiB")
 	}
@@ -124,15 +153,17 @@ func runDemo(c *cli, args []string) int {
 
 // demo is one run of the demo: its phases fill the table.
 type demo struct {
-	cli     *cli
-	cfg     demoConfig
-	self    string // the executable the writer children run
-	scratch string
-	prog    *progress
-	rows    []*demoRow    // the file writers
-	logRows []*demoLogRow // the log writers
-	notes   []string      // phases that could not run, and why
-	broken  []string      // the first violations of writers that must hold
+	cli       *cli
+	cfg       demoConfig
+	self      string // the executable the writer children run
+	scratch   string
+	prog      *progress
+	rows      []*demoRow      // the file and store writers
+	logRows   []*demoLogRow   // the log writers
+	queueRows []*demoQueueRow // the queues
+	cycle     int             // with --long: the current pass over the phases, from 1
+	notes     []string        // phases that could not run, and why
+	broken    []string        // the first violations of writers that must hold
 }
 
 // A demoPhase is one series of crashes against one writer.
@@ -148,6 +179,8 @@ type demoPhase struct {
 	run func(d *demo, report func(crashtest.Round)) error
 	// runLog is run for a log phase (which has no run).
 	runLog func(d *demo, report func(crashtest.LogRound)) error
+	// runQueue is run for a queue phase.
+	runQueue func(d *demo, report func(queueVerdict)) error
 }
 
 // name is the label without its column padding.
@@ -172,6 +205,8 @@ func demoSuites() []demoSuite {
 		}},
 		{"log", []func(*demo) []demoPhase{logSuite("log")}},     // bufio.Writer and journal.Append
 		{"jsonl", []func(*demo) []demoPhase{logSuite("jsonl")}}, // O_APPEND writes and jsonl.Append
+		{"store", []func(*demo) []demoPhase{storeSuite}},        // read+os.WriteFile and store.Update, several processes
+		{"queue", []func(*demo) []demoPhase{queueSuite}},        // an offset file and a log, and queue
 	}
 }
 
@@ -199,27 +234,26 @@ func (d *demo) run() int {
 	if !d.cfg.asJSON {
 		d.intro()
 	}
-	failed := false
-	for _, suite := range d.phases() {
-		for _, p := range suite(d) {
-			run := d.runPhase
-			if p.runLog != nil {
-				run = d.runLogPhase
-			}
-			if err := run(p); err != nil {
-				d.prog.finish("")
-				if d.cli.ctx.Err() != nil {
-					// Ctrl-C reaches the writer children too, so the
-					// error may be theirs rather than the context's.
-					err = errors.New("interrupted")
-				}
-				fmt.Fprintf(d.cli.stderr, "durable: demo: %s: %v\n", p.name(), err)
+	failed, stopped := false, false
+	root := d.scratch
+	for d.cycle = 1; ; d.cycle++ {
+		if d.cfg.long > 0 {
+			// Each pass gets a scratch directory of its own, removed
+			// after it, so the phases start afresh and the disk does not
+			// fill up however long the demo runs.
+			d.scratch = filepath.Join(root, fmt.Sprintf("pass-%d", d.cycle))
+			if err := os.Mkdir(d.scratch, 0o700); err != nil {
+				fmt.Fprintf(d.cli.stderr, "durable: demo: %v\n", err)
 				failed = true
 				break
 			}
+			d.prog.finish(fmt.Sprintf("pass %d (%s of %s)", d.cycle, time.Since(start).Round(time.Second), d.cfg.long))
 		}
-		if failed || d.cli.ctx.Err() != nil {
-			failed = true
+		failed, stopped = d.pass(start)
+		if d.cfg.long > 0 {
+			os.RemoveAll(d.scratch)
+		}
+		if failed || stopped || d.cfg.long == 0 || time.Since(start) >= d.cfg.long {
 			break
 		}
 	}
@@ -234,9 +268,14 @@ func (d *demo) run() int {
 			ok = false
 		}
 	}
+	for _, r := range d.queueRows {
+		if r.MustHold && r.Violations() > 0 {
+			ok = false
+		}
+	}
 	if d.cfg.asJSON {
-		d.cli.printJSON(demoResult{Seed: d.cfg.seed, Size: d.cfg.size, Rows: d.rows, Logs: d.logRows, Notes: d.notes,
-			Violations: d.broken, OK: ok, Seconds: time.Since(start).Seconds()})
+		d.cli.printJSON(demoResult{Seed: d.cfg.seed, Size: d.cfg.size, Rows: d.rows, Logs: d.logRows, Queues: d.queueRows,
+			Notes: d.notes, Violations: d.broken, OK: ok, Passes: d.cycle, Seconds: time.Since(start).Seconds()})
 	} else {
 		d.report(ok, failed, time.Since(start))
 	}
@@ -244,6 +283,50 @@ func (d *demo) run() int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// pass runs every selected phase once. With --long it stops early, between
+// phases, when the time is up or on Ctrl-C (stopped); failed means a
+// phase's harness failed.
+func (d *demo) pass(start time.Time) (failed, stopped bool) {
+	for _, suite := range d.phases() {
+		for _, p := range suite(d) {
+			if d.cfg.long > 0 && (time.Since(start) >= d.cfg.long || d.cli.ctx.Err() != nil) {
+				return false, true
+			}
+			var err error
+			switch {
+			case p.runLog != nil:
+				err = d.runLogPhase(p)
+			case p.runQueue != nil:
+				err = d.runQueuePhase(p)
+			default:
+				err = d.runPhase(p)
+			}
+			if err != nil {
+				d.prog.finish("")
+				if d.cli.ctx.Err() != nil {
+					if d.cfg.long > 0 {
+						// Ctrl-C ends a long run: its totals stand.
+						d.note(fmt.Sprintf("stopped by an interrupt in pass %d, during %s (its last round is not counted)", d.cycle, p.name()))
+						return false, true
+					}
+					// Ctrl-C reaches the writer children too, so the
+					// error may be theirs rather than the context's.
+					err = errors.New("interrupted")
+				}
+				fmt.Fprintf(d.cli.stderr, "durable: demo: %s: %v\n", p.name(), err)
+				return true, false
+			}
+		}
+		if d.cli.ctx.Err() != nil {
+			if d.cfg.long > 0 {
+				return false, true
+			}
+			return true, false
+		}
+	}
+	return false, false
 }
 
 func (d *demo) runPhase(p demoPhase) error {
@@ -302,6 +385,9 @@ func (d *demo) seedFor(label string) uint64 {
 	h := d.cfg.seed
 	for _, b := range []byte(label) {
 		h = h*1099511628211 + uint64(b)
+	}
+	if d.cycle > 1 {
+		h = h*1099511628211 + uint64(d.cycle)
 	}
 	return h | 1
 }

@@ -33,23 +33,25 @@ type demoLogRow struct {
 
 // demoResult is what --json prints.
 type demoResult struct {
-	Seed       uint64        `json:"seed"`
-	Size       int           `json:"size"`
-	Rows       []*demoRow    `json:"writers"`
-	Logs       []*demoLogRow `json:"logs,omitempty"`
-	Notes      []string      `json:"notes,omitempty"`
-	Violations []string      `json:"violations,omitempty"` // the first rounds a must-hold writer failed
-	OK         bool          `json:"ok"`
-	Seconds    float64       `json:"seconds"`
+	Seed       uint64          `json:"seed"`
+	Size       int             `json:"size"`
+	Rows       []*demoRow      `json:"writers"`
+	Logs       []*demoLogRow   `json:"logs,omitempty"`
+	Queues     []*demoQueueRow `json:"queues,omitempty"`
+	Notes      []string        `json:"notes,omitempty"`
+	Violations []string        `json:"violations,omitempty"` // the first rounds a must-hold writer failed
+	OK         bool            `json:"ok"`
+	Passes     int             `json:"passes"` // how often the phases ran (more than 1 with --long)
+	Seconds    float64         `json:"seconds"`
 }
 
 func phaseLine(p demoPhase, t crashtest.Tally) string {
-	return fmt.Sprintf("%-36s %4d/%-4d ok %-4d torn %-3d empty %-3d missing %-3d rolled back %d",
+	return fmt.Sprintf("%-44s %4d/%-4d ok %-4d torn %-3d empty %-3d missing %-3d rolled back %d",
 		p.label, t.Rounds, p.rounds, t.OK, t.Torn, t.Empty, t.Missing, t.RolledBack)
 }
 
 func logPhaseLine(p demoPhase, t crashtest.LogTally) string {
-	return fmt.Sprintf("%-36s %4d/%-4d ok %-4d torn %-3d lost acked %-4d corrupt %-3d repaired %d",
+	return fmt.Sprintf("%-44s %4d/%-4d ok %-4d torn %-3d lost acked %-4d corrupt %-3d repaired %d",
 		p.label, t.Rounds, p.rounds, t.OK, t.Torn, t.Lost, t.Corrupt, t.Repaired)
 }
 
@@ -72,6 +74,23 @@ func (d *demo) intro() {
 	if d.cfg.only["jsonl"] {
 		fmt.Fprintf(w, "JSON Lines writers: O_APPEND write (no fsync) and jsonl.Append.\n")
 	}
+	if d.cfg.only["store"] {
+		fmt.Fprintf(w, "Store writers: %d processes at once increment their own counters in one JSON\n", storeProcs)
+		fmt.Fprintf(w, "document and acknowledge each increment that returned. After each crash the\n")
+		fmt.Fprintf(w, "document must parse and hold every acknowledged increment (a lower counter is a\n")
+		fmt.Fprintf(w, "lost update: rolled back). Writers: read + os.WriteFile, no lock (what most\n")
+		fmt.Fprintf(w, "programs do with their settings), and store.Update.\n")
+	}
+	if d.cfg.only["queue"] {
+		fmt.Fprintf(w, "Queues: %d producer and %d consumer processes share a queue. After each crash\n", queueProducers, queueConsumers)
+		fmt.Fprintf(w, "every message whose push returned must be in the queue unless it was\n")
+		fmt.Fprintf(w, "acknowledged (a killed consumer's message comes back), and no acknowledged one\n")
+		fmt.Fprintf(w, "may be there again. Queues: a log file plus an offset file, no fsync, a message\n")
+		fmt.Fprintf(w, "consumed once handed out (what popular Go disk queues do), and package queue.\n")
+	}
+	if d.cfg.long > 0 {
+		fmt.Fprintf(w, "Running the phases over and over for %s, then the totals.\n", d.cfg.long)
+	}
 	fmt.Fprintf(w, "Seed %d.\n\n", d.cfg.seed)
 }
 
@@ -84,6 +103,10 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 	}
 	if len(d.logRows) > 0 {
 		writeLogTable(w, d.logRows)
+		fmt.Fprintln(w)
+	}
+	if len(d.queueRows) > 0 {
+		writeQueueTable(w, d.queueRows)
 		fmt.Fprintln(w)
 	}
 	for _, r := range d.rows {
@@ -115,6 +138,20 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 				r.Writer, r.Violations(), crashes, plural(r.Lost, "record", "records"))
 		default:
 			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --log-rounds).\n", r.Writer, crashes)
+		}
+	}
+	for _, r := range d.queueRows {
+		crashes := plural(r.Rounds, "crash", "crashes")
+		switch {
+		case r.MustHold && r.Violations() == 0:
+			fmt.Fprintf(w, "%s: no message lost, none delivered again after its ack, after %s.\n", r.Writer, crashes)
+		case r.MustHold:
+			fmt.Fprintf(w, "%s: BROKEN: %d of %s lost or redelivered messages.\n", r.Writer, r.Violations(), crashes)
+		case r.Violations() > 0:
+			fmt.Fprintf(w, "%s: %d of %s lost or redelivered messages (%s lost, %d redelivered).\n",
+				r.Writer, r.Violations(), crashes, plural(r.Lost, "message", "messages"), r.Redelivered)
+		default:
+			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --queue-rounds).\n", r.Writer, crashes)
 		}
 	}
 	for _, v := range d.broken {

@@ -69,7 +69,10 @@ func TestDemoUsage(t *testing.T) {
 		{"demo", "extra"},
 		{"demo", "--log-rounds", "-1"},
 		{"demo", "--log-power-cuts", "-1"},
-		{"demo", "--only", "store"},
+		{"demo", "--only", "nosuch"},
+		{"demo", "--store-rounds", "-1"},
+		{"demo", "--queue-rounds", "-1"},
+		{"demo", "--long", "-1s"},
 		{"demo", "--only", ","},
 	} {
 		if r := runCLI(t, nil, args...); r.code != exitUsage {

@@ -17,7 +17,8 @@ import (
 func TestMain(m *testing.M) {
 	_, fileWriter, _ := crashtest.WriterFromEnv()
 	_, logWriter, _ := crashtest.LogWriterFromEnv()
-	if fileWriter || logWriter {
+	_, demoChild, _ := demoChildFromEnv()
+	if fileWriter || logWriter || demoChild {
 		c := &cli{ctx: context.Background(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 		os.Exit(c.main([]string{crashWriterName}))
 	}
