@@ -55,12 +55,19 @@ back. It pits an append-only log with an offset file (no fsync; a message
 counts as consumed once handed out, as in popular Go disk queues) against
 package queue (--queue-rounds).
 
+The oauth phase starts a token endpoint on 127.0.0.1 whose refresh tokens
+rotate (each works once) and whose access tokens last ~300ms, and 4
+processes that each ask for a valid token 120 times. It pits reading the
+token file, refreshing, and os.WriteFile against oauth.TokenSource, which
+must never present a used refresh token and must leave the newest one in
+the file (--oauth-rounds).
+
 --long DURATION runs all of it over and over, each pass with new crash
 timings, and prints the totals at the end (Ctrl-C stops early and still
 prints them).
 
 Exit code 0 means every durable writer (durable.WriteFile, journal.Append,
-jsonl.Append, store.Update, queue) had no violation.
+jsonl.Append, store.Update, queue, oauth.TokenSource) had no violation.
 
 Everything happens in a scratch directory under --dir, removed at the end.`,
 		example: `durable demo
@@ -80,6 +87,7 @@ type demoConfig struct {
 	logPowerCuts int    // power cuts per writer and filesystem of the log, jsonl, store and queue suites
 	storeRounds  int    // kills per store writer (each kill ends storeProcs processes)
 	queueRounds  int    // kills per queue (each kill ends its producers and consumers)
+	oauthRounds  int    // refresh races per token keeper
 	long         time.Duration
 	only         map[string]bool
 	dir          string // where the scratch directory goes
@@ -98,6 +106,7 @@ func runDemo(c *cli, args []string) int {
 	fs.IntVar(&cfg.logPowerCuts, "log-power-cuts", 10, "power cuts per writer and filesystem in the log, jsonl, store and queue suites (0 to skip)")
 	fs.IntVar(&cfg.storeRounds, "store-rounds", 40, "kill -9 rounds per store writer (each kills all its processes)")
 	fs.IntVar(&cfg.queueRounds, "queue-rounds", 40, "kill -9 rounds per queue (each kills all producers and consumers)")
+	fs.IntVar(&cfg.oauthRounds, "oauth-rounds", 3, "rounds of processes racing to refresh one rotating OAuth token, per token keeper")
 	fs.DurationVar(&cfg.long, "long", 0, "run the torture over and over for this `duration`, then print the totals (Ctrl-C stops early)")
 	only := fs.String("only", strings.Join(demoSuiteNames(), ","), "comma-separated `capabilities` to torture: "+strings.Join(demoSuiteNames(), ", "))
 	fs.BoolVar(&cfg.asJSON, "json", false, "print the results as JSON on stdout (progress goes to stderr)")
@@ -108,8 +117,8 @@ func runDemo(c *cli, args []string) int {
 	switch {
 	case len(rest) != 0:
 		return c.usageError("takes no arguments")
-	case cfg.rounds < 0 || cfg.powerCuts < 0 || cfg.logRounds < 0 || cfg.logPowerCuts < 0 || cfg.storeRounds < 0 || cfg.queueRounds < 0:
-		return c.usageError("--rounds, --power-cuts, --log-rounds, --log-power-cuts, --store-rounds and --queue-rounds cannot be negative")
+	case cfg.rounds < 0 || cfg.powerCuts < 0 || cfg.logRounds < 0 || cfg.logPowerCuts < 0 || cfg.storeRounds < 0 || cfg.queueRounds < 0 || cfg.oauthRounds < 0:
+		return c.usageError("--rounds, --power-cuts, --log-rounds, --log-power-cuts, --store-rounds, --queue-rounds and --oauth-rounds cannot be negative")
 	case cfg.long < 0:
 		return c.usageError("--long cannot be negative")
 	case cfg.size < 256 || cfg.size > 64<<20:
@@ -161,6 +170,7 @@ type demo struct {
 	rows      []*demoRow      // the file and store writers
 	logRows   []*demoLogRow   // the log writers
 	queueRows []*demoQueueRow // the queues
+	oauthRows []*demoOAuthRow // the token keepers
 	cycle     int             // with --long: the current pass over the phases, from 1
 	notes     []string        // phases that could not run, and why
 	broken    []string        // the first violations of writers that must hold
@@ -181,6 +191,9 @@ type demoPhase struct {
 	runLog func(d *demo, report func(crashtest.LogRound)) error
 	// runQueue is run for a queue phase.
 	runQueue func(d *demo, report func(queueVerdict)) error
+	// runOAuth is run for an OAuth phase: it adds to row, calling
+	// progress after each round.
+	runOAuth func(d *demo, row *demoOAuthRow, progress func()) error
 }
 
 // name is the label without its column padding.
@@ -207,6 +220,7 @@ func demoSuites() []demoSuite {
 		{"jsonl", []func(*demo) []demoPhase{logSuite("jsonl")}}, // O_APPEND writes and jsonl.Append
 		{"store", []func(*demo) []demoPhase{storeSuite}},        // read+os.WriteFile and store.Update, several processes
 		{"queue", []func(*demo) []demoPhase{queueSuite}},        // an offset file and a log, and queue
+		{"oauth", []func(*demo) []demoPhase{oauthSuite}},        // read+refresh+os.WriteFile and oauth.TokenSource, racing
 	}
 }
 
@@ -273,8 +287,13 @@ func (d *demo) run() int {
 			ok = false
 		}
 	}
+	for _, r := range d.oauthRows {
+		if r.MustHold && r.Violations() > 0 {
+			ok = false
+		}
+	}
 	if d.cfg.asJSON {
-		d.cli.printJSON(demoResult{Seed: d.cfg.seed, Size: d.cfg.size, Rows: d.rows, Logs: d.logRows, Queues: d.queueRows,
+		d.cli.printJSON(demoResult{Seed: d.cfg.seed, Size: d.cfg.size, Rows: d.rows, Logs: d.logRows, Queues: d.queueRows, OAuth: d.oauthRows,
 			Notes: d.notes, Violations: d.broken, OK: ok, Passes: d.cycle, Seconds: time.Since(start).Seconds()})
 	} else {
 		d.report(ok, failed, time.Since(start))
@@ -300,6 +319,8 @@ func (d *demo) pass(start time.Time) (failed, stopped bool) {
 				err = d.runLogPhase(p)
 			case p.runQueue != nil:
 				err = d.runQueuePhase(p)
+			case p.runOAuth != nil:
+				err = d.runOAuthPhase(p)
 			default:
 				err = d.runPhase(p)
 			}

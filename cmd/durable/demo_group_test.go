@@ -164,3 +164,27 @@ func TestQueueLedger(t *testing.T) {
 		t.Errorf("a queue that cannot be read: %v", v)
 	}
 }
+
+// TestDemoOAuth runs one refresh race per token keeper: oauth.TokenSource
+// must never be refused and must keep the newest token.
+func TestDemoOAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 8 processes for seconds")
+	}
+	r := runCLI(t, nil, "demo", "--only", "oauth", "--oauth-rounds", "1", "--dir", testdir.New(t), "--json")
+	var out demoResult
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &out) != nil {
+		t.Fatalf("demo --only oauth --json: %v", r)
+	}
+	if !out.OK || len(out.OAuth) != 2 || len(out.Rows)+len(out.Logs)+len(out.Queues) != 0 {
+		t.Fatalf("demo --json printed %+v", out)
+	}
+	for _, row := range out.OAuth {
+		if row.Rounds != 1 || row.Calls != oauthProcs*oauthCalls || row.Refreshes == 0 {
+			t.Errorf("row %+v: want 1 round of %d calls with refreshes", row, oauthProcs*oauthCalls)
+		}
+		if row.Writer == "oauth.TokenSource" != row.MustHold || (row.MustHold && row.Violations() != 0) {
+			t.Errorf("row %+v", row)
+		}
+	}
+}

@@ -30,6 +30,7 @@ const (
 	roleCounter  = "counter"  // increments its own counter in a shared JSON document
 	roleProducer = "producer" // pushes messages to a queue
 	roleConsumer = "consumer" // pops messages, works on them, acknowledges them
+	roleOAuth    = "oauth"    // asks for a valid access token, again and again
 )
 
 // demoChild is the configuration of one child of the store or queue suite.
@@ -40,6 +41,7 @@ type demoChild struct {
 	// Name is the child's counter key (counter) or the prefix of its
 	// messages (producer): unique among the children of a round.
 	Name     string        `json:"name"`
+	URL      string        `json:"url,omitempty"` // oauth: the token endpoint
 	MaxPause time.Duration `json:"max_pause"`
 	Seed     uint64        `json:"seed"`
 }
@@ -103,6 +105,8 @@ func runDemoChild(ctx context.Context, out io.Writer, c demoChild) error {
 		return runProducer(ctx, out, c)
 	case roleConsumer:
 		return runConsumer(ctx, out, c)
+	case roleOAuth:
+		return runOAuthClient(ctx, out, c)
 	}
 	return fmt.Errorf("unknown demo child role %q", c.Role)
 }
@@ -198,6 +202,31 @@ func (g *procGroup) sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// wait waits for every child to finish on its own; a child that fails, or
+// is not done in time, fails the round.
+func (g *procGroup) wait(ctx context.Context, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for _, p := range g.procs {
+		select {
+		case <-p.eof:
+		case <-t.C:
+			g.kill()
+			return fmt.Errorf("a child was not done in %v%s", timeout, g.stderrNote(p))
+		case <-ctx.Done():
+			g.kill()
+			return ctx.Err()
+		}
+		if err := p.cmd.Wait(); err != nil {
+			p.killed = true
+			g.kill()
+			return fmt.Errorf("a child failed (%v)%s", err, g.stderrNote(p))
+		}
+		p.killed = true
+	}
+	return nil
 }
 
 // kill SIGKILLs every child, then reads what is left of their output and

@@ -38,6 +38,7 @@ type demoResult struct {
 	Rows       []*demoRow      `json:"writers"`
 	Logs       []*demoLogRow   `json:"logs,omitempty"`
 	Queues     []*demoQueueRow `json:"queues,omitempty"`
+	OAuth      []*demoOAuthRow `json:"oauth,omitempty"`
 	Notes      []string        `json:"notes,omitempty"`
 	Violations []string        `json:"violations,omitempty"` // the first rounds a must-hold writer failed
 	OK         bool            `json:"ok"`
@@ -88,6 +89,11 @@ func (d *demo) intro() {
 		fmt.Fprintf(w, "may be there again. Queues: a log file plus an offset file, no fsync, a message\n")
 		fmt.Fprintf(w, "consumed once handed out (what popular Go disk queues do), and package queue.\n")
 	}
+	if d.cfg.only["oauth"] {
+		fmt.Fprintf(w, "OAuth: %d processes share one login whose refresh token works once, and ask\n", oauthProcs)
+		fmt.Fprintf(w, "for a valid access token while it expires every ~300ms. Token keepers: read the\n")
+		fmt.Fprintf(w, "file, refresh, os.WriteFile (what programs do), and oauth.TokenSource.\n")
+	}
 	if d.cfg.long > 0 {
 		fmt.Fprintf(w, "Running the phases over and over for %s, then the totals.\n", d.cfg.long)
 	}
@@ -107,6 +113,10 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 	}
 	if len(d.queueRows) > 0 {
 		writeQueueTable(w, d.queueRows)
+		fmt.Fprintln(w)
+	}
+	if len(d.oauthRows) > 0 {
+		writeOAuthTable(w, d.oauthRows)
 		fmt.Fprintln(w)
 	}
 	for _, r := range d.rows {
@@ -152,6 +162,18 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 				r.Writer, r.Violations(), crashes, plural(r.Lost, "message", "messages"), r.Redelivered)
 		default:
 			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --queue-rounds).\n", r.Writer, crashes)
+		}
+	}
+	for _, r := range d.oauthRows {
+		switch {
+		case r.MustHold && r.Violations() == 0:
+			fmt.Fprintf(w, "%s: no refresh refused, newest token kept, in %s (%d refreshes for %d calls).\n",
+				r.Writer, plural(r.Rounds, "round", "rounds"), r.Refreshes, r.Calls)
+		case r.MustHold:
+			fmt.Fprintf(w, "%s: BROKEN: %d refreshes refused, %d torn reads, %d rounds logged out.\n", r.Writer, r.Refused, r.Torn, r.LoggedOut)
+		default:
+			fmt.Fprintf(w, "%s: %d refreshes refused (invalid_grant), %d torn reads; logged out for good in %d of %s.\n",
+				r.Writer, r.Refused, r.Torn, r.LoggedOut, plural(r.Rounds, "round", "rounds"))
 		}
 	}
 	for _, v := range d.broken {

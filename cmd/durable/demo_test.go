@@ -73,6 +73,7 @@ func TestDemoUsage(t *testing.T) {
 		{"demo", "--store-rounds", "-1"},
 		{"demo", "--queue-rounds", "-1"},
 		{"demo", "--long", "-1s"},
+		{"demo", "--oauth-rounds", "-1"},
 		{"demo", "--only", ","},
 	} {
 		if r := runCLI(t, nil, args...); r.code != exitUsage {
