@@ -219,25 +219,14 @@ func logSuite(suite string) func(*demo) []demoPhase {
 				ps = append(ps, demoPhase{
 					kind: "power cut", label: label, writer: w.name, mustHold: w.mustHold, rounds: d.cfg.logPowerCuts,
 					runLog: func(d *demo, report func(crashtest.LogRound)) error {
-						dir := filepath.Join(d.scratch, fstype+"-"+suite+"-"+w.kind)
-						if err := os.Mkdir(dir, 0o700); err != nil {
+						return d.onLoop(fstype, suite+"-"+w.kind, func(m *crashtest.Mount) error {
+							path := filepath.Join(m.Dir, w.file)
+							cfg := crashtest.LogWriterConfig{Kind: w.kind, Path: path,
+								MaxPause: crashtest.DefaultLogCutPause, Seed: d.seedFor(label + " pauses")}
+							_, err := crashtest.LogPowerCutRounds(d.cli.ctx, m, d.cfg.logPowerCuts, cfg, d.logSpawn, w.target(path), report,
+								crashtest.WithSeed(d.seedFor(label)))
 							return err
-						}
-						m, err := crashtest.NewLoop(dir, fstype, 64)
-						if err != nil {
-							return &skipError{err}
-						}
-						defer func() {
-							if err := m.Close(); err != nil {
-								d.note("cleaning up the " + fstype + " loop mount: " + err.Error())
-							}
-						}()
-						path := filepath.Join(m.Dir, w.file)
-						cfg := crashtest.LogWriterConfig{Kind: w.kind, Path: path,
-							MaxPause: crashtest.DefaultLogCutPause, Seed: d.seedFor(label + " pauses")}
-						_, err = crashtest.LogPowerCutRounds(d.cli.ctx, m, d.cfg.logPowerCuts, cfg, d.logSpawn, w.target(path), report,
-							crashtest.WithSeed(d.seedFor(label)))
-						return err
+						})
 					},
 				})
 			}

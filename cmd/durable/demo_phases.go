@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -51,20 +50,8 @@ func killPhases(d *demo) []demoPhase {
 // powerCutPhases cut the power under each writer on each filesystem this
 // machine can loop-mount, or say in one line why they cannot run.
 func powerCutPhases(d *demo) []demoPhase {
-	if d.cfg.powerCuts == 0 {
-		d.note("power cuts: skipped (--power-cuts 0)")
-		return nil
-	}
-	if ok, why := crashtest.PowerCutSupported(); !ok {
-		d.note("power cuts: skipped: " + why)
-		return nil
-	}
 	var ps []demoPhase
-	for _, fstype := range []string{"ext4", "xfs"} {
-		if ok, why := crashtest.FSSupported(fstype); !ok {
-			d.note("power cuts on " + fstype + ": skipped: " + why)
-			continue
-		}
+	for _, fstype := range d.powerCutFilesystems(d.cfg.powerCuts, "power cuts: skipped (--power-cuts 0)") {
 		for _, w := range demoWriters() {
 			w.Size = d.cfg.size
 			w.MaxPause = crashtest.DefaultCutPause
@@ -76,23 +63,12 @@ func powerCutPhases(d *demo) []demoPhase {
 				mustHold: w.Durable,
 				rounds:   d.cfg.powerCuts,
 				run: func(d *demo, report func(crashtest.Round)) error {
-					dir := filepath.Join(d.scratch, fstype+"-"+slug(w.Name()))
-					if err := os.Mkdir(dir, 0o700); err != nil {
+					return d.onLoop(fstype, slug(w.Name()), func(m *crashtest.Mount) error {
+						w.Path = filepath.Join(m.Dir, "state.json")
+						_, err := crashtest.PowerCutRounds(d.cli.ctx, m, d.cfg.powerCuts, d.spawn(w), w.Path, report,
+							crashtest.WithSeed(d.seedFor(label)), crashtest.WithSize(d.cfg.size))
 						return err
-					}
-					m, err := crashtest.NewLoop(dir, fstype, 64)
-					if err != nil {
-						return &skipError{err}
-					}
-					defer func() {
-						if err := m.Close(); err != nil {
-							d.note("cleaning up the " + fstype + " loop mount: " + err.Error())
-						}
-					}()
-					w.Path = filepath.Join(m.Dir, "state.json")
-					_, err = crashtest.PowerCutRounds(d.cli.ctx, m, d.cfg.powerCuts, d.spawn(w), w.Path, report,
-						crashtest.WithSeed(d.seedFor(label)), crashtest.WithSize(d.cfg.size))
-					return err
+					})
 				},
 			})
 		}
