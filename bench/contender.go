@@ -45,7 +45,13 @@ type Workload struct {
 	Title   string
 	What    string // what one operation is, for the reader
 	Writers int    // concurrent goroutines calling Op
-	Budget  time.Duration
+	// Producers, when not 0, is how many of the Writers feed the others:
+	// workers 0 to Producers-1 call Op to produce (a queue's pushes),
+	// are not timed or counted, and go on until every other worker has
+	// stopped, so that none of those waits forever for work. The table
+	// counts only the others' operations.
+	Producers int
+	Budget    time.Duration
 	// Probe marks the workload of its family whose contenders are run
 	// under strace; the verdict then applies to every row of the family.
 	Probe      bool

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,7 +81,7 @@ func measure(w Workload, root string, p plan) []Result {
 			if w.Writers == 1 {
 				l, el, err = one(insts[i])
 			} else {
-				l, el, err = concurrently(insts[i], w.Writers, p.Slice)
+				l, el, err = concurrently(insts[i], w.Writers, w.Producers, p.Slice)
 			}
 			if err != nil {
 				results[i].Err = err
@@ -117,17 +118,39 @@ func one(inst Instance) ([]time.Duration, time.Duration, error) {
 
 // concurrently runs Op in writers goroutines until d has passed and
 // returns every call's latency and the time until the last call returned.
-func concurrently(inst Instance, writers int, d time.Duration) ([]time.Duration, time.Duration, error) {
+// The first producers goroutines only feed the others: their calls are
+// not counted, and they go on until the others have stopped.
+func concurrently(inst Instance, writers, producers int, d time.Duration) ([]time.Duration, time.Duration, error) {
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		all   []time.Duration
-		first error
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		all      []time.Duration
+		first    error
+		end      time.Duration
+		counting sync.WaitGroup // the workers that are not producers
+		stopped  atomic.Bool    // every counted worker has returned
 	)
 	start := time.Now()
 	stop := start.Add(d)
-	for g := range writers {
+	for g := range producers {
 		wg.Go(func() {
+			var err error
+			for !stopped.Load() {
+				if err = inst.Op(g); err != nil {
+					break
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+		})
+	}
+	for g := producers; g < writers; g++ {
+		counting.Add(1)
+		wg.Go(func() {
+			defer counting.Done()
 			var mine []time.Duration
 			var err error
 			for time.Now().Before(stop) {
@@ -137,16 +160,20 @@ func concurrently(inst Instance, writers int, d time.Duration) ([]time.Duration,
 				}
 				mine = append(mine, time.Since(t))
 			}
+			el := time.Since(start)
 			mu.Lock()
 			defer mu.Unlock()
 			all = append(all, mine...)
+			end = max(end, el)
 			if err != nil && first == nil {
 				first = err
 			}
 		})
 	}
+	counting.Wait()
+	stopped.Store(true)
 	wg.Wait()
-	return all, time.Since(start), first
+	return all, end, first
 }
 
 func median(d []time.Duration) time.Duration {

@@ -14,7 +14,7 @@ func workloads() []Workload {
 		appendWorkload(16, 24*time.Second, false),
 		documentWorkload(1, 14*time.Second, true),
 		documentWorkload(16, 16*time.Second, false),
-		queueWorkload(1, 10*time.Second, true),
-		queueWorkload(16, 14*time.Second, false),
+		queueWorkload(0, 10*time.Second, true),
+		queueWorkload(8, 14*time.Second, false),
 	}
 }

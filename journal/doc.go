@@ -24,7 +24,11 @@
 // Concurrent appends share one write and one flush (group commit): the
 // first caller leads a batch, callers that arrive while it is written form
 // the next batch, which is written as soon as the first is durable, so no
-// caller waits for more than two flushes. Segments are preallocated
+// caller waits for more than two flushes. Transact lets a writer append,
+// under the lock, batches that are written but not flushed (Tx.Append),
+// for records whose loss in a power cut costs only a repetition; the next
+// flush of the segment, by any process, covers them, and a batch is never
+// written unflushed after another unflushed one. Segments are preallocated
 // (fallocate on Linux) and made durable, file and directory, before they
 // are used, so that an append costs a data flush of bytes inside the file's
 // size, not a metadata commit.

@@ -124,9 +124,12 @@ type Journal struct {
 	tree   compact  // Merkle state at next
 	sealed bool     // seg ends with a seal; the next segment is due
 	broken error    // a failed write could not be undone
-	note   string   // a recovery note to append
-	peek   [4]byte
-	buf    []byte
+	// unflushed: the last batch this process wrote was not flushed
+	// (Tx.Append) and nothing has flushed the segment since.
+	unflushed bool
+	note      string // a recovery note to append
+	peek      [4]byte
+	buf       []byte
 }
 
 // request is one caller's part of a batch: records to append, or an
@@ -296,7 +299,7 @@ func (j *Journal) run(batch []*request) error {
 		if len(live) == 0 {
 			return nil
 		}
-		return j.commit(live)
+		return j.commit(live, !j.o.NoSync)
 	})
 }
 
@@ -473,6 +476,7 @@ func (j *Journal) scanFrom(full bool) error {
 			if err := vfs.Datasync(j.seg.f); err != nil {
 				return err
 			}
+			j.unflushed = false // the flush covered our batches too
 		}
 		j.end, j.next, j.tree = s.off, s.next, s.tree
 		j.size.Store(j.next)
@@ -611,9 +615,9 @@ func (j *Journal) rotate(size int64) error {
 	return nil
 }
 
-// commit writes the requests' records, one batch (and so one flush) per
-// segment they need, each closed by a commit frame.
-func (j *Journal) commit(reqs []*request) error {
+// commit writes the requests' records, one batch (and so one flush, unless
+// flush is false) per segment they need, each closed by a commit frame.
+func (j *Journal) commit(reqs []*request, flush bool) error {
 	ri, pi := 0, 0 // next request, next payload in it
 	for ri < len(reqs) {
 		if j.sealed {
@@ -657,7 +661,14 @@ func (j *Journal) commit(reqs []*request) error {
 		crc := maskCRC(crc32.Checksum(buf, castagnoli))
 		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), commitInfo{count: n, crc: crc, root: work.root()}.encode())
 		j.buf = buf
-		if err := j.write(buf, !j.o.NoSync); err != nil {
+		// A crash may leave one unflushed batch at the end of the log,
+		// never two: recovery tells a torn last batch from damage inside
+		// the log by that (classifyTail), and a power cut can keep a
+		// later batch's pages and lose an earlier one's. So a batch that
+		// follows an unflushed one is flushed, which covers both. Other
+		// processes' unflushed batches were flushed when this one caught
+		// up with them (scanFrom).
+		if err := j.write(buf, flush || j.unflushed && !j.o.NoSync); err != nil {
 			for _, r := range firsts {
 				r.first = 0
 			}
@@ -686,8 +697,10 @@ func (j *Journal) write(buf []byte, flush bool) error {
 	}
 	if err != nil {
 		j.undo(len(buf), err)
+		return err
 	}
-	return err
+	j.unflushed = !flush
+	return nil
 }
 
 func (j *Journal) undo(n int, cause error) {
@@ -701,7 +714,9 @@ func (j *Journal) undo(n int, cause error) {
 	}
 	if err != nil {
 		j.broken = fmt.Errorf("a failed write (%w) could not be undone (%v): reopen the journal to recover", cause, err)
+		return
 	}
+	j.unflushed = false
 }
 
 // published wakes up followers.
@@ -745,6 +760,7 @@ func (j *Journal) cut(t tail) error {
 		if err != nil {
 			return err
 		}
+		j.unflushed = false
 	}
 	j.note = fmt.Sprintf("recovered: cut a torn tail of %d bytes at offset %d of %s (not acknowledged: a crash interrupted its write); the bytes are kept in %s/%s",
 		len(data), t.start, segName(j.seg.base), evidenceDir, name)
@@ -782,7 +798,7 @@ func (j *Journal) writeNote() error {
 		return nil
 	}
 	r := &request{ctx: context.Background(), typ: TypeNote, payloads: [][]byte{[]byte(j.note)}, t: j.o.Now().UnixNano()}
-	if err := j.commit([]*request{r}); err != nil {
+	if err := j.commit([]*request{r}, !j.o.NoSync); err != nil {
 		return err
 	}
 	j.note = ""

@@ -12,10 +12,11 @@
 //     delivered again, by any process, after any crash: Ack returns only
 //     once the acknowledgement is durable, and exactly one Ack of a message
 //     succeeds.
-//  3. Durable. Push, Pop (the lease), Ack, Nack, Extend, Retry and Purge
-//     return only after the fsync (fdatasync) that covers their record.
-//     Concurrent operations of one process share the lock, one write and
-//     one flush (group commit).
+//  3. Durable. Push, Ack, Nack, Extend, Retry and Purge return only after
+//     the fsync (fdatasync) that covers their record. Concurrent
+//     operations of one process share the lock, one write and one flush
+//     (group commit). Pop's lease is written under the lock but not
+//     flushed; see "Leases and power cuts" for why that is enough.
 //  4. Isolated. A Pop picks a message and records its lease under the
 //     directory's lock, after reading every other process's events, so no
 //     message is leased twice at once.
@@ -36,6 +37,42 @@
 // (move events, same IDs) and the segments below are dropped, so a drained
 // queue shrinks to one segment (Options.SegmentSize). Payloads of live
 // messages are kept in memory: size the backlog accordingly.
+//
+// # Leases and power cuts
+//
+// A lease matters only among live processes: it keeps other consumers
+// away while its holder works. Pop writes it under the directory's lock,
+// so every process sees it from then on (and it survives the holder's
+// crash, kill -9 included: it is in the kernel's page cache), but returns
+// without waiting for a flush. After a power cut every consumer is dead,
+// so no lease needs to outlive it; a lease that a cut loses only makes the
+// message available again, earlier than its lease said, which
+// at-least-once delivery allows. What the promise needs still holds:
+//
+//   - A flush covers every byte written to the segment before it, by any
+//     process, and a segment is flushed before the next one is used. So
+//     an Ack, Nack or Extend, which is flushed, makes the lease before it
+//     durable too: an acknowledged message never comes back, and a
+//     message is never acknowledged by a record that outlives its lease.
+//   - Push, Ack, Nack, Extend, Retry and Purge are flushed as before; the
+//     next one, in any process, flushes the leases written before it.
+//   - The journal never leaves two unflushed batches in a row: a batch
+//     written after an unflushed one is flushed, so a power cut leaves at
+//     most a torn last batch, which recovery cuts (see journal.Tx.Append).
+//
+// The cost is in the count of attempts, which the lease records carry. A
+// delivery whose lease a power cut lost is not counted: the message is
+// delivered again with the same Attempt, and a message can be delivered
+// more than MaxAttempts times in all if power cuts (or kernel crashes)
+// keep striking while it is leased and before anything else is flushed.
+// A dead event written by Pop (a lease that expired on the last attempt)
+// can be lost the same way and is simply written again by the next Pop.
+// Nothing acknowledged is lost and nothing acknowledged comes back.
+//
+// Pops therefore gather apart from the flushed operations: each flushed
+// batch, still under the lock and right after its flush, decides and
+// writes the pops that arrived meanwhile, so a Pop waits for at most the
+// flush in progress, never for one of its own.
 //
 // # Order
 //

@@ -32,6 +32,28 @@ func TestMain(m *testing.M) {
 // QUEUE_N says; QUEUE_PACE_MS bounds the random pause between pushes.
 const producerMsgs = 60
 
+// stepper makes a child wait, after each acknowledgement it reports, for
+// a line on its stdin (QUEUE_STEP=1): the power-cut test cuts the power
+// while the child waits, so that nothing the child does later (a flush of
+// its own) can make an acknowledgement durable that was not.
+type stepper struct{ in *bufio.Reader }
+
+func newStepper() stepper {
+	if os.Getenv("QUEUE_STEP") != "1" {
+		return stepper{}
+	}
+	return stepper{bufio.NewReader(os.Stdin)}
+}
+
+// wait reports false when the parent is gone.
+func (s stepper) wait() bool {
+	if s.in == nil {
+		return true
+	}
+	_, err := s.in.ReadString('\n')
+	return err == nil
+}
+
 func runProducer(dir, name string) int {
 	n, pace := producerMsgs, 8
 	if v, err := strconv.Atoi(os.Getenv("QUEUE_N")); err == nil {
@@ -46,6 +68,7 @@ func runProducer(dir, name string) int {
 		return 1
 	}
 	defer q.Close()
+	step := newStepper()
 	for k := range n {
 		p := fmt.Sprintf("%s-%03d", name, k)
 		fmt.Printf("try %s\n", p)
@@ -54,6 +77,9 @@ func runProducer(dir, name string) int {
 			return 1
 		}
 		fmt.Printf("pushed %s\n", p)
+		if !step.wait() {
+			return 0
+		}
 		time.Sleep(time.Duration(rand.IntN(pace+1)) * time.Millisecond)
 	}
 	return 0
@@ -68,6 +94,7 @@ func runConsumer(dir string) int {
 		return 1
 	}
 	defer q.Close()
+	step := newStepper()
 	for {
 		m, err := q.Pop(bg, childLease)
 		if err != nil {
@@ -86,6 +113,9 @@ func runConsumer(dir string) int {
 			return 1
 		default:
 			fmt.Printf("acked %s %d\n", m.Payload, time.Now().UnixNano())
+			if !step.wait() {
+				return 0
+			}
 		}
 	}
 }

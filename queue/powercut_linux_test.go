@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -42,12 +44,45 @@ type powerChild struct {
 	done chan struct{}
 }
 
-func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, env ...string) *powerChild {
+// cutter decides, in a stepped round, after which acknowledgement the power
+// is cut: the k-th report of the kind it watches ("pushed" or "acked").
+// Every other report is answered at once, so the child goes on.
+type cutter struct {
+	kind string
+	k    int
+	mu   sync.Mutex
+	n    int
+	now  chan struct{} // closed at the k-th report
+}
+
+// report counts a report and says whether to let the child go on.
+func (c *cutter) report(kind string) bool {
+	if c == nil || kind != c.kind {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	if c.n == c.k {
+		close(c.now)
+		return false
+	}
+	return c.n < c.k
+}
+
+func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, cut *cutter, env ...string) *powerChild {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
+	}
+	var in io.WriteCloser
+	if cut != nil {
+		cmd.Env = append(cmd.Env, "QUEUE_STEP=1")
+		if in, err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -68,6 +103,10 @@ func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, env ...string
 			case "acked":
 				l.mark(l.acked, f[1])
 			}
+			// The ledger has the report: only now may the cut come.
+			if in != nil && (f[0] == "pushed" || f[0] == "acked") && cut.report(f[0]) {
+				io.WriteString(in, "go\n")
+			}
 		}
 		cmd.Wait()
 		close(c.done)
@@ -75,20 +114,29 @@ func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, env ...string
 	return c
 }
 
-// TestPowerCut cuts the power under two producer and two consumer
-// processes: a loop-mounted ext4 or xfs is shut down without flushing its
-// log and mounted again. Every push acknowledged before the cut and not
-// yet handed to a consumer is still queued, and no message whose Ack
-// returned before the cut is queued again.
+// TestPowerCut cuts the power under producer and consumer processes: a
+// loop-mounted ext4 or xfs is shut down without flushing its log and
+// mounted again. Every push acknowledged before the cut and not yet handed
+// to a consumer is still queued, and no message whose Ack returned before
+// the cut is queued again.
+//
+// Rounds come in three kinds. A producer alone, and a consumer alone
+// (draining what earlier rounds left), report each acknowledged Push or
+// Ack and wait for the parent's word before going on; the parent cuts the
+// power right after the k-th report (k at random), while the child waits:
+// no later flush of the child's own can rescue an acknowledgement that
+// was not durable when it returned, and nobody else writes. That catches
+// an Ack or a Push that returns before its flush. Then two producers and
+// two consumers run freely and the cut lands at a random moment, in the
+// middle of writes and flushes, which exercises the recovery of torn
+// batches.
 func TestPowerCut(t *testing.T) {
 	if ok, why := crashtest.PowerCutSupported(); !ok {
 		t.Skip("no power cuts: " + why)
 	}
-	n := 10
-	if os.Getenv("CI") == "true" {
-		n = 12
-	} else if testing.Short() {
-		n = 3
+	n := 30
+	if testing.Short() {
+		n = 6
 	}
 	for _, fstype := range []string{"ext4", "xfs"} {
 		t.Run(fstype, func(t *testing.T) {
@@ -110,32 +158,43 @@ func TestPowerCut(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 3))
 			l := newLedger()
 			start := time.Now()
+			live := 0 // messages left by the rounds before
+			stepped := map[string]int{}
 			for round := range n {
-				env := []string{"QUEUE_DIR=" + dir}
-				// Rounds of one producer alone, one consumer alone (draining
-				// what earlier rounds left, then idle), and two of each. Alone,
-				// a process's records are flushed by nobody else: a missing
-				// fsync shows.
+				env := []string{"QUEUE_DIR=" + dir, "QUEUE_PACE_MS=2"}
 				var kids []*powerChild
 				var lines atomic.Int64
+				var cut *cutter
 				nprod, ncons := 2, 2
 				switch round % 3 {
 				case 0:
 					nprod, ncons = 1, 0
+					cut = &cutter{kind: "pushed", k: 1 + rng.IntN(20), now: make(chan struct{})}
 				case 1:
 					nprod, ncons = 0, 1
+					cut = &cutter{kind: "acked", k: 1 + rng.IntN(max(1, live)), now: make(chan struct{})}
 				}
 				for p := range nprod {
-					kids = append(kids, startPowerChild(t, l, &lines, append(env, "QUEUE_CHILD=producer", fmt.Sprintf("QUEUE_NAME=r%dp%d", round, p))...))
+					kids = append(kids, startPowerChild(t, l, &lines, cut, append(env, "QUEUE_CHILD=producer", fmt.Sprintf("QUEUE_NAME=r%dp%d", round, p))...))
 				}
 				for range ncons {
-					kids = append(kids, startPowerChild(t, l, &lines, append(env, "QUEUE_CHILD=consumer")...))
+					kids = append(kids, startPowerChild(t, l, &lines, cut, append(env, "QUEUE_CHILD=consumer")...))
 				}
-				deadline := time.Now().Add(5 * time.Second)
-				for lines.Load() == 0 && time.Now().Before(deadline) {
-					time.Sleep(time.Millisecond)
+				if cut != nil {
+					// The k-th report, or (a consumer that found fewer
+					// messages than k, or a slow start) a cut anyway.
+					select {
+					case <-cut.now:
+						stepped[cut.kind]++
+					case <-time.After(3 * time.Second):
+					}
+				} else {
+					deadline := time.Now().Add(5 * time.Second)
+					for lines.Load() == 0 && time.Now().Before(deadline) {
+						time.Sleep(time.Millisecond)
+					}
+					time.Sleep(time.Duration(20+rng.Int64N(300)) * time.Millisecond)
 				}
-				time.Sleep(time.Duration(50+rng.Int64N(400)) * time.Millisecond)
 				// Only reports read before the cut surely predate it.
 				before := l.snapshot()
 				cutErr := m.Shutdown()
@@ -153,13 +212,14 @@ func TestPowerCut(t *testing.T) {
 				// count it as tried.
 				after := l.snapshot()
 				before.ackTried, before.tried = after.ackTried, after.tried
-				live, err := livePayloads(dir)
+				payloads, err := livePayloads(dir)
 				if err != nil {
 					t.Fatalf("round %d: reopen after the cut: %v", round, err)
 				}
-				if err := checkLive(live, before); err != nil {
-					t.Fatalf("round %d: %v", round, err)
+				if err := checkLive(payloads, before); err != nil {
+					t.Fatalf("round %d (%s): %v", round, roundKind(cut), err)
 				}
+				live = len(payloads)
 				l.mu.Lock()
 				// Pushes that returned after the snapshot may be lost or not:
 				// from now on they count as tried only.
@@ -176,11 +236,18 @@ func TestPowerCut(t *testing.T) {
 				l.mu.Unlock()
 			}
 			l.mu.Lock()
-			t.Logf("%d power cuts on %s in %v: %d pushes and %d acks acknowledged before a cut, all kept",
-				n, fstype, time.Since(start).Round(time.Millisecond), len(l.pushed), len(l.acked))
+			t.Logf("%d power cuts on %s in %v (%d right after a push returned, %d right after an ack returned, the others at random): %d pushes and %d acks acknowledged before a cut, all kept",
+				n, fstype, time.Since(start).Round(time.Millisecond), stepped["pushed"], stepped["acked"], len(l.pushed), len(l.acked))
 			l.mu.Unlock()
 		})
 	}
+}
+
+func roundKind(c *cutter) string {
+	if c == nil {
+		return "cut at a random moment"
+	}
+	return fmt.Sprintf("cut right after %s report %d", c.kind, c.k)
 }
 
 // TestFullDisk fills a tiny tmpfs: a push fails with ENOSPC and harms

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -124,8 +125,9 @@ type Queue struct {
 	wake   chan struct{} // closed and replaced when a local change may make a message available
 	done   chan struct{}
 	closed atomic.Bool
-	cmp    atomic.Bool // a compaction runs
-	g      group.Queue[*txn]
+	cmp    atomic.Bool       // a compaction runs
+	g      group.Queue[*txn] // operations that are flushed
+	pops   popLane           // pops, which are not (see update)
 }
 
 // Open opens (creating if needed) the queue in dir and rebuilds its state
@@ -266,26 +268,58 @@ func (q *Queue) catchUp(size uint64) error {
 // once, so the next decision in the batch sees it.
 type txn struct {
 	ctx    context.Context
-	bad    bool // mutation builds: use the journal that skips fsync
-	bytes  int  // payload bytes it writes (pushes)
+	dur    durability
+	bytes  int // payload bytes it writes (pushes)
 	decide func(now int64, emit func(event)) error
 	err    error
+	// Pops only (see popLane).
+	done chan struct{} // closed once err is set
+	lead chan struct{} // closed when this pop is to run the pop batches
 }
+
+// durability is what an operation needs of its events before it returns.
+type durability uint8
+
+const (
+	synced   durability = iota // flushed: every operation but Pop
+	unsynced                   // written under the lock, maybe not flushed: Pop's lease (doc.go says why)
+	broken                     // mutation builds only: written by the journal that never flushes
+)
+
+// mutated is broken when a mutation switch is on, synced otherwise.
+func mutated(on bool) durability {
+	if on {
+		return broken
+	}
+	return synced
+}
+
+// maxBatch and maxBatchBytes bound one batch of operations, and the
+// payload bytes it gathers.
+const (
+	maxBatch      = 256
+	maxBatchBytes = 4 << 20
+)
 
 // update runs decide under the directory's lock with the state caught up
-// and returns once its events are durable. Concurrent updates in this
-// process share one lock, one write and one flush.
-func (q *Queue) update(ctx context.Context, bad bool, decide func(now int64, emit func(event)) error) error {
-	return q.updateN(ctx, bad, 0, decide)
+// and returns once its events are written, and flushed unless dur is
+// unsynced. Concurrent updates in this process share one lock, one write
+// and one flush (group commit, in q.g). Pops are gathered apart (popLane):
+// in a batch with an Ack or a Push they would wait for its flush, which
+// they do not need. Instead, each flushed batch, still under the lock and
+// right after its flush, decides and writes the pops that arrived
+// meanwhile; pops that find no flushed batch running run alone.
+func (q *Queue) update(ctx context.Context, dur durability, decide func(now int64, emit func(event)) error) error {
+	return q.updateN(ctx, dur, 0, decide)
 }
 
-// maxBatchBytes bounds the payload bytes one batch gathers.
-const maxBatchBytes = 4 << 20
-
-func (q *Queue) updateN(ctx context.Context, bad bool, bytes int, decide func(now int64, emit func(event)) error) error {
-	t := &txn{ctx: ctx, bad: bad, bytes: bytes, decide: decide}
+func (q *Queue) updateN(ctx context.Context, dur durability, bytes int, decide func(now int64, emit func(event)) error) error {
+	t := &txn{ctx: ctx, dur: dur, bytes: bytes, decide: decide}
+	if dur == unsynced {
+		return q.pops.do(q, t)
+	}
 	err := q.g.Do(t, func(b []*txn, t *txn) bool {
-		if len(b) >= 256 || b[0].bad != t.bad {
+		if len(b) >= maxBatch || (b[0].dur == broken) != (t.dur == broken) {
 			return false
 		}
 		n := t.bytes
@@ -300,47 +334,191 @@ func (q *Queue) updateN(ctx context.Context, bad bool, bytes int, decide func(no
 	return t.err
 }
 
+// decideAll decides ts against the state, caught up to size, and returns
+// their events. Caller holds q.mu.
+func (q *Queue) decideAll(size uint64, ts []*txn) ([][]byte, error) {
+	if err := q.catchUp(size); err != nil {
+		return nil, err
+	}
+	now := q.now()
+	var recs [][]byte
+	emit := func(e event) {
+		b := e.encode()
+		q.st.apply(q.st.seen, b)
+		q.st.seen++
+		q.st.fresh = false
+		recs = append(recs, b)
+	}
+	for _, t := range ts {
+		if t.err = t.ctx.Err(); t.err == nil {
+			t.err = t.decide(now, emit)
+		}
+	}
+	return recs, nil
+}
+
+// forget drops the state after a failed write: it may hold events that
+// were not committed, so it is rebuilt from the files.
+func (q *Queue) forget() {
+	q.mu.Lock()
+	q.st = newState()
+	q.mu.Unlock()
+}
+
+// run runs one batch of flushed operations (or, in mutation builds, of
+// broken ones), then the pops that are waiting.
 func (q *Queue) run(ts []*txn) error {
-	j := q.j
-	if ts[0].bad {
-		j = q.bad
+	if ts[0].dur == broken {
+		_, err := q.bad.Update(context.WithoutCancel(ts[0].ctx), func(size uint64) ([][]byte, error) {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			return q.decideAll(size, ts)
+		})
+		if err != nil {
+			q.forget()
+		}
+		return err
 	}
 	ctx := ts[0].ctx
 	if len(ts) > 1 {
 		ctx = context.WithoutCancel(ctx)
 	}
-	called := false
-	_, err := j.Update(ctx, func(size uint64) ([][]byte, error) {
-		called = true
+	var pops []*txn
+	var popErr error
+	ran := false
+	err := q.j.Transact(ctx, func(tx *journal.Tx) error {
+		ran = true
 		q.mu.Lock()
-		defer q.mu.Unlock()
-		if err := q.catchUp(size); err != nil {
-			return nil, err
-		}
-		now := q.now()
-		var recs [][]byte
-		emit := func(e event) {
-			b := e.encode()
-			q.st.apply(q.st.seen, b)
-			q.st.seen++
-			q.st.fresh = false
-			recs = append(recs, b)
-		}
-		for _, t := range ts {
-			if t.err = t.ctx.Err(); t.err == nil {
-				t.err = t.decide(now, emit)
-			}
-		}
-		return recs, nil
-	})
-	if err != nil && called {
-		// The state may hold events that were not committed: rebuild it
-		// from the files.
-		q.mu.Lock()
-		q.st = newState()
+		recs, err := q.decideAll(tx.Size(), ts)
 		q.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Append(recs, true); err != nil {
+			return err
+		}
+		// The batch is durable; the lock is still held. Pops that
+		// arrived meanwhile need no flush: decide and write them now
+		// rather than after another turn for the lock.
+		pops = q.pops.take()
+		popErr = q.runPops(tx, pops)
+		return nil
+	})
+	if err != nil && ran {
+		q.forget()
+	}
+	q.pops.finish(pops, popErr)
+	return err
+}
+
+// runPops decides pops and writes their leases without a flush. Caller
+// holds the journal's lock (inside tx).
+func (q *Queue) runPops(tx *journal.Tx, pops []*txn) error {
+	if len(pops) == 0 {
+		return nil
+	}
+	q.mu.Lock()
+	recs, err := q.decideAll(tx.Size(), pops)
+	q.mu.Unlock()
+	if err == nil {
+		_, err = tx.Append(recs, false)
+	}
+	if err != nil {
+		q.forget()
 	}
 	return err
+}
+
+// popLane gathers pops. A pop waits to be taken, either by a flushed batch
+// right after its flush (Queue.run) or by the pop that leads: the first to
+// find nobody leading, which runs batches of the waiting pops under the
+// lock until its own is done, then hands the lead to a waiting pop.
+type popLane struct {
+	mu      sync.Mutex
+	waiting []*txn
+	leading bool
+}
+
+func (l *popLane) do(q *Queue, t *txn) error {
+	t.done, t.lead = make(chan struct{}), make(chan struct{})
+	l.mu.Lock()
+	l.waiting = append(l.waiting, t)
+	lead := !l.leading
+	l.leading = true
+	l.mu.Unlock()
+	if !lead {
+		select {
+		case <-t.done:
+			select {
+			case <-t.lead: // elected as it was taken: lead anyway
+			default:
+				return t.err
+			}
+		case <-t.lead:
+		}
+	}
+	for {
+		var pops []*txn
+		var popErr error
+		err := q.j.Transact(context.WithoutCancel(t.ctx), func(tx *journal.Tx) error {
+			if tx.Unflushed() && !q.g.Idle() {
+				// Writing now would cost a flush (the last batch was
+				// pops, unflushed), and a flushed batch is on its way:
+				// it will take the pops right after its own flush.
+				return nil
+			}
+			pops = l.take()
+			popErr = q.runPops(tx, pops)
+			return nil
+		})
+		if err != nil {
+			// No lock, or no catching up: the pops fail, and so do the
+			// waiting ones, this one among them if it was not taken.
+			pops, popErr = append(pops, l.take()...), err
+		}
+		l.finish(pops, popErr)
+		select {
+		case <-t.done:
+		default:
+			l.mu.Lock()
+			waiting := slices.Contains(l.waiting, t)
+			l.mu.Unlock()
+			if waiting {
+				continue // more than a batch was waiting, or a flushed batch will take it
+			}
+			// A flushed batch took it, and completes it once its
+			// Transact returns.
+			<-t.done
+		}
+		l.mu.Lock()
+		if len(l.waiting) == 0 {
+			l.leading = false
+		} else {
+			close(l.waiting[0].lead)
+		}
+		l.mu.Unlock()
+		return t.err
+	}
+}
+
+// take removes the waiting pops, at most maxBatch of them.
+func (l *popLane) take() []*txn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(len(l.waiting), maxBatch)
+	ts := l.waiting[:n:n]
+	l.waiting = l.waiting[n:]
+	return ts
+}
+
+// finish completes pops: err, when not nil, fails them all.
+func (l *popLane) finish(ts []*txn, err error) {
+	for _, t := range ts {
+		if err != nil {
+			t.err = err
+		}
+		close(t.done)
+	}
 }
 
 func (q *Queue) signal() {
@@ -386,7 +564,7 @@ func (q *Queue) PushBatch(ctx context.Context, payloads [][]byte) ([]ID, error) 
 	// Pushes share the batch (one lock, one write, one flush) with every
 	// other operation of this process that arrives meanwhile.
 	ids := make([]ID, 0, len(payloads))
-	err := q.updateN(ctx, mutate.QueuePushBeforeSync, n, func(_ int64, emit func(event)) error {
+	err := q.updateN(ctx, mutated(mutate.QueuePushBeforeSync), n, func(_ int64, emit func(event)) error {
 		ids = ids[:0]
 		for _, p := range payloads {
 			ids = append(ids, ID(q.st.seen))
@@ -405,7 +583,10 @@ func (q *Queue) PushBatch(ctx context.Context, payloads [][]byte) ([]ID, error) 
 // it. The message is invisible to every other consumer until the lease
 // ends; then, unless acknowledged, nacked or extended, it is delivered
 // again (or becomes a dead letter when it has had MaxAttempts). The lease
-// is durable when Pop returns. Messages are delivered oldest ID first, so
+// is written, and seen by every process, when Pop returns, but not flushed:
+// a power cut may lose it, and the message is then delivered again with
+// the same Attempt (doc.go, "Leases and power cuts"); the next flushed
+// operation makes it durable. Messages are delivered oldest ID first, so
 // the first deliveries of one producer's messages come in push order.
 func (q *Queue) Pop(ctx context.Context, lease time.Duration) (Msg, error) {
 	if lease <= 0 {
@@ -415,23 +596,16 @@ func (q *Queue) Pop(ctx context.Context, lease time.Duration) (Msg, error) {
 		if err := q.check("pop", ctx); err != nil {
 			return Msg{}, err
 		}
+		// Taken before looking, so that a push meanwhile is not missed.
 		wake := q.wakeChan()
-		err := q.refresh()
-		q.mu.Lock()
-		_, m, next := q.st.peek(q.now())
-		q.mu.Unlock()
+		// One locked update both catches up and leases: looking first
+		// (a refresh) would cost a second turn under the lock.
+		msg, ok, next, err := q.tryPop(ctx, lease)
 		if err != nil {
 			return Msg{}, q.wrap("pop", err)
 		}
-		if m != nil {
-			msg, ok, err := q.tryPop(ctx, lease)
-			if err != nil {
-				return Msg{}, q.wrap("pop", err)
-			}
-			if ok {
-				return msg, nil
-			}
-			continue
+		if ok {
+			return msg, nil
 		}
 		d := q.o.PollInterval
 		if next != 0 {
@@ -457,7 +631,7 @@ func (q *Queue) TryPop(ctx context.Context, lease time.Duration) (msg Msg, ok bo
 	if err := q.check("pop", ctx); err != nil {
 		return Msg{}, false, err
 	}
-	msg, ok, err = q.tryPop(ctx, lease)
+	msg, ok, _, err = q.tryPop(ctx, lease)
 	return msg, ok, q.wrap("pop", err)
 }
 
@@ -465,13 +639,16 @@ func (q *Queue) TryPop(ctx context.Context, lease time.Duration) (msg Msg, ok bo
 // last lease expired.
 const maxDeadPerPop = 256
 
-func (q *Queue) tryPop(ctx context.Context, lease time.Duration) (Msg, bool, error) {
-	var msg Msg
-	var ok bool
-	err := q.update(ctx, false, func(now int64, emit func(event)) error {
+// tryPop leases the available message with the smallest ID, if any; if
+// none, next is when one may become available (0: none scheduled). The
+// lease is written, not flushed (see doc.go, "Leases and power cuts"), and
+// when the batch holds no other operation, nothing is written at all.
+func (q *Queue) tryPop(ctx context.Context, lease time.Duration) (msg Msg, ok bool, next int64, err error) {
+	err = q.update(ctx, unsynced, func(now int64, emit func(event)) error {
 		for range maxDeadPerPop {
-			id, m, _ := q.st.peek(now)
+			id, m, at := q.st.peek(now)
 			if m == nil {
+				next = at
 				return nil
 			}
 			if m.state == stateLeased && q.o.MaxAttempts > 0 && m.attempts >= uint64(q.o.MaxAttempts) {
@@ -487,9 +664,9 @@ func (q *Queue) tryPop(ctx context.Context, lease time.Duration) (Msg, bool, err
 		return nil
 	})
 	if err != nil || !ok {
-		return Msg{}, false, err
+		return Msg{}, false, next, err
 	}
-	return msg, true, nil
+	return msg, true, 0, nil
 }
 
 // Ack removes a delivered message for good, durably: once Ack returns nil
@@ -501,7 +678,7 @@ func (q *Queue) Ack(ctx context.Context, id ID) error {
 	if err := q.check("ack", ctx); err != nil {
 		return err
 	}
-	err := q.update(ctx, mutate.QueueAckBeforeSync, func(_ int64, emit func(event)) error {
+	err := q.update(ctx, mutated(mutate.QueueAckBeforeSync), func(_ int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
 		case m == nil:
@@ -525,7 +702,7 @@ func (q *Queue) Nack(ctx context.Context, id ID, delay time.Duration) error {
 	if err := q.check("nack", ctx); err != nil {
 		return err
 	}
-	err := q.update(ctx, false, func(now int64, emit func(event)) error {
+	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
 		case m == nil:
@@ -559,7 +736,7 @@ func (q *Queue) Extend(ctx context.Context, id ID, lease time.Duration) error {
 	if lease <= 0 {
 		return q.wrap("extend", errors.New("lease must be positive"))
 	}
-	return q.wrap("extend", q.update(ctx, false, func(now int64, emit func(event)) error {
+	return q.wrap("extend", q.update(ctx, synced, func(now int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
 		case m == nil:
@@ -598,7 +775,7 @@ func (q *Queue) Retry(ctx context.Context, id ID) error {
 	if err := q.check("retry", ctx); err != nil {
 		return err
 	}
-	err := q.update(ctx, false, func(_ int64, emit func(event)) error {
+	err := q.update(ctx, synced, func(_ int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
 		case m == nil:
@@ -623,7 +800,7 @@ func (q *Queue) Purge(ctx context.Context, ids ...ID) (int, error) {
 		return 0, err
 	}
 	n := 0
-	err := q.update(ctx, false, func(_ int64, emit func(event)) error {
+	err := q.update(ctx, synced, func(_ int64, emit func(event)) error {
 		n = 0
 		if len(ids) == 0 {
 			for _, id := range q.st.below(^uint64(0)) {
@@ -698,7 +875,7 @@ func (q *Queue) Compact(ctx context.Context) error {
 	}
 	defer q.cmp.Store(false)
 	var cut uint64
-	err := q.update(ctx, false, func(_ int64, emit func(event)) error {
+	err := q.update(ctx, synced, func(_ int64, emit func(event)) error {
 		cut = q.st.seen
 		for _, id := range q.st.below(cut) {
 			m := q.st.msgs[id]
