@@ -70,8 +70,7 @@ func TestDemoLong(t *testing.T) {
 }
 
 func TestCheckCounters(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "counters.json")
+	path := filepath.Join(testdir.New(t), "counters.json")
 	lo := map[string]uint64{"a": 3, "b": 0}
 	hi := map[string]uint64{"a": 4, "b": 1}
 	check := func(content string) crashtest.Verdict {

@@ -26,6 +26,9 @@ const (
 	exitCorrupt    = 8  // data fails its checksum or does not parse
 	exitTampered   = 9  // a signature or Merkle tree does not verify
 	exitConflict   = 10 // the data changed since it was read
+
+	exitFsckProblems = 11 // fsck: problems remain (found, not fixable, or the fix failed)
+	exitFsckFixed    = 12 // fsck --fix: every problem found was repaired
 )
 
 // exitCodeTable pairs each code with its help line, in order.
@@ -42,6 +45,8 @@ func exitCodeTable() []exitCodeInfo {
 		{exitCorrupt, "corrupt data"},
 		{exitTampered, "tampered data"},
 		{exitConflict, "conflicting update"},
+		{exitFsckProblems, "fsck found problems that remain"},
+		{exitFsckFixed, "fsck --fix repaired every problem it found"},
 	}
 }
 

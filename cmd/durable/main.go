@@ -30,6 +30,7 @@ func verbs() []verb {
 		jsonlVerb(),
 		logVerb(),
 		queueVerb(),
+		fsckVerb(),
 		demoVerb(),
 		benchVerb(),
 		versionVerb(),

@@ -227,7 +227,7 @@ func TestExitCode(t *testing.T) {
 		}
 		seen[e.code] = true
 	}
-	if len(seen) != 11 {
-		t.Errorf("%d exit codes documented, want 11", len(seen))
+	if len(seen) != 13 {
+		t.Errorf("%d exit codes documented, want 13", len(seen))
 	}
 }
