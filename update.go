@@ -1,16 +1,18 @@
 package durable
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/lock"
-	"github.com/durable-go/durable/vfs"
 )
 
 // ErrNoChange, returned by an Update function, means "leave the file as it
@@ -130,18 +132,20 @@ func (o *options) updateBatch(target string, batch []*updateReq) error {
 	return nil
 }
 
-// lock takes the cross-process lock for target. Only the real filesystem
-// has one; other filesystems (the in-memory model) rely on the in-process
-// exclusion that Update's queue already gives.
+// lock takes the lock for target: the cross-process lock on the real
+// filesystem, and on any other one (the in-memory model) the in-process
+// lock that an Updater of the same file takes too.
 func (o *options) lock(ctx context.Context, target string) (func(), error) {
-	if _, real := o.fs.(vfs.OS); !real {
-		return func() {}, nil
-	}
-	h, err := lock.Lock(ctx, target)
+	m := lock.New(o.fs, target)
+	h, err := m.Lock(ctx)
 	if err != nil {
+		m.Close()
 		return nil, err
 	}
-	return func() { h.Unlock() }, nil
+	return func() {
+		h.Unlock()
+		m.Close()
+	}, nil
 }
 
 // NewFileMode sets the mode Update gives a file it creates (0o600 by
@@ -191,3 +195,140 @@ func ReadVersion(name string, opts ...Option) ([]byte, Version, error) {
 // ErrConflict and nothing changes. It is for callers that read long before
 // they write, such as an editor session; Update alone never conflicts.
 func IfVersion(v Version) Option { return func(o *options) { o.ifVersion = &v } }
+
+// An Updater updates one file over and over, for a program that keeps the
+// file's content in memory between updates (package store keeps one per
+// document). Its Update is Update, with the same lock and the same
+// guarantees, but cheaper when repeated: it keeps the lock file open between
+// updates (except on Windows, where an open file would stop the directory
+// from being removed), reads into a buffer it reuses, and, when the file
+// still holds what the Updater last published, passes that very slice to
+// fn, so that the caller can tell by comparing slices that nobody else
+// changed the file. The file is still read on every update: only the
+// content tells for sure what is there.
+//
+// Calls to one Updater's Update run one at a time; unlike the function
+// Update, they are not coalesced. Close it when done.
+type Updater struct {
+	name string
+	o    options
+
+	mu     sync.Mutex
+	m      *lock.Mutex // kept open for mt; nil before the first update
+	mt     string
+	buf    []byte // read buffer
+	last   []byte // what the last update published; nil when unknown
+	closed bool
+}
+
+// NewUpdater returns an Updater for name. It opens nothing yet. The options
+// are those of Update.
+func NewUpdater(name string, opts ...Option) *Updater {
+	return &Updater{name: name, o: collect(opts)}
+}
+
+// Update is UpdateContext for the Updater's file. fn must not modify old.
+// The slice that fn returns is published, and kept: the Updater passes it
+// to a later fn as old while the file still holds it, so the caller must
+// not modify it until another Update of this Updater has published a new
+// version or failed.
+func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error)) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return &fs.PathError{Op: "update", Path: u.name, Err: ErrClosed}
+	}
+	o := &u.o
+	target, err := resolve(o.fs, u.name, o.noFollow)
+	if err != nil {
+		return err
+	}
+	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
+	if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
+		return wrap(err)
+	}
+	unlock, err := u.lock(ctx, target)
+	if err != nil {
+		return wrap(err)
+	}
+	defer unlock()
+
+	cur, err := u.read(target)
+	if err != nil {
+		u.last = nil
+		return wrap(err)
+	}
+	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
+		return wrap(ErrConflict)
+	}
+	next, err := fn(cur)
+	if errors.Is(err, ErrNoChange) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	u.last = nil // unknown until the replace succeeds
+	w := &writeReq{o: o, name: u.name, data: next, perm: o.newFileMode}
+	if err := w.replace(target); err != nil {
+		return err
+	}
+	u.last = next
+	return nil
+}
+
+// lock takes the lock on target, keeping the lock file open for the next
+// update where that is harmless.
+func (u *Updater) lock(ctx context.Context, target string) (func(), error) {
+	if runtime.GOOS == "windows" {
+		return u.o.lock(ctx, target)
+	}
+	if u.m != nil && u.mt != target {
+		// A symbolic link now leads elsewhere.
+		u.m.Close()
+		u.m = nil
+	}
+	if u.m == nil {
+		u.m, u.mt = lock.New(u.o.fs, target), target
+	}
+	h, err := u.m.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func() { h.Unlock() }, nil
+}
+
+// read returns the content of target, nil if it does not exist: the very
+// slice the last update published if the file still holds that, and
+// otherwise a copy the caller may keep.
+func (u *Updater) read(target string) ([]byte, error) {
+	var err error
+	u.buf, err = readInto(u.o.fs, target, u.buf[:0])
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.last != nil && bytes.Equal(u.buf, u.last) {
+		return u.last, nil
+	}
+	return bytes.Clone(u.buf), nil
+}
+
+// Close releases the lock file. Update then fails with ErrClosed.
+func (u *Updater) Close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return &fs.PathError{Op: "close", Path: u.name, Err: ErrClosed}
+	}
+	u.closed = true
+	u.last, u.buf = nil, nil
+	if u.m == nil {
+		return nil
+	}
+	err := u.m.Close()
+	u.m = nil
+	return err
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"syscall"
 
 	"github.com/durable-go/durable/internal/group"
@@ -128,6 +129,12 @@ func (w *writeReq) publish(target string) (*PendingFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	return w.fill(p)
+}
+
+// fill writes w.data to the new version p and publishes it, up to, not
+// including, the directory fsync.
+func (w *writeReq) fill(p *PendingFile) (*PendingFile, error) {
 	if _, err := p.Write(w.data); err != nil {
 		p.abort(nil)
 		return nil, err
@@ -331,21 +338,40 @@ func ReadFile(name string, opts ...Option) ([]byte, error) {
 }
 
 func readFile(fsys vfs.FS, name string) ([]byte, error) {
+	return readInto(fsys, name, nil)
+}
+
+// readInto reads the whole file into buf, reusing its storage, and returns
+// the content. The result is not nil when the file exists, even if empty.
+func readInto(fsys vfs.FS, name string, buf []byte) ([]byte, error) {
 	f, err := fsys.OpenFile(name, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, err
+		return buf[:0], err
 	}
-	var buf *bytes.Buffer
 	st, err := f.Stat()
 	if err == nil {
-		buf = bytes.NewBuffer(make([]byte, 0, st.Size()+512))
-		_, err = io.Copy(buf, f)
+		// Room for the whole file and for the read that finds its end.
+		buf = slices.Grow(buf[:0], int(st.Size())+512)
+		for {
+			var n int
+			n, err = f.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				break
+			}
+			if len(buf) == cap(buf) {
+				buf = slices.Grow(buf, 4096) // it grew meanwhile
+			}
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return buf[:0], &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	return buf.Bytes(), nil
+	return buf, nil
 }

@@ -26,7 +26,10 @@ import (
 // then json.Indent), which the tests check.
 //
 // The same tree undoes a failed update: restore sets the value back to
-// what the nodes hold.
+// what the nodes hold. Nodes are replaced, not changed, except a map's
+// members, which change in place once the whole document encoded (see
+// syncRoot); a large map also keeps its encoding and splices the changed
+// members into it.
 type codec struct {
 	t         reflect.Type
 	root      *objPlan  // nil: the document is one leaf, encoded whole
@@ -77,19 +80,42 @@ type node struct {
 	snap    reflect.Value  // leaf: a copy of the value encoded (invalid if it could not be copied)
 	snapPtr unsafe.Pointer // leaf: snap's address, for leafOps.memEqual
 
-	kids    []*node        // object: struct fields in plan order, or map entries in key order
-	present []bool         // struct: which fields are written (omitempty, omitzero)
-	keys    []string       // map: sorted keys
-	keyEnc  [][]byte       // map: keys as JSON strings
-	index   map[string]int // map: key to position
-	null    bool           // map: nil, written as null
+	kids    []*node          // object: struct fields in plan order, or map entries in key order
+	present []bool           // struct: which fields are written (omitempty, omitzero)
+	keys    []string         // map: sorted keys
+	keyEnc  [][]byte         // map: keys as JSON strings
+	index   *keyIndex        // map: key to position
+	snaps   []unsafe.Pointer // map of leaves with memEqual: each kid's snapPtr, side by side
+	cache   *mapCache        // large map: its last encoding
+	null    bool             // map: nil, written as null
 }
+
+// mapCache is a large map node's last encoding, so that writing the map
+// again after a few members changed (in place, see syncMap) is a splice
+// rather than a walk of every member.
+type mapCache struct {
+	enc   []byte
+	vals  []int32 // member i's value is enc[vals[2i]:vals[2i+1]]
+	dirty []int   // members changed since enc was written
+	spare []byte  // the buffer for the next enc
+}
+
+// minCachedMap is the size from which a map keeps its encoding.
+const minCachedMap = 32
 
 // scratch is working space for one goroutine.
 type scratch struct {
-	buf  bytes.Buffer
-	enc  *json.Encoder
-	ibuf bytes.Buffer
+	buf     bytes.Buffer
+	enc     *json.Encoder
+	ibuf    bytes.Buffer
+	commits []kidCommit // see syncMap
+}
+
+// kidCommit replaces a member of a map node once the whole sync succeeded.
+type kidCommit struct {
+	n   *node
+	i   int
+	kid *node
 }
 
 func newScratch() *scratch {
@@ -140,14 +166,32 @@ func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 	if c.root == nil {
 		depth = -1 // the whole document: compact, indented after splicing
 	}
+	sc.commits = sc.commits[:0]
 	nn, changed, err := c.sync(sc, c.rootPlan(), n, v, depth)
 	if err != nil {
 		var me *memberError
 		if !errors.As(err, &me) {
 			err = &memberError{err: err}
 		}
+		clear(sc.commits)
+		return nn, changed, err
 	}
-	return nn, changed, err
+	for _, cm := range sc.commits {
+		n := cm.n
+		n.kids[cm.i] = cm.kid
+		if n.snaps != nil {
+			n.snaps[cm.i] = cm.kid.snapPtr
+		}
+		if mc := n.cache; mc != nil {
+			if len(mc.dirty) > len(n.kids)/8 {
+				n.cache = nil // cheaper to write it all again
+			} else {
+				mc.dirty = append(mc.dirty, cm.i)
+			}
+		}
+	}
+	clear(sc.commits)
+	return nn, changed, nil
 }
 
 func (c *codec) sync(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
@@ -273,6 +317,10 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		memEqual = nil
 	}
 	vvPtr := unsafe.Pointer(vv.UnsafeAddr())
+	var snaps []unsafe.Pointer
+	if n != nil && memEqual != nil {
+		snaps = n.snaps
+	}
 	var changes []kidChange
 	var added []entry
 	seen := 0
@@ -282,9 +330,9 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		vv.SetIterValue(it)
 		k := kv.String()
 		if n != nil {
-			if i, ok := n.index[k]; ok {
+			if i, ok := n.index.find(k); ok {
 				seen++
-				if kid := n.kids[i]; memEqual != nil && kid.snapPtr != nil && memEqual(vvPtr, kid.snapPtr) {
+				if snaps != nil && snaps[i] != nil && memEqual(vvPtr, snaps[i]) {
 					continue
 				}
 				nk, changed, err := c.sync(sc, p.elem, n.kids[i], vv, depth+1)
@@ -307,11 +355,14 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		if len(changes) == 0 {
 			return n, false, nil
 		}
-		nn := &node{keys: n.keys, keyEnc: n.keyEnc, index: n.index, kids: slices.Clone(n.kids)}
+		// A large map changes a few members at a time: rather than copy
+		// the node, change it in place, but only once the whole document
+		// encoded (syncRoot), so that a failed update leaves the tree as
+		// it was, for restore.
 		for _, ch := range changes {
-			nn.kids[ch.i] = ch.n
+			sc.commits = append(sc.commits, kidCommit{n, ch.i, ch.n})
 		}
-		return nn, true, nil
+		return n, true, nil
 	}
 	// Keys came or went: rebuild the order.
 	ents := make([]entry, 0, seen+len(added))
@@ -343,11 +394,16 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		keys:   make([]string, len(ents)),
 		keyEnc: make([][]byte, len(ents)),
 		kids:   make([]*node, len(ents)),
-		index:  make(map[string]int, len(ents)),
 	}
 	for i, e := range ents {
 		nn.keys[i], nn.keyEnc[i], nn.kids[i] = e.k, e.ke, e.n
-		nn.index[e.k] = i
+	}
+	nn.index, nn.keys = newKeyIndex(nn.keys)
+	if memEqual != nil {
+		nn.snaps = make([]unsafe.Pointer, len(ents))
+		for i, kid := range nn.kids {
+			nn.snaps[i] = kid.snapPtr
+		}
 	}
 	return nn, true, nil
 }
@@ -370,6 +426,9 @@ func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 		return append(b, n.enc...)
 	}
 	if p.obj.isMap {
+		if len(n.kids) >= minCachedMap {
+			return append(b, c.mapEncoding(p.obj, n, depth)...)
+		}
 		return c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
 			b = append(b, n.keyEnc[i]...)
 			b = append(b, c.sep...)
@@ -383,6 +442,54 @@ func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 		b = append(b, c.sep...)
 		return c.writeNode(b, f.child, n.kids[idx[i]], depth+1)
 	}, nil)
+}
+
+// mapEncoding returns the encoding of the map node n at depth, from its
+// cache: as it was if no member changed since, spliced if some did, and
+// written whole the first time.
+func (c *codec) mapEncoding(p *objPlan, n *node, depth int) []byte {
+	mc := n.cache
+	if mc == nil {
+		mc = &mapCache{vals: make([]int32, 2*len(n.kids))}
+		mc.enc = c.writeObject(nil, depth, nil, len(n.kids), func(b []byte, i int) []byte {
+			b = append(b, n.keyEnc[i]...)
+			b = append(b, c.sep...)
+			mc.vals[2*i] = int32(len(b))
+			b = c.writeNode(b, p.elem, n.kids[i], depth+1)
+			mc.vals[2*i+1] = int32(len(b))
+			return b
+		}, nil)
+		n.cache = mc
+		return mc.enc
+	}
+	if len(mc.dirty) == 0 {
+		return mc.enc
+	}
+	slices.Sort(mc.dirty)
+	mc.dirty = slices.Compact(mc.dirty)
+	out := mc.spare[:0]
+	pos, next := int32(0), 0 // copied enc[:pos]; members before next are placed
+	var delta int32          // where the rest of enc moves to
+	shift := func(to int) {
+		for j := 2 * next; j < 2*to; j++ {
+			mc.vals[j] += delta
+		}
+	}
+	for _, i := range mc.dirty {
+		shift(i)
+		start, end := mc.vals[2*i], mc.vals[2*i+1]
+		out = append(out, mc.enc[pos:start]...)
+		mc.vals[2*i] = int32(len(out))
+		out = c.writeNode(out, p.elem, n.kids[i], depth+1)
+		mc.vals[2*i+1] = int32(len(out))
+		delta = int32(len(out)) - end
+		pos, next = end, i+1
+	}
+	shift(len(n.kids))
+	out = append(out, mc.enc[pos:]...)
+	mc.enc, mc.spare = out, mc.enc
+	mc.dirty = mc.dirty[:0]
+	return mc.enc
 }
 
 func presentFields(n *node) []int {
@@ -550,7 +657,7 @@ func (c *codec) restore(p childPlan, n *node, v reflect.Value) error {
 		var gone []reflect.Value
 		it := v.MapRange()
 		for it.Next() {
-			if _, ok := n.index[it.Key().String()]; !ok {
+			if _, ok := n.index.find(it.Key().String()); !ok {
 				gone = append(gone, it.Key())
 			}
 		}

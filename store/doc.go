@@ -19,7 +19,7 @@
 // Store.Update takes the file's cross-process lock (the sidecar
 // "name.lock"), loads the file if another process changed it, runs the
 // function on the document, validates the result and publishes it with a
-// durable atomic replace (durable.UpdateContext), then unlocks. Concurrent
+// durable atomic replace (durable.Updater), then unlocks. Concurrent
 // Updates within a process are coalesced into one write: each function runs
 // exactly once, in order, and sees the result of the ones before it; one
 // that fails (or panics) is undone without disturbing the others. Get reads
@@ -112,7 +112,10 @@
 // directory fsync of their own before anything replaces the file.
 //
 // Performance: an update costs the write of the whole file plus, for the
-// store, a comparison of the document with the last version (about 60 ns per
+// store, a comparison of the document with the last version (tens of ns per
 // map entry or struct field) and one read of the file under the lock to see
-// whether another process changed it. Only changed values are encoded.
+// whether another process changed it. Only changed values are encoded, and
+// a large map splices them into its last encoding. A Store keeps the lock
+// file open between updates (except on Windows) through a
+// durable.Updater; it is closed when the Store is garbage collected.
 package store

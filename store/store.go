@@ -90,6 +90,7 @@ type Store[T any] struct {
 	poll    time.Duration
 	c       *codec
 	dopts   []durable.Option
+	upd     *durable.Updater // the file's lock and last version, kept between writes
 
 	key *queueKey // nil when the filesystem cannot be a map key
 	q   batcher
@@ -182,6 +183,10 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 		}
 	}
 	s.dopts = []durable.Option{durable.WithFS(s.fs), durable.NewFileMode(s.perm)}
+	s.upd = durable.NewUpdater(path, s.dopts...)
+	// A Store has no Close: its Updater's lock file is closed once the
+	// Store is unreachable (never during an update, which holds s).
+	runtime.AddCleanup(s, func(u *durable.Updater) { u.Close() }, s.upd)
 	if reflect.TypeOf(s.fs).Comparable() {
 		abs, err := filepath.Abs(path)
 		if err != nil {
@@ -392,7 +397,7 @@ func (s *Store[T]) target() (string, error) {
 }
 
 // Transactions. Requests from every Store of one file in this process go
-// through one queue, so that a batch is one durable.UpdateContext call and
+// through one queue, so that a batch is one durable.Updater call and
 // the backups rotate once per write.
 
 type queueKey struct {
@@ -493,10 +498,10 @@ func (s *Store[T]) run(batch []*request[T], steal func() ([]*request[T], func())
 		batch = append(batch, reqs...)
 		return reqs
 	}
-	err := durable.UpdateContext(ctx, s.path, func(old []byte) ([]byte, error) {
+	err := s.upd.Update(ctx, func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
-	}, s.dopts...)
+	})
 	if tx.revc != nil {
 		tx.rev = <-tx.revc
 	}
