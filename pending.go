@@ -113,6 +113,13 @@ func (p *PendingFile) keepOwner() error {
 	if !ok {
 		return nil
 	}
+	// Most files root rewrites are root's own: a chown that changes
+	// nothing would still be a metadata update for the fsync to commit.
+	if fi, err := p.f.Stat(); err == nil {
+		if u, g, ok := vfs.Owner(fi); ok && u == uid && g == gid {
+			return nil
+		}
+	}
 	return p.f.Chown(uid, gid)
 }
 

@@ -19,7 +19,7 @@ func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND) != 0 {
 		return os.OpenFile(name, flag, perm)
 	}
-	p, err := windows.UTF16PtrFromString(name)
+	p, err := utf16Ptr(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -39,11 +39,12 @@ func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 const renameRetryFor = 2 * time.Second
 
 func rename(oldname, newname string) error {
-	from, err := windows.UTF16PtrFromString(oldname)
+	target := onDiskName(newname)
+	from, err := utf16Ptr(oldname)
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
 	}
-	to, err := windows.UTF16PtrFromString(newname)
+	to, err := utf16Ptr(target)
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
 	}
@@ -57,9 +58,17 @@ func rename(oldname, newname string) error {
 		if !isSharingError(err) {
 			break
 		}
+		if done, rerr := replaceReadOnly(from, to); done {
+			if rerr == nil {
+				return nil
+			}
+			if err = rerr; !isSharingError(rerr) {
+				break
+			}
+		}
 		// A reader that opened the target with FILE_SHARE_DELETE (all of
 		// ours do) allows a POSIX-semantics rename where MoveFileEx fails.
-		if perr := posixRename(oldname, newname); perr == nil {
+		if perr := posixRename(oldname, target); perr == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -69,6 +78,28 @@ func rename(oldname, newname string) error {
 		delay = min(2*delay, 100*time.Millisecond)
 	}
 	return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
+}
+
+// replaceReadOnly handles the other reason MoveFileEx refuses to replace a
+// file: the target has the read-only attribute. On Unix a read-only mode
+// does not stop a rename over the file (only the directory's permissions
+// matter), and the replacement keeps the mode; here the attribute is
+// cleared just for the rename (the temp file already carries the old
+// file's mode, attribute included), and put back if the rename still
+// fails. done is false when the target is not read-only.
+func replaceReadOnly(from, to *uint16) (done bool, err error) {
+	attrs, err := windows.GetFileAttributes(to)
+	if err != nil || attrs&windows.FILE_ATTRIBUTE_READONLY == 0 {
+		return false, nil
+	}
+	if err := windows.SetFileAttributes(to, attrs&^windows.FILE_ATTRIBUTE_READONLY); err != nil {
+		return true, err
+	}
+	err = windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH)
+	if err != nil {
+		windows.SetFileAttributes(to, attrs)
+	}
+	return true, err
 }
 
 func isSharingError(err error) bool {
@@ -88,11 +119,11 @@ const (
 // 1709 and later, NTFS): the target's name is unlinked even while open
 // handles that share delete access remain, as on Unix.
 func posixRename(oldname, newname string) error {
-	from, err := windows.UTF16PtrFromString(oldname)
+	from, err := utf16Ptr(oldname)
 	if err != nil {
 		return err
 	}
-	to, err := windows.UTF16FromString(newname)
+	to, err := windows.UTF16FromString(winPath(newname))
 	if err != nil {
 		return err
 	}
@@ -129,7 +160,7 @@ func posixRename(oldname, newname string) error {
 // was already written through by MOVEFILE_WRITE_THROUGH, so there is nothing
 // left to flush: see the OS doc.
 func syncDir(name string) error {
-	p, err := windows.UTF16PtrFromString(name)
+	p, err := utf16Ptr(name)
 	if err != nil {
 		return &fs.PathError{Op: "sync", Path: name, Err: err}
 	}
