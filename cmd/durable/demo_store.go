@@ -19,7 +19,6 @@ import (
 
 	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/store"
-	"github.com/durable-go/durable/vfs"
 )
 
 // The store suite: several processes increment counters in one JSON
@@ -285,32 +284,12 @@ func checkCounters(path string, lo, hi map[string]uint64) (crashtest.Verdict, ma
 	return crashtest.Verdict{Version: sum, OK: true}, doc.Counters
 }
 
-// seedCounters durably writes the document by hand (temp, fsync, rename,
-// directory fsync) rather than with the store, which a mutation build may
-// break on purpose.
+// seedCounters durably writes the document by hand rather than with the
+// store, which a mutation build may break on purpose.
 func seedCounters(path string, counters map[string]uint64) error {
 	data, err := json.MarshalIndent(counterDoc{Counters: counters}, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".seed"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(data, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("demo: seed %s: %w", path, err)
-	}
-	return vfs.OS{}.SyncDir(filepath.Dir(path))
+	return crashtest.WriteByHand(path, append(data, '\n'))
 }

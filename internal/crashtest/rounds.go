@@ -223,12 +223,20 @@ func next(path string, v Verdict, written uint64, size int) (uint64, error) {
 // rename, directory fsync) rather than with the library under test, which a
 // mutation build breaks on purpose.
 func seed(path string, v uint64, size int) error {
+	return WriteByHand(path, Encode(v, size))
+}
+
+// WriteByHand durably replaces path with data the long way (temp file,
+// fsync, rename, directory fsync), without the library under test, which
+// a mutation build breaks on purpose: harnesses use it to set up a known
+// state between crashes.
+func WriteByHand(path string, data []byte) error {
 	tmp := path + ".seed"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(Encode(v, size))
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -240,7 +248,7 @@ func seed(path string, v uint64, size int) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("crashtest: seed %s: %w", path, err)
+		return fmt.Errorf("crashtest: write %s: %w", path, err)
 	}
 	return vfs.OS{}.SyncDir(filepath.Dir(path))
 }
