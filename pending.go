@@ -115,10 +115,12 @@ func (p *PendingFile) keepOwner() error {
 	}
 	// Most files root rewrites are root's own: a chown that changes
 	// nothing would still be a metadata update for the fsync to commit.
-	if fi, err := p.f.Stat(); err == nil {
-		if u, g, ok := vfs.Owner(fi); ok && u == uid && g == gid {
-			return nil
-		}
+	fi, err := p.f.Stat()
+	if err != nil {
+		return err
+	}
+	if u, g, ok := vfs.Owner(fi); ok && u == uid && g == gid {
+		return nil
 	}
 	return p.f.Chown(uid, gid)
 }
