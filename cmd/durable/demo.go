@@ -351,34 +351,51 @@ func (d *demo) pass(start time.Time) (failed, stopped bool) {
 }
 
 func (d *demo) runPhase(p demoPhase) error {
-	row := d.row(p.writer, p.mustHold)
-	var tally crashtest.Tally
+	t, ok, err := runTallied(d, p, func(t *crashtest.Tally, r crashtest.Round) bool {
+		t.Add(r.Verdict)
+		return !r.Verdict.OK
+	}, crashtest.Round.String, func(t crashtest.Tally) string { return phaseLine(p, t) },
+		func(report func(crashtest.Round)) error { return p.run(d, report) })
+	if ok {
+		row := d.row(p.writer, p.mustHold)
+		row.Tally.Merge(t)
+		countRounds(p.kind, &row.Kills, &row.PowerCuts, t.Rounds)
+	}
+	return err
+}
+
+// runTallied runs a phase whose rounds report verdicts of type V, adding
+// them up in a T: it shows the progress line after each, keeps the first
+// violations of a writer that must hold, and notes a phase that could not
+// start. ok is false for such a phase, which counts nothing.
+func runTallied[V any, T any](d *demo, p demoPhase, add func(*T, V) (bad bool), describe func(V) string,
+	line func(T) string, run func(report func(V)) error) (tally T, ok bool, err error) {
 	begin := time.Now()
-	d.prog.update(phaseLine(p, tally))
-	err := p.run(d, func(r crashtest.Round) {
-		tally.Add(r.Verdict)
-		if p.mustHold && !r.Verdict.OK && len(d.broken) < 10 {
-			d.broken = append(d.broken, fmt.Sprintf("%s: %v", p.name(), r))
+	d.prog.update(line(tally))
+	err = run(func(v V) {
+		if add(&tally, v) && p.mustHold && len(d.broken) < 10 {
+			d.broken = append(d.broken, fmt.Sprintf("%s: %s", p.name(), describe(v)))
 		}
-		d.prog.update(phaseLine(p, tally))
+		d.prog.update(line(tally))
 	})
 	if se := (*skipError)(nil); errors.As(err, &se) {
 		d.prog.finish("")
 		d.note(fmt.Sprintf("%s: skipped: %v", p.name(), se.error))
-		return nil
+		return tally, false, nil
 	}
-	row.Tally.Merge(tally)
-	switch p.kind {
-	case "kill":
-		row.Kills += tally.Rounds
-	default:
-		row.PowerCuts += tally.Rounds
+	if err == nil {
+		d.prog.finish(line(tally) + fmt.Sprintf(" (%.0fs)", time.Since(begin).Seconds()))
 	}
-	if err != nil {
-		return err
+	return tally, true, err
+}
+
+// countRounds adds n rounds to the kills or the power cuts of a row.
+func countRounds(kind string, kills, cuts *int, n int) {
+	if kind == "kill" {
+		*kills += n
+	} else {
+		*cuts += n
 	}
-	d.prog.finish(phaseLine(p, tally) + fmt.Sprintf(" (%.0fs)", time.Since(begin).Seconds()))
-	return nil
 }
 
 // note records why something did not run and shows it at once, once.

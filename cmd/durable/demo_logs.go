@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/journal"
@@ -264,34 +263,17 @@ func (d *demo) powerCutFilesystems(n int, zeroNote string) []string {
 
 // runLogPhase is runPhase for a log phase.
 func (d *demo) runLogPhase(p demoPhase) error {
-	row := d.logRow(p.writer, p.mustHold)
-	var tally crashtest.LogTally
-	begin := time.Now()
-	d.prog.update(logPhaseLine(p, tally))
-	err := p.runLog(d, func(r crashtest.LogRound) {
-		tally.Add(r.Verdict)
-		if p.mustHold && !r.Verdict.OK && len(d.broken) < 10 {
-			d.broken = append(d.broken, fmt.Sprintf("%s: %v", p.name(), r))
-		}
-		d.prog.update(logPhaseLine(p, tally))
-	})
-	if se := (*skipError)(nil); errors.As(err, &se) {
-		d.prog.finish("")
-		d.note(fmt.Sprintf("%s: skipped: %v", p.name(), se.error))
-		return nil
+	t, ok, err := runTallied(d, p, func(t *crashtest.LogTally, r crashtest.LogRound) bool {
+		t.Add(r.Verdict)
+		return !r.Verdict.OK
+	}, crashtest.LogRound.String, func(t crashtest.LogTally) string { return logPhaseLine(p, t) },
+		func(report func(crashtest.LogRound)) error { return p.runLog(d, report) })
+	if ok {
+		row := d.logRow(p.writer, p.mustHold)
+		row.LogTally.Merge(t)
+		countRounds(p.kind, &row.Kills, &row.PowerCuts, t.Rounds)
 	}
-	row.LogTally.Merge(tally)
-	switch p.kind {
-	case "kill":
-		row.Kills += tally.Rounds
-	default:
-		row.PowerCuts += tally.Rounds
-	}
-	if err != nil {
-		return err
-	}
-	d.prog.finish(logPhaseLine(p, tally) + fmt.Sprintf(" (%.0fs)", time.Since(begin).Seconds()))
-	return nil
+	return err
 }
 
 func (d *demo) logRow(writer string, mustHold bool) *demoLogRow {

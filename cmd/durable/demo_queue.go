@@ -238,6 +238,7 @@ func (t *queueTally) merge(u queueTally) {
 
 // queueVerdict is what the checker found after one crash.
 type queueVerdict struct {
+	round                      int
 	lost, redelivered, corrupt []string
 }
 
@@ -260,7 +261,7 @@ func (v queueVerdict) String() string {
 			parts = append(parts, fmt.Sprintf("%d %s (%s)", len(x.ids), x.what, strings.Join(ids, ", ")))
 		}
 	}
-	return strings.Join(parts, "; ")
+	return fmt.Sprintf("round %d: %s", v.round, strings.Join(parts, "; "))
 }
 
 // queueSuite returns the queue phases: each queue under kill -9, then
@@ -335,6 +336,7 @@ func (d *demo) queueRounds(w queueWriter, kind string, m *crashtest.Mount, dir s
 		}
 		left, err := drainQueue(w, dir)
 		v := l.judge(left, err)
+		v.round = i
 		report(v)
 		if err != nil {
 			// Start the next round from an empty queue.
@@ -423,34 +425,17 @@ func drainQueue(w queueWriter, dir string) ([]string, error) {
 
 // runQueuePhase is runPhase for a queue phase.
 func (d *demo) runQueuePhase(p demoPhase) error {
-	row := d.queueRow(p.writer, p.mustHold)
-	var tally queueTally
-	begin := time.Now()
-	d.prog.update(queuePhaseLine(p, tally))
-	err := p.runQueue(d, func(v queueVerdict) {
-		tally.add(v)
-		if p.mustHold && !v.ok() && len(d.broken) < 10 {
-			d.broken = append(d.broken, fmt.Sprintf("%s: round %d: %v", p.name(), tally.Rounds, v))
-		}
-		d.prog.update(queuePhaseLine(p, tally))
-	})
-	if se := (*skipError)(nil); errors.As(err, &se) {
-		d.prog.finish("")
-		d.note(fmt.Sprintf("%s: skipped: %v", p.name(), se.error))
-		return nil
+	t, ok, err := runTallied(d, p, func(t *queueTally, v queueVerdict) bool {
+		t.add(v)
+		return !v.ok()
+	}, queueVerdict.String, func(t queueTally) string { return queuePhaseLine(p, t) },
+		func(report func(queueVerdict)) error { return p.runQueue(d, report) })
+	if ok {
+		row := d.queueRow(p.writer, p.mustHold)
+		row.merge(t)
+		countRounds(p.kind, &row.Kills, &row.PowerCuts, t.Rounds)
 	}
-	row.merge(tally)
-	switch p.kind {
-	case "kill":
-		row.Kills += tally.Rounds
-	default:
-		row.PowerCuts += tally.Rounds
-	}
-	if err != nil {
-		return err
-	}
-	d.prog.finish(queuePhaseLine(p, tally) + fmt.Sprintf(" (%.0fs)", time.Since(begin).Seconds()))
-	return nil
+	return err
 }
 
 func (d *demo) queueRow(writer string, mustHold bool) *demoQueueRow {
