@@ -299,7 +299,7 @@ func (j *Journal) run(batch []*request) error {
 		if len(live) == 0 {
 			return nil
 		}
-		return j.commit(live, !j.o.NoSync)
+		return j.commit(live, !j.o.NoSync, nil)
 	})
 }
 
@@ -603,7 +603,7 @@ func (j *Journal) newSegment(size int64) error {
 func (j *Journal) rotate(size int64) error {
 	if !j.sealed {
 		seal := appendFrame(nil, typeSeal, j.next, j.o.Now().UnixNano(), nil)
-		if err := j.write(seal, true); err != nil {
+		if err := j.write(seal, true, nil); err != nil {
 			return err
 		}
 		j.end += int64(len(seal))
@@ -617,7 +617,9 @@ func (j *Journal) rotate(size int64) error {
 
 // commit writes the requests' records, one batch (and so one flush, unless
 // flush is false) per segment they need, each closed by a commit frame.
-func (j *Journal) commit(reqs []*request, flush bool) error {
+// written, if not nil, is called once every record is written, before the
+// last flush.
+func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 	ri, pi := 0, 0 // next request, next payload in it
 	for ri < len(reqs) {
 		if j.sealed {
@@ -668,7 +670,11 @@ func (j *Journal) commit(reqs []*request, flush bool) error {
 		// follows an unflushed one is flushed, which covers both. Other
 		// processes' unflushed batches were flushed when this one caught
 		// up with them (scanFrom).
-		if err := j.write(buf, flush || j.unflushed && !j.o.NoSync); err != nil {
+		var last func()
+		if ri == len(reqs) {
+			last = written
+		}
+		if err := j.write(buf, flush || j.unflushed && !j.o.NoSync, last); err != nil {
 			for _, r := range firsts {
 				r.first = 0
 			}
@@ -683,14 +689,18 @@ func (j *Journal) commit(reqs []*request, flush bool) error {
 	return nil
 }
 
-// write writes buf at end and flushes it. On failure it overwrites what it
-// may have written with zeros, so that nothing is ever appended after
-// garbage; if even that fails, the journal refuses further writes until it
-// is opened again (and recovery cuts the tail).
-func (j *Journal) write(buf []byte, flush bool) error {
+// write writes buf at end and flushes it, calling written (if not nil) in
+// between. On failure it overwrites what it may have written with zeros, so
+// that nothing is ever appended after garbage; if even that fails, the
+// journal refuses further writes until it is opened again (and recovery
+// cuts the tail).
+func (j *Journal) write(buf []byte, flush bool, written func()) error {
 	n, err := j.seg.f.WriteAt(buf, j.end)
 	if err == nil && n < len(buf) {
 		err = &fs.PathError{Op: "write", Path: j.seg.path, Err: io.ErrShortWrite}
+	}
+	if err == nil && written != nil {
+		written()
 	}
 	if err == nil && flush && !mutate.JournalAckBeforeSync {
 		err = vfs.Datasync(j.seg.f)
@@ -798,7 +808,7 @@ func (j *Journal) writeNote() error {
 		return nil
 	}
 	r := &request{ctx: context.Background(), typ: TypeNote, payloads: [][]byte{[]byte(j.note)}, t: j.o.Now().UnixNano()}
-	if err := j.commit([]*request{r}, !j.o.NoSync); err != nil {
+	if err := j.commit([]*request{r}, !j.o.NoSync, nil); err != nil {
 		return err
 	}
 	j.note = ""

@@ -1,7 +1,9 @@
 package journal
 
 import (
+	"errors"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/durable-go/durable/vfs"
@@ -72,5 +74,83 @@ func TestTransactUnflushed(t *testing.T) {
 	j.Transact(bg, func(tx *Tx) error { tx2 = tx; return nil })
 	if _, err := tx2.Append([][]byte{payload(6)}, true); err == nil {
 		t.Fatal("Append after Transact returned succeeded")
+	}
+}
+
+// AppendThen lets written go once the batch is written and before it is
+// flushed: at that moment a process that opens the journal sees the
+// records, a power cut does not keep them, and a failed flush then wipes
+// them and fails the append.
+func TestAppendThen(t *testing.T) {
+	m := vfs.NewMem()
+	j, err := Open("/j", &Options{FS: m, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if _, err := j.Append(bg, payload(0)); err != nil {
+		t.Fatal(err)
+	}
+	var atWritten, cutAtWritten *vfs.MemFS
+	calls := 0
+	if err := j.Transact(bg, func(tx *Tx) error {
+		_, err := tx.AppendThen([][]byte{payload(1), payload(2)}, true, func() {
+			calls++
+			atWritten, cutAtWritten = m.Crash(1), m.Crash(0)
+		})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("written called %d times, want 1", calls)
+	}
+	read := func(fsys vfs.FS) []string {
+		t.Helper()
+		data, _, j2, err := readAll(fsys, "/j", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j2.Close()
+		return data
+	}
+	all := []string{string(payload(0)), string(payload(1)), string(payload(2))}
+	if got := read(atWritten); !slices.Equal(got, all) {
+		t.Fatalf("when written was called, the journal held %q, want %q", got, all)
+	}
+	if got := read(cutAtWritten); !slices.Equal(got, all[:1]) {
+		t.Fatalf("written was called after the flush: a power cut then kept %q", got)
+	}
+	if got := read(m.Crash(0)); !slices.Equal(got, all) {
+		t.Fatalf("after AppendThen returned, a power cut keeps %q, want %q", got, all)
+	}
+
+	// A failed flush: written was called, the append fails, and the
+	// records are gone.
+	probe := vfs.Inject(vfs.NewMem(), vfs.Fault{Ops: vfs.OpSync})
+	jp, err := Open("/k", &Options{FS: probe, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp.Close()
+	mem := vfs.NewMem()
+	inj := vfs.Inject(mem, vfs.Fault{Ops: vfs.OpSync, N: probe.Count() + 1, Err: syscall.EIO})
+	j3, err := Open("/k", &Options{FS: inj, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls = 0
+	err = j3.Transact(bg, func(tx *Tx) error {
+		_, err := tx.AppendThen([][]byte{payload(1)}, true, func() { calls++ })
+		return err
+	})
+	j3.Close()
+	if !errors.Is(err, syscall.EIO) || calls != 1 || inj.Fired() != 1 {
+		t.Fatalf("failed flush: err %v, written called %d times, faults fired %d", err, calls, inj.Fired())
+	}
+	for _, fsys := range []*vfs.MemFS{mem, mem.Crash(0)} {
+		if got := read(fsys); len(got) != 0 {
+			t.Fatalf("after a failed flush the journal holds %q", got)
+		}
 	}
 }

@@ -71,6 +71,17 @@ func (tx *Tx) Unflushed() bool { return tx.j.unflushed && !tx.j.o.NoSync }
 // unflushed one is always flushed, whatever flush says (classifyTail
 // relies on at most one unflushed batch at the end).
 func (tx *Tx) Append(payloads [][]byte, flush bool) (uint64, error) {
+	return tx.AppendThen(payloads, flush, nil)
+}
+
+// AppendThen is Append that calls written, if not nil, once the records
+// are written (seen by every process that takes the lock, surviving a crash
+// of this one) and before they are flushed. It is for work that needs the
+// records written but not durable, such as handing out a lease, so that
+// it need not wait for the flush. If the flush then fails, the records are
+// wiped as on any failed Append (and AppendThen returns the error): what
+// written let go was never durable, as after a power cut.
+func (tx *Tx) AppendThen(payloads [][]byte, flush bool, written func()) (uint64, error) {
 	j := tx.j
 	if j == nil {
 		return 0, errors.New("journal: Tx used after its Transact returned")
@@ -88,7 +99,7 @@ func (tx *Tx) Append(payloads [][]byte, flush bool) (uint64, error) {
 		return 0, err
 	}
 	r := &request{ctx: tx.ctx, typ: TypeData, payloads: payloads, t: j.o.Now().UnixNano()}
-	if err := j.commit([]*request{r}, flush && !j.o.NoSync); err != nil {
+	if err := j.commit([]*request{r}, flush && !j.o.NoSync, written); err != nil {
 		return 0, err
 	}
 	if r.first != first {

@@ -69,10 +69,13 @@
 // can be lost the same way and is simply written again by the next Pop.
 // Nothing acknowledged is lost and nothing acknowledged comes back.
 //
-// Pops therefore gather apart from the flushed operations: each flushed
-// batch, still under the lock and right after its flush, decides and
-// writes the pops that arrived meanwhile, so a Pop waits for at most the
-// flush in progress, never for one of its own.
+// Pops therefore never wait for a flush of their own. A flushed batch
+// takes the pops waiting when it starts into its write and lets them go
+// once it is written, before its flush; right after the flush, still
+// under the lock, it writes the pops that arrived meanwhile. A Pop waits
+// for at most the flush in progress. And because consumers usually Ack
+// soon after they Pop, a flushed batch waits a moment, at most one flush,
+// for the Acks due from this process's fast consumers (gather.go).
 //
 // # Order
 //

@@ -128,6 +128,7 @@ type Queue struct {
 	cmp    atomic.Bool       // a compaction runs
 	g      group.Queue[*txn] // operations that are flushed
 	pops   popLane           // pops, which are not (see update)
+	gat    gather            // holds flushed batches open for due acks
 }
 
 // Open opens (creating if needed) the queue in dir and rebuilds its state
@@ -160,6 +161,7 @@ func Open(dir string, opts *Options) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{dir: dir, o: o, j: j, st: newState(), wake: make(chan struct{}), done: make(chan struct{})}
+	q.g.Hold = q.gat.hold
 	if (mutate.QueueAckBeforeSync || mutate.QueuePushBeforeSync) && !o.ReadOnly {
 		q.bad, err = journal.Open(dir, &journal.Options{FS: o.FS, SegmentSize: o.SegmentSize, Now: o.Now, NoSync: true})
 		if err != nil {
@@ -305,10 +307,10 @@ const (
 // and returns once its events are written, and flushed unless dur is
 // unsynced. Concurrent updates in this process share one lock, one write
 // and one flush (group commit, in q.g). Pops are gathered apart (popLane):
-// in a batch with an Ack or a Push they would wait for its flush, which
-// they do not need. Instead, each flushed batch, still under the lock and
-// right after its flush, decides and writes the pops that arrived
-// meanwhile; pops that find no flushed batch running run alone.
+// they need no flush. Each flushed batch writes the pops waiting when it
+// starts with its own records and lets them go before its flush, and,
+// right after the flush and still under the lock, writes the pops that
+// arrived meanwhile; pops that find no flushed batch running run alone.
 func (q *Queue) update(ctx context.Context, dur durability, decide func(now int64, emit func(event)) error) error {
 	return q.updateN(ctx, dur, 0, decide)
 }
@@ -368,6 +370,7 @@ func (q *Queue) forget() {
 // run runs one batch of flushed operations (or, in mutation builds, of
 // broken ones), then the pops that are waiting.
 func (q *Queue) run(ts []*txn) error {
+	defer q.pops.ran()
 	if ts[0].dur == broken {
 		_, err := q.bad.Update(context.WithoutCancel(ts[0].ctx), func(size uint64) ([][]byte, error) {
 			q.mu.Lock()
@@ -386,17 +389,33 @@ func (q *Queue) run(ts []*txn) error {
 	var pops []*txn
 	var popErr error
 	ran := false
+	start := time.Now()
 	err := q.j.Transact(ctx, func(tx *journal.Tx) error {
 		ran = true
+		// Pops waiting now share the batch's write and are let go
+		// once it is written, before its flush, which they do not
+		// need: their consumers work, and ack into the next batch,
+		// while this one is flushed.
+		early := q.pops.take()
+		released := false
+		release := func(err error) {
+			if !released {
+				released = true
+				q.pops.finish(early, err)
+			}
+		}
 		q.mu.Lock()
-		recs, err := q.decideAll(tx.Size(), ts)
+		recs, err := q.decideAll(tx.Size(), append(early, ts...))
 		q.mu.Unlock()
 		if err != nil {
+			release(err)
 			return err
 		}
-		if _, err := tx.Append(recs, true); err != nil {
+		if _, err := tx.AppendThen(recs, true, func() { release(nil) }); err != nil {
+			release(err)
 			return err
 		}
+		release(nil)
 		// The batch is durable; the lock is still held. Pops that
 		// arrived meanwhile need no flush: decide and write them now
 		// rather than after another turn for the lock.
@@ -407,6 +426,7 @@ func (q *Queue) run(ts []*txn) error {
 	if err != nil && ran {
 		q.forget()
 	}
+	q.gat.flushed(time.Since(start))
 	q.pops.finish(pops, popErr)
 	return err
 }
@@ -437,6 +457,10 @@ type popLane struct {
 	mu      sync.Mutex
 	waiting []*txn
 	leading bool
+	// batch is closed (and replaced) when a flushed batch ends: a leader
+	// that left its pops to a flushed batch waits for it rather than
+	// taking the lock again and again while the batch waits for it.
+	batch chan struct{}
 }
 
 func (l *popLane) do(q *Queue, t *txn) error {
@@ -460,11 +484,14 @@ func (l *popLane) do(q *Queue, t *txn) error {
 	for {
 		var pops []*txn
 		var popErr error
+		batch := l.batchChan()
+		deferred := false
 		err := q.j.Transact(context.WithoutCancel(t.ctx), func(tx *journal.Tx) error {
 			if tx.Unflushed() && !q.g.Idle() {
 				// Writing now would cost a flush (the last batch was
 				// pops, unflushed), and a flushed batch is on its way:
 				// it will take the pops right after its own flush.
+				deferred = true
 				return nil
 			}
 			pops = l.take()
@@ -484,6 +511,14 @@ func (l *popLane) do(q *Queue, t *txn) error {
 			waiting := slices.Contains(l.waiting, t)
 			l.mu.Unlock()
 			if waiting {
+				if deferred {
+					// The flushed batch takes it, or fails before it
+					// could: look again once it has ended.
+					select {
+					case <-t.done:
+					case <-batch:
+					}
+				}
 				continue // more than a batch was waiting, or a flushed batch will take it
 			}
 			// A flushed batch took it, and completes it once its
@@ -499,6 +534,25 @@ func (l *popLane) do(q *Queue, t *txn) error {
 		l.mu.Unlock()
 		return t.err
 	}
+}
+
+func (l *popLane) batchChan() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.batch == nil {
+		l.batch = make(chan struct{})
+	}
+	return l.batch
+}
+
+// ran tells the leader, if waiting, that a flushed batch has ended.
+func (l *popLane) ran() {
+	l.mu.Lock()
+	if l.batch != nil {
+		close(l.batch)
+		l.batch = nil
+	}
+	l.mu.Unlock()
 }
 
 // take removes the waiting pops, at most maxBatch of them.
@@ -659,6 +713,9 @@ func (q *Queue) tryPop(ctx context.Context, lease time.Duration) (msg Msg, ok bo
 			msg = Msg{ID: id, Payload: append([]byte(nil), m.payload...), Attempt: int(m.attempts + 1), LeaseUntil: time.Unix(0, until)}
 			ok = true
 			emit(event{Kind: kindLease, ID: id, Time: until, Attempts: m.attempts + 1})
+			// From here, not from Pop's return: waking the consumer is
+			// part of how long its answer takes.
+			q.gat.handed(id, time.Now())
 			return nil
 		}
 		return nil
@@ -678,6 +735,7 @@ func (q *Queue) Ack(ctx context.Context, id ID) error {
 	if err := q.check("ack", ctx); err != nil {
 		return err
 	}
+	q.gat.answered(id, time.Now())
 	err := q.update(ctx, mutated(mutate.QueueAckBeforeSync), func(_ int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
@@ -702,6 +760,7 @@ func (q *Queue) Nack(ctx context.Context, id ID, delay time.Duration) error {
 	if err := q.check("nack", ctx); err != nil {
 		return err
 	}
+	q.gat.answered(id, time.Now())
 	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
@@ -736,6 +795,7 @@ func (q *Queue) Extend(ctx context.Context, id ID, lease time.Duration) error {
 	if lease <= 0 {
 		return q.wrap("extend", errors.New("lease must be positive"))
 	}
+	q.gat.answered(id, time.Now())
 	return q.wrap("extend", q.update(ctx, synced, func(now int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {

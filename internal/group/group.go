@@ -8,11 +8,18 @@ package group
 
 import "sync"
 
-// Queue runs batches of items one after another. The zero value is ready.
+// Queue runs batches one after another. The zero value is ready.
 type Queue[T any] struct {
+	// Hold, if set, is called by the caller that leads a batch when the
+	// batch's turn has come, before the batch stops taking items: it may
+	// wait a little for items it expects (package queue: the acks of
+	// messages it has just delivered). The batch runs once Hold returns.
+	Hold func()
+
 	mu      sync.Mutex
 	running bool
 	pending []*batch[T] // batches waiting for their turn, oldest first
+	next    *batch[T]   // the batch whose turn has come, while it still takes items
 }
 
 type batch[T any] struct {
@@ -31,39 +38,50 @@ type batch[T any] struct {
 // another batch of the same Queue.
 func (q *Queue[T]) Do(item T, join func(batch []T, item T) bool, run func(batch []T) error) error {
 	q.mu.Lock()
-	if !q.running && len(q.pending) == 0 {
+	if !q.running && q.Hold == nil {
 		q.running = true
 		q.mu.Unlock()
 		err := run([]T{item})
-		q.next()
+		q.handOver()
 		return err
 	}
+	last := q.next
 	if n := len(q.pending); n > 0 {
-		if b := q.pending[n-1]; b.open && (join == nil || join(b.items, item)) {
-			b.items = append(b.items, item)
-			q.mu.Unlock()
-			<-b.done
-			return b.err
-		}
+		last = q.pending[n-1]
+	}
+	if last != nil && last.open && (join == nil || join(last.items, item)) {
+		last.items = append(last.items, item)
+		q.mu.Unlock()
+		<-last.done
+		return last.err
 	}
 	b := &batch[T]{items: []T{item}, open: true, turn: make(chan struct{}), done: make(chan struct{})}
-	q.pending = append(q.pending, b)
+	if q.running {
+		q.pending = append(q.pending, b)
+	} else {
+		q.running, q.next = true, b
+		close(b.turn)
+	}
 	q.mu.Unlock()
 
 	// The caller that opened the batch leads it.
 	<-b.turn
+	if q.Hold != nil {
+		q.Hold()
+	}
 	q.mu.Lock()
 	b.open = false
+	q.next = nil
 	items := b.items
 	q.mu.Unlock()
 	b.err = run(items)
 	close(b.done)
-	q.next()
+	q.handOver()
 	return b.err
 }
 
-// next hands the queue to the oldest waiting batch, or marks it idle.
-func (q *Queue[T]) next() {
+// handOver hands the queue to the oldest waiting batch, or marks it idle.
+func (q *Queue[T]) handOver() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.pending) == 0 {
@@ -73,6 +91,7 @@ func (q *Queue[T]) next() {
 	b := q.pending[0]
 	q.pending[0] = nil
 	q.pending = q.pending[1:]
+	q.next = b
 	close(b.turn)
 }
 

@@ -130,3 +130,68 @@ func TestRegistryForgetsIdleKeys(t *testing.T) {
 		t.Fatalf("registry holds %d keys after all work ended", n)
 	}
 }
+
+// Hold runs when a batch's turn has come and before it closes: callers
+// that arrive while it waits join that batch, also when the queue was
+// idle; those that arrive once the batch runs wait for the next.
+func TestHoldGathersLateItems(t *testing.T) {
+	var q Queue[int]
+	var mu sync.Mutex
+	var runs [][]int
+	held := make(chan struct{}, 1)
+	resume := make(chan struct{})
+	q.Hold = func() {
+		select {
+		case held <- struct{}{}:
+			<-resume // the first leader waits here for the late ones
+		default:
+		}
+	}
+	running := make(chan struct{})
+	finish := make(chan struct{})
+	run := func(b []int) error {
+		mu.Lock()
+		runs = append(runs, append([]int(nil), b...))
+		first := len(runs) == 1
+		mu.Unlock()
+		if first {
+			close(running)
+			<-finish
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { q.Do(0, nil, run) })
+	<-held // the queue was idle: item 0 leads, and holds
+	for i := 1; i <= 3; i++ {
+		wg.Go(func() { q.Do(i, nil, run) })
+	}
+	waitFor(t, &q, func() bool { return q.next != nil && len(q.next.items) == 4 })
+	close(resume)
+	<-running
+	wg.Go(func() { q.Do(4, nil, run) }) // the batch runs: 4 waits
+	waitFor(t, &q, func() bool { return len(q.pending) == 1 })
+	close(finish)
+	wg.Wait()
+	if len(runs) != 2 || len(runs[0]) != 4 || len(runs[1]) != 1 || runs[1][0] != 4 {
+		t.Fatalf("runs = %v, want [0 1 2 3] then [4]", runs)
+	}
+}
+
+// waitFor polls cond, under the queue's lock, for up to 5 s.
+func waitFor(t *testing.T, q *Queue[int], cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q.mu.Lock()
+		ok := cond()
+		q.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
