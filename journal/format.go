@@ -260,7 +260,7 @@ func decodeFrame(buf []byte, avail int64) (f frame, need int64, err error) {
 	switch f.typ {
 	case TypeData, TypeNote, TypeRetention:
 	case typeCommit:
-		if len(f.body) != commitBody || !allZero(f.body[12:16]) {
+		if len(f.body) != commitBody || le.Uint32(f.body[12:])&^commitAfterUnflushed != 0 {
 			return frame{}, 0, errFrameForm
 		}
 	case typeSeal:
@@ -277,13 +277,21 @@ func decodeFrame(buf []byte, avail int64) (f frame, need int64, err error) {
 type commitInfo struct {
 	count uint64
 	crc   uint32
+	flags uint32
 	root  Hash
 }
+
+// commitAfterUnflushed, in a commit frame's flags, says that the batch
+// before this one had not been flushed when this one was written: they
+// reach the disk together, and a power cut during their flush can keep this
+// one and tear that one (classifyTail).
+const commitAfterUnflushed = 1
 
 func (c commitInfo) encode() []byte {
 	b := make([]byte, commitBody)
 	binary.LittleEndian.PutUint64(b, c.count)
 	binary.LittleEndian.PutUint32(b[8:], c.crc)
+	binary.LittleEndian.PutUint32(b[12:], c.flags)
 	copy(b[16:], c.root[:])
 	return b
 }
@@ -292,6 +300,7 @@ func decodeCommit(body []byte) commitInfo {
 	var c commitInfo
 	c.count = binary.LittleEndian.Uint64(body)
 	c.crc = binary.LittleEndian.Uint32(body[8:])
+	c.flags = binary.LittleEndian.Uint32(body[12:])
 	copy(c.root[:], body[16:])
 	return c
 }

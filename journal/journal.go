@@ -661,15 +661,20 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			continue
 		}
 		crc := maskCRC(crc32.Checksum(buf, castagnoli))
-		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), commitInfo{count: n, crc: crc, root: work.root()}.encode())
+		info := commitInfo{count: n, crc: crc, root: work.root()}
+		if j.unflushed && !j.o.NoSync {
+			info.flags = commitAfterUnflushed
+		}
+		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), info.encode())
 		j.buf = buf
 		// A crash may leave one unflushed batch at the end of the log,
-		// never two: recovery tells a torn last batch from damage inside
-		// the log by that (classifyTail), and a power cut can keep a
-		// later batch's pages and lose an earlier one's. So a batch that
-		// follows an unflushed one is flushed, which covers both. Other
-		// processes' unflushed batches were flushed when this one caught
-		// up with them (scanFrom).
+		// never two: recovery tells a torn tail from damage inside the
+		// log by that (classifyTail). So a batch that follows an
+		// unflushed one is flushed, which covers both, and says so in
+		// its commit frame: a power cut during that flush can keep its
+		// pages and lose the earlier batch's, and recovery then cuts
+		// both. Other processes' unflushed batches were flushed when
+		// this one caught up with them (scanFrom).
 		var last func()
 		if ri == len(reqs) {
 			last = written

@@ -198,21 +198,27 @@ type tail struct {
 }
 
 // classifyTail decides whether what follows s.off (where d, if not nil,
-// was found) is a torn last batch, which a crash can leave and recovery
-// cuts, or damage to data that was acknowledged. A crash leaves at most one
-// unsynced batch after the last commit, written in one piece, of which any
+// was found) is a torn tail, which a crash can leave and recovery cuts, or
+// damage to data that was acknowledged. A crash leaves at most one
+// unflushed batch after the last commit, written in one piece, of which any
 // part may be missing or zero (a power cut can write the pages of a batch
-// in any order). So the tail is torn when every intact frame in it belongs
-// to that one batch: records from index s.next on, at most one commit
-// frame for them, and nothing intact after that commit. An intact frame
-// that cannot belong to it (a later batch, a seal, a second commit) means
-// the damage is inside the log, not at its end.
+// in any order) — or, during the flush of a batch that follows an
+// unflushed one, those two, in any mix of their pages. So the tail is torn
+// when every intact frame in it belongs to such a batch: records from index
+// s.next on and at most one commit frame for them (which must be at
+// s.next), then possibly records of a second batch and its commit, which
+// must say that it followed an unflushed batch; nothing intact after that.
+// An intact frame that cannot belong there (a third batch, a seal, a
+// second commit that does not say so) means the damage is inside the log,
+// not at its end.
 func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 	t := tail{start: s.off, end: s.off}
 	if d != nil && d.tampered {
 		return t, d, nil
 	}
-	committed := false
+	commits := 0
+	second := uint64(0) // where the second batch starts, once known
+	closed := false     // a commit that ends the tail was seen
 	pos := s.off
 	for pos < s.seg.size {
 		nz, err := s.firstNonZero(pos)
@@ -248,13 +254,25 @@ func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 			continue
 		}
 		t.end = pos + f.size()
-		ok := !committed
+		ok := !closed
 		switch {
 		case f.typ.isRecord():
-			ok = ok && f.index >= s.next
+			ok = ok && f.index >= max(s.next, second)
 		case f.typ == typeCommit:
-			ok = ok && f.index == s.next
-			committed = true
+			c := decodeCommit(f.body)
+			after := c.flags&commitAfterUnflushed != 0
+			switch {
+			case commits == 0 && f.index == s.next:
+				second = s.next + c.count
+				closed = after // a batch that follows one before s.next: nothing else
+			case commits == 0:
+				ok = ok && after && f.index > s.next // the first batch's commit was lost
+				closed = true
+			default:
+				ok = ok && after && f.index == second
+				closed = true
+			}
+			commits++
 		default:
 			ok = false
 		}

@@ -154,3 +154,80 @@ func TestAppendThen(t *testing.T) {
 		}
 	}
 }
+
+// A power cut during the flush of a batch that follows an unflushed one
+// can keep the later batch's pages and lose the earlier one's. Recovery
+// cuts both (neither was acknowledged), because the later one's commit
+// frame says it followed an unflushed batch; without that, an intact batch
+// after a damaged one is damage inside the log.
+func TestTornUnflushedThenFlushed(t *testing.T) {
+	type step struct {
+		k     int
+		flush bool
+	}
+	cases := []struct {
+		name    string
+		steps   []step
+		damage  string // "first record" of record 1's batch, or "whole batch"
+		want    []int  // what recovery keeps; nil: ErrCorrupt
+		wantCut bool
+	}{
+		{"unflushed, then flushed: first record lost", []step{{0, true}, {1, false}, {2, true}}, "first record", []int{0}, true},
+		{"unflushed, then flushed: whole batch lost", []step{{0, true}, {1, false}, {2, true}}, "whole batch", []int{0}, true},
+		{"both flushed: first record lost", []step{{0, true}, {1, true}, {2, true}}, "first record", nil, false},
+		{"both flushed: whole batch lost", []step{{0, true}, {1, true}, {2, true}}, "whole batch", nil, false},
+		{"a third batch after the pair", []step{{0, true}, {1, false}, {2, true}, {3, true}}, "first record", nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := vfs.NewMem()
+			j, err := Open(tamperDir, &Options{FS: m, SegmentSize: 1 << 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var start, end int64 // record 1's batch
+			for _, s := range c.steps {
+				if s.k == 1 {
+					start = j.end
+				}
+				if err := j.Transact(bg, func(tx *Tx) error {
+					_, err := tx.Append([][]byte{payload(s.k)}, s.flush)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if s.k == 1 {
+					end = j.end
+				}
+			}
+			j.Close()
+			seg := segPaths(t, m)[0]
+			d := readF(t, m, seg)
+			zero := d[start:end]
+			if c.damage == "first record" {
+				zero = d[start : start+frameHeader]
+			}
+			clear(zero)
+			writeF(t, m, seg, d)
+
+			data, notes, j2, err := readAll(m, tamperDir, &Options{SegmentSize: 1 << 16})
+			if c.want == nil {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("got %v, want ErrCorrupt (damage inside the log)", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("recovery refused a torn tail: %v", err)
+			}
+			j2.Close()
+			var want []string
+			for _, k := range c.want {
+				want = append(want, string(payload(k)))
+			}
+			if !slices.Equal(data, want) || len(notes) != 1 {
+				t.Fatalf("kept %q with %d notes, want %q and the note of the cut", data, len(notes), want)
+			}
+		})
+	}
+}

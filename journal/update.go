@@ -68,8 +68,9 @@ func (tx *Tx) Unflushed() bool { return tx.j.unflushed && !tx.j.o.NoSync }
 // written to the file before it. This is for records whose loss in a power
 // cut costs only a repetition (a lease, which only live processes care
 // about). A power cut still leaves a prefix of the log: the batch after an
-// unflushed one is always flushed, whatever flush says (classifyTail
-// relies on at most one unflushed batch at the end).
+// unflushed one is always flushed, whatever flush says, and marked so
+// that recovery can cut both if a power cut during that flush tears the
+// earlier one (classifyTail).
 func (tx *Tx) Append(payloads [][]byte, flush bool) (uint64, error) {
 	return tx.AppendThen(payloads, flush, nil)
 }

@@ -57,8 +57,9 @@
 //   - Push, Ack, Nack, Extend, Retry and Purge are flushed as before; the
 //     next one, in any process, flushes the leases written before it.
 //   - The journal never leaves two unflushed batches in a row: a batch
-//     written after an unflushed one is flushed, so a power cut leaves at
-//     most a torn last batch, which recovery cuts (see journal.Tx.Append).
+//     written after an unflushed one is flushed, and says so in its commit
+//     frame, so a power cut leaves at most those two torn, which recovery
+//     cuts (see journal.Tx.Append and journal/FORMAT.md, "Recovery").
 //
 // The cost is in the count of attempts, which the lease records carry. A
 // delivery whose lease a power cut lost is not counted: the message is
