@@ -15,18 +15,7 @@ func TestJoinersWaitForTheNextBatch(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
 	var runs [][]int
-	var mu sync.Mutex
-	run := func(b []int) error {
-		mu.Lock()
-		runs = append(runs, append([]int(nil), b...))
-		first := len(runs) == 1
-		mu.Unlock()
-		if first {
-			close(started)
-			<-release
-		}
-		return nil
-	}
+	run := recordRuns(&runs, started, release)
 	var wg sync.WaitGroup
 	wg.Go(func() { q.Do(0, nil, run) })
 	<-started
@@ -136,7 +125,6 @@ func TestRegistryForgetsIdleKeys(t *testing.T) {
 // idle; those that arrive once the batch runs wait for the next.
 func TestHoldGathersLateItems(t *testing.T) {
 	var q Queue[int]
-	var mu sync.Mutex
 	var runs [][]int
 	held := make(chan struct{}, 1)
 	resume := make(chan struct{})
@@ -149,17 +137,7 @@ func TestHoldGathersLateItems(t *testing.T) {
 	}
 	running := make(chan struct{})
 	finish := make(chan struct{})
-	run := func(b []int) error {
-		mu.Lock()
-		runs = append(runs, append([]int(nil), b...))
-		first := len(runs) == 1
-		mu.Unlock()
-		if first {
-			close(running)
-			<-finish
-		}
-		return nil
-	}
+	run := recordRuns(&runs, running, finish)
 	var wg sync.WaitGroup
 	wg.Go(func() { q.Do(0, nil, run) })
 	<-held // the queue was idle: item 0 leads, and holds
@@ -193,5 +171,23 @@ func waitFor(t *testing.T, q *Queue[int], cond func() bool) {
 			t.Fatal("condition not reached in 5 s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// recordRuns returns a run that records each batch in runs; the first
+// closes started and waits for release. The caller reads runs once every
+// Do has returned.
+func recordRuns(runs *[][]int, started, release chan struct{}) func([]int) error {
+	var mu sync.Mutex
+	return func(b []int) error {
+		mu.Lock()
+		*runs = append(*runs, append([]int(nil), b...))
+		first := len(*runs) == 1
+		mu.Unlock()
+		if first {
+			close(started)
+			<-release
+		}
+		return nil
 	}
 }
