@@ -210,7 +210,8 @@ type tail struct {
 // must say that it followed an unflushed batch; nothing intact after that.
 // An intact frame that cannot belong there (a third batch, a seal, a
 // second commit that does not say so) means the damage is inside the log,
-// not at its end.
+// not at its end. (Damage after the flush that happens to take one of
+// these shapes is cut too: FORMAT.md, "Recovery", names the price.)
 func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 	t := tail{start: s.off, end: s.off}
 	if d != nil && d.tampered {

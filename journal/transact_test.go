@@ -168,12 +168,13 @@ func TestTornUnflushedThenFlushed(t *testing.T) {
 	cases := []struct {
 		name    string
 		steps   []step
-		damage  string // "first record" of record 1's batch, or "whole batch"
+		damage  string // of record 1's batch: "first record", "whole batch"; or "first record and last commit"
 		want    []int  // what recovery keeps; nil: ErrCorrupt
 		wantCut bool
 	}{
 		{"unflushed, then flushed: first record lost", []step{{0, true}, {1, false}, {2, true}}, "first record", []int{0}, true},
 		{"unflushed, then flushed: whole batch lost", []step{{0, true}, {1, false}, {2, true}}, "whole batch", []int{0}, true},
+		{"unflushed, then flushed: first record and the last commit lost", []step{{0, true}, {1, false}, {2, true}}, "first record and last commit", []int{0}, true},
 		{"both flushed: first record lost", []step{{0, true}, {1, true}, {2, true}}, "first record", nil, false},
 		{"both flushed: whole batch lost", []step{{0, true}, {1, true}, {2, true}}, "whole batch", nil, false},
 		{"a third batch after the pair", []step{{0, true}, {1, false}, {2, true}, {3, true}}, "first record", nil, false},
@@ -185,7 +186,7 @@ func TestTornUnflushedThenFlushed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var start, end int64 // record 1's batch
+			var start, end, last int64 // record 1's batch; the end of the log
 			for _, s := range c.steps {
 				if s.k == 1 {
 					start = j.end
@@ -200,14 +201,19 @@ func TestTornUnflushedThenFlushed(t *testing.T) {
 					end = j.end
 				}
 			}
+			last = j.end
 			j.Close()
 			seg := segPaths(t, m)[0]
 			d := readF(t, m, seg)
-			zero := d[start:end]
-			if c.damage == "first record" {
-				zero = d[start : start+frameHeader]
+			switch c.damage {
+			case "whole batch":
+				clear(d[start:end])
+			case "first record and last commit":
+				clear(d[last-commitSize : last])
+				fallthrough
+			case "first record":
+				clear(d[start : start+frameHeader])
 			}
-			clear(zero)
 			writeF(t, m, seg, d)
 
 			data, notes, j2, err := readAll(m, tamperDir, &Options{SegmentSize: 1 << 16})

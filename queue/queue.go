@@ -386,11 +386,21 @@ func (q *Queue) run(ts []*txn) error {
 	if len(ts) > 1 {
 		ctx = context.WithoutCancel(ctx)
 	}
+	// A lone caller may give up while it waits for the lock. Once the lock
+	// is held, the pops the batch takes share its writes, so its context
+	// must no longer end them: tx's context is one that ctx cancels only
+	// until then.
+	txCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	var pops []*txn
 	var popErr error
 	ran := false
 	start := time.Now()
-	err := q.j.Transact(ctx, func(tx *journal.Tx) error {
+	err := q.j.Transact(txCtx, func(tx *journal.Tx) error {
+		if !stop() {
+			return context.Cause(ctx) // ended before the lock was held: nothing written
+		}
 		ran = true
 		// Pops waiting now share the batch's write and are let go
 		// once it is written, before its flush, which they do not

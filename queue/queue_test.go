@@ -1,8 +1,11 @@
 package queue
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -289,5 +292,62 @@ func TestCatchUpAfterDrop(t *testing.T) {
 	}
 	if st, _ := q.Stats(); st != (Stats{Ready: 1}) {
 		t.Errorf("after ack: %+v", st)
+	}
+}
+
+// The pops a flushed batch takes share its write, but not its caller's
+// context: an Ack whose context ends during its flush must not fail a Pop
+// waiting behind it.
+func TestPopNotFailedByAnothersContext(t *testing.T) {
+	ctx := context.Background()
+	m := vfs.NewMem()
+	q, err := Open("/q", &Options{FS: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, err := q.PushBatch(ctx, [][]byte{[]byte("one"), []byte("two")}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := q.Pop(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ackCtx, cancel := context.WithCancel(ctx)
+	type result struct {
+		msg Msg
+		err error
+	}
+	popped := make(chan result, 1)
+	var armed atomic.Bool
+	armed.Store(true)
+	m.SetHook(func(op vfs.Op, name string) {
+		if op != vfs.OpSync || !strings.HasSuffix(name, ".seg") || !armed.CompareAndSwap(true, false) {
+			return
+		}
+		// The Ack's batch is flushed and still holds the lock: end its
+		// context and queue a Pop behind it.
+		cancel()
+		go func() {
+			msg, err := q.Pop(ctx, time.Minute)
+			popped <- result{msg, err}
+		}()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			q.pops.mu.Lock()
+			n := len(q.pops.waiting)
+			q.pops.mu.Unlock()
+			if n > 0 {
+				return
+			}
+		}
+		t.Error("the Pop never queued")
+	})
+	if err := q.Ack(ackCtx, first.ID); err != nil {
+		t.Fatalf("Ack: %v", err)
+	}
+	r := <-popped
+	m.SetHook(nil)
+	if r.err != nil || string(r.msg.Payload) != "two" {
+		t.Fatalf("Pop behind an Ack whose context ended: %q, %v", r.msg.Payload, r.err)
 	}
 }
