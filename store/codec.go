@@ -92,12 +92,14 @@ type node struct {
 
 // mapCache is a large map node's last encoding, so that writing the map
 // again after a few members changed (in place, see syncMap) is a splice
-// rather than a walk of every member.
+// rather than a walk of every member. enc is not a copy: it points into
+// the document last written, which the store keeps (as the file's content)
+// until the next document is written into another buffer. appendMap
+// checks that it never splices enc into its own array.
 type mapCache struct {
 	enc   []byte
 	vals  []int32 // member i's value is enc[vals[2i]:vals[2i+1]]
 	dirty []int   // members changed since enc was written
-	spare []byte  // the buffer for the next enc
 }
 
 // minCachedMap is the size from which a map keeps its encoding.
@@ -324,13 +326,17 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	var changes []kidChange
 	var added []entry
 	seen := 0
+	var walk walker
+	if n != nil {
+		walk = n.index.walk()
+	}
 	it := v.MapRange()
 	for it.Next() {
 		kv.SetIterKey(it)
 		vv.SetIterValue(it)
 		k := kv.String()
 		if n != nil {
-			if i, ok := n.index.find(k); ok {
+			if i, ok := walk.find(k); ok {
 				seen++
 				if snaps != nil && snaps[i] != nil && memEqual(vvPtr, snaps[i]) {
 					continue
@@ -351,6 +357,7 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		}
 		added = append(added, entry{k: k, n: nk})
 	}
+	walk.done()
 	if n != nil && len(added) == 0 && seen == len(n.keys) {
 		if len(changes) == 0 {
 			return n, false, nil
@@ -427,7 +434,7 @@ func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 	}
 	if p.obj.isMap {
 		if len(n.kids) >= minCachedMap {
-			return append(b, c.mapEncoding(p.obj, n, depth)...)
+			return c.appendMap(b, p.obj, n, depth)
 		}
 		return c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
 			b = append(b, n.keyEnc[i]...)
@@ -444,30 +451,30 @@ func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 	}, nil)
 }
 
-// mapEncoding returns the encoding of the map node n at depth, from its
+// appendMap appends the encoding of the map node n at depth, from its
 // cache: as it was if no member changed since, spliced if some did, and
-// written whole the first time.
-func (c *codec) mapEncoding(p *objPlan, n *node, depth int) []byte {
+// written whole the first time. The cache then points at what was
+// appended: the document is the only copy of the encoding (see mapCache).
+func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 	mc := n.cache
-	if mc == nil {
+	if mc == nil || overlaps(b, mc.enc) {
 		mc = &mapCache{vals: make([]int32, 2*len(n.kids))}
-		mc.enc = c.writeObject(nil, depth, nil, len(n.kids), func(b []byte, i int) []byte {
+		start := len(b)
+		b = c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
 			b = append(b, n.keyEnc[i]...)
 			b = append(b, c.sep...)
-			mc.vals[2*i] = int32(len(b))
+			mc.vals[2*i] = int32(len(b) - start)
 			b = c.writeNode(b, p.elem, n.kids[i], depth+1)
-			mc.vals[2*i+1] = int32(len(b))
+			mc.vals[2*i+1] = int32(len(b) - start)
 			return b
 		}, nil)
+		mc.enc = b[start:len(b):len(b)]
 		n.cache = mc
-		return mc.enc
-	}
-	if len(mc.dirty) == 0 {
-		return mc.enc
+		return b
 	}
 	slices.Sort(mc.dirty)
 	mc.dirty = slices.Compact(mc.dirty)
-	out := mc.spare[:0]
+	base := len(b)
 	pos, next := int32(0), 0 // copied enc[:pos]; members before next are placed
 	var delta int32          // where the rest of enc moves to
 	shift := func(to int) {
@@ -478,18 +485,29 @@ func (c *codec) mapEncoding(p *objPlan, n *node, depth int) []byte {
 	for _, i := range mc.dirty {
 		shift(i)
 		start, end := mc.vals[2*i], mc.vals[2*i+1]
-		out = append(out, mc.enc[pos:start]...)
-		mc.vals[2*i] = int32(len(out))
-		out = c.writeNode(out, p.elem, n.kids[i], depth+1)
-		mc.vals[2*i+1] = int32(len(out))
-		delta = int32(len(out)) - end
+		b = append(b, mc.enc[pos:start]...)
+		mc.vals[2*i] = int32(len(b) - base)
+		b = c.writeNode(b, p.elem, n.kids[i], depth+1)
+		mc.vals[2*i+1] = int32(len(b) - base)
+		delta = int32(len(b)-base) - end
 		pos, next = end, i+1
 	}
 	shift(len(n.kids))
-	out = append(out, mc.enc[pos:]...)
-	mc.enc, mc.spare = out, mc.enc
+	b = append(b, mc.enc[pos:]...)
+	mc.enc = b[base:len(b):len(b)]
 	mc.dirty = mc.dirty[:0]
-	return mc.enc
+	return b
+}
+
+// overlaps reports whether b's array, up to its capacity, holds any of
+// enc: appending to b would then overwrite what is being copied.
+func overlaps(b, enc []byte) bool {
+	if cap(b) == 0 || len(enc) == 0 {
+		return false
+	}
+	b0 := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	e0 := uintptr(unsafe.Pointer(unsafe.SliceData(enc)))
+	return b0 < e0+uintptr(len(enc)) && e0 < b0+uintptr(cap(b))
 }
 
 func presentFields(n *node) []int {
