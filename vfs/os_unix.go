@@ -8,24 +8,68 @@ import (
 	"syscall"
 )
 
+// openFile opens with open(2) and wraps the descriptor with os.NewFile.
+// os.OpenFile would also try to register every file with Go's poller, at
+// the price of four fcntl calls per open, which cannot help for the regular
+// files and directories this package opens (the poller cannot wait on
+// them); NewFile asks one question instead. O_APPEND goes through
+// os.OpenFile, whose File then refuses WriteAt as it should.
 func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
-	return os.OpenFile(name, flag|syscall.O_CLOEXEC, perm)
+	if flag&os.O_APPEND != 0 {
+		return os.OpenFile(name, flag|syscall.O_CLOEXEC, perm)
+	}
+	fd, err := openFd(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+func openFd(name string, flag int, perm fs.FileMode) (int, error) {
+	for {
+		fd, err := syscall.Open(name, flag|syscall.O_CLOEXEC, syscallMode(perm))
+		if err == nil {
+			return fd, nil
+		}
+		if err != syscall.EINTR {
+			return -1, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+	}
+}
+
+// syscallMode is the mode argument of open(2) for perm, as os.OpenFile
+// builds it.
+func syscallMode(perm fs.FileMode) uint32 {
+	m := uint32(perm.Perm())
+	if perm&fs.ModeSetuid != 0 {
+		m |= syscall.S_ISUID
+	}
+	if perm&fs.ModeSetgid != 0 {
+		m |= syscall.S_ISGID
+	}
+	if perm&fs.ModeSticky != 0 {
+		m |= syscall.S_ISVTX
+	}
+	return m
 }
 
 func rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 
 // syncDir opens the directory read-only (a directory cannot be opened for
-// writing) and fsyncs it; on macOS os.File.Sync uses F_FULLFSYNC.
+// writing) and flushes it with fsyncFd.
 func syncDir(name string) error {
-	d, err := os.Open(name)
+	fd, err := openFd(name, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
+	err = fsyncFd(fd)
+	if cerr := syscall.Close(fd); err == nil && cerr != nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return &fs.PathError{Op: "sync", Path: name, Err: err}
+	}
+	return nil
 }
 
 func owner(fi fs.FileInfo) (uid, gid int, ok bool) {
