@@ -53,8 +53,17 @@ func Create(name string, perm fs.FileMode, opts ...Option) (*PendingFile, error)
 
 // begin creates the temp file for a new version of target.
 func (o *options) begin(name, target string, perm fs.FileMode) (*PendingFile, error) {
+	return o.beginWith(name, target, perm, nil)
+}
+
+// beginWith is begin for a caller that has just looked at the target under
+// its lock (an Update reads it): seen, if not nil, saves a stat.
+func (o *options) beginWith(name, target string, perm fs.FileMode, seen fs.FileInfo) (*PendingFile, error) {
 	p := &PendingFile{o: o, name: name, target: target}
-	old, err := o.fs.Stat(target)
+	old, err := seen, error(nil)
+	if old == nil {
+		old, err = o.fs.Stat(target)
+	}
 	switch {
 	case err == nil:
 		if !old.Mode().IsRegular() {
@@ -91,33 +100,38 @@ func (o *options) begin(name, target string, perm fs.FileMode) (*PendingFile, er
 		return nil, p.wrap(err)
 	}
 	if keep {
-		// An existing target keeps its exact mode, umask or not: set it
-		// now, while the temp file is empty and nobody else knows it.
-		if err := p.f.Chmod(mode); err != nil {
-			return nil, p.abort(err)
-		}
-		if err := p.keepOwner(); err != nil {
+		// An existing target keeps its exact mode, umask or not, and
+		// when running as root its owner: set them now, while the temp
+		// file is empty and nobody else knows it.
+		if err := p.keepModeAndOwner(mode); err != nil {
 			return nil, p.abort(err)
 		}
 	}
 	return p, nil
 }
 
-// keepOwner gives the temp file the target's owner when running as root,
-// which would otherwise hand a user's file to root on every write.
-func (p *PendingFile) keepOwner() error {
+// keepModeAndOwner gives the temp file mode and, when running as root
+// (which would otherwise hand a user's file to root on every write), the
+// target's owner.
+func (p *PendingFile) keepModeAndOwner(mode fs.FileMode) error {
 	if os.Geteuid() != 0 {
-		return nil
+		return p.f.Chmod(mode)
 	}
-	uid, gid, ok := vfs.Owner(p.old)
-	if !ok {
-		return nil
-	}
-	// Most files root rewrites are root's own: a chown that changes
+	// Root needs the temp file's owner anyway; with it comes the mode,
+	// which usually needs no change. A chmod or chown that changes
 	// nothing would still be a metadata update for the fsync to commit.
 	fi, err := p.f.Stat()
 	if err != nil {
 		return err
+	}
+	if fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != mode {
+		if err := p.f.Chmod(mode); err != nil {
+			return err
+		}
+	}
+	uid, gid, ok := vfs.Owner(p.old)
+	if !ok {
+		return nil
 	}
 	if u, g, ok := vfs.Owner(fi); ok && u == uid && g == gid {
 		return nil

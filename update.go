@@ -3,9 +3,7 @@ package durable
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"runtime"
@@ -152,28 +150,6 @@ func (o *options) lock(ctx context.Context, target string) (func(), error) {
 // default, less the umask). An existing file keeps its mode.
 func NewFileMode(perm fs.FileMode) Option { return func(o *options) { o.newFileMode = perm } }
 
-// Version identifies one content of a file: read it with ReadVersion, and
-// pass it to IfVersion so that a later write fails with ErrConflict if
-// someone else wrote the file in between. The zero Version stands for "the
-// file does not exist".
-type Version struct{ sum [sha256.Size]byte }
-
-// VersionOf returns the Version of content; nil content (a missing file)
-// gives the zero Version.
-func VersionOf(content []byte) Version {
-	if content == nil {
-		return Version{}
-	}
-	return Version{sha256.Sum256(content)}
-}
-
-func (v Version) String() string {
-	if v == (Version{}) {
-		return "absent"
-	}
-	return fmt.Sprintf("sha256:%x", v.sum[:8])
-}
-
 // ReadVersion reads the file and returns its content and Version. A missing
 // file returns nil content, the zero Version and no error.
 func ReadVersion(name string, opts ...Option) ([]byte, Version, error) {
@@ -244,8 +220,12 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 		return err
 	}
 	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
-	if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
-		return wrap(err)
+	if u.m == nil || u.mt != target {
+		// The lock file needs its directory. Once it is open (kept
+		// between updates), the replace makes the directory if it went.
+		if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
+			return wrap(err)
+		}
 	}
 	unlock, err := u.lock(ctx, target)
 	if err != nil {
@@ -253,7 +233,7 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	}
 	defer unlock()
 
-	cur, err := u.read(target)
+	cur, seen, err := u.read(target)
 	if err != nil {
 		u.last = nil
 		return wrap(err)
@@ -269,7 +249,7 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 		return err
 	}
 	u.last = nil // unknown until the replace succeeds
-	w := &writeReq{o: o, name: u.name, data: next, perm: o.newFileMode}
+	w := &writeReq{o: o, name: u.name, data: next, perm: o.newFileMode, target: seen}
 	if err := w.replace(target); err != nil {
 		return err
 	}
@@ -300,20 +280,22 @@ func (u *Updater) lock(ctx context.Context, target string) (func(), error) {
 
 // read returns the content of target, nil if it does not exist: the very
 // slice the last update published if the file still holds that, and
-// otherwise a copy the caller may keep.
-func (u *Updater) read(target string) ([]byte, error) {
+// otherwise a copy the caller may keep. It also returns what the open file
+// said of itself.
+func (u *Updater) read(target string) ([]byte, fs.FileInfo, error) {
 	var err error
-	u.buf, err = readInto(u.o.fs, target, u.buf[:0])
+	var fi fs.FileInfo
+	u.buf, fi, err = readInto(u.o.fs, target, u.buf[:0])
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if u.last != nil && bytes.Equal(u.buf, u.last) {
-		return u.last, nil
+		return u.last, fi, nil
 	}
-	return bytes.Clone(u.buf), nil
+	return bytes.Clone(u.buf), fi, nil
 }
 
 // Close releases the lock file. Update then fails with ErrClosed.

@@ -96,6 +96,7 @@ type writeReq struct {
 	data      []byte
 	perm      fs.FileMode
 	published *PendingFile // set for every member of a batch that published
+	target    fs.FileInfo  // the target as the caller just saw it under the lock, or nil
 }
 
 func joinWrites(batch []*writeReq, w *writeReq) bool {
@@ -125,7 +126,7 @@ func (w *writeReq) publish(target string) (*PendingFile, error) {
 			return nil, nil
 		}
 	}
-	p, err := o.begin(w.name, target, w.perm)
+	p, err := o.beginWith(w.name, target, w.perm, w.target)
 	if err != nil {
 		return nil, err
 	}
@@ -338,15 +339,16 @@ func ReadFile(name string, opts ...Option) ([]byte, error) {
 }
 
 func readFile(fsys vfs.FS, name string) ([]byte, error) {
-	return readInto(fsys, name, nil)
+	data, _, err := readInto(fsys, name, nil)
+	return data, err
 }
 
 // readInto reads the whole file into buf, reusing its storage, and returns
 // the content. The result is not nil when the file exists, even if empty.
-func readInto(fsys vfs.FS, name string, buf []byte) ([]byte, error) {
+func readInto(fsys vfs.FS, name string, buf []byte) ([]byte, fs.FileInfo, error) {
 	f, err := fsys.OpenFile(name, os.O_RDONLY, 0)
 	if err != nil {
-		return buf[:0], err
+		return buf[:0], nil, err
 	}
 	st, err := f.Stat()
 	if err == nil {
@@ -371,7 +373,7 @@ func readInto(fsys vfs.FS, name string, buf []byte) ([]byte, error) {
 		err = cerr
 	}
 	if err != nil {
-		return buf[:0], &fs.PathError{Op: "read", Path: name, Err: err}
+		return buf[:0], nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	return buf, nil
+	return buf, st, nil
 }

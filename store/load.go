@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/durable-go/durable"
 )
 
 // state is a document in memory: the value being updated, its encoding
@@ -21,6 +23,27 @@ type state struct {
 	root    *node
 	version int      // schema version to write (0: none)
 	unknown []member // top-level fields T does not know, in file order
+
+	// versions hashes the documents this state writes, each against the
+	// one before: a change of one member rehashes a few KiB.
+	versions durable.VersionTracker
+}
+
+// holds reports whether the state matches the file content old (nil: the
+// file does not exist).
+func (st *state) holds(old []byte) bool {
+	if old == nil {
+		return st.missing
+	}
+	return !st.missing && bytes.Equal(old, st.file)
+}
+
+// rev is the Rev of the content the state matches.
+func (st *state) rev() Rev {
+	if st.missing {
+		return Rev{}
+	}
+	return st.versions.Version(st.file)
 }
 
 // parsed is a file's content, decoded.

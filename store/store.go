@@ -459,7 +459,6 @@ type txn struct {
 	wrote     bool
 	data      []byte
 	rev       Rev
-	revc      chan Rev // the rev of data, being computed
 	recovered *RecoveredError
 }
 
@@ -502,9 +501,6 @@ func (s *Store[T]) run(batch []*request[T], steal func() ([]*request[T], func())
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
-	if tx.revc != nil {
-		tx.rev = <-tx.revc
-	}
 	if err != nil {
 		// The document in memory may hold changes that never reached the
 		// disk: load it again next time.
@@ -532,7 +528,11 @@ func (s *Store[T]) run(batch []*request[T], steal func() ([]*request[T], func())
 	}
 	rev := tx.rev
 	if !tx.wrote {
-		rev = durable.VersionOf(tx.old)
+		if s.st != nil && s.st.holds(tx.old) {
+			rev = s.st.rev()
+		} else {
+			rev = durable.VersionOf(tx.old)
+		}
 	}
 	for _, r := range batch {
 		if r.err == nil {
@@ -570,14 +570,19 @@ func batchContext[T any](batch []*request[T]) (context.Context, context.CancelFu
 func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func() []*request[T]) ([]byte, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	target, err := s.target()
-	if err != nil {
-		return nil, err
-	}
-	st, fx, err := s.stateFor(sc, target, old)
-	if err != nil {
-		s.st = nil
-		return nil, err
+	// The file's real name (past symbolic links) is needed only to load
+	// a document anew or to keep backups.
+	st, fx := s.st, fix{}
+	if st == nil || !st.holds(old) {
+		target, err := s.target()
+		if err != nil {
+			return nil, err
+		}
+		st, fx, err = s.stateFor(sc, target, old)
+		if err != nil {
+			s.st = nil
+			return nil, err
+		}
 	}
 	if fx.recovered != nil {
 		tx.recovered = fx.recovered
@@ -616,13 +621,13 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 			continue
 		}
 		if r.replace != nil {
-			cur := durable.VersionOf(old)
+			cur := st.rev()
 			if dirty {
 				data, err := s.c.document(nil, st)
 				if err != nil {
 					return nil, err
 				}
-				cur = durable.VersionOf(data)
+				cur = st.versions.Version(data)
 			}
 			if cur != r.ifRev {
 				r.err = &fs.PathError{Op: "replace", Path: s.path, Err: fmt.Errorf("%w: the document is at %v, not %v", ErrConflict, cur, r.ifRev)}
@@ -648,16 +653,17 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 		s.st = nil
 		return nil, err
 	}
-	if old != nil && fx.recovered == nil {
-		if err := s.rotate(target); err != nil {
+	if old != nil && fx.recovered == nil && s.backups > 0 {
+		target, err := s.target()
+		if err == nil {
+			err = s.rotate(target)
+		}
+		if err != nil {
 			s.st = nil
 			return nil, err
 		}
 	}
-	tx.wrote, tx.data = true, data
-	// Hash the new version while it is written and fsynced.
-	tx.revc = make(chan Rev, 1)
-	go func() { tx.revc <- durable.VersionOf(data) }()
+	tx.wrote, tx.data, tx.rev = true, data, st.versions.Version(data)
 	return data, nil
 }
 
@@ -723,10 +729,8 @@ type fix struct {
 // when this Store wrote or read exactly that content last.
 func (s *Store[T]) stateFor(sc *scratch, target string, old []byte) (*state, fix, error) {
 	var fx fix
-	if st := s.st; st != nil {
-		if (old == nil && st.missing) || (old != nil && !st.missing && bytes.Equal(old, st.file)) {
-			return st, fx, nil
-		}
+	if st := s.st; st != nil && st.holds(old) {
+		return st, fx, nil
 	}
 	// Keep a copy: old may be a buffer someone else reuses.
 	st := &state{file: bytes.Clone(old)}

@@ -88,7 +88,7 @@ func TestStoreSetGetDeleteIncr(t *testing.T) {
 		Rev   string
 		Value map[string]any
 	}
-	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &out) != nil || out.Value["port"] != 8080.0 || !strings.HasPrefix(out.Rev, "sha256:") {
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &out) != nil || out.Value["port"] != 8080.0 || !strings.HasPrefix(out.Rev, "v1:") {
 		t.Errorf("get --json: %v", r)
 	}
 	for i := 1; i <= 3; i++ {

@@ -1,0 +1,222 @@
+package durable
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"slices"
+)
+
+// Version identifies one content of a file: read it with ReadVersion, and
+// pass it to IfVersion so that a later write fails with ErrConflict if
+// someone else wrote the file in between. The zero Version stands for "the
+// file does not exist".
+//
+// A Version is a SHA-256 hash tree of the content, two levels deep: the
+// content is cut into chunks, each at least 4 KiB long and ending at a
+// newline (or at the end), and the Version is the SHA-256 of the string
+// "durable version 1\n" followed by the SHA-256 of each chunk. Two contents
+// share a Version only if they are equal, as with a plain SHA-256; the
+// chunks let a VersionTracker hash a large document that changed in a few
+// places by rehashing only the chunks around the changes. Cutting at
+// newlines keeps chunks after a change that moved the rest of the file
+// (an insertion, a value that got longer) the same.
+type Version struct{ sum [sha256.Size]byte }
+
+// versionChunk is the least length of a chunk that is not the last.
+const versionChunk = 4 << 10
+
+var versionLabel = []byte("durable version 1\n")
+
+// VersionOf returns the Version of content; nil content (a missing file)
+// gives the zero Version.
+func VersionOf(content []byte) Version {
+	if content == nil {
+		return Version{}
+	}
+	root := sha256.New()
+	root.Write(versionLabel)
+	for s := 0; s < len(content); {
+		e := chunkEnd(content, s)
+		sum := sha256.Sum256(content[s:e])
+		root.Write(sum[:])
+		s = e
+	}
+	return versionFrom(root)
+}
+
+func versionFrom(root hash.Hash) Version {
+	var v Version
+	root.Sum(v.sum[:0])
+	return v
+}
+
+// chunkEnd returns where the chunk of content that starts at s ends: after
+// the first newline at least versionChunk bytes from s, or at the end.
+func chunkEnd(content []byte, s int) int {
+	m := s + versionChunk - 1
+	if m >= len(content) {
+		return len(content)
+	}
+	if i := bytes.IndexByte(content[m:], '\n'); i >= 0 {
+		return m + i + 1
+	}
+	return len(content)
+}
+
+// String returns "absent" for the zero Version, and otherwise "v1:" (the
+// scheme of Version) and the first 8 bytes of the hash in hex, enough to
+// tell versions apart when a person reads them.
+func (v Version) String() string {
+	if v == (Version{}) {
+		return "absent"
+	}
+	return fmt.Sprintf("v1:%x", v.sum[:8])
+}
+
+// A VersionTracker computes the Versions of successive contents of one
+// file, such as each new version of a document that a program keeps in
+// memory and writes back: the Version of a content that differs from the
+// one before in a few places costs comparing the two and hashing the
+// chunks around the differences (see Version), not hashing it all. The
+// zero VersionTracker is ready to use; it is not safe for concurrent use.
+//
+// It keeps the last content it was given, without copying it: the caller
+// must not modify that content until the next call of Version or Reset.
+type VersionTracker struct {
+	content []byte
+	ends    []int // where each chunk of content ends
+	sums    [][sha256.Size]byte
+	v       Version
+	known   bool // content, ends, sums and v describe one content
+	root    hash.Hash
+	hashed  int // chunks the last call hashed, for tests
+}
+
+// Version returns the Version of content, VersionOf(content).
+func (t *VersionTracker) Version(content []byte) Version {
+	if content == nil {
+		t.Reset()
+		return Version{}
+	}
+	if t.root == nil {
+		t.root = sha256.New()
+	}
+	t.hashed = 0
+	switch {
+	case !t.known:
+		t.ends, t.sums = t.rehash(content, 0, t.ends[:0], t.sums[:0], nil)
+	case bytes.Equal(content, t.content):
+		t.content = content
+		return t.v
+	default:
+		t.ends, t.sums = t.update(content)
+	}
+	t.content, t.known = content, true
+	t.root.Reset()
+	t.root.Write(versionLabel)
+	for i := range t.sums {
+		t.root.Write(t.sums[i][:])
+	}
+	t.v = versionFrom(t.root)
+	return t.v
+}
+
+// Reset forgets the last content.
+func (t *VersionTracker) Reset() {
+	t.content, t.known = nil, false
+	t.ends, t.sums = t.ends[:0], t.sums[:0]
+}
+
+// update returns the chunks of content, reusing those of t.content that
+// lie before the first difference and those after the last one that start
+// where t.content had a chunk start.
+func (t *VersionTracker) update(content []byte) ([]int, [][sha256.Size]byte) {
+	old := t.content
+	p := commonPrefix(old, content)
+	l := commonSuffix(old[p:], content[p:])
+	// Chunks that end before the first difference are the same, except a
+	// last chunk, which ended only because the content did. (Chunks are
+	// few, a 1 MiB file has about 256, so a scan finds them.)
+	k := 0
+	for k < len(t.ends)-1 && t.ends[k] <= p {
+		k++
+	}
+	start := 0
+	if k > 0 {
+		start = t.ends[k-1]
+	}
+	ends := slices.Clone(t.ends[:k])
+	sums := slices.Clone(t.sums[:k])
+	resync := &suffixChunks{ends: t.ends, sums: t.sums, from: len(content) - l, delta: len(content) - len(old)}
+	return t.rehash(content, start, ends, sums, resync)
+}
+
+// suffixChunks tells where the chunks of the new content meet those of the
+// old one again: a chunk that starts inside the common suffix, where the old
+// content had a chunk start, is followed by the same chunks as there.
+type suffixChunks struct {
+	ends  []int // the old content's chunks
+	sums  [][sha256.Size]byte
+	from  int // the common suffix starts here in the new content
+	delta int // new offset - old offset, in the common suffix
+}
+
+// at returns the old chunk that starts at old offset o, if one does.
+func (r *suffixChunks) at(o int) (int, bool) {
+	if o == 0 {
+		return 0, len(r.ends) > 0
+	}
+	j, ok := slices.BinarySearch(r.ends, o)
+	return j + 1, ok && j+1 < len(r.ends)
+}
+
+// rehash appends the chunks of content from s on to ends and sums.
+func (t *VersionTracker) rehash(content []byte, s int, ends []int, sums [][sha256.Size]byte, resync *suffixChunks) ([]int, [][sha256.Size]byte) {
+	for s < len(content) {
+		if resync != nil && s >= resync.from {
+			if i, ok := resync.at(s - resync.delta); ok {
+				for ; i < len(resync.ends); i++ {
+					ends = append(ends, resync.ends[i]+resync.delta)
+					sums = append(sums, resync.sums[i])
+				}
+				return ends, sums
+			}
+		}
+		e := chunkEnd(content, s)
+		ends = append(ends, e)
+		sums = append(sums, sha256.Sum256(content[s:e]))
+		t.hashed++
+		s = e
+	}
+	return ends, sums
+}
+
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	const block = 256
+	i := 0
+	for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
+		i += block
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// commonSuffix returns the length of the longest common suffix of a and b.
+func commonSuffix(a, b []byte) int {
+	n := min(len(a), len(b))
+	const block = 256
+	i := 0
+	for i+block <= n && bytes.Equal(a[len(a)-i-block:len(a)-i], b[len(b)-i-block:len(b)-i]) {
+		i += block
+	}
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	return i
+}
