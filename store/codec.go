@@ -86,6 +86,8 @@ type node struct {
 	keyEnc  [][]byte         // map: keys as JSON strings
 	index   *keyIndex        // map: key to position
 	snaps   []unsafe.Pointer // map of leaves with memEqual: each kid's snapPtr, side by side
+	vals    reflect.Value    // map of leaves with memEqual: copies of the kids' snaps, by place in index's order
+	valBase unsafe.Pointer   // vals' first element; nil when vals is not set
 	cache   *mapCache        // large map: its last encoding
 	null    bool             // map: nil, written as null
 }
@@ -183,6 +185,13 @@ func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 		n.kids[cm.i] = cm.kid
 		if n.snaps != nil {
 			n.snaps[cm.i] = cm.kid.snapPtr
+		}
+		if n.valBase != nil {
+			if w := n.index.at[cm.i]; w >= 0 && cm.kid.snap.IsValid() {
+				n.vals.Index(int(w)).Set(cm.kid.snap)
+			} else {
+				n.vals, n.valBase = reflect.Value{}, nil
+			}
 		}
 		if mc := n.cache; mc != nil {
 			if len(mc.dirty) > len(n.kids)/8 {
@@ -327,8 +336,13 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	var added []entry
 	seen := 0
 	var walk walker
+	var valBase unsafe.Pointer
+	var valSize uintptr
 	if n != nil {
 		walk = n.index.walk()
+		if snaps != nil {
+			valBase, valSize = n.valBase, p.t.Elem().Size()
+		}
 	}
 	it := v.MapRange()
 	for it.Next() {
@@ -336,9 +350,15 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		vv.SetIterValue(it)
 		k := kv.String()
 		if n != nil {
-			if i, ok := walk.find(k); ok {
+			if i, w, ok := walk.find(k); ok {
 				seen++
-				if snaps != nil && snaps[i] != nil && memEqual(vvPtr, snaps[i]) {
+				// Compare with the copy kept in walk order, read front
+				// to back, or else with the kid's own.
+				if valBase != nil && w >= 0 {
+					if memEqual(vvPtr, unsafe.Add(valBase, uintptr(w)*valSize)) {
+						continue
+					}
+				} else if snaps != nil && snaps[i] != nil && memEqual(vvPtr, snaps[i]) {
 					continue
 				}
 				nk, changed, err := c.sync(sc, p.elem, n.kids[i], vv, depth+1)
@@ -357,7 +377,9 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		}
 		added = append(added, entry{k: k, n: nk})
 	}
-	walk.done()
+	if walk.done() && snaps != nil {
+		layoutVals(p, n)
+	}
 	if n != nil && len(added) == 0 && seen == len(n.keys) {
 		if len(changes) == 0 {
 			return n, false, nil
@@ -413,6 +435,22 @@ func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		}
 	}
 	return nn, true, nil
+}
+
+// layoutVals copies the snaps of the map node n's kids into one array, in
+// the order of its index, where a walk of the map reads them front to back.
+func layoutVals(p *objPlan, n *node) {
+	order := n.index.order
+	vals := reflect.MakeSlice(reflect.SliceOf(p.t.Elem()), len(order), len(order))
+	for w, i := range order {
+		kid := n.kids[i]
+		if !kid.snap.IsValid() {
+			n.vals, n.valBase = reflect.Value{}, nil
+			return
+		}
+		vals.Index(w).Set(kid.snap)
+	}
+	n.vals, n.valBase = vals, vals.UnsafePointer()
 }
 
 // keyString encodes a key as a JSON string, as encoding/json does.

@@ -12,29 +12,28 @@ import (
 // side in one block, and each slot carries a tag of the key's hash, so a
 // lookup usually touches one slot and one key, both likely in cache.
 //
-// It also remembers the order of the last walk of the map (see walker): Go
+// It also knows an order in which Go walks the map (see walker): Go
 // iterates an unchanged map in nearly the same order every time, only
 // starting elsewhere, so the next key of a walk is usually the one that
-// followed the previous key last time. Checking that guess is one string
-// comparison, of the very string the map held last time (so the bytes are
-// not even read), against a list read front to back; a lookup is a hash and
+// followed the previous key in that order. Checking that guess is one
+// string comparison, of the very string the map held (so the bytes are not
+// even read), against a list read front to back; a lookup is a hash and
 // two scattered reads. A wrong guess costs the comparison and falls back to
 // the lookup: the order of Go's maps is never relied on for the result.
+// The order is taken from a walk when there is none yet, or when the last
+// walk had to look up many keys (the map was rebuilt).
 type keyIndex struct {
 	seed  maphash.Seed
 	shift uint     // 64 - log2(len(slots))
 	slots []uint64 // 0 for empty, else tag<<32 | position+1
 	keys  []string // by position, each a slice of one block
 
-	last, cur walkOrder // the last walk, and the one being recorded
-	at        []int32   // position -> its place in last, -1 if absent
-}
-
-// walkOrder is the sequence in which one walk found the keys: their
-// positions, and the strings the map held for them.
-type walkOrder struct {
-	pos  []int32
-	keys []string
+	order  []int32  // place -> position, in walk order; empty if unknown
+	okeys  []string // place -> the string the map held for that key
+	at     []int32  // position -> place, -1 if none
+	misses int      // lookups of the last walk
+	rec    []int32  // the order being recorded, if this walk records one
+	reck   []string
 }
 
 // newKeyIndex indexes keys, which must be distinct. It keeps copies of
@@ -93,56 +92,67 @@ func (x *keyIndex) find(k string) (int, bool) {
 // walker looks up the keys of one walk of the map, in the order the walk
 // finds them.
 type walker struct {
-	x *keyIndex
-	w int // the place in x.last of the key found before, -1 if none
+	x      *keyIndex
+	w      int // the place of the key found before, -1 if none
+	record bool
 }
 
 func (x *keyIndex) walk() walker {
-	if x != nil {
-		x.cur.pos, x.cur.keys = x.cur.pos[:0], x.cur.keys[:0]
+	if x == nil {
+		return walker{w: -1}
 	}
-	return walker{x: x, w: -1}
+	wk := walker{x: x, w: -1, record: len(x.order) == 0 || x.misses > len(x.keys)/8}
+	if wk.record {
+		x.rec, x.reck = x.rec[:0], x.reck[:0]
+	}
+	x.misses = 0
+	return wk
 }
 
-// find is keyIndex.find for the next key of the walk.
-func (wk *walker) find(k string) (int, bool) {
+// find is keyIndex.find for the next key of the walk. It also returns the
+// key's place in the order, -1 if the order has none.
+func (wk *walker) find(k string) (i, place int, ok bool) {
 	x := wk.x
 	if x == nil {
-		return 0, false
+		return 0, -1, false
 	}
-	i, ok := -1, false
-	if w := wk.w + 1; wk.w >= 0 && len(x.last.pos) > 0 {
-		if w == len(x.last.pos) {
+	if w := wk.w + 1; wk.w >= 0 {
+		if w == len(x.order) {
 			w = 0 // a walk that started elsewhere wraps around
 		}
-		if x.last.keys[w] == k {
-			i, ok, wk.w = int(x.last.pos[w]), true, w
+		if x.okeys[w] == k {
+			i, place, ok = int(x.order[w]), w, true
 		}
 	}
 	if !ok {
+		x.misses++
 		if i, ok = x.find(k); !ok {
 			wk.w = -1
-			return 0, false
+			return 0, -1, false
 		}
-		wk.w = int(x.at[i])
+		place = int(x.at[i])
 	}
-	x.cur.pos = append(x.cur.pos, int32(i))
-	x.cur.keys = append(x.cur.keys, k)
-	return i, true
+	wk.w = place
+	if wk.record {
+		x.rec = append(x.rec, int32(i))
+		x.reck = append(x.reck, k)
+	}
+	return i, place, true
 }
 
-// done keeps the order of a finished walk for the next one.
-func (wk *walker) done() {
+// done ends a walk that found every key; it reports whether the walk
+// changed the order (and with it every place).
+func (wk *walker) done() bool {
 	x := wk.x
-	if x == nil {
-		return
+	if x == nil || !wk.record || len(x.rec) != len(x.keys) {
+		return false
 	}
-	for _, i := range x.last.pos {
-		x.at[i] = -1
-	}
-	clear(x.last.keys) // do not keep strings the map may drop
-	x.last, x.cur = x.cur, x.last
-	for w, i := range x.last.pos {
+	x.order, x.rec = x.rec, x.order[:0]
+	x.okeys, x.reck = x.reck, x.okeys[:0]
+	clear(x.reck) // do not keep strings the map may drop
+	for w, i := range x.order {
 		x.at[i] = int32(w)
 	}
+	x.misses = 0
+	return true
 }
