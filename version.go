@@ -194,12 +194,14 @@ func (t *VersionTracker) rehash(content []byte, s int, ends []int, sums [][sha25
 }
 
 // commonPrefix returns the length of the longest common prefix of a and b.
+// It compares in large blocks first: bytes.Equal is fast, its calls are not.
 func commonPrefix(a, b []byte) int {
 	n := min(len(a), len(b))
-	const block = 256
 	i := 0
-	for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
-		i += block
+	for _, block := range [...]int{4096, 128} {
+		for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
+			i += block
+		}
 	}
 	for i < n && a[i] == b[i] {
 		i++
@@ -210,10 +212,11 @@ func commonPrefix(a, b []byte) int {
 // commonSuffix returns the length of the longest common suffix of a and b.
 func commonSuffix(a, b []byte) int {
 	n := min(len(a), len(b))
-	const block = 256
 	i := 0
-	for i+block <= n && bytes.Equal(a[len(a)-i-block:len(a)-i], b[len(b)-i-block:len(b)-i]) {
-		i += block
+	for _, block := range [...]int{4096, 128} {
+		for i+block <= n && bytes.Equal(a[len(a)-i-block:len(a)-i], b[len(b)-i-block:len(b)-i]) {
+			i += block
+		}
 	}
 	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
 		i++
