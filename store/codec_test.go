@@ -709,3 +709,91 @@ func TestCodecLargeMapSplice(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecFlatMapWalkOrder drives the comparison of a map of flat records
+// (compared against copies kept in the map's walk order) through updates,
+// failed updates, and a churn that deletes and re-adds keys in one update,
+// which moves them in Go's map and so changes the walk order.
+func TestCodecFlatMapWalkOrder(t *testing.T) {
+	type rec struct {
+		N int    `json:"n"`
+		S string `json:"s,omitempty"`
+	}
+	type doc struct {
+		M map[string]rec `json:"m"`
+		Z int            `json:"z"`
+	}
+	m := vfs.NewMem()
+	s, err := Open("/d.json", &Options[doc]{FS: m, Backups: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := doc{M: map[string]rec{}}
+	for i := range 300 {
+		model.M[fmt.Sprint("k", i)] = rec{N: i}
+	}
+	ctx := context.Background()
+	usedOrder := false
+	failing := rand.New(rand.NewPCG(5, 6))
+	for step := range 400 {
+		op := func(d *doc) {
+			r := rand.New(rand.NewPCG(uint64(step), 11))
+			if step == 0 {
+				d.M = maps.Clone(model.M)
+				return
+			}
+			switch x := r.IntN(20); {
+			case x == 0: // churn: the same keys, moved
+				for i := range 100 {
+					k := fmt.Sprint("k", (step+i*3)%300)
+					e, ok := d.M[k]
+					delete(d.M, k)
+					if ok {
+						e.N++
+						d.M[k] = e
+					}
+				}
+			case x == 1:
+				delete(d.M, fmt.Sprint("k", r.IntN(300)))
+			case x == 2:
+				d.M[fmt.Sprint("k", r.IntN(300))] = rec{N: -1, S: "new"}
+			default:
+				for range 1 + r.IntN(3) {
+					k := fmt.Sprint("k", r.IntN(300))
+					if e, ok := d.M[k]; ok {
+						// Few values, so that members often change back
+						// to what their copies held before.
+						e.N = r.IntN(3)
+						e.S = strings.Repeat("s", r.IntN(2))
+						d.M[k] = e
+					}
+				}
+			}
+			d.Z = step
+		}
+		fail := step > 0 && failing.IntN(7) == 0
+		_, err := s.Update(ctx, func(d *doc) error {
+			op(d)
+			if fail {
+				return errors.New("refused")
+			}
+			return nil
+		})
+		if fail != (err != nil) {
+			t.Fatalf("step %d: err = %v", step, err)
+		}
+		if !fail {
+			op(&model)
+		}
+		if st := s.st; st != nil && st.root != nil && st.root.kids[0].valBase != nil {
+			usedOrder = true
+		}
+		got, _ := vfs.ReadFile(m, "/d.json")
+		if want := oracle(t, &model, "  ", nil, nil); step > 0 && !bytes.Equal(got, want) {
+			t.Fatalf("step %d: wrote\n%s\nwant\n%s", step, got, want)
+		}
+	}
+	if !usedOrder {
+		t.Error("the comparison never used the copies kept in walk order")
+	}
+}
