@@ -664,7 +664,6 @@ func TestCodecLargeMapSplice(t *testing.T) {
 			model.M[fmt.Sprint("k", i)] = rec{N: i}
 		}
 		rng := rand.New(rand.NewPCG(3, 4))
-		ctx := context.Background()
 		for step := range 300 {
 			op := func(d *doc) {
 				if step == 0 {
@@ -688,24 +687,7 @@ func TestCodecLargeMapSplice(t *testing.T) {
 				}
 				d.Z = step
 			}
-			fail := step > 0 && rng.IntN(6) == 0
-			_, err := s.Update(ctx, func(d *doc) error {
-				op(d)
-				if fail {
-					return errors.New("refused")
-				}
-				return nil
-			})
-			if fail != (err != nil) {
-				t.Fatalf("step %d: err = %v", step, err)
-			}
-			if !fail {
-				op(&model)
-			}
-			got, _ := vfs.ReadFile(m, "/d.json")
-			if want := oracle(t, &model, indent, nil, nil); step > 0 && !bytes.Equal(got, want) {
-				t.Fatalf("indent %q step %d: wrote\n%s\nwant\n%s", indent, step, got, want)
-			}
+			updateLikeModel(t, m, s, &model, indent, step, step > 0 && rng.IntN(6) == 0, op)
 		}
 	}
 }
@@ -732,7 +714,6 @@ func TestCodecFlatMapWalkOrder(t *testing.T) {
 	for i := range 300 {
 		model.M[fmt.Sprint("k", i)] = rec{N: i}
 	}
-	ctx := context.Background()
 	usedOrder := false
 	failing := rand.New(rand.NewPCG(5, 6))
 	for step := range 400 {
@@ -771,29 +752,36 @@ func TestCodecFlatMapWalkOrder(t *testing.T) {
 			}
 			d.Z = step
 		}
-		fail := step > 0 && failing.IntN(7) == 0
-		_, err := s.Update(ctx, func(d *doc) error {
-			op(d)
-			if fail {
-				return errors.New("refused")
-			}
-			return nil
-		})
-		if fail != (err != nil) {
-			t.Fatalf("step %d: err = %v", step, err)
-		}
-		if !fail {
-			op(&model)
-		}
+		updateLikeModel(t, m, s, &model, "  ", step, step > 0 && failing.IntN(7) == 0, op)
 		if st := s.st; st != nil && st.root != nil && st.root.kids[0].valBase != nil {
 			usedOrder = true
-		}
-		got, _ := vfs.ReadFile(m, "/d.json")
-		if want := oracle(t, &model, "  ", nil, nil); step > 0 && !bytes.Equal(got, want) {
-			t.Fatalf("step %d: wrote\n%s\nwant\n%s", step, got, want)
 		}
 	}
 	if !usedOrder {
 		t.Error("the comparison never used the copies kept in walk order")
+	}
+}
+
+// updateLikeModel runs op in an Update of s, refused afterwards when fail,
+// and on the model when it was not, then checks that the file is what
+// encoding/json makes of the model (from step 1 on: step 0 sets it up).
+func updateLikeModel[T any](t *testing.T, m *vfs.MemFS, s *Store[T], model *T, indent string, step int, fail bool, op func(*T)) {
+	t.Helper()
+	_, err := s.Update(context.Background(), func(d *T) error {
+		op(d)
+		if fail {
+			return errors.New("refused")
+		}
+		return nil
+	})
+	if fail != (err != nil) {
+		t.Fatalf("step %d: err = %v", step, err)
+	}
+	if !fail {
+		op(model)
+	}
+	got, _ := vfs.ReadFile(m, "/d.json")
+	if want := oracle(t, model, indent, nil, nil); step > 0 && !bytes.Equal(got, want) {
+		t.Fatalf("indent %q step %d: wrote\n%s\nwant\n%s", indent, step, got, want)
 	}
 }
