@@ -249,7 +249,7 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 		return err
 	}
 	u.last = nil // unknown until the replace succeeds
-	w := &writeReq{o: o, name: u.name, data: next, perm: o.newFileMode, target: seen}
+	w := &writeReq{o: o, name: u.name, data: next, perm: o.newFileMode, seen: seen}
 	if err := w.replace(target); err != nil {
 		return err
 	}

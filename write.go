@@ -96,7 +96,7 @@ type writeReq struct {
 	data      []byte
 	perm      fs.FileMode
 	published *PendingFile // set for every member of a batch that published
-	target    fs.FileInfo  // the target as the caller just saw it under the lock, or nil
+	seen      fs.FileInfo  // the target as the caller just saw it under the lock, or nil
 }
 
 func joinWrites(batch []*writeReq, w *writeReq) bool {
@@ -126,7 +126,7 @@ func (w *writeReq) publish(target string) (*PendingFile, error) {
 			return nil, nil
 		}
 	}
-	p, err := o.beginWith(w.name, target, w.perm, w.target)
+	p, err := o.beginWith(w.name, target, w.perm, w.seen)
 	if err != nil {
 		return nil, err
 	}

@@ -12,12 +12,9 @@ import (
 // os.OpenFile would also try to register every file with Go's poller, at
 // the price of four fcntl calls per open, which cannot help for the regular
 // files and directories this package opens (the poller cannot wait on
-// them); NewFile asks one question instead. O_APPEND goes through
-// os.OpenFile, whose File then refuses WriteAt as it should.
+// them); NewFile asks one question instead (F_GETFL), which also tells it
+// an O_APPEND file, so that WriteAt refuses it as it should.
 func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
-	if flag&os.O_APPEND != 0 {
-		return os.OpenFile(name, flag|syscall.O_CLOEXEC, perm)
-	}
 	fd, err := openFd(name, flag, perm)
 	if err != nil {
 		return nil, err
