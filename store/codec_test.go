@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/durable-go/durable/vfs"
 )
@@ -783,5 +784,67 @@ func updateLikeModel[T any](t *testing.T, m *vfs.MemFS, s *Store[T], model *T, i
 	got, _ := vfs.ReadFile(m, "/d.json")
 	if want := oracle(t, model, indent, nil, nil); step > 0 && !bytes.Equal(got, want) {
 		t.Fatalf("indent %q step %d: wrote\n%s\nwant\n%s", indent, step, got, want)
+	}
+}
+
+// A map assignment to an existing string key stores the caller's string
+// (Go updates the key). The walk must take that string as its guess for
+// the next walk, or every later walk compares the key's bytes where one
+// pointer comparison would do; the test checks the guesses themselves.
+func TestCodecWalkAdoptsAssignedKeys(t *testing.T) {
+	c := newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0)
+	doc := newBenchDoc(200)
+	v := reflect.ValueOf(&doc).Elem()
+	sc := newScratch()
+	root, _, err := c.syncRoot(sc, nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the first walk records the order, the second uses it
+		if root, _, err = c.syncRoot(sc, root, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := root.kids[1] // Entries
+	if m.index == nil || len(m.index.okeys) != 200 {
+		t.Fatalf("no walk order recorded")
+	}
+	// Store every key again under a string with the same bytes and a new
+	// address, changing one value so that the update is real.
+	for k, e := range maps.Clone(doc.Entries) {
+		if k == benchKey(7) {
+			e.Hits++
+		}
+		doc.Entries[strings.Clone(k)] = e
+	}
+	if root, _, err = c.syncRoot(sc, root, v); err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]*byte{}
+	for k := range doc.Entries {
+		held[k] = unsafe.StringData(k)
+	}
+	stale := 0
+	for _, k := range m.index.okeys {
+		if unsafe.StringData(k) != held[k] {
+			stale++
+		}
+	}
+	if stale > 0 {
+		t.Errorf("%d of 200 walk guesses still hold a string the map replaced", stale)
+	}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.document(nil, &state{val: v, root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(want.Bytes()), bytes.TrimSpace(got)) {
+		t.Error("the document differs from encoding/json's")
 	}
 }

@@ -120,7 +120,13 @@ func (wk *walker) find(k string) (i, place int, ok bool) {
 		if w == len(x.order) {
 			w = 0 // a walk that started elsewhere wraps around
 		}
-		if x.okeys[w] == k {
+		if g := x.okeys[w]; unsafe.StringData(g) == unsafe.StringData(k) && len(g) == len(k) {
+			i, place, ok = int(x.order[w]), w, true
+		} else if g == k {
+			// Assigning to a string key of a Go map stores the caller's
+			// string: keep that one, so that the next walk finds the
+			// very same string again rather than comparing its bytes.
+			x.okeys[w] = k
 			i, place, ok = int(x.order[w]), w, true
 		}
 	}
@@ -130,7 +136,9 @@ func (wk *walker) find(k string) (i, place int, ok bool) {
 			wk.w = -1
 			return 0, -1, false
 		}
-		place = int(x.at[i])
+		if place = int(x.at[i]); place >= 0 {
+			x.okeys[place] = k // as above
+		}
 	}
 	wk.w = place
 	if wk.record {

@@ -21,7 +21,10 @@ func memEq(t reflect.Type) func(a, b unsafe.Pointer) bool {
 			pa, pb := unsafe.Add(a, s.off), unsafe.Add(b, s.off)
 			switch s.kind {
 			case segString:
-				if *(*string)(pa) != *(*string)(pb) {
+				// Usually the very same string: check that before
+				// calling on to compare bytes.
+				x, y := *(*string)(pa), *(*string)(pb)
+				if len(x) != len(y) || unsafe.StringData(x) != unsafe.StringData(y) && x != y {
 					return false
 				}
 			case seg1:
