@@ -65,6 +65,9 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &fs.PathError{Op: "lock", Path: m.path, Err: withCause(ctx, err)}
 	}
+	if h, done, err := m.lockNow(); done {
+		return h, err
+	}
 	parent := ctx
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -90,6 +93,31 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 		}
 	}
 	return newHeld(m.path, f, e, true, true), nil
+}
+
+// lockNow takes the lock if nobody holds it, without setting up a wait
+// (a timer and a context per Lock, which showed in every store update). It
+// reports done = false when someone holds it, having taken nothing.
+func (m *Mutex) lockNow() (h *Held, done bool, err error) {
+	e, ok := tryAcquireEntry(m.key, true)
+	if !ok {
+		return nil, false, nil
+	}
+	f, err := m.file()
+	if err != nil {
+		e.release(true)
+		return nil, true, &fs.PathError{Op: "lock", Path: m.path, Err: err}
+	}
+	if f != nil {
+		if err := (osLocker{}).tryLock(f, true); err != nil {
+			e.release(true)
+			if errors.Is(err, ErrLocked) {
+				return nil, false, nil
+			}
+			return nil, true, &fs.PathError{Op: "lock", Path: m.path, Err: err}
+		}
+	}
+	return newHeld(m.path, f, e, true, true), true, nil
 }
 
 // file returns the open sidecar, opening it on first use; nil off vfs.OS.
