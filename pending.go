@@ -112,31 +112,33 @@ func (o *options) beginWith(name, target string, perm fs.FileMode, seen fs.FileI
 
 // keepModeAndOwner gives the temp file mode and, when running as root
 // (which would otherwise hand a user's file to root on every write), the
-// target's owner.
+// target's owner. It changes only what differs: a chmod or chown that
+// changes nothing would still be a metadata update for the fsync to
+// commit, and every call is a syscall.
 func (p *PendingFile) keepModeAndOwner(mode fs.FileMode) error {
-	if os.Geteuid() != 0 {
-		return p.f.Chmod(mode)
-	}
-	// Root needs the temp file's owner anyway; with it comes the mode,
-	// which usually needs no change. A chmod or chown that changes
-	// nothing would still be a metadata update for the fsync to commit.
 	fi, err := p.f.Stat()
 	if err != nil {
 		return err
 	}
-	if fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != mode {
-		if err := p.f.Chmod(mode); err != nil {
-			return err
+	const bits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+	chmod := fi.Mode()&bits != mode
+	uid, gid, ok := vfs.Owner(p.old)
+	if ok {
+		u, g, known := vfs.Owner(fi)
+		// Only root may give a file away, so only root tries; the
+		// question is asked only now, as it is a syscall too.
+		if (!known || u != uid || g != gid) && os.Geteuid() == 0 {
+			if err := p.f.Chown(uid, gid); err != nil {
+				return err
+			}
+			// A chown clears the setuid and setgid bits, even root's.
+			chmod = chmod || mode&(fs.ModeSetuid|fs.ModeSetgid) != 0
 		}
 	}
-	uid, gid, ok := vfs.Owner(p.old)
-	if !ok {
-		return nil
+	if chmod {
+		return p.f.Chmod(mode)
 	}
-	if u, g, ok := vfs.Owner(fi); ok && u == uid && g == gid {
-		return nil
-	}
-	return p.f.Chown(uid, gid)
+	return nil
 }
 
 // Name returns the name of the file being replaced, as given to Create.
