@@ -364,6 +364,12 @@ func readInto(fsys vfs.FS, name string, buf []byte) ([]byte, fs.FileInfo, error)
 				}
 				break
 			}
+			if len(buf) == int(st.Size()) && len(buf) < cap(buf) {
+				// As long as Stat said, and the read stopped short of
+				// the room it had: that is the end, which another read
+				// would only confirm, for a syscall.
+				break
+			}
 			if len(buf) == cap(buf) {
 				buf = slices.Grow(buf, 4096) // it grew meanwhile
 			}
