@@ -89,9 +89,13 @@ type VersionTracker struct {
 	ends    []int // where each chunk of content ends
 	sums    [][sha256.Size]byte
 	v       Version
-	known   bool // content, ends, sums and v describe one content
-	root    hash.Hash
-	hashed  int // chunks the last call hashed, for tests
+
+	spareEnds []int // storage for the next ends and sums
+	spareSums [][sha256.Size]byte
+
+	known  bool // content, ends, sums and v describe one content
+	root   hash.Hash
+	hashed int // chunks the last call hashed, for tests
 }
 
 // Version returns the Version of content, VersionOf(content).
@@ -104,14 +108,20 @@ func (t *VersionTracker) Version(content []byte) Version {
 		t.root = sha256.New()
 	}
 	t.hashed = 0
-	switch {
-	case !t.known:
+	if !t.known {
 		t.ends, t.sums = t.rehash(content, 0, t.ends[:0], t.sums[:0], nil)
-	case bytes.Equal(content, t.content):
-		t.content = content
-		return t.v
-	default:
-		t.ends, t.sums = t.update(content)
+	} else {
+		// The common prefix is also the equality test: comparing the
+		// two for equality first would read that prefix twice.
+		p := len(content)
+		if len(t.content) != p || p > 0 && &t.content[0] != &content[0] {
+			p = commonPrefix(t.content, content)
+		}
+		if p == len(content) && p == len(t.content) {
+			t.content = content
+			return t.v
+		}
+		t.ends, t.sums = t.update(content, p)
 	}
 	t.content, t.known = content, true
 	t.root.Reset()
@@ -130,11 +140,10 @@ func (t *VersionTracker) Reset() {
 }
 
 // update returns the chunks of content, reusing those of t.content that
-// lie before the first difference and those after the last one that start
-// where t.content had a chunk start.
-func (t *VersionTracker) update(content []byte) ([]int, [][sha256.Size]byte) {
+// lie before the first difference, at p, and those after the last one
+// that start where t.content had a chunk start.
+func (t *VersionTracker) update(content []byte, p int) ([]int, [][sha256.Size]byte) {
 	old := t.content
-	p := commonPrefix(old, content)
 	l := commonSuffix(old[p:], content[p:])
 	// Chunks that end before the first difference are the same, except a
 	// last chunk, which ended only because the content did. (Chunks are
@@ -147,10 +156,14 @@ func (t *VersionTracker) update(content []byte) ([]int, [][sha256.Size]byte) {
 	if k > 0 {
 		start = t.ends[k-1]
 	}
-	ends := slices.Clone(t.ends[:k])
-	sums := slices.Clone(t.sums[:k])
+	// The new lists go where the lists before the last went: the old
+	// ones are read until the end (resync).
+	ends := append(t.spareEnds[:0], t.ends[:k]...)
+	sums := append(t.spareSums[:0], t.sums[:k]...)
 	resync := &suffixChunks{ends: t.ends, sums: t.sums, from: len(content) - l, delta: len(content) - len(old)}
-	return t.rehash(content, start, ends, sums, resync)
+	ends, sums = t.rehash(content, start, ends, sums, resync)
+	t.spareEnds, t.spareSums = t.ends, t.sums
+	return ends, sums
 }
 
 // suffixChunks tells where the chunks of the new content meet those of the

@@ -107,6 +107,18 @@ func TestVersionTrackerMatchesVersionOf(t *testing.T) {
 		if got, want := vt.Version(doc), VersionOf(doc); got != want {
 			t.Fatalf("step %d: Version = %v, want %v", i, got, want)
 		}
+		switch i % 53 {
+		case 0: // the same content again, as the same slice and as a copy
+			if got, want := vt.Version(doc), VersionOf(doc); got != want {
+				t.Fatalf("step %d, again: Version = %v, want %v", i, got, want)
+			}
+			doc = bytes.Clone(doc)
+			if got, want := vt.Version(doc), VersionOf(doc); got != want {
+				t.Fatalf("step %d, a copy: Version = %v, want %v", i, got, want)
+			}
+		case 1:
+			vt.Reset()
+		}
 	}
 	if vt.Version(nil) != (Version{}) {
 		t.Error("nil content must give the zero Version")
