@@ -264,7 +264,7 @@ func (p *PendingFile) install() error {
 func (p *PendingFile) publish() error {
 	fsys := p.o.fs
 	if !p.o.noClobber {
-		if err := fsys.Rename(p.tmp, p.target); err != nil {
+		if err := vfs.RenameFile(fsys, p.tmp, p.target); err != nil {
 			return p.abort(err)
 		}
 		return nil

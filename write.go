@@ -254,7 +254,7 @@ func (o *options) backupOf(target string) error {
 		}
 		return err
 	}
-	if err := o.fs.Rename(tmp, bak); err != nil {
+	if err := vfs.RenameFile(o.fs, tmp, bak); err != nil {
 		if rerr := o.fs.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}

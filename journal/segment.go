@@ -160,7 +160,7 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 		fsys.Remove(tmp)
 		return nil, err
 	}
-	if err := fsys.Rename(tmp, path); err != nil {
+	if err := vfs.RenameFile(fsys, tmp, path); err != nil {
 		fsys.Remove(tmp)
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/vfs"
 )
 
 // Backups, damaged copies and pre-migration copies are hard links to the
@@ -75,7 +76,7 @@ func (s *Store[T]) linkOrCopy(src, dst string) error {
 	tmp := filepath.Join(filepath.Dir(dst), tempName(filepath.Base(dst)))
 	err := s.fs.Link(src, tmp)
 	if err == nil {
-		if err := s.fs.Rename(tmp, dst); err != nil {
+		if err := vfs.RenameFile(s.fs, tmp, dst); err != nil {
 			s.fs.Remove(tmp)
 			return err
 		}

@@ -207,6 +207,10 @@ func rename(from, to string) step {
 	return func(e *env) string { return errClass(e.fsys.Rename(e.path(from), e.path(to))) }
 }
 
+func renameFile(from, to string) step {
+	return func(e *env) string { return errClass(vfs.RenameFile(e.fsys, e.path(from), e.path(to))) }
+}
+
 func link(from, to string) step {
 	return func(e *env) string { return errClass(e.fsys.Link(e.path(from), e.path(to))) }
 }
@@ -452,6 +456,33 @@ func conformanceScripts() []script {
 			readDir("."),
 			readDir("d"),
 			rename("d/b", "x/"),
+		}},
+		{name: "rename files with RenameFile", steps: []step{
+			writeFile("a", "1"),
+			writeFile("b", "2"),
+			renameFile("a", "b"),
+			readFile("b"),
+			stat("a"),
+			renameFile("a", "b"),
+			renameFile("b", "b"),
+			readFile("b"),
+			renameFile("b", "nodir/b"),
+			renameFile("b", "b/x"),
+			mkdir("d", 0o755),
+			renameFile("b", "d"), // a directory newname: refused
+			renameFile("b", "d/"),
+			readDir("d"),
+			renameFile("b", "d/b"),
+			readFile("d/b"),
+			link("d/b", "c"),
+			renameFile("c", "d/b"), // two names of one file: nothing happens
+			symlink("d/b", "s"),
+			writeFile("e", "e"),
+			renameFile("e", "s"), // replaces the link, not what it names
+			lstat("s"),
+			readFile("d/b"),
+			readDir("."),
+			renameFile("d/b", "x/"),
 		}},
 		{name: "rename directories", steps: []step{
 			mkdir("d", 0o755),

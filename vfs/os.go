@@ -39,6 +39,18 @@ func (OS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 // Rename implements FS.
 func (OS) Rename(oldname, newname string) error { return rename(oldname, newname) }
 
+// RenameFile is fsys.Rename(oldname, newname) for an oldname that is a
+// regular file, such as a temp file just written, with the same result.
+// On OS it saves a syscall on every replace: os.Rename first looks at
+// newname to refuse a directory, which rename(2) itself refuses when
+// oldname is a file.
+func RenameFile(fsys FS, oldname, newname string) error {
+	if _, ok := fsys.(OS); ok {
+		return renameFile(oldname, newname)
+	}
+	return fsys.Rename(oldname, newname)
+}
+
 // Link implements FS.
 func (OS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
 

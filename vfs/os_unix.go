@@ -52,6 +52,26 @@ func syscallMode(perm fs.FileMode) uint32 {
 
 func rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 
+// renameFile is rename for a file oldname. Where newname is a directory,
+// rename(2) says EISDIR (ENOTDIR with a trailing slash) and os.Rename
+// EEXIST; only then is it worth looking, to say what os.Rename says.
+func renameFile(oldname, newname string) error {
+	for {
+		err := syscall.Rename(oldname, newname)
+		switch err {
+		case nil:
+			return nil
+		case syscall.EINTR:
+			continue
+		case syscall.EISDIR, syscall.ENOTDIR:
+			if fi, lerr := os.Lstat(newname); lerr == nil && fi.IsDir() {
+				err = syscall.EEXIST
+			}
+		}
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
+	}
+}
+
 // syncDir opens the directory read-only (a directory cannot be opened for
 // writing) and flushes it with fsyncFd.
 func syncDir(name string) error {

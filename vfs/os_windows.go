@@ -38,6 +38,9 @@ func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 // milliseconds; a reader that never closes must not hang the writer.
 const renameRetryFor = 2 * time.Second
 
+// renameFile is rename: MoveFileEx refuses a directory newname by itself.
+func renameFile(oldname, newname string) error { return rename(oldname, newname) }
+
 func rename(oldname, newname string) error {
 	target := onDiskName(newname)
 	from, err := utf16Ptr(oldname)
