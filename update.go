@@ -11,6 +11,7 @@ import (
 
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/lock"
+	"github.com/durable-go/durable/vfs"
 )
 
 // ErrNoChange, returned by an Update function, means "leave the file as it
@@ -186,8 +187,9 @@ func IfVersion(v Version) Option { return func(o *options) { o.ifVersion = &v } 
 // Calls to one Updater's Update run one at a time; unlike the function
 // Update, they are not coalesced. Close it when done.
 type Updater struct {
-	name string
-	o    options
+	name  string
+	plain string // name, cleaned: the target when it is no symbolic link
+	o     options
 
 	mu     sync.Mutex
 	m      *lock.Mutex // kept open for mt; nil before the first update
@@ -200,7 +202,7 @@ type Updater struct {
 // NewUpdater returns an Updater for name. It opens nothing yet. The options
 // are those of Update.
 func NewUpdater(name string, opts ...Option) *Updater {
-	return &Updater{name: name, o: collect(opts)}
+	return &Updater{name: name, plain: filepath.Clean(name), o: collect(opts)}
 }
 
 // Update is UpdateContext for the Updater's file. fn must not modify old.
@@ -214,30 +216,14 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	if u.closed {
 		return &fs.PathError{Op: "update", Path: u.name, Err: ErrClosed}
 	}
-	o := &u.o
-	target, err := resolve(o.fs, u.name, o.noFollow)
-	if err != nil {
-		return err
-	}
-	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
-	if u.m == nil || u.mt != target {
-		// The lock file needs its directory. Once it is open (kept
-		// between updates), the replace makes the directory if it went.
-		if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
-			return wrap(err)
-		}
-	}
-	unlock, err := u.lock(ctx, target)
-	if err != nil {
-		return wrap(err)
-	}
-	defer unlock()
-
-	cur, seen, err := u.read(target)
+	target, cur, seen, unlock, err := u.begin(ctx)
 	if err != nil {
 		u.last = nil
-		return wrap(err)
+		return err
 	}
+	defer unlock()
+	o := &u.o
+	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
 	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
 		return wrap(ErrConflict)
 	}
@@ -255,6 +241,49 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	}
 	u.last = next
 	return nil
+}
+
+// begin finds the file's real name, takes its lock and reads the file.
+func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs.FileInfo, unlock func(), err error) {
+	o := &u.o
+	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
+	if u.m != nil && u.mt == u.plain && openNoFollow != 0 && isOS(o.fs) {
+		// Last time the name was no symbolic link. Rather than lstat it
+		// again, lock it as it was and open it so that a link now in
+		// its place fails the open. Any failure takes the long way
+		// below, which also says what went wrong. (The in-memory
+		// model has no such open: it always takes the long way.)
+		if unlock, err = u.lock(ctx, u.mt); err != nil {
+			return "", nil, nil, nil, wrap(err)
+		}
+		if cur, seen, err = u.read(u.mt, openNoFollow); err == nil {
+			return u.mt, cur, seen, unlock, nil
+		}
+		unlock()
+	}
+	if target, err = resolve(o.fs, u.name, o.noFollow); err != nil {
+		return "", nil, nil, nil, err
+	}
+	if u.m == nil || u.mt != target {
+		// The lock file needs its directory. Once it is open (kept
+		// between updates), the replace makes the directory if it went.
+		if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
+			return "", nil, nil, nil, wrap(err)
+		}
+	}
+	if unlock, err = u.lock(ctx, target); err != nil {
+		return "", nil, nil, nil, wrap(err)
+	}
+	if cur, seen, err = u.read(target, 0); err != nil {
+		unlock()
+		return "", nil, nil, nil, wrap(err)
+	}
+	return target, cur, seen, unlock, nil
+}
+
+func isOS(fsys vfs.FS) bool {
+	_, ok := fsys.(vfs.OS)
+	return ok
 }
 
 // lock takes the lock on target, keeping the lock file open for the next
@@ -282,10 +311,10 @@ func (u *Updater) lock(ctx context.Context, target string) (func(), error) {
 // slice the last update published if the file still holds that, and
 // otherwise a copy the caller may keep. It also returns what the open file
 // said of itself.
-func (u *Updater) read(target string) ([]byte, fs.FileInfo, error) {
+func (u *Updater) read(target string, flag int) ([]byte, fs.FileInfo, error) {
 	var err error
 	var fi fs.FileInfo
-	u.buf, fi, err = readInto(u.o.fs, target, u.buf[:0])
+	u.buf, fi, err = readInto(u.o.fs, target, flag, u.buf[:0])
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}

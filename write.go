@@ -339,14 +339,15 @@ func ReadFile(name string, opts ...Option) ([]byte, error) {
 }
 
 func readFile(fsys vfs.FS, name string) ([]byte, error) {
-	data, _, err := readInto(fsys, name, nil)
+	data, _, err := readInto(fsys, name, 0, nil)
 	return data, err
 }
 
 // readInto reads the whole file into buf, reusing its storage, and returns
 // the content. The result is not nil when the file exists, even if empty.
-func readInto(fsys vfs.FS, name string, buf []byte) ([]byte, fs.FileInfo, error) {
-	f, err := fsys.OpenFile(name, os.O_RDONLY, 0)
+// flag is added to the open's.
+func readInto(fsys vfs.FS, name string, flag int, buf []byte) ([]byte, fs.FileInfo, error) {
+	f, err := fsys.OpenFile(name, os.O_RDONLY|flag, 0)
 	if err != nil {
 		return buf[:0], nil, err
 	}
