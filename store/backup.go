@@ -47,6 +47,7 @@ func (s *Store[T]) rotate(target string) error {
 			return err
 		}
 	}
+	// bak.1 is now gone, or another file than target (checked above).
 	return s.linkOrCopy(target, backupName(target, 1))
 }
 
@@ -66,13 +67,10 @@ func (s *Store[T]) sameFile(a, b string) (bool, error) {
 	return sameFile(fa, fb), nil
 }
 
-// linkOrCopy makes dst a copy of src, replacing dst atomically.
+// linkOrCopy makes dst a copy of src, replacing dst atomically. dst must
+// not be another name of src: rename(2) between two names of one file does
+// nothing, which would leave the temp name behind.
 func (s *Store[T]) linkOrCopy(src, dst string) error {
-	// rename(2) between two names of one file does nothing, which would
-	// leave the temp name behind.
-	if same, err := s.sameFile(src, dst); err != nil || same {
-		return err
-	}
 	tmp := filepath.Join(filepath.Dir(dst), tempName(filepath.Base(dst)))
 	err := s.fs.Link(src, tmp)
 	if err == nil {
@@ -139,8 +137,13 @@ func (s *Store[T]) keepPreMigration(src string, from int) error {
 	if err != nil {
 		return err
 	}
-	if err := s.linkOrCopy(src, target+".pre-v"+strconv.Itoa(from)); err != nil {
+	dst := target + ".pre-v" + strconv.Itoa(from)
+	if same, err := s.sameFile(src, dst); err != nil {
 		return err
+	} else if !same {
+		if err := s.linkOrCopy(src, dst); err != nil {
+			return err
+		}
 	}
 	return s.fs.SyncDir(filepath.Dir(target))
 }
