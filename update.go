@@ -194,6 +194,7 @@ type Updater struct {
 	mu     sync.Mutex
 	m      *lock.Mutex // kept open for mt; nil before the first update
 	mt     string
+	target string // the file of the update in progress, for Target
 	buf    []byte // read buffer
 	last   []byte // what the last update published; nil when unknown
 	closed bool
@@ -221,6 +222,8 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 		u.last = nil
 		return err
 	}
+	u.target = target
+	defer func() { u.target = "" }()
 	defer unlock()
 	o := &u.o
 	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
@@ -242,6 +245,12 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	u.last = next
 	return nil
 }
+
+// Target returns the file that the update in progress reads and replaces:
+// the Updater's name, past any symbolic links, locked. Only the function
+// passed to Update may call it, which needs it to keep other files beside
+// the real one (backups); anywhere else it returns "".
+func (u *Updater) Target() string { return u.target }
 
 // begin finds the file's real name, takes its lock and reads the file.
 func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs.FileInfo, unlock func(), err error) {

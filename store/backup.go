@@ -130,18 +130,14 @@ func (s *Store[T]) moveAside(target string) (string, error) {
 	return "", fmt.Errorf("no free name for %s.corrupt.%s", target, stamp)
 }
 
-// keepPreMigration keeps src, as it was before migrating from version
-// from, as name.pre-v<from>, durably.
-func (s *Store[T]) keepPreMigration(src string, from int) error {
-	target, err := s.target()
-	if err != nil {
-		return err
-	}
+// keepPreMigration keeps the file target, as it was before migrating from
+// version from, as target.pre-v<from>, durably.
+func (s *Store[T]) keepPreMigration(target string, from int) error {
 	dst := target + ".pre-v" + strconv.Itoa(from)
-	if same, err := s.sameFile(src, dst); err != nil {
+	if same, err := s.sameFile(target, dst); err != nil {
 		return err
 	} else if !same {
-		if err := s.linkOrCopy(src, dst); err != nil {
+		if err := s.linkOrCopy(target, dst); err != nil {
 			return err
 		}
 	}

@@ -570,15 +570,12 @@ func batchContext[T any](batch []*request[T]) (context.Context, context.CancelFu
 func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func() []*request[T]) ([]byte, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	// The file's real name (past symbolic links) is needed only to load
-	// a document anew or to keep backups.
+	// The file's real name (past symbolic links, s.upd.Target) is needed
+	// only to load a document anew or to keep backups.
 	st, fx := s.st, fix{}
 	if st == nil || !st.holds(old) {
-		target, err := s.target()
-		if err != nil {
-			return nil, err
-		}
-		st, fx, err = s.stateFor(sc, target, old)
+		var err error
+		st, fx, err = s.stateFor(sc, s.upd.Target(), old)
 		if err != nil {
 			s.st = nil
 			return nil, err
@@ -654,11 +651,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 		return nil, err
 	}
 	if old != nil && fx.recovered == nil && s.backups > 0 {
-		target, err := s.target()
-		if err == nil {
-			err = s.rotate(target)
-		}
-		if err != nil {
+		if err := s.rotate(s.upd.Target()); err != nil {
 			s.st = nil
 			return nil, err
 		}
