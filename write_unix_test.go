@@ -93,47 +93,30 @@ func mode(t *testing.T, name string) fs.FileMode {
 	return fi.Mode().Perm()
 }
 
+// Root keeps a user's file the user's, with its mode. A chown clears the
+// setuid and setgid bits, so the mode must be set after it.
 func TestRootKeepsOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root on Unix to create a file owned by someone else")
 	}
 	dir := testdir.New(t)
-	name := filepath.Join(dir, "user.json")
-	os.WriteFile(name, []byte("old"), 0o640)
-	if err := os.Chown(name, 4242, 4343); err != nil {
-		t.Fatal(err)
-	}
-	if err := durable.WriteFile(name, []byte("new"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fi, _ := os.Stat(name)
-	st := fi.Sys().(*syscall.Stat_t)
-	if st.Uid != 4242 || st.Gid != 4343 || fi.Mode().Perm() != 0o640 {
-		t.Fatalf("owner %d:%d mode %v, want 4242:4343 0640", st.Uid, st.Gid, fi.Mode().Perm())
-	}
-}
-
-// A chown clears the setuid and setgid bits, so the mode goes on after it.
-func TestRootKeepsOwnerAndSetgid(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root on Unix to create a file owned by someone else")
-	}
-	dir := testdir.New(t)
-	name := filepath.Join(dir, "tool")
-	os.WriteFile(name, []byte("old"), 0o700)
-	if err := os.Chown(name, 4242, 4343); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(name, 0o750|fs.ModeSetgid|fs.ModeSetuid); err != nil {
-		t.Fatal(err)
-	}
-	if err := durable.WriteFile(name, []byte("new"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fi, _ := os.Stat(name)
-	st := fi.Sys().(*syscall.Stat_t)
-	want := 0o750 | fs.ModeSetgid | fs.ModeSetuid
-	if got := fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid); st.Uid != 4242 || st.Gid != 4343 || got != want {
-		t.Fatalf("owner %d:%d mode %v, want 4242:4343 %v", st.Uid, st.Gid, got, want)
+	const bits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid
+	for i, want := range []fs.FileMode{0o640, 0o750 | fs.ModeSetuid | fs.ModeSetgid} {
+		name := filepath.Join(dir, fmt.Sprint("user", i))
+		os.WriteFile(name, []byte("old"), 0o600)
+		if err := os.Chown(name, 4242, 4343); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(name, want); err != nil {
+			t.Fatal(err)
+		}
+		if err := durable.WriteFile(name, []byte("new"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := os.Stat(name)
+		st := fi.Sys().(*syscall.Stat_t)
+		if got := fi.Mode() & bits; st.Uid != 4242 || st.Gid != 4343 || got != want {
+			t.Errorf("owner %d:%d mode %v, want 4242:4343 %v", st.Uid, st.Gid, got, want)
+		}
 	}
 }
