@@ -68,7 +68,8 @@ func (r StoreRow) Speedup() float64 { return r.Tput / r.OneTput }
 // Store measures Store.Update of one key of a keys-key document, one
 // goroutine, alternating in each round with RawReplace and durable.WriteFile
 // of the bytes the store wrote, for each backup setting; then the
-// throughput of 1 and of n goroutines (coalesced) for d each.
+// throughput of 1 and of n goroutines (coalesced), d per run, three runs
+// each, alternating (see alternate).
 func Store(dir string, keys, rounds, n int, d time.Duration) ([]StoreRow, error) {
 	var rows []StoreRow
 	for _, backups := range []int{-1, 1} {
@@ -152,20 +153,15 @@ func storeRow(dir string, keys, rounds, n int, d time.Duration, backups int) (St
 		Name: "1 goroutine", Store: median(st[2:]), Raw: median(raw[2:]), WriteFile: median(wf[2:]),
 		Rounds: rounds, Size: int(fi.Size()), Keys: keys, Backups: max(backups, 0), Goroutines: n,
 	}
-	for _, g := range []int{1, n} {
-		ops, el, err := hammer(dir, g, d, func(int, int) error {
-			_, err := s.Update(ctx, bump)
-			return err
-		})
-		if err != nil {
-			return StoreRow{}, err
-		}
-		tput := float64(ops) / el.Seconds()
-		if g == 1 {
-			row.OneTput = tput
-		} else {
-			row.Tput = tput
-		}
+	update := func(int, int) error {
+		_, err := s.Update(ctx, bump)
+		return err
+	}
+	row.OneTput, row.Tput, err = alternate(
+		func() (int64, time.Duration, error) { return hammer(dir, 1, d, update) },
+		func() (int64, time.Duration, error) { return hammer(dir, n, d, update) })
+	if err != nil {
+		return StoreRow{}, err
 	}
 	return row, nil
 }

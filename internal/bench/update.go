@@ -63,7 +63,8 @@ func RawUpdate(ctx context.Context, dir, name string, fn func([]byte) ([]byte, e
 }
 
 // Update measures Update of a size-byte document, alternating with the raw
-// sequence, then throughput with 1 and n goroutines for d each.
+// sequence, then throughput with 1 and n goroutines, d per run, three runs
+// each, alternating (see alternate).
 func Update(dir string, size, rounds, n int, d time.Duration) (UpdateRow, error) {
 	ctx := context.Background()
 	doc := append([]byte("00000000"), payload(size-8)...)
@@ -100,19 +101,13 @@ func Update(dir string, size, rounds, n int, d time.Duration) (UpdateRow, error)
 		}
 	}
 	row := UpdateRow{Size: size, Durable: median(dur[2:]), Raw: median(raw[2:]), Rounds: rounds, Goroutines: n}
-	for _, g := range []int{1, n} {
-		ops, el, err := hammer(dir, g, d, func(int, int) error {
-			return durable.Update(target, bump)
-		})
-		if err != nil {
-			return UpdateRow{}, err
-		}
-		tput := float64(ops) / el.Seconds()
-		if g == 1 {
-			row.One = tput
-		} else {
-			row.Many = tput
-		}
+	update := func(int, int) error { return durable.Update(target, bump) }
+	var err error
+	row.One, row.Many, err = alternate(
+		func() (int64, time.Duration, error) { return hammer(dir, 1, d, update) },
+		func() (int64, time.Duration, error) { return hammer(dir, n, d, update) })
+	if err != nil {
+		return UpdateRow{}, err
 	}
 	return row, nil
 }
