@@ -127,11 +127,18 @@ func reopen(s crashState, name string, backups int, allowed ...string) error {
 }
 
 func TestCrashUpdateRotatesBackups(t *testing.T) {
+	// One backup (the default) takes its own path: nothing shifts.
+	for _, backups := range []int{1, 3} {
+		t.Run(fmt.Sprintf("backups=%d", backups), func(t *testing.T) { testCrashRotate(t, backups) })
+	}
+}
+
+func testCrashRotate(t *testing.T, backups int) {
 	const name = "/app/config.json"
 	v0, v1, v2, v3 := version(t, 0), version(t, 1), version(t, 2), version(t, 3)
 	m := memWith(t, map[string]string{name: v2, name + ".bak.1": v1, name + ".bak.2": v0})
 	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
-		s, err := store.Open(name, &store.Options[Config]{FS: fsys, Backups: 3})
+		s, err := store.Open(name, &store.Options[Config]{FS: fsys, Backups: backups})
 		if err != nil {
 			return err
 		}
@@ -155,17 +162,25 @@ func TestCrashUpdateRotatesBackups(t *testing.T) {
 		if main == v3 && readString(t, s.fs, name+".bak.1") != v2 {
 			return errors.New("v3 is visible but v2 is not in bak.1")
 		}
-		return reopen(s, name, 3, "v2", "v3")
+		return reopen(s, name, backups, "v2", "v3")
 	})
 	checkStates(t, after, func(s crashState) error {
-		got := []string{readString(t, s.fs, name), readString(t, s.fs, name+".bak.1"),
-			readString(t, s.fs, name+".bak.2"), readString(t, s.fs, name+".bak.3")}
-		want := []string{v3, v2, v1, v0}
+		want := []string{v3, v2, v1, v0}[:backups+1]
+		got := []string{readString(t, s.fs, name)}
+		for i := 1; i <= backups; i++ {
+			got = append(got, readString(t, s.fs, fmt.Sprintf("%s.bak.%d", name, i)))
+		}
 		for i := range got {
 			if got[i] != want[i] {
-				return fmt.Errorf("after Update returned: file and backups are %s %s %s %s, want v3 v2 v1 v0",
-					nameOf(t, got[0]), nameOf(t, got[1]), nameOf(t, got[2]), nameOf(t, got[3]))
+				var names []string
+				for _, g := range got {
+					names = append(names, nameOf(t, g))
+				}
+				return fmt.Errorf("after Update returned: file and backups are %v, want v3 v2 v1 v0 (the first %d)", names, len(want))
 			}
+		}
+		if tmp := tempsIn(s.fs, "/"); len(tmp) > 0 {
+			return fmt.Errorf("temp files left: %v", tmp)
 		}
 		return nil
 	})
@@ -328,6 +343,42 @@ func faultCases(t *testing.T) []faultCase {
 					return fmt.Errorf("file is %s", nameOf(t, main))
 				case b1 != v0 && b1 != v1 && b1 != "<absent>", b2 != v0 && b2 != "<absent>":
 					return fmt.Errorf("backups are %s %s", nameOf(t, b1), nameOf(t, b2))
+				}
+				return nil
+			},
+		},
+		{
+			// One backup, twice: a first update whose publish failed
+			// leaves bak.1 a second name of the file, which the second
+			// must cope with (no temp left, bak.1 still v1).
+			name:  "two updates with one backup",
+			files: map[string]string{name: v1, name + ".bak.1": v0},
+			run: func(f vfs.FS) error {
+				s, err := store.Open(name, &store.Options[Config]{FS: f})
+				if err != nil {
+					return err
+				}
+				_, err1 := s.Update(ctx, func(c *Config) error { c.Name, c.Port = "v2", 2; return nil })
+				_, err2 := s.Update(ctx, func(c *Config) error {
+					if c.Name == "v2" {
+						return store.ErrNoChange
+					}
+					c.Name, c.Port = "v2", 2
+					return nil
+				})
+				return errors.Join(err1, err2)
+			},
+			check: func(t *testing.T, m *vfs.MemFS, err error) error {
+				main, b1 := readString(t, m, name), readString(t, m, name+".bak.1")
+				switch {
+				case err == nil && (main != v2 || b1 != v1):
+					return fmt.Errorf("succeeded, but file and backup are %s %s", nameOf(t, main), nameOf(t, b1))
+				case main != v1 && main != v2:
+					return fmt.Errorf("file is %s", nameOf(t, main))
+				case main == v2 && b1 != v1:
+					return fmt.Errorf("v2 is published but bak.1 is %s", nameOf(t, b1))
+				case b1 != v0 && b1 != v1:
+					return fmt.Errorf("backup is %s", nameOf(t, b1))
 				}
 				return nil
 			},
