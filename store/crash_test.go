@@ -127,7 +127,7 @@ func reopen(s crashState, name string, backups int, allowed ...string) error {
 }
 
 func TestCrashUpdateRotatesBackups(t *testing.T) {
-	// One backup (the default) takes its own path: nothing shifts.
+	// One backup (the default) shifts nothing; three shift a chain.
 	for _, backups := range []int{1, 3} {
 		t.Run(fmt.Sprintf("backups=%d", backups), func(t *testing.T) { testCrashRotate(t, backups) })
 	}
