@@ -79,12 +79,6 @@ func (s *scanner) frameAt(off int64) (frame, error) {
 	}
 }
 
-// ioError marks an error reading the file, as opposed to what was read.
-type ioError struct{ err error }
-
-func (e *ioError) Error() string { return e.err.Error() }
-func (e *ioError) Unwrap() error { return e.err }
-
 func isFrameErr(err error) bool {
 	for _, e := range []error{errZero, errShort, errFrameCRC, errFrameForm, errFrameLen, errUnknownTyp} {
 		if err == e {
