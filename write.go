@@ -11,6 +11,7 @@ import (
 	"slices"
 	"syscall"
 
+	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/vfs"
 )
@@ -210,33 +211,33 @@ func (o *options) syncDir(dir string) error {
 	})
 }
 
-// mkdirAll creates dir and its missing parents, fsyncing each parent after
-// a child appears in it, so the new path survives a power cut.
+// mkdirAll creates dir and its missing parents and, with Full durability,
+// makes the whole path durable: every directory on it, whether this call
+// made it or found it, is fsynced into its parent (up to one this process
+// has seen durable), so a new file acknowledged in dir cannot vanish with a
+// directory that another writer, or a killed process, made and never
+// synced.
+//
+// A write that replaces an existing target does not need this: durable
+// puts a file in place only after its writer's own mkdirAll returned, so
+// the target's presence proves the path was durable then. What that cannot
+// cover is a file that another program (or a write with Cache durability)
+// created, without any fsync, in a directory it had just made; on the
+// journaling filesystems (ext4, xfs, APFS, NTFS), which commit metadata in
+// one order, the directory fsync after the rename covers that too.
 func (o *options) mkdirAll(dir string, perm fs.FileMode) error {
-	fi, err := o.fs.Stat(dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := o.mkdirAll(parent, perm); err != nil {
-			return err
-		}
-	}
-	if err := o.fs.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	// Also when another writer created it first: it may not have synced.
+	var sync func(string) error
 	if o.durability == Full {
-		return o.syncDir(parent)
+		sync = o.syncDir
 	}
-	return nil
+	return dirsync.MkdirAll(o.fs, dir, perm, sync)
+}
+
+// makeDirs creates dir and its missing parents and nothing more: for a lock
+// file, which needs its directory but no durability. The replace that may
+// follow makes the path durable if the target is new.
+func (o *options) makeDirs(dir string, perm fs.FileMode) error {
+	return dirsync.MkdirAll(o.fs, dir, perm, nil)
 }
 
 // backupOf makes "target.bak" a durable copy of the current target before
@@ -260,10 +261,47 @@ func (o *options) backupOf(target string) error {
 		}
 		return err
 	}
+	if err := o.dropUnmoved(tmp, bak); err != nil {
+		return err
+	}
 	if o.durability == Full {
 		return o.syncDir(dir)
 	}
 	return nil
+}
+
+// dropUnmoved removes the temp link tmp if the rename to bak left it: when
+// bak was already another name of the target (what a kill between the two
+// renames of a replace with Backup leaves), rename(2) between two names of
+// one file succeeds and does nothing. Only that link is removed, identified
+// as bak's inode: after a rename that did move it, the name is free for
+// anyone else's file.
+func (o *options) dropUnmoved(tmp, bak string) error {
+	left, err := o.fs.Lstat(tmp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fi, err := o.fs.Lstat(bak)
+	if err != nil || !sameFile(left, fi) {
+		return err
+	}
+	if err := o.fs.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// sameFile reports whether a and b describe one file, on the OS or on the
+// in-memory model.
+func sameFile(a, b fs.FileInfo) bool {
+	if ma, ok := a.Sys().(*vfs.MemStat); ok {
+		mb, ok := b.Sys().(*vfs.MemStat)
+		return ok && ma.Ino == mb.Ino
+	}
+	return os.SameFile(a, b)
 }
 
 // linkUnsupported reports a filesystem that cannot make the hard link
