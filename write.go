@@ -25,7 +25,12 @@ import (
 //
 // perm is the mode of a new file (less the umask); an existing file keeps
 // its mode and, when running as root, its owner. Missing parent directories
-// are created and made durable. A symbolic link is followed and kept.
+// are created and made durable, and so is the path to a new file in a
+// directory someone else made. A symbolic link is followed and kept.
+//
+// A replace puts a new file under the name, as any atomic replace must: if
+// the old file has other hard links, they keep the old content and the link
+// is split. NoSplitLinks refuses such a target instead (ErrHardLinked).
 //
 // Concurrent calls for the same file in one process are coalesced: see the
 // package documentation for the last-writer-wins rule.
@@ -119,12 +124,9 @@ func (w *writeReq) replace(target string) error {
 func (w *writeReq) publish(target string) (*PendingFile, error) {
 	o := w.o
 	if o.skipUnchanged {
-		same, err := o.unchanged(target, w.data)
-		if err != nil {
-			return nil, &fs.PathError{Op: "replace", Path: w.name, Err: err}
-		}
-		if same {
-			return nil, nil
+		skip, err := o.skipWrite(w.name, target, w.data)
+		if err != nil || skip {
+			return nil, err
 		}
 	}
 	p, err := o.beginWith(w.name, target, w.perm, w.seen)
@@ -147,27 +149,47 @@ func (w *writeReq) fill(p *PendingFile) (*PendingFile, error) {
 	return p, nil
 }
 
-// unchanged reports whether target already holds data, making sure that
-// content is durable before saying so.
-func (o *options) unchanged(target string, data []byte) (bool, error) {
-	fi, err := o.fs.Stat(target)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+// skipWrite reports whether SkipUnchanged may leave target alone without
+// writing a temp file: it holds data, and a replace could not change its
+// mode or owner: the mode is kept (no ForcePerm), and so is the owner (root
+// keeps it; anyone else would make the file theirs, so it must be theirs
+// already). Otherwise the write goes ahead and the finished temp file,
+// which carries exactly the mode and owner a replace gives, is compared
+// before the rename. When skipWrite says yes, the content is durable.
+func (o *options) skipWrite(name, target string, data []byte) (bool, error) {
+	if o.forcePerm {
+		return false, nil // ForcePerm's mode is perm less the umask
+	}
+	fi, same, err := o.unchanged(target, data)
+	if err == nil && same {
+		if uid, _, ok := vfs.Owner(fi); ok && os.Geteuid() != 0 && uid != os.Geteuid() {
+			return false, nil
+		}
+		err = o.syncExisting(target)
 	}
 	if err != nil {
-		return false, err
+		return false, &fs.PathError{Op: "replace", Path: name, Err: err}
+	}
+	return same, nil
+}
+
+// unchanged reports whether target already holds data, and what it is.
+func (o *options) unchanged(target string, data []byte) (fs.FileInfo, bool, error) {
+	fi, err := o.fs.Stat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) {
-		return false, nil
+		return fi, false, nil
 	}
 	cur, err := readFile(o.fs, target)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	if !bytes.Equal(cur, data) {
-		return false, nil
-	}
-	return true, o.syncExisting(target)
+	return fi, bytes.Equal(cur, data), nil
 }
 
 // syncExisting makes an existing file and its directory entry durable: it
