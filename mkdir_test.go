@@ -249,4 +249,3 @@ func TestFoundDirectoryWalkedOnce(t *testing.T) {
 		t.Fatalf("directory fsyncs %v, want %v", syncs, want)
 	}
 }
-
