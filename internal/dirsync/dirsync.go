@@ -76,7 +76,12 @@ func (w *walker) ensure(dir string) error {
 	fi, err := w.fsys.Lstat(dir)
 	switch {
 	case err == nil:
-		if w.c.has(w.fsys, dir, fi) {
+		if w.c.has(w.fsys, dir, fi) && w.known(parent) {
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				// The link's entry is durable; what it leads to may
+				// have gone or been made again since.
+				return w.ensureLinked(dir, parent)
+			}
 			return nil
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
@@ -132,8 +137,40 @@ func (w *walker) ensure(dir string) error {
 	return nil
 }
 
-// ensureLinked makes the directory that the link at dir leads to exist and
-// be durable; the link's own entry is the caller's to sync.
+// known reports whether every directory (and link) on the path to dir is
+// the one this process saw durable there: a directory seen durable is
+// durable only where it was seen, and an ancestor made again, or a link
+// put in its place, keeps the identity of what lies below it.
+func (w *walker) known(dir string) bool {
+	parent := filepath.Dir(dir)
+	if parent == dir {
+		return true
+	}
+	fi, err := w.fsys.Lstat(dir)
+	if err != nil || !w.c.has(w.fsys, dir, fi) {
+		return false
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if w.links++; w.links > maxLinks {
+			return false
+		}
+		dest, err := w.fsys.Readlink(dir)
+		if err != nil {
+			return false
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(parent, dest)
+		}
+		if !w.known(filepath.Clean(dest)) {
+			return false
+		}
+	}
+	return w.known(parent)
+}
+
+// ensureLinked makes the directory that the link at dir leads to durable;
+// the link's own entry is the caller's to sync. Like mkdir -p, it creates
+// nothing through a link that leads nowhere.
 func (w *walker) ensureLinked(dir, parent string) error {
 	if w.links++; w.links > maxLinks {
 		return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ELOOP}
@@ -145,7 +182,11 @@ func (w *walker) ensureLinked(dir, parent string) error {
 	if !filepath.IsAbs(dest) {
 		dest = filepath.Join(parent, dest)
 	}
-	return w.ensure(filepath.Clean(dest))
+	dest = filepath.Clean(dest)
+	if _, err := w.fsys.Lstat(dest); err != nil {
+		return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	return w.ensure(dest)
 }
 
 // cache remembers the directories this process saw durable, with their
