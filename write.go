@@ -267,6 +267,16 @@ func (o *options) makeDirs(dir string, perm fs.FileMode) error {
 // where the filesystem has them (no data copied), a copy otherwise.
 func (o *options) backupOf(target string) error {
 	dir, bak := filepath.Dir(target), target+".bak"
+	if same, err := o.isBackup(target, bak); err != nil || same {
+		// Already the backup: a kill after the backup's rename and before
+		// the replace's leaves this. Linking again would gain nothing, and
+		// renaming one name of a file over another does nothing at all.
+		// It may not be durable yet.
+		if err == nil && o.durability == Full {
+			err = o.syncDir(dir)
+		}
+		return err
+	}
 	tmp := filepath.Join(dir, tempName(filepath.Base(bak)))
 	if err := o.fs.Link(target, tmp); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -292,9 +302,28 @@ func (o *options) backupOf(target string) error {
 	return nil
 }
 
+// isBackup reports whether bak is already another name of target.
+func (o *options) isBackup(target, bak string) (bool, error) {
+	b, err := o.fs.Lstat(bak)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	t, err := o.fs.Lstat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // the target went away: nothing to keep
+	}
+	if err != nil {
+		return false, err
+	}
+	return sameFile(t, b), nil
+}
+
 // dropUnmoved removes the temp link tmp if the rename to bak left it: when
-// bak was already another name of the target (what a kill between the two
-// renames of a replace with Backup leaves), rename(2) between two names of
+// bak became another name of the target after isBackup looked (a writer in
+// another process backing up the same file), rename(2) between two names of
 // one file succeeds and does nothing. Only that link is removed, identified
 // as bak's inode: after a rename that did move it, the name is free for
 // anyone else's file.
