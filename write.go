@@ -386,6 +386,7 @@ func (o *options) copyBackup(target, bak string) error {
 func (o *options) withoutBackup() *options {
 	c := *o
 	c.backup, c.noClobber, c.verify, c.skipUnchanged, c.forcePerm = false, false, nil, false, false
+	c.noSplitLinks = false // the backup's own links are its business
 	return &c
 }
 
