@@ -40,6 +40,11 @@ const maxLinks = 40
 //
 // With sync nil (durability weakened by the caller) it only creates what is
 // missing, and remembers nothing.
+//
+// A found directory whose parent this caller is not allowed to open for the
+// fsync (fs.ErrPermission: a directory of someone else's that lets others
+// search but not read it) is taken as it is: it was not made by this
+// caller, and refusing every write below it would help nobody.
 func MkdirAll(fsys vfs.FS, dir string, perm fs.FileMode, sync func(dir string) error) error {
 	return mkdirAll(fsys, dir, perm, sync, &known)
 }
@@ -100,7 +105,15 @@ func (w *walker) ensure(dir string) error {
 			return err
 		}
 		if err := w.sync(parent); err != nil {
-			return err
+			if !errors.Is(err, fs.ErrPermission) {
+				return err
+			}
+			// A parent this caller may not open (a 0711 directory
+			// of someone else's) holds a directory this caller did
+			// not make: its maker had to sync it. Failing every
+			// write below it would help nobody; it is not
+			// remembered as durable.
+			return nil
 		}
 	case errors.Is(err, fs.ErrNotExist) && parent != dir:
 		if err := w.ensure(parent); err != nil {

@@ -3,6 +3,7 @@ package dirsync
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
 	"syscall"
@@ -162,5 +163,34 @@ func TestSymlinkLoop(t *testing.T) {
 	err := MkdirAll(m, "/l1/d", 0o755, m.SyncDir)
 	if !errors.Is(err, syscall.ELOOP) {
 		t.Fatalf("MkdirAll through a link loop: %v, want ELOOP", err)
+	}
+}
+
+// A found directory whose parent may not be opened for the fsync (mode
+// 0711, someone else's) is taken as it is; a directory this call made is
+// not: its parent's fsync failing fails the call.
+func TestParentNotReadable(t *testing.T) {
+	denied := func(m *vfs.MemFS) func(string) error {
+		return func(dir string) error {
+			if dir == "/shared" {
+				return &fs.PathError{Op: "open", Path: dir, Err: syscall.EACCES}
+			}
+			return m.SyncDir(dir)
+		}
+	}
+	m := vfs.NewMem()
+	m.Mkdir("/shared", 0o711)
+	m.Mkdir("/shared/mine", 0o700)
+	m.SyncAll()
+	if err := mkdirAll(m, "/shared/mine/sub", 0o700, denied(m), &cache{}); err != nil {
+		t.Fatalf("below a found directory in an unreadable parent: %v", err)
+	}
+	m.Mkdir("/shared/other", 0o700)
+	if err := mkdirAll(m, "/shared/other", 0o700, denied(m), &cache{}); err != nil {
+		t.Fatalf("a found directory in an unreadable parent: %v", err)
+	}
+	err := mkdirAll(m, "/shared/new", 0o700, denied(m), &cache{})
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("a directory made in a parent that cannot be synced: %v, want the permission error", err)
 	}
 }
