@@ -188,9 +188,6 @@ func TestFaultFoundDirectory(t *testing.T) {
 		vfs.OpRename, vfs.OpMkdir, vfs.OpSyncDir}
 	checked := 0
 	for _, tc := range foundDirCases() {
-		if tc.name == "Update" {
-			continue // Update's lock file is its own subject
-		}
 		t.Run(tc.name, func(t *testing.T) {
 			fresh := func() *vfs.MemFS {
 				m := memWith(map[string]string{"/home/u/.profile": "x"})
