@@ -113,3 +113,30 @@ func BenchmarkRawReplace16Same(b *testing.B) {
 
 // sixteen is the RunParallel parallelism that gives 16 goroutines.
 func sixteen() int { return max(1, 16/runtime.GOMAXPROCS(0)) }
+
+// A new file in an existing directory: after the first, the walk up the
+// path that makes found directories durable is remembered, and costs a
+// stat of each directory on the path rather than an fsync.
+func BenchmarkWriteFileNewFile(b *testing.B) {
+	dir := b.TempDir()
+	data := make([]byte, 4<<10)
+	i := 0
+	for b.Loop() {
+		i++
+		if err := durable.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRawReplaceNewFile(b *testing.B) {
+	dir := b.TempDir()
+	data := make([]byte, 4<<10)
+	i := 0
+	for b.Loop() {
+		i++
+		if err := bench.RawReplace(dir, "f"+strconv.Itoa(i), data, "f.tmp"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

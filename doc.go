@@ -36,6 +36,13 @@
 // way get perm plus search permission where it allows reading, so 0o600 files
 // land in 0o700 directories.
 //
+// A new file is acknowledged only once the whole path to it is durable: every
+// directory on the way, whether this call made it or found it (another writer
+// may have just made it, or been killed before syncing its parent), is
+// fsynced into its parent, up to one this process has already seen durable.
+// A replace puts a new file under the name, so other hard links to the old
+// file keep the old content; NoSplitLinks refuses such targets.
+//
 // Where the platform cannot give a guarantee the documentation says so: on
 // Windows there is no general directory fsync and the rename is written
 // through instead (see vfs.OS); on NFS, rename is atomic for one client only.

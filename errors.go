@@ -21,6 +21,9 @@ var (
 	ErrClosed = errs.ErrClosed
 	// ErrSymlink: the target is a symbolic link and NoFollow was given.
 	ErrSymlink = errors.New("durable: target is a symbolic link")
+	// ErrHardLinked: the target has other hard links, which a replace
+	// would split from it, and NoSplitLinks was given.
+	ErrHardLinked = errors.New("durable: target has other hard links")
 	// ErrVerify wraps the error of a Verify callback that refused the bytes.
 	ErrVerify = errors.New("durable: verification refused the new content")
 )

@@ -18,6 +18,7 @@ type options struct {
 	noFollow      bool
 	forcePerm     bool
 	skipUnchanged bool
+	noSplitLinks  bool
 	verify        func([]byte) error
 	newFileMode   fs.FileMode // for files Update creates
 	ifVersion     *Version    // precondition on the current content
@@ -41,7 +42,7 @@ func (o *options) coalescible(p *options) bool {
 		o.ifVersion == nil && p.ifVersion == nil &&
 		o.fs == p.fs && o.durability == p.durability && o.backup == p.backup &&
 		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
-		o.skipUnchanged == p.skipUnchanged
+		o.skipUnchanged == p.skipUnchanged && o.noSplitLinks == p.noSplitLinks
 }
 
 // Durability says which failures a write survives.
@@ -92,10 +93,19 @@ func NoFollow() Option { return func(o *options) { o.noFollow = true } }
 func ForcePerm() Option { return func(o *options) { o.forcePerm = true } }
 
 // SkipUnchanged leaves the file alone when it already holds exactly the new
-// content (and the mode it would get), after making sure that content is
-// durable. It saves a replace, and keeps modification times and inode
-// numbers stable for watchers.
+// content, with the mode (ForcePerm's included) and the owner a replace
+// would give it, after making sure that content is durable. It saves a
+// replace, and keeps modification times and inode numbers stable for
+// watchers.
 func SkipUnchanged() Option { return func(o *options) { o.skipUnchanged = true } }
+
+// NoSplitLinks refuses to replace a file that has other hard links
+// (ErrHardLinked), checked before anything is written and again just before
+// the rename. A replace puts a new file under the name, so by default the
+// other names keep the old content: the link is silently split. Where the
+// link count cannot be read (Windows through a vfs.FS other than vfs.OS),
+// the write goes ahead.
+func NoSplitLinks() Option { return func(o *options) { o.noSplitLinks = true } }
 
 // Verify calls fn with the bytes read back from the synced temp file before
 // it is published; an error from fn aborts the write (wrapped with

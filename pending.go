@@ -72,6 +72,9 @@ func (o *options) beginWith(name, target string, perm fs.FileMode, seen fs.FileI
 		if o.noClobber {
 			return nil, p.wrap(fs.ErrExist)
 		}
+		if err := o.refuseLinked(target, old); err != nil {
+			return nil, p.wrap(err)
+		}
 		p.old = old
 	case errors.Is(err, fs.ErrNotExist):
 		if err := o.mkdirAll(filepath.Dir(target), dirPerm(perm)); err != nil {
@@ -242,9 +245,21 @@ func (p *PendingFile) install() error {
 			return p.abort(err)
 		}
 		if same {
-			p.abort(nil)
+			if err := p.abort(nil); err != nil {
+				return err
+			}
 			p.skipped = true
 			return p.wrap(o.syncExisting(p.target))
+		}
+	}
+	if o.noSplitLinks {
+		// A link may have been made since the write began.
+		fi, err := o.fs.Stat(p.target)
+		if err == nil {
+			err = o.refuseLinked(p.target, fi)
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return p.abort(err)
 		}
 	}
 	if o.backup && p.old != nil {
@@ -334,7 +349,8 @@ func (p *PendingFile) readBack() ([]byte, error) {
 	return data, nil
 }
 
-// sameAsTarget compares the finished temp file with the current target.
+// sameAsTarget compares the finished temp file with the current target:
+// content, mode and owner, everything a replace would change.
 func (p *PendingFile) sameAsTarget() (bool, error) {
 	cur, err := readFile(p.o.fs, p.target)
 	if err != nil {
@@ -347,7 +363,35 @@ func (p *PendingFile) sameAsTarget() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return bytes.Equal(cur, next), nil
+	if !bytes.Equal(cur, next) {
+		return false, nil
+	}
+	return p.sameMeta()
+}
+
+// sameMeta reports whether the temp file has the target's mode and owner,
+// which it got from the same rules a replace applies (the kept mode, or
+// ForcePerm's less the umask; the kept owner, or the caller's), so that
+// SkipUnchanged never leaves a mode or owner unapplied.
+func (p *PendingFile) sameMeta() (bool, error) {
+	tmp, err := p.o.fs.Lstat(p.tmp)
+	if err != nil {
+		return false, err
+	}
+	cur, err := p.o.fs.Stat(p.target)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	const bits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+	if tmp.Mode()&bits != cur.Mode()&bits {
+		return false, nil
+	}
+	tu, tg, ok1 := vfs.Owner(tmp)
+	cu, cg, ok2 := vfs.Owner(cur)
+	return !ok1 || !ok2 || tu == cu && tg == cg, nil
 }
 
 func errNotRegular(fi fs.FileInfo) error {

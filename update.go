@@ -85,7 +85,7 @@ func joinUpdates(batch []*updateReq, u *updateReq) bool {
 func (o *options) updateBatch(target string, batch []*updateReq) error {
 	name := batch[0].name
 	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: name, Err: err} }
-	if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
+	if err := o.makeDirs(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
 		return wrap(err)
 	}
 	unlock, err := o.lock(batch[0].ctx, target)
@@ -276,7 +276,7 @@ func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs
 	if u.m == nil || u.mt != target {
 		// The lock file needs its directory. Once it is open (kept
 		// between updates), the replace makes the directory if it went.
-		if err := o.mkdirAll(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
+		if err := o.makeDirs(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
 			return "", nil, nil, nil, wrap(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"syscall"
 
+	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/vfs"
 )
@@ -24,7 +25,12 @@ import (
 //
 // perm is the mode of a new file (less the umask); an existing file keeps
 // its mode and, when running as root, its owner. Missing parent directories
-// are created and made durable. A symbolic link is followed and kept.
+// are created and made durable, and so is the path to a new file in a
+// directory someone else made. A symbolic link is followed and kept.
+//
+// A replace puts a new file under the name, as any atomic replace must: if
+// the old file has other hard links, they keep the old content and the link
+// is split. NoSplitLinks refuses such a target instead (ErrHardLinked).
 //
 // Concurrent calls for the same file in one process are coalesced: see the
 // package documentation for the last-writer-wins rule.
@@ -118,12 +124,9 @@ func (w *writeReq) replace(target string) error {
 func (w *writeReq) publish(target string) (*PendingFile, error) {
 	o := w.o
 	if o.skipUnchanged {
-		same, err := o.unchanged(target, w.data)
-		if err != nil {
-			return nil, &fs.PathError{Op: "replace", Path: w.name, Err: err}
-		}
-		if same {
-			return nil, nil
+		skip, err := o.skipWrite(w.name, target, w.data)
+		if err != nil || skip {
+			return nil, err
 		}
 	}
 	p, err := o.beginWith(w.name, target, w.perm, w.seen)
@@ -146,27 +149,47 @@ func (w *writeReq) fill(p *PendingFile) (*PendingFile, error) {
 	return p, nil
 }
 
-// unchanged reports whether target already holds data, making sure that
-// content is durable before saying so.
-func (o *options) unchanged(target string, data []byte) (bool, error) {
-	fi, err := o.fs.Stat(target)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+// skipWrite reports whether SkipUnchanged may leave target alone without
+// writing a temp file: it holds data, and a replace could not change its
+// mode or owner: the mode is kept (no ForcePerm), and so is the owner (root
+// keeps it; anyone else would make the file theirs, so it must be theirs
+// already). Otherwise the write goes ahead and the finished temp file,
+// which carries exactly the mode and owner a replace gives, is compared
+// before the rename. When skipWrite says yes, the content is durable.
+func (o *options) skipWrite(name, target string, data []byte) (bool, error) {
+	if o.forcePerm {
+		return false, nil // ForcePerm's mode is perm less the umask
+	}
+	fi, same, err := o.unchanged(target, data)
+	if err == nil && same {
+		if uid, _, ok := vfs.Owner(fi); ok && os.Geteuid() != 0 && uid != os.Geteuid() {
+			return false, nil
+		}
+		err = o.syncExisting(target)
 	}
 	if err != nil {
-		return false, err
+		return false, &fs.PathError{Op: "replace", Path: name, Err: err}
+	}
+	return same, nil
+}
+
+// unchanged reports whether target already holds data, and what it is.
+func (o *options) unchanged(target string, data []byte) (fs.FileInfo, bool, error) {
+	fi, err := o.fs.Stat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) {
-		return false, nil
+		return fi, false, nil
 	}
 	cur, err := readFile(o.fs, target)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	if !bytes.Equal(cur, data) {
-		return false, nil
-	}
-	return true, o.syncExisting(target)
+	return fi, bytes.Equal(cur, data), nil
 }
 
 // syncExisting makes an existing file and its directory entry durable: it
@@ -210,33 +233,33 @@ func (o *options) syncDir(dir string) error {
 	})
 }
 
-// mkdirAll creates dir and its missing parents, fsyncing each parent after
-// a child appears in it, so the new path survives a power cut.
+// mkdirAll creates dir and its missing parents and, with Full durability,
+// makes the whole path durable: every directory on it, whether this call
+// made it or found it, is fsynced into its parent (up to one this process
+// has seen durable), so a new file acknowledged in dir cannot vanish with a
+// directory that another writer, or a killed process, made and never
+// synced.
+//
+// A write that replaces an existing target does not need this: durable
+// puts a file in place only after its writer's own mkdirAll returned, so
+// the target's presence proves the path was durable then. What that cannot
+// cover is a file that another program (or a write with Cache durability)
+// created, without any fsync, in a directory it had just made; on the
+// journaling filesystems (ext4, xfs, APFS, NTFS), which commit metadata in
+// one order, the directory fsync after the rename covers that too.
 func (o *options) mkdirAll(dir string, perm fs.FileMode) error {
-	fi, err := o.fs.Stat(dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := o.mkdirAll(parent, perm); err != nil {
-			return err
-		}
-	}
-	if err := o.fs.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	// Also when another writer created it first: it may not have synced.
+	var sync func(string) error
 	if o.durability == Full {
-		return o.syncDir(parent)
+		sync = o.syncDir
 	}
-	return nil
+	return dirsync.MkdirAll(o.fs, dir, perm, sync)
+}
+
+// makeDirs creates dir and its missing parents and nothing more: for a lock
+// file, which needs its directory but no durability. The replace that may
+// follow makes the path durable if the target is new.
+func (o *options) makeDirs(dir string, perm fs.FileMode) error {
+	return dirsync.MkdirAll(o.fs, dir, perm, nil)
 }
 
 // backupOf makes "target.bak" a durable copy of the current target before
@@ -244,6 +267,16 @@ func (o *options) mkdirAll(dir string, perm fs.FileMode) error {
 // where the filesystem has them (no data copied), a copy otherwise.
 func (o *options) backupOf(target string) error {
 	dir, bak := filepath.Dir(target), target+".bak"
+	if same, err := o.isBackup(target, bak); err != nil || same {
+		// Already the backup: a kill after the backup's rename and before
+		// the replace's leaves this. Linking again would gain nothing, and
+		// renaming one name of a file over another does nothing at all.
+		// It may not be durable yet.
+		if err == nil && o.durability == Full {
+			err = o.syncDir(dir)
+		}
+		return err
+	}
 	tmp := filepath.Join(dir, tempName(filepath.Base(bak)))
 	if err := o.fs.Link(target, tmp); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -260,10 +293,66 @@ func (o *options) backupOf(target string) error {
 		}
 		return err
 	}
+	if err := o.dropUnmoved(tmp, bak); err != nil {
+		return err
+	}
 	if o.durability == Full {
 		return o.syncDir(dir)
 	}
 	return nil
+}
+
+// isBackup reports whether bak is already another name of target.
+func (o *options) isBackup(target, bak string) (bool, error) {
+	b, err := o.fs.Lstat(bak)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	t, err := o.fs.Lstat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // the target went away: nothing to keep
+	}
+	if err != nil {
+		return false, err
+	}
+	return sameFile(t, b), nil
+}
+
+// dropUnmoved removes the temp link tmp if the rename to bak left it: when
+// bak became another name of the target after isBackup looked (a writer in
+// another process backing up the same file), rename(2) between two names of
+// one file succeeds and does nothing. Only that link is removed, identified
+// as bak's inode: after a rename that did move it, the name is free for
+// anyone else's file.
+func (o *options) dropUnmoved(tmp, bak string) error {
+	left, err := o.fs.Lstat(tmp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fi, err := o.fs.Lstat(bak)
+	if err != nil || !sameFile(left, fi) {
+		return err
+	}
+	if err := o.fs.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// sameFile reports whether a and b describe one file, on the OS or on the
+// in-memory model.
+func sameFile(a, b fs.FileInfo) bool {
+	if ma, ok := a.Sys().(*vfs.MemStat); ok {
+		mb, ok := b.Sys().(*vfs.MemStat)
+		return ok && ma.Ino == mb.Ino
+	}
+	return os.SameFile(a, b)
 }
 
 // linkUnsupported reports a filesystem that cannot make the hard link
@@ -297,6 +386,7 @@ func (o *options) copyBackup(target, bak string) error {
 func (o *options) withoutBackup() *options {
 	c := *o
 	c.backup, c.noClobber, c.verify, c.skipUnchanged, c.forcePerm = false, false, nil, false, false
+	c.noSplitLinks = false // the backup's own links are its business
 	return &c
 }
 

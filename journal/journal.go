@@ -13,10 +13,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
@@ -868,27 +868,9 @@ func (j *Journal) Close() error {
 	return nil
 }
 
-// mkdirAll creates dir and missing parents (0700), fsyncing each parent
-// after a child appears in it.
+// mkdirAll creates dir and missing parents (0700) and makes the whole path
+// durable, found directories included: segments acknowledged in dir must
+// not vanish with a directory another process made and never synced.
 func mkdirAll(fsys vfs.FS, dir string) error {
-	fi, err := fsys.Stat(dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := mkdirAll(fsys, parent); err != nil {
-			return err
-		}
-	}
-	if err := fsys.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return fsys.SyncDir(parent)
+	return dirsync.MkdirAll(fsys, dir, 0o700, fsys.SyncDir)
 }

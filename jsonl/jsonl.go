@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/mutate"
@@ -150,7 +151,13 @@ func (f *File) open() error {
 		// The file may be new, or created by someone who died before
 		// syncing its directory: without this fsync an acknowledged line
 		// could vanish with the file's name in a power cut.
-		if err := f.o.FS.SyncDir(filepath.Dir(f.path)); err != nil {
+		// So may the directory, made by someone who never synced its
+		// parent: the whole path is made durable, once per process.
+		dir := filepath.Dir(f.path)
+		if err := dirsync.MkdirAll(f.o.FS, dir, 0o700, f.o.FS.SyncDir); err != nil {
+			return f.wrap("open", err)
+		}
+		if err := f.o.FS.SyncDir(dir); err != nil {
 			return f.wrap("open", err)
 		}
 	}

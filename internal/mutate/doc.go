@@ -7,6 +7,7 @@
 //
 //	durable_mutate_skip_file_sync   do not fsync the temp file before rename
 //	durable_mutate_skip_dir_sync    do not fsync the directory after rename
+//	durable_mutate_skip_mkdir_sync  do not fsync the parent of a directory made on the way
 //	durable_mutate_journal_ack_before_sync      journal acknowledges a batch before its fdatasync
 //	durable_mutate_journal_skip_truncate        journal recovery keeps a torn tail
 //	durable_mutate_journal_skip_rotate_dirsync  journal uses a new segment before its directory fsync
