@@ -79,6 +79,29 @@ func (t *Tokens) update(ctx context.Context, fn func(*file) error) error {
 	}
 }
 
+// writable narrows the file if group or others have access to it, and
+// returns the error a write would get if it cannot: a refresh checks it
+// before spending the refresh token on a token it could not keep.
+func (t *Tokens) writable(ctx context.Context) error {
+	mode, wide := t.wideMode()
+	if !wide {
+		return nil
+	}
+	w, err := t.narrow(ctx)
+	if w != nil {
+		t.o.warn(w)
+	}
+	if err == nil {
+		if mode, wide = t.wideMode(); wide {
+			err = errors.New("it is still readable by others")
+		}
+	}
+	if err != nil {
+		return &insecureWriteError{path: t.path, mode: mode, err: err}
+	}
+	return nil
+}
+
 // insecureWriteError refuses a write of tokens into a file others can read.
 type insecureWriteError struct {
 	path string

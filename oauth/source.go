@@ -171,6 +171,10 @@ func (ts *TokenSource) refreshClaimed(ctx context.Context) (tok *oauth2.Token, a
 		release()
 		return s.public(), false, err
 	}
+	if err := ts.t.writable(ctx); err != nil {
+		release()
+		return nil, false, ts.wrap(err)
+	}
 	s = f.Accounts[ts.account].clone()
 	done := make(chan refreshed, 1)
 	go ts.refreshHeld(ctx, s, release, done)
