@@ -143,14 +143,20 @@ func (t *Tokens) fixWarnings(ctx context.Context, err error) error {
 	var out []error
 	var each func(error)
 	each = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok && !isInsecure(err) {
-			for _, e := range j.Unwrap() {
-				each(e)
-			}
-			return
-		}
-		if !isInsecure(err) {
+		switch err.(type) {
+		case *store.InsecureError:
+		case *store.RecoveredError, *NarrowedError:
 			out = append(out, err)
+			return
+		default:
+			// Several warnings joined (store.IsWarning): each in turn.
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				for _, e := range j.Unwrap() {
+					each(e)
+				}
+			} else {
+				out = append(out, err)
+			}
 			return
 		}
 		w, nerr := t.narrow(ctx)
@@ -169,11 +175,6 @@ func (t *Tokens) fixWarnings(ctx context.Context, err error) error {
 		return out[0]
 	}
 	return errors.Join(out...)
-}
-
-func isInsecure(err error) bool {
-	_, ok := err.(*store.InsecureError)
-	return ok
 }
 
 // narrow clears the group and other bits of the token file, holding the
