@@ -276,3 +276,27 @@ func TestConcurrentRefreshOnce(t *testing.T) {
 		}
 	}
 }
+
+// A context that is done ends waits, not answers: a valid token is still
+// handed out, and a refresh fails at once without reaching the endpoint.
+func TestDoneContext(t *testing.T) {
+	srv := newTokenServer(t, time.Hour, 0)
+	path := filepath.Join(testdir.New(t), "tokens.json")
+	toks, _ := oauth.Open(path)
+	ctx := context.Background()
+	toks.Save(ctx, "valid", &oauth2.Token{AccessToken: "at-valid", Expiry: time.Now().Add(time.Hour)})
+	toks.Save(ctx, "expired", expired(srv.current()))
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if tok, err := toks.TokenSource(done, srv.config(), "valid").Token(); err != nil || tok.AccessToken != "at-valid" {
+		t.Errorf("a valid token with a done context: %v", err)
+	}
+	if _, err := toks.TokenSource(done, srv.config(), "expired").Token(); !errors.Is(err, context.Canceled) {
+		t.Errorf("a refresh with a cancelled context: %v, want context.Canceled", err)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.refreshes != 0 {
+		t.Errorf("%d refreshes with a cancelled context", srv.refreshes)
+	}
+}

@@ -94,9 +94,8 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 	if ctx == nil {
 		ctx = ts.ctx
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, ts.wrap(err)
-	}
+	// A context that is done still gets a valid token it need not wait
+	// for: only waits end with its error.
 	ts.mu.Lock()
 	cur, unsaved := ts.cur, ts.unsaved
 	ts.mu.Unlock()
