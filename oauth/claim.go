@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -81,7 +82,7 @@ func (t *Tokens) claim(ctx context.Context, account string) (release func(), err
 	h, err := m.Lock(ctx)
 	if err != nil {
 		m.Close()
-		return nil, err
+		return nil, fmt.Errorf("waiting for another refresh of this account: %w", err)
 	}
 	var once sync.Once
 	return func() {

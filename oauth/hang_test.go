@@ -53,6 +53,7 @@ func within(t *testing.T, what string, d time.Duration, f func(ctx context.Conte
 	start := time.Now()
 	err := f(ctx)
 	took := time.Since(start)
+	t.Logf("%s: %v (deadline %v): %v", what, took.Round(time.Millisecond), d, err)
 	if took > d+400*time.Millisecond {
 		t.Errorf("%s took %v with a deadline of %v", what, took.Round(time.Millisecond), d)
 	}
