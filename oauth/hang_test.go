@@ -301,3 +301,59 @@ func TestDoneContext(t *testing.T) {
 		t.Errorf("%d refreshes with a cancelled context", srv.refreshes)
 	}
 }
+
+// The refreshed token is written only if the file still holds the refresh
+// token that was spent (compare-and-set): a sign-in saved, or the account
+// removed, while the endpoint was being asked wins over the refresh.
+func TestRefreshComparesAndSets(t *testing.T) {
+	signin := &oauth2.Token{AccessToken: "at-signin", RefreshToken: "rt-signin", Expiry: time.Now().Add(time.Hour)}
+	for _, meanwhile := range []string{"save", "remove", "nothing"} {
+		t.Run(meanwhile, func(t *testing.T) {
+			srv, arrived, release := hungServer(t)
+			path := filepath.Join(testdir.New(t), "tokens.json")
+			toks, _ := oauth.Open(path)
+			ctx := context.Background()
+			toks.Save(ctx, "acct", expired(srv.current()))
+			type answer struct {
+				tok *oauth2.Token
+				err error
+			}
+			got := make(chan answer, 1)
+			go func() {
+				tok, err := toks.TokenSource(ctx, srv.config(), "acct").Token()
+				got <- answer{tok, err}
+			}()
+			waitArrival(t, arrived)
+			switch meanwhile {
+			case "save":
+				if err := toks.Save(ctx, "acct", signin); err != nil {
+					t.Fatal(err)
+				}
+			case "remove":
+				if err := toks.Remove(ctx, "acct"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			release()
+			a := <-got
+			srv.mu.Lock()
+			refreshed := srv.access
+			srv.mu.Unlock()
+			stored, serr := toks.Token("acct")
+			switch meanwhile {
+			case "save":
+				if a.err != nil || a.tok.AccessToken != "at-signin" || serr != nil || stored.AccessToken != "at-signin" {
+					t.Errorf("a sign-in saved during the refresh: got %v, stored %v; want the sign-in's token, not the refreshed one", a.err, serr)
+				}
+			case "remove":
+				if !errors.Is(a.err, oauth.ErrNoToken) || !errors.Is(serr, oauth.ErrNoToken) {
+					t.Errorf("the account removed during the refresh: got %v, stored %v; want ErrNoToken", a.err, serr)
+				}
+			case "nothing":
+				if a.err != nil || a.tok.AccessToken != refreshed || serr != nil || stored.AccessToken != refreshed {
+					t.Errorf("got %v, stored %v; want the refreshed token", a.err, serr)
+				}
+			}
+		})
+	}
+}
