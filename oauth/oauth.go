@@ -66,10 +66,11 @@
 // nothing is checked.
 //
 // Warnings (a narrowed or insecure file, a corrupt file recovered from its
-// backup) are returned by Open and NewTokenSource, together with usable
-// Tokens (store.IsWarning); those found later, by Token, Save, Remove and
-// Accounts, go to the function given with OnWarning (by default, the
-// standard logger). They never make a call fail.
+// backup) go to the function given with OnWarning (by default, the
+// standard logger), whichever call finds them: Open, Token, TokenSource's
+// Token, Save, Remove, Accounts. They never make a call fail. Open and
+// NewTokenSource also return theirs, together with usable Tokens
+// (store.IsWarning).
 //
 // Token values never appear in errors or in String output. An error from the
 // token endpoint is reported as a *RefreshError with the endpoint's error
@@ -134,7 +135,7 @@ func WithExpiryDelta(d time.Duration) Option { return func(o *options) { o.delta
 // (DefaultRefreshTimeout by default; zero or less keeps the default).
 func WithRefreshTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
-// OnWarning has fn told of each warning found after Open: a token file
+// OnWarning has fn told of each warning, Open's included: a token file
 // that was narrowed (*NarrowedError) or could not be (*store.InsecureError),
 // a corrupt file recovered from its backup (*store.RecoveredError). fn is
 // called in the goroutine that found it and must not block for long. Nil
@@ -192,7 +193,11 @@ func open(ctx context.Context, path string, opts []Option) (*Tokens, error) {
 	}
 	t := &Tokens{path: path, st: st, o: o, client: newClient(o.timeout)}
 	if err != nil {
-		err = t.fixWarnings(ctx, err)
+		// Returned, and told too: a caller that ignores Open's warning
+		// (or only checks store.IsWarning) must not lose it.
+		if err = t.fixWarnings(ctx, err); err != nil {
+			t.o.warn(err)
+		}
 	}
 	return t, err
 }

@@ -72,7 +72,11 @@ func TestOpenNarrowsReadableFile(t *testing.T) {
 		if err := os.Chmod(path, wide); err != nil {
 			t.Fatal(err)
 		}
-		again, err := oauth.Open(path)
+		var w warnings
+		again, err := oauth.Open(path, oauth.OnWarning(w.add))
+		if errs := w.take(); len(errs) != 1 || errs[0] != err {
+			t.Errorf("Open told OnWarning %v, want what it returned", errs)
+		}
 		var ne *oauth.NarrowedError
 		if again == nil || !errors.As(err, &ne) || !store.IsWarning(err) || !errors.Is(err, store.ErrInsecure) {
 			t.Fatalf("Open of a %#o token file: %v", wide, err)
@@ -217,6 +221,9 @@ func TestRefusesWhatCannotBeNarrowed(t *testing.T) {
 	var ie *store.InsecureError
 	if toks == nil || !errors.As(err, &ie) || !store.IsWarning(err) {
 		t.Fatalf("Open of a file that cannot be narrowed: %v", err)
+	}
+	if errs := w.take(); len(errs) != 1 || errs[0] != err {
+		t.Errorf("Open told OnWarning %v, want what it returned", errs)
 	}
 	if tok, err := toks.Token("acct"); err != nil || tok.RefreshToken != srv.current().RefreshToken {
 		t.Fatalf("reading it: %v", err)
