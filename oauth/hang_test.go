@@ -357,3 +357,32 @@ func TestRefreshComparesAndSets(t *testing.T) {
 		})
 	}
 }
+
+type panicTransport struct{}
+
+func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("transport boom") }
+
+// A panic during the refresh (here in the caller's own transport) is
+// raised in the caller's goroutine, and leaves the account's claim free.
+func TestRefreshPanic(t *testing.T) {
+	srv := newTokenServer(t, time.Hour, 0)
+	path := filepath.Join(testdir.New(t), "tokens.json")
+	toks, _ := oauth.Open(path)
+	ctx := context.Background()
+	toks.Save(ctx, "acct", expired(srv.current()))
+	pctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: panicTransport{}})
+	func() {
+		defer func() {
+			if p := recover(); p != "transport boom" {
+				t.Errorf("recovered %v, want the transport's panic", p)
+			}
+		}()
+		toks.TokenSource(pctx, srv.config(), "acct").Token()
+	}()
+	if err, _ := within(t, "a refresh after a panic", 2*time.Second, func(ctx context.Context) error {
+		_, err := toks.TokenSource(ctx, srv.config(), "acct").Token()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

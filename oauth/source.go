@@ -146,8 +146,9 @@ func (ts *TokenSource) usable(s *stored) (*stored, error) {
 // that started it: a token, an error, or neither when the file moved on
 // meanwhile (a sign-in saved, the account removed).
 type refreshed struct {
-	tok *stored
-	err error
+	tok      *stored
+	err      error
+	panicked any // a panic in the refresh (a custom RoundTripper's), re-raised in the caller
 }
 
 // refreshClaimed takes the account's refresh claim, and refreshes unless
@@ -170,6 +171,10 @@ func (ts *TokenSource) refreshClaimed(ctx context.Context) (tok *oauth2.Token, a
 		release()
 		return s.public(), false, err
 	}
+	if ts.cfg == nil {
+		release()
+		return nil, false, ts.wrap(errors.New("the token expired and the TokenSource has no oauth2.Config to refresh it"))
+	}
 	if err := ts.t.writable(ctx); err != nil {
 		release()
 		return nil, false, ts.wrap(err)
@@ -179,6 +184,9 @@ func (ts *TokenSource) refreshClaimed(ctx context.Context) (tok *oauth2.Token, a
 	go ts.refreshHeld(ctx, s, release, done)
 	select {
 	case r := <-done:
+		if r.panicked != nil {
+			panic(r.panicked)
+		}
 		if r.err != nil {
 			return nil, false, ts.wrap(r.err)
 		}
@@ -199,6 +207,11 @@ func (ts *TokenSource) refreshClaimed(ctx context.Context) (tok *oauth2.Token, a
 // must reach the file. It is bounded by the refresh timeout instead.
 func (ts *TokenSource) refreshHeld(ctx context.Context, s *stored, release func(), done chan<- refreshed) {
 	defer release()
+	defer func() {
+		if p := recover(); p != nil {
+			done <- refreshed{panicked: p}
+		}
+	}()
 	bg := context.WithoutCancel(ctx) // keeps ctx's values: an oauth2.HTTPClient
 	rctx, cancel := context.WithTimeout(bg, ts.t.o.timeout)
 	n, err := ts.refresh(rctx, s)
