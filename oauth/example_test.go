@@ -40,7 +40,8 @@ func Example() {
 		Expiry: time.Now().Add(-time.Minute)})
 
 	// Any number of processes can use the same file: the expired token is
-	// refreshed once, under the file's lock, and written before it is used.
+	// refreshed once, under the account's refresh claim (not the file's
+	// lock), and written before it is used.
 	ts, err := oauth.NewTokenSource(ctx, cfg, path, "github")
 	if err != nil {
 		log.Fatal(err)

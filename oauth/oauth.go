@@ -2,15 +2,41 @@
 // when several processes share them.
 //
 // NewTokenSource returns an oauth2.TokenSource backed by a store file that
-// holds the tokens of several named accounts. When the access token has
-// expired, the source takes the file's cross-process lock, reads the file
-// again, and refreshes only if the stored token is still expired: if another
-// process refreshed meanwhile, it uses that token instead. So N processes
-// that share one refresh token, with a provider that rotates refresh tokens
-// (each works once), refresh once per expiry and all continue with the new
-// token; none is left holding a refresh token that was already used. The
-// refreshed token is written durably before it is returned or used, so a
-// crash right after a refresh cannot lose the only valid refresh token.
+// holds the tokens of several named accounts. When an account's access
+// token has expired, the source claims the account's refresh (a lock on a
+// sidecar of its own, see below), reads the file again, and refreshes only
+// if the stored token is still expired: if another process refreshed
+// meanwhile, it uses that token instead. So N processes that share one
+// refresh token, with a provider that rotates refresh tokens (each works
+// once), refresh once per expiry and all continue with the new token; none
+// is left holding a refresh token that was already used. The refreshed
+// token is written durably before it is returned or used, so a crash right
+// after a refresh cannot lose the only valid refresh token.
+//
+// # No lock across the network
+//
+// The token endpoint is a server nobody here controls: it may hang. So the
+// file's lock is never held while it is asked. The refresh runs holding
+// only the account's refresh claim, the lock on the sidecar
+// "name.refresh-<hash of the account>.lock" beside the file (see
+// IsRefreshLock); its result is then written under the file's lock, and
+// only if the stored refresh token is still the one that was spent (a
+// compare-and-set: a sign-in saved meanwhile wins). A hung endpoint
+// therefore delays only the callers that need a new token for that very
+// account, and each of them waits no longer than its own context allows;
+// Save, Remove, the other accounts and valid tokens are not held up, in
+// this process or any other.
+//
+// Every refresh has a deadline: the caller's context bounds the wait for
+// it, and the request itself gets WithRefreshTimeout (DefaultRefreshTimeout)
+// and, unless the context carries an *http.Client (oauth2.HTTPClient), a
+// client with timeouts. A caller whose context ends first gets its context's
+// error at once; the refresh it started goes on in the background, bounded
+// by the refresh timeout, and its token is written for the next call: the
+// provider may already have retired the old refresh token, so the new one
+// must not be dropped.
+//
+// # The file
 //
 // The file is a store document (see package store): JSON, mode 0o600 in a
 // 0o700 directory, with a backup of the previous version:
@@ -26,6 +52,26 @@
 //	  }
 //	}
 //
+// A token file that its group or others can read is narrowed, never used
+// as it is: as soon as oauth finds such a file (when opening, reading or
+// before writing it), it clears the group and other permission bits, under
+// the file's lock and on the very file it checked, and reports it with a
+// *NarrowedError (the tokens it held may have been read: consider revoking
+// them). A file it cannot narrow (owned by someone else, on a read-only
+// filesystem) is reported with a *store.InsecureError and is read but never
+// written: Save, Remove and refreshes fail with an error wrapping
+// store.ErrInsecure, so no new secret goes into a file others can read.
+// Copies the store made before (name.bak.N, name.corrupt.*) keep their
+// mode; "durable fsck --fix" narrows them. Unix modes only: on Windows
+// nothing is checked.
+//
+// Warnings (a narrowed or insecure file, a corrupt file recovered from its
+// backup) go to the function given with OnWarning (by default, the
+// standard logger), whichever call finds them: Open, Token, TokenSource's
+// Token, Save, Remove, Accounts. They never make a call fail. Open and
+// NewTokenSource also return theirs, together with usable Tokens
+// (store.IsWarning).
+//
 // Token values never appear in errors or in String output. An error from the
 // token endpoint is reported as a *RefreshError with the endpoint's error
 // code and description (with any token in them masked), not its raw body;
@@ -37,10 +83,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -62,12 +108,20 @@ var (
 // as in golang.org/x/oauth2.
 const DefaultExpiryDelta = 10 * time.Second
 
-// An Option configures Open and NewTokenSource.
+// DefaultRefreshTimeout bounds one request to the token endpoint.
+const DefaultRefreshTimeout = 30 * time.Second
+
+// An Option configures Open and NewTokenSource. None is needed: without
+// options the file is on the real filesystem, tokens are refreshed
+// DefaultExpiryDelta early, a refresh gives up after DefaultRefreshTimeout
+// and warnings go to the standard logger.
 type Option func(*options)
 
 type options struct {
-	fs    vfs.FS
-	delta time.Duration
+	fs      vfs.FS
+	delta   time.Duration
+	timeout time.Duration
+	warn    func(error)
 }
 
 // WithFS keeps the file on fsys (a vfs.MemFS in tests) instead of the OS.
@@ -77,11 +131,23 @@ func WithFS(fsys vfs.FS) Option { return func(o *options) { o.fs = fsys } }
 // by default).
 func WithExpiryDelta(d time.Duration) Option { return func(o *options) { o.delta = d } }
 
+// WithRefreshTimeout bounds each request to the token endpoint
+// (DefaultRefreshTimeout by default; zero or less keeps the default).
+func WithRefreshTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// OnWarning has fn told of each warning, Open's included: a token file
+// that was narrowed (*NarrowedError) or could not be (*store.InsecureError),
+// a corrupt file recovered from its backup (*store.RecoveredError). fn is
+// called in the goroutine that found it and must not block for long. Nil
+// (the default) logs them with the standard logger.
+func OnWarning(fn func(error)) Option { return func(o *options) { o.warn = fn } }
+
 // Tokens is a file of tokens, one per named account.
 type Tokens struct {
-	path string
-	st   *store.Store[file]
-	o    options
+	path   string
+	st     *store.Store[file]
+	o      options
+	client *http.Client // for refreshes when the context brings none
 }
 
 type file struct {
@@ -98,46 +164,68 @@ type stored struct {
 	IDToken      string    `json:"id_token,omitempty"`
 }
 
-// Open opens the token file at path (which need not exist yet). The error
-// may be a warning that comes with usable Tokens (store.IsWarning), such as
-// a file that others can read (store.ErrInsecure).
+// Open opens the token file at path (which need not exist yet). A file
+// that group or others can read is narrowed at once (see the package
+// doc). The error may be a warning that comes with usable Tokens
+// (store.IsWarning), such as a *NarrowedError, or a *store.InsecureError
+// for a file that could not be narrowed (errors.Is(err, store.ErrInsecure)
+// holds for both).
 func Open(path string, opts ...Option) (*Tokens, error) {
+	return open(context.Background(), path, opts)
+}
+
+func open(ctx context.Context, path string, opts []Option) (*Tokens, error) {
 	o := options{delta: DefaultExpiryDelta}
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultRefreshTimeout
+	}
+	if o.warn == nil {
+		o.warn = func(err error) { log.Printf("%v", err) }
 	}
 	st, err := store.Open(path, &store.Options[file]{FS: o.fs, Secret: true})
 	if st == nil {
 		return nil, err
 	}
-	return &Tokens{path: path, st: st, o: o}, err
+	t := &Tokens{path: path, st: st, o: o, client: newClient(o.timeout)}
+	if err != nil {
+		// Returned, and told too: a caller that ignores Open's warning
+		// (or only checks store.IsWarning) must not lose it.
+		if err = t.fixWarnings(ctx, err); err != nil {
+			t.o.warn(err)
+		}
+	}
+	return t, err
 }
 
 func (t *Tokens) String() string   { return fmt.Sprintf("oauth.Tokens(%s)", t.path) }
 func (t *Tokens) GoString() string { return t.String() }
 
 // Save stores tok for account (after the user signs in), replacing any
-// token it had, durably.
+// token it had, durably. ctx bounds the wait for the file's lock.
 func (t *Tokens) Save(ctx context.Context, account string, tok *oauth2.Token) error {
 	if tok == nil || tok.AccessToken == "" && tok.RefreshToken == "" {
 		return fmt.Errorf("oauth: saving %q in %s: the token is empty", account, t.path)
 	}
 	s := fromOAuth2(tok)
-	_, err := t.st.Update(ctx, func(f *file) error {
+	return t.update(ctx, func(f *file) error {
 		if f.Accounts == nil {
 			f.Accounts = map[string]*stored{}
 		}
-		f.Accounts[account] = s
+		f.Accounts[account] = s.clone()
 		return nil
 	})
-	return err
 }
 
 // Token returns the token stored for account as it is, without
 // refreshing it (ErrNoToken if there is none).
 func (t *Tokens) Token(account string) (*oauth2.Token, error) {
-	f, _, err := t.st.Get()
-	if err != nil && !store.IsWarning(err) {
+	f, err := t.get(context.Background())
+	if err != nil {
 		return nil, err
 	}
 	s := f.Accounts[account]
@@ -151,20 +239,19 @@ func (t *Tokens) Token(account string) (*oauth2.Token, error) {
 // revoke the token with the provider: do that first if the provider
 // supports it. Removing an account that has no token is not an error.
 func (t *Tokens) Remove(ctx context.Context, account string) error {
-	_, err := t.st.Update(ctx, func(f *file) error {
+	return t.update(ctx, func(f *file) error {
 		if _, ok := f.Accounts[account]; !ok {
 			return store.ErrNoChange
 		}
 		delete(f.Accounts, account)
 		return nil
 	})
-	return err
 }
 
 // Accounts lists the accounts that have a token, sorted.
 func (t *Tokens) Accounts() ([]string, error) {
-	f, _, err := t.st.Get()
-	if err != nil && !store.IsWarning(err) {
+	f, err := t.get(context.Background())
+	if err != nil {
 		return nil, err
 	}
 	var names []string
@@ -175,181 +262,18 @@ func (t *Tokens) Accounts() ([]string, error) {
 	return names, nil
 }
 
-// NewTokenSource opens the token file at path and returns a TokenSource
-// for account. ctx is used for the requests to the token endpoint (as with
-// oauth2.Config.TokenSource; put a custom *http.Client in it with
-// oauth2.HTTPClient) and bounds the wait for the file's lock.
-func NewTokenSource(ctx context.Context, cfg *oauth2.Config, path, account string, opts ...Option) (*TokenSource, error) {
-	t, err := Open(path, opts...)
-	if t == nil {
-		return nil, err
-	}
-	return t.TokenSource(ctx, cfg, account), err
-}
-
-// TokenSource returns a TokenSource for account. It is safe for
-// concurrent use.
-func (t *Tokens) TokenSource(ctx context.Context, cfg *oauth2.Config, account string) *TokenSource {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return &TokenSource{t: t, ctx: ctx, cfg: cfg, account: account}
-}
-
-// TokenSource is an oauth2.TokenSource whose tokens live in a Tokens file.
-type TokenSource struct {
-	t       *Tokens
-	ctx     context.Context
-	cfg     *oauth2.Config
-	account string
-
-	mu      sync.Mutex
-	cur     *stored // the token last handed out, as stored
-	unsaved *stored // a refreshed token whose write failed, to retry
-	from    string  // the refresh token unsaved was obtained with
-}
-
-var _ oauth2.TokenSource = (*TokenSource)(nil)
-
-func (ts *TokenSource) String() string {
-	return fmt.Sprintf("oauth.TokenSource(%s, account %q)", ts.t.path, ts.account)
-}
-
-func (ts *TokenSource) GoString() string { return ts.String() }
-
-// Remove deletes this account's token from the file.
-func (ts *TokenSource) Remove(ctx context.Context) error {
-	ts.mu.Lock()
-	ts.cur, ts.unsaved = nil, nil
-	ts.mu.Unlock()
-	return ts.t.Remove(ctx, ts.account)
-}
-
-func (ts *TokenSource) valid(s *stored) bool {
-	if s == nil || s.AccessToken == "" {
-		return false
-	}
-	return s.Expiry.IsZero() || time.Now().Add(ts.t.o.delta).Before(s.Expiry)
-}
-
-// Token returns a valid token for the account, refreshing it if needed.
-// A refreshed token is on disk before Token returns it.
-func (ts *TokenSource) Token() (*oauth2.Token, error) {
-	ts.mu.Lock()
-	cur, unsaved := ts.cur, ts.unsaved
-	ts.mu.Unlock()
-	if unsaved != nil {
-		if err := ts.saveUnsaved(); err != nil {
-			return nil, err
-		}
-		ts.mu.Lock()
-		cur = ts.cur
-		ts.mu.Unlock()
-	}
-	if ts.valid(cur) {
-		return cur.toOAuth2(), nil
-	}
-	// Another process may have refreshed it: look before locking.
-	f, _, err := ts.t.st.Get()
+// get reads the file, handing warnings to the OnWarning function after
+// narrowing a file others can read. ctx bounds the wait for the lock that
+// narrowing takes.
+func (t *Tokens) get(ctx context.Context) (file, error) {
+	f, _, err := t.st.Get()
 	if err != nil && !store.IsWarning(err) {
-		return nil, ts.wrap(err)
+		return f, err
 	}
-	if s := f.Accounts[ts.account]; ts.valid(s) {
-		ts.remember(s)
-		return s.toOAuth2(), nil
-	}
-	var out, refreshed *stored
-	var from string
-	_, err = ts.t.st.Update(ts.ctx, func(f *file) error {
-		s := f.Accounts[ts.account]
-		if s == nil {
-			return fmt.Errorf("%w: %q in %s", ErrNoToken, ts.account, ts.t.path)
-		}
-		if ts.valid(s) {
-			// Refreshed by someone else since we looked.
-			out = s.clone()
-			return store.ErrNoChange
-		}
-		if s.RefreshToken == "" {
-			return &RefreshError{Account: ts.account, Description: "the access token expired and there is no refresh token", reauth: true}
-		}
-		n, err := ts.refresh(s)
-		if err != nil {
-			return err
-		}
-		refreshed, from = n, s.RefreshToken
-		f.Accounts[ts.account] = n
-		out = n.clone()
-		return nil
-	})
 	if err != nil {
-		if refreshed != nil {
-			// The provider may already have retired the old refresh
-			// token: keep the new one to write next time, but do not use
-			// it before it is on disk.
-			ts.mu.Lock()
-			ts.unsaved, ts.from = refreshed, from
-			ts.mu.Unlock()
-		}
-		return nil, ts.wrap(err)
+		t.o.warn(t.fixWarnings(ctx, err))
 	}
-	ts.remember(out)
-	return out.toOAuth2(), nil
-}
-
-// saveUnsaved writes a refreshed token whose first write failed, unless
-// the file has moved on to another refresh token meanwhile.
-func (ts *TokenSource) saveUnsaved() error {
-	ts.mu.Lock()
-	n, from := ts.unsaved, ts.from
-	ts.mu.Unlock()
-	_, err := ts.t.st.Update(ts.ctx, func(f *file) error {
-		s := f.Accounts[ts.account]
-		if s == nil || s.RefreshToken != from {
-			n = nil
-			return store.ErrNoChange
-		}
-		f.Accounts[ts.account] = n.clone()
-		return nil
-	})
-	if err != nil {
-		return ts.wrap(err)
-	}
-	ts.mu.Lock()
-	ts.unsaved = nil
-	if n != nil {
-		ts.cur = n
-	}
-	ts.mu.Unlock()
-	return nil
-}
-
-func (ts *TokenSource) remember(s *stored) {
-	ts.mu.Lock()
-	ts.cur = s.clone()
-	ts.mu.Unlock()
-}
-
-// refresh asks the token endpoint for a new token with s's refresh token.
-func (ts *TokenSource) refresh(s *stored) (*stored, error) {
-	src := ts.cfg.TokenSource(ts.ctx, &oauth2.Token{RefreshToken: s.RefreshToken})
-	tok, err := src.Token()
-	if err != nil {
-		return nil, refreshError(ts.account, err, s)
-	}
-	n := fromOAuth2(tok)
-	if n.RefreshToken == "" {
-		n.RefreshToken = s.RefreshToken // the provider does not rotate it
-	}
-	return n, nil
-}
-
-func (ts *TokenSource) wrap(err error) error {
-	var re *RefreshError
-	if errors.As(err, &re) {
-		return err
-	}
-	return fmt.Errorf("oauth: token for %q in %s: %w", ts.account, ts.t.path, err)
+	return f, nil
 }
 
 // RefreshError reports a failed refresh. It carries what the token

@@ -42,6 +42,13 @@ type tokenServer struct {
 	lifetime time.Duration // expires_in it announces (whole seconds)
 	early    time.Duration // how long after issue a refresh is justified
 
+	// Set before the server starts (newTokenServerWith): arrived gets a
+	// value for each request received (if there is room), gate holds
+	// every request until it is closed, delay slows every answer.
+	arrived chan struct{}
+	gate    chan struct{}
+	delay   time.Duration
+
 	mu        sync.Mutex
 	refresh   string // the one valid refresh token
 	access    string // the newest access token
@@ -53,7 +60,15 @@ type tokenServer struct {
 }
 
 func newTokenServer(t *testing.T, lifetime, early time.Duration) *tokenServer {
+	return newTokenServerWith(t, lifetime, early, nil)
+}
+
+// newTokenServerWith lets setup set the server's fields before it starts.
+func newTokenServerWith(t *testing.T, lifetime, early time.Duration, setup func(*tokenServer)) *tokenServer {
 	s := &tokenServer{lifetime: lifetime, early: early}
+	if setup != nil {
+		setup(s)
+	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle)) // listens on 127.0.0.1
 	t.Cleanup(s.Close)
 	s.issue()
@@ -73,6 +88,20 @@ func (s *tokenServer) issue() {
 
 func (s *tokenServer) handle(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
+	if s.arrived != nil {
+		select {
+		case s.arrived <- struct{}{}:
+		default:
+		}
+	}
+	if s.gate != nil {
+		select {
+		case <-s.gate:
+		case <-r.Context().Done():
+			return // the client gave up
+		}
+	}
+	time.Sleep(s.delay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
