@@ -24,8 +24,10 @@ import (
 // a mix.
 //
 // perm is the mode of a new file (less the umask); an existing file keeps
-// its mode and, when running as root, its owner. Missing parent directories
-// are created and made durable. A symbolic link is followed and kept.
+// its mode, owner, group and extended attributes as far as the caller may
+// set them (see the package documentation). Missing parent directories are
+// created and made durable. A symbolic link is followed and kept, unless it
+// is another user's link in a sticky world-writable directory.
 //
 // Concurrent calls for the same file in one process are coalesced: see the
 // package documentation for the last-writer-wins rule.
