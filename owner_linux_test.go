@@ -13,6 +13,10 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/journal"
+	"github.com/durable-go/durable/jsonl"
+	"github.com/durable-go/durable/queue"
+	"github.com/durable-go/durable/store"
 )
 
 // Numeric ids no account needs: a writer, the file's owner, their shared
@@ -235,21 +239,58 @@ func TestRootRefusesPlantedLink(t *testing.T) {
 	if err := os.Lchown(link, uidStranger, uidStranger); err != nil {
 		t.Fatal(err)
 	}
+	// A log or queue directory planted the same way.
+	dirLink := filepath.Join(shared, "log")
+	if err := os.Symlink(private, dirLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(dirLink, uidStranger, uidStranger); err != nil {
+		t.Fatal(err)
+	}
 	ops := map[string]func() error{
 		"WriteFile": func() error { return durable.WriteFile(link, []byte("evil"), 0o600) },
 		"Update": func() error {
 			return durable.Update(link, func([]byte) ([]byte, error) { return []byte("evil"), nil })
 		},
 		"ReadFile": func() error { _, err := durable.ReadFile(link); return err },
+		"store.Open": func() error {
+			_, err := store.Open[map[string]int](link, nil)
+			return err
+		},
+		"jsonl.Open": func() error {
+			f, err := jsonl.Open(link, nil)
+			if err == nil {
+				f.Close()
+			}
+			return err
+		},
+		"jsonl.Repair": func() error { _, err := jsonl.Repair(link, nil); return err },
+		"journal.Open": func() error {
+			j, err := journal.Open(dirLink, nil)
+			if err == nil {
+				j.Close()
+			}
+			return err
+		},
+		"queue.Open": func() error {
+			q, err := queue.Open(dirLink, nil)
+			if err == nil {
+				q.Close()
+			}
+			return err
+		},
 	}
 	for what, op := range ops {
 		err := op()
-		if !errors.Is(err, durable.ErrSymlink) || !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), link) {
+		if !errors.Is(err, durable.ErrSymlink) || !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), shared) {
 			t.Errorf("%s: err = %v, want ErrSymlink, fs.ErrPermission and the name", what, err)
 		}
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "keep" {
 		t.Fatalf("victim = %q", b)
+	}
+	if entries, _ := os.ReadDir(private); len(entries) != 1 {
+		t.Fatalf("%d entries in the private directory, want only the victim", len(entries))
 	}
 	// Root's own link is followed, as is one of the directory's owner.
 	for _, owner := range []int{0, uidOwner} {

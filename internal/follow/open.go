@@ -24,7 +24,7 @@ func Open(fsys vfs.FS, name string, flag int, perm fs.FileMode) (vfs.File, strin
 		p := name
 		for range maxHops {
 			f, err := fsys.OpenFile(p, flag|noFollow, perm)
-			if err == nil || !isLinkErr(err) {
+			if err == nil || !maybeLink(fsys, p, err) {
 				return f, p, err
 			}
 			next, rerr := Resolve(fsys, p, false)
@@ -44,6 +44,21 @@ func Open(fsys vfs.FS, name string, flag int, perm fs.FileMode) (vfs.File, strin
 	}
 	f, err := fsys.OpenFile(p, flag, perm)
 	return f, p, err
+}
+
+// maybeLink reports whether the open of p failed because p is a link:
+// ELOOP (EMLINK on FreeBSD), or on Linux EACCES for an O_CREAT open of a
+// link in a sticky directory, which the kernel refuses before it looks at
+// O_NOFOLLOW. Only then is it worth a look.
+func maybeLink(fsys vfs.FS, p string, err error) bool {
+	if isLinkErr(err) {
+		return true
+	}
+	if !errors.Is(err, fs.ErrPermission) {
+		return false
+	}
+	fi, lerr := fsys.Lstat(p)
+	return lerr == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
 var errTooMany = errors.New("too many levels of symbolic links")
