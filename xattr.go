@@ -20,7 +20,8 @@ import (
 //	setXattr(fd, name, value) error
 //	xattrUnsupported(err) bool           the filesystem has none
 //
-// and the policy of which names are kept (keptXattr).
+// and the policy: which names are kept (keptXattr), and which only when
+// the privilege to set them is there (bestEffortXattr).
 
 // xattr is one extended attribute to give the new version.
 type xattr struct {
@@ -63,8 +64,10 @@ func oldXattrs(target string, isRoot func() bool) ([]xattr, error) {
 
 // setXattrs gives the open file f the attributes attrs. A filesystem that
 // cannot hold one is not an error (the old file was on the same one, so
-// that is a platform limit, documented); any other failure is: a dropped
-// ACL could widen access.
+// that is a platform limit, documented), nor is root lacking the privilege
+// for a root-only one (root in a container without CAP_SETFCAP: dropping a
+// file capability only takes privilege away); any other failure is: a
+// dropped ACL could widen access.
 func setXattrs(f *os.File, attrs []xattr) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -73,7 +76,11 @@ func setXattrs(f *os.File, attrs []xattr) error {
 	var serr error
 	err = rc.Control(func(fd uintptr) {
 		for _, a := range attrs {
-			if err := setXattr(int(fd), a.name, a.value); err != nil && !xattrUnsupported(err) {
+			err := setXattr(int(fd), a.name, a.value)
+			if err != nil && (xattrUnsupported(err) || bestEffortXattr(a.name) && errors.Is(err, syscall.EPERM)) {
+				err = nil
+			}
+			if err != nil {
 				serr = &os.PathError{Op: "setxattr " + a.name, Path: f.Name(), Err: err}
 				return
 			}

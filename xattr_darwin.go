@@ -20,6 +20,8 @@ func keptXattr(name string, root bool) bool {
 // capabilityXattr is Linux's; no name matches it here.
 const capabilityXattr = "\x00"
 
+func bestEffortXattr(name string) bool { return false }
+
 var errNoAttr = unix.ENOATTR
 
 func xattrUnsupported(err error) bool {

@@ -27,6 +27,12 @@ func keptXattr(name string, root bool) bool {
 	return false
 }
 
+// bestEffortXattr: root may lack the privilege for these (a container
+// without CAP_SETFCAP or CAP_SYS_ADMIN); they are then dropped.
+func bestEffortXattr(name string) bool {
+	return name == capabilityXattr || strings.HasPrefix(name, "trusted.")
+}
+
 // capabilityXattr is cleared by every write to the file, so it is set after
 // the last one.
 const capabilityXattr = "security.capability"

@@ -11,6 +11,8 @@ func keptXattr(name string, root bool) bool { return false }
 
 const capabilityXattr = "\x00"
 
+func bestEffortXattr(name string) bool { return false }
+
 var errNoAttr = errors.ErrUnsupported
 
 func xattrUnsupported(err error) bool { return true }
