@@ -17,6 +17,7 @@ import (
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/queue"
 	"github.com/durable-go/durable/store"
+	"golang.org/x/sys/unix"
 )
 
 // Numeric ids no account needs: a writer, the file's owner, their shared
@@ -176,6 +177,7 @@ func TestReplaceKeepsGroup(t *testing.T) {
 				}
 				name := filepath.Join(dir, c.name)
 				plant(t, name, uidOwner, gidShared, c.mode)
+				tagged := unix.Setxattr(name, "user.tag", []byte("t"), 0) == nil
 				asUser(t, op, name, c.uid, c.gid, c.groups...)
 				uid, gid, mode := ownerOf(t, name)
 				if uid != uint32(c.uid) || gid != c.wantGid || mode != c.wantMode {
@@ -183,6 +185,15 @@ func TestReplaceKeepsGroup(t *testing.T) {
 				}
 				if b, _ := os.ReadFile(name); string(b) != "child" {
 					t.Errorf("%s: content %q", c.name, b)
+				}
+				// A member reads the file, so it keeps its attributes;
+				// a stranger who cannot read them cannot keep them, and
+				// that does not fail its write.
+				if tagged && c.groups != nil {
+					buf := make([]byte, 8)
+					if n, err := unix.Getxattr(name, "user.tag", buf); err != nil || string(buf[:n]) != "t" {
+						t.Errorf("%s: user.tag = %q, %v", c.name, buf[:max(n, 0)], err)
+					}
 				}
 			}
 		})

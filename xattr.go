@@ -2,6 +2,7 @@ package durable
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -54,6 +55,13 @@ func oldXattrs(target string, isRoot func() bool) ([]xattr, error) {
 		if err != nil {
 			if errors.Is(err, errNoAttr) {
 				continue // removed meanwhile
+			}
+			if errors.Is(err, fs.ErrPermission) {
+				// Linux lets only readers of a file read its user.*
+				// attributes; a writer who may not (who replaces a
+				// file it cannot read) does not keep them. ACLs are
+				// readable by all.
+				continue
 			}
 			return nil, &os.PathError{Op: "getxattr " + name, Path: target, Err: err}
 		}
