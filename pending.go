@@ -347,7 +347,7 @@ func (p *PendingFile) seal() error {
 // backup, and the rename, all against the target as it is now.
 func (p *PendingFile) install() error {
 	o := p.o
-	if o.skipUnchanged && p.old != nil {
+	if o.skipUnchanged && p.old != nil && (!o.forcePerm || p.old.Mode()&modeBits == p.mode) {
 		same, err := p.sameAsTarget()
 		if err != nil {
 			return p.abort(err)

@@ -120,7 +120,9 @@ func (w *writeReq) replace(target string) error {
 // fsync. It returns nil, nil when SkipUnchanged found nothing to do.
 func (w *writeReq) publish(target string) (*PendingFile, error) {
 	o := w.o
-	if o.skipUnchanged {
+	// With ForcePerm the mode counts too, and only the temp file says
+	// what perm less the umask is: install compares then.
+	if o.skipUnchanged && !o.forcePerm {
 		same, err := o.unchanged(target, w.data)
 		if err != nil {
 			return nil, &fs.PathError{Op: "replace", Path: w.name, Err: err}
