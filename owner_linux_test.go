@@ -40,6 +40,9 @@ func TestOwnerChild(t *testing.T) {
 	switch op := os.Getenv("DURABLE_OWNER_CHILD_OP"); op {
 	case "write":
 		err = durable.WriteFile(name, []byte("child"), 0o600)
+	case "force":
+		// An explicit mode is the writer's choice for its own group.
+		err = durable.WriteFile(name, []byte("child"), 0o660, durable.ForcePerm())
 	case "update":
 		err = durable.Update(name, func([]byte) ([]byte, error) { return []byte("child"), nil })
 	case "create":
@@ -147,7 +150,7 @@ func plant(t *testing.T, name string, uid, gid int, mode fs.FileMode) {
 // then the new group gets only what everybody else had.
 func TestReplaceKeepsGroup(t *testing.T) {
 	needRoot(t)
-	for _, op := range []string{"write", "update", "create"} {
+	for _, op := range []string{"write", "update", "create", "force"} {
 		t.Run(op, func(t *testing.T) {
 			// The group's directory: the owner's, writable by the group.
 			dir := sharedDir(t, 0o770)
@@ -176,6 +179,9 @@ func TestReplaceKeepsGroup(t *testing.T) {
 					os.Chmod(dir, 0o777)
 				}
 				name := filepath.Join(dir, c.name)
+				if op == "force" {
+					c.wantMode = 0o660 &^ currentUmask()
+				}
 				plant(t, name, uidOwner, gidShared, c.mode)
 				tagged := unix.Setxattr(name, "user.tag", []byte("t"), 0) == nil
 				asUser(t, op, name, c.uid, c.gid, c.groups...)

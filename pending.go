@@ -149,7 +149,7 @@ func (p *PendingFile) keepAttributes(mode fs.FileMode, force bool) error {
 		if !known || u != uid || g != gid {
 			// The question is asked only now, as it is a syscall too.
 			p.root = os.Geteuid() == 0
-			if mode, chowned, err = p.keepOwner(mode, u, g, uid, gid, known); err != nil {
+			if mode, chowned, err = p.keepOwner(mode, force, u, g, uid, gid, known); err != nil {
 				return err
 			}
 		}
@@ -170,8 +170,9 @@ func (p *PendingFile) keepAttributes(mode fs.FileMode, force bool) error {
 }
 
 // keepOwner gives the temp file, now owned by u:g, the owner uid:gid where
-// it can (see keepAttributes), and returns the mode to give it.
-func (p *PendingFile) keepOwner(mode fs.FileMode, u, g, uid, gid int, known bool) (fs.FileMode, bool, error) {
+// it can (see keepAttributes), and returns the mode to give it. A mode the
+// caller forced is the caller's choice for its own group, and kept.
+func (p *PendingFile) keepOwner(mode fs.FileMode, force bool, u, g, uid, gid int, known bool) (fs.FileMode, bool, error) {
 	if p.root {
 		if err := p.f.Chown(uid, gid); err != nil {
 			return mode, false, err
@@ -190,7 +191,9 @@ func (p *PendingFile) keepOwner(mode fs.FileMode, u, g, uid, gid int, known bool
 		case errors.Is(err, fs.ErrPermission):
 			// Not a member of the old group: the new group gets
 			// what "other" had, and no setgid bit for itself.
-			mode = mode&^(0o070|fs.ModeSetgid) | (mode&0o007)<<3
+			if !force {
+				mode = mode&^(0o070|fs.ModeSetgid) | (mode&0o007)<<3
+			}
 		default:
 			return mode, false, err
 		}
