@@ -269,7 +269,7 @@ func TestRootRefusesPlantedLink(t *testing.T) {
 		"Update": func() error {
 			return durable.Update(link, func([]byte) ([]byte, error) { return []byte("evil"), nil })
 		},
-		"ReadFile": func() error { _, err := durable.ReadFile(link); return err },
+		"ReadFile":  func() error { _, err := durable.ReadFile(link); return err },
 		"CleanTemp": func() error { _, err := durable.CleanTemp(dirLink, 0); return err },
 		"store.Open": func() error {
 			_, err := store.Open[map[string]int](link, nil)
