@@ -20,10 +20,10 @@ func TestResolve(t *testing.T) {
 	must(t, m.Mkdir("/d", 0o755))
 	must(t, vfs.WriteFile(m, "/d/real", []byte("x"), 0o600))
 	must(t, m.Symlink("real", "/d/one"))
-	must(t, m.Symlink("/d/one", "/d/two"))
-	must(t, m.Symlink("/d/loop", "/d/loop"))
+	must(t, m.Symlink("one", "/d/two"))
+	must(t, m.Symlink("loop", "/d/loop"))
 	for name, want := range map[string]string{"/d/two": "/d/real", "/d/real": "/d/real", "/d/missing": "/d/missing"} {
-		if got, err := follow.Resolve(m, name, false); err != nil || got != want {
+		if got, err := follow.Resolve(m, name, false); err != nil || got != filepath.FromSlash(want) {
 			t.Errorf("Resolve(%s) = %q, %v, want %q", name, got, err, want)
 		}
 	}
