@@ -20,7 +20,11 @@ func keptXattr(name string, root bool) bool {
 // capabilityXattr is Linux's; no name matches it here.
 const capabilityXattr = "\x00"
 
-func bestEffortXattr(name string) bool { return false }
+// bestEffortXattr: the system refuses some attributes to ordinary
+// processes (com.apple.provenance, for one). None of them grants access
+// (ACLs are not attributes here), so one that cannot be set is dropped
+// rather than failing the write.
+func bestEffortXattr(name string) bool { return true }
 
 var errNoAttr = unix.ENOATTR
 
