@@ -43,6 +43,14 @@ func TestOwnerChild(t *testing.T) {
 	case "force":
 		// An explicit mode is the writer's choice for its own group.
 		err = durable.WriteFile(name, []byte("child"), 0o660, durable.ForcePerm())
+	case "refused":
+		// The name is another user's link in a shared directory.
+		err = durable.WriteFile(name, []byte("child"), 0o600)
+		if errors.Is(err, durable.ErrSymlink) && errors.Is(err, fs.ErrPermission) {
+			err = nil
+		} else {
+			err = fmt.Errorf("want a refusal, got %v", err)
+		}
 	case "update":
 		err = durable.Update(name, func([]byte) ([]byte, error) { return []byte("child"), nil })
 	case "create":
@@ -325,5 +333,40 @@ func TestRootRefusesPlantedLink(t *testing.T) {
 		if b, _ := os.ReadFile(victim); string(b) != want {
 			t.Fatalf("victim = %q, want %q through the link", b, want)
 		}
+	}
+}
+
+// The rule holds for any caller, not only root: a user in /tmp follows
+// its own links and the directory owner's, not a third user's.
+func TestUserRefusesPlantedLink(t *testing.T) {
+	needRoot(t)
+	shared := sharedDir(t, 0o777|fs.ModeSticky)
+	if err := os.Chmod(shared, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	// The user's own directory, where the links lead.
+	home := sharedDir(t, 0o755)
+	if err := os.Chown(home, uidWriter, uidWriter); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(home, "data")
+	plant(t, target, uidWriter, uidWriter, 0o600)
+	link := filepath.Join(shared, "data")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, uidStranger, uidStranger); err != nil {
+		t.Fatal(err)
+	}
+	asUser(t, "refused", link, uidWriter, uidWriter)
+	if b, _ := os.ReadFile(target); string(b) != "old" {
+		t.Fatalf("target = %q after a refused write", b)
+	}
+	if err := os.Lchown(link, uidWriter, uidWriter); err != nil {
+		t.Fatal(err)
+	}
+	asUser(t, "write", link, uidWriter, uidWriter)
+	if b, _ := os.ReadFile(target); string(b) != "child" {
+		t.Fatalf("target = %q, want the user's own link followed", b)
 	}
 }
