@@ -30,9 +30,23 @@
 // share the directory fsync on the same terms: a caller is only acknowledged
 // by a directory fsync that began after its own rename.
 //
-// Existing targets keep their mode, and their owner when running as root; the
-// mode is set on the temp file before any data is written, never after the
-// rename. New files get perm (less the umask), and directories created on the
+// Existing targets keep their mode, their owner and group when running as
+// root, their group when the writer is a member of it, and their extended
+// attributes where the platform allows; all of it is set on the temp file
+// before it is published (the mode before any data is written), never after
+// the rename. A writer outside the file's group cannot keep the group; the
+// new group then gets only the "other" permission bits, so that nobody
+// gains access. Extended attributes kept: on Linux user.*, POSIX ACLs and,
+// as root, trusted.* and file capabilities; on macOS all but the system's
+// (ACLs are not kept); on FreeBSD the user namespace (ACLs are not kept);
+// none on Windows and elsewhere.
+//
+// durable follows a symbolic link at the end of a name itself, so it
+// applies the kernel's protected_symlinks rule itself, on every platform:
+// in a sticky world-writable directory (like /tmp) a link is followed only
+// if it belongs to the caller's effective uid or to the directory's owner.
+// Another user's link there is refused with an error matching both
+// ErrSymlink and fs.ErrPermission, by every function that follows links. New files get perm (less the umask), and directories created on the
 // way get perm plus search permission where it allows reading, so 0o600 files
 // land in 0o700 directories.
 //

@@ -19,8 +19,11 @@ var (
 	ErrConflict = errs.ErrConflict
 	// ErrClosed: the object was already closed or committed.
 	ErrClosed = errs.ErrClosed
-	// ErrSymlink: the target is a symbolic link and NoFollow was given.
-	ErrSymlink = errors.New("durable: target is a symbolic link")
+	// ErrSymlink: the target is a symbolic link and NoFollow was given, or
+	// it is a link that another user planted in a shared directory (sticky
+	// and world-writable, like /tmp), which durable never follows: that
+	// error also matches fs.ErrPermission (see the package documentation).
+	ErrSymlink = errs.ErrSymlink
 	// ErrHardLinked: the target has other hard links, which a replace
 	// would split from it, and NoSplitLinks was given.
 	ErrHardLinked = errors.New("durable: target has other hard links")

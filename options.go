@@ -88,8 +88,10 @@ func NoClobber() Option { return func(o *options) { o.noClobber = true } }
 // default a link is followed, so its target is replaced and the link stays.
 func NoFollow() Option { return func(o *options) { o.noFollow = true } }
 
-// ForcePerm applies perm to an existing target too, instead of keeping its
-// mode. The mode is still set on the temp file before data is written.
+// ForcePerm applies perm (less the umask) to an existing target too,
+// instead of keeping its mode. The mode is still set on the temp file before
+// data is written, and the owner, group and extended attributes are kept
+// as without it: root changing a user's file's mode does not take the file.
 func ForcePerm() Option { return func(o *options) { o.forcePerm = true } }
 
 // SkipUnchanged leaves the file alone when it already holds exactly the new

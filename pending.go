@@ -29,6 +29,12 @@ type PendingFile struct {
 	// skipped: SkipUnchanged found the target already holding this content
 	// (and made it durable), so nothing was published.
 	skipped bool
+	// For an existing target: the mode the new version gets, whether this
+	// process is root (asked only when the owner differs), and the file
+	// capability to set after the last write.
+	mode fs.FileMode
+	root bool
+	caps []xattr
 }
 
 // Create starts writing a new version of name. Write to it, then Commit to
@@ -87,9 +93,8 @@ func (o *options) beginWith(name, target string, perm fs.FileMode, seen fs.FileI
 	// The temp file is born with its final permissions (less the umask for
 	// a new file), so no reader ever sees the data under a wider mode.
 	mode := perm.Perm()
-	keep := p.old != nil && !o.forcePerm
-	if keep {
-		mode = p.old.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	if p.old != nil && !o.forcePerm {
+		mode = p.old.Mode() & modeBits
 	}
 	dir, base := filepath.Dir(target), filepath.Base(target)
 	for range tempAttempts {
@@ -102,44 +107,150 @@ func (o *options) beginWith(name, target string, perm fs.FileMode, seen fs.FileI
 	if err != nil {
 		return nil, p.wrap(err)
 	}
-	if keep {
-		// An existing target keeps its exact mode, umask or not, and
-		// when running as root its owner: set them now, while the temp
-		// file is empty and nobody else knows it.
-		if err := p.keepModeAndOwner(mode); err != nil {
+	if p.old != nil {
+		// An existing target keeps its exact mode, umask or not (or
+		// gets perm with ForcePerm), its owner and group where the
+		// kernel allows and its extended attributes: set them now,
+		// while the temp file is empty and nobody else knows it.
+		if err := p.keepAttributes(mode, o.forcePerm); err != nil {
 			return nil, p.abort(err)
 		}
 	}
 	return p, nil
 }
 
-// keepModeAndOwner gives the temp file mode and, when running as root
-// (which would otherwise hand a user's file to root on every write), the
-// target's owner. It changes only what differs: a chmod or chown that
-// changes nothing would still be a metadata update for the fsync to
+// modeBits are the mode bits a replace keeps.
+const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+// keepAttributes gives the temp file what the old file had: mode (with
+// force, the mode it was created with: perm less the umask), owner, group
+// and extended attributes. It changes only what differs: a chmod or chown
+// that changes nothing would still be a metadata update for the fsync to
 // commit, and every call is a syscall.
-func (p *PendingFile) keepModeAndOwner(mode fs.FileMode) error {
+//
+// The owner: root gives the file back to the old owner and group (it would
+// otherwise hand a user's file to root on every write). Anyone else cannot
+// give a file away, so the new version is theirs; but a member of the old
+// group keeps the group (fchown(fd, -1, gid) is allowed to a member). Where
+// the group cannot be kept, the new group gets only what everybody else had
+// (the "other" bits): the writer's own group never gains access to data
+// that it could not read before. A setuid bit is kept only with its owner,
+// and a setgid bit only with its group.
+func (p *PendingFile) keepAttributes(mode fs.FileMode, force bool) error {
 	fi, err := p.f.Stat()
 	if err != nil {
 		return err
 	}
-	const bits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
-	chmod := fi.Mode()&bits != mode
+	have := fi.Mode() & modeBits
+	if force {
+		mode = have
+	}
+	chowned := false
 	uid, gid, ok := vfs.Owner(p.old)
 	if ok {
 		u, g, known := vfs.Owner(fi)
-		// Only root may give a file away, so only root tries; the
-		// question is asked only now, as it is a syscall too.
-		if (!known || u != uid || g != gid) && os.Geteuid() == 0 {
-			if err := p.f.Chown(uid, gid); err != nil {
+		if !known || u != uid || g != gid {
+			// The question is asked only now, as it is a syscall too.
+			p.root = os.Geteuid() == 0
+			if mode, chowned, err = p.keepOwner(mode, force, u, g, uid, gid, known); err != nil {
 				return err
 			}
-			// A chown clears the setuid and setgid bits, even root's.
-			chmod = chmod || mode&(fs.ModeSetuid|fs.ModeSetgid) != 0
 		}
 	}
-	if chmod {
-		return p.f.Chmod(mode)
+	acl, err := p.keepXattrs()
+	if err != nil {
+		return err
+	}
+	// A chown clears the setuid and setgid bits, even root's, and an ACL
+	// sets the group bits from its mask: set the mode after both.
+	if have != mode || acl || (chowned && mode&(fs.ModeSetuid|fs.ModeSetgid) != 0) {
+		if err := p.f.Chmod(mode); err != nil {
+			return err
+		}
+	}
+	p.mode = mode
+	return nil
+}
+
+// keepOwner gives the temp file, now owned by u:g, the owner uid:gid where
+// it can (see keepAttributes), and returns the mode to give it. A mode the
+// caller forced is the caller's choice for its own group, and kept.
+func (p *PendingFile) keepOwner(mode fs.FileMode, force bool, u, g, uid, gid int, known bool) (fs.FileMode, bool, error) {
+	if p.root {
+		if err := p.f.Chown(uid, gid); err != nil {
+			return mode, false, err
+		}
+		return mode, true, nil
+	}
+	if !known {
+		return mode, false, nil
+	}
+	chowned := false
+	if g != gid {
+		err := p.f.Chown(-1, gid)
+		switch {
+		case err == nil:
+			chowned = true
+		case errors.Is(err, fs.ErrPermission):
+			// Not a member of the old group: the new group gets
+			// what "other" had, and no setgid bit for itself.
+			if !force {
+				mode = mode&^(0o070|fs.ModeSetgid) | (mode&0o007)<<3
+			}
+		default:
+			return mode, false, err
+		}
+	}
+	if u != uid {
+		mode &^= fs.ModeSetuid
+	}
+	return mode, chowned, nil
+}
+
+// keepXattrs copies the old file's extended attributes to the temp file,
+// except a file capability, kept for seal (a write clears it). It reports
+// whether it set an ACL. Only real files have them.
+func (p *PendingFile) keepXattrs() (acl bool, err error) {
+	f, ok := p.f.(*os.File)
+	if !ok || !isOS(p.o.fs) {
+		return false, nil
+	}
+	attrs, err := oldXattrs(p.target, func() bool { return p.root || os.Geteuid() == 0 })
+	if err != nil || attrs == nil {
+		return false, err
+	}
+	now := attrs[:0]
+	for _, a := range attrs {
+		if a.name == capabilityXattr {
+			p.caps = append(p.caps, a)
+			continue
+		}
+		acl = acl || a.name == "system.posix_acl_access"
+		now = append(now, a)
+	}
+	return acl, setXattrs(f, now)
+}
+
+// restoreAfterWrite puts back, after the last write, what writing took
+// away: the kernel clears a file capability on every write, and the
+// setuid and setgid bits on a write by anyone but root. It costs nothing
+// for a file with neither.
+func (p *PendingFile) restoreAfterWrite() error {
+	if p.mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 && !p.root {
+		fi, err := p.f.Stat()
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&modeBits != p.mode {
+			if err := p.f.Chmod(p.mode); err != nil {
+				return err
+			}
+		}
+	}
+	if len(p.caps) > 0 {
+		if f, ok := p.f.(*os.File); ok {
+			return setXattrs(f, p.caps)
+		}
 	}
 	return nil
 }
@@ -220,6 +331,9 @@ func (p *PendingFile) seal() error {
 			return p.abort(fmt.Errorf("%w: %w", ErrVerify, err))
 		}
 	}
+	if err := p.restoreAfterWrite(); err != nil {
+		return p.abort(err)
+	}
 	if o.durability == Full && !mutate.SkipFileSync {
 		// An fsync error is final: the kernel may have dropped the dirty
 		// pages, so a retry could "succeed" with data that is not on disk.
@@ -239,7 +353,7 @@ func (p *PendingFile) seal() error {
 // backup, and the rename, all against the target as it is now.
 func (p *PendingFile) install() error {
 	o := p.o
-	if o.skipUnchanged && p.old != nil {
+	if o.skipUnchanged && p.old != nil && (!o.forcePerm || p.old.Mode()&modeBits == p.mode) {
 		same, err := p.sameAsTarget()
 		if err != nil {
 			return p.abort(err)

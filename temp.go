@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/durable-go/durable/internal/follow"
 )
 
 // Temp files are named ".<target>.<token>.tmp": hidden, beside the target so
@@ -64,6 +66,11 @@ func isTempName(name string) bool {
 // for small files.
 func CleanTemp(dir string, olderThan time.Duration, opts ...Option) ([]string, error) {
 	o := collect(opts)
+	// Never another user's link planted in a shared directory: that
+	// would let them choose where files are removed.
+	if err := follow.Dir(o.fs, dir); err != nil {
+		return nil, &fs.PathError{Op: "clean", Path: dir, Err: err}
+	}
 	entries, err := o.fs.ReadDir(dir)
 	if err != nil {
 		return nil, err

@@ -283,7 +283,8 @@ func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs
 	if unlock, err = u.lock(ctx, target); err != nil {
 		return "", nil, nil, nil, wrap(err)
 	}
-	if cur, seen, err = u.read(target, 0); err != nil {
+	// Resolved just now: a link in its place was planted since.
+	if cur, seen, err = u.read(target, openNoFollow); err != nil {
 		unlock()
 		return "", nil, nil, nil, wrap(err)
 	}

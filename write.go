@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/durable-go/durable/internal/dirsync"
+	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/vfs"
 )
@@ -24,9 +25,11 @@ import (
 // a mix.
 //
 // perm is the mode of a new file (less the umask); an existing file keeps
-// its mode and, when running as root, its owner. Missing parent directories
-// are created and made durable, and so is the path to a new file in a
-// directory someone else made. A symbolic link is followed and kept.
+// its mode, owner, group and extended attributes as far as the caller may
+// set them (see the package documentation). Missing parent directories are
+// created and made durable, and so is the path to a new file in a
+// directory someone else made. A symbolic link is followed and kept, unless
+// it is another user's link in a sticky world-writable directory.
 //
 // A replace puts a new file under the name, as any atomic replace must: if
 // the old file has other hard links, they keep the old content and the link
@@ -391,45 +394,36 @@ func (o *options) withoutBackup() *options {
 }
 
 // resolve follows symbolic links at the end of name, so that the file they
-// point to is replaced and the links survive.
+// point to is replaced and the links survive; another user's link in a
+// sticky world-writable directory is refused (see internal/follow).
 func resolve(fsys vfs.FS, name string, noFollow bool) (string, error) {
-	p := filepath.Clean(name)
-	for range 40 {
-		fi, err := fsys.Lstat(p)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return p, nil
-			}
-			return "", &fs.PathError{Op: "replace", Path: name, Err: err}
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			return p, nil
-		}
-		if noFollow {
-			return "", &fs.PathError{Op: "replace", Path: name, Err: ErrSymlink}
-		}
-		dest, err := fsys.Readlink(p)
-		if err != nil {
-			return "", &fs.PathError{Op: "replace", Path: name, Err: err}
-		}
-		if !filepath.IsAbs(dest) {
-			dest = filepath.Join(filepath.Dir(p), dest)
-		}
-		p = filepath.Clean(dest)
+	p, err := follow.Resolve(fsys, name, noFollow)
+	if err != nil {
+		return "", &fs.PathError{Op: "replace", Path: name, Err: err}
 	}
-	return "", &fs.PathError{Op: "replace", Path: name, Err: syscall.ELOOP}
+	return p, nil
 }
 
 // ReadFile reads the whole file. Because every write replaces the file
 // atomically, it always returns one complete version. On Windows it opens the
 // file so that it never blocks a concurrent replace.
+//
+// A symbolic link is followed, except another user's link in a sticky
+// world-writable directory (see the package documentation).
 func ReadFile(name string, opts ...Option) ([]byte, error) {
 	o := collect(opts)
-	return readFile(o.fs, name)
+	f, _, err := follow.Open(o.fs, name, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := readFrom(f, name, nil)
+	return data, err
 }
 
+// readFile reads name, a file already resolved: a link now in its place
+// was planted since, and fails the open instead of being followed.
 func readFile(fsys vfs.FS, name string) ([]byte, error) {
-	data, _, err := readInto(fsys, name, 0, nil)
+	data, _, err := readInto(fsys, name, openNoFollow, nil)
 	return data, err
 }
 
@@ -441,6 +435,11 @@ func readInto(fsys vfs.FS, name string, flag int, buf []byte) ([]byte, fs.FileIn
 	if err != nil {
 		return buf[:0], nil, err
 	}
+	return readFrom(f, name, buf)
+}
+
+// readFrom is readInto for a file already open; it closes f.
+func readFrom(f vfs.File, name string, buf []byte) ([]byte, fs.FileInfo, error) {
 	st, err := f.Stat()
 	if err == nil {
 		// Room for the whole file and for the read that finds its end.

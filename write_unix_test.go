@@ -120,3 +120,27 @@ func TestRootKeepsOwner(t *testing.T) {
 		}
 	}
 }
+
+// SkipUnchanged with ForcePerm skips only when the mode is right too.
+func TestSkipUnchangedForcePerm(t *testing.T) {
+	dir := testdir.New(t)
+	name := filepath.Join(dir, "f")
+	if err := os.WriteFile(name, []byte("same"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := []durable.Option{durable.SkipUnchanged(), durable.ForcePerm()}
+	if err := durable.WriteFile(name, []byte("same"), 0o640, opts...); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mode(t, name), fs.FileMode(0o640)&^currentUmask(); got != want {
+		t.Fatalf("mode %v, want %v", got, want)
+	}
+	before, _ := os.Stat(name)
+	if err := durable.WriteFile(name, []byte("same"), 0o640, opts...); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(name)
+	if !os.SameFile(before, after) {
+		t.Error("replaced although content and mode were unchanged")
+	}
+}

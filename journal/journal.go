@@ -17,6 +17,7 @@ import (
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/dirsync"
+	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
@@ -166,9 +167,18 @@ func Open(dir string, opts *Options) (*Journal, error) {
 
 func (j *Journal) open() error {
 	if j.o.ReadOnly {
+		if err := follow.Dir(j.fs, j.dir); err != nil {
+			return err
+		}
 		return j.load()
 	}
 	if err := mkdirAll(j.fs, j.dir); err != nil {
+		return err
+	}
+	// Checked once it exists: another user's link planted in a shared
+	// directory is not entered, and once the name is checked there, the
+	// sticky bit keeps anyone else from swapping it.
+	if err := follow.Dir(j.fs, j.dir); err != nil {
 		return err
 	}
 	unlock, err := j.locker.lock(context.Background())

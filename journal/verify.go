@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -83,7 +84,10 @@ func Verify(ctx context.Context, dir string, opts *VerifyOptions) (*Report, erro
 		o.FS = vfs.OS{}
 	}
 	v := &verifier{ctx: ctx, dir: dir, o: o, rep: &Report{Dir: dir}}
-	err := v.run()
+	err := follow.Dir(o.FS, dir)
+	if err == nil {
+		err = v.run()
+	}
 	if err != nil {
 		return v.rep, wrapErr("verify", dir, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
@@ -129,8 +130,10 @@ func Open(path string, opts *Options) (*File, error) {
 	if path == "" {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrInvalid}
 	}
-	path = resolve(o.FS, path)
-	f, err := o.FS.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, o.Perm)
+	// A link is followed (so that the lock and the evidence files sit
+	// beside the real file), but never another user's in a shared
+	// directory, and never one planted after it was looked at.
+	f, path, err := follow.Open(o.FS, path, os.O_RDWR|os.O_APPEND|os.O_CREATE, o.Perm)
 	if err != nil {
 		return nil, err
 	}
@@ -443,15 +446,4 @@ func (f *File) wrap(op string, err error) error {
 		return err
 	}
 	return &fs.PathError{Op: op, Path: f.path, Err: err}
-}
-
-// resolve follows a symbolic link at path on the real filesystem, so that
-// the lock and the evidence files sit beside the real file.
-func resolve(fsys vfs.FS, path string) string {
-	if _, ok := fsys.(vfs.OS); ok {
-		if p, err := filepath.EvalSymlinks(path); err == nil {
-			return p
-		}
-	}
-	return filepath.Clean(path)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
 )
@@ -92,8 +93,7 @@ func (r RepairReport) String() string {
 // exist.
 func Repair(path string, opts *Options) (RepairReport, error) {
 	o := opts.withDefaults()
-	path = resolve(o.FS, path)
-	f, err := o.FS.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, path, err := follow.Open(o.FS, path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return RepairReport{Path: path}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -372,28 +373,13 @@ func (s *Store[T]) Replace(ctx context.Context, v T, ifRev Rev) (Rev, error) {
 // target is the file the path names, following symbolic links, so that
 // backups and damaged copies are kept beside the real file.
 func (s *Store[T]) target() (string, error) {
-	p := filepath.Clean(s.path)
-	for range 40 {
-		fi, err := s.fs.Lstat(p)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return p, nil
-			}
-			return "", &fs.PathError{Op: "open", Path: s.path, Err: err}
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			return p, nil
-		}
-		dest, err := s.fs.Readlink(p)
-		if err != nil {
-			return "", &fs.PathError{Op: "open", Path: s.path, Err: err}
-		}
-		if !filepath.IsAbs(dest) {
-			dest = filepath.Join(filepath.Dir(p), dest)
-		}
-		p = filepath.Clean(dest)
+	// Another user's link in a shared directory is refused: see
+	// internal/follow.
+	p, err := follow.Resolve(s.fs, s.path, false)
+	if err != nil {
+		return "", &fs.PathError{Op: "open", Path: s.path, Err: err}
 	}
-	return "", &fs.PathError{Op: "open", Path: s.path, Err: errors.New("too many levels of symbolic links")}
+	return p, nil
 }
 
 // Transactions. Requests from every Store of one file in this process go

@@ -140,7 +140,7 @@ func runLogKeygen(c *cli, args []string) int {
 }
 
 func readSigner(path string) (note.Signer, error) {
-	b, err := os.ReadFile(path)
+	b, err := durable.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func readSigner(path string) (note.Signer, error) {
 }
 
 func readVerifier(path string) (note.Verifier, error) {
-	b, err := os.ReadFile(path)
+	b, err := durable.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +422,7 @@ func runLogVerify(c *cli, args []string) int {
 		opts.Verifier = v
 	}
 	if *remembered != "" {
-		b, err := os.ReadFile(*remembered)
+		b, err := durable.ReadFile(*remembered)
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
@@ -498,7 +498,7 @@ func runLogProof(c *cli, args []string) int {
 	defer j.Close()
 	size := j.Size()
 	var cp *journal.Checkpoint
-	if b, err := os.ReadFile(filepath.Join(rest[0], "checkpoint")); err == nil {
+	if b, err := durable.ReadFile(filepath.Join(rest[0], "checkpoint")); err == nil {
 		if p, err := journal.ParseCheckpoint(b, nil); err == nil && p.Size > index {
 			cp, size = p, p.Size
 		}

@@ -32,7 +32,7 @@ jq '.count += 1' state.json | durable write --backup state.json`,
 
 func runWrite(c *cli, args []string) int {
 	fs := c.flags()
-	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal; given explicitly, also applied to an existing file")
+	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal; given explicitly, also applied to an existing file (whose owner and group are kept)")
 	backup := fs.Bool("backup", false, "keep the previous version as FILE.bak")
 	noSync := fs.Bool("no-sync", false, "skip fsync: atomic, but not durable across a power cut")
 	noClobber := fs.Bool("no-clobber", false, "fail with exit code 3 if FILE exists")

@@ -18,4 +18,7 @@ var (
 	ErrConflict = errors.New("durable: conflicting update")
 	// ErrClosed reports use of a closed object.
 	ErrClosed = errors.New("durable: use of closed object")
+	// ErrSymlink reports a symbolic link that is not followed: the caller
+	// asked for none, or it is another user's link in a shared directory.
+	ErrSymlink = errors.New("durable: target is a symbolic link")
 )
