@@ -334,11 +334,18 @@ func (c *codec) syncStruct(sc *scratch, p *objPlan, n *node, v reflect.Value, de
 		if n != nil {
 			old = n.kids[i]
 		}
-		nk, changed, err := c.sync(sc, f.child, old, fv, depth+1)
-		if err != nil {
-			return nil, false, inMember(f.name, err)
-		}
+		// An omitted member is not encoded, as encoding/json does not
+		// encode it (it may not encode at all): its node stays as it was,
+		// and sync compares against it once the member shows again.
 		pres := !f.omitted(fv)
+		nk, changed := old, false
+		if pres {
+			var err error
+			nk, changed, err = c.sync(sc, f.child, old, fv, depth+1)
+			if err != nil {
+				return nil, false, inMember(f.name, err)
+			}
+		}
 		if n != nil && !changed && pres == n.present[i] {
 			continue
 		}

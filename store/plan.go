@@ -265,6 +265,9 @@ func mayNotReadBack(t reflect.Type, seen map[reflect.Type]bool) bool {
 			if (sf.IsExported() || sf.Anonymous) && mayNotReadBack(sf.Type, seen) {
 				return true
 			}
+			if sf.Anonymous && sf.Type.Kind() == reflect.Pointer && !sf.IsExported() {
+				return true // encoding/json cannot allocate it when decoding
+			}
 		}
 	}
 	return false
