@@ -28,7 +28,9 @@
 // A function that returns an error or panics is undone whole: the store
 // puts back a deep copy of the document taken before the function ran,
 // unexported fields included, so that no part of an aborted change reaches
-// a later update.
+// a later update. The copy follows every pointer, map and slice, so T
+// should hold data, not handles: keep open files, connections and loggers
+// outside the document.
 //
 // # Encoding
 //
