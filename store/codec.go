@@ -13,44 +13,65 @@ import (
 	"unsafe"
 )
 
-// codec encodes documents of one type incrementally and decodes them.
+// codec encodes documents of one type and decodes them. What it writes is
+// byte for byte what encoding/json writes (json.Marshal of a pointer to the
+// value, without HTML escaping, then json.Indent), which the tests check
+// against encoding/json after every update, under a fuzzer.
 //
-// The encoding of a document is a tree of nodes mirroring the value: an
-// object node per plain struct or string-keyed map, a leaf per other value.
-// Each node keeps its encoding (indented for its depth) and each leaf a deep
-// copy of the value it encoded. After an update, sync walks the value
-// against the tree: equal leaves cost a comparison, changed ones are
-// encoded again, and only the objects on the path to a change are
-// reassembled. The result is byte for byte what encoding/json would
-// produce (json.Marshal of a pointer to the value, without HTML escaping,
-// then json.Indent), which the tests check.
+// A small document is encoded whole by encoding/json every time (a node
+// with whole set): that is as fast as anything cleverer. A large one of an
+// object type (see plan.go) is encoded incrementally: the encoding is a
+// tree of nodes mirroring the value, an object node per plain struct or
+// string-keyed map, a leaf per other value. Each node keeps its encoding
+// (indented for its depth) and each leaf a deep copy of the value it
+// encoded. After an update, sync walks the value against the tree: equal
+// leaves cost a comparison, changed ones are encoded again, and only the
+// objects on the path to a change are reassembled. Leaves whose encoding
+// may depend on what the comparison does not see (marshalers, IsZero
+// methods, unexported fields under omitzero, TextMarshaler keys) are never
+// equal: they are encoded again and compared as bytes (see ops.go).
+// Nodes are replaced, not changed, except a map's members, which change in
+// place once the whole document encoded (see syncRoot); a large map also
+// keeps a private copy of its encoding and splices the changed members
+// into it.
 //
-// The same tree undoes a failed update: restore sets the value back to
-// what the nodes hold. Nodes are replaced, not changed, except a map's
-// members, which change in place once the whole document encoded (see
-// syncRoot); a large map also keeps its encoding and splices the changed
-// members into it.
+// The tree does not undo failed updates: the store restores a deep copy
+// of the whole value taken before the update (see clone.go), and the tree
+// still describes that value, since a failed sync changes no node.
 type codec struct {
 	t         reflect.Type
-	root      *objPlan  // nil: the document is one leaf, encoded whole
-	leaf      childPlan // the root as a leaf, when root is nil
-	indent    string    // "" writes compact JSON
-	schemaKey string    // "" when the store has no schema version
-	version   int       // the schema version the program writes
-	mustObj   bool      // the document must be a JSON object
-	allKnown  bool      // every top-level key belongs to T (a map)
+	root      *objPlan // nil: the document is always encoded whole
+	indent    string   // "" writes compact JSON
+	schemaKey string   // "" when the store has no schema version
+	version   int      // the schema version the program writes
+	mustObj   bool     // the document must be a JSON object
+	allKnown  bool     // every top-level key belongs to T (a map)
 	prefixes  []string
 	sep       string   // between a key and its value
 	known     sync.Map // top-level key -> bool: T decodes it
 	lastSize  atomic.Int64
+
+	// minTree is the size of document (in bytes, compact) from which the
+	// encoding is kept as a tree; below half of it the tree is dropped
+	// again. BenchmarkCodecTreeRatio shows where the tree wins 2x.
+	minTree int
+	// readBack: a whole encoding is decoded again to check that it reads
+	// back, because T holds something whose decoding may refuse what its
+	// encoding wrote (a custom unmarshaler, a non-empty interface).
+	readBack bool
 }
+
+// defaultMinTree is codec.minTree: the tree wins 2x (whole/tree, medians
+// of alternating runs in BenchmarkCodecTreeRatio) from about 100 KB of
+// indented JSON (about 70 KiB compact): 1.0 at 1 KB, 1.75 at 10 KB, 2.0
+// at 100 KB, 4.5 at 300 KB, 2.6 at 1 MB.
+const defaultMinTree = 128 << 10
 
 func newCodec(t reflect.Type, indent, schemaKey string, version int) *codec {
 	c := &codec{t: t, indent: indent, schemaKey: schemaKey, version: version}
 	c.root = planFor(t)
-	if c.root == nil {
-		c.leaf = leafPlan(t, true)
-	}
+	c.minTree = defaultMinTree
+	c.readBack = mayNotReadBack(t, map[reflect.Type]bool{})
 	k := t.Kind()
 	c.mustObj = (k == reflect.Struct || k == reflect.Map) && !custom(t) || schemaKey != ""
 	// A map takes every key; a type with its own unmarshaler decides
@@ -75,7 +96,8 @@ func (c *codec) prefix(depth int) string {
 
 // node is one member's encoding; see codec.
 type node struct {
-	enc []byte // a leaf's encoding, or "null" for a nil map
+	enc   []byte // a leaf's encoding, "null" for a nil map, or the whole document (compact)
+	whole bool   // the root, encoded whole by encoding/json
 
 	snap    reflect.Value  // leaf: a copy of the value encoded (invalid if it could not be copied)
 	snapPtr unsafe.Pointer // leaf: snap's address, for leafOps.memEqual
@@ -94,10 +116,11 @@ type node struct {
 
 // mapCache is a large map node's last encoding, so that writing the map
 // again after a few members changed (in place, see syncMap) is a splice
-// rather than a walk of every member. enc is not a copy: it points into
-// the document last written, which the store keeps (as the file's content)
-// until the next document is written into another buffer. appendMap
-// checks that it never splices enc into its own array.
+// rather than a walk of every member. enc is the cache's own copy, never a
+// slice of a document: document buffers are reused, and an inner map's
+// encoding is copied as bytes by an outer map's splice while the inner
+// cache lives on, so a cache that pointed into a document would one day
+// splice from memory overwritten since.
 type mapCache struct {
 	enc   []byte
 	vals  []int32 // member i's value is enc[vals[2i]:vals[2i+1]]
@@ -155,23 +178,57 @@ func inMember(name string, err error) error {
 	return &memberError{path: []string{name}, err: err}
 }
 
-// rootPlan returns the plan of the whole document.
-func (c *codec) rootPlan() childPlan {
-	if c.root != nil {
-		return childPlan{t: c.t, obj: c.root, addr: true}
+// syncRoot brings the encoding up to date with v (an addressable T),
+// returning the new root node and whether the encoding changed. n may be
+// nil to build it. It picks the way to encode by the document's size: a
+// node encoded whole, or a tree (see codec).
+func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
+	if n == nil || n.whole {
+		enc, err := c.encodeWhole(sc, v)
+		if err != nil {
+			return nil, false, &memberError{err: err}
+		}
+		if n != nil && bytes.Equal(enc, n.enc) {
+			return n, false, nil
+		}
+		if c.root == nil || len(enc) < c.minTree {
+			return &node{whole: true, enc: enc}, true, nil
+		}
+		// Large enough for the tree: build it.
+		nn, _, err := c.syncTree(sc, nil, v)
+		return nn, true, err
 	}
-	return c.leaf
+	nn, changed, err := c.syncTree(sc, n, v)
+	if err == nil && int(c.lastSize.Load()) < c.minTree/2 {
+		// Shrunk: back to encoding/json alone.
+		enc, err := c.encodeWhole(sc, v)
+		if err != nil {
+			return nil, false, &memberError{err: err}
+		}
+		return &node{whole: true, enc: enc}, changed, nil
+	}
+	return nn, changed, err
 }
 
-// syncRoot brings the tree up to date with v (an addressable T), returning
-// the new tree and whether the encoding changed. n may be nil to build it.
-func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
-	depth := 0
-	if c.root == nil {
-		depth = -1 // the whole document: compact, indented after splicing
+// encodeWhole encodes v (an addressable T) compact, as encoding/json does.
+func (c *codec) encodeWhole(sc *scratch, v reflect.Value) ([]byte, error) {
+	enc, err := c.encodeLeaf(sc, v, true, -1)
+	if err != nil {
+		return nil, err
 	}
+	if c.readBack {
+		// What is written must read back.
+		if err := json.Unmarshal(enc, reflect.New(c.t).Interface()); err != nil {
+			return nil, fmt.Errorf("the encoding does not decode back: %w", err)
+		}
+	}
+	return enc, nil
+}
+
+// syncTree is syncRoot for a document kept as a tree.
+func (c *codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
 	sc.commits = sc.commits[:0]
-	nn, changed, err := c.sync(sc, c.rootPlan(), n, v, depth)
+	nn, changed, err := c.sync(sc, childPlan{t: c.t, obj: c.root, addr: true}, n, v, 0)
 	if err != nil {
 		var me *memberError
 		if !errors.As(err, &me) {
@@ -280,11 +337,18 @@ func (c *codec) syncStruct(sc *scratch, p *objPlan, n *node, v reflect.Value, de
 		if n != nil {
 			old = n.kids[i]
 		}
-		nk, changed, err := c.sync(sc, f.child, old, fv, depth+1)
-		if err != nil {
-			return nil, false, inMember(f.name, err)
-		}
+		// An omitted member is not encoded, as encoding/json does not
+		// encode it (it may not encode at all): its node stays as it was,
+		// and sync compares against it once the member shows again.
 		pres := !f.omitted(fv)
+		nk, changed := old, false
+		if pres {
+			var err error
+			nk, changed, err = c.sync(sc, f.child, old, fv, depth+1)
+			if err != nil {
+				return nil, false, inMember(f.name, err)
+			}
+		}
 		if n != nil && !changed && pres == n.present[i] {
 			continue
 		}
@@ -495,7 +559,7 @@ func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 // appended: the document is the only copy of the encoding (see mapCache).
 func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 	mc := n.cache
-	if mc == nil || overlaps(b, mc.enc) {
+	if mc == nil {
 		mc = &mapCache{vals: make([]int32, 2*len(n.kids))}
 		start := len(b)
 		b = c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
@@ -506,7 +570,7 @@ func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 			mc.vals[2*i+1] = int32(len(b) - start)
 			return b
 		}, nil)
-		mc.enc = b[start:len(b):len(b)]
+		mc.enc = bytes.Clone(b[start:])
 		n.cache = mc
 		return b
 	}
@@ -532,20 +596,12 @@ func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 	}
 	shift(len(n.kids))
 	b = append(b, mc.enc[pos:]...)
-	mc.enc = b[base:len(b):len(b)]
+	// Copied, not kept as a slice of b: b is a document buffer the store
+	// reuses, and an inner map's cache must stay good while an outer one
+	// copies it as bytes.
+	mc.enc = append(mc.enc[:0], b[base:]...)
 	mc.dirty = mc.dirty[:0]
 	return b
-}
-
-// overlaps reports whether b's array, up to its capacity, holds any of
-// enc: appending to b would then overwrite what is being copied.
-func overlaps(b, enc []byte) bool {
-	if cap(b) == 0 || len(enc) == 0 {
-		return false
-	}
-	b0 := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	e0 := uintptr(unsafe.Pointer(unsafe.SliceData(enc)))
-	return b0 < e0+uintptr(len(enc)) && e0 < b0+uintptr(cap(b))
 }
 
 func presentFields(n *node) []int {
@@ -613,8 +669,7 @@ func (c *codec) document(buf []byte, st *state) ([]byte, error) {
 		v := fmt.Appendf(nil, "%d", st.version)
 		pre = []member{{key: quoteKey(c.schemaKey), val: v, raw: v}}
 	}
-	if c.root != nil {
-		n := st.root
+	if n := st.root; !n.whole {
 		var out []byte
 		if c.root.isMap {
 			out = c.writeObject(buf, 0, pre, len(n.kids), func(b []byte, i int) []byte {
@@ -632,9 +687,12 @@ func (c *codec) document(buf []byte, st *state) ([]byte, error) {
 			}, st.unknown)
 		}
 		buf = append(out, '\n')
-		return buf, nil
+		return c.checked(buf)
 	}
 	doc := st.root.enc // compact
+	if c.t.Kind() == reflect.Map && string(doc) == "null" {
+		doc = []byte("{}") // as the tree writes a nil map at the root
+	}
 	if len(pre) > 0 || len(st.unknown) > 0 {
 		if len(doc) < 2 || doc[0] != '{' {
 			return nil, errors.New("the document does not encode as a JSON object, so it cannot hold a schema version or unknown fields")
@@ -658,7 +716,7 @@ func (c *codec) document(buf []byte, st *state) ([]byte, error) {
 	}
 	if c.indent == "" {
 		buf = append(append(buf, doc...), '\n')
-		return buf, nil
+		return c.checked(buf)
 	}
 	out := bytes.NewBuffer(buf)
 	out.Grow(len(doc) * 5 / 4)
@@ -666,83 +724,27 @@ func (c *codec) document(buf []byte, st *state) ([]byte, error) {
 		return nil, err
 	}
 	out.WriteByte('\n')
-	buf = out.Bytes()
-	return buf, nil
+	// json.Indent has checked it: it refuses what is not valid JSON.
+	return out.Bytes(), nil
+}
+
+// errInvalidDocument is what document returns rather than publish
+// something that is not JSON: a defect of the encoder, never of the value.
+var errInvalidDocument = errors.New("store: the encoder produced invalid JSON; nothing was written")
+
+// checked returns doc if it is valid JSON: the last line of defence for
+// what the tree splices together from cached bytes, and for a compact
+// document (an indented one encoded whole has passed json.Indent, which
+// refuses invalid JSON). json.Valid costs about a fifth of what
+// encoding/json takes to encode the document (BenchmarkCodecPaths).
+func (c *codec) checked(doc []byte) ([]byte, error) {
+	if !json.Valid(doc) {
+		return nil, errInvalidDocument
+	}
+	return doc, nil
 }
 
 func quoteKey(k string) []byte {
 	b, _ := json.Marshal(k)
 	return b
-}
-
-// restore sets v back to what the tree n holds, undoing a failed update.
-func (c *codec) restoreRoot(n *node, v reflect.Value) error {
-	return c.restore(c.rootPlan(), n, v)
-}
-
-func (c *codec) restore(p childPlan, n *node, v reflect.Value) error {
-	switch {
-	case p.obj == nil:
-		if n.snap.IsValid() {
-			if p.ops.equal(v, n.snap) {
-				return nil
-			}
-			fresh := reflect.New(p.t).Elem()
-			if p.ops.copyInto(fresh, n.snap) {
-				v.Set(fresh)
-				return nil
-			}
-		}
-		fresh := reflect.New(p.t)
-		enc := n.enc
-		if err := json.Unmarshal(enc, fresh.Interface()); err != nil {
-			return err
-		}
-		v.Set(fresh.Elem())
-		return nil
-	case p.obj.isMap:
-		if n.null {
-			if !v.IsNil() {
-				v.SetZero()
-			}
-			return nil
-		}
-		if v.IsNil() {
-			v.Set(reflect.MakeMapWithSize(p.obj.t, len(n.keys)))
-		}
-		var gone []reflect.Value
-		it := v.MapRange()
-		for it.Next() {
-			if _, ok := n.index.find(it.Key().String()); !ok {
-				gone = append(gone, it.Key())
-			}
-		}
-		for _, k := range gone {
-			v.SetMapIndex(k, reflect.Value{})
-		}
-		kv := reflect.New(p.obj.t.Key()).Elem()
-		for i, k := range n.keys {
-			kv.SetString(k)
-			cur := v.MapIndex(kv)
-			h := reflect.New(p.obj.t.Elem()).Elem()
-			if cur.IsValid() {
-				if p.obj.elem.obj == nil && n.kids[i].snap.IsValid() && p.obj.elem.ops.equal(cur, n.kids[i].snap) {
-					continue
-				}
-				h.Set(cur)
-			}
-			if err := c.restore(p.obj.elem, n.kids[i], h); err != nil {
-				return err
-			}
-			v.SetMapIndex(kv, h)
-		}
-		return nil
-	}
-	for i := range p.obj.fields {
-		f := &p.obj.fields[i]
-		if err := c.restore(f.child, n.kids[i], v.Field(f.index)); err != nil {
-			return err
-		}
-	}
-	return nil
 }

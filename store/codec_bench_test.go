@@ -1,10 +1,15 @@
 package store
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // The benchmark document of internal/bench, which imports this package.
@@ -61,4 +66,163 @@ func BenchmarkCodecUpdate(b *testing.B) {
 		}
 		bufs[i%2] = out
 	}
+}
+
+// BenchmarkCodecPaths measures one update of one member of the benchmark
+// document at about 1 KB, 100 KB and 1 MB: encoding/json alone (what the
+// store must write, the baseline), the codec encoding whole, the codec's
+// tree, the deep copy every update takes for its undo, and json.Valid of
+// the document. The tree is kept from the size where it wins at least 2x
+// (defaultMinTree).
+func BenchmarkCodecPaths(b *testing.B) {
+	for _, size := range []struct {
+		name    string
+		entries int
+	}{{"1KB", 10}, {"10KB", 100}, {"100KB", 1000}, {"300KB", 3000}, {"1MB", 10000}} {
+		doc := newBenchDoc(size.entries)
+		bump := func(i int) {
+			k := benchKey(i * 7919 % size.entries)
+			e := doc.Entries[k]
+			e.Hits++
+			doc.Entries[k] = e
+		}
+		b.Run(size.name+"/encoding-json", func(b *testing.B) {
+			var buf, out bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			i := 0
+			for b.Loop() {
+				i++
+				bump(i)
+				buf.Reset()
+				out.Reset()
+				if err := enc.Encode(&doc); err != nil {
+					b.Fatal(err)
+				}
+				if err := json.Indent(&out, buf.Bytes(), "", "  "); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(int64(out.Len()))
+		})
+		for _, mode := range []struct {
+			name    string
+			minTree int
+		}{{"whole", math.MaxInt}, {"tree", 0}} {
+			b.Run(size.name+"/"+mode.name, func(b *testing.B) {
+				c := newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0)
+				c.minTree = mode.minTree
+				st := &state{val: reflect.ValueOf(&doc).Elem()}
+				sc := newScratch()
+				root, _, err := c.syncRoot(sc, nil, st.val)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.root = root
+				var bufs [2][]byte
+				i := 0
+				for b.Loop() {
+					i++
+					bump(i)
+					root, changed, err := c.syncRoot(sc, st.root, st.val)
+					if err != nil || !changed {
+						b.Fatal(err, changed)
+					}
+					st.root = root
+					out, err := c.document(bufs[i%2][:0], st)
+					if err != nil {
+						b.Fatal(err)
+					}
+					bufs[i%2] = out
+				}
+				b.SetBytes(int64(len(bufs[0])))
+			})
+		}
+		b.Run(size.name+"/undo-copy", func(b *testing.B) {
+			v := reflect.ValueOf(&doc).Elem()
+			for b.Loop() {
+				cloneValue(v)
+			}
+		})
+		b.Run(size.name+"/json-valid", func(b *testing.B) {
+			data, err := json.MarshalIndent(&doc, "", "  ")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if !json.Valid(data) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCodecTreeRatio alternates an update encoded whole with one
+// through the tree, the same change to two copies of the document, so
+// that both share the machine's noise, and reports the medians and the
+// ratio whole/tree. The tree is kept only where the ratio is at least 2.
+func BenchmarkCodecTreeRatio(b *testing.B) {
+	for _, size := range []struct {
+		name    string
+		entries int
+	}{{"1KB", 10}, {"10KB", 100}, {"100KB", 1000}, {"300KB", 3000}, {"1MB", 10000}} {
+		b.Run(size.name, func(b *testing.B) {
+			type side struct {
+				c    *codec
+				doc  benchDoc
+				st   *state
+				bufs [2][]byte
+				ns   []float64
+			}
+			sc := newScratch()
+			mk := func(minTree int) *side {
+				s := &side{c: newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0), doc: newBenchDoc(size.entries)}
+				s.c.minTree = minTree
+				s.st = &state{val: reflect.ValueOf(&s.doc).Elem()}
+				root, _, err := s.c.syncRoot(sc, nil, s.st.val)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.st.root = root
+				return s
+			}
+			sides := []*side{mk(math.MaxInt), mk(0)}
+			i := 0
+			for b.Loop() {
+				i++
+				k := benchKey(i * 7919 % size.entries)
+				for _, s := range sides {
+					start := time.Now()
+					e := s.doc.Entries[k]
+					e.Hits++
+					s.doc.Entries[k] = e
+					root, _, err := s.c.syncRoot(sc, s.st.root, s.st.val)
+					if err != nil {
+						b.Fatal(err)
+					}
+					s.st.root = root
+					out, err := s.c.document(s.bufs[i%2][:0], s.st)
+					if err != nil {
+						b.Fatal(err)
+					}
+					s.bufs[i%2] = out
+					s.ns = append(s.ns, float64(time.Since(start).Nanoseconds()))
+				}
+			}
+			whole, tree := median(sides[0].ns), median(sides[1].ns)
+			b.ReportMetric(whole, "whole-ns/op")
+			b.ReportMetric(tree, "tree-ns/op")
+			b.ReportMetric(whole/tree, "whole/tree")
+		})
+	}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

@@ -328,6 +328,9 @@ func runProp(t *testing.T, seed uint64, indent string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if seed%2 == 0 {
+		s.c.minTree = 0 // the tree at every size
+	}
 	model := new(propDoc)
 	if err := json.Unmarshal([]byte(start), model); err != nil {
 		t.Fatal(err)
@@ -594,6 +597,7 @@ func TestCodecMapChangeUndoneWhenLaterMemberFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.c.minTree = 0 // the tree at every size
 	ctx := context.Background()
 	if _, err := s.Update(ctx, func(d *doc) error {
 		d.M = map[string]rec{}
@@ -660,6 +664,7 @@ func TestCodecLargeMapSplice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		s.c.minTree = 0 // the tree at every size
 		model := doc{M: map[string]rec{}}
 		for i := range 200 {
 			model.M[fmt.Sprint("k", i)] = rec{N: i}
@@ -711,6 +716,7 @@ func TestCodecFlatMapWalkOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.c.minTree = 0 // the tree at every size
 	model := doc{M: map[string]rec{}}
 	for i := range 300 {
 		model.M[fmt.Sprint("k", i)] = rec{N: i}
@@ -793,6 +799,7 @@ func updateLikeModel[T any](t *testing.T, m *vfs.MemFS, s *Store[T], model *T, i
 // pointer comparison would do; the test checks the guesses themselves.
 func TestCodecWalkAdoptsAssignedKeys(t *testing.T) {
 	c := newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0)
+	c.minTree = 0
 	doc := newBenchDoc(200)
 	v := reflect.ValueOf(&doc).Elem()
 	sc := newScratch()

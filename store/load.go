@@ -111,7 +111,7 @@ func (c *codec) parse(data []byte) (*parsed, error) {
 	first := firstByte(data)
 	if first == '{' && (!c.allKnown || c.schemaKey != "") {
 		p.members = scanObject(data)
-	} else if c.mustObj {
+	} else if c.mustObj && first != '{' {
 		return nil, &parseError{-1, fmt.Sprintf("the document is %s, want a JSON object", jsonKind(first))}
 	}
 	if c.schemaKey != "" {

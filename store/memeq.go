@@ -126,6 +126,9 @@ func memSegs(t reflect.Type, off uintptr, segs *[]memSeg) bool {
 			}
 		}
 	case reflect.Struct:
+		if !fieldsDecide(t) {
+			return false
+		}
 		for i := range t.NumField() {
 			sf := t.Field(i)
 			if !sf.IsExported() && !sf.Anonymous {

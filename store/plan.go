@@ -240,3 +240,76 @@ func emptyValue(v reflect.Value) bool {
 func (f *fieldPlan) omitted(v reflect.Value) bool {
 	return (f.omitEmpty && emptyValue(v)) || (f.omitZero && f.isZero(v))
 }
+
+// mayNotReadBack reports whether encoding/json may write a value of t that
+// it then refuses to decode into t: through a custom unmarshaler, or an
+// interface with methods, which it cannot decode into at all.
+func mayNotReadBack(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] || t == timeType || t == rawMessageType {
+		return false
+	}
+	seen[t] = true
+	if custom(t) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return t.NumMethod() > 0
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return mayNotReadBack(t.Elem(), seen)
+	case reflect.Map:
+		return mayNotReadBack(t.Key(), seen) || mayNotReadBack(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if (sf.IsExported() || sf.Anonymous) && mayNotReadBack(sf.Type, seen) {
+				return true
+			}
+			if sf.Anonymous && sf.Type.Kind() == reflect.Pointer && !sf.IsExported() {
+				return true // encoding/json cannot allocate it when decoding
+			}
+		}
+	}
+	return false
+}
+
+// zeroSeen reports whether omitzero's test of a value of t reads only what
+// leaf comparison (ops.go) compares: no IsZero method, which may read
+// anything, and no unexported field, which reflect.Value.IsZero reads.
+func zeroSeen(t reflect.Type) bool {
+	if t == timeType {
+		return true // IsZero reads the instant, which timeEqual compares
+	}
+	if t.Implements(isZeroerType) || reflect.PointerTo(t).Implements(isZeroerType) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Array:
+		return zeroSeen(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if !sf.IsExported() && !sf.Anonymous || !zeroSeen(sf.Type) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fieldsDecide reports whether two values of the struct t that compare
+// equal field by field (ops.go) are sure to encode the same: false when
+// an omitzero field's test reads more than that.
+func fieldsDecide(t reflect.Type) bool {
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() && !sf.Anonymous {
+			continue
+		}
+		_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if hasOpt(opts, "omitzero") && !zeroSeen(sf.Type) {
+			return false
+		}
+	}
+	return true
+}

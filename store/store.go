@@ -654,10 +654,9 @@ var errPanicked = errors.New("store: the update function panicked")
 // on failure it undoes whatever the request changed.
 func (s *Store[T]) apply(sc *scratch, st *state, r *request[T]) (err error) {
 	ptr := st.val.Addr().Interface().(*T)
+	before := cloneValue(st.val) // the whole value, unexported fields too: see clone.go
 	undo := func() error {
-		if rerr := s.c.restoreRoot(st.root, st.val); rerr != nil {
-			return fmt.Errorf("%w: %v", errBroken, rerr)
-		}
+		st.val.Set(before)
 		return nil
 	}
 	defer func() {
