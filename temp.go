@@ -75,16 +75,22 @@ func isTempName(name string) bool {
 // elsewhere.
 func CleanTemp(dir string, olderThan time.Duration, opts ...Option) ([]string, error) {
 	o := collect(opts)
-	entries, err := o.fs.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
 	var d *checked.Dir
+	var entries []fs.DirEntry
+	var err error
 	if isOS(o.fs) {
+		// List and remove in one open directory: a path swapped meanwhile
+		// changes nothing.
 		if d, err = checked.OpenDir(dir); err != nil {
 			return nil, err
 		}
 		defer d.Close()
+		entries, err = d.ReadDir()
+	} else {
+		entries, err = o.fs.ReadDir(dir)
+	}
+	if err != nil {
+		return nil, err
 	}
 	cutoff := time.Now().Add(-olderThan)
 	var removed []string

@@ -64,6 +64,10 @@ func OpenDir(path string) (*Dir, error) {
 	return &Dir{path: path, h: h}, nil
 }
 
+// ReadDir lists the open directory (not whatever its path names by now),
+// sorted by name.
+func (d *Dir) ReadDir() ([]fs.DirEntry, error) { return d.h.readDir() }
+
 // Path is the path the directory was opened by.
 func (d *Dir) Path() string { return d.path }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +24,20 @@ func openDir(path string) (dirHandle, error) {
 		return dirHandle{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	return dirHandle{os.NewFile(uintptr(fd), path)}, nil
+}
+
+func (h dirHandle) readDir() ([]fs.DirEntry, error) {
+	// A duplicate, so that reading moves no offset of h's and closing it
+	// leaves h open.
+	fd, err := unix.Openat(h.fd(), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: h.f.Name(), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), h.f.Name())
+	defer f.Close()
+	des, err := f.ReadDir(-1)
+	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return des, err
 }
 
 func (h dirHandle) close() error               { return h.f.Close() }

@@ -37,6 +37,10 @@ func openDir(path string) (dirHandle, error) {
 	return dirHandle{path, h}, nil
 }
 
+// readDir lists the directory by its path, which the held handle keeps
+// from being renamed or removed (Windows), or by path alone (elsewhere).
+func (d dirHandle) readDir() ([]fs.DirEntry, error) { return os.ReadDir(d.path) }
+
 func (d dirHandle) close() error { return windows.CloseHandle(d.h) }
 
 func (d dirHandle) stat() (fs.FileInfo, error) { return os.Stat(d.path) }

@@ -300,7 +300,9 @@ func (s *suite) newScene(t *testing.T, pl place) *scene {
 }
 
 // victimName turns a planted name into a victim's file name.
-func victimName(name string) string { return strings.ReplaceAll(strings.TrimPrefix(name, "."), "/", "_") }
+func victimName(name string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(name, "."), "/", "_")
+}
 
 // plantAt makes p.name in the shared directory a thing of kind k, owned by
 // the attacker, pointing at victims of its own (a file, a directory with a
