@@ -23,6 +23,7 @@ import (
 
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/lock"
+	"golang.org/x/sys/unix"
 )
 
 // The users. Numeric ids that need no account: the attacker plants, the
@@ -194,7 +195,21 @@ type caller struct {
 
 var callers = []caller{{"root", 0}, {"user", userID}}
 
+// trylockEnv makes the test binary the lock verb's COMMAND: it reports
+// the victims some process holds a lock on, while durable holds its own.
+const trylockEnv = "DURABLE_HOSTILE_TRYLOCK"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(trylockEnv) == "1" {
+		code := 0
+		for _, p := range os.Args[1:] {
+			if isLocked(p) {
+				fmt.Printf("locked: %s\n", p)
+				code = 99
+			}
+		}
+		os.Exit(code)
+	}
 	// The commands mostly wait for their children: run more of them at
 	// once than there are cores, unless told otherwise.
 	flag.Parse()
@@ -209,9 +224,11 @@ func TestMain(m *testing.M) {
 type suite struct {
 	base string // 0755, root's
 	bin  string
-	seq  atomic.Int64
-	key  map[int]string // a signing key per caller, in their private home
-	home map[int]string
+	// trylock is a copy of the test binary that other users can run.
+	trylock string
+	seq     atomic.Int64
+	key     map[int]string // a signing key per caller, in their private home
+	home    map[int]string
 }
 
 func TestHostileNeighbour(t *testing.T) {
@@ -263,6 +280,16 @@ func newSuite(t *testing.T) *suite {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.trylock = filepath.Join(bindir, "trylock")
+	must(t, os.WriteFile(s.trylock, exe, 0o755))
 	editor := "#!/bin/sh\nprintf '{\"edited\":true}\\n' > \"$1\"\n"
 	must(t, os.WriteFile(filepath.Join(bindir, "editor"), []byte(editor), 0o755))
 	for _, c := range callers {
@@ -380,7 +407,7 @@ func (o *outcome) about(sc *scene, p plant) (diffs, locked []string) {
 		}
 	}
 	for _, l := range o.locked {
-		if mine(l) {
+		if path, _, _ := strings.Cut(l, " ("); mine(path) {
 			locked = append(locked, l)
 		}
 	}
@@ -522,7 +549,7 @@ func (s *suite) expand(st step, sc *scene, c caller, target, last string) []stri
 			id, _, _ := strings.Cut(strings.TrimSpace(last), "\t")
 			out = append(out, id)
 		case "{TRYLOCK}":
-			out = append(out, "/bin/sh", "-c", `for f in "$@"; do flock -n -E 99 "$f" true || { echo "locked: $f"; exit 99; }; done`, "trylock")
+			out = append(out, "/usr/bin/env", trylockEnv+"=1", s.trylock)
 			out = append(out, victimFiles(sc.victims)...)
 		default:
 			out = append(out, a)
@@ -666,20 +693,36 @@ func victimFiles(dir string) []string {
 	return out
 }
 
-// lockedVictims lists victims some process holds a flock on.
+// lockedVictims lists victims some process holds a lock on.
 func lockedVictims(dir string) []string {
 	var out []string
 	for _, p := range victimFiles(dir) {
-		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			continue
-		}
-		if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err == syscall.EWOULDBLOCK {
+		if isLocked(p) {
 			out = append(out, p)
 		}
-		syscall.Close(fd)
 	}
 	return out
+}
+
+// isLocked reports whether a process holds a lock of either kind package
+// lock may take on p: an open file description lock (fcntl F_OFD_SETLK,
+// which F_OFD_GETLK reports, with POSIX record locks) or a flock.
+func isLocked(p string) bool {
+	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(fd)
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+	if unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk) == nil && lk.Type != unix.F_UNLCK {
+		return true
+	}
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err == syscall.EWOULDBLOCK {
+		return true
+	} else if err == nil {
+		syscall.Flock(fd, syscall.LOCK_UN)
+	}
+	return false
 }
 
 func must(t *testing.T, err error) {
