@@ -437,7 +437,7 @@ func (s *suite) run(t *testing.T, pl place, c caller, v verbCase, k string, ps [
 	last := ""
 	for i, st := range v.steps {
 		if st[0] == "!tear" {
-			tear(target)
+			tear(target, c.uid)
 			continue
 		}
 		args := s.expand(st, sc, c, target, last)
@@ -559,14 +559,19 @@ func (s *suite) expand(st step, sc *scene, c caller, target, last string) []stri
 }
 
 // tear appends half a line to the caller's JSON Lines file, as a crash
-// in the middle of an append leaves it; a planted thing is left alone.
-func tear(path string) {
+// in the middle of an append leaves it. Anything else planted there (a
+// hard link to a victim is a regular file too) is left alone.
+func tear(path string, uid int) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil {
+		return
+	}
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().IsRegular() && st.Uid == uint32(uid) && st.Nlink == 1 {
 		f.Write([]byte(`{"torn":`))
 	}
 }
