@@ -4,12 +4,15 @@ import (
 	"errors"
 	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/durable-go/durable/internal/checked"
 	"github.com/durable-go/durable/internal/follow"
+	"github.com/durable-go/durable/vfs"
 )
 
 // Temp files are named ".<target>.<token>.tmp": hidden, beside the target so
@@ -64,6 +67,13 @@ func isTempName(name string) bool {
 // files named like this package's temp files (".name.<token>.tmp"). Pick
 // olderThan longer than any write in progress can take: a minute is plenty
 // for small files.
+//
+// On the real filesystem each candidate is looked at through a descriptor
+// opened relative to dir without following links, and its name is removed
+// relative to dir only while it is still the file that was looked at, so
+// that in a directory other users can write, a name swapped for a link (or
+// dir's own path swapped meanwhile) never leads to removing anything
+// elsewhere.
 func CleanTemp(dir string, olderThan time.Duration, opts ...Option) ([]string, error) {
 	o := collect(opts)
 	// Never another user's link planted in a shared directory: that
@@ -71,7 +81,20 @@ func CleanTemp(dir string, olderThan time.Duration, opts ...Option) ([]string, e
 	if err := follow.Dir(o.fs, dir); err != nil {
 		return nil, &fs.PathError{Op: "clean", Path: dir, Err: err}
 	}
-	entries, err := o.fs.ReadDir(dir)
+	var d *checked.Dir
+	var entries []fs.DirEntry
+	var err error
+	if isOS(o.fs) {
+		// List and remove in one open directory: a path swapped meanwhile
+		// changes nothing.
+		if d, err = checked.OpenDir(dir); err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		entries, err = d.ReadDir()
+	} else {
+		entries, err = o.fs.ReadDir(dir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -82,24 +105,56 @@ func CleanTemp(dir string, olderThan time.Duration, opts ...Option) ([]string, e
 		if !e.Type().IsRegular() || !isTempName(e.Name()) {
 			continue
 		}
-		info, err := e.Info()
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		if !info.ModTime().Before(cutoff) {
-			continue
-		}
 		p := filepath.Join(dir, e.Name())
-		if err := o.fs.Remove(p); err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, err)
-			}
-			continue
+		var err error
+		if d != nil {
+			err = removeTempAt(d, e.Name(), cutoff)
+		} else {
+			err = removeTemp(o.fs, e, p, cutoff)
 		}
-		removed = append(removed, p)
+		switch {
+		case errors.Is(err, errKeep), errors.Is(err, fs.ErrNotExist),
+			errors.Is(err, checked.ErrChanged), errors.Is(err, checked.ErrNotRegular):
+			// Young, gone, or no longer the temp file that was listed.
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			removed = append(removed, p)
+		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// errKeep says a temp file is too young to remove.
+var errKeep = errors.New("younger than the cutoff")
+
+// removeTempAt removes the temp file name in d if it is older than cutoff,
+// acting on the file it looked at and nothing else.
+func removeTempAt(d *checked.Dir, name string, cutoff time.Time) error {
+	f, err := d.Open(name, os.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	info, err := f.Stat()
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if !info.ModTime().Before(cutoff) {
+		return errKeep
+	}
+	return d.Remove(name, info)
+}
+
+// removeTemp is removeTempAt on a filesystem with no descriptors to act
+// through (the crash model, a fault injector).
+func removeTemp(fsys vfs.FS, e fs.DirEntry, p string, cutoff time.Time) error {
+	info, err := e.Info()
+	if err != nil {
+		return err
+	}
+	if !info.ModTime().Before(cutoff) {
+		return errKeep
+	}
+	return fsys.Remove(p)
 }

@@ -97,18 +97,34 @@ func Repair(path string, opts *Options) (RepairReport, error) {
 	if err != nil {
 		return RepairReport{Path: path}, err
 	}
+	rep, err := repairOpen(path, f, &o)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return rep, err
+}
+
+// RepairFile is Repair of a file the caller has opened for reading and
+// appending (os.O_RDWR|os.O_APPEND), for a caller that must repair exactly
+// the file it checked rather than whatever its name leads to by then: open
+// the name without following links and compare it by fstat first, then
+// pass the descriptor here. The lock is the sidecar of f.Name(), which is
+// also the name the evidence file is made after; opts.FS is where they are
+// made. f stays open.
+func RepairFile(f vfs.File, opts *Options) (RepairReport, error) {
+	o := opts.withDefaults()
+	return repairOpen(f.Name(), f, &o)
+}
+
+func repairOpen(path string, f vfs.File, o *Options) (RepairReport, error) {
 	lk := newLocker(o.FS, path)
 	defer lk.close()
 	unlock, err := lk.lock(context.Background())
 	if err != nil {
-		f.Close()
 		return RepairReport{Path: path}, &fs.PathError{Op: "repair", Path: path, Err: err}
 	}
-	rep, err := repairFile(path, f, &o)
+	rep, err := repairFile(path, f, o)
 	unlock()
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
 	if rep.Changed() && o.OnRepair != nil {
 		o.OnRepair(rep)
 	}
@@ -122,6 +138,11 @@ func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return rep, &fs.PathError{Op: "repair", Path: path, Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		// A FIFO or a device planted at the name: reading it could block
+		// for ever, and cutting it means nothing.
+		return rep, &fs.PathError{Op: "repair", Path: path, Err: fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
 	}
 	size := fi.Size()
 	rep.SizeBefore, rep.SizeAfter = size, size

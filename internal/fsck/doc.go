@@ -15,7 +15,18 @@
 // temp files of a write whose process is gone (they never held a published
 // version), and every other repair keeps what it replaces (a damaged
 // document as name.corrupt.<time>, a torn tail in an evidence file).
-// Everything else is reported with what a person has to do. A repair
+// Everything else is reported with what a person has to do.
+//
+// Every read and every repair acts on exactly what was checked, so that
+// another user who can write the directory cannot turn a repair against a
+// file elsewhere: files are opened relative to their directory (itself
+// compared with what the walk saw) without following a symbolic link and
+// without blocking on a FIFO, compared by device and inode with what was
+// listed, and changed through that descriptor (fchmod, and jsonl.RepairFile
+// for a torn tail); a temp file's name is removed with unlinkat relative to
+// the same directory only while it is still the file that was checked. A
+// file with more than one hard link is not changed in place: its other
+// names may be outside the tree. A repair
 // waits for the owning package's lock, as that package would (a
 // "durable store edit" in progress holds a document's lock until the
 // editor exits).

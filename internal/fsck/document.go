@@ -42,7 +42,7 @@ func readDocument(e *entry) ([]byte, error) {
 	if e.info.Size() > maxDocument {
 		return nil, nil
 	}
-	f, err := os.Open(e.path)
+	f, _, err := openEntry(e, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -156,9 +156,16 @@ func (c *checker) corruptDocument(f *family, why, good string, maxBak int) {
 	fd.Action = fmt.Sprintf("--fix restores %s (the newest backup that parses) and keeps the damaged file as %s.corrupt.<time>, as the store does",
 		filepath.Base(good), f.base)
 	c.fix(fd, func() (string, error) {
+		// The name must still be the file that was checked, not a link
+		// planted since (the store follows a link at its target).
+		cf, _, err := openEntry(f.file, os.O_RDONLY)
+		if err != nil {
+			return "", err
+		}
+		cf.Close()
 		// The store's own recovery, under the document's lock: it re-reads
 		// the file, so a version written meanwhile is not touched.
-		_, err := store.Open(f.path, &store.Options[json.RawMessage]{Backups: max(maxBak, 1)})
+		_, err = store.Open(f.path, &store.Options[json.RawMessage]{Backups: max(maxBak, 1)})
 		var rec *store.RecoveredError
 		switch {
 		case errors.As(err, &rec) && rec.MovedTo != "":

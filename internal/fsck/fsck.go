@@ -156,7 +156,7 @@ func Check(ctx context.Context, dirs []string, opts *Options) (*Report, error) {
 		if !fi.IsDir() {
 			return nil, &fs.PathError{Op: "fsck", Path: d, Err: errors.New("not a directory")}
 		}
-		if err := c.dir(filepath.Clean(d), true); err != nil {
+		if err := c.dir(&dirRef{filepath.Clean(d), fi}, true); err != nil {
 			return nil, err
 		}
 	}
@@ -214,14 +214,16 @@ type entry struct {
 	name string
 	path string
 	info fs.FileInfo
+	dir  *dirRef
 }
 
 // dir checks one directory and recurses. top says it was named by the
 // caller: failing to read it is an error rather than a finding.
-func (c *checker) dir(path string, top bool) error {
+func (c *checker) dir(ref *dirRef, top bool) error {
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
+	path := ref.path
 	des, err := os.ReadDir(path)
 	if err != nil {
 		if top {
@@ -232,7 +234,7 @@ func (c *checker) dir(path string, top bool) error {
 	}
 	c.rep.Checked.Dirs++
 	var ents []entry
-	var subdirs []string
+	var subdirs []*dirRef
 	for _, de := range des {
 		p := filepath.Join(path, de.Name())
 		fi, err := de.Info()
@@ -245,9 +247,9 @@ func (c *checker) dir(path string, top bool) error {
 		}
 		switch {
 		case fi.Mode().IsRegular():
-			ents = append(ents, entry{de.Name(), p, fi})
+			ents = append(ents, entry{de.Name(), p, fi, ref})
 		case fi.IsDir():
-			subdirs = append(subdirs, p)
+			subdirs = append(subdirs, &dirRef{p, fi})
 		}
 	}
 	c.rep.Checked.Files += len(ents)

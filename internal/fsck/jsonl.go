@@ -3,6 +3,7 @@ package fsck
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/durable-go/durable/jsonl"
@@ -17,7 +18,13 @@ func (c *checker) jsonl(f *family) {
 	c.rep.Checked.JSONL++
 	var first, torn *jsonl.CorruptError
 	corrupt := 0
-	for _, err := range jsonl.Scan(f.path) {
+	r, _, err := openEntry(f.file, os.O_RDONLY)
+	if err != nil {
+		c.unreadable(f.path, err)
+		return
+	}
+	defer r.Close()
+	for _, err := range jsonl.ScanReader(r) {
 		if err == nil {
 			continue
 		}
@@ -52,7 +59,18 @@ func (c *checker) jsonl(f *family) {
 	fd.Fixable = true
 	fd.Action = fmt.Sprintf("--fix cuts it as the next append would, keeping the bytes in %s%s<time>", f.base, jsonl.EvidenceInfix)
 	c.fix(fd, func() (string, error) {
-		rep, err := jsonl.Repair(f.path, nil)
+		// Repair the file that was scanned, through its descriptor: a
+		// repair by path would follow a link swapped in meanwhile, and cut
+		// (and keep evidence of) a file outside the tree.
+		w, fi, err := openEntry(f.file, os.O_RDWR|os.O_APPEND)
+		if err != nil {
+			return "", err
+		}
+		defer w.Close()
+		if err := singleLink(fi); err != nil {
+			return "", err
+		}
+		rep, err := jsonl.RepairFile(w, nil)
 		if err != nil {
 			return "", err
 		}

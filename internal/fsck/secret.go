@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/durable-go/durable/internal/checked"
 )
 
 // checkModes says whether file modes mean anything here: not on Windows,
@@ -139,7 +141,7 @@ func (c *checker) plainSecret(e *entry, sec *secrets) {
 	if !checkModes || !loose(e) && !sec.dirOpen() {
 		return
 	}
-	f, err := os.Open(e.path)
+	f, _, err := openEntry(e, os.O_RDONLY)
 	if err != nil {
 		if loose(e) {
 			c.unreadable(e.path, err)
@@ -165,15 +167,21 @@ func (c *checker) insecure(e *entry, detail string) {
 	fd := Finding{Path: e.path, Kind: InsecureSecret, Problem: true, Detail: detail, Fixable: true,
 		Action: fmt.Sprintf("--fix sets mode %#o (chmod go-rwx); tightening a mode loses nothing", uint32(want))}
 	c.fix(fd, func() (string, error) {
-		fi, err := os.Lstat(e.path)
+		// fchmod on the descriptor of the file that was checked: a
+		// chmod by path would follow a link swapped in meanwhile.
+		f, fi, err := openEntry(e, os.O_RDONLY)
+		if errors.Is(err, checked.ErrChanged) || errors.Is(err, checked.ErrNotRegular) {
+			return "", errors.New("the file was replaced meanwhile; run fsck again")
+		}
 		if err != nil {
 			return "", err
 		}
-		if !fi.Mode().IsRegular() || !sameFile(fi, e.info) {
-			return "", errors.New("the file was replaced meanwhile; run fsck again")
+		defer f.Close()
+		if err := singleLink(fi); err != nil {
+			return "", err
 		}
 		now := fi.Mode().Perm() &^ 0o077
-		if err := os.Chmod(e.path, now); err != nil {
+		if err := f.Chmod(now); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("mode is now %#o", uint32(now)), nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/durable-go/durable/internal/checked"
 )
 
 // fileID identifies a file: device and inode.
@@ -77,31 +79,37 @@ func (c *checker) temp(e *entry) {
 		Fixable: true,
 		Action:  "--fix removes it (it never held a published version)"}
 	c.fix(fd, func() (string, error) {
-		fi, err := os.Lstat(e.path)
-		if errors.Is(err, os.ErrNotExist) {
-			return "already gone", nil
-		}
+		// Look again through a descriptor, relative to the directory the
+		// walk went through, and remove the name with unlinkat there only
+		// while it is still the file that was checked.
+		dir, err := openDir(e.dir)
 		if err != nil {
 			return "", err
 		}
-		if !fi.Mode().IsRegular() || !sameFile(fi, e.info) || !lastChange(fi).Equal(lastChange(e.info)) || fi.Size() != e.info.Size() {
-			return "", errors.New("it changed since fsck looked: a writer is using it; left alone")
+		defer dir.Close()
+		changed := errors.New("it changed since fsck looked: a writer is using it; left alone")
+		f, fi, err := dir.OpenChecked(e.name, os.O_RDONLY, e.info)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return "already gone", nil
+		case errors.Is(err, checked.ErrChanged), errors.Is(err, checked.ErrNotRegular):
+			return "", changed
+		case err != nil:
+			return "", err
 		}
-		if err := os.Remove(e.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		f.Close()
+		if !lastChange(fi).Equal(lastChange(e.info)) || fi.Size() != e.info.Size() {
+			return "", changed
+		}
+		err = dir.Remove(e.name, fi)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return "already gone", nil
+		case errors.Is(err, checked.ErrChanged), errors.Is(err, checked.ErrNotRegular):
+			return "", changed
+		case err != nil:
 			return "", err
 		}
 		return "removed", nil
 	})
-}
-
-// sameFile reports whether two FileInfos of one path describe the same
-// file: the same inode where fsck knows it. (os.SameFile cannot compare a
-// FileInfo from a directory listing on Windows.)
-func sameFile(a, b os.FileInfo) bool {
-	ida, _, oka := fileIdentity(a)
-	idb, _, okb := fileIdentity(b)
-	if oka && okb {
-		return ida == idb
-	}
-	return a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
