@@ -19,6 +19,12 @@ var (
 	ErrConflict = errs.ErrConflict
 	// ErrClosed: the object was already closed or committed.
 	ErrClosed = errs.ErrClosed
+	// ErrUnsafeFile: where durable keeps a file beside the caller's data
+	// (a lock, a backup, a journal segment, evidence), it found a symbolic
+	// or hard link, a directory, a FIFO or a device, which someone else
+	// may have planted there. Nothing was created, changed or locked
+	// through it; the error names the path.
+	ErrUnsafeFile = errs.ErrUnsafeFile
 	// ErrSymlink: the target is a symbolic link and NoFollow was given.
 	ErrSymlink = errors.New("durable: target is a symbolic link")
 	// ErrVerify wraps the error of a Verify callback that refused the bytes.

@@ -18,4 +18,8 @@ var (
 	ErrConflict = errors.New("durable: conflicting update")
 	// ErrClosed reports use of a closed object.
 	ErrClosed = errors.New("durable: use of closed object")
+	// ErrUnsafeFile reports something other than a regular file of its
+	// own (a symbolic or hard link, a directory, a FIFO, a device) found
+	// at a name where durable keeps a file beside the caller's data.
+	ErrUnsafeFile = errors.New("durable: not a regular file with a single name")
 )
