@@ -21,6 +21,7 @@ type options struct {
 	verify        func([]byte) error
 	newFileMode   fs.FileMode // for files Update creates
 	ifVersion     *Version    // precondition on the current content
+	sidecarOf     string      // the data a new file is kept beside, or ""
 }
 
 func collect(opts []Option) options {
@@ -41,7 +42,7 @@ func (o *options) coalescible(p *options) bool {
 		o.ifVersion == nil && p.ifVersion == nil &&
 		o.fs == p.fs && o.durability == p.durability && o.backup == p.backup &&
 		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
-		o.skipUnchanged == p.skipUnchanged
+		o.skipUnchanged == p.skipUnchanged && o.sidecarOf == p.sidecarOf
 }
 
 // Durability says which failures a write survives.
@@ -96,6 +97,18 @@ func ForcePerm() Option { return func(o *options) { o.forcePerm = true } }
 // durable. It saves a replace, and keeps modification times and inode
 // numbers stable for watchers.
 func SkipUnchanged() Option { return func(o *options) { o.skipUnchanged = true } }
+
+// SidecarOf says the file is kept beside data, as durable's own backups,
+// journal segments and evidence are: no symbolic link is followed at its
+// name (as with NoFollow), and a file it creates gets data's owner and
+// group when running as root (a caller who belongs to data's group gives
+// it that group), so that root's work never hands a user's files to root.
+// data is a file or, for a directory-shaped store, its directory; where it
+// does not exist, its directory stands in. A file that exists keeps its
+// own owner, as with every replace.
+func SidecarOf(data string) Option {
+	return func(o *options) { o.sidecarOf, o.noFollow = data, true }
+}
 
 // Verify calls fn with the bytes read back from the synced temp file before
 // it is published; an error from fn aborts the write (wrapped with

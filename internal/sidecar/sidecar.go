@@ -24,6 +24,7 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -362,4 +363,59 @@ func TempName(base string) string {
 		base = base[:cut]
 	}
 	return "." + base + "." + string(tok[:]) + ".tmp"
+}
+
+// ReadFile reads the whole sidecar name, which Open must accept.
+func ReadFile(fsys vfs.FS, name string) ([]byte, error) {
+	f, _, err := Open(fsys, name, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return data, nil
+}
+
+// Mkdir makes the directory name, which holds sidecars of data (a
+// journal's evidence), with data's owner and group and mode 0700 plus the
+// group and other bits Perm grants: made 0700, so that nobody else can
+// enter it until it has its owner, then given its attributes through an
+// open descriptor that did not follow a link. An existing directory is
+// left as it is; anything else at name is refused.
+func Mkdir(fsys vfs.FS, name, data string) error {
+	a, err := Of(fsys, data)
+	if err != nil {
+		return err
+	}
+	merr := fsys.Mkdir(name, 0o700)
+	if merr != nil && !errors.Is(merr, fs.ErrExist) {
+		return merr
+	}
+	f, err := fsys.OpenFile(name, os.O_RDONLY|vfs.O_NOFOLLOW|nonBlock, 0)
+	if err != nil {
+		return openError(fsys, name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		var err error = syscall.ENOTDIR
+		if !fi.Mode().IsRegular() {
+			err = regular(fi)
+		}
+		return &fs.PathError{Op: "mkdir", Path: name, Err: err}
+	}
+	if merr != nil {
+		return nil // someone else's, or made before: not ours to change
+	}
+	// Directories need x where files need r: grant it with the r bits.
+	a.Perm = 0o700 | a.Perm&0o066 | a.Perm&0o044>>2
+	return Adopt(f, a)
 }
