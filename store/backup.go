@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -51,9 +52,10 @@ func (s *Store[T]) rotate(target string) error {
 	return s.linkOrCopy(target, backupName(target, 1))
 }
 
-// sameFile reports whether a and b are names of one file.
+// sameFile reports whether a and b are names of one file. b, a backup
+// name, is looked at as it is: a link someone put there is not the file.
 func (s *Store[T]) sameFile(a, b string) (bool, error) {
-	fb, err := s.fs.Stat(b)
+	fb, err := s.fs.Lstat(b)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -76,6 +78,10 @@ func (s *Store[T]) linkOrCopy(src, dst string) error {
 	if err == nil {
 		if err := vfs.RenameFile(s.fs, tmp, dst); err != nil {
 			s.fs.Remove(tmp)
+			if fi, lerr := s.fs.Lstat(dst); lerr == nil && fi.IsDir() {
+				// Someone put a directory where the copy goes.
+				err = fmt.Errorf("%w: %s is a directory: %w", durable.ErrUnsafeFile, dst, err)
+			}
 			return err
 		}
 		return nil
@@ -96,7 +102,9 @@ func (s *Store[T]) copyFile(src, dst string, noClobber bool) error {
 	if err != nil {
 		return err
 	}
-	opts := []durable.Option{durable.WithFS(s.fs), durable.ForcePerm()}
+	// A copy is a sidecar of src: it is its owner's, even when root
+	// makes it, and no link at dst is followed.
+	opts := []durable.Option{durable.WithFS(s.fs), durable.ForcePerm(), durable.SidecarOf(src)}
 	if noClobber {
 		opts = append(opts, durable.NoClobber())
 	}
@@ -151,7 +159,8 @@ func (s *Store[T]) findBackup(target string) (*parsed, string, []byte, []string,
 	var tried []string
 	for i := 1; i <= max(s.backups, 1)+16; i++ {
 		name := backupName(target, i)
-		data, err := readFile(s.fs, name)
+		// Never through a link or into a FIFO someone put there.
+		data, err := sidecar.ReadFile(s.fs, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			if i > s.backups {
 				break
