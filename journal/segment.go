@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
@@ -166,8 +167,14 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
-	if _, err := fsys.Lstat(path); err == nil {
-		return fail(&fs.PathError{Op: "create", Path: path, Err: fs.ErrExist})
+	if fi, err := fsys.Lstat(path); err == nil {
+		err := error(fs.ErrExist)
+		if !fi.Mode().IsRegular() {
+			// Not a segment that another writer made: something
+			// planted, which must not be mistaken for one.
+			err = fmt.Errorf("%w: %w (%v)", errs.ErrUnsafeFile, fs.ErrExist, fi.Mode().Type())
+		}
+		return fail(&fs.PathError{Op: "create", Path: path, Err: err})
 	}
 	// Closed before the rename: Windows refuses to rename an open file.
 	if err := f.Close(); err != nil {

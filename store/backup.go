@@ -44,8 +44,9 @@ func (s *Store[T]) rotate(target string) error {
 		return err
 	}
 	for i := n - 1; i >= 1; i-- {
-		if err := s.fs.Rename(backupName(target, i), backupName(target, i+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		from, to := backupName(target, i), backupName(target, i+1)
+		if err := s.fs.Rename(from, to); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return unsafeBackup(s.fs, err, from, to)
 		}
 	}
 	// bak.1 is now gone, or another file than target (checked above).
@@ -78,11 +79,7 @@ func (s *Store[T]) linkOrCopy(src, dst string) error {
 	if err == nil {
 		if err := vfs.RenameFile(s.fs, tmp, dst); err != nil {
 			s.fs.Remove(tmp)
-			if fi, lerr := s.fs.Lstat(dst); lerr == nil && fi.IsDir() {
-				// Someone put a directory where the copy goes.
-				err = fmt.Errorf("%w: %s is a directory: %w", durable.ErrUnsafeFile, dst, err)
-			}
-			return err
+			return unsafeBackup(s.fs, err, dst)
 		}
 		return nil
 	}
@@ -90,6 +87,18 @@ func (s *Store[T]) linkOrCopy(src, dst string) error {
 		return err
 	}
 	return s.copyFile(src, dst, false)
+}
+
+// unsafeBackup adds durable.ErrUnsafeFile to err, a failed rename of
+// backups, when one of names is a directory that someone put there (the
+// rename cannot replace it).
+func unsafeBackup(fsys vfs.FS, err error, names ...string) error {
+	for _, name := range names {
+		if fi, lerr := fsys.Lstat(name); lerr == nil && fi.IsDir() {
+			return fmt.Errorf("%w: %s is a directory: %w", durable.ErrUnsafeFile, name, err)
+		}
+	}
+	return err
 }
 
 // copyFile durably copies src to dst with src's mode.
@@ -159,7 +168,14 @@ func (s *Store[T]) findBackup(target string) (*parsed, string, []byte, []string,
 	var tried []string
 	for i := 1; i <= max(s.backups, 1)+16; i++ {
 		name := backupName(target, i)
-		// Never through a link or into a FIFO someone put there.
+		// A backup that is another name of the damaged file itself (a
+		// publish failed after the rotation) is as damaged as it is.
+		if same, err := s.sameFile(target, name); err == nil && same {
+			tried = append(tried, name)
+			continue
+		}
+		// Never through a link, from a FIFO, or from a file that has a
+		// name elsewhere: whatever parses here becomes the document.
 		data, err := sidecar.ReadFile(s.fs, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			if i > s.backups {

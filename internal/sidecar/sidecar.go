@@ -365,9 +365,11 @@ func TempName(base string) string {
 	return "." + base + "." + string(tok[:]) + ".tmp"
 }
 
-// ReadFile reads the whole sidecar name, which Open must accept.
+// ReadFile reads the whole sidecar name, which OpenSingle must accept: what
+// it holds may end up in the caller's data (a backup restored), so a hard
+// link to some file elsewhere is refused too.
 func ReadFile(fsys vfs.FS, name string) ([]byte, error) {
-	f, _, err := Open(fsys, name, os.O_RDONLY)
+	f, _, err := OpenSingle(fsys, name, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
