@@ -123,13 +123,6 @@ func helperBinary(t *testing.T, dir string) string {
 	return bin
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestSidecarGroupMembersShare: member A of a 0660 group file's group
 // makes its lock file; member B must still be able to lock and update it
 // (issue 16, item 9). A's umask (022) would leave a plain 0600 or 0640
@@ -186,8 +179,6 @@ func TestSidecarGroupMembersShare(t *testing.T) {
 		must(t, runAs(t, bin, sideUserB, groups, "lock", name, ""))
 	})
 }
-
-type sideDoc struct{ A, B int }
 
 // TestSidecarRootLeavesUserOwner: root working on a user's files (sudo
 // durable store set, a root daemon appending to a user's queue) must leave

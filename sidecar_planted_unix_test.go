@@ -228,6 +228,15 @@ func TestSidecarPlanted(t *testing.T) {
 	}
 }
 
+type sideDoc struct{ A, B int }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func owner(fi os.FileInfo) [2]uint32 {
 	st := fi.Sys().(*syscall.Stat_t)
 	return [2]uint32{st.Uid, st.Gid}
