@@ -185,3 +185,38 @@ func TestLockFileFollowsData(t *testing.T) {
 		}
 	}
 }
+
+// TestLockFileCorrected: a lock file the caller owns, made 0600 by an
+// older version or before its file existed, is given the file's bits when
+// next opened, so that the group can lock too; one someone else owns is
+// left alone.
+func TestLockFileCorrected(t *testing.T) {
+	dir := testdir.New(t)
+	name := filepath.Join(dir, "state.json")
+	must(t, os.WriteFile(name, nil, 0o600))
+	must(t, os.Chmod(name, 0o660))
+	must(t, os.WriteFile(name+Suffix, nil, 0o600))
+	l, err := Lock(context.Background(), name)
+	must(t, err)
+	must(t, l.Unlock())
+	fi, err := os.Lstat(name + Suffix)
+	must(t, err)
+	if fi.Mode().Perm() != 0o660 {
+		t.Errorf("lock file %v after an open, want -rw-rw----", fi.Mode())
+	}
+
+	if os.Geteuid() != 0 {
+		return
+	}
+	// As root: someone else's lock file is theirs to keep.
+	must(t, os.Chown(name+Suffix, 64123, 64123))
+	must(t, os.Chmod(name+Suffix, 0o600))
+	l, err = Lock(context.Background(), name)
+	must(t, err)
+	must(t, l.Unlock())
+	fi, err = os.Lstat(name + Suffix)
+	must(t, err)
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o600 || st.Uid != 64123 {
+		t.Errorf("someone else's lock file changed: %v uid %d", fi.Mode(), st.Uid)
+	}
+}

@@ -266,12 +266,16 @@ func OpenLock(fsys vfs.FS, name, data string, flag int) (vfs.File, error) {
 // heal gives a lock file this process owns the attributes Of(data).
 func heal(fsys vfs.FS, f vfs.File, fi fs.FileInfo, data string) error {
 	uid, gid, ok := vfs.Owner(fi)
-	if !ok || uid != os.Geteuid() {
+	euid := os.Geteuid()
+	if !ok || uid != euid {
 		return nil // not ours to change (and on Windows, nothing to change)
 	}
 	a, err := Of(fsys, data)
 	if err != nil || !a.Owned {
 		return nil // the lock works as it is; the next open tries again
+	}
+	if euid != 0 {
+		a.UID = uid // only root gives files away
 	}
 	if a.UID == uid && a.GID == gid && a.Perm == fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
 		return nil
