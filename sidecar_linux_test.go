@@ -178,6 +178,27 @@ func TestSidecarGroupMembersShare(t *testing.T) {
 		}
 		must(t, runAs(t, bin, sideUserB, groups, "lock", name, ""))
 	})
+
+	t.Run("a lock file an older version made", func(t *testing.T) {
+		// Older versions made every lock file 0600 with its maker's
+		// group: the maker's next lock corrects it.
+		dir := filepath.Join(base, "old")
+		must(t, os.Mkdir(dir, 0o700))
+		must(t, os.Chown(dir, sideUserA, sideGroup))
+		must(t, os.Chmod(dir, 0o770))
+		name := filepath.Join(dir, "shared.txt")
+		must(t, os.WriteFile(name, nil, 0o600))
+		must(t, os.Chown(name, sideUserA, sideGroup))
+		must(t, os.Chmod(name, 0o660))
+		must(t, os.WriteFile(name+lock.Suffix, nil, 0o600))
+		must(t, os.Chown(name+lock.Suffix, sideUserA, sideUserA))
+
+		if err := runAs(t, bin, sideUserB, groups, "lock", name, ""); err == nil {
+			t.Fatal("B locked a 0600 lock file of A's: the test sets up nothing")
+		}
+		must(t, runAs(t, bin, sideUserA, groups, "lock", name, ""))
+		must(t, runAs(t, bin, sideUserB, groups, "lock", name, ""))
+	})
 }
 
 // TestSidecarRootLeavesUserOwner: root working on a user's files (sudo

@@ -121,7 +121,7 @@ func OpenSingle(fsys vfs.FS, name string, flag int) (vfs.File, fs.FileInfo, erro
 
 func open(fsys vfs.FS, name string, flag int, single bool) (vfs.File, fs.FileInfo, error) {
 	if flag&os.O_CREATE != 0 {
-		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("sidecar.Open cannot create; use Create or OpenLock")}
+		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("sidecar.Open does not create files; OpenLock does")}
 	}
 	f, err := fsys.OpenFile(name, flag|vfs.O_NOFOLLOW|nonBlock, 0)
 	if err != nil {
@@ -280,11 +280,8 @@ func heal(fsys vfs.FS, f vfs.File, fi fs.FileInfo, data string) error {
 	if a.UID == uid && a.GID == gid && a.Perm == fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
 		return nil
 	}
-	if a.GID != gid && uid != 0 && a.Perm&0o070 != 0 && fi.Mode()&0o070 == 0 {
-		// A member could not set the group before: do not try on
-		// every open.
-		return nil
-	}
+	// Where the group cannot be given (the caller is not in it), Adopt
+	// leaves the group's bits off, and this costs a failed chown per open.
 	err = Adopt(f, a)
 	if errors.Is(err, fs.ErrPermission) {
 		return nil
