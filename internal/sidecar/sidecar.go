@@ -389,7 +389,9 @@ func ReadFile(fsys vfs.FS, name string) ([]byte, error) {
 // group and other bits Perm grants: made 0700, so that nobody else can
 // enter it until it has its owner, then given its attributes through an
 // open descriptor that did not follow a link. An existing directory is
-// left as it is; anything else at name is refused.
+// left as it is; anything else at name is refused. Either way the parent
+// is fsynced, so that the directory's name is durable before anything
+// that goes into it is acknowledged.
 func Mkdir(fsys vfs.FS, name, data string) error {
 	a, err := Of(fsys, data)
 	if err != nil {
@@ -415,10 +417,18 @@ func Mkdir(fsys vfs.FS, name, data string) error {
 		}
 		return &fs.PathError{Op: "mkdir", Path: name, Err: err}
 	}
-	if merr != nil {
-		return nil // someone else's, or made before: not ours to change
+	if merr == nil {
+		// Ours: directories need x where files need r, granted with
+		// the r bits; the owner and mode are made durable with it.
+		a.Perm = 0o700 | a.Perm&0o066 | a.Perm&0o044>>2
+		if err := Adopt(f, a); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
-	// Directories need x where files need r: grant it with the r bits.
-	a.Perm = 0o700 | a.Perm&0o066 | a.Perm&0o044>>2
-	return Adopt(f, a)
+	// Made by us or found (its maker may not have synced its parent yet):
+	// what goes into it is durable only once its name in the parent is.
+	return fsys.SyncDir(filepath.Dir(name))
 }

@@ -193,3 +193,23 @@ func TestMkdir(t *testing.T) {
 		t.Errorf("a file in the way: %v", err)
 	}
 }
+
+// TestMkdirDurable: the directory Mkdir makes, or finds not yet synced in
+// its parent, survives any crash after it returns, with its mode.
+func TestMkdirDurable(t *testing.T) {
+	for _, found := range []bool{false, true} {
+		m := vfs.NewMem()
+		mustT(t, m.Mkdir("/d", 0o700))
+		m.SyncAll()
+		if found {
+			mustT(t, m.Mkdir("/d/evidence", 0o700)) // another writer's, unsynced
+		}
+		mustT(t, Mkdir(m, "/d/evidence", "/d"))
+		for seed := range uint64(20) {
+			fi, err := m.Crash(seed).Lstat("/d/evidence")
+			if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+				t.Fatalf("found=%v seed %d: after a crash: %v, %v", found, seed, fi, err)
+			}
+		}
+	}
+}
