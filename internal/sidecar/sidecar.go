@@ -138,7 +138,7 @@ func open(fsys vfs.FS, name string, flag int, single bool) (vfs.File, fs.FileInf
 // check returns what the open file f says of itself, if it is a regular
 // file (with a single name, if single).
 func check(f vfs.File, name string, single bool) (fs.FileInfo, error) {
-	fi, err := f.Stat()
+	fi, n, ok, err := inspect(f)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func check(f vfs.File, name string, single bool) (fs.FileInfo, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	if single {
-		if n, ok := links(f, fi); ok && n > 1 {
+		if ok && n > 1 {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it has %d names (a hard link)", errs.ErrUnsafeFile, n)}
 		}
 	}

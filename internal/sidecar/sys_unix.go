@@ -14,15 +14,19 @@ import (
 // puts a regular file back in blocking mode.
 const nonBlock = syscall.O_NONBLOCK
 
-// links returns how many names the open file has.
-func links(_ vfs.File, fi fs.FileInfo) (uint64, bool) {
+// inspect returns what the open file f says of itself, and how many names
+// it has where that is known.
+func inspect(f vfs.File) (fi fs.FileInfo, links uint64, known bool, err error) {
+	if fi, err = f.Stat(); err != nil {
+		return nil, 0, false, err
+	}
 	switch st := fi.Sys().(type) {
 	case *syscall.Stat_t:
-		return uint64(st.Nlink), true
+		return fi, uint64(st.Nlink), true, nil
 	case *vfs.MemStat:
-		return uint64(st.Nlink), true
+		return fi, uint64(st.Nlink), true, nil
 	}
-	return 0, false
+	return fi, 0, false, nil
 }
 
 // isLinkErrno reports the errors open(2) gives for O_NOFOLLOW on a link.
