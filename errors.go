@@ -27,6 +27,12 @@ var (
 	// ErrHardLinked: the target has other hard links, which a replace
 	// would split from it, and NoSplitLinks was given.
 	ErrHardLinked = errors.New("durable: target has other hard links")
+	// ErrUnsafeFile: where durable keeps a file beside the caller's data
+	// (a lock, a backup, a journal segment, evidence), it found a symbolic
+	// or hard link, a directory, a FIFO or a device, which someone else
+	// may have planted there. Nothing was created, changed or locked
+	// through it; the error names the path.
+	ErrUnsafeFile = errs.ErrUnsafeFile
 	// ErrVerify wraps the error of a Verify callback that refused the bytes.
 	ErrVerify = errors.New("durable: verification refused the new content")
 )

@@ -22,6 +22,7 @@ type options struct {
 	verify        func([]byte) error
 	newFileMode   fs.FileMode // for files Update creates
 	ifVersion     *Version    // precondition on the current content
+	sidecarOf     string      // the data a new file is kept beside, or ""
 }
 
 func collect(opts []Option) options {
@@ -42,7 +43,8 @@ func (o *options) coalescible(p *options) bool {
 		o.ifVersion == nil && p.ifVersion == nil &&
 		o.fs == p.fs && o.durability == p.durability && o.backup == p.backup &&
 		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
-		o.skipUnchanged == p.skipUnchanged && o.noSplitLinks == p.noSplitLinks
+		o.skipUnchanged == p.skipUnchanged && o.noSplitLinks == p.noSplitLinks &&
+		o.sidecarOf == p.sidecarOf
 }
 
 // Durability says which failures a write survives.
@@ -108,6 +110,18 @@ func SkipUnchanged() Option { return func(o *options) { o.skipUnchanged = true }
 // link count cannot be read (Windows through a vfs.FS other than vfs.OS),
 // the write goes ahead.
 func NoSplitLinks() Option { return func(o *options) { o.noSplitLinks = true } }
+
+// SidecarOf says the file is kept beside data, as durable's own backups,
+// journal segments and evidence are: no symbolic link is followed at its
+// name (as with NoFollow), and a file it creates gets data's owner and
+// group when running as root (a caller who belongs to data's group gives
+// it that group), so that root's work never hands a user's files to root.
+// data is a file or, for a directory-shaped store, its directory; where it
+// does not exist, its directory stands in. A file that exists keeps its
+// own owner, as with every replace.
+func SidecarOf(data string) Option {
+	return func(o *options) { o.sidecarOf, o.noFollow = data, true }
+}
 
 // Verify calls fn with the bytes read back from the synced temp file before
 // it is published; an error from fn aborts the write (wrapped with

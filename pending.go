@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -115,8 +116,23 @@ func (o *options) beginWith(name, target string, perm fs.FileMode, seen fs.FileI
 		if err := p.keepAttributes(mode, o.forcePerm); err != nil {
 			return nil, p.abort(err)
 		}
+	} else if o.sidecarOf != "" {
+		if err := o.adoptSidecar(p.f); err != nil {
+			return nil, p.abort(err)
+		}
 	}
 	return p, nil
+}
+
+// adoptSidecar gives f, the temp file of a new file kept beside
+// o.sidecarOf, that data's owner and group (see SidecarOf).
+func (o *options) adoptSidecar(f vfs.File) error {
+	a, err := sidecar.Of(o.fs, o.sidecarOf)
+	if err != nil {
+		return err
+	}
+	a.Perm = 0 // the mode asked for, as for any new file
+	return sidecar.Adopt(f, a)
 }
 
 // modeBits are the mode bits a replace keeps.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -88,7 +89,7 @@ func ParseCheckpoint(msg []byte, verifiers note.Verifiers) (*Checkpoint, error) 
 }
 
 func readCheckpointFile(fsys vfs.FS, dir string) (*Checkpoint, error) {
-	data, err := vfs.ReadFile(fsys, filepath.Join(dir, checkpointName))
+	data, err := sidecar.ReadFile(fsys, filepath.Join(dir, checkpointName))
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (j *Journal) Checkpoint(ctx context.Context, signer note.Signer) ([]byte, e
 		if err != nil {
 			return err
 		}
-		if err := durable.WriteFile(path, m, 0o644, durable.WithFS(j.fs)); err != nil {
+		if err := durable.WriteFile(path, m, 0o644, durable.WithFS(j.fs), durable.SidecarOf(j.dir)); err != nil {
 			return err
 		}
 		msg = m

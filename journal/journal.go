@@ -20,6 +20,7 @@ import (
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -770,7 +771,12 @@ func (j *Journal) cut(t tail) error {
 		return err
 	}
 	name := evidenceName(j.seg.base, t.start, data)
-	if err := durable.WriteFile(filepath.Join(j.dir, evidenceDir, name), data, 0o600, durable.WithFS(j.fs)); err != nil {
+	// The evidence directory and file belong to the journal's owner, even
+	// when root does the recovery, and no link planted there is followed.
+	if err := sidecar.Mkdir(j.fs, filepath.Join(j.dir, evidenceDir), j.dir); err != nil {
+		return err
+	}
+	if err := durable.WriteFile(filepath.Join(j.dir, evidenceDir, name), data, 0o600, durable.WithFS(j.fs), durable.SidecarOf(j.dir)); err != nil {
 		return err
 	}
 	if !mutate.JournalSkipTruncate {

@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -20,7 +22,7 @@ const (
 	checkpointName = "checkpoint"
 	evidenceDir    = "evidence"
 	lockName       = "journal" // the lock is on journal.lock
-	segPerm        = 0o600
+	segPerm        = 0o600     // before the directory's sidecar permissions are given
 )
 
 func segName(base uint64) string { return fmt.Sprintf("%020d%s", base, segSuffix) }
@@ -71,11 +73,15 @@ func (s *segment) close() error {
 // openSegment opens the segment with this base and reads its header.
 func openSegment(fsys vfs.FS, dir string, base uint64, write bool) (*segment, error) {
 	path := filepath.Join(dir, segName(base))
-	flag := os.O_RDONLY
+	// Never through a link or into a FIFO someone put in the directory,
+	// and never writing into a file that has another name elsewhere.
+	var f vfs.File
+	var err error
 	if write {
-		flag = os.O_RDWR
+		f, _, err = sidecar.OpenSingle(fsys, path, os.O_RDWR)
+	} else {
+		f, _, err = sidecar.Open(fsys, path, os.O_RDONLY)
 	}
-	f, err := fsys.OpenFile(path, flag, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -122,15 +128,21 @@ func (s *segment) readHeader() error {
 
 // createSegment makes a new segment durable before anyone can see it: it
 // is written under a temporary name, allocated, fsynced, renamed into
-// place, and the directory is fsynced.
+// place, and the directory is fsynced. It gets the owner, group and
+// permissions of a sidecar of the directory (see internal/sidecar), so
+// that root appending to a user's journal leaves the user's files.
 func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 	name := segName(h.base)
 	path := filepath.Join(dir, name)
 	tmp := filepath.Join(dir, "."+name+".tmp")
+	attr, err := sidecar.Of(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
 	if err := fsys.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	f, err := fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, segPerm)
+	f, err := fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|vfs.O_NOFOLLOW, segPerm)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +150,9 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 		f.Close()
 		fsys.Remove(tmp)
 		return nil, err
+	}
+	if err := sidecar.Adopt(f, attr); err != nil {
+		return fail(err)
 	}
 	buf := h.encode()
 	h.length = int64(len(buf))
@@ -152,8 +167,14 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
-	if _, err := fsys.Stat(path); err == nil {
-		return fail(&fs.PathError{Op: "create", Path: path, Err: fs.ErrExist})
+	if fi, err := fsys.Lstat(path); err == nil {
+		err := error(fs.ErrExist)
+		if !fi.Mode().IsRegular() {
+			// Not a segment that another writer made: something
+			// planted, which must not be mistaken for one.
+			err = fmt.Errorf("%w: %w (%v)", errs.ErrUnsafeFile, fs.ErrExist, fi.Mode().Type())
+		}
+		return fail(&fs.PathError{Op: "create", Path: path, Err: err})
 	}
 	// Closed before the rename: Windows refuses to rename an open file.
 	if err := f.Close(); err != nil {
@@ -172,7 +193,7 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 			return nil, err
 		}
 	}
-	if f, err = fsys.OpenFile(path, os.O_RDWR, 0); err != nil {
+	if f, _, err = sidecar.OpenSingle(fsys, path, os.O_RDWR); err != nil {
 		return nil, err
 	}
 	return &segment{path: path, base: h.base, f: f, hdr: h, size: h.size}, nil

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/durable-go/durable/internal/follow"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -117,7 +118,7 @@ func (v *verifier) loadCheckpoints() error {
 		vs = note.VerifierList(v.o.Verifier)
 	}
 	path := filepath.Join(v.dir, checkpointName)
-	data, err := vfs.ReadFile(v.o.FS, path)
+	data, err := sidecar.ReadFile(v.o.FS, path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		v.rep.Warnings = append(v.rep.Warnings, "no checkpoint: a rewritten or truncated log cannot be told from a genuine one (run Checkpoint)")

@@ -281,7 +281,7 @@ func writeEvidence(fsys vfs.FS, path string, data []byte, perm fs.FileMode) (str
 	var err error
 	for i := range int64(100) {
 		name := fmt.Sprintf("%s%s%d", path, EvidenceInfix, now+i)
-		err = durable.WriteFile(name, data, perm, durable.WithFS(fsys), durable.NoClobber())
+		err = durable.WriteFile(name, data, perm, durable.WithFS(fsys), durable.NoClobber(), durable.SidecarOf(path))
 		switch {
 		case err == nil:
 			return name, nil

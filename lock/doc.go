@@ -15,9 +15,26 @@
 //   - The lock for name lives in a sidecar file, name + ".lock", never in the
 //     data file itself: Windows locks are mandatory, so locking the data file
 //     would stop readers, and the data file is replaced by rename anyway.
-//   - The sidecar is created (mode 0600) when missing and never deleted. Removing
-//     a lock file that someone may hold or be about to open breaks mutual
+//   - The sidecar is created when missing and never deleted. Removing a lock
+//     file that someone may hold or be about to open breaks mutual
 //     exclusion: the next locker creates a new inode and locks that instead.
+//   - The sidecar belongs to whoever owns name: it gets name's owner and
+//     group (set on the new file before its name appears, so root's lock
+//     never locks the owner out) and, exactly, whatever umask, the read and
+//     write bits of name: a class that may write name may read and write
+//     the lock file (an exclusive lock needs a descriptor open for writing),
+//     a class that may only read name may only read it (a shared lock needs
+//     no more). That is the power flock on name itself would give. Where
+//     name does not exist yet, its directory stands in: its owner and
+//     group, and read and write for each class that may create files there
+//     (only the owner in a sticky directory that everyone may write, such
+//     as /tmp). A lock file that the caller owns and that does not match is
+//     corrected when it is opened.
+//   - The sidecar may sit in a directory that others can write, and root may
+//     be the locker. It is never opened through a symbolic link, never waited
+//     on if it is a FIFO, and used only if it is a regular file with no other
+//     name; anything else fails with an error naming it and wrapping
+//     durable.ErrUnsafeFile, and nothing outside is created or locked.
 //   - Waits are finite by default. When the context has no deadline, Lock and
 //     RLock give up after [DefaultTimeout] with an error wrapping [ErrLocked]
 //     and [context.DeadlineExceeded]. A wait polls with non-blocking attempts,

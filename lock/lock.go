@@ -9,10 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/durable-go/durable/internal/errs"
+	sidecarfile "github.com/durable-go/durable/internal/sidecar"
+	"github.com/durable-go/durable/vfs"
 )
 
 var (
@@ -225,12 +228,20 @@ func sidecar(name string) (path, key string, err error) {
 // close-on-exec (non-inheritable on Windows), so a child process never holds
 // the lock on our behalf. A shared lock needs only read access, so a reader
 // can lock a sidecar it may not write.
+//
+// The sidecar may sit in a directory others can write, and root may be the
+// one locking: it is never opened through a link, never waited on if it is
+// a FIFO, and refused unless it is a regular file with no other name, so
+// that nothing outside is ever created or locked (internal/sidecar). One it
+// creates gets the owner, group and mode of the file it guards, so that
+// root's lock never locks the file's owner out, and the members of a
+// group file's group can all lock it.
 func open(path string, exclusive bool) (*os.File, error) {
-	flag := os.O_RDONLY | os.O_CREATE
+	flag := os.O_RDONLY
 	if exclusive {
-		flag = os.O_RDWR | os.O_CREATE
+		flag = os.O_RDWR
 	}
-	f, err := os.OpenFile(path, flag, 0o600)
+	f, err := sidecarfile.OpenLock(vfs.OS{}, path, strings.TrimSuffix(path, Suffix), flag)
 	if err != nil {
 		// Strip the PathError: the caller adds its own, with its Op.
 		var pe *fs.PathError
@@ -239,7 +250,7 @@ func open(path string, exclusive bool) (*os.File, error) {
 		}
 		return nil, err
 	}
-	return f, nil
+	return f.(*os.File), nil
 }
 
 func newHeld(path string, f *os.File, e *entry, exclusive, keepOpen bool) *Held {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -43,17 +44,19 @@ func (s *Store[T]) rotate(target string) error {
 		return err
 	}
 	for i := n - 1; i >= 1; i-- {
-		if err := s.fs.Rename(backupName(target, i), backupName(target, i+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		from, to := backupName(target, i), backupName(target, i+1)
+		if err := s.fs.Rename(from, to); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return unsafeBackup(s.fs, err, from, to)
 		}
 	}
 	// bak.1 is now gone, or another file than target (checked above).
 	return s.linkOrCopy(target, backupName(target, 1))
 }
 
-// sameFile reports whether a and b are names of one file.
+// sameFile reports whether a and b are names of one file. b, a backup
+// name, is looked at as it is: a link someone put there is not the file.
 func (s *Store[T]) sameFile(a, b string) (bool, error) {
-	fb, err := s.fs.Stat(b)
+	fb, err := s.fs.Lstat(b)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -76,7 +79,7 @@ func (s *Store[T]) linkOrCopy(src, dst string) error {
 	if err == nil {
 		if err := vfs.RenameFile(s.fs, tmp, dst); err != nil {
 			s.fs.Remove(tmp)
-			return err
+			return unsafeBackup(s.fs, err, dst)
 		}
 		return nil
 	}
@@ -84,6 +87,18 @@ func (s *Store[T]) linkOrCopy(src, dst string) error {
 		return err
 	}
 	return s.copyFile(src, dst, false)
+}
+
+// unsafeBackup adds durable.ErrUnsafeFile to err, a failed rename of
+// backups, when one of names is a directory that someone put there (the
+// rename cannot replace it).
+func unsafeBackup(fsys vfs.FS, err error, names ...string) error {
+	for _, name := range names {
+		if fi, lerr := fsys.Lstat(name); lerr == nil && fi.IsDir() {
+			return fmt.Errorf("%w: %s is a directory: %w", durable.ErrUnsafeFile, name, err)
+		}
+	}
+	return err
 }
 
 // copyFile durably copies src to dst with src's mode.
@@ -96,7 +111,9 @@ func (s *Store[T]) copyFile(src, dst string, noClobber bool) error {
 	if err != nil {
 		return err
 	}
-	opts := []durable.Option{durable.WithFS(s.fs), durable.ForcePerm()}
+	// A copy is a sidecar of src: it is its owner's, even when root
+	// makes it, and no link at dst is followed.
+	opts := []durable.Option{durable.WithFS(s.fs), durable.ForcePerm(), durable.SidecarOf(src)}
 	if noClobber {
 		opts = append(opts, durable.NoClobber())
 	}
@@ -151,7 +168,15 @@ func (s *Store[T]) findBackup(target string) (*parsed, string, []byte, []string,
 	var tried []string
 	for i := 1; i <= max(s.backups, 1)+16; i++ {
 		name := backupName(target, i)
-		data, err := readFile(s.fs, name)
+		// A backup that is another name of the damaged file itself (a
+		// publish failed after the rotation) is as damaged as it is.
+		if same, err := s.sameFile(target, name); err == nil && same {
+			tried = append(tried, name)
+			continue
+		}
+		// Never through a link, from a FIFO, or from a file that has a
+		// name elsewhere: whatever parses here becomes the document.
+		data, err := sidecar.ReadFile(s.fs, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			if i > s.backups {
 				break

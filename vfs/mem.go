@@ -390,8 +390,8 @@ func (m *MemFS) SetHook(fn func(op Op, name string)) {
 }
 
 // OpenFile implements FS. O_SYNC makes every write durable before it
-// returns, as it does on Linux; other flags beyond those of package os are
-// ignored.
+// returns, as it does on Linux; O_NOFOLLOW refuses a symbolic link at the
+// end of name (ELOOP); other flags beyond those of package os are ignored.
 func (m *MemFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 	m.mu.Lock()
 	f, err := m.openFile(name, flag, perm)
@@ -407,10 +407,14 @@ func (m *MemFS) openFile(name string, flag int, perm fs.FileMode) (*memFile, err
 	create := flag&os.O_CREATE != 0
 	excl := create && flag&os.O_EXCL != 0
 	// O_EXCL does not follow a link at the end: an existing link, even a
-	// dangling one, is an existing name.
-	l, err := m.find(name, !excl)
+	// dangling one, is an existing name. O_NOFOLLOW refuses one.
+	noFollow := flag&O_NOFOLLOW != 0
+	l, err := m.find(name, !excl && !noFollow)
 	if err != nil {
 		return nil, pathErr(err)
+	}
+	if noFollow && !excl && l.node != nil && l.node.isSymlink() {
+		return nil, pathErr(syscall.ELOOP)
 	}
 	write := flag&(os.O_WRONLY|os.O_RDWR) != 0
 	n := l.node

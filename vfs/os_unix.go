@@ -14,12 +14,44 @@ import (
 // files and directories this package opens (the poller cannot wait on
 // them); NewFile asks one question instead (F_GETFL), which also tells it
 // an O_APPEND file, so that WriteAt refuses it as it should.
+//
+// O_NONBLOCK serves to open without waiting (on a FIFO someone planted
+// where a file was expected); once open, a regular file or directory is put
+// back in blocking mode, which is all that such files know.
 func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	fd, err := openFd(name, flag, perm)
 	if err != nil {
 		return nil, err
 	}
+	if flag&syscall.O_NONBLOCK != 0 {
+		if err := blockIfFile(fd); err != nil {
+			syscall.Close(fd)
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+	}
 	return os.NewFile(uintptr(fd), name), nil
+}
+
+// oNoFollow is O_NOFOLLOW.
+const oNoFollow = syscall.O_NOFOLLOW
+
+// blockIfFile clears O_NONBLOCK on fd if it is a regular file or a
+// directory, so that os.NewFile does not try to add it to the poller.
+func blockIfFile(fd int) error {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Fstat(fd, &st)
+		if err == nil {
+			break
+		}
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+	if t := st.Mode & syscall.S_IFMT; t != syscall.S_IFREG && t != syscall.S_IFDIR {
+		return nil
+	}
+	return syscall.SetNonblock(fd, false)
 }
 
 func openFd(name string, flag int, perm fs.FileMode) (int, error) {

@@ -26,12 +26,16 @@ func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	h, err := windows.CreateFile(p, windows.GENERIC_READ,
 		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE,
 		nil, windows.OPEN_EXISTING,
-		windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
+		windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_BACKUP_SEMANTICS|uint32(flag&oNoFollow), 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	return os.NewFile(uintptr(h), name), nil
 }
+
+// oNoFollow is O_NOFOLLOW: FILE_FLAG_OPEN_REPARSE_POINT, in the bits of the
+// flag that os.OpenFile hands to CreateFile as they are.
+const oNoFollow = windows.FILE_FLAG_OPEN_REPARSE_POINT
 
 // renameRetryFor bounds how long a replace waits for another process to let
 // go of the target. Antivirus scanners and indexers hold files for

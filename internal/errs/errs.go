@@ -21,4 +21,8 @@ var (
 	// ErrSymlink reports a symbolic link that is not followed: the caller
 	// asked for none, or it is another user's link in a shared directory.
 	ErrSymlink = errors.New("durable: target is a symbolic link")
+	// ErrUnsafeFile reports something other than a regular file of its
+	// own (a symbolic or hard link, a directory, a FIFO, a device) found
+	// at a name where durable keeps a file beside the caller's data.
+	ErrUnsafeFile = errors.New("durable: not a regular file with a single name")
 )

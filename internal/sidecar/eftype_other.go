@@ -1,0 +1,5 @@
+//go:build !netbsd
+
+package sidecar
+
+func isEFTYPE(error) bool { return false }

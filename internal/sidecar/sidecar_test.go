@@ -1,0 +1,215 @@
+package sidecar
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/vfs"
+)
+
+func TestPerm(t *testing.T) {
+	for _, tc := range []struct{ data, want fs.FileMode }{
+		{0o600, 0o600}, {0o644, 0o644}, {0o640, 0o640}, {0o660, 0o660},
+		{0o666, 0o666}, {0o620, 0o660}, {0o602, 0o606}, {0o400, 0o600},
+		{0o000, 0o600}, {0o755, 0o644}, {0o4755, 0o644},
+		{fs.ModeDir | 0o700, 0o600}, {fs.ModeDir | 0o755, 0o600},
+		{fs.ModeDir | 0o770, 0o660}, {fs.ModeDir | fs.ModeSetgid | 0o2770, 0o660},
+		{fs.ModeDir | 0o777, 0o666}, {fs.ModeDir | fs.ModeSticky | 0o777, 0o600},
+		{fs.ModeDir | fs.ModeSticky | 0o770, 0o660},
+	} {
+		if got := Perm(tc.data); got != tc.want {
+			t.Errorf("Perm(%v) = %v, want %v", tc.data, got, tc.want)
+		}
+	}
+}
+
+func mustT(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func memWith(t *testing.T) *vfs.MemFS {
+	m := vfs.NewMem()
+	mustT(t, m.Mkdir("/d", 0o755))
+	mustT(t, vfs.WriteFile(m, "/d/data", []byte("data"), 0o660))
+	mustT(t, vfs.WriteFile(m, "/outside", []byte("precious"), 0o644))
+	return m
+}
+
+func wantUnsafe(t *testing.T, err error, name string) {
+	t.Helper()
+	if !errors.Is(err, errs.ErrUnsafeFile) {
+		t.Fatalf("got %v, want an error wrapping ErrUnsafeFile", err)
+	}
+	if !strings.Contains(err.Error(), name) {
+		t.Errorf("error %q does not name %s", err, name)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	m := memWith(t)
+	mustT(t, m.Symlink("/outside", "/d/link"))
+	mustT(t, m.Mkdir("/d/dir", 0o755))
+	mustT(t, m.Link("/outside", "/d/hard"))
+
+	_, _, err := Open(m, "/d/link", os.O_RDONLY)
+	wantUnsafe(t, err, "/d/link")
+	if !errors.Is(err, syscall.ELOOP) {
+		t.Errorf("a link: %v does not wrap ELOOP", err)
+	}
+	_, _, err = Open(m, "/d/dir", os.O_RDONLY)
+	wantUnsafe(t, err, "/d/dir")
+	_, _, err = Open(m, "/d/dir", os.O_RDWR)
+	wantUnsafe(t, err, "/d/dir")
+	_, _, err = OpenSingle(m, "/d/hard", os.O_RDWR)
+	wantUnsafe(t, err, "/d/hard")
+
+	// A hard link may be read: a backup is one while the file is not yet
+	// replaced.
+	f, _, err := Open(m, "/d/hard", os.O_RDONLY)
+	mustT(t, err)
+	f.Close()
+	if _, err := ReadFile(m, "/d/link"); !errors.Is(err, errs.ErrUnsafeFile) {
+		t.Errorf("ReadFile of a link: %v", err)
+	}
+	if _, _, err := Open(m, "/d/missing", os.O_RDONLY); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+func TestOpenLockRefusesPlanted(t *testing.T) {
+	for _, plant := range []string{"dangling", "link", "hard", "dir"} {
+		t.Run(plant, func(t *testing.T) {
+			m := memWith(t)
+			switch plant {
+			case "dangling":
+				mustT(t, m.Symlink("/nologin", "/d/data.lock"))
+			case "link":
+				mustT(t, m.Symlink("/outside", "/d/data.lock"))
+			case "hard":
+				mustT(t, m.Link("/outside", "/d/data.lock"))
+			case "dir":
+				mustT(t, m.Mkdir("/d/data.lock", 0o755))
+			}
+			before := m.Dump()
+			_, err := OpenLock(m, "/d/data.lock", "/d/data", os.O_RDWR)
+			wantUnsafe(t, err, "/d/data.lock")
+			if after := m.Dump(); after != before {
+				t.Errorf("the filesystem changed:\n%s\nwas\n%s", after, before)
+			}
+		})
+	}
+}
+
+// TestOpenLockOwner: a lock made by root for a user's file is the user's,
+// with the mode the file's, and never seen otherwise: no temp file is
+// left, and the file had its owner before it had its name.
+func TestOpenLockOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file away is for root: run as root")
+	}
+	m := memWith(t)
+	f, err := m.OpenFile("/d/data", os.O_RDWR, 0)
+	mustT(t, err)
+	mustT(t, f.Chown(1000, 1001))
+	mustT(t, f.Chmod(0o660))
+	mustT(t, f.Close())
+	m.SetUmask(0o077)
+	var seen []string
+	m.SetHook(func(op vfs.Op, name string) {
+		if op == vfs.OpLink && name == "/d/data.lock" {
+			if fi, err := m.Lstat(name); err == nil {
+				uid, gid, _ := vfs.Owner(fi)
+				seen = append(seen, fmt.Sprintf("%v %d:%d", fi.Mode(), uid, gid))
+			}
+		}
+	})
+	l, err := OpenLock(m, "/d/data.lock", "/d/data", os.O_RDWR)
+	mustT(t, err)
+	l.Close()
+	m.SetHook(nil)
+	fi, err := m.Lstat("/d/data.lock")
+	mustT(t, err)
+	uid, gid, _ := vfs.Owner(fi)
+	if uid != 1000 || gid != 1001 || fi.Mode().Perm() != 0o660 {
+		t.Errorf("lock file %v %d:%d, want -rw-rw---- 1000:1001", fi.Mode(), uid, gid)
+	}
+	if len(seen) != 1 || seen[0] != "-rw-rw---- 1000:1001" {
+		t.Errorf("when its name appeared the lock file was %v", seen)
+	}
+	ents, err := m.ReadDir("/d")
+	mustT(t, err)
+	if len(ents) != 2 {
+		t.Errorf("left in the directory: %v", ents)
+	}
+
+	// A lock file root made before (an older version made them 0600 and
+	// root's) is given to the file's owner at the next open by root.
+	mustT(t, m.Remove("/d/data.lock"))
+	mustT(t, vfs.WriteFile(m, "/d/data.lock", nil, 0o600))
+	l, err = OpenLock(m, "/d/data.lock", "/d/data", os.O_RDWR)
+	mustT(t, err)
+	l.Close()
+	fi, _ = m.Lstat("/d/data.lock")
+	if uid, gid, _ := vfs.Owner(fi); uid != 1000 || gid != 1001 || fi.Mode().Perm() != 0o660 {
+		t.Errorf("old lock file after root's open: %v %d:%d, want -rw-rw---- 1000:1001", fi.Mode(), uid, gid)
+	}
+
+	// One that someone else owns is left alone.
+	f, err = m.OpenFile("/d/data.lock", os.O_RDWR, 0)
+	mustT(t, err)
+	mustT(t, f.Chown(555, 555))
+	mustT(t, f.Chmod(0o600))
+	f.Close()
+	l, err = OpenLock(m, "/d/data.lock", "/d/data", os.O_RDWR)
+	mustT(t, err)
+	l.Close()
+	fi, _ = m.Lstat("/d/data.lock")
+	if uid, _, _ := vfs.Owner(fi); uid != 555 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("someone else's lock file changed: %v uid %d", fi.Mode(), uid)
+	}
+}
+
+func TestMkdir(t *testing.T) {
+	m := memWith(t)
+	mustT(t, Mkdir(m, "/d/evidence", "/d"))
+	fi, err := m.Lstat("/d/evidence")
+	mustT(t, err)
+	if !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Errorf("made %v, want a 0700 directory", fi.Mode())
+	}
+	mustT(t, Mkdir(m, "/d/evidence", "/d")) // exists: fine
+	mustT(t, m.Symlink("/", "/d/ev2"))
+	wantUnsafe(t, Mkdir(m, "/d/ev2", "/d"), "/d/ev2")
+	if err := Mkdir(m, "/d/data", "/d"); !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("a file in the way: %v", err)
+	}
+}
+
+// TestMkdirDurable: the directory Mkdir makes, or finds not yet synced in
+// its parent, survives any crash after it returns, with its mode.
+func TestMkdirDurable(t *testing.T) {
+	for _, found := range []bool{false, true} {
+		m := vfs.NewMem()
+		mustT(t, m.Mkdir("/d", 0o700))
+		m.SyncAll()
+		if found {
+			mustT(t, m.Mkdir("/d/evidence", 0o700)) // another writer's, unsynced
+		}
+		mustT(t, Mkdir(m, "/d/evidence", "/d"))
+		for seed := range uint64(20) {
+			fi, err := m.Crash(seed).Lstat("/d/evidence")
+			if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+				t.Fatalf("found=%v seed %d: after a crash: %v, %v", found, seed, fi, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,35 @@
+//go:build unix
+
+package sidecar
+
+import (
+	"errors"
+	"io/fs"
+	"syscall"
+
+	"github.com/durable-go/durable/vfs"
+)
+
+// nonBlock makes an open return at once where a FIFO was planted; vfs.OS
+// puts a regular file back in blocking mode.
+const nonBlock = syscall.O_NONBLOCK
+
+// inspect returns what the open file f says of itself, and how many names
+// it has where that is known.
+func inspect(f vfs.File) (fi fs.FileInfo, links uint64, known bool, err error) {
+	if fi, err = f.Stat(); err != nil {
+		return nil, 0, false, err
+	}
+	switch st := fi.Sys().(type) {
+	case *syscall.Stat_t:
+		return fi, uint64(st.Nlink), true, nil
+	case *vfs.MemStat:
+		return fi, uint64(st.Nlink), true, nil
+	}
+	return fi, 0, false, nil
+}
+
+// isLinkErrno reports the errors open(2) gives for O_NOFOLLOW on a link.
+func isLinkErrno(err error) bool {
+	return errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) || isEFTYPE(err)
+}
