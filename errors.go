@@ -19,6 +19,10 @@ var (
 	ErrConflict = errs.ErrConflict
 	// ErrClosed: the object was already closed or committed.
 	ErrClosed = errs.ErrClosed
+	// ErrReentrant: an Update (of a file, a store document, a log) was
+	// called from inside an update callback of the same one, which would
+	// wait for itself; it is refused instead.
+	ErrReentrant = errs.ErrReentrant
 	// ErrSymlink: the target is a symbolic link and NoFollow was given.
 	ErrSymlink = errors.New("durable: target is a symbolic link")
 	// ErrVerify wraps the error of a Verify callback that refused the bytes.

@@ -18,4 +18,7 @@ var (
 	ErrConflict = errors.New("durable: conflicting update")
 	// ErrClosed reports use of a closed object.
 	ErrClosed = errors.New("durable: use of closed object")
+	// ErrReentrant reports a call that would wait for itself: an update of
+	// a file (a store, a log) from inside an update of the same one.
+	ErrReentrant = errors.New("durable: re-entrant call: an update from inside an update of the same file")
 )
