@@ -93,6 +93,7 @@ type Batch[T any] struct {
 
 	// Guarded by q.mu until the batch starts.
 	open    bool          // still accepting items (has not started)
+	hasTurn bool          // its turn has come (turn is closed)
 	leader  *waiter[T]    // the member that runs it when its turn comes
 	turn    chan struct{} // closed when this batch may start
 	handoff chan struct{} // closed, and replaced, when the leader changes
@@ -160,6 +161,7 @@ func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) 
 			q.pending = append(q.pending, b)
 		} else {
 			q.running, q.next = true, b
+			b.hasTurn = true
 			close(b.turn)
 		}
 	}
@@ -181,7 +183,7 @@ func (q *Queue[T]) wait(ctx context.Context, b *Batch[T], w *waiter[T], run func
 			return w.outcome()
 		case <-wake:
 			q.mu.Lock()
-			lead := b.leader == w && b.open
+			lead := b.leader == w && b.open && b.hasTurn
 			q.mu.Unlock()
 			if lead {
 				return q.start(b, w, run)
@@ -314,6 +316,7 @@ func (q *Queue[T]) handOverLocked() {
 	q.pending[0] = nil
 	q.pending = q.pending[1:]
 	q.next = b
+	b.hasTurn = true
 	close(b.turn)
 }
 
