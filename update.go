@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"runtime"
@@ -68,6 +69,11 @@ func UpdateContext(ctx context.Context, name string, fn func(old []byte) ([]byte
 		return o.updateBatch(target, b)
 	})
 	if err != nil {
+		if err == ctx.Err() && errors.Is(err, context.DeadlineExceeded) {
+			// It left while the file was held, by this process or
+			// another: as for the lock, say so.
+			err = fmt.Errorf("%w: %w", ErrLocked, err)
+		}
 		var pe *fs.PathError
 		if !errors.As(err, &pe) {
 			err = &fs.PathError{Op: "update", Path: name, Err: err}

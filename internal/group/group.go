@@ -18,9 +18,13 @@
 //   - A panic in a caller's callback, run through Batch.Call, is recovered
 //     and raised again in that caller's own goroutine once its batch is
 //     done; every other member gets its own outcome. A panic in the batch's
-//     own code is raised in the goroutine that ran it, after every member
-//     has been answered with ErrPanicked. Either way the queue moves on:
-//     later callers never hang behind a panic.
+//     own code is raised in its leader's goroutine (or, if the leader has
+//     left, in another member's), after every other member has been
+//     answered with ErrPanicked. Either way the queue moves on: later
+//     callers never hang behind a panic.
+//   - The run may happen in a goroutine that is not the caller's: a leader
+//     whose context can end runs its batch in a goroutine of its own, so
+//     that it can leave at its deadline while the batch goes on.
 //   - Re-entry is refused: a callback run through Batch.Call or Batch.User
 //     that calls Do on the same Queue (an Update of a file inside an Update
 //     of the same file) gets ErrReentrant at once instead of waiting for
@@ -30,7 +34,6 @@ package group
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -258,16 +261,29 @@ func (q *Queue[T]) start(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) e
 	return q.lead(b, w, run)
 }
 
-// lead runs b in this goroutine, answers its members and hands the queue
-// on. A panic of run's own is let through (keeping its stack), after every
-// member has been answered.
+// lead runs b and returns w's outcome. A leader whose context can end
+// runs b in a goroutine of its own, so that it can leave at its deadline
+// like any other member while the batch goes on for the others; one whose
+// context never ends runs it in its own goroutine.
 func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
+	if w.ctx.Done() != nil {
+		go q.runDetached(b, w, run)
+		select {
+		case <-b.done:
+		case <-w.ctx.Done():
+			if q.withdraw(b, w) {
+				return w.ctx.Err()
+			}
+			<-b.done
+		}
+		return w.outcome()
+	}
 	ok := false
 	defer func() {
 		if !ok {
 			// run panicked or called runtime.Goexit: answer everyone and
-			// move on, then let the panic continue.
-			b.finish(fmt.Errorf("%w", ErrPanicked))
+			// move on, then let the panic continue (keeping its stack).
+			b.finish(ErrPanicked)
 			q.handOver()
 		}
 	}()
@@ -276,6 +292,39 @@ func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) er
 	b.finish(err)
 	q.handOver()
 	return w.outcome()
+}
+
+// runDetached runs b for its leader w, which waits in another goroutine.
+// A panic of run's own is raised again in w's goroutine, or in another
+// member's if w has left; everyone else gets ErrPanicked.
+func (q *Queue[T]) runDetached(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) {
+	ok := false
+	defer func() {
+		if ok {
+			return
+		}
+		p := recover()
+		given := p == nil // runtime.Goexit: nothing to raise
+		for _, m := range append([]*waiter[T]{w}, b.ws...) {
+			if given {
+				break
+			}
+			if m.state.CompareAndSwap(waiting, claimed) || m.state.Load() == claimed {
+				if !m.panicked {
+					m.panicked, m.panicVal, given = true, p, true
+				}
+			}
+		}
+		b.finish(ErrPanicked)
+		q.handOver()
+		if !given {
+			panic(p) // nobody is left to take it
+		}
+	}()
+	err := run(b)
+	ok = true
+	b.finish(err)
+	q.handOver()
 }
 
 // finish answers every member that has no outcome yet with err, and the

@@ -286,9 +286,10 @@ func TestBatchContextEndsWithTheLastMember(t *testing.T) {
 	<-rec.started
 	ctx1, cancel1 := context.WithCancel(bg)
 	ctx2, cancel2 := context.WithCancel(bg)
-	inRun, check := make(chan struct{}), make(chan struct{})
+	inRun, check, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var ended1, ended2 bool
 	run := func(b *Batch[int]) error {
+		defer close(finished)
 		ctx, stop := b.Context()
 		defer stop()
 		close(inRun)
@@ -315,6 +316,7 @@ func TestBatchContextEndsWithTheLastMember(t *testing.T) {
 	<-errs
 	<-errs
 	<-done
+	<-finished
 	if ended1 || !ended2 {
 		t.Fatalf("batch context ended with the first member: %v, with the last: %v", ended1, ended2)
 	}
