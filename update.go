@@ -239,7 +239,7 @@ type Updater struct {
 
 	mu     sync.Mutex
 	inFn   atomic.Uint64 // the goroutine running fn, 0 when none: Update from it is re-entry
-	m      *lock.Mutex // kept open for mt; nil before the first update
+	m      *lock.Mutex   // kept open for mt; nil before the first update
 	mt     string
 	target string // the file of the update in progress, for Target
 	buf    []byte // read buffer

@@ -368,7 +368,6 @@ func (f *File) runBatch(b *group.Batch[*request]) error {
 	return nil
 }
 
-
 // lineBoundary makes sure the file ends with a newline (or is empty),
 // repairing a torn last line that a process which died mid-write left, and
 // returns the file's size. It runs under the lock.
