@@ -403,6 +403,7 @@ type request[T any] struct {
 	i int
 
 	changed  bool
+	decided  bool // its function ran (or its Replace was checked)
 	unseen   bool // it was decided on changes not yet written (the write's fate is its own)
 	panicked any
 	err      error
@@ -500,6 +501,10 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 				continue // it left with its context's error
 			}
 			switch {
+			case r.decided && !r.unseen && r.err == nil:
+				// It decided on the file as it is, to change nothing:
+				// that holds whatever became of the others' changes.
+				r.rev = durable.VersionOf(tx.old)
 			case r.err == nil || (tx.recovered != nil && r.err == error(tx.recovered)):
 				r.err = err // a recovery that was not written did not happen
 			case r.unseen:
@@ -593,7 +598,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 		if r.load {
 			continue
 		}
-		r.unseen = dirty
+		r.decided, r.unseen = true, dirty
 		if r.replace != nil {
 			cur := st.rev()
 			if dirty {
