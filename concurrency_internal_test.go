@@ -165,7 +165,7 @@ func TestUpdateWaiterHonoursItsDeadline(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
-	if d := time.Since(start); d > 1500*time.Millisecond {
+	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("returned after %v with a 200ms deadline", d)
 	}
 	if called {
@@ -240,7 +240,7 @@ func TestUpdateReentryIsRefused(t *testing.T) {
 		inner = UpdateContext(ctx, "/f", incr, WithFS(m))
 		return []byte("outer"), nil
 	}, WithFS(m))
-	if err != nil || !errors.Is(inner, ErrReentrant) || time.Since(start) > 2*time.Second {
+	if err != nil || !errors.Is(inner, ErrReentrant) || time.Since(start) > 8*time.Second {
 		t.Fatalf("outer %v, inner %v, after %v", err, inner, time.Since(start))
 	}
 	// A WriteFile from a Verify callback of the same file, too.

@@ -117,7 +117,7 @@ func TestStoreWaiterHonoursItsDeadline(t *testing.T) {
 	start := time.Now()
 	called := false
 	_, err := s.Update(ctx, func(c *count) error { called = true; return inc(c) })
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 1500*time.Millisecond {
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
 		t.Fatalf("got %v after %v, with a 200ms deadline", err, time.Since(start))
 	}
 	release()
@@ -172,7 +172,7 @@ func TestStoreReentryIsRefused(t *testing.T) {
 		c.N = 7
 		return nil
 	})
-	if err != nil || !errors.Is(inner, durable.ErrReentrant) || !errors.Is(inner2, durable.ErrReentrant) || time.Since(start) > 2*time.Second {
+	if err != nil || !errors.Is(inner, durable.ErrReentrant) || !errors.Is(inner2, durable.ErrReentrant) || time.Since(start) > 8*time.Second {
 		t.Fatalf("outer %v, inner %v and %v, after %v", err, inner, inner2, time.Since(start))
 	}
 	if c, _, _ := s.Get(); c.N != 7 {
