@@ -285,11 +285,16 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
 		return wrap(ErrConflict)
 	}
-	u.inFn.Store(group.GoroutineID())
-	next, err := func() ([]byte, error) {
-		defer u.inFn.Store(0)
-		return fn(cur)
-	}()
+	var next []byte
+	if group.IsOwnCode(ctx) {
+		next, err = fn(cur) // package store's, which guards its own callbacks
+	} else {
+		u.inFn.Store(group.GoroutineID())
+		next, err = func() ([]byte, error) {
+			defer u.inFn.Store(0)
+			return fn(cur)
+		}()
+	}
 	if errors.Is(err, ErrNoChange) {
 		return nil
 	}

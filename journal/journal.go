@@ -290,6 +290,9 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 		if !b.Claim(0) {
 			return nil
 		}
+		if group.IsOwnCode(batch[0].ctx) {
+			return op() // package queue's: it never re-enters
+		}
 		var err error
 		b.Call(0, func() { err = op() })
 		return err

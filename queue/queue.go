@@ -442,7 +442,7 @@ func (q *Queue) run(b *batch) error {
 	ran := false
 	start := time.Now()
 	var lateErr error
-	err := q.j.Transact(txCtx, func(tx *journal.Tx) error {
+	err := q.j.Transact(group.OwnCode(txCtx), func(tx *journal.Tx) error {
 		if !stop() {
 			return context.Cause(ctx) // ended before the lock was held: nothing written
 		}

@@ -488,7 +488,9 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 		batch = append(batch, reqs...)
 		return reqs
 	}
-	err := s.upd.Update(ctx, func(old []byte) ([]byte, error) {
+	// The batch guards the callbacks against re-entry (group.Batch.User):
+	// the Updater need not.
+	err := s.upd.Update(group.OwnCode(ctx), func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})

@@ -23,8 +23,10 @@
 //     answered with ErrPanicked. Either way the queue moves on: later
 //     callers never hang behind a panic.
 //   - The run may happen in a goroutine that is not the caller's: a leader
-//     whose context can end runs its batch in a goroutine of its own, so
-//     that it can leave at its deadline while the batch goes on.
+//     whose context can end runs a batch it shares with others in a
+//     goroutine of its own, so that it can leave at its deadline while the
+//     batch goes on. A run waits only through Batch.Context, so a caller
+//     alone in its batch leaves at its deadline too.
 //   - Re-entry is refused: a callback run through Batch.Call or Batch.User
 //     that calls Do on the same Queue (an Update of a file inside an Update
 //     of the same file) gets ErrReentrant at once instead of waiting for
@@ -261,12 +263,14 @@ func (q *Queue[T]) start(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) e
 	return q.lead(b, w, run)
 }
 
-// lead runs b and returns w's outcome. A leader whose context can end
-// runs b in a goroutine of its own, so that it can leave at its deadline
-// like any other member while the batch goes on for the others; one whose
-// context never ends runs it in its own goroutine.
+// lead runs b and returns w's outcome. A leader whose context can end and
+// who has others in its batch runs b in a goroutine of its own, so that it
+// can leave at its deadline like any other member while the batch goes on
+// for the others. Otherwise it runs b in its own goroutine: alone in its
+// batch, the run's waits (Context) end with its context anyway. (b has
+// started: nobody joins it any more.)
 func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
-	if w.ctx.Done() != nil {
+	if w.ctx.Done() != nil && len(b.ws) > 1 {
 		go q.runDetached(b, w, run)
 		select {
 		case <-b.done:
@@ -534,6 +538,23 @@ func (b *Batch[T]) steal(ok func([]T) bool, anywhere bool) *Batch[T] {
 // Steal, or the run's own batch, whose callers may go once their records
 // are written. The batches b took over are not answered by it.
 func (b *Batch[T]) Finish(err error) { b.finishOwn(err) }
+
+type ownCodeKey struct{}
+
+// OwnCode marks ctx as that of a call whose callbacks are this module's own
+// code, which never re-enters: Journal.Transact from package queue,
+// Updater.Update from package store. Their runs skip the re-entry guard
+// (Batch.User), whose goroutine id costs a stack header per batch. Users
+// cannot set it: the key is internal.
+func OwnCode(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ownCodeKey{}, true)
+}
+
+// IsOwnCode reports whether ctx was marked by OwnCode.
+func IsOwnCode(ctx context.Context) bool {
+	v, _ := ctx.Value(ownCodeKey{}).(bool)
+	return v
+}
 
 // GoroutineID returns the id of the calling goroutine, for detecting
 // re-entry. It is not cheap (it formats a stack header), which is why it is
