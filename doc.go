@@ -30,6 +30,28 @@
 // share the directory fsync on the same terms: a caller is only acknowledged
 // by a directory fsync that began after its own rename.
 //
+// Coalescing (of WriteFile, Update and every package built on this one) keeps
+// these rules:
+//
+//   - A panic in a caller's callback (an Update function, a Verify callback)
+//     is raised again in that caller's goroutine; every other caller of the
+//     batch gets its own outcome, and the file is never left wedged.
+//   - Every caller honours its own context, whoever leads its batch: one
+//     whose context ends while it waits returns with the context's error
+//     (wrapping ErrLocked for a deadline) and its function is never called;
+//     a leader that gives up fails nobody else.
+//   - An Update of a file from inside an Update (or a Verify callback) of
+//     the same file is refused with an error wrapping ErrReentrant instead
+//     of waiting for itself.
+//   - A caller is answered only by work that covers it, and never on a
+//     batch member's result that was not written: when a batch's replace
+//     fails, every caller whose function saw the unwritten change fails
+//     with it (see UpdateContext).
+//   - Isolation never depends on the filesystem value being comparable:
+//     values that cannot be compared are queued by path, and a wrapper of
+//     vfs.OS keeps the cross-process lock if it is a vfs.Wrapper (as
+//     vfs.Inject is) and is refused otherwise (lock.ErrUnsupportedFS).
+//
 // Existing targets keep their mode, their owner and group when running as
 // root, their group when the writer is a member of it, and their extended
 // attributes where the platform allows; all of it is set on the temp file
@@ -46,7 +68,9 @@
 // in a sticky world-writable directory (like /tmp) a link is followed only
 // if it belongs to the caller's effective uid or to the directory's owner.
 // Another user's link there is refused with an error matching both
-// ErrSymlink and fs.ErrPermission, by every function that follows links. New files get perm (less the umask), and directories created on the
+// ErrSymlink and fs.ErrPermission, by every function that follows links.
+//
+// New files get perm (less the umask), and directories created on the
 // way get perm plus search permission where it allows reading, so 0o600 files
 // land in 0o700 directories.
 //

@@ -33,6 +33,10 @@ var (
 	// may have planted there. Nothing was created, changed or locked
 	// through it; the error names the path.
 	ErrUnsafeFile = errs.ErrUnsafeFile
+	// ErrReentrant: an Update (of a file, a store document, a log) was
+	// called from inside an update callback of the same one, which would
+	// wait for itself; it is refused instead.
+	ErrReentrant = errs.ErrReentrant
 	// ErrVerify wraps the error of a Verify callback that refused the bytes.
 	ErrVerify = errors.New("durable: verification refused the new content")
 )

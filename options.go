@@ -41,10 +41,16 @@ func collect(opts []Option) options {
 func (o *options) coalescible(p *options) bool {
 	return o.verify == nil && p.verify == nil && !o.noClobber && !p.noClobber &&
 		o.ifVersion == nil && p.ifVersion == nil &&
-		o.fs == p.fs && o.durability == p.durability && o.backup == p.backup &&
+		sameFS(o.fs, p.fs) && o.durability == p.durability && o.backup == p.backup &&
 		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
 		o.skipUnchanged == p.skipUnchanged && o.noSplitLinks == p.noSplitLinks &&
 		o.sidecarOf == p.sidecarOf
+}
+
+// sameFS reports whether a and b are the same filesystem value; values
+// that cannot be compared are never the same (comparing them would panic).
+func sameFS(a, b vfs.FS) bool {
+	return comparable(a) && comparable(b) && a == b
 }
 
 // Durability says which failures a write survives.

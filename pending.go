@@ -343,7 +343,7 @@ func (p *PendingFile) seal() error {
 		if err != nil {
 			return p.abort(err)
 		}
-		if err := o.verify(data); err != nil {
+		if err := p.callVerify(data); err != nil {
 			return p.abort(fmt.Errorf("%w: %w", ErrVerify, err))
 		}
 	}
@@ -363,6 +363,20 @@ func (p *PendingFile) seal() error {
 	}
 	p.f = nil
 	return nil
+}
+
+// callVerify runs the Verify callback; if it panics, the temp file is
+// removed before the panic goes on to the caller.
+func (p *PendingFile) callVerify(data []byte) error {
+	ok := false
+	defer func() {
+		if !ok {
+			p.abort(nil)
+		}
+	}()
+	err := p.o.verify(data)
+	ok = true
+	return err
 }
 
 // install publishes a sealed temp file: the skip-unchanged check, the

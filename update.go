@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/lock"
@@ -40,23 +42,42 @@ func Update(name string, fn func(old []byte) ([]byte, error), opts ...Option) er
 	return UpdateContext(context.Background(), name, fn, opts...)
 }
 
-// UpdateContext is Update with a context bounding the wait for the lock.
+// UpdateContext is Update with a context bounding the wait: for the
+// updates of the same file queued before this one in this process, and for
+// the lock. A caller whose context ends while it waits returns with the
+// context's error and its fn is never called, whoever leads its batch; once
+// its fn has been called, it waits for the replace.
+//
+// A panic in fn is raised again in the caller's goroutine once the batch
+// is done (it changed nothing); the other updates of its batch go on. An
+// Update of the same file from inside fn would wait for itself: it fails
+// at once with an error wrapping ErrReentrant.
+//
+// When the replace of a batch fails, every caller whose fn ran after the
+// first change in the batch gets the replace's error (joined with fn's own
+// error, if it returned one): its fn saw content that was never written,
+// so, as if the calls had run one by one, its call failed and may be
+// retried. Callers before that change keep their own outcome.
 func UpdateContext(ctx context.Context, name string, fn func(old []byte) ([]byte, error), opts ...Option) error {
 	o := collect(opts)
 	target, err := resolve(o.fs, name, o.noFollow)
 	if err != nil {
 		return err
 	}
-	u := &updateReq{ctx: ctx, o: &o, name: name, fn: fn}
-	key, ok := registryKey(o.fs, target)
-	if !ok {
-		err = o.updateBatch(target, []*updateReq{u})
-	} else {
-		err = updaters.Do(key, u, joinUpdates, func(batch []*updateReq) error {
-			return o.updateBatch(target, batch)
-		})
-	}
+	u := &updateReq{o: &o, name: name, fn: fn}
+	err = updaters.Do(ctx, registryKey(vfs.Base(o.fs), target), u, joinUpdates, func(b *group.Batch[*updateReq]) error {
+		return o.updateBatch(target, b)
+	})
 	if err != nil {
+		if err == ctx.Err() && errors.Is(err, context.DeadlineExceeded) {
+			// It left while the file was held, by this process or
+			// another: as for the lock, say so.
+			err = fmt.Errorf("%w: %w", ErrLocked, err)
+		}
+		var pe *fs.PathError
+		if !errors.As(err, &pe) {
+			err = &fs.PathError{Op: "update", Path: name, Err: err}
+		}
 		return err
 	}
 	return u.err
@@ -67,7 +88,6 @@ func UpdateContext(ctx context.Context, name string, fn func(old []byte) ([]byte
 var updaters group.Registry[fsPath, *updateReq]
 
 type updateReq struct {
-	ctx  context.Context
 	o    *options
 	name string
 	fn   func([]byte) ([]byte, error)
@@ -81,14 +101,19 @@ func joinUpdates(batch []*updateReq, u *updateReq) bool {
 
 // updateBatch applies every fn of the batch in order under one lock and
 // publishes the result once. The returned error is for the whole batch
-// (the lock or the replace failed); each fn's own error is in its request.
-func (o *options) updateBatch(target string, batch []*updateReq) error {
+// (the lock or the read failed); each caller's own outcome is in its
+// request.
+func (o *options) updateBatch(target string, b *group.Batch[*updateReq]) error {
+	batch := b.Items()
 	name := batch[0].name
 	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: name, Err: err} }
 	if err := o.makeDirs(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
 		return wrap(err)
 	}
-	unlock, err := o.lock(batch[0].ctx, target)
+	// The wait for the lock ends only when every caller has given up.
+	ctx, cancel := b.Context()
+	defer cancel()
+	unlock, err := o.lock(ctx, target)
 	if err != nil {
 		return wrap(err)
 	}
@@ -104,28 +129,49 @@ func (o *options) updateBatch(target string, batch []*updateReq) error {
 	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
 		return wrap(ErrConflict)
 	}
-	changed := false
-	var applied []*updateReq
-	for _, u := range batch {
-		next, err := u.fn(cur)
+	// After the first change, every fn sees content that is written only
+	// if the replace succeeds: those callers share its fate.
+	var after []*updateReq
+	for i, u := range batch {
+		if !b.Claim(i) {
+			continue // its context ended first: it returned with its error
+		}
+		var next []byte
+		var err error
+		if !b.Call(i, func() { next, err = u.fn(cur) }) {
+			continue // it panicked, changing nothing; the panic is its own
+		}
 		switch {
 		case errors.Is(err, ErrNoChange):
 		case err != nil:
 			u.err = err
 		default:
-			cur, changed = next, true
-			applied = append(applied, u)
+			cur = next
+			if after == nil {
+				after = make([]*updateReq, 0, len(batch)-i)
+			}
+		}
+		if after != nil {
+			after = append(after, u)
 		}
 	}
-	if !changed {
+	if after == nil {
 		return nil
 	}
 	w := &writeReq{o: o, name: name, data: cur, perm: o.newFileMode}
-	if err := w.replace(target); err != nil {
-		// The changes that were applied are lost together; the callers
-		// whose fn failed keep their own error.
-		for _, u := range applied {
-			u.err = err
+	var werr error
+	if o.verify == nil {
+		werr = w.replace(target)
+	} else {
+		b.User(func() { werr = w.replace(target) }) // Verify may not update the file
+	}
+	if err := werr; err != nil {
+		for _, u := range after {
+			if u.err == nil {
+				u.err = err
+			} else {
+				u.err = errors.Join(err, u.err)
+			}
 		}
 	}
 	return nil
@@ -192,7 +238,8 @@ type Updater struct {
 	o     options
 
 	mu     sync.Mutex
-	m      *lock.Mutex // kept open for mt; nil before the first update
+	inFn   atomic.Uint64 // the goroutine running fn, 0 when none: Update from it is re-entry
+	m      *lock.Mutex   // kept open for mt; nil before the first update
 	mt     string
 	target string // the file of the update in progress, for Target
 	buf    []byte // read buffer
@@ -211,8 +258,16 @@ func NewUpdater(name string, opts ...Option) *Updater {
 // to a later fn as old while the file still holds it, so the caller must
 // not modify it until another Update of this Updater has published a new
 // version or failed.
+//
+// An Update of the same Updater from inside fn fails at once with an error
+// wrapping ErrReentrant.
 func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error)) error {
-	u.mu.Lock()
+	if !u.mu.TryLock() {
+		if g := u.inFn.Load(); g != 0 && g == group.GoroutineID() {
+			return &fs.PathError{Op: "update", Path: u.name, Err: ErrReentrant}
+		}
+		u.mu.Lock()
+	}
 	defer u.mu.Unlock()
 	if u.closed {
 		return &fs.PathError{Op: "update", Path: u.name, Err: ErrClosed}
@@ -230,7 +285,16 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
 		return wrap(ErrConflict)
 	}
-	next, err := fn(cur)
+	var next []byte
+	if group.IsOwnCode(ctx) {
+		next, err = fn(cur) // package store's, which guards its own callbacks
+	} else {
+		u.inFn.Store(group.GoroutineID())
+		next, err = func() ([]byte, error) {
+			defer u.inFn.Store(0)
+			return fn(cur)
+		}()
+	}
 	if errors.Is(err, ErrNoChange) {
 		return nil
 	}

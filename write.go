@@ -2,6 +2,7 @@ package durable
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -49,17 +50,22 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error
 		return err
 	}
 	w := &writeReq{o: &o, name: name, data: data, perm: perm}
-	key, ok := registryKey(o.fs, target)
-	if !ok {
-		return w.replace(target)
-	}
-	err = writers.Do(key, w, joinWrites, func(batch []*writeReq) error {
+	err = writers.Do(context.Background(), registryKey(o.fs, target), w, joinWrites, func(b *group.Batch[*writeReq]) error {
 		// Every caller in the batch is answered by this one replace, which
 		// writes the batch's newest data: the last writer wins, as it
-		// would if the calls had run one by one.
-		p, err := batch[len(batch)-1].publish(target)
-		for _, b := range batch {
-			b.published = p
+		// would if the calls had run one by one. A Verify callback may
+		// not write the file it verifies (re-entry is refused).
+		batch := b.Items()
+		var p *PendingFile
+		var err error
+		last := batch[len(batch)-1]
+		if last.o.verify == nil {
+			p, err = last.publish(target)
+		} else {
+			b.User(func() { p, err = last.publish(target) })
+		}
+		for _, w := range batch {
+			w.published = p
 		}
 		return err
 	})
@@ -87,17 +93,21 @@ type fsPath struct {
 	path string
 }
 
-// registryKey returns the coalescing key for path, or false when fsys is a
-// type that cannot be compared (and so cannot be told apart from another).
-func registryKey(fsys vfs.FS, path string) (fsPath, bool) {
-	if !reflect.TypeOf(fsys).Comparable() {
-		return fsPath{}, false
-	}
+// registryKey returns the coalescing key for path on fsys. Filesystem
+// values that cannot be compared share one key per path: their callers
+// queue one behind the other (isolation never depends on comparing them)
+// and are never joined (coalescible refuses).
+func registryKey(fsys vfs.FS, path string) fsPath {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	return fsPath{fsys, path}, true
+	if !comparable(fsys) {
+		return fsPath{nil, path}
+	}
+	return fsPath{fsys, path}
 }
+
+func comparable(fsys vfs.FS) bool { return reflect.TypeOf(fsys).Comparable() }
 
 type writeReq struct {
 	o         *options
@@ -227,11 +237,12 @@ func syncFile(fsys vfs.FS, name string, flag int) error {
 // syncDir fsyncs dir, sharing the fsync with concurrent callers: each is
 // answered only by an fsync that started after it asked.
 func (o *options) syncDir(dir string) error {
-	key, ok := registryKey(o.fs, dir)
-	if !ok {
+	if !comparable(o.fs) {
+		// Another filesystem value of the same path might be another
+		// filesystem: nobody could tell whose fsync covers whom.
 		return o.fs.SyncDir(dir)
 	}
-	return dirSyncs.Do(key, struct{}{}, nil, func([]struct{}) error {
+	return dirSyncs.Do(context.Background(), registryKey(o.fs, dir), struct{}{}, nil, func(*group.Batch[struct{}]) error {
 		return o.fs.SyncDir(dir)
 	})
 }

@@ -24,7 +24,13 @@
 // Concurrent appends share one write and one flush (group commit): the
 // first caller leads a batch, callers that arrive while it is written form
 // the next batch, which is written as soon as the first is durable, so no
-// caller waits for more than two flushes. Transact lets a writer append,
+// caller waits for more than two flushes, and none longer than its own
+// context allows, whoever leads its batch (one that gives up before its
+// batch is written is not written). A panic in a Transact or Update
+// function is raised in its caller's goroutine and leaves the journal
+// usable; an append, Update or Transact of the journal from inside one
+// fails with durable.ErrReentrant instead of waiting for itself. Transact
+// lets a writer append,
 // under the lock, batches that are written but not flushed (Tx.Append),
 // for records whose loss in a power cut costs only a repetition; the next
 // flush of the segment, by any process, covers them, and a batch is never

@@ -253,7 +253,7 @@ func (j *Journal) submit(r *request, op string) (uint64, error) {
 		return 0, err
 	}
 	defer j.wg.Done()
-	err := j.q.Do(r, j.join, j.run)
+	err := j.q.Do(r.ctx, r, j.join, j.run)
 	if err == nil {
 		err = r.err
 	}
@@ -291,52 +291,38 @@ func (j *Journal) join(batch []*request, r *request) bool {
 }
 
 // run writes one batch: the leader of the group commit calls it with the
-// requests that queued while the previous batch was written.
-func (j *Journal) run(batch []*request) error {
+// requests that queued while the previous batch was written. An operation
+// (a Transact, whose function is the caller's) runs alone: a panic in it is
+// raised again in its caller's goroutine, and an append or Transact of
+// this journal from inside it is refused (ErrReentrant).
+func (j *Journal) run(b *group.Batch[*request]) error {
+	batch := b.Items()
 	if op := batch[0].op; op != nil {
-		return op()
+		if !b.Claim(0) {
+			return nil
+		}
+		if group.IsOwnCode(batch[0].ctx) {
+			return op() // package queue's: it never re-enters
+		}
+		var err error
+		b.Call(0, func() { err = op() })
+		return err
 	}
-	ctx, stop := batchContext(batch)
+	// The lock is waited for until every caller has given up.
+	ctx, stop := b.Context()
 	defer stop()
 	return j.locked(ctx, func() error {
 		live := make([]*request, 0, len(batch))
-		for _, r := range batch {
-			if err := r.ctx.Err(); err != nil {
-				r.err = err
-				continue
+		for i, r := range batch {
+			if b.Claim(i) {
+				live = append(live, r)
 			}
-			live = append(live, r)
 		}
 		if len(live) == 0 {
 			return nil
 		}
 		return j.commit(live, !j.o.NoSync, nil)
 	})
-}
-
-// batchContext returns a context that is done when every request's context
-// is done, so that one caller giving up does not fail the others.
-func batchContext(batch []*request) (context.Context, func()) {
-	if len(batch) == 1 {
-		return batch[0].ctx, func() {}
-	}
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(batch[0].ctx))
-	var left atomic.Int32
-	left.Store(int32(len(batch)))
-	stops := make([]func() bool, len(batch))
-	for i, r := range batch {
-		stops[i] = context.AfterFunc(r.ctx, func() {
-			if left.Add(-1) == 0 {
-				cancel(context.Cause(r.ctx))
-			}
-		})
-	}
-	return ctx, func() {
-		for _, s := range stops {
-			s()
-		}
-		cancel(nil)
-	}
 }
 
 // locked takes the lock, catches up with the directory, appends a pending
@@ -845,7 +831,7 @@ func (j *Journal) Head(ctx context.Context) (size uint64, root Hash, err error) 
 			return 0, Hash{}, err
 		}
 		defer j.wg.Done()
-		err := j.q.Do(&request{ctx: ctx, op: func() error {
+		err := j.q.Do(ctx, &request{ctx: ctx, op: func() error {
 			if err := j.syncState(); err != nil {
 				return err
 			}

@@ -19,7 +19,9 @@
 //  2. Durable. Append returns nil only after an fdatasync (F_FULLFSYNC on
 //     macOS) that began after its line was written. Concurrent appenders in
 //     one process share that fsync (group commit); a caller is never
-//     acknowledged by an fsync that started before its write. Open fsyncs
+//     acknowledged by an fsync that started before its write, and waits at
+//     most until its own context ends (an append that gives up before its
+//     batch is written is not written). Open fsyncs
 //     the directory so that a new file's name survives a power cut too.
 //  3. Isolated. Writers in several goroutines and processes take the lock
 //     on path + ".lock" (package lock; on vfs.OS, the default filesystem)

@@ -287,7 +287,10 @@ func (f *File) do(r *request) error {
 	if err := r.ctx.Err(); err != nil {
 		return f.wrap("append", err)
 	}
-	err := f.q.Do(r, joinBatch, f.runBatch)
+	err := f.q.Do(r.ctx, r, joinBatch, f.runBatch)
+	if err != nil && err == r.ctx.Err() {
+		err = f.wrap("append", err) // it left before its batch wrote it
+	}
 	if err == nil {
 		err = r.err
 	}
@@ -306,8 +309,10 @@ func joinBatch(batch []*request, r *request) bool {
 // runBatch writes and syncs one batch: lock, check the end, one write,
 // one fdatasync, unlock. It returns the batch's error; a request dropped
 // because its context ended gets its own.
-func (f *File) runBatch(batch []*request) error {
-	ctx, stop := batchContext(batch)
+func (f *File) runBatch(b *group.Batch[*request]) error {
+	batch := b.Items()
+	// The lock is worth waiting for while anyone still wants it.
+	ctx, stop := b.Context()
 	defer stop()
 	unlock, err := f.lk.lock(ctx)
 	if err != nil {
@@ -319,10 +324,13 @@ func (f *File) runBatch(batch []*request) error {
 	}
 
 	var data []byte
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.err = f.wrap("append", err) // not written
-			continue
+	var first *request // told of repairs
+	for i, r := range batch {
+		if !b.Claim(i) {
+			continue // its context ended: not written
+		}
+		if first == nil {
+			first = r
 		}
 		data = append(data, r.data...)
 	}
@@ -332,7 +340,7 @@ func (f *File) runBatch(batch []*request) error {
 
 	size, rep, err := f.lineBoundary()
 	if rep.Changed() {
-		batch[0].repairs = append(batch[0].repairs, rep)
+		first.repairs = append(first.repairs, rep)
 	}
 	if err != nil {
 		return f.wrap("append", err)
@@ -368,32 +376,6 @@ func (f *File) runBatch(batch []*request) error {
 		return f.wrap("append", err)
 	}
 	return nil
-}
-
-// batchContext returns a context that ends when the contexts of all the
-// batch's requests have ended: the lock is worth waiting for while anyone
-// still wants it.
-func batchContext(batch []*request) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
-	var mu sync.Mutex
-	live := len(batch)
-	stops := make([]func() bool, 0, len(batch))
-	for _, r := range batch {
-		stops = append(stops, context.AfterFunc(r.ctx, func() {
-			mu.Lock()
-			live--
-			if live == 0 {
-				cancel()
-			}
-			mu.Unlock()
-		}))
-	}
-	return ctx, func() {
-		for _, s := range stops {
-			s()
-		}
-		cancel()
-	}
 }
 
 // lineBoundary makes sure the file ends with a newline (or is empty),

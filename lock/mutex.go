@@ -3,6 +3,7 @@ package lock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,38 +14,62 @@ import (
 )
 
 // A Mutex is the exclusive lock on one name, for a writer that takes it
-// over and over: a log appender, a queue. On the real filesystem (vfs.OS) it
-// is the same cross-process lock as Lock, on the sidecar name+".lock", but
-// the sidecar stays open between uses, which saves an open and a close on
-// every Lock. On any other vfs.FS (the in-memory model, a fault injector)
-// there is nothing processes could share, so it excludes the goroutines of
-// this process only, on the same terms.
+// over and over: a log appender, a queue. On the real filesystem (vfs.OS,
+// or a vfs.Wrapper of it such as a fault injector around it) it is the same
+// cross-process lock as Lock, on the sidecar name+".lock", but the sidecar
+// stays open between uses, which saves an open and a close on every Lock.
+// On any other vfs.FS (the in-memory model) there is nothing processes
+// could share, so it excludes the goroutines of this process only, on the
+// same terms: every Mutex of one name on one filesystem (wrappers looked
+// through), and on filesystems that cannot be compared, every such Mutex
+// of the name, whatever the filesystem value.
+//
+// A filesystem that holds real files but is neither vfs.OS nor a
+// vfs.Wrapper of it cannot be given the cross-process lock: Lock refuses
+// it with an error wrapping ErrUnsupportedFS rather than exclude this
+// process only.
 //
 // Close it when done; a Mutex must not be closed while locked.
 type Mutex struct {
-	fsys vfs.FS
+	fsys vfs.FS // the filesystem under any wrappers
 	path string // the sidecar
 	key  any    // the in-process lock's key
+	os   bool   // the sidecar is a real file, locked across processes
 
-	mu     sync.Mutex
-	f      *os.File // the open sidecar (vfs.OS only), opened on first use
-	closed bool
+	mu      sync.Mutex
+	f       *os.File // the open sidecar (vfs.OS only), opened on first use
+	closed  bool
+	probe   bool  // whether fsys must still be checked for real files
+	refused error // why fsys cannot be locked, once probed
 }
+
+// ErrUnsupportedFS is wrapped by the error of Lock on a filesystem that
+// holds real files (its FileInfo.Sys is the platform's) but is neither
+// vfs.OS nor a vfs.Wrapper of it: its cross-process lock cannot be taken.
+var ErrUnsupportedFS = errors.New("lock: the filesystem holds real files but is not vfs.OS and does not unwrap to it (vfs.Wrapper), so no cross-process lock can be taken")
 
 // New returns the Mutex for name on fsys. It opens nothing yet.
 func New(fsys vfs.FS, name string) *Mutex {
-	m := &Mutex{fsys: fsys, path: name + Suffix}
+	base := vfs.Base(fsys)
+	m := &Mutex{fsys: base, path: name + Suffix}
+	abs := m.path
+	if a, err := filepath.Abs(m.path); err == nil {
+		abs = a
+	}
 	switch {
-	case isOS(fsys):
+	case isOS(base):
 		// The same key as Lock uses, so the two exclude each other.
-		m.key = m.path
-		if abs, err := filepath.Abs(m.path); err == nil {
-			m.key = abs
-		}
-	case reflect.TypeOf(fsys).Comparable():
-		m.key = memKey{fsys, filepath.Clean(m.path)}
+		m.key, m.os = abs, true
+	case reflect.TypeOf(base).Comparable():
+		m.key = memKey{base, filepath.Clean(m.path)}
+		_, mem := base.(*vfs.MemFS)
+		m.probe = !mem
 	default:
-		m.key = m // a filesystem nobody else can name: private to m
+		// A filesystem value that cannot be a map key: every such one
+		// meets on the name. That may exclude more than needed (two
+		// unrelated models with the same name), never less.
+		m.key = opaqueKey(filepath.Clean(m.path))
+		m.probe = true
 	}
 	return m
 }
@@ -54,9 +79,30 @@ type memKey struct {
 	path string
 }
 
+type opaqueKey string
+
 func isOS(fsys vfs.FS) bool {
 	_, ok := fsys.(vfs.OS)
 	return ok
+}
+
+// realFiles reports whether fsys holds files of the host: the nearest
+// existing directory on the way to dir says so through its FileInfo.Sys.
+func realFiles(fsys vfs.FS, dir string) bool {
+	for d := dir; ; {
+		if fi, err := fsys.Lstat(d); err == nil {
+			switch fi.Sys().(type) {
+			case nil, *vfs.MemStat:
+				return false
+			}
+			return true
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return false
+		}
+		d = parent
+	}
 }
 
 // Lock takes the lock, waiting like the package-level Lock: until ctx is
@@ -127,7 +173,16 @@ func (m *Mutex) file() (*os.File, error) {
 	if m.closed {
 		return nil, ErrClosed
 	}
-	if m.f != nil || !isOS(m.fsys) {
+	if m.probe {
+		m.probe = false
+		if realFiles(m.fsys, filepath.Dir(m.path)) {
+			m.refused = fmt.Errorf("%w (%T)", ErrUnsupportedFS, m.fsys)
+		}
+	}
+	if m.refused != nil {
+		return nil, m.refused
+	}
+	if m.f != nil || !m.os {
 		return m.f, nil
 	}
 	f, err := open(m.path, true)

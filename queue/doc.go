@@ -74,7 +74,9 @@
 // takes the pops waiting when it starts into its write and lets them go
 // once it is written, before its flush; right after the flush, still
 // under the lock, it writes the pops that arrived meanwhile. A Pop waits
-// for at most the flush in progress. And because consumers usually Ack
+// for at most the flush in progress. Every operation waits at most until
+// its own context ends, whoever leads its batch: one that gives up before
+// its batch is written is not written, and fails nobody else. And because consumers usually Ack
 // soon after they Pop, a flushed batch waits a moment, at most one flush,
 // for the Acks due from this process's fast consumers (gather.go).
 //

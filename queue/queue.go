@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -126,8 +125,7 @@ type Queue struct {
 	done   chan struct{}
 	closed atomic.Bool
 	cmp    atomic.Bool       // a compaction runs
-	g      group.Queue[*txn] // operations that are flushed
-	pops   popLane           // pops, which are not (see update)
+	g      group.Queue[*txn] // operations, in batches (see update)
 	gat    gather            // holds flushed batches open for due acks
 }
 
@@ -161,7 +159,7 @@ func Open(dir string, opts *Options) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{dir: dir, o: o, j: j, st: newState(), wake: make(chan struct{}), done: make(chan struct{})}
-	q.g.Hold = q.gat.hold
+	q.g.Hold = q.hold
 	if (mutate.QueueAckBeforeSync || mutate.QueuePushBeforeSync) && !o.ReadOnly {
 		q.bad, err = journal.Open(dir, &journal.Options{FS: o.FS, SegmentSize: o.SegmentSize, Now: o.Now, NoSync: true})
 		if err != nil {
@@ -274,9 +272,6 @@ type txn struct {
 	bytes  int // payload bytes it writes (pushes)
 	decide func(now int64, emit func(event)) error
 	err    error
-	// Pops only (see popLane).
-	done chan struct{} // closed once err is set
-	lead chan struct{} // closed when this pop is to run the pop batches
 }
 
 // durability is what an operation needs of its events before it returns.
@@ -303,37 +298,69 @@ const (
 	maxBatchBytes = 4 << 20
 )
 
+// batch is a batch of operations in q.g.
+type batch = group.Batch[*txn]
+
 // update runs decide under the directory's lock with the state caught up
 // and returns once its events are written, and flushed unless dur is
-// unsynced. Concurrent updates in this process share one lock, one write
-// and one flush (group commit, in q.g). Pops are gathered apart (popLane):
-// they need no flush. Each flushed batch writes the pops waiting when it
-// starts with its own records and lets them go before its flush, and,
-// right after the flush and still under the lock, writes the pops that
-// arrived meanwhile; pops that find no flushed batch running run alone.
+// unsynced. Concurrent updates in this process go through one queue (q.g)
+// and share one lock, one write and one flush (group commit). Pops form
+// batches of their own, which need no flush: each flushed batch takes the
+// pop batches waiting when it starts into its write and lets them go
+// before its flush, and, right after the flush and still under the lock,
+// writes the pop batches that arrived meanwhile. A pop batch whose turn
+// comes runs alone, unless the last write was not flushed (the next write
+// flushes, whatever it is told): it then takes a flushed batch that waits
+// and runs with it as its early pops.
 func (q *Queue) update(ctx context.Context, dur durability, decide func(now int64, emit func(event)) error) error {
 	return q.updateN(ctx, dur, 0, decide)
 }
 
 func (q *Queue) updateN(ctx context.Context, dur durability, bytes int, decide func(now int64, emit func(event)) error) error {
 	t := &txn{ctx: ctx, dur: dur, bytes: bytes, decide: decide}
-	if dur == unsynced {
-		return q.pops.do(q, t)
-	}
-	err := q.g.Do(t, func(b []*txn, t *txn) bool {
-		if len(b) >= maxBatch || (b[0].dur == broken) != (t.dur == broken) {
-			return false
-		}
-		n := t.bytes
-		for _, o := range b {
-			n += o.bytes
-		}
-		return n <= maxBatchBytes
-	}, q.run)
-	if err != nil {
+	if err := q.g.Do(ctx, t, joinTxns, q.run); err != nil {
 		return err
 	}
 	return t.err
+}
+
+// joinTxns keeps pops, flushed operations and (in mutation builds) broken
+// ones in batches of their own, within maxBatch and maxBatchBytes.
+func joinTxns(b []*txn, t *txn) bool {
+	if len(b) >= maxBatch || b[0].dur != t.dur {
+		return false
+	}
+	n := t.bytes
+	for _, o := range b {
+		n += o.bytes
+	}
+	return n <= maxBatchBytes
+}
+
+func isPops(ts []*txn) bool    { return ts[0].dur == unsynced }
+func isFlushed(ts []*txn) bool { return ts[0].dur == synced }
+
+// hold is q.g.Hold: a flushed batch waits for the acks due (gather.go);
+// pops never wait.
+func (q *Queue) hold(ts []*txn) {
+	if !isPops(ts) {
+		q.gat.hold()
+	}
+}
+
+// claim returns the operations of bs that are still wanted: those whose
+// callers gave up are left out (they were answered with their context's
+// error), and the others are committed to.
+func claim(bs ...*batch) []*txn {
+	var ts []*txn
+	for _, b := range bs {
+		for i, t := range b.Items() {
+			if b.Claim(i) {
+				ts = append(ts, t)
+			}
+		}
+	}
+	return ts
 }
 
 // decideAll decides ts against the state, caught up to size, and returns
@@ -352,9 +379,7 @@ func (q *Queue) decideAll(size uint64, ts []*txn) ([][]byte, error) {
 		recs = append(recs, b)
 	}
 	for _, t := range ts {
-		if t.err = t.ctx.Err(); t.err == nil {
-			t.err = t.decide(now, emit)
-		}
+		t.err = t.decide(now, emit)
 	}
 	return recs, nil
 }
@@ -367,55 +392,90 @@ func (q *Queue) forget() {
 	q.mu.Unlock()
 }
 
-// run runs one batch of flushed operations (or, in mutation builds, of
-// broken ones), then the pops that are waiting.
-func (q *Queue) run(ts []*txn) error {
-	defer q.pops.ran()
-	if ts[0].dur == broken {
-		_, err := q.bad.Update(context.WithoutCancel(ts[0].ctx), func(size uint64) ([][]byte, error) {
+// stealPops takes over the pop batches waiting, at most maxBatch pops.
+func stealPops(b *batch) []*batch {
+	var pops []*batch
+	n := 0
+	for n < maxBatch {
+		p := b.StealAny(func(ts []*txn) bool { return isPops(ts) && n+len(ts) <= maxBatch })
+		if p == nil {
+			break
+		}
+		pops = append(pops, p)
+		n += p.Len()
+	}
+	return pops
+}
+
+// run runs one batch: flushed operations with the pop batches waiting, or
+// pops alone (see update), or, in mutation builds, broken operations.
+func (q *Queue) run(b *batch) error {
+	if b.Items()[0].dur == broken {
+		ctx, stop := b.Context()
+		defer stop()
+		_, err := q.bad.Update(ctx, func(size uint64) ([][]byte, error) {
 			q.mu.Lock()
 			defer q.mu.Unlock()
-			return q.decideAll(size, ts)
+			return q.decideAll(size, claim(b))
 		})
 		if err != nil {
 			q.forget()
 		}
 		return err
 	}
-	ctx := ts[0].ctx
-	if len(ts) > 1 {
-		ctx = context.WithoutCancel(ctx)
-	}
-	// A lone caller may give up while it waits for the lock. Once the lock
-	// is held, the pops the batch takes share its writes, so its context
-	// must no longer end them: tx's context is one that ctx cancels only
-	// until then.
+	// The lock is waited for until every caller has given up. Once it is
+	// held, the batch's writes are shared with pops and operations taken
+	// over, so no caller's context may end them any more: tx's context
+	// is one that ctx cancels only until then.
+	ctx, stopCtx := b.Context()
+	defer stopCtx()
 	txCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-	var pops []*txn
-	var popErr error
+
+	var flushed, early, late []*batch
+	if isPops(b.Items()) {
+		early = []*batch{b}
+	} else {
+		flushed = []*batch{b}
+	}
 	ran := false
 	start := time.Now()
-	err := q.j.Transact(txCtx, func(tx *journal.Tx) error {
+	var lateErr error
+	err := q.j.Transact(group.OwnCode(txCtx), func(tx *journal.Tx) error {
 		if !stop() {
 			return context.Cause(ctx) // ended before the lock was held: nothing written
 		}
 		ran = true
-		// Pops waiting now share the batch's write and are let go
-		// once it is written, before its flush, which they do not
-		// need: their consumers work, and ack into the next batch,
-		// while this one is flushed.
-		early := q.pops.take()
+		if flushed == nil {
+			if !tx.Unflushed() {
+				// Pops alone: written, not flushed.
+				return q.runPops(tx, claim(b))
+			}
+			// This write flushes anyway: let it be that of a flushed
+			// batch that waits.
+			f := b.StealAny(isFlushed)
+			if f == nil {
+				return q.runPops(tx, claim(b))
+			}
+			flushed = []*batch{f}
+		}
+		// Pops waiting now share the batch's write and are let go once
+		// it is written, before its flush, which they do not need:
+		// their consumers work, and ack into the next batch, while this
+		// one is flushed.
+		early = append(early, stealPops(b)...)
 		released := false
 		release := func(err error) {
 			if !released {
 				released = true
-				q.pops.finish(early, err)
+				for _, p := range early {
+					p.Finish(err)
+				}
 			}
 		}
 		q.mu.Lock()
-		recs, err := q.decideAll(tx.Size(), append(early, ts...))
+		recs, err := q.decideAll(tx.Size(), append(claim(early...), claim(flushed...)...))
 		q.mu.Unlock()
 		if err != nil {
 			release(err)
@@ -429,16 +489,20 @@ func (q *Queue) run(ts []*txn) error {
 		// The batch is durable; the lock is still held. Pops that
 		// arrived meanwhile need no flush: decide and write them now
 		// rather than after another turn for the lock.
-		pops = q.pops.take()
-		popErr = q.runPops(tx, pops)
+		late = stealPops(b)
+		lateErr = q.runPops(tx, claim(late...))
 		return nil
 	})
 	if err != nil && ran {
 		q.forget()
 	}
-	q.gat.flushed(time.Since(start))
-	q.pops.finish(pops, popErr)
-	return err
+	if len(flushed) > 0 {
+		q.gat.flushed(time.Since(start))
+	}
+	for _, p := range late {
+		p.Finish(lateErr)
+	}
+	return err // for b, and for the batches taken over not yet answered
 }
 
 // runPops decides pops and writes their leases without a flush. Caller
@@ -457,132 +521,6 @@ func (q *Queue) runPops(tx *journal.Tx, pops []*txn) error {
 		q.forget()
 	}
 	return err
-}
-
-// popLane gathers pops. A pop waits to be taken, either by a flushed batch
-// right after its flush (Queue.run) or by the pop that leads: the first to
-// find nobody leading, which runs batches of the waiting pops under the
-// lock until its own is done, then hands the lead to a waiting pop.
-type popLane struct {
-	mu      sync.Mutex
-	waiting []*txn
-	leading bool
-	// batch is closed (and replaced) when a flushed batch ends: a leader
-	// that left its pops to a flushed batch waits for it rather than
-	// taking the lock again and again while the batch waits for it.
-	batch chan struct{}
-}
-
-func (l *popLane) do(q *Queue, t *txn) error {
-	t.done, t.lead = make(chan struct{}), make(chan struct{})
-	l.mu.Lock()
-	l.waiting = append(l.waiting, t)
-	lead := !l.leading
-	l.leading = true
-	l.mu.Unlock()
-	if !lead {
-		select {
-		case <-t.done:
-			select {
-			case <-t.lead: // elected as it was taken: lead anyway
-			default:
-				return t.err
-			}
-		case <-t.lead:
-		}
-	}
-	for {
-		var pops []*txn
-		var popErr error
-		batch := l.batchChan()
-		deferred := false
-		err := q.j.Transact(context.WithoutCancel(t.ctx), func(tx *journal.Tx) error {
-			if tx.Unflushed() && !q.g.Idle() {
-				// Writing now would cost a flush (the last batch was
-				// pops, unflushed), and a flushed batch is on its way:
-				// it will take the pops right after its own flush.
-				deferred = true
-				return nil
-			}
-			pops = l.take()
-			popErr = q.runPops(tx, pops)
-			return nil
-		})
-		if err != nil {
-			// No lock, or no catching up: the pops fail, and so do the
-			// waiting ones, this one among them if it was not taken.
-			pops, popErr = append(pops, l.take()...), err
-		}
-		l.finish(pops, popErr)
-		select {
-		case <-t.done:
-		default:
-			l.mu.Lock()
-			waiting := slices.Contains(l.waiting, t)
-			l.mu.Unlock()
-			if waiting {
-				if deferred {
-					// The flushed batch takes it, or fails before it
-					// could: look again once it has ended.
-					select {
-					case <-t.done:
-					case <-batch:
-					}
-				}
-				continue // more than a batch was waiting, or a flushed batch will take it
-			}
-			// A flushed batch took it, and completes it once its
-			// Transact returns.
-			<-t.done
-		}
-		l.mu.Lock()
-		if len(l.waiting) == 0 {
-			l.leading = false
-		} else {
-			close(l.waiting[0].lead)
-		}
-		l.mu.Unlock()
-		return t.err
-	}
-}
-
-func (l *popLane) batchChan() <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.batch == nil {
-		l.batch = make(chan struct{})
-	}
-	return l.batch
-}
-
-// ran tells the leader, if waiting, that a flushed batch has ended.
-func (l *popLane) ran() {
-	l.mu.Lock()
-	if l.batch != nil {
-		close(l.batch)
-		l.batch = nil
-	}
-	l.mu.Unlock()
-}
-
-// take removes the waiting pops, at most maxBatch of them.
-func (l *popLane) take() []*txn {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := min(len(l.waiting), maxBatch)
-	ts := l.waiting[:n:n]
-	l.waiting = l.waiting[n:]
-	return ts
-}
-
-// finish completes pops: err, when not nil, fails them all.
-func (l *popLane) finish(ts []*txn, err error) {
-	for _, t := range ts {
-		if err != nil {
-			t.err = err
-		}
-		close(t.done)
-	}
 }
 
 func (q *Queue) signal() {

@@ -333,10 +333,7 @@ func TestPopNotFailedByAnothersContext(t *testing.T) {
 			popped <- result{msg, err}
 		}()
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			q.pops.mu.Lock()
-			n := len(q.pops.waiting)
-			q.pops.mu.Unlock()
-			if n > 0 {
+			if q.g.Waiting() > 0 {
 				return
 			}
 		}

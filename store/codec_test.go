@@ -418,7 +418,7 @@ func TestCodecBatchUndo(t *testing.T) {
 			}
 			batch = append(batch, r)
 		}
-		s.run(batch, func() ([]*request[propDoc], func()) { return nil, nil })
+		s.run(batch, func() []*request[propDoc] { return nil })
 		got, _ := vfs.ReadFile(m, "/b.json")
 		want := oracle(t, model, "  ", nil, nil)
 		if round > 0 && !bytes.Equal(got, want) {
@@ -548,15 +548,7 @@ func TestStealWaitingBatch(t *testing.T) {
 	}
 	// Let all twenty join the waiting batch.
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		n := 0
-		withShared(*s.key, func(q *batcher) {
-			q.mu.Lock()
-			if len(q.pending) > 0 {
-				n = len(q.pending[0].items)
-			}
-			q.mu.Unlock()
-		})
-		if n == 20 {
+		if s.waiting() == 20 {
 			break
 		}
 	}

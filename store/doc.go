@@ -22,8 +22,17 @@
 // durable atomic replace (durable.Updater), then unlocks. Concurrent
 // Updates within a process are coalesced into one write: each function runs
 // exactly once, in order, and sees the result of the ones before it; one
-// that fails (or panics) is undone without disturbing the others. Get reads
-// without a lock: every version is published whole.
+// that fails (or panics) is undone without disturbing the others, and a
+// panic is raised again in the goroutine of the caller whose function
+// panicked. Each caller's context bounds its own wait, whoever leads the
+// batch: one that gives up before its function runs returns with the
+// context's error, its change not applied, and fails nobody else. An Update
+// of the file from inside an update function (through any Store of it)
+// fails with durable.ErrReentrant. When the write fails, the callers whose
+// functions saw the unwritten changes of others fail with it (their own
+// error joined), since one by one they would have seen another document;
+// callers before the first change keep their outcome. Get reads without a
+// lock: every version is published whole.
 //
 // A function that returns an error or panics is undone whole: the store
 // puts back a deep copy of the document taken before the function ran,

@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/follow"
+	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -93,8 +92,7 @@ type Store[T any] struct {
 	dopts   []durable.Option
 	upd     *durable.Updater // the file's lock and last version, kept between writes
 
-	key *queueKey // nil when the filesystem cannot be a map key
-	q   batcher
+	key queueKey // the file's batch queue (batch.go)
 
 	st    *state // the document as last loaded or written; only batches touch it
 	spare []byte // a buffer for the next document: what st.file held before
@@ -188,13 +186,7 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 	// A Store has no Close: its Updater's lock file is closed once the
 	// Store is unreachable (never during an update, which holds s).
 	runtime.AddCleanup(s, func(u *durable.Updater) { u.Close() }, s.upd)
-	if reflect.TypeOf(s.fs).Comparable() {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			abs = path
-		}
-		s.key = &queueKey{s.fs, abs}
-	}
+	s.key = keyFor(s.fs, path)
 	return s, nil
 }
 
@@ -382,14 +374,7 @@ func (s *Store[T]) target() (string, error) {
 	return p, nil
 }
 
-// Transactions. Requests from every Store of one file in this process go
-// through one queue, so that a batch is one durable.Updater call and
-// the backups rotate once per write.
-
-type queueKey struct {
-	fs   vfs.FS
-	path string
-}
+// Transactions (see batch.go for the batching).
 
 type request[T any] struct {
 	s       *Store[T]
@@ -399,7 +384,12 @@ type request[T any] struct {
 	ifRev   Rev
 	load    bool // Get's repair: recover or migrate, nothing else
 
+	b *group.Batch[job] // the batch that holds it, and where
+	i int
+
 	changed  bool
+	decided  bool // its function ran (or its Replace was checked)
+	unseen   bool // it was decided on changes not yet written (the write's fate is its own)
 	panicked any
 	err      error
 	warn     error
@@ -408,29 +398,39 @@ type request[T any] struct {
 
 func (r *request[T]) owner() any { return r.s }
 
+// claim commits the batch to r (group.Batch.Claim): false when its caller
+// has left, with its context's error, and r must be left alone.
+func (r *request[T]) claim() bool { return r.b == nil || r.b.Claim(r.i) }
+
 func (s *Store[T]) do(r *request[T]) {
-	use := func(q *batcher) {
-		q.do(r, func(batch []job) {
-			s.run(requests[T](batch), func() ([]*request[T], func()) {
-				items, done := q.steal(s)
-				return requests[T](items), done
+	err := batchers.Do(r.ctx, s.key, r, sameOwner, func(b *group.Batch[job]) error {
+		reqs := requests[T](b)
+		b.User(func() {
+			s.run(reqs, func() []*request[T] {
+				if st := b.Steal(func(items []job) bool { return items[0].owner() == s }); st != nil {
+					return requests[T](st)
+				}
+				return nil
 			})
 		})
-	}
-	if s.key != nil {
-		withShared(*s.key, use)
-	} else {
-		use(&s.q)
+		return nil
+	})
+	if err != nil && r.err == nil {
+		r.err = err
 	}
 	if r.panicked != nil {
 		panic(r.panicked)
 	}
 }
 
-func requests[T any](batch []job) []*request[T] {
-	reqs := make([]*request[T], len(batch))
-	for i, j := range batch {
-		reqs[i] = j.(*request[T])
+// requests returns the requests of b, each knowing its place in b.
+func requests[T any](b *group.Batch[job]) []*request[T] {
+	items := b.Items()
+	reqs := make([]*request[T], len(items))
+	for i, j := range items {
+		r := j.(*request[T])
+		r.b, r.i = b, i
+		reqs[i] = r
 	}
 	return reqs
 }
@@ -448,42 +448,34 @@ type txn struct {
 	recovered *RecoveredError
 }
 
-func (s *Store[T]) run(batch []*request[T], steal func() ([]*request[T], func())) {
-	ctx, cancel := batchContext(batch)
+func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
+	// The lock is waited for until every caller has given up.
+	ctx, cancel := batch[0].ctx, context.CancelFunc(func() {})
+	if b := batch[0].b; b != nil {
+		ctx, cancel = b.Context()
+	}
 	defer cancel()
 	var tx txn
-	var dones []func()
-	defer func() {
-		for _, done := range dones {
-			done()
-		}
-	}()
-	defer func() {
-		if p := recover(); p != nil {
-			// A bug in the store: nobody may take silence for success.
-			for _, r := range batch {
-				if r.err == nil {
-					r.err = fmt.Errorf("store: internal error: %v", p)
-				}
-			}
-			panic(p)
-		}
-	}()
+	steals := 0
+	// A panic here (a bug in the store, or OnRecover's) is raised in this
+	// goroutine; the group answers every other caller with an error.
 	// Requests taken over from the next batch join this one before it
 	// writes; they are answered with it.
 	more := func() []*request[T] {
-		if len(dones) >= maxSteals {
+		if steals >= maxSteals {
 			return nil
 		}
-		reqs, done := steal()
-		if done == nil {
+		reqs := steal()
+		if reqs == nil {
 			return nil
 		}
-		dones = append(dones, done)
+		steals++
 		batch = append(batch, reqs...)
 		return reqs
 	}
-	err := s.upd.Update(ctx, func(old []byte) ([]byte, error) {
+	// The batch guards the callbacks against re-entry (group.Batch.User):
+	// the Updater need not.
+	err := s.upd.Update(group.OwnCode(ctx), func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
@@ -492,8 +484,20 @@ func (s *Store[T]) run(batch []*request[T], steal func() ([]*request[T], func())
 		// disk: load it again next time.
 		s.st = nil
 		for _, r := range batch {
-			if r.err == nil || (tx.recovered != nil && r.err == error(tx.recovered)) {
+			if !r.claim() {
+				continue // it left with its context's error
+			}
+			switch {
+			case r.decided && !r.unseen && r.err == nil:
+				// It decided on the file as it is, to change nothing:
+				// that holds whatever became of the others' changes.
+				r.rev = durable.VersionOf(tx.old)
+			case r.err == nil || (tx.recovered != nil && r.err == error(tx.recovered)):
 				r.err = err // a recovery that was not written did not happen
+			case r.unseen:
+				// Its function refused a document that was never
+				// written: one by one, it would have seen another.
+				r.err = errors.Join(err, r.err)
 			}
 		}
 		return
@@ -521,33 +525,9 @@ func (s *Store[T]) run(batch []*request[T], steal func() ([]*request[T], func())
 		}
 	}
 	for _, r := range batch {
-		if r.err == nil {
+		if r.err == nil && r.claim() {
 			r.rev = rev
 		}
-	}
-}
-
-// batchContext is done when every request's context is.
-func batchContext[T any](batch []*request[T]) (context.Context, context.CancelFunc) {
-	if len(batch) == 1 {
-		return batch[0].ctx, func() {}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var left atomic.Int32
-	left.Store(int32(len(batch)))
-	stops := make([]func() bool, len(batch))
-	for i, r := range batch {
-		stops[i] = context.AfterFunc(r.ctx, func() {
-			if left.Add(-1) == 0 {
-				cancel()
-			}
-		})
-	}
-	return ctx, func() {
-		for _, stop := range stops {
-			stop()
-		}
-		cancel()
 	}
 }
 
@@ -574,6 +554,9 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 			// applied to it unseen.
 			s.st = nil
 			for _, r := range batch {
+				if !r.claim() {
+					continue
+				}
 				if r.load {
 					r.warn = fx.recovered
 				} else {
@@ -596,13 +579,13 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 		}
 		r := batch[0]
 		batch = batch[1:]
+		if !r.claim() {
+			continue // its context ended first: it was answered with its error
+		}
 		if r.load {
 			continue
 		}
-		if err := r.ctx.Err(); err != nil {
-			r.err = err
-			continue
-		}
+		r.decided, r.unseen = true, dirty
 		if r.replace != nil {
 			cur := st.rev()
 			if dirty {
@@ -626,6 +609,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 			continue
 		}
 		dirty = dirty || r.changed
+		r.unseen = dirty
 	}
 	if !dirty {
 		return nil, durable.ErrNoChange

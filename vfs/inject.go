@@ -48,7 +48,7 @@ type Injector struct {
 	fired  int
 }
 
-var _ FS = (*Injector)(nil)
+var _ Wrapper = (*Injector)(nil)
 
 // Inject returns an Injector that wraps fsys with faults. Every fault counts
 // independently; when several fire on one call, the first listed decides
@@ -64,6 +64,11 @@ var _ FS = (*Injector)(nil)
 func Inject(fsys FS, faults ...Fault) *Injector {
 	return &Injector{fsys: fsys, faults: slices.Clone(faults), seen: make([]int, len(faults))}
 }
+
+// Unwrap returns the FS the Injector wraps: names mean the same files on
+// both, so locks taken through the Injector are the wrapped FS's locks
+// (the cross-process lock, when it wraps OS).
+func (i *Injector) Unwrap() FS { return i.fsys }
 
 // Count returns how many calls matching the first fault's Ops have been
 // made so far, or how many calls of any kind when there is no fault. Calls

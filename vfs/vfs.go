@@ -79,3 +79,33 @@ type FS interface {
 // Owner reports the numeric owner of a file where the platform has one.
 // It is separate from FS so that models need not invent owners.
 func Owner(fi fs.FileInfo) (uid, gid int, ok bool) { return owner(fi) }
+
+// A Wrapper is an FS that passes its calls through to another FS, under
+// the same names: a fault injector, a logging or counting layer. Unwrap
+// returns that FS. Packages that need to know which files an FS really
+// holds (package lock, for the cross-process lock, and durable's
+// coalescing of concurrent writes of one file) look through wrappers with
+// Base: a wrapper of OS keeps the cross-process lock, and wrappers of one
+// MemFS exclude each other. A wrapper that maps names to other names (a
+// chroot) must not implement it.
+type Wrapper interface {
+	FS
+	Unwrap() FS
+}
+
+// Base returns the FS that fsys wraps, following Unwrap through every
+// Wrapper; fsys itself when it is none.
+func Base(fsys FS) FS {
+	for range 100 {
+		w, ok := fsys.(Wrapper)
+		if !ok {
+			return fsys
+		}
+		inner := w.Unwrap()
+		if inner == nil {
+			return fsys
+		}
+		fsys = inner
+	}
+	return fsys
+}

@@ -25,4 +25,7 @@ var (
 	// own (a symbolic or hard link, a directory, a FIFO, a device) found
 	// at a name where durable keeps a file beside the caller's data.
 	ErrUnsafeFile = errors.New("durable: not a regular file with a single name")
+	// ErrReentrant reports a call that would wait for itself: an update of
+	// a file (a store, a log) from inside an update of the same one.
+	ErrReentrant = errors.New("durable: re-entrant call: an update from inside an update of the same file")
 )

@@ -1,89 +1,366 @@
 // Package group runs work in batches so that concurrent callers share one
-// expensive step: one fsync of a directory, one replace of a file.
+// expensive step: one fsync of a directory, one replace of a file, one
+// write and flush of a log. It is the one batching primitive of the module:
+// durable's coalesced WriteFile and Update, the store's transactions, the
+// journal's and jsonl's group commit and the queue's operations all use it.
 //
-// A caller that arrives while a batch is running joins the next batch, never
-// the running one. That is the rule that keeps group commit honest: nobody is
-// acknowledged by an fsync (or a replace) that began before their request.
+// Its rules, which every user inherits:
+//
+//   - A caller that arrives while a batch is running joins the next batch,
+//     never the running one: nobody is acknowledged by an fsync (or a
+//     replace) that began before their request.
+//   - Every waiter honours its own context, whoever leads its batch. A
+//     caller whose context ends before its batch has claimed it (Claim)
+//     leaves at once with the context's error, and nothing of its request
+//     is done; a leader that leaves hands the batch to another member, so
+//     its context fails nobody else. Batch.Context, for waits the whole
+//     batch makes (a lock), ends only when every member's context has.
+//   - A panic in a caller's callback, run through Batch.Call, is recovered
+//     and raised again in that caller's own goroutine once its batch is
+//     done; every other member gets its own outcome. A panic in the batch's
+//     own code is raised in its leader's goroutine (or, if the leader has
+//     left, in another member's), after every other member has been
+//     answered with ErrPanicked. Either way the queue moves on: later
+//     callers never hang behind a panic.
+//   - The run may happen in a goroutine that is not the caller's: a leader
+//     whose context can end runs a batch it shares with others in a
+//     goroutine of its own, so that it can leave at its deadline while the
+//     batch goes on. A run waits only through Batch.Context, so a caller
+//     alone in its batch leaves at its deadline too.
+//   - Re-entry is refused: a callback run through Batch.Call or Batch.User
+//     that calls Do on the same Queue (an Update of a file inside an Update
+//     of the same file) gets ErrReentrant at once instead of waiting for
+//     itself forever.
 package group
 
-import "sync"
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/durable-go/durable/internal/errs"
+)
+
+// ErrReentrant is returned by Do called from a callback of the batch that
+// the same Queue is running.
+var ErrReentrant = errs.ErrReentrant
+
+// ErrPanicked is wrapped by the error of the members of a batch whose own
+// code (not a member's callback) panicked.
+var ErrPanicked = errors.New("durable: internal error: a batch panicked")
 
 // Queue runs batches one after another. The zero value is ready.
 type Queue[T any] struct {
 	// Hold, if set, is called by the caller that leads a batch when the
-	// batch's turn has come, before the batch stops taking items: it may
-	// wait a little for items it expects (package queue: the acks of
-	// messages it has just delivered). The batch runs once Hold returns.
-	Hold func()
+	// batch's turn has come, before the batch stops taking items, with the
+	// items so far: it may wait a little for items it expects (package
+	// queue: the acks of messages it has just delivered). The batch runs
+	// once Hold returns.
+	Hold func(items []T)
 
 	mu      sync.Mutex
 	running bool
-	pending []*batch[T] // batches waiting for their turn, oldest first
-	next    *batch[T]   // the batch whose turn has come, while it still takes items
+	pending []*Batch[T] // batches waiting for their turn, oldest first
+	next    *Batch[T]   // the batch whose turn has come, while it still takes items
+
+	// user is the goroutine running a callback of the running batch, 0
+	// when none does: a Do from that goroutine is re-entry.
+	user atomic.Uint64
 }
 
-type batch[T any] struct {
-	items []T
-	open  bool          // still accepting items (has not started)
-	turn  chan struct{} // closed when this batch may start
-	done  chan struct{} // closed when run has returned
-	err   error
+// Member states: a waiter is claimed by the run (its outcome is the
+// batch's) or withdrawn by its context (its outcome is the context's
+// error), whichever comes first.
+const (
+	waiting int32 = iota
+	claimed
+	withdrawn
+)
+
+type waiter[T any] struct {
+	item  T
+	ctx   context.Context
+	state atomic.Int32
+	err   error // the outcome, set before the batch's done is closed
+
+	panicked bool
+	panicVal any
 }
 
-// Do adds item to a batch and waits until that batch has run, returning the
-// error run returned for it. join reports whether item may share a batch
-// that already holds items; when it says no, item starts a batch of its own
-// behind the others. run receives the batch's items in arrival order and is
-// called by exactly one of the batch's callers, never concurrently with
-// another batch of the same Queue.
-func (q *Queue[T]) Do(item T, join func(batch []T, item T) bool, run func(batch []T) error) error {
+// A Batch is what a run works on: the items of its members, in arrival
+// order, and the means to answer each of them.
+type Batch[T any] struct {
+	q     *Queue[T]
+	ws    []*waiter[T]
+	items []T // parallel to ws
+
+	// Guarded by q.mu until the batch starts.
+	open    bool          // still accepting items (has not started)
+	hasTurn bool          // its turn has come (turn is closed)
+	leader  *waiter[T]    // the member that runs it when its turn comes
+	turn    chan struct{} // closed when this batch may start
+	handoff chan struct{} // closed, and replaced, when the leader changes
+	done    chan struct{} // closed when every member has its outcome
+
+	finished bool
+	stolen   []*Batch[T] // batches taken over, answered with this one at the latest
+	parent   *Batch[T]   // for a stolen batch: the one that took it
+	gid      uint64      // the goroutine running it, once known
+}
+
+func newBatch[T any](q *Queue[T], w *waiter[T]) *Batch[T] {
+	return &Batch[T]{
+		q: q, ws: []*waiter[T]{w}, items: []T{w.item}, open: true, leader: w,
+		turn: make(chan struct{}), handoff: make(chan struct{}), done: make(chan struct{}),
+	}
+}
+
+// Do adds item to a batch and waits until that batch has run, returning
+// the error run returned for it (or ctx's error if ctx ended before the
+// batch claimed item). join reports whether item may share a batch that
+// already holds items; when it says no, item starts a batch of its own
+// behind the others. run is called by exactly one of the batch's callers,
+// never concurrently with another batch of the same Queue.
+//
+// If a callback of item's caller that the run made through Batch.Call
+// panicked, Do panics with the same value, in this goroutine.
+func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) bool, run func(b *Batch[T]) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &waiter[T]{item: item, ctx: ctx}
 	q.mu.Lock()
+	if q.running {
+		if g := q.user.Load(); g != 0 {
+			// Someone runs a callback. If it is this goroutine, waiting
+			// would be waiting for itself. (The test is exact: while this
+			// goroutine runs the callback, user cannot change.)
+			q.mu.Unlock()
+			if GoroutineID() == g {
+				return ErrReentrant
+			}
+			q.mu.Lock()
+		}
+	}
 	if !q.running && q.Hold == nil {
 		q.running = true
 		q.mu.Unlock()
-		err := run([]T{item})
-		q.handOver()
-		return err
+		b := newBatch(q, w)
+		b.open = false
+		return q.lead(b, w, run)
 	}
 	last := q.next
 	if n := len(q.pending); n > 0 {
 		last = q.pending[n-1]
 	}
+	var b *Batch[T]
 	if last != nil && last.open && (join == nil || join(last.items, item)) {
-		last.items = append(last.items, item)
-		q.mu.Unlock()
-		<-last.done
-		return last.err
-	}
-	b := &batch[T]{items: []T{item}, open: true, turn: make(chan struct{}), done: make(chan struct{})}
-	if q.running {
-		q.pending = append(q.pending, b)
+		b = last
+		b.ws = append(b.ws, w)
+		b.items = append(b.items, item)
 	} else {
-		q.running, q.next = true, b
-		close(b.turn)
+		b = newBatch(q, w)
+		if q.running {
+			q.pending = append(q.pending, b)
+		} else {
+			q.running, q.next = true, b
+			b.hasTurn = true
+			close(b.turn)
+		}
 	}
 	q.mu.Unlock()
+	return q.wait(ctx, b, w, run)
+}
 
-	// The caller that opened the batch leads it.
-	<-b.turn
+// wait waits for w's outcome, leading b if its turn comes while w leads.
+func (q *Queue[T]) wait(ctx context.Context, b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
+	for {
+		q.mu.Lock()
+		wake := b.handoff
+		if b.leader == w {
+			wake = b.turn
+		}
+		q.mu.Unlock()
+		select {
+		case <-b.done:
+			return w.outcome()
+		case <-wake:
+			q.mu.Lock()
+			lead := b.leader == w && b.open && b.hasTurn
+			q.mu.Unlock()
+			if lead {
+				return q.start(b, w, run)
+			}
+		case <-ctx.Done():
+			if q.withdraw(b, w) {
+				return ctx.Err()
+			}
+			<-b.done // claimed: its outcome is on its way
+			return w.outcome()
+		}
+	}
+}
+
+// withdraw takes w out of b, unless the run has claimed it already.
+func (q *Queue[T]) withdraw(b *Batch[T], w *waiter[T]) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !w.state.CompareAndSwap(waiting, withdrawn) {
+		return false
+	}
+	if !b.open {
+		return true // running: Claim will skip it
+	}
+	i := 0
+	for b.ws[i] != w {
+		i++
+	}
+	b.ws = append(b.ws[:i], b.ws[i+1:]...)
+	b.items = append(b.items[:i:i], b.items[i+1:]...)
+	if b.leader != w {
+		return true
+	}
+	if len(b.ws) > 0 {
+		// Another member leads: it runs the batch when its turn comes
+		// (or now, if it has come).
+		b.leader = b.ws[0]
+		close(b.handoff)
+		b.handoff = make(chan struct{})
+		return true
+	}
+	// Nobody is left: the batch is dropped.
+	b.open, b.leader = false, nil
+	b.finished = true
+	close(b.done)
+	if q.next == b {
+		q.next = nil
+		q.handOverLocked()
+		return true
+	}
+	for k, p := range q.pending {
+		if p == b {
+			q.pending = append(q.pending[:k], q.pending[k+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// start runs b, whose turn has come and which w leads.
+func (q *Queue[T]) start(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
 	if q.Hold != nil {
-		q.Hold()
+		q.mu.Lock()
+		items := b.items
+		q.mu.Unlock()
+		q.Hold(items)
 	}
 	q.mu.Lock()
 	b.open = false
 	q.next = nil
-	items := b.items
 	q.mu.Unlock()
-	b.err = run(items)
-	close(b.done)
+	return q.lead(b, w, run)
+}
+
+// lead runs b and returns w's outcome. A leader whose context can end and
+// who has others in its batch runs b in a goroutine of its own, so that it
+// can leave at its deadline like any other member while the batch goes on
+// for the others. Otherwise it runs b in its own goroutine: alone in its
+// batch, the run's waits (Context) end with its context anyway. (b has
+// started: nobody joins it any more.)
+func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
+	if w.ctx.Done() != nil && len(b.ws) > 1 {
+		go q.runDetached(b, w, run)
+		select {
+		case <-b.done:
+		case <-w.ctx.Done():
+			if q.withdraw(b, w) {
+				return w.ctx.Err()
+			}
+			<-b.done
+		}
+		return w.outcome()
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			// run panicked or called runtime.Goexit: answer everyone and
+			// move on, then let the panic continue (keeping its stack).
+			b.finish(ErrPanicked)
+			q.handOver()
+		}
+	}()
+	err := run(b)
+	ok = true
+	b.finish(err)
 	q.handOver()
-	return b.err
+	return w.outcome()
+}
+
+// runDetached runs b for its leader w, which waits in another goroutine.
+// A panic of run's own is raised again in w's goroutine, or in another
+// member's if w has left; everyone else gets ErrPanicked.
+func (q *Queue[T]) runDetached(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) {
+	ok := false
+	defer func() {
+		if ok {
+			return
+		}
+		p := recover()
+		given := p == nil // runtime.Goexit: nothing to raise
+		for _, m := range append([]*waiter[T]{w}, b.ws...) {
+			if given {
+				break
+			}
+			if m.state.CompareAndSwap(waiting, claimed) || m.state.Load() == claimed {
+				if !m.panicked {
+					m.panicked, m.panicVal, given = true, p, true
+				}
+			}
+		}
+		b.finish(ErrPanicked)
+		q.handOver()
+		if !given {
+			panic(p) // nobody is left to take it
+		}
+	}()
+	err := run(b)
+	ok = true
+	b.finish(err)
+	q.handOver()
+}
+
+// finish answers every member that has no outcome yet with err, and the
+// batches b took over that have not been answered.
+func (b *Batch[T]) finish(err error) {
+	for _, s := range b.stolen {
+		s.finishOwn(err)
+	}
+	b.finishOwn(err)
+}
+
+func (b *Batch[T]) finishOwn(err error) {
+	if b.finished {
+		return
+	}
+	b.finished = true
+	for _, w := range b.ws {
+		if w.err == nil && !w.panicked {
+			w.err = err
+		}
+	}
+	close(b.done)
 }
 
 // handOver hands the queue to the oldest waiting batch, or marks it idle.
 func (q *Queue[T]) handOver() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.handOverLocked()
+}
+
+func (q *Queue[T]) handOverLocked() {
 	if len(q.pending) == 0 {
 		q.running = false
 		return
@@ -92,6 +369,7 @@ func (q *Queue[T]) handOver() {
 	q.pending[0] = nil
 	q.pending = q.pending[1:]
 	q.next = b
+	b.hasTurn = true
 	close(b.turn)
 }
 
@@ -100,4 +378,197 @@ func (q *Queue[T]) Idle() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return !q.running && len(q.pending) == 0
+}
+
+// Waiting returns how many callers wait in batches whose turn has not
+// come.
+func (q *Queue[T]) Waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, b := range q.pending {
+		n += len(b.ws)
+	}
+	return n
+}
+
+func (w *waiter[T]) outcome() error {
+	if w.panicked {
+		panic(w.panicVal)
+	}
+	return w.err
+}
+
+// Items returns the batch's items in arrival order (those of the batches
+// it took over, Steal, are not included). Members whose context ended may
+// be among them: see Claim.
+func (b *Batch[T]) Items() []T { return b.items }
+
+// Len returns how many items the batch has.
+func (b *Batch[T]) Len() int { return len(b.items) }
+
+// Claim commits the run to item i: its caller no longer leaves when its
+// context ends, and waits for the outcome the run gives it. It returns
+// false, and the run must then leave the item alone, when the caller has
+// already left, or its context has ended (it is then answered with its
+// context's error). A run whose callers' contexts can end claims each item
+// before acting on it.
+func (b *Batch[T]) Claim(i int) bool {
+	w := b.ws[i]
+	if err := w.ctx.Err(); err != nil {
+		if w.state.CompareAndSwap(waiting, withdrawn) {
+			w.err = err
+			return false
+		}
+	}
+	if w.state.CompareAndSwap(waiting, claimed) {
+		return true
+	}
+	return w.state.Load() == claimed
+}
+
+// Fail answers item i with err, which its caller gets whatever the run
+// returns. It does not end the wait: the caller returns with the batch.
+func (b *Batch[T]) Fail(i int, err error) {
+	if b.ws[i].err == nil {
+		b.ws[i].err = err
+	}
+}
+
+// Call runs fn, a callback supplied by item i's caller, in the run's
+// goroutine. A panic in fn is recovered, Call returns false, and the
+// panic is raised again in the caller's own goroutine once the batch is
+// done; the run goes on with the other items. While fn runs, a Do on this
+// Queue from fn's goroutine fails with ErrReentrant.
+func (b *Batch[T]) Call(i int, fn func()) (ok bool) {
+	w := b.ws[i]
+	defer func() {
+		if !ok {
+			if p := recover(); p != nil {
+				w.panicked, w.panicVal = true, p
+			}
+		}
+	}()
+	b.User(fn)
+	return true
+}
+
+// User runs fn, which calls back into code the batch's callers supplied,
+// with re-entry detected as in Call; a panic in fn is not recovered.
+func (b *Batch[T]) User(fn func()) {
+	top := b
+	for top.parent != nil {
+		top = top.parent
+	}
+	if top.gid == 0 {
+		top.gid = GoroutineID()
+	}
+	q := b.q
+	prev := q.user.Swap(top.gid)
+	defer q.user.Store(prev)
+	fn()
+}
+
+// Context returns a context for waits the whole batch makes, such as for
+// a lock: it is done once every member's context is, so that one caller's
+// cancelled or expired context fails nobody else.
+func (b *Batch[T]) Context() (context.Context, context.CancelFunc) {
+	if len(b.ws) == 1 {
+		return b.ws[0].ctx, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(b.ws[0].ctx))
+	var left atomic.Int32
+	left.Store(int32(len(b.ws)))
+	stops := make([]func() bool, len(b.ws))
+	for i, w := range b.ws {
+		stops[i] = context.AfterFunc(w.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel(context.Cause(w.ctx))
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel(nil)
+	}
+}
+
+// Steal takes over the oldest waiting batch if ok accepts its items, and
+// returns it (nil if there is none or ok refuses). Its members are then
+// the run's to answer: through the returned Batch (Claim, Fail, Call,
+// Finish), and at the latest when this batch is done, with its error. It
+// keeps batches large when callers come back as soon as they are answered:
+// the changes of a batch taken over before this one writes are written
+// with it.
+func (b *Batch[T]) Steal(ok func(items []T) bool) *Batch[T] {
+	return b.steal(ok, false)
+}
+
+// StealAny is Steal that looks at every waiting batch, oldest first, and
+// takes the first that ok accepts, jumping the batches before it. It is
+// for work that needs no order with the others (the queue's pops).
+func (b *Batch[T]) StealAny(ok func(items []T) bool) *Batch[T] {
+	return b.steal(ok, true)
+}
+
+func (b *Batch[T]) steal(ok func([]T) bool, anywhere bool) *Batch[T] {
+	q := b.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for k, s := range q.pending {
+		if !anywhere && k > 0 {
+			break
+		}
+		if !s.open || !ok(s.items) {
+			continue
+		}
+		q.pending = append(q.pending[:k], q.pending[k+1:]...)
+		s.open = false
+		s.parent = b
+		b.stolen = append(b.stolen, s)
+		return s
+	}
+	return nil
+}
+
+// Finish answers b's members now, with err for those that have no
+// outcome of their own, before the run ends: a batch taken over with
+// Steal, or the run's own batch, whose callers may go once their records
+// are written. The batches b took over are not answered by it.
+func (b *Batch[T]) Finish(err error) { b.finishOwn(err) }
+
+type ownCodeKey struct{}
+
+// OwnCode marks ctx as that of a call whose callbacks are this module's own
+// code, which never re-enters: Journal.Transact from package queue,
+// Updater.Update from package store. Their runs skip the re-entry guard
+// (Batch.User), whose goroutine id costs a stack header per batch. Users
+// cannot set it: the key is internal.
+func OwnCode(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ownCodeKey{}, true)
+}
+
+// IsOwnCode reports whether ctx was marked by OwnCode.
+func IsOwnCode(ctx context.Context) bool {
+	v, _ := ctx.Value(ownCodeKey{}).(bool)
+	return v
+}
+
+// GoroutineID returns the id of the calling goroutine, for detecting
+// re-entry. It is not cheap (it formats a stack header), which is why it is
+// taken only around callbacks and by callers that find a callback running.
+func GoroutineID() uint64 {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	const prefix = "goroutine "
+	var id uint64
+	for _, c := range buf[len(prefix):n] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
 }

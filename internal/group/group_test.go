@@ -1,6 +1,7 @@
 package group
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -17,10 +18,10 @@ func TestJoinersWaitForTheNextBatch(t *testing.T) {
 	var runs [][]int
 	run := recordRuns(&runs, started, release)
 	var wg sync.WaitGroup
-	wg.Go(func() { q.Do(0, nil, run) })
+	wg.Go(func() { q.Do(bg, 0, nil, run) })
 	<-started
 	for i := 1; i <= 10; i++ {
-		wg.Go(func() { q.Do(i, nil, run) })
+		wg.Go(func() { q.Do(bg, i, nil, run) })
 	}
 	// Let the ten join the pending batch before the first run finishes.
 	deadline := time.Now().Add(5 * time.Second)
@@ -56,14 +57,14 @@ func TestErrorsGoToTheirBatch(t *testing.T) {
 	var failed, ok atomic.Int32
 	for i := range 200 {
 		wg.Go(func() {
-			err := q.Do(i, nil, func(b []int) error {
+			err := q.Do(bg, i, nil, items(func(b []int) error {
 				for _, v := range b {
 					if v%2 == 1 && len(b) == 1 {
 						return boom
 					}
 				}
 				return nil
-			})
+			}))
 			switch {
 			case errors.Is(err, boom):
 				if i%2 == 0 {
@@ -88,7 +89,7 @@ func TestRunsNeverOverlapAndJoinIsHonoured(t *testing.T) {
 	sameParity := func(b []int, v int) bool { return b[0]%2 == v%2 }
 	for i := range 500 {
 		wg.Go(func() {
-			q.Do(i, sameParity, func(b []int) error {
+			q.Do(bg, i, sameParity, items(func(b []int) error {
 				if active.Add(1) != 1 {
 					t.Error("two batches ran at once")
 				}
@@ -100,7 +101,7 @@ func TestRunsNeverOverlapAndJoinIsHonoured(t *testing.T) {
 				time.Sleep(10 * time.Microsecond)
 				active.Add(-1)
 				return nil
-			})
+			}))
 		})
 	}
 	wg.Wait()
@@ -111,7 +112,7 @@ func TestRegistryForgetsIdleKeys(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 100 {
 		wg.Go(func() {
-			r.Do([]string{"a", "b", "c"}[i%3], i, nil, func([]int) error { return nil })
+			r.Do(bg, []string{"a", "b", "c"}[i%3], i, nil, func(*Batch[int]) error { return nil })
 		})
 	}
 	wg.Wait()
@@ -128,7 +129,7 @@ func TestHoldGathersLateItems(t *testing.T) {
 	var runs [][]int
 	held := make(chan struct{}, 1)
 	resume := make(chan struct{})
-	q.Hold = func() {
+	q.Hold = func([]int) {
 		select {
 		case held <- struct{}{}:
 			<-resume // the first leader waits here for the late ones
@@ -139,15 +140,15 @@ func TestHoldGathersLateItems(t *testing.T) {
 	finish := make(chan struct{})
 	run := recordRuns(&runs, running, finish)
 	var wg sync.WaitGroup
-	wg.Go(func() { q.Do(0, nil, run) })
+	wg.Go(func() { q.Do(bg, 0, nil, run) })
 	<-held // the queue was idle: item 0 leads, and holds
 	for i := 1; i <= 3; i++ {
-		wg.Go(func() { q.Do(i, nil, run) })
+		wg.Go(func() { q.Do(bg, i, nil, run) })
 	}
 	waitFor(t, &q, func() bool { return q.next != nil && len(q.next.items) == 4 })
 	close(resume)
 	<-running
-	wg.Go(func() { q.Do(4, nil, run) }) // the batch runs: 4 waits
+	wg.Go(func() { q.Do(bg, 4, nil, run) }) // the batch runs: 4 waits
 	waitFor(t, &q, func() bool { return len(q.pending) == 1 })
 	close(finish)
 	wg.Wait()
@@ -177,9 +178,9 @@ func waitFor(t *testing.T, q *Queue[int], cond func() bool) {
 // recordRuns returns a run that records each batch in runs; the first
 // closes started and waits for release. The caller reads runs once every
 // Do has returned.
-func recordRuns(runs *[][]int, started, release chan struct{}) func([]int) error {
+func recordRuns(runs *[][]int, started, release chan struct{}) func(*Batch[int]) error {
 	var mu sync.Mutex
-	return func(b []int) error {
+	return items(func(b []int) error {
 		mu.Lock()
 		*runs = append(*runs, append([]int(nil), b...))
 		first := len(*runs) == 1
@@ -189,5 +190,12 @@ func recordRuns(runs *[][]int, started, release chan struct{}) func([]int) error
 			<-release
 		}
 		return nil
-	}
+	})
+}
+
+var bg = context.Background()
+
+// items adapts a run that needs only the batch's items.
+func items(run func([]int) error) func(*Batch[int]) error {
+	return func(b *Batch[int]) error { return run(b.Items()) }
 }

@@ -1,6 +1,9 @@
 package group
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // Registry runs Queue.Do on one Queue per key, such as a file or directory
 // path, made when first needed and forgotten once idle.
@@ -9,14 +12,21 @@ type Registry[K comparable, T any] struct {
 }
 
 // Do is Queue.Do on the Queue for key.
-func (r *Registry[K, T]) Do(key K, item T, join func([]T, T) bool, run func([]T) error) error {
+func (r *Registry[K, T]) Do(ctx context.Context, key K, item T, join func([]T, T) bool, run func(*Batch[T]) error) error {
 	q, release := r.pool.Acquire(key)
 	defer release()
-	return q.Do(item, join, run)
+	return q.Do(ctx, item, join, run)
 }
 
 // Len reports how many keys are in use.
 func (r *Registry[K, T]) Len() int { return r.pool.Len() }
+
+// Waiting is Queue.Waiting on the Queue for key.
+func (r *Registry[K, T]) Waiting(key K) int {
+	q, release := r.pool.Acquire(key)
+	defer release()
+	return q.Waiting()
+}
 
 // Pool hands out one Q per key, and forgets a key once nobody uses it, so
 // a long-running process that writes many different files does not grow
