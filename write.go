@@ -420,10 +420,12 @@ func resolve(fsys vfs.FS, name string, noFollow bool) (string, error) {
 // file so that it never blocks a concurrent replace.
 //
 // A symbolic link is followed, except another user's link in a sticky
-// world-writable directory (see the package documentation).
+// world-writable directory (see the package documentation). Only a regular
+// file is read: a FIFO, device or directory at the name is refused at once,
+// so that one planted there cannot make the read wait forever.
 func ReadFile(name string, opts ...Option) ([]byte, error) {
 	o := collect(opts)
-	f, _, err := follow.Open(o.fs, name, os.O_RDONLY, 0)
+	f, _, err := follow.Open(o.fs, name, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -442,7 +444,7 @@ func readFile(fsys vfs.FS, name string) ([]byte, error) {
 // the content. The result is not nil when the file exists, even if empty.
 // flag is added to the open's.
 func readInto(fsys vfs.FS, name string, flag int, buf []byte) ([]byte, fs.FileInfo, error) {
-	f, err := fsys.OpenFile(name, os.O_RDONLY|flag, 0)
+	f, err := fsys.OpenFile(name, os.O_RDONLY|openNonBlock|flag, 0)
 	if err != nil {
 		return buf[:0], nil, err
 	}
@@ -452,6 +454,12 @@ func readInto(fsys vfs.FS, name string, flag int, buf []byte) ([]byte, fs.FileIn
 // readFrom is readInto for a file already open; it closes f.
 func readFrom(f vfs.File, name string, buf []byte) ([]byte, fs.FileInfo, error) {
 	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		// A FIFO, device or directory planted at the name: reading it
+		// could wait forever or never end, and it is no version of a
+		// file anyway.
+		err = errNotRegular(st)
+	}
 	if err == nil {
 		// Room for the whole file and for the read that finds its end.
 		buf = slices.Grow(buf[:0], int(st.Size())+512)
