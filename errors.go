@@ -25,7 +25,8 @@ var (
 	// error also matches fs.ErrPermission (see the package documentation).
 	ErrSymlink = errs.ErrSymlink
 	// ErrHardLinked: the target has other hard links, which a replace
-	// would split from it, and NoSplitLinks was given.
+	// would split from it, and NoSplitLinks was given; or which an append
+	// in place (package jsonl) would change too, which it refuses always.
 	ErrHardLinked = errors.New("durable: target has other hard links")
 	// ErrUnsafeFile: where durable keeps a file beside the caller's data
 	// (a lock, a backup, a journal segment, evidence), it found a symbolic

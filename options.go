@@ -89,7 +89,10 @@ func WithFS(fsys vfs.FS) Option { return func(o *options) { o.fs = fsys } }
 func Backup() Option { return func(o *options) { o.backup = true } }
 
 // NoClobber creates the file only if it does not exist; otherwise the write
-// fails with an error wrapping fs.ErrExist and nothing changes.
+// fails with an error wrapping fs.ErrExist and nothing changes. Like
+// O_EXCL, it follows no symbolic link: a link at the name, even one that
+// leads nowhere, is a name that exists, so nothing is ever created through
+// one somewhere else.
 func NoClobber() Option { return func(o *options) { o.noClobber = true } }
 
 // NoFollow refuses to write through a symbolic link (ErrSymlink). By

@@ -51,7 +51,7 @@ type PendingFile struct {
 // nothing. The options are those of WriteFile.
 func Create(name string, perm fs.FileMode, opts ...Option) (*PendingFile, error) {
 	o := collect(opts)
-	target, err := resolve(o.fs, name, o.noFollow)
+	target, err := o.target(name)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ func Update(name string, fn func(old []byte) ([]byte, error), opts ...Option) er
 // retried. Callers before that change keep their own outcome.
 func UpdateContext(ctx context.Context, name string, fn func(old []byte) ([]byte, error), opts ...Option) error {
 	o := collect(opts)
-	target, err := resolve(o.fs, name, o.noFollow)
+	target, err := o.target(name)
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs
 		}
 		unlock()
 	}
-	if target, err = resolve(o.fs, u.name, o.noFollow); err != nil {
+	if target, err = o.target(u.name); err != nil {
 		return "", nil, nil, nil, err
 	}
 	if u.m == nil || u.mt != target {

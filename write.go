@@ -45,7 +45,7 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error
 		// check and the replace: that is an Update.
 		return Update(name, func([]byte) ([]byte, error) { return data, nil }, append(opts, NewFileMode(perm))...)
 	}
-	target, err := resolve(o.fs, name, o.noFollow)
+	target, err := o.target(name)
 	if err != nil {
 		return err
 	}
@@ -402,6 +402,24 @@ func (o *options) withoutBackup() *options {
 	c.backup, c.noClobber, c.verify, c.skipUnchanged, c.forcePerm = false, false, nil, false, false
 	c.noSplitLinks = false // the backup's own links are its business
 	return &c
+}
+
+// target returns the file a write of name replaces: name past its
+// symbolic links (see resolve). Create-only writes (NoClobber) are O_EXCL's
+// kind: any name already there, a link included, even one leading nowhere,
+// exists, and no link is followed to create a file elsewhere.
+func (o *options) target(name string) (string, error) {
+	if !o.noClobber {
+		return resolve(o.fs, name, o.noFollow)
+	}
+	_, err := o.fs.Lstat(name)
+	switch {
+	case err == nil:
+		return "", &fs.PathError{Op: "replace", Path: name, Err: fs.ErrExist}
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", &fs.PathError{Op: "replace", Path: name, Err: err}
+	}
+	return filepath.Clean(name), nil
 }
 
 // resolve follows symbolic links at the end of name, so that the file they

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/checked"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
@@ -143,6 +144,12 @@ func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
 		// A FIFO or a device planted at the name: reading it could block
 		// for ever, and cutting it means nothing.
 		return rep, &fs.PathError{Op: "repair", Path: path, Err: fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
+	}
+	if n, ok := checked.Links(fi); ok && n > 1 {
+		// Lines are appended and a torn tail cut in place: with other
+		// names, that would change files elsewhere, which may not be the
+		// caller's (a link planted where the file was to be made).
+		return rep, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: %d names; appending in place would change them all", durable.ErrHardLinked, n)}
 	}
 	size := fi.Size()
 	rep.SizeBefore, rep.SizeAfter = size, size

@@ -4,6 +4,8 @@ package durable_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -64,5 +66,39 @@ func TestFIFOAtTargetIsRefusedAtOnce(t *testing.T) {
 				t.Fatalf("the FIFO was replaced or removed: %v %v", fi, err)
 			}
 		})
+	}
+}
+
+// NoClobber is O_EXCL's kind of create: a link at the name, even a
+// dangling one that would lead to a new file elsewhere, means the name
+// exists, and nothing is created through it.
+func TestNoClobberFollowsNoLink(t *testing.T) {
+	dir := testdir.New(t)
+	elsewhere := filepath.Join(dir, "elsewhere", "secret.key")
+	if err := os.Mkdir(filepath.Dir(elsewhere), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, "signer.key")
+	if err := os.Symlink(elsewhere, name); err != nil {
+		t.Fatal(err)
+	}
+	err := durable.WriteFile(name, []byte("key"), 0o600, durable.NoClobber())
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("WriteFile NoClobber through a dangling link: %v, want fs.ErrExist", err)
+	}
+	if p, err := durable.Create(name, 0o600, durable.NoClobber()); !errors.Is(err, fs.ErrExist) {
+		if err == nil {
+			p.Cleanup()
+		}
+		t.Fatalf("Create NoClobber through a dangling link: %v, want fs.ErrExist", err)
+	}
+	if _, err := os.Lstat(elsewhere); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a file was created through the link: %v", err)
+	}
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+	if err := durable.WriteFile(name, []byte("key"), 0o600, durable.NoClobber()); err != nil {
+		t.Fatalf("WriteFile NoClobber of a free name: %v", err)
 	}
 }
