@@ -59,7 +59,7 @@ func snapshot(dir string) map[string]entry {
 // diff lists what changed between two snapshots. Below follow (a link
 // target the caller may follow by design) content may change and files
 // may appear, but no existing file's mode or owner may change.
-func diff(before, after map[string]entry, follow string) []string {
+func diff(before, after map[string]entry, follow string, setsMode bool) []string {
 	var out []string
 	allowed := func(p string) bool {
 		return follow != "" && (p == follow || strings.HasPrefix(p, follow+"/"))
@@ -70,7 +70,7 @@ func diff(before, after map[string]entry, follow string) []string {
 		case !ok && !allowed(p):
 			out = append(out, fmt.Sprintf("%s: created (mode %v, owner %d:%d)", p, a.mode, a.uid, a.gid))
 		case !ok:
-		case a.mode != b.mode:
+		case a.mode != b.mode && !(setsMode && allowed(p)):
 			out = append(out, fmt.Sprintf("%s: mode %v -> %v", p, b.mode, a.mode))
 		case a.uid != b.uid || a.gid != b.gid:
 			out = append(out, fmt.Sprintf("%s: owner %d:%d -> %d:%d", p, b.uid, b.gid, a.uid, a.gid))
