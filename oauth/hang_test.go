@@ -45,8 +45,10 @@ func waitArrival(t *testing.T, arrived <-chan struct{}) {
 }
 
 // within runs f with a context whose deadline is d, and fails the test
-// unless f returns within d plus a little scheduling slack.
-func within(t *testing.T, what string, d time.Duration, f func(ctx context.Context) error) (error, time.Duration) {
+// unless f returns within d plus scheduling slack (generous: CI runs every
+// package at once under the race detector; what this catches is a wait
+// for the hung endpoint, which lasts until the test releases it).
+func within(t *testing.T, what string, d time.Duration, f func(ctx context.Context) error) (time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -54,10 +56,10 @@ func within(t *testing.T, what string, d time.Duration, f func(ctx context.Conte
 	err := f(ctx)
 	took := time.Since(start)
 	t.Logf("%s: %v (deadline %v): %v", what, took.Round(time.Millisecond), d, err)
-	if took > d+400*time.Millisecond {
+	if took > d+2*time.Second {
 		t.Errorf("%s took %v with a deadline of %v", what, took.Round(time.Millisecond), d)
 	}
-	return err, took
+	return took, err
 }
 
 // A token endpoint that hangs holds up only those who need a new token for
@@ -98,23 +100,23 @@ func TestHungEndpointHoldsNoLock(t *testing.T) {
 	waitArrival(t, arrived)
 
 	const deadline = 500 * time.Millisecond
-	if err, _ := within(t, "Save of another account", deadline, func(ctx context.Context) error {
+	if _, err := within(t, "Save of another account", deadline, func(ctx context.Context) error {
 		return toks.Save(ctx, "new", &oauth2.Token{AccessToken: "at-new", RefreshToken: "rt-new"})
 	}); err != nil {
 		t.Errorf("Save of another account during a hung refresh: %v", err)
 	}
-	if err, _ := within(t, "Remove of another account", deadline, func(ctx context.Context) error {
+	if _, err := within(t, "Remove of another account", deadline, func(ctx context.Context) error {
 		return toks.Remove(ctx, "gone")
 	}); err != nil {
 		t.Errorf("Remove during a hung refresh: %v", err)
 	}
-	if err, _ := within(t, "refresh of another account", deadline, func(ctx context.Context) error {
+	if _, err := within(t, "refresh of another account", deadline, func(ctx context.Context) error {
 		_, err := toks.TokenSource(ctx, good.config(), "other").Token()
 		return err
 	}); err != nil {
 		t.Errorf("refreshing another account during a hung refresh: %v", err)
 	}
-	if err, _ := within(t, "Token of a valid account", deadline, func(ctx context.Context) error {
+	if _, err := within(t, "Token of a valid account", deadline, func(ctx context.Context) error {
 		_, err := toks.TokenSource(ctx, srv.config(), "valid").Token()
 		return err
 	}); err != nil {
@@ -123,7 +125,7 @@ func TestHungEndpointHoldsNoLock(t *testing.T) {
 	// A second caller for the same account waits for the refresh in
 	// progress, no longer than its own context allows, and does not
 	// spend the refresh token a second time.
-	err, took := within(t, "Token of the hung account", 300*time.Millisecond, func(ctx context.Context) error {
+	took, err := within(t, "Token of the hung account", 300*time.Millisecond, func(ctx context.Context) error {
 		_, err := toks.TokenSource(ctx, srv.config(), "hung").Token()
 		return err
 	})
@@ -135,7 +137,7 @@ func TestHungEndpointHoldsNoLock(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("the refresh's caller got %v, want its context's deadline", err)
 		}
-		if took := time.Since(hstart); took > time.Second {
+		if took := time.Since(hstart); took > 3*time.Second {
 			t.Errorf("the refresh's caller returned after %v with a 300ms deadline", took)
 		}
 	case <-time.After(5 * time.Second):
@@ -200,7 +202,7 @@ func TestRefreshTimeout(t *testing.T) {
 		}
 		waitArrival(t, arrived) // each attempt asked again: the claim was released
 	}
-	if err, _ := within(t, "Save after a timed-out refresh", 500*time.Millisecond, func(ctx context.Context) error {
+	if _, err := within(t, "Save after a timed-out refresh", 500*time.Millisecond, func(ctx context.Context) error {
 		return toks.Save(ctx, "acct", srv.current())
 	}); err != nil {
 		t.Fatal(err)
@@ -379,7 +381,7 @@ func TestRefreshPanic(t *testing.T) {
 		}()
 		toks.TokenSource(pctx, srv.config(), "acct").Token()
 	}()
-	if err, _ := within(t, "a refresh after a panic", 2*time.Second, func(ctx context.Context) error {
+	if _, err := within(t, "a refresh after a panic", 2*time.Second, func(ctx context.Context) error {
 		_, err := toks.TokenSource(ctx, srv.config(), "acct").Token()
 		return err
 	}); err != nil {

@@ -171,12 +171,12 @@ func TestHungEndpointOtherProcess(t *testing.T) {
 	io.WriteString(child.stdin, "go\n")
 	waitArrival(t, arrived)
 
-	if err, _ := within(t, "Save of another account", 500*time.Millisecond, func(ctx context.Context) error {
+	if _, err := within(t, "Save of another account", 500*time.Millisecond, func(ctx context.Context) error {
 		return toks.Save(ctx, "other", &oauth2.Token{AccessToken: "at-other"})
 	}); err != nil {
 		t.Errorf("Save while another process's refresh hangs: %v", err)
 	}
-	err, took := within(t, "Token of the same account", 300*time.Millisecond, func(ctx context.Context) error {
+	took, err := within(t, "Token of the same account", 300*time.Millisecond, func(ctx context.Context) error {
 		_, err := toks.TokenSource(ctx, srv.config(), "acct").Token()
 		return err
 	})

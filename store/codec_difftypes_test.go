@@ -43,7 +43,8 @@ func (o *fzPOpt) IsZero() bool { return o == nil || !o.on }
 
 // fzPlain has no IsZero: omitzero then asks reflect, which reads mark.
 type fzPlain struct {
-	A    int `json:"a"`
+	A int `json:"a"`
+	//lint:ignore U1000 set through reflection by the mutator (codec_diffmut_test.go)
 	mark int8
 }
 
@@ -134,7 +135,8 @@ type FzBase struct {
 
 type fzHidden struct {
 	Shown int `json:"shown"`
-	gone  int
+	//lint:ignore U1000 set through reflection by the mutator (codec_diffmut_test.go)
+	gone int
 }
 
 // fzDoc is an object at the root: the encoder keeps a tree for it.
@@ -170,7 +172,8 @@ type fzDoc struct {
 	Hid      fzHidden                      `json:"hid"`
 	Arrs     [2]fzItem                     `json:"arrs"`
 	Skip     string                        `json:"-"`
-	hidden   int
+	//lint:ignore U1000 set through reflection by the mutator (codec_diffmut_test.go)
+	hidden int
 }
 
 // fzEmbDoc embeds structs, so encoding/json flattens it: the encoder

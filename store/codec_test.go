@@ -82,7 +82,9 @@ type propDoc struct {
 	Weird   string                    `json:"we<i>rd&"`
 	NoTag   int
 	Dash    int `json:"-"`
+	//lint:ignore SA5008 encoding/json names this field "-": the encoder must too
 	DashKey int `json:"-,"`
+	//lint:ignore SA5008 an invalid tag name, which encoding/json ignores: the encoder must too
 	Invalid int `json:"a\\b"`
 	hidden  int
 }
