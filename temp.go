@@ -3,15 +3,14 @@ package durable
 import (
 	"errors"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/durable-go/durable/internal/checked"
 	"github.com/durable-go/durable/internal/follow"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -23,26 +22,13 @@ const (
 	tempSuffix   = ".tmp"
 	tokenLen     = 12
 	tokenChars   = "abcdefghijklmnopqrstuvwxyz234567"
-	maxTempStem  = 200 // leaves room for the token within a 255-byte name
 	tempAttempts = 100
 )
 
-func tempName(base string) string {
-	if len(base) > maxTempStem {
-		cut := maxTempStem
-		for cut > 0 && !utf8.RuneStart(base[cut]) {
-			cut--
-		}
-		base = base[:cut]
-	}
-	var tok [tokenLen]byte
-	r := rand.Uint64()
-	for i := range tok {
-		tok[i] = tokenChars[r&31]
-		r >>= 5
-	}
-	return "." + base + "." + string(tok[:]) + tempSuffix
-}
+// tempName names a temp file for base. internal/sidecar makes the name, so
+// that the files kept beside data (backups, lock files) are named alike and
+// CleanTemp and fsck recognise every leftover.
+func tempName(base string) string { return sidecar.TempName(base) }
 
 // isTempName reports whether name has the shape of a temp file of ours.
 func isTempName(name string) bool {

@@ -15,6 +15,7 @@ import (
 	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -296,7 +297,7 @@ func (o *options) backupOf(target string) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // the target went away: nothing to keep
 		}
-		if linkUnsupported(err) {
+		if sidecar.LinkUnsupported(err) {
 			return o.copyBackup(target, bak)
 		}
 		return err
@@ -367,14 +368,6 @@ func sameFile(a, b fs.FileInfo) bool {
 		return ok && ma.Ino == mb.Ino
 	}
 	return os.SameFile(a, b)
-}
-
-// linkUnsupported reports a filesystem that cannot make the hard link
-// (FAT, some network filesystems, a file at its link limit), as opposed to
-// a failure such as a full disk, which a copy would only repeat.
-func linkUnsupported(err error) bool {
-	return errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EPERM) ||
-		errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.EXDEV)
 }
 
 func (o *options) copyBackup(target, bak string) error {

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/store"
 	"github.com/durable-go/durable/vfs"
 )
@@ -250,30 +249,14 @@ func narrowFile(fsys vfs.FS, path string) (*NarrowedError, error) {
 }
 
 // resolve follows symbolic links to the file they lead to, as the store
-// does when it writes.
+// does when it writes, and refuses, as it does, another user's link in a
+// sticky world-writable directory.
 func resolve(fsys vfs.FS, name string) (string, error) {
-	p := filepath.Clean(name)
-	for range 40 {
-		fi, err := fsys.Lstat(p)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return p, nil
-			}
-			return "", err
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			return p, nil
-		}
-		dest, err := fsys.Readlink(p)
-		if err != nil {
-			return "", err
-		}
-		if !filepath.IsAbs(dest) {
-			dest = filepath.Join(filepath.Dir(p), dest)
-		}
-		p = filepath.Clean(dest)
+	p, err := follow.Resolve(fsys, name, false)
+	if err != nil {
+		return "", &fs.PathError{Op: "resolve", Path: name, Err: err}
 	}
-	return "", &fs.PathError{Op: "resolve", Path: name, Err: syscall.ELOOP}
+	return p, nil
 }
 
 func sameFile(a, b fs.FileInfo) bool {

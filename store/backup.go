@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/durable-go/durable"
@@ -74,7 +72,7 @@ func (s *Store[T]) sameFile(a, b string) (bool, error) {
 // not be another name of src: rename(2) between two names of one file does
 // nothing, which would leave the temp name behind.
 func (s *Store[T]) linkOrCopy(src, dst string) error {
-	tmp := filepath.Join(filepath.Dir(dst), tempName(filepath.Base(dst)))
+	tmp := filepath.Join(filepath.Dir(dst), sidecar.TempName(filepath.Base(dst)))
 	err := s.fs.Link(src, tmp)
 	if err == nil {
 		if err := vfs.RenameFile(s.fs, tmp, dst); err != nil {
@@ -83,7 +81,7 @@ func (s *Store[T]) linkOrCopy(src, dst string) error {
 		}
 		return nil
 	}
-	if !linkUnsupported(err) {
+	if !sidecar.LinkUnsupported(err) {
 		return err
 	}
 	return s.copyFile(src, dst, false)
@@ -130,7 +128,7 @@ func (s *Store[T]) moveAside(target string) (string, error) {
 			name += "-" + strconv.Itoa(k)
 		}
 		err := s.fs.Link(target, name)
-		if linkUnsupported(err) {
+		if sidecar.LinkUnsupported(err) {
 			err = s.copyFile(target, name, true)
 			if err == nil {
 				return name, nil
@@ -192,27 +190,4 @@ func (s *Store[T]) findBackup(target string) (*parsed, string, []byte, []string,
 		}
 	}
 	return nil, "", nil, tried, nil
-}
-
-// linkUnsupported reports a filesystem that cannot make the hard link, as
-// opposed to a failure such as a full disk that a copy would only repeat.
-func linkUnsupported(err error) bool {
-	return errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EPERM) ||
-		errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.EXDEV)
-}
-
-// tempName names a temp file as durable does (".name.<token>.tmp"), so
-// that durable.CleanTemp recognises a leftover.
-func tempName(base string) string {
-	const chars = "abcdefghijklmnopqrstuvwxyz234567"
-	var tok [12]byte
-	r := rand.Uint64()
-	for i := range tok {
-		tok[i] = chars[r&31]
-		r >>= 5
-	}
-	if len(base) > 200 {
-		base = base[:200]
-	}
-	return "." + base + "." + string(tok[:]) + ".tmp"
 }

@@ -318,7 +318,7 @@ func create(fsys vfs.FS, name string, flag int, a Attr) (vfs.File, error) {
 		return f, nil
 	}
 	f.Close()
-	if linkUnsupported(err) {
+	if LinkUnsupported(err) {
 		return createInPlace(fsys, name, flag, a)
 	}
 	return nil, err
@@ -340,8 +340,10 @@ func createInPlace(fsys vfs.FS, name string, flag int, a Attr) (vfs.File, error)
 	return f, nil
 }
 
-// linkUnsupported reports a filesystem that cannot make the hard link.
-func linkUnsupported(err error) bool {
+// LinkUnsupported reports a filesystem that cannot make a hard link (FAT,
+// some network filesystems, a file at its link limit), as opposed to a
+// failure such as a full disk, which a copy would only repeat.
+func LinkUnsupported(err error) bool {
 	return errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EPERM) ||
 		errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.EXDEV)
 }
