@@ -20,8 +20,8 @@ func (o *options) refuseLinked(name string, fi fs.FileInfo) error {
 
 // linkCount returns how many names the file has, if the platform says.
 func linkCount(fsys vfs.FS, name string, fi fs.FileInfo) (uint64, bool) {
-	if st, ok := fi.Sys().(*vfs.MemStat); ok {
-		return uint64(st.Nlink), true
+	if n, ok := vfs.Links(fi); ok {
+		return n, true
 	}
 	return osLinkCount(fsys, name, fi)
 }

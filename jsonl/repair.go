@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
-	"github.com/durable-go/durable/internal/checked"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
@@ -145,7 +144,7 @@ func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
 		// for ever, and cutting it means nothing.
 		return rep, &fs.PathError{Op: "repair", Path: path, Err: fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
 	}
-	if n, ok := checked.Links(fi); ok && n > 1 {
+	if n, ok := vfs.Links(fi); ok && n > 1 {
 		// Lines are appended and a torn tail cut in place: with other
 		// names, that would change files elsewhere, which may not be the
 		// caller's (a link planted where the file was to be made).

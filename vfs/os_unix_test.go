@@ -48,3 +48,38 @@ func TestOSOpenFileLikeOS(t *testing.T) {
 		t.Errorf("new file mode = %v, %v; want 0600", fi.Mode(), err)
 	}
 }
+
+// Links counts a file's names on the real filesystem and in the model.
+func TestLinks(t *testing.T) {
+	dir := testdir.New(t)
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for want := uint64(1); want <= 2; want++ {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, ok := vfs.Links(fi); !ok || n != want {
+			t.Fatalf("Links = %d, %v; want %d", n, ok, want)
+		}
+		if err := os.Link(p, filepath.Join(dir, "g")); err != nil && want == 1 {
+			t.Fatal(err)
+		}
+	}
+	m := vfs.NewMem()
+	if err := vfs.WriteFile(m, "/f", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Link("/f", "/g"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := m.Stat("/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := vfs.Links(fi); !ok || n != 2 {
+		t.Fatalf("model: Links = %d, %v; want 2", n, ok)
+	}
+}

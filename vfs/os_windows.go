@@ -201,3 +201,6 @@ func owner(fi fs.FileInfo) (uid, gid int, ok bool) {
 	}
 	return 0, 0, false
 }
+
+// links says nothing: a Windows FileInfo carries no link count.
+func links(fs.FileInfo) (uint64, bool) { return 0, false }

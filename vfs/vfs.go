@@ -109,3 +109,15 @@ func Base(fsys FS) FS {
 	}
 	return fsys
 }
+
+// Links reports how many names (hard links) the file fi describes has,
+// where fi says: on Unix and in the model, not on Windows, whose FileInfo
+// does not carry it. Whatever changes a file in place, or puts something
+// of a caller's into it, asks: other names may be anywhere, and not the
+// caller's.
+func Links(fi fs.FileInfo) (n uint64, ok bool) {
+	if st, ok := fi.Sys().(*MemStat); ok {
+		return uint64(st.Nlink), true
+	}
+	return links(fi)
+}

@@ -144,9 +144,3 @@ func checkName(name string) error {
 	}
 	return nil
 }
-
-// Links returns the number of hard links of the file fi describes, where
-// the platform says. A repair that changes a file in place (a mode, a
-// truncation) refuses one with more than one link: the other names may be
-// anywhere on the filesystem, outside the tree that was checked.
-func Links(fi fs.FileInfo) (uint64, bool) { return links(fi) }

@@ -87,18 +87,6 @@ func TestRemoveOnlyWhatWasChecked(t *testing.T) {
 	}
 }
 
-func TestLinks(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "f")
-	must(t, os.WriteFile(p, nil, 0o644))
-	must(t, os.Link(p, filepath.Join(dir, "g")))
-	fi, err := os.Lstat(p)
-	must(t, err)
-	if n, ok := Links(fi); !ok || n != 2 {
-		t.Fatalf("Links = %d, %v; want 2", n, ok)
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

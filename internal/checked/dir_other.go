@@ -61,5 +61,3 @@ func (d dirHandle) remove(path, name string, want fs.FileInfo) error {
 }
 
 func idOf(fs.FileInfo) (ID, bool) { return ID{}, false }
-
-func links(fs.FileInfo) (uint64, bool) { return 0, false }

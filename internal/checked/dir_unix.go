@@ -118,11 +118,3 @@ func retry(f func() (int, error)) (int, error) {
 		}
 	}
 }
-
-func links(fi fs.FileInfo) (uint64, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
-	}
-	return uint64(st.Nlink), true
-}

@@ -117,5 +117,3 @@ func (d dirHandle) remove(path, name string, want fs.FileInfo) error {
 // idOf has no identity to give: a FileInfo from a directory listing has
 // none on Windows, so files are compared by size and modification time.
 func idOf(fs.FileInfo) (ID, bool) { return ID{}, false }
-
-func links(fs.FileInfo) (uint64, bool) { return 0, false }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/durable-go/durable/internal/checked"
+	"github.com/durable-go/durable/vfs"
 )
 
 // dirRef is a directory as the walk found it: a repair compares the
@@ -52,7 +53,7 @@ func openEntry(e *entry, flag int) (*os.File, fs.FileInfo, error) {
 // a cut) would reach them too, and they may be anywhere on the
 // filesystem, outside the tree fsck was asked to check.
 func singleLink(fi fs.FileInfo) error {
-	if n, ok := checked.Links(fi); ok && n > 1 {
+	if n, ok := vfs.Links(fi); ok && n > 1 {
 		return fmt.Errorf("it has %d hard links, which may be outside the checked tree; left alone (repair it by hand)", n)
 	}
 	return nil

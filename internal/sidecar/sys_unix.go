@@ -20,13 +20,8 @@ func inspect(f vfs.File) (fi fs.FileInfo, links uint64, known bool, err error) {
 	if fi, err = f.Stat(); err != nil {
 		return nil, 0, false, err
 	}
-	switch st := fi.Sys().(type) {
-	case *syscall.Stat_t:
-		return fi, uint64(st.Nlink), true, nil
-	case *vfs.MemStat:
-		return fi, uint64(st.Nlink), true, nil
-	}
-	return fi, 0, false, nil
+	links, known = vfs.Links(fi)
+	return fi, links, known, nil
 }
 
 // isLinkErrno reports the errors open(2) gives for O_NOFOLLOW on a link.
