@@ -42,7 +42,9 @@
 //     a leader that gives up fails nobody else.
 //   - An Update of a file from inside an Update (or a Verify callback) of
 //     the same file is refused with an error wrapping ErrReentrant instead
-//     of waiting for itself.
+//     of waiting for itself, whichever APIs meet there (Update, a store, a
+//     lock.Mutex): the file's in-process lock knows the goroutine that
+//     holds it.
 //   - A caller is answered only by work that covers it, and never on a
 //     batch member's result that was not written: when a batch's replace
 //     fails, every caller whose function saw the unwritten change fails

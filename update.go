@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/durable-go/durable/internal/goid"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
@@ -113,11 +114,11 @@ func (o *options) updateBatch(target string, b *group.Batch[*updateReq]) error {
 	// The wait for the lock ends only when every caller has given up.
 	ctx, cancel := b.Context()
 	defer cancel()
-	unlock, err := o.lock(ctx, target)
+	l, err := o.lock(ctx, target)
 	if err != nil {
 		return wrap(err)
 	}
-	defer unlock()
+	defer l.release()
 
 	cur, err := readFile(o.fs, target)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -138,7 +139,7 @@ func (o *options) updateBatch(target string, b *group.Batch[*updateReq]) error {
 		}
 		var next []byte
 		var err error
-		if !b.Call(i, func() { next, err = u.fn(cur) }) {
+		if !b.Call(i, func() { l.h.Do(func() { next, err = u.fn(cur) }) }) {
 			continue // it panicked, changing nothing; the panic is its own
 		}
 		switch {
@@ -163,7 +164,8 @@ func (o *options) updateBatch(target string, b *group.Batch[*updateReq]) error {
 	if o.verify == nil {
 		werr = w.replace(target)
 	} else {
-		b.User(func() { werr = w.replace(target) }) // Verify may not update the file
+		// Verify may not update the file.
+		b.User(func() { l.h.Do(func() { werr = w.replace(target) }) })
 	}
 	if err := werr; err != nil {
 		for _, u := range after {
@@ -177,20 +179,32 @@ func (o *options) updateBatch(target string, b *group.Batch[*updateReq]) error {
 	return nil
 }
 
+// locked is the lock an update holds: release lets it go, and callbacks
+// run through h.Do, so that one updating the same file through another API
+// is refused as re-entry instead of waiting for itself.
+type locked struct {
+	h *lock.Held
+	m *lock.Mutex // closed on release; nil when the Updater keeps it
+}
+
+func (l locked) release() {
+	l.h.Unlock()
+	if l.m != nil {
+		l.m.Close()
+	}
+}
+
 // lock takes the lock for target: the cross-process lock on the real
 // filesystem, and on any other one (the in-memory model) the in-process
 // lock that an Updater of the same file takes too.
-func (o *options) lock(ctx context.Context, target string) (func(), error) {
+func (o *options) lock(ctx context.Context, target string) (locked, error) {
 	m := lock.New(o.fs, target)
 	h, err := m.Lock(ctx)
 	if err != nil {
 		m.Close()
-		return nil, err
+		return locked{}, err
 	}
-	return func() {
-		h.Unlock()
-		m.Close()
-	}, nil
+	return locked{h, m}, nil
 }
 
 // NewFileMode sets the mode Update gives a file it creates (0o600 by
@@ -263,7 +277,7 @@ func NewUpdater(name string, opts ...Option) *Updater {
 // wrapping ErrReentrant.
 func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error)) error {
 	if !u.mu.TryLock() {
-		if g := u.inFn.Load(); g != 0 && g == group.GoroutineID() {
+		if g := u.inFn.Load(); g != 0 && g == goid.ID() {
 			return &fs.PathError{Op: "update", Path: u.name, Err: ErrReentrant}
 		}
 		u.mu.Lock()
@@ -272,14 +286,14 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	if u.closed {
 		return &fs.PathError{Op: "update", Path: u.name, Err: ErrClosed}
 	}
-	target, cur, seen, unlock, err := u.begin(ctx)
+	target, cur, seen, l, err := u.begin(ctx)
 	if err != nil {
 		u.last = nil
 		return err
 	}
 	u.target = target
 	defer func() { u.target = "" }()
-	defer unlock()
+	defer l.release()
 	o := &u.o
 	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
 	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
@@ -287,13 +301,15 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	}
 	var next []byte
 	if group.IsOwnCode(ctx) {
-		next, err = fn(cur) // package store's, which guards its own callbacks
+		// Package store's, which guards its own callbacks against
+		// re-entry through this Updater.
+		l.h.Do(func() { next, err = fn(cur) })
 	} else {
-		u.inFn.Store(group.GoroutineID())
-		next, err = func() ([]byte, error) {
+		u.inFn.Store(goid.ID())
+		l.h.Do(func() {
 			defer u.inFn.Store(0)
-			return fn(cur)
-		}()
+			next, err = fn(cur)
+		})
 	}
 	if errors.Is(err, ErrNoChange) {
 		return nil
@@ -317,7 +333,7 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 func (u *Updater) Target() string { return u.target }
 
 // begin finds the file's real name, takes its lock and reads the file.
-func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs.FileInfo, unlock func(), err error) {
+func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs.FileInfo, l locked, err error) {
 	o := &u.o
 	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
 	if u.m != nil && u.mt == u.plain && openNoFollow != 0 && isOS(o.fs) {
@@ -326,33 +342,33 @@ func (u *Updater) begin(ctx context.Context) (target string, cur []byte, seen fs
 		// its place fails the open. Any failure takes the long way
 		// below, which also says what went wrong. (The in-memory
 		// model has no such open: it always takes the long way.)
-		if unlock, err = u.lock(ctx, u.mt); err != nil {
-			return "", nil, nil, nil, wrap(err)
+		if l, err = u.lock(ctx, u.mt); err != nil {
+			return "", nil, nil, locked{}, wrap(err)
 		}
 		if cur, seen, err = u.read(u.mt, openNoFollow); err == nil {
-			return u.mt, cur, seen, unlock, nil
+			return u.mt, cur, seen, l, nil
 		}
-		unlock()
+		l.release()
 	}
 	if target, err = o.target(u.name); err != nil {
-		return "", nil, nil, nil, err
+		return "", nil, nil, locked{}, err
 	}
 	if u.m == nil || u.mt != target {
 		// The lock file needs its directory. Once it is open (kept
 		// between updates), the replace makes the directory if it went.
 		if err := o.makeDirs(filepath.Dir(target), dirPerm(o.newFileMode)); err != nil {
-			return "", nil, nil, nil, wrap(err)
+			return "", nil, nil, locked{}, wrap(err)
 		}
 	}
-	if unlock, err = u.lock(ctx, target); err != nil {
-		return "", nil, nil, nil, wrap(err)
+	if l, err = u.lock(ctx, target); err != nil {
+		return "", nil, nil, locked{}, wrap(err)
 	}
 	// Resolved just now: a link in its place was planted since.
 	if cur, seen, err = u.read(target, openNoFollow); err != nil {
-		unlock()
-		return "", nil, nil, nil, wrap(err)
+		l.release()
+		return "", nil, nil, locked{}, wrap(err)
 	}
-	return target, cur, seen, unlock, nil
+	return target, cur, seen, l, nil
 }
 
 func isOS(fsys vfs.FS) bool {
@@ -362,7 +378,7 @@ func isOS(fsys vfs.FS) bool {
 
 // lock takes the lock on target, keeping the lock file open for the next
 // update where that is harmless.
-func (u *Updater) lock(ctx context.Context, target string) (func(), error) {
+func (u *Updater) lock(ctx context.Context, target string) (locked, error) {
 	if runtime.GOOS == "windows" {
 		return u.o.lock(ctx, target)
 	}
@@ -376,9 +392,9 @@ func (u *Updater) lock(ctx context.Context, target string) (func(), error) {
 	}
 	h, err := u.m.Lock(ctx)
 	if err != nil {
-		return nil, err
+		return locked{}, err
 	}
-	return func() { h.Unlock() }, nil
+	return locked{h: h}, nil
 }
 
 // read returns the content of target, nil if it does not exist: the very

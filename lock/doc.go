@@ -39,6 +39,12 @@
 //     RLock give up after [DefaultTimeout] with an error wrapping [ErrLocked]
 //     and [context.DeadlineExceeded]. A wait polls with non-blocking attempts,
 //     so cancelling the context ends it promptly.
+//   - Locks are not re-entrant. Code that calls back into its caller while
+//     it holds an exclusive lock runs the callback through [Held.Do]; a Lock
+//     or RLock of the same name from that callback would wait for itself,
+//     and fails at once with an error wrapping [ErrReentrant] instead. Every
+//     update in this module does so, so an update of a file from inside an
+//     update callback of the same file is refused whichever packages meet.
 //   - A lock serialises writers; it does not protect readers. Readers rely on
 //     the atomic replace (write a temp file, fsync, rename) and need no lock.
 //     Never write a file in place under a lock.

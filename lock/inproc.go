@@ -3,6 +3,8 @@ package lock
 import (
 	"context"
 	"sync"
+
+	"github.com/durable-go/durable/internal/goid"
 )
 
 // registry maps the absolute path of each sidecar in use to its in-process
@@ -26,11 +28,14 @@ type entry struct {
 	key  any
 	refs int // guarded by registry.mu
 
-	mu       sync.Mutex
-	readers  int
-	writer   bool
-	queued   int           // exclusive waiters
-	released chan struct{} // closed, and replaced, whenever the state changes
+	mu      sync.Mutex
+	readers int
+	writer  bool
+	// callbackG is the goroutine running a callback under the exclusive
+	// lock (Held.Do), 0 when none: a wait from it would be for itself.
+	callbackG uint64
+	queued    int           // exclusive waiters
+	released  chan struct{} // closed, and replaced, whenever the state changes
 }
 
 func ref(key any) *entry {
@@ -61,6 +66,7 @@ func (e *entry) unref() {
 func acquireEntry(ctx context.Context, key any, exclusive bool) (*entry, error) {
 	e := ref(key)
 	queued := false
+	var me uint64
 	for {
 		e.mu.Lock()
 		if e.take(exclusive) {
@@ -69,6 +75,24 @@ func acquireEntry(ctx context.Context, key any, exclusive bool) (*entry, error) 
 			}
 			e.mu.Unlock()
 			return e, nil
+		}
+		if e.writer && e.callbackG != 0 {
+			// A callback runs under the lock: if it is this very
+			// goroutine (an update of a file from an update callback
+			// of the same file, through another API), the wait would
+			// be for itself, until ctx ends.
+			if me == 0 {
+				me = goid.ID()
+			}
+			if e.callbackG == me {
+				if queued {
+					e.queued--
+					e.broadcast()
+				}
+				e.mu.Unlock()
+				e.unref()
+				return nil, ErrReentrant
+			}
 		}
 		if exclusive && !queued {
 			queued = true

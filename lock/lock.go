@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/internal/goid"
 	sidecarfile "github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
@@ -24,6 +25,10 @@ var (
 	ErrLocked = errs.ErrLocked
 	// ErrClosed is wrapped by the error from a second Unlock.
 	ErrClosed = errs.ErrClosed
+	// ErrReentrant is wrapped by the error from Lock or RLock called from
+	// a callback that runs under the exclusive lock on the same name
+	// (Held.Do), which would wait for itself: it fails at once instead.
+	ErrReentrant = errs.ErrReentrant
 )
 
 // DefaultTimeout bounds a wait whose context has no deadline. Waiting forever
@@ -85,6 +90,32 @@ func TryRLock(name string) (*Held, error) {
 	return try("tryrlock", name, false)
 }
 
+// Do runs fn, a callback into the code of whoever took the lock (the
+// function of an update), while the lock is held. A Lock or RLock of the
+// same name from fn's goroutine would wait for itself; it fails at once
+// with an error wrapping ErrReentrant instead. Other goroutines wait as
+// usual, and outside Do a goroutine may wait for a lock it handed to
+// another to release.
+func (l *Held) Do(fn func()) {
+	h := l.h.Load()
+	if h == nil || !h.exclusive || h.entry == nil {
+		fn()
+		return
+	}
+	e := h.entry
+	me := goid.ID()
+	e.mu.Lock()
+	prev := e.callbackG
+	e.callbackG = me
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.callbackG = prev
+		e.mu.Unlock()
+	}()
+	fn()
+}
+
 // Unlock releases the lock. A second call returns an error wrapping ErrClosed.
 func (l *Held) Unlock() error {
 	h := l.h.Swap(nil)
@@ -141,7 +172,10 @@ func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeou
 	// that a system call does not.
 	e, err := acquireEntry(ctx, key, exclusive)
 	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: path, Err: waitError(parent, ctx, defaultTimeout)}
+		if err != ErrReentrant {
+			err = waitError(parent, ctx, defaultTimeout)
+		}
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
 	f, err := open(path, exclusive)
 	if err != nil {

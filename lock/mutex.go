@@ -122,7 +122,10 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 	}
 	e, err := acquireEntry(ctx, m.key, true)
 	if err != nil {
-		return nil, &fs.PathError{Op: "lock", Path: m.path, Err: waitError(parent, ctx, DefaultTimeout)}
+		if err != ErrReentrant {
+			err = waitError(parent, ctx, DefaultTimeout)
+		}
+		return nil, &fs.PathError{Op: "lock", Path: m.path, Err: err}
 	}
 	f, err := m.file()
 	if err != nil {

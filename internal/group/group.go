@@ -36,11 +36,11 @@ package group
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/internal/goid"
 )
 
 // ErrReentrant is returned by Do called from a callback of the batch that
@@ -138,7 +138,7 @@ func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) 
 			// would be waiting for itself. (The test is exact: while this
 			// goroutine runs the callback, user cannot change.)
 			q.mu.Unlock()
-			if GoroutineID() == g {
+			if goid.ID() == g {
 				return ErrReentrant
 			}
 			q.mu.Lock()
@@ -461,7 +461,7 @@ func (b *Batch[T]) User(fn func()) {
 		top = top.parent
 	}
 	if top.gid == 0 {
-		top.gid = GoroutineID()
+		top.gid = goid.ID()
 	}
 	q := b.q
 	prev := q.user.Swap(top.gid)
@@ -554,21 +554,4 @@ func OwnCode(ctx context.Context) context.Context {
 func IsOwnCode(ctx context.Context) bool {
 	v, _ := ctx.Value(ownCodeKey{}).(bool)
 	return v
-}
-
-// GoroutineID returns the id of the calling goroutine, for detecting
-// re-entry. It is not cheap (it formats a stack header), which is why it is
-// taken only around callbacks and by callers that find a callback running.
-func GoroutineID() uint64 {
-	var buf [64]byte
-	n := runtime.Stack(buf[:], false)
-	const prefix = "goroutine "
-	var id uint64
-	for _, c := range buf[len(prefix):n] {
-		if c < '0' || c > '9' {
-			break
-		}
-		id = id*10 + uint64(c-'0')
-	}
-	return id
 }
