@@ -81,11 +81,20 @@ func TestUpdaterExcludesUpdate(t *testing.T) {
 		p := filepath.Join(dir, "doc")
 		u := durable.NewUpdater(p, durable.WithFS(fsys))
 		err := u.Update(context.Background(), func([]byte) ([]byte, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-			defer cancel()
-			err := durable.UpdateContext(ctx, p, func([]byte) ([]byte, error) { return []byte("other"), nil }, durable.WithFS(fsys))
-			if !errors.Is(err, durable.ErrLocked) {
+			other := func() error {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+				defer cancel()
+				return durable.UpdateContext(ctx, p, func([]byte) ([]byte, error) { return []byte("other"), nil }, durable.WithFS(fsys))
+			}
+			// From another goroutine: it waits, and times out.
+			done := make(chan error, 1)
+			go func() { done <- other() }()
+			if err := <-done; !errors.Is(err, durable.ErrLocked) {
 				t.Errorf("%T: Update while an Updater holds the lock: err = %v, want ErrLocked", fsys, err)
+			}
+			// From this very callback: it would wait for itself.
+			if err := other(); !errors.Is(err, durable.ErrReentrant) {
+				t.Errorf("%T: Update from the Updater's own callback: err = %v, want ErrReentrant", fsys, err)
 			}
 			return []byte("mine"), nil
 		})
