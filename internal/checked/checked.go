@@ -48,6 +48,29 @@ type ID struct{ Dev, Ino uint64 }
 // gives one.
 func IDOf(fi fs.FileInfo) (ID, bool) { return idOf(fi) }
 
+// Lstat describes path without following a link in its last component, as
+// os.Lstat does, with the file's identity read now: on Windows os.Lstat
+// leaves the volume serial number and file index to be read by path when
+// first compared, which would compare whatever the name names by then, and
+// a directory listing's Info has none under Wine. Describe what a repair
+// will later compare (OpenChecked, Remove, Same) with Lstat or Stat.
+func Lstat(path string) (fs.FileInfo, error) {
+	fi, err := os.Lstat(path)
+	if err == nil {
+		pin(fi)
+	}
+	return fi, err
+}
+
+// Stat is Lstat, following links in path.
+func Stat(path string) (fs.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err == nil {
+		pin(fi)
+	}
+	return fi, err
+}
+
 // Dir is an open directory in which names are looked up.
 type Dir struct {
 	path string
@@ -125,6 +148,9 @@ func Same(a, b fs.FileInfo) bool {
 	ib, okb := IDOf(b)
 	if oka && okb {
 		return ia == ib
+	}
+	if same, ok := sameFile(a, b); ok {
+		return same
 	}
 	return a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }

@@ -3,6 +3,7 @@ package checked
 import (
 	"io/fs"
 	"os"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -114,6 +115,31 @@ func (d dirHandle) remove(path, name string, want fs.FileInfo) error {
 	return nil
 }
 
-// idOf has no identity to give: a FileInfo from a directory listing has
-// none on Windows, so files are compared by size and modification time.
+// idOf has no identity to give: the os package keeps a Windows file's
+// volume serial number and file index to itself, so Same asks sameFile.
 func idOf(fs.FileInfo) (ID, bool) { return ID{}, false }
+
+// sameFile compares two FileInfos that the os package made (os.Stat,
+// os.Lstat, (*os.File).Stat, a directory listing's Info) by volume serial
+// number and file index, through os.SameFile. Size and modification time
+// would not do: a directory's change whenever a name in it is created or
+// removed, so a repair would find every directory "replaced" once an
+// earlier repair in it had removed a temp file. FileInfos from elsewhere
+// (an in-memory filesystem) have no identity: ok is false.
+func sameFile(a, b fs.FileInfo) (same, ok bool) {
+	if !fromOS(a) || !fromOS(b) {
+		return false, false
+	}
+	return os.SameFile(a, b), true
+}
+
+// fromOS reports whether fi is the os package's: its Sys is what
+// os.SameFile needs beside it.
+func fromOS(fi fs.FileInfo) bool {
+	_, ok := fi.Sys().(*syscall.Win32FileAttributeData)
+	return ok
+}
+
+// pin makes os read fi's volume serial number and file index now, by the
+// path os.Stat or os.Lstat was given (without following a reparse point).
+func pin(fi fs.FileInfo) { os.SameFile(fi, fi) }

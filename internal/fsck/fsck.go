@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/durable-go/durable/internal/checked"
 )
 
 // Kind names what a Finding is about. The names are stable: scripts read
@@ -149,7 +151,7 @@ func (o *Options) normalize() Options {
 func Check(ctx context.Context, dirs []string, opts *Options) (*Report, error) {
 	c := &checker{ctx: ctx, o: opts.normalize(), rep: &Report{Findings: []Finding{}}}
 	for _, d := range dirs {
-		fi, err := os.Stat(d)
+		fi, err := checked.Stat(d)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +239,9 @@ func (c *checker) dir(ref *dirRef, top bool) error {
 	var subdirs []*dirRef
 	for _, de := range des {
 		p := filepath.Join(path, de.Name())
-		fi, err := de.Info()
+		// Not de.Info(): on Windows it would carry no identity to
+		// compare a repair's open with (Lstat is what Info does on Unix).
+		fi, err := checked.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed meanwhile
 		}
