@@ -426,7 +426,7 @@ func Mkdir(fsys vfs.FS, name, data string) error {
 		if err := Adopt(f, a); err != nil {
 			return err
 		}
-		if err := f.Sync(); err != nil {
+		if err := syncOpenDir(fsys, f, name); err != nil {
 			return err
 		}
 	}

@@ -28,3 +28,6 @@ func inspect(f vfs.File) (fi fs.FileInfo, links uint64, known bool, err error) {
 func isLinkErrno(err error) bool {
 	return errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) || isEFTYPE(err)
 }
+
+// syncOpenDir fsyncs the directory name through f, its open descriptor.
+func syncOpenDir(_ vfs.FS, f vfs.File, _ string) error { return f.Sync() }

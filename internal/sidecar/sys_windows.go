@@ -104,3 +104,10 @@ func (fi *handleInfo) Sys() any    { return nil }
 // isLinkErrno reports the error MemFS gives for O_NOFOLLOW on a link; on
 // the real filesystem the link itself is opened and refused by its type.
 func isLinkErrno(err error) bool { return errors.Is(err, syscall.ELOOP) }
+
+// syncOpenDir flushes the directory name with fsys.SyncDir, not through f:
+// FlushFileBuffers needs a handle opened for writing, which f is not, and
+// SyncDir knows which refusals mean the filesystem has nothing to flush
+// for a directory (NTFS wrote the entries through; Wine says "Access
+// denied").
+func syncOpenDir(fsys vfs.FS, _ vfs.File, name string) error { return fsys.SyncDir(name) }
