@@ -176,7 +176,11 @@ func (o *options) skipWrite(name, target string, data []byte) (bool, error) {
 	}
 	fi, same, err := o.unchanged(target, data)
 	if err == nil && same {
-		if uid, _, ok := vfs.Owner(fi); ok && os.Geteuid() != 0 && uid != os.Geteuid() {
+		// Geteuid is -1 on Windows, which has no uids for a replace to
+		// change: there an owner (the in-memory model's) is no reason to
+		// write a temp file only to throw it away.
+		euid := os.Geteuid()
+		if uid, _, ok := vfs.Owner(fi); ok && euid != 0 && euid != -1 && uid != euid {
 			return false, nil
 		}
 		err = o.syncExisting(target)
