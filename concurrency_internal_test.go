@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
 )
@@ -366,7 +367,7 @@ func TestUpdateOSWrapperKeepsCrossProcessLock(t *testing.T) {
 	if os.Getenv("DURABLE_CONC_HOLD") != "" {
 		t.Skip("helper")
 	}
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "f")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestConcHelperHoldLock$")
 	cmd.Env = append(os.Environ(), "DURABLE_CONC_HOLD="+name)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -46,7 +47,7 @@ func TestMutexExcludesAcrossWrappers(t *testing.T) {
 // A wrapper of the real filesystem takes the real, cross-process lock when
 // it is a vfs.Wrapper, and is refused when it does not say what it wraps.
 func TestMutexOnWrappersOfOS(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	name := filepath.Join(dir, "f")
 	m := New(vfs.Inject(vfs.OS{}), name)
 	h, err := m.Lock(context.Background())
