@@ -3,6 +3,7 @@ package jsonl_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,7 +27,7 @@ func TestAppendHonoursItsOwnDeadline(t *testing.T) {
 	armed.Store(true)
 	inSync, release := make(chan struct{}), make(chan struct{})
 	m.SetHook(func(op vfs.Op, name string) {
-		if op == vfs.OpSync && name == "/log" && armed.CompareAndSwap(true, false) {
+		if op == vfs.OpSync && filepath.ToSlash(name) == "/log" && armed.CompareAndSwap(true, false) {
 			close(inSync)
 			<-release
 		}
