@@ -3,7 +3,6 @@ package durable_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -76,32 +75,6 @@ func runAs(t *testing.T, bin string, uid int, groups []uint32, role, name, mark 
 	return nil
 }
 
-// helperBinary copies the test binary where other users may run it.
-func helperBinary(t *testing.T, dir string) string {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.Open(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	bin := filepath.Join(dir, "helper.test")
-	dst, err := os.OpenFile(bin, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
 // TestSidecarGroupMembersShare: member A of a 0660 group file's group
 // makes its lock file; member B must still be able to lock and update it
 // (issue 16, item 9). A's umask (022) would leave a plain 0600 or 0640
@@ -109,7 +82,7 @@ func helperBinary(t *testing.T, dir string) string {
 func TestSidecarGroupMembersShare(t *testing.T) {
 	needRoot(t)
 	base := sharedDir(t, 0o755)
-	bin := helperBinary(t, base)
+	bin := testBinary(t)
 	groups := []uint32{sideGroup}
 
 	t.Run("setgid directory, Update", func(t *testing.T) {
@@ -188,7 +161,7 @@ func TestSidecarGroupMembersShare(t *testing.T) {
 func TestSidecarRootLeavesUserOwner(t *testing.T) {
 	needRoot(t)
 	base := sharedDir(t, 0o755)
-	bin := helperBinary(t, base)
+	bin := testBinary(t)
 	home := filepath.Join(base, "home")
 	must(t, os.Mkdir(home, 0o700))
 	must(t, os.Chown(home, sideUserA, sideUserA))
