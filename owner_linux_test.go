@@ -17,6 +17,7 @@ import (
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/queue"
 	"github.com/durable-go/durable/store"
+	"github.com/durable-go/durable/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -368,5 +369,31 @@ func TestUserRefusesPlantedLink(t *testing.T) {
 	asUser(t, "write", link, uidWriter, uidWriter)
 	if b, _ := os.ReadFile(target); string(b) != "child" {
 		t.Fatalf("target = %q, want the user's own link followed", b)
+	}
+}
+
+// Where the filesystem makes no hard links, Backup copies the old version;
+// root's copy of a user's file is the user's, as the link would have been.
+func TestRootBackupCopyKeepsOwner(t *testing.T) {
+	needRoot(t)
+	dir := sharedDir(t, 0o755)
+	name := filepath.Join(dir, "cfg.json")
+	if err := os.WriteFile(name, []byte("v1"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(name, 64101, 64200); err != nil {
+		t.Fatal(err)
+	}
+	noLinks := vfs.Inject(vfs.OS{}, vfs.Fault{Ops: vfs.OpLink, N: 1, Err: syscall.EPERM, Sticky: true})
+	if err := durable.WriteFile(name, []byte("v2"), 0o600, durable.Backup(), durable.WithFS(noLinks)); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(name + ".bak"); string(b) != "v1" {
+		t.Fatalf(".bak holds %q, want v1", b)
+	}
+	for _, f := range []string{name, name + ".bak"} {
+		if uid, gid, _ := ownerOf(t, f); uid != 64101 || gid != 64200 {
+			t.Errorf("%s is owned by %d:%d, want 64101:64200", f, uid, gid)
+		}
 	}
 }

@@ -383,7 +383,11 @@ func (o *options) copyBackup(target, bak string) error {
 	if err != nil {
 		return err
 	}
-	p, err := o.withoutBackup().begin(bak, bak, fi.Mode().Perm())
+	// A new backup is the data owner's, as a hard link would be: root's
+	// copy must not hand a user's old version to root.
+	c := o.withoutBackup()
+	c.sidecarOf = target
+	p, err := c.begin(bak, bak, fi.Mode().Perm())
 	if err != nil {
 		return err
 	}
