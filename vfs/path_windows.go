@@ -38,10 +38,12 @@ func winPath(name string) string {
 func utf16Ptr(name string) (*uint16, error) { return windows.UTF16PtrFromString(winPath(name)) }
 
 // onDiskName returns newname spelled as the directory already spells it,
-// when it names an existing entry whose name differs only in case (NTFS
-// and FAT compare names case-insensitively). Renaming over "config.json"
-// as "Config.json" would otherwise rename the user's file too: a replace
-// changes the content, never the name.
+// when it names an existing entry by another spelling: a name that differs
+// only in case (NTFS and FAT compare names case-insensitively), or the
+// entry's 8.3 short name ("CONFIG~1.JSO" for "config.json"). Renaming
+// over "config.json" as "Config.json" or "CONFIG~1.JSO" would otherwise
+// rename the user's file too: a replace changes the content, never the
+// name.
 func onDiskName(newname string) string {
 	p, err := utf16Ptr(newname)
 	if err != nil {
@@ -54,8 +56,9 @@ func onDiskName(newname string) string {
 	}
 	windows.FindClose(h)
 	have := windows.UTF16ToString(fd.FileName[:])
+	short := windows.UTF16ToString(fd.AlternateFileName[:])
 	base := filepath.Base(newname)
-	if have == base || !strings.EqualFold(have, base) {
+	if have == base || !strings.EqualFold(have, base) && !strings.EqualFold(short, base) {
 		return newname
 	}
 	return filepath.Join(filepath.Dir(newname), have)

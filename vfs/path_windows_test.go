@@ -3,6 +3,8 @@
 package vfs
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,38 +59,59 @@ func TestOnDiskName(t *testing.T) {
 	}
 }
 
-func TestReplaceReadOnly(t *testing.T) {
+// A read-only target is replaced without its attribute ever being
+// cleared: the new file is read-only because the temp file was.
+func TestRenameOverReadOnly(t *testing.T) {
 	dir := testdir.New(t)
 	from, to := filepath.Join(dir, "tmp"), filepath.Join(dir, "target")
-	for name, content := range map[string]string{from: "new", to: "old"} {
-		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, _ := windows.UTF16PtrFromString(from)
-	p, _ := windows.UTF16PtrFromString(to)
-	if done, err := replaceReadOnly(f, p); done || err != nil {
-		t.Fatalf("a writable target: done %v, err %v; want nothing done", done, err)
-	}
-	if err := os.Chmod(to, 0o444); err != nil {
+	if err := os.WriteFile(to, []byte("old"), 0o444); err != nil {
 		t.Fatal(err)
 	}
-	if done, err := replaceReadOnly(f, p); !done || err != nil {
-		t.Fatalf("a read-only target: done %v, err %v", done, err)
+	if err := os.WriteFile(from, []byte("new"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(to, 0o644); os.Chmod(from, 0o644) })
+	if err := rename(from, to); err != nil {
+		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(to); err != nil || string(b) != "new" {
 		t.Fatalf("target holds %q, %v", b, err)
 	}
-	// A rename that still fails (the source is gone now) puts the
-	// attribute back.
-	if err := os.Chmod(to, 0o444); err != nil {
+	if fi, err := os.Stat(to); err != nil || fi.Mode().Perm()&0o200 != 0 {
+		t.Fatalf("target mode %v, %v: want read-only", fi.Mode(), err)
+	}
+	if _, err := os.Lstat(from); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("temp still there: %v", err)
+	}
+}
+
+// The 8.3 short name of an entry is another spelling of it: onDiskName
+// maps it to the long name, so that a replace through it keeps the name.
+func TestOnDiskNameShort(t *testing.T) {
+	dir := testdir.New(t)
+	name := filepath.Join(dir, "configuration.json")
+	if err := os.WriteFile(name, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if done, err := replaceReadOnly(f, p); !done || err == nil {
-		t.Fatalf("renaming a missing file: done %v, err %v", done, err)
+	short := shortName(t, name)
+	if got := onDiskName(short); got != name {
+		t.Fatalf("onDiskName(%q) = %q, want %q", short, got, name)
 	}
-	if fi, err := os.Stat(to); err != nil || fi.Mode().Perm()&0o200 != 0 {
-		t.Fatalf("target mode %v, %v: the read-only attribute was not put back", fi.Mode(), err)
+}
+
+// shortName returns name's 8.3 spelling, skipping the test where the
+// volume keeps none.
+func shortName(t *testing.T, name string) string {
+	t.Helper()
+	p, _ := windows.UTF16PtrFromString(name)
+	buf := make([]uint16, 512)
+	n, err := windows.GetShortPathName(p, &buf[0], uint32(len(buf)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	os.Chmod(to, 0o644)
+	short := windows.UTF16ToString(buf[:n])
+	if strings.EqualFold(filepath.Base(short), filepath.Base(name)) {
+		t.Skipf("no 8.3 name for %s on this volume", name)
+	}
+	return filepath.Join(filepath.Dir(name), filepath.Base(short))
 }
