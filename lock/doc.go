@@ -7,8 +7,11 @@
 // holder — goroutine or process, on the same machine — holds a lock on the
 // same name, exclusive or shared. Any number of [RLock] holders may share a
 // name, but not with an exclusive holder. A process that dies, even by
-// SIGKILL, releases its locks at once: the operating system drops them with
-// the process's last descriptor.
+// SIGKILL, releases its locks: on Linux, macOS and the BSDs at once, as the
+// operating system drops them with the process's last descriptor; on
+// Windows when the system gets to it, since Microsoft documents the
+// release of a dead process's locks as depending on available system
+// resources. A waiter keeps polling meanwhile, within its context.
 //
 // # Rules
 //
@@ -60,7 +63,11 @@
 // on kernels older than 3.15. It never uses classic fcntl locks, which any
 // close of any descriptor for the file releases. Darwin and the BSDs use
 // flock. Windows uses LockFileEx on one byte far past the end of the sidecar,
-// so that reading the sidecar is never blocked.
+// so that reading the sidecar is never blocked. The sidecar is opened
+// sharing read, write and delete access; a program that holds it open
+// without sharing (antivirus, backup and sync tools do) makes the lock
+// busy: Lock and RLock keep waiting, TryLock fails with ErrLocked. RLock
+// opens an existing sidecar for reading only.
 //
 // Over NFS and other network filesystems the lock is only as good as the
 // server's lock support: flock may be emulated with byte-range locks, or be

@@ -136,6 +136,9 @@ func try(op, name string, exclusive bool) (*Held, error) {
 		return nil, &fs.PathError{Op: op, Path: path, Err: ErrLocked}
 	}
 	f, err := open(path, exclusive)
+	if openBusy(err) {
+		err = fmt.Errorf("%w: %w", ErrLocked, err)
+	}
 	if err == nil {
 		err = osLocker{}.tryLock(f, exclusive)
 		if err != nil {
@@ -177,9 +180,12 @@ func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeou
 		}
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
-	f, err := open(path, exclusive)
+	f, err := openWaiting(ctx, path, exclusive)
 	if err != nil {
 		e.release(exclusive)
+		if errors.Is(err, ErrLocked) {
+			err = waitError(parent, ctx, defaultTimeout)
+		}
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
 	if err := poll(ctx, f, exclusive); err != nil {
@@ -191,6 +197,34 @@ func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeou
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
 	return newHeld(path, f, e, exclusive, false), nil
+}
+
+// openWaiting is open, waiting while another program holds the sidecar
+// open without sharing it (on Windows antivirus, backup and sync tools do):
+// the lock is busy, not broken. It returns ErrLocked when ctx ends the
+// wait.
+func openWaiting(ctx context.Context, path string, exclusive bool) (*os.File, error) {
+	var timer *time.Timer
+	backoff := minBackoff
+	for {
+		f, err := open(path, exclusive)
+		if !openBusy(err) {
+			return f, err
+		}
+		d := backoff/2 + rand.N(backoff/2+1)
+		if timer == nil {
+			timer = time.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ErrLocked
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
 }
 
 // poll retries a non-blocking lock until it succeeds or ctx is done: a

@@ -40,3 +40,10 @@ func (osLocker) unlock(f *os.File) error {
 		return windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, lockRange())
 	})
 }
+
+// openBusy reports an open of the sidecar that failed because another
+// program holds it open without sharing it: a sharing violation, which
+// lasts only as long as that program's handle.
+func openBusy(err error) bool {
+	return errors.Is(err, windows.ERROR_SHARING_VIOLATION) || errors.Is(err, windows.ERROR_LOCK_VIOLATION)
+}
