@@ -3,7 +3,6 @@ package journal
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 )
 
 // DropBefore removes the segments whose records all come before index,
@@ -35,7 +34,7 @@ func (j *Journal) DropBefore(ctx context.Context, index uint64) (uint64, error) 
 			return err
 		}
 		for _, b := range bases[:k] {
-			if err := j.fs.Remove(filepath.Join(j.dir, segName(b))); err != nil {
+			if err := removeSegment(j.fs, j.dir, segName(b)); err != nil {
 				return err
 			}
 		}
