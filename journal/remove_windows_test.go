@@ -10,10 +10,9 @@ import (
 	"github.com/durable-go/durable/vfs"
 )
 
-// DropBefore succeeds while another Journal holds an old segment open
-// for writing (every
-// file durable opens shares delete access): the dropped segments leave
-// the listing at once, and the retained records still read.
+// DropBefore succeeds while another Journal holds an old segment open for
+// writing (every file durable opens shares delete access): the dropped
+// segments leave the listing at once, and the retained records still read.
 func TestDropBeforeWhileSegmentOpen(t *testing.T) {
 	dir := testdir.New(t)
 	j := mustOpen(t, dir, &Options{SegmentSize: 4096})
