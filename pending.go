@@ -389,11 +389,15 @@ func (p *PendingFile) install() error {
 			return p.abort(err)
 		}
 		if same {
-			if err := p.abort(nil); err != nil {
-				return err
+			// A target that cannot be flushed in place (errNoFlush) is
+			// replaced by the sealed copy instead.
+			if err := o.syncExisting(p.target); !errors.Is(err, errNoFlush) {
+				if aerr := p.abort(nil); aerr != nil {
+					return aerr
+				}
+				p.skipped = true
+				return p.wrap(err)
 			}
-			p.skipped = true
-			return p.wrap(o.syncExisting(p.target))
 		}
 	}
 	if o.noSplitLinks {

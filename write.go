@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -184,6 +185,9 @@ func (o *options) skipWrite(name, target string, data []byte) (bool, error) {
 			return false, nil
 		}
 		err = o.syncExisting(target)
+		if errors.Is(err, errNoFlush) {
+			return false, nil // the replace makes it durable
+		}
 	}
 	if err != nil {
 		return false, &fs.PathError{Op: "replace", Path: name, Err: err}
@@ -211,21 +215,29 @@ func (o *options) unchanged(target string, data []byte) (fs.FileInfo, bool, erro
 }
 
 // syncExisting makes an existing file and its directory entry durable: it
-// may have been written by someone who did not fsync.
+// may have been written by someone who did not fsync. It fails with
+// errNoFlush when the file cannot be flushed where it is: Windows flushes
+// only handles open for writing, and a read-only file opens for reading
+// only. The caller then replaces it after all, which flushes the copy.
 func (o *options) syncExisting(target string) error {
 	if o.durability != Full {
 		return nil
 	}
 	err := syncFile(o.fs, target, os.O_RDONLY)
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EBADF) {
-		// Windows flushes only handles open for writing.
 		err = syncFile(o.fs, target, os.O_RDWR)
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("%w: %w", errNoFlush, err)
+		}
 	}
 	if err != nil {
 		return err
 	}
 	return o.syncDir(filepath.Dir(target))
 }
+
+// errNoFlush says that syncExisting could not flush the file in place.
+var errNoFlush = errors.New("the file cannot be flushed in place")
 
 func syncFile(fsys vfs.FS, name string, flag int) error {
 	f, err := fsys.OpenFile(name, flag, 0)

@@ -3,8 +3,11 @@ package durable_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/windows"
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/testdir"
@@ -52,6 +55,90 @@ func TestReplaceWhileReaderHoldsFile(t *testing.T) {
 	}
 	if got := readString(t, name); got != "newer" {
 		t.Fatalf("content %q", got)
+	}
+	noTemps(t, dir)
+}
+
+// A write through an entry's 8.3 short name replaces the content and keeps
+// the long name: the directory holds one entry, spelled as before.
+func TestWriteThroughShortName(t *testing.T) {
+	dir := testdir.New(t)
+	name := filepath.Join(dir, "configuration.json")
+	if err := durable.WriteFile(name, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := windows.UTF16PtrFromString(name)
+	buf := make([]uint16, 512)
+	n, err := windows.GetShortPathName(p, &buf[0], uint32(len(buf)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, filepath.Base(windows.UTF16ToString(buf[:n])))
+	if strings.EqualFold(short, name) {
+		t.Skip("no 8.3 names on this volume")
+	}
+	if err := durable.WriteFile(short, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil || len(es) != 1 || es[0].Name() != "configuration.json" {
+		t.Fatalf("directory holds %v, %v; want configuration.json alone", es, err)
+	}
+	if got := readString(t, name); got != "new" {
+		t.Fatalf("content %q", got)
+	}
+}
+
+// A read-only target is replaced and stays read-only, with SkipUnchanged
+// too: one that already holds the data and cannot be flushed in place
+// (Windows flushes only handles open for writing) is replaced by a flushed
+// copy rather than failing.
+func TestReadOnlyTarget(t *testing.T) {
+	dir := testdir.New(t)
+	name := filepath.Join(dir, "ro.json")
+	if err := durable.WriteFile(name, []byte("old"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(name, 0o644) })
+	for _, tc := range []struct {
+		data string
+		opts []durable.Option
+	}{
+		{"new", nil},
+		{"new", []durable.Option{durable.SkipUnchanged()}},
+		{"newer", []durable.Option{durable.SkipUnchanged()}},
+	} {
+		if err := durable.WriteFile(name, []byte(tc.data), 0o644, tc.opts...); err != nil {
+			t.Fatalf("write %q over a read-only file: %v", tc.data, err)
+		}
+		if got := readString(t, name); got != tc.data {
+			t.Fatalf("content %q, want %q", got, tc.data)
+		}
+		if fi, err := os.Stat(name); err != nil || fi.Mode().Perm()&0o200 != 0 {
+			t.Fatalf("mode %v, %v: the read-only attribute was lost", fi.Mode(), err)
+		}
+	}
+	noTemps(t, dir)
+}
+
+// A directory in the target's place is refused at once, not retried as if
+// another process held it.
+func TestDirectoryTargetNotRetried(t *testing.T) {
+	dir := testdir.New(t)
+	name := filepath.Join(dir, "sub")
+	if err := os.Mkdir(name, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := durable.WriteFile(name, []byte("x"), 0o644)
+	if err == nil {
+		t.Fatal("replaced a directory")
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Fatalf("failed after %v: retried (%v)", took, err)
+	}
+	if fi, serr := os.Stat(name); serr != nil || !fi.IsDir() {
+		t.Fatalf("directory gone: %v", serr)
 	}
 	noTemps(t, dir)
 }
