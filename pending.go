@@ -231,6 +231,9 @@ func (p *PendingFile) keepXattrs() (acl bool, err error) {
 	if !ok || !isOS(p.o.fs) {
 		return false, nil
 	}
+	if err := keepSecurity(f, p.target); err != nil {
+		return false, err
+	}
 	attrs, err := oldXattrs(p.target, func() bool { return p.root || os.Geteuid() == 0 })
 	if err != nil || attrs == nil {
 		return false, err

@@ -142,3 +142,44 @@ func TestDirectoryTargetNotRetried(t *testing.T) {
 	}
 	noTemps(t, dir)
 }
+
+// A replace keeps the target's DACL, protected flag included: an
+// administrator's tightened ACL survives every write.
+func TestReplaceKeepsDACL(t *testing.T) {
+	if testdir.UnderWine() {
+		t.Skip("Wine does not keep file DACLs (it derives one from the Unix mode)")
+	}
+	dir := testdir.New(t)
+	name := filepath.Join(dir, "token.json")
+	if err := durable.WriteFile(name, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user may do anything, the Users group only read.
+	want := "D:P(A;;FA;;;" + u.User.Sid.String() + ")(A;;FR;;;BU)"
+	sd, err := windows.SecurityDescriptorFromString(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dacl, _, _ := sd.DACL()
+	if err := windows.SetNamedSecurityInfo(name, windows.SE_FILE_OBJECT,
+		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := durable.WriteFile(name, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := windows.GetNamedSecurityInfo(name, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want {
+		t.Fatalf("DACL after the replace %s, want %s", got, want)
+	}
+	if readString(t, name) != "new" {
+		t.Fatal("not replaced")
+	}
+}

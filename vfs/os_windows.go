@@ -64,7 +64,18 @@ func openFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	default:
 		mode = windows.OPEN_EXISTING
 	}
-	h, err := windows.CreateFile(p, access, shareAll, nil, mode, attrs, 0)
+	var sa *windows.SecurityAttributes
+	if flag&os.O_CREATE != 0 {
+		if mode == windows.CREATE_NEW {
+			// A replace gives its new file the old one's DACL; the
+			// creator, its owner, may always.
+			access |= windows.READ_CONTROL | windows.WRITE_DAC
+		}
+		if sa, err = createSecurity(uint32(perm.Perm())); err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+	}
+	h, err := windows.CreateFile(p, access, shareAll, sa, mode, attrs, 0)
 	if err != nil {
 		if errors.Is(err, windows.ERROR_ACCESS_DENIED) && attrs&windows.FILE_FLAG_BACKUP_SEMANTICS == 0 {
 			if a, aerr := windows.GetFileAttributes(p); aerr == nil && a&windows.FILE_ATTRIBUTE_DIRECTORY != 0 {
