@@ -19,7 +19,8 @@ type DataSyncer interface {
 }
 
 // Allocate makes f at least size bytes long, with the space reserved where
-// the platform can: fallocate(2) mode 0 on Linux for a file of the real OS,
+// the platform can: fallocate(2) mode 0 on Linux and fcntl(F_PREALLOCATE)
+// on macOS for a file of the real OS,
 // the file's own Allocate if it implements Allocator, and otherwise an
 // extension with Truncate (which reserves nothing on most filesystems: a
 // later write into the hole may still fail with ENOSPC). It never shrinks
@@ -42,7 +43,7 @@ func Allocate(f File, size int64) error {
 }
 
 // Datasync flushes f's data: fdatasync(2) for a file of the real OS on
-// Linux, the file's own Datasync if it implements DataSyncer, and
+// Linux and FreeBSD, the file's own Datasync if it implements DataSyncer, and
 // otherwise File.Sync (F_FULLFSYNC on macOS). It is enough after
 // overwriting bytes inside the file's durable size; a write that grows the
 // file needs File.Sync.

@@ -82,14 +82,15 @@ func syscallMode(perm fs.FileMode) uint32 {
 	return m
 }
 
-func rename(oldname, newname string) error { return os.Rename(oldname, newname) }
+func rename(oldname, newname string) error { return os.Rename(oldname, onDiskName(newname)) }
 
 // renameFile is rename for a file oldname. Where newname is a directory,
 // rename(2) says EISDIR (ENOTDIR with a trailing slash) and os.Rename
 // EEXIST; only then is it worth looking, to say what os.Rename says.
 func renameFile(oldname, newname string) error {
+	target := onDiskName(newname)
 	for {
-		err := syscall.Rename(oldname, newname)
+		err := syscall.Rename(oldname, target)
 		switch err {
 		case nil:
 			return nil
