@@ -231,12 +231,15 @@ func (p *PendingFile) keepXattrs() (acl bool, err error) {
 	if !ok || !isOS(p.o.fs) {
 		return false, nil
 	}
-	if err := keepSecurity(f, p.target); err != nil {
+	// A Windows DACL counts as an ACL here: Wine maps it onto the Unix
+	// mode, read-only bit included, so the mode is set after it.
+	acl, err = keepSecurity(f, p.target)
+	if err != nil {
 		return false, err
 	}
 	attrs, err := oldXattrs(p.target, func() bool { return p.root || os.Geteuid() == 0 })
 	if err != nil || attrs == nil {
-		return false, err
+		return acl, err
 	}
 	now := attrs[:0]
 	for _, a := range attrs {

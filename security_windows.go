@@ -16,23 +16,23 @@ import (
 // writer's, as on Unix. Inherited entries come from the directory, the
 // same for both files. A target that is gone keeps nothing; a DACL that
 // cannot be read or set fails the write, as a dropped ACL could widen
-// access.
-func keepSecurity(f *os.File, target string) error {
+// access. set reports whether a DACL was set.
+func keepSecurity(f *os.File, target string) (set bool, err error) {
 	sd, err := windows.GetNamedSecurityInfo(target, windows.SE_FILE_OBJECT,
 		windows.DACL_SECURITY_INFORMATION|windows.OWNER_SECURITY_INFORMATION)
 	if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_PATH_NOT_FOUND) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return &fs.PathError{Op: "getsecurityinfo", Path: target, Err: err}
+		return false, &fs.PathError{Op: "getsecurityinfo", Path: target, Err: err}
 	}
 	dacl, _, err := sd.DACL()
 	if err != nil && !errors.Is(err, windows.ERROR_OBJECT_NOT_FOUND) {
-		return &fs.PathError{Op: "getsecurityinfo", Path: target, Err: err}
+		return false, &fs.PathError{Op: "getsecurityinfo", Path: target, Err: err}
 	}
 	control, _, err := sd.Control()
 	if err != nil {
-		return &fs.PathError{Op: "getsecurityinfo", Path: target, Err: err}
+		return false, &fs.PathError{Op: "getsecurityinfo", Path: target, Err: err}
 	}
 	info := windows.SECURITY_INFORMATION(windows.DACL_SECURITY_INFORMATION | windows.UNPROTECTED_DACL_SECURITY_INFORMATION)
 	if control&windows.SE_DACL_PROTECTED != 0 {
@@ -40,34 +40,34 @@ func keepSecurity(f *os.File, target string) error {
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return err
+		return false, err
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		serr = windows.SetSecurityInfo(windows.Handle(fd), windows.SE_FILE_OBJECT, info, nil, nil, dacl, nil)
 	}); err != nil {
-		return err
+		return false, err
 	}
 	if serr != nil {
-		return &fs.PathError{Op: "setsecurityinfo", Path: f.Name(), Err: serr}
+		return false, &fs.PathError{Op: "setsecurityinfo", Path: f.Name(), Err: serr}
 	}
 	owner, _, err := sd.Owner()
 	if err != nil || owner == nil {
-		return nil
+		return true, nil
 	}
 	cur, err := windows.GetNamedSecurityInfo(f.Name(), windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION)
 	if err != nil {
-		return nil
+		return true, nil
 	}
 	if have, _, err := cur.Owner(); err == nil && have != nil && have.Equals(owner) {
-		return nil
+		return true, nil
 	}
 	// Giving a file to another owner takes a privilege most writers do
 	// not hold; without it the new file is the writer's.
 	err = windows.SetNamedSecurityInfo(f.Name(), windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION, owner, nil, nil, nil)
 	if err != nil && !errors.Is(err, windows.ERROR_INVALID_OWNER) && !errors.Is(err, windows.ERROR_ACCESS_DENIED) &&
 		!errors.Is(err, windows.ERROR_PRIVILEGE_NOT_HELD) {
-		return &fs.PathError{Op: "setsecurityinfo", Path: f.Name(), Err: err}
+		return true, &fs.PathError{Op: "setsecurityinfo", Path: f.Name(), Err: err}
 	}
-	return nil
+	return true, nil
 }
