@@ -359,7 +359,9 @@ func (p *PendingFile) seal() error {
 	if o.durability == Full && !mutate.SkipFileSync {
 		// An fsync error is final: the kernel may have dropped the dirty
 		// pages, so a retry could "succeed" with data that is not on disk.
-		if err := p.f.Sync(); err != nil {
+		// (On macOS a barrier, completed by the directory's full flush:
+		// see syncTemp.)
+		if err := syncTemp(p.f); err != nil {
 			return p.abort(err)
 		}
 	}
