@@ -63,7 +63,8 @@
 // gains access. Extended attributes kept: on Linux user.*, POSIX ACLs and,
 // as root, trusted.* and file capabilities; on macOS all but the system's
 // (ACLs are not kept); on FreeBSD the user namespace (ACLs are not kept);
-// none on Windows and elsewhere.
+// on Windows the DACL, and the owner where the writer may give files away;
+// none elsewhere.
 //
 // durable follows a symbolic link at the end of a name itself, so it
 // applies the kernel's protected_symlinks rule itself, on every platform:
@@ -84,8 +85,10 @@
 // file keep the old content; NoSplitLinks refuses such targets.
 //
 // Where the platform cannot give a guarantee the documentation says so: on
-// Windows there is no general directory fsync and the rename is written
-// through instead (see vfs.OS); on NFS, rename is atomic for one client only.
+// Windows there is no directory fsync, and a directory's changes are made
+// durable by flushing a file in it, which NTFS's behaviour, not its
+// documentation, backs (see vfs.OS and the README's platform table); on
+// NFS, rename is atomic for one client only.
 // Options may trade durability for speed by name (WithDurability(Cache)),
 // never by default.
 //

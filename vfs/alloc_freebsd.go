@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// allocate has no platform call here: posix_fallocate fails with EINVAL on
-// ZFS, FreeBSD's common filesystem, so Allocate extends with Truncate.
+// allocate has no platform call here (posix_fallocate is not used: it has
+// never run here), so Allocate extends with Truncate.
 func allocate(File, int64) (bool, error) { return false, nil }
 
 // datasync uses fdatasync(2) (FreeBSD 11.1 and later) on a file of the

@@ -7,22 +7,25 @@ import (
 
 // OS is the real filesystem. Its zero value is ready to use.
 //
-// Platform notes:
+// Platform notes (the README's platform table says what has run where):
 //   - Linux, FreeBSD: File.Sync is fsync(2); SyncDir is fsync(2) on the
 //     directory opened read-only.
 //   - macOS: File.Sync is fcntl(F_FULLFSYNC), which also flushes the drive's
 //     write cache (a plain fsync on macOS does not); SyncDir does the same on
-//     the directory.
-//   - Windows: Rename is MoveFileEx(MOVEFILE_REPLACE_EXISTING |
-//     MOVEFILE_WRITE_THROUGH), falling back to a POSIX-semantics rename when a
-//     reader holds the target open with FILE_SHARE_DELETE, and retrying for a
-//     bounded time (about two seconds) while another process (an antivirus
-//     scanner, an indexer, a reader without FILE_SHARE_DELETE) holds the
-//     target. Files opened read-only by this package share delete access, so
-//     they never block a replace. Windows has no portable directory fsync:
-//     SyncDir flushes the directory handle where the filesystem allows it and
-//     otherwise relies on MOVEFILE_WRITE_THROUGH, which does not return until
-//     the rename is on disk.
+//     the directory. Rename keeps the stored spelling of a name that the
+//     volume compares case- or normalization-insensitively.
+//   - Windows: every open shares read, write and delete access, so a handle
+//     of ours never makes another process's rename or delete fail. Rename
+//     opens oldname and renames it by handle (FileRenameInfoEx with POSIX
+//     semantics, replace-if-exists and ignore-read-only, falling back to
+//     FileRenameInfo), then flushes that handle; it waits a bounded time
+//     (about two seconds) while another process holds the target without
+//     sharing delete access, and fails at once on a permission error or a
+//     directory target. Windows has no directory fsync: SyncDir creates,
+//     flushes and deletes a file in the directory, which on NTFS commits
+//     the metadata log holding the directory's earlier changes. A file
+//     created with a mode that gives group and others nothing gets a
+//     protected DACL naming only its user.
 type OS struct{}
 
 var _ FS = OS{}
