@@ -39,7 +39,10 @@
 // # The file
 //
 // The file is a store document (see package store): JSON, mode 0o600 in a
-// 0o700 directory, with a backup of the previous version:
+// 0o700 directory, with a backup of the previous version. On Windows, where
+// modes mean nothing, a new token file gets a protected DACL that names
+// only the user who created it, and every replace keeps the DACL the file
+// has (an administrator's tightened ACL survives refreshes):
 //
 //	{
 //	  "accounts": {
