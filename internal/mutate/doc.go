@@ -15,4 +15,5 @@
 //	durable_mutate_jsonl_skip_repair      jsonl neither cuts a torn tail nor checks the line boundary
 //	durable_mutate_queue_ack_before_sync        queue Ack returns before the ack event is flushed
 //	durable_mutate_queue_push_before_sync       queue Push returns before the pushed message is flushed
+//	durable_mutate_store_skip_rotate_dirsync    store rotates backups with no directory fsync before the publish
 package mutate
