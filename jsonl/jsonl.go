@@ -382,7 +382,7 @@ func (f *File) runBatch(b *group.Batch[*request]) error {
 		return f.wrap("append", err)
 	}
 	parts := [][]byte{data}
-	if f.o.Durability == durable.Full {
+	if f.o.Durability == durable.Full && !mutate.JSONLOnePiece {
 		parts = pieces(data)
 	}
 	var err2 error

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -63,8 +64,10 @@ func (e *CorruptError) Unwrap() []error {
 //     byte offset; scanning goes on after it, since the next newline starts
 //     a fresh line;
 //   - the torn tail (a last line cut short, zero bytes a crash left, lines
-//     holding zero bytes at the very end) is yielded as one *CorruptError
-//     wrapping ErrTornTail, and ends the scan.
+//     holding zero bytes at the very end, or the leftovers of a last write
+//     whose earlier block was lost and later one kept, as the package doc
+//     describes) is yielded as one *CorruptError wrapping ErrTornTail, and
+//     ends the scan.
 //
 // Blank lines are skipped. A last line without its newline is yielded if it
 // is a complete JSON object, array, string or literal (Open would keep it
@@ -290,7 +293,7 @@ func (lo *leftovers) reset() {
 // offset after its newline, or the end of the input).
 func (lo *leftovers) holdZeros(e *CorruptError, content []byte, end, eof int64) {
 	if !lo.active() {
-		lo.start, lo.sound = e.Offset, true
+		lo.start, lo.sound = e.Offset, !mutate.JSONLRefuseLeftovers
 	}
 	lo.held = append(lo.held, heldLine{corrupt: e})
 	lo.sound = lo.sound && zeroRunsLikeLostBlocks(content, e.Offset, eof) && end-lo.start <= lo.window
