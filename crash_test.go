@@ -35,7 +35,7 @@ type crashState struct {
 // directory-ordering profile.
 func statesNow(m *vfs.MemFS, step int, op string) []crashState {
 	var out []crashState
-	for _, order := range crashtest.Profiles {
+	for _, order := range crashtest.Profiles() {
 		m.SetCrashModel(vfs.CrashModel{Dirs: order})
 		states, _ := crashtest.States(m, crashBound)
 		for _, st := range states {

@@ -38,7 +38,7 @@ func crashUnder(m *vfs.MemFS, seed uint64) map[vfs.DirOrder]*vfs.MemFS {
 	saved := m.Model()
 	defer m.SetCrashModel(saved)
 	out := map[vfs.DirOrder]*vfs.MemFS{}
-	for _, order := range crashtest.Profiles {
+	for _, order := range crashtest.Profiles() {
 		m.SetCrashModel(vfs.CrashModel{Dirs: order, Garbage: saved.Garbage})
 		out[order] = m.Crash(seed)
 	}
@@ -75,7 +75,7 @@ func newRecorder(m *vfs.MemFS, seeds uint64) *recorder {
 		for k := range seeds {
 			seed := seedFor(step, k)
 			crashed := crashUnder(m, seed)
-			for _, order := range crashtest.Profiles {
+			for _, order := range crashtest.Profiles() {
 				c := crashed[order]
 				st := crashState{step: step, op: fmt.Sprintf("%v %s", op, name), seed: seed, order: order, fs: c, acked: acked}
 				r.mu.Lock()
@@ -100,7 +100,7 @@ func (r *recorder) after() []crashState {
 	for k := range r.seeds {
 		seed := seedFor(r.step+1, k)
 		crashed := crashUnder(r.m, seed)
-		for _, order := range crashtest.Profiles {
+		for _, order := range crashtest.Profiles() {
 			r.states = append(r.states, crashState{step: r.step, op: "returned", seed: seed, order: order, fs: crashed[order], acked: slices.Clone(r.acked)})
 		}
 	}

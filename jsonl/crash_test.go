@@ -345,7 +345,7 @@ func testCrashAppendCache(t *testing.T, order vfs.DirOrder) {
 // forProfiles runs fn under each directory-ordering profile, as a subtest
 // named after name (if any) and the profile.
 func forProfiles(t *testing.T, name string, fn func(t *testing.T, order vfs.DirOrder)) {
-	for _, order := range crashtest.Profiles {
+	for _, order := range crashtest.Profiles() {
 		sub := order.String()
 		if name != "" {
 			sub = name + "/" + sub

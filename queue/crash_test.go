@@ -57,7 +57,7 @@ func record(m *vfs.MemFS, l *ledger) (finish func() []crashState) {
 	add := func(s int, op string, snap *ledger) {
 		for k := range uint64(crashSeeds) {
 			seed := seedFor(s, k)
-			for _, order := range crashtest.Profiles {
+			for _, order := range crashtest.Profiles() {
 				m.SetCrashModel(vfs.CrashModel{Dirs: order})
 				st := crashState{step: s, op: op, seed: seed, order: order, fs: m.Crash(seed), l: snap}
 				mu.Lock()
@@ -119,7 +119,7 @@ func TestCrashEveryStep(t *testing.T) {
 	}
 	states := finish()
 	needOrdered := checkQueueStates(t, states)
-	t.Logf("%d crash states checked (%d seeds per step under each of %v)", len(states), crashSeeds, crashtest.Profiles)
+	t.Logf("%d crash states checked (%d seeds per step under each of %v)", len(states), crashSeeds, crashtest.Profiles())
 	skipIfDropBefore(t, needOrdered, len(states))
 }
 

@@ -38,7 +38,7 @@ func crashEveryStep(m *vfs.MemFS, op func(vfs.FS) error) (during, after []crashS
 	step := 0
 	collect := func(op string) []crashState {
 		var out []crashState
-		for _, order := range crashtest.Profiles {
+		for _, order := range crashtest.Profiles() {
 			m.SetCrashModel(vfs.CrashModel{Dirs: order})
 			states, _ := crashtest.States(m, crashBound)
 			for _, st := range states {

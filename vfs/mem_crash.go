@@ -39,7 +39,7 @@ func (o DirOrder) String() string {
 }
 
 // DirOrders lists the profiles, for tests that run under each.
-var DirOrders = []DirOrder{DirsOrdered, DirsPOSIX}
+func DirOrders() []DirOrder { return []DirOrder{DirsOrdered, DirsPOSIX} }
 
 // CrashModel says what Crash and CrashStates may leave beyond the lost,
 // kept, torn and zeroed outcomes they always consider.

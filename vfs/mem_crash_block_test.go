@@ -159,7 +159,7 @@ func TestCrashGarbageOnlyWhereWritten(t *testing.T) {
 // "ordered" keeps a rename between directories whole; "POSIX" may keep
 // either half.
 func TestCrashRenameAcrossDirectoriesByProfile(t *testing.T) {
-	for _, order := range vfs.DirOrders {
+	for _, order := range vfs.DirOrders() {
 		m := vfs.NewMem()
 		m.SetCrashModel(vfs.CrashModel{Dirs: order})
 		must(t, m.Mkdir("/a", 0o755))
@@ -252,7 +252,7 @@ func TestCrashStatesEnumerates(t *testing.T) {
 		must(t, m.Rename("/d/y", "/d/z"))
 		return m
 	}
-	for _, order := range vfs.DirOrders {
+	for _, order := range vfs.DirOrders() {
 		m := build()
 		m.SetCrashModel(vfs.CrashModel{Dirs: order})
 		states := map[string]bool{}

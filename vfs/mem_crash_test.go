@@ -222,7 +222,7 @@ func TestCrashEveryStep(t *testing.T) {
 // directory-ordering profile.
 func TestCrashOutcomes(t *testing.T) {
 	const data = "hello world"
-	for _, order := range vfs.DirOrders {
+	for _, order := range vfs.DirOrders() {
 		t.Run(order.String(), func(t *testing.T) {
 			m := vfs.NewMem()
 			m.SetCrashModel(vfs.CrashModel{Dirs: order})

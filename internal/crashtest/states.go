@@ -12,9 +12,9 @@ import (
 // all of them, enumerated, when a step leaves few (as CrashMonkey and B3
 // do for small workloads), otherwise a sample of seeds.
 
-// Profiles are the directory-ordering profiles every package's crash tests
-// run under.
-var Profiles = vfs.DirOrders
+// Profiles returns the directory-ordering profiles every package's crash
+// tests run under.
+func Profiles() []vfs.DirOrder { return vfs.DirOrders() }
 
 // State is one crashed filesystem, with how it was made.
 type State struct {

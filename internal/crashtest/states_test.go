@@ -9,7 +9,7 @@ import (
 )
 
 func TestStatesEnumeratesSmallSteps(t *testing.T) {
-	for _, order := range Profiles {
+	for _, order := range Profiles() {
 		m := Under(order)
 		if m.Model().Dirs != order {
 			t.Fatalf("Under(%v) made a %v MemFS", order, m.Model().Dirs)
