@@ -85,7 +85,7 @@ func TestCrashBlocksConcurrentBatches(t *testing.T) {
 // block followed by complete lines is always near the end, where Open
 // cuts it. Written in one piece, a lost block 2 MiB from the end would be
 // refused as damage in the middle. The states are checked at each step
-// and dropped: each holds megabytes. The batch changes no directory, so
+// and dropped: each holds a megabyte or more. The batch changes no directory, so
 // one directory profile is enough.
 func TestCrashBlocksBigBatch(t *testing.T) {
 	const name = "/big.jsonl"
@@ -123,7 +123,7 @@ func TestCrashBlocksBigBatch(t *testing.T) {
 		}
 		check := func(op string) {
 			step++
-			for seed := range uint64(24) {
+			for seed := range uint64(48) {
 				checked++
 				if err := recoverBig(m.Crash(seed)); err != nil {
 					if failures++; failures <= 3 {
