@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -17,15 +18,31 @@ import (
 // directory entries), and check the invariant in every state. A second check
 // crashes after the operation returned: success must mean durable.
 
-// crashSeeds are the crash outcomes tried at each step: 0 loses everything
-// unsynced, 1 keeps everything, the rest are random mixes.
-const crashSeeds = 40
+// crashBound is how many states a step may leave and still have all of
+// them enumerated; a step that leaves more is sampled with as many seeds
+// (0 loses everything unsynced, 1 keeps everything, the rest are random
+// mixes). Every step is crashed under both directory-ordering profiles.
+const crashBound = 40
 
 type crashState struct {
-	step int    // how many mutating calls had completed
-	op   string // the last of them
-	seed uint64
-	fs   *vfs.MemFS
+	step  int    // how many mutating calls had completed
+	op    string // the last of them
+	state crashtest.State
+	fs    *vfs.MemFS
+}
+
+// statesNow returns the states a crash now could leave m in, under each
+// directory-ordering profile.
+func statesNow(m *vfs.MemFS, step int, op string) []crashState {
+	var out []crashState
+	for _, order := range crashtest.Profiles() {
+		m.SetCrashModel(vfs.CrashModel{Dirs: order})
+		states, _ := crashtest.States(m, crashBound)
+		for _, st := range states {
+			out = append(out, crashState{step, op, st, st.FS})
+		}
+	}
+	return out
 }
 
 // crashEveryStep runs op on m, crashing after every mutating call, and
@@ -35,15 +52,11 @@ func crashEveryStep(m *vfs.MemFS, op func(fsys vfs.FS) error) (during, after []c
 	step := 0
 	m.SetHook(func(o vfs.Op, name string) {
 		step++
-		for seed := range uint64(crashSeeds) {
-			during = append(during, crashState{step, fmt.Sprintf("%v %s", o, name), seed, m.Crash(seed)})
-		}
+		during = append(during, statesNow(m, step, fmt.Sprintf("%v %s", o, name))...)
 	})
 	err = op(m)
 	m.SetHook(nil)
-	for seed := range uint64(crashSeeds) {
-		after = append(after, crashState{step, "returned", seed, m.Crash(seed)})
-	}
+	after = statesNow(m, step, "returned")
 	return during, after, err
 }
 
@@ -70,7 +83,7 @@ func oneOf(s string, allowed ...string) bool {
 }
 
 func describe(s crashState) string {
-	return fmt.Sprintf("crash after step %d (%s), seed %d:\n%s", s.step, s.op, s.seed, s.fs.Dump())
+	return fmt.Sprintf("crash after step %d (%s), %v, %v profile:\n%s", s.step, s.op, s.state, s.fs.Model().Dirs, s.fs.Dump())
 }
 
 // Versions are long enough that a torn write cannot pass for one.
@@ -160,8 +173,8 @@ func TestCrashSuccessiveWrites(t *testing.T) {
 	var ackedAt []string
 	m.SetHook(func(o vfs.Op, n string) {
 		step++
-		for seed := range uint64(crashSeeds) {
-			states = append(states, crashState{step, fmt.Sprintf("%v %s", o, n), seed, m.Crash(seed)})
+		for _, st := range statesNow(m, step, fmt.Sprintf("%v %s", o, n)) {
+			states = append(states, st)
 			ackedAt = append(ackedAt, acked)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -22,12 +23,26 @@ type crashState struct {
 	step  int
 	op    string
 	seed  uint64
+	order vfs.DirOrder // the directory-ordering profile
 	fs    *vfs.MemFS
 	acked []string // payloads acknowledged when the crash came
 }
 
 func (s crashState) String() string {
-	return fmt.Sprintf("crash after step %d (%s), seed %d, %d acked", s.step, s.op, s.seed, len(s.acked))
+	return fmt.Sprintf("crash after step %d (%s), seed %d, %v profile, %d acked", s.step, s.op, s.seed, s.order, len(s.acked))
+}
+
+// crashUnder returns the state seed gives under each directory-ordering
+// profile ("ordered" and "POSIX"), leaving m's own model as it was.
+func crashUnder(m *vfs.MemFS, seed uint64) map[vfs.DirOrder]*vfs.MemFS {
+	saved := m.Model()
+	defer m.SetCrashModel(saved)
+	out := map[vfs.DirOrder]*vfs.MemFS{}
+	for _, order := range crashtest.Profiles() {
+		m.SetCrashModel(vfs.CrashModel{Dirs: order, Garbage: saved.Garbage})
+		out[order] = m.Crash(seed)
+	}
+	return out
 }
 
 // seedFor returns the k-th crash seed at a step: 0 (everything unsynced
@@ -59,10 +74,14 @@ func newRecorder(m *vfs.MemFS, seeds uint64) *recorder {
 		r.mu.Unlock()
 		for k := range seeds {
 			seed := seedFor(step, k)
-			st := crashState{step: step, op: fmt.Sprintf("%v %s", op, name), seed: seed, fs: m.Crash(seed), acked: acked}
-			r.mu.Lock()
-			r.states = append(r.states, st)
-			r.mu.Unlock()
+			crashed := crashUnder(m, seed)
+			for _, order := range crashtest.Profiles() {
+				c := crashed[order]
+				st := crashState{step: step, op: fmt.Sprintf("%v %s", op, name), seed: seed, order: order, fs: c, acked: acked}
+				r.mu.Lock()
+				r.states = append(r.states, st)
+				r.mu.Unlock()
+			}
 		}
 	})
 	return r
@@ -80,7 +99,10 @@ func (r *recorder) after() []crashState {
 	r.m.SetHook(nil)
 	for k := range r.seeds {
 		seed := seedFor(r.step+1, k)
-		r.states = append(r.states, crashState{step: r.step, op: "returned", seed: seed, fs: r.m.Crash(seed), acked: slices.Clone(r.acked)})
+		crashed := crashUnder(r.m, seed)
+		for _, order := range crashtest.Profiles() {
+			r.states = append(r.states, crashState{step: r.step, op: "returned", seed: seed, order: order, fs: crashed[order], acked: slices.Clone(r.acked)})
+		}
 	}
 	return r.states
 }
@@ -233,30 +255,33 @@ func TestCrashGroupCommit(t *testing.T) {
 }
 
 // A crash during recovery, then recovery again: the same records, at most
-// one note per cut, and a clean log.
+// one note per cut, and a clean log. Every state that needs a cut is
+// crashed at every step of its recovery (seeds 0, 1 and one mix, under
+// both directory profiles).
 func TestCrashDuringRecovery(t *testing.T) {
 	m := vfs.NewMem()
 	r := newRecorder(m, crashSeeds)
 	attempted := appendWorkload(t, m, r, 30)
 	states := r.after()
-	tested := 0
+	tested, crashedInRecovery := 0, 0
 	for _, s := range states {
 		// Only states that need a cut are interesting.
 		rep, err := Verify(bg, "/j", &VerifyOptions{FS: s.fs})
 		if err != nil || rep.Torn == nil {
 			continue
 		}
+		// Every torn state is recovered with a crash after each step of
+		// the recovery.
 		tested++
-		if tested%3 != 0 {
-			continue
-		}
-		inner := newRecorder(s.fs, 5)
+		inner := newRecorder(s.fs, 3)
 		j, err := Open("/j", &Options{FS: s.fs, SegmentSize: 4096})
 		if err != nil {
 			t.Fatalf("%v: %v", s, err)
 		}
 		j.Close()
-		for _, in := range inner.after() {
+		innerStates := inner.after()
+		crashedInRecovery += len(innerStates)
+		for _, in := range innerStates {
 			in.acked = s.acked
 			checkState(t, in, attempted, true)
 			if t.Failed() {
@@ -267,5 +292,5 @@ func TestCrashDuringRecovery(t *testing.T) {
 	if tested == 0 {
 		t.Fatal("no crash state needed recovery: the workload does not tear")
 	}
-	t.Logf("%d states with a torn tail, a third of them crashed during recovery", tested)
+	t.Logf("%d states with a torn tail, each crashed at every step of its recovery: %d states", tested, crashedInRecovery)
 }

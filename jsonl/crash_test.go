@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/vfs"
 )
@@ -22,20 +23,22 @@ import (
 //   - the file parses line by line afterwards, and appends work;
 //   - whatever Open cut is in an evidence file, byte for byte.
 
-// crashSeeds are the crash outcomes tried at each step: 0 loses everything
-// unsynced, 1 keeps everything, the rest are random mixes.
-const crashSeeds = 40
+// crashBound is how many crash states a step may leave and still have all
+// of them enumerated; a step that leaves more is sampled with as many
+// seeds (0 loses everything unsynced, 1 keeps everything, the rest are
+// random mixes).
+const crashBound = 48
 
 type crashState struct {
 	step  int
 	op    string
-	seed  uint64
+	state crashtest.State
 	fs    *vfs.MemFS
 	acked []string // lines acknowledged before the crash
 }
 
 func (s crashState) String() string {
-	return fmt.Sprintf("crash after step %d (%s), seed %d:\n%s", s.step, s.op, s.seed, s.fs.Dump())
+	return fmt.Sprintf("crash after step %d (%s), %v, %v profile:\n%s", s.step, s.op, s.state, s.fs.Model().Dirs, s.fs.Dump())
 }
 
 // recorder collects crash states from a MemFS hook while appenders run,
@@ -46,6 +49,16 @@ type recorder struct {
 	step   int
 	acked  []string
 	states []crashState
+	count  crashtest.StateCount
+}
+
+// add records the states a crash now could leave.
+func (r *recorder) add(op string, acked []string) {
+	states, enumerated := crashtest.States(r.m, crashBound)
+	r.count.Add(states, enumerated)
+	for _, st := range states {
+		r.states = append(r.states, crashState{r.step, op, st, st.FS, acked})
+	}
 }
 
 func record(m *vfs.MemFS) *recorder {
@@ -56,10 +69,7 @@ func record(m *vfs.MemFS) *recorder {
 		r.step++
 		// What was acknowledged before the crash: an ack recorded after
 		// this point may come from an fsync the crash undoes.
-		acked := append([]string(nil), r.acked...)
-		for seed := range uint64(crashSeeds) {
-			r.states = append(r.states, crashState{r.step, fmt.Sprintf("%v %s", op, name), seed, m.Crash(seed), acked})
-		}
+		r.add(fmt.Sprintf("%v %s", op, name), append([]string(nil), r.acked...))
 	})
 	return r
 }
@@ -76,9 +86,7 @@ func (r *recorder) finish() []crashState {
 	r.m.SetHook(nil)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for seed := range uint64(crashSeeds) {
-		r.states = append(r.states, crashState{r.step, "returned", seed, r.m.Crash(seed), append([]string(nil), r.acked...)})
-	}
+	r.add("returned", append([]string(nil), r.acked...))
 	return r.states
 }
 
@@ -169,8 +177,8 @@ func TestCrashAppend(t *testing.T) {
 		{"new file", map[string]string{"/app/other": "x"}},
 		{"torn tail first", map[string]string{name: base + `{"id":"torn","pad":"pp`}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := memWith(tc.files)
+		forProfiles(t, tc.name, func(t *testing.T, order vfs.DirOrder) {
+			m := memUnder(order, tc.files)
 			r := record(m)
 			initial := []string{}
 			if c := tc.files[name]; c != "" {
@@ -194,16 +202,19 @@ func TestCrashAppend(t *testing.T) {
 			if err := f.Close(); err != nil {
 				t.Fatal(err)
 			}
-			states := r.finish()
-			checkStates(t, states, name)
-			t.Logf("%d crash states checked", len(states))
+			checkStates(t, r.finish(), name)
+			t.Log(r.count)
 		})
 	}
 }
 
 func TestCrashAppendConcurrent(t *testing.T) {
+	forProfiles(t, "", testCrashAppendConcurrent)
+}
+
+func testCrashAppendConcurrent(t *testing.T, order vfs.DirOrder) {
 	const name = "/app/events.jsonl"
-	m := memWith(map[string]string{name: base})
+	m := memUnder(order, map[string]string{name: base})
 	r := record(m)
 	vals, _ := scanAll(m, name)
 	for _, l := range vals {
@@ -235,9 +246,8 @@ func TestCrashAppendConcurrent(t *testing.T) {
 	for _, f := range files {
 		f.Close()
 	}
-	states := r.finish()
-	checkStates(t, states, name)
-	t.Logf("%d crash states checked", len(states))
+	checkStates(t, r.finish(), name)
+	t.Log(r.count)
 }
 
 // Repairs crash too: crash at every step of the repair Open makes, open
@@ -250,8 +260,8 @@ func TestCrashRepair(t *testing.T) {
 		if tc.cut == "" && !tc.terminated {
 			continue
 		}
-		t.Run(tc.name, func(t *testing.T) {
-			m := memWith(map[string]string{name: tc.data})
+		forProfiles(t, tc.name, func(t *testing.T, order vfs.DirOrder) {
+			m := memUnder(order, map[string]string{name: tc.data})
 			r := record(m)
 			f, err := jsonl.Open(name, &jsonl.Options{FS: m})
 			if err != nil {
@@ -286,13 +296,14 @@ func TestCrashRepair(t *testing.T) {
 				}
 			}
 			// A repair that returned is durable without help.
-			for seed := range uint64(crashSeeds) {
-				c := m.Crash(seed)
+			after, _ := crashtest.States(m, crashBound)
+			for _, st := range after {
+				c := st.FS
 				if got := content(t, c, name); got != tc.keep {
-					t.Errorf("seed %d: the repair returned, but after a crash the file holds %q", seed, got)
+					t.Errorf("%v: the repair returned, but after a crash the file holds %q", st, got)
 				}
 				if tc.cut != "" && !hasEvidence(evidence(t, c, name), tc.cut) {
-					t.Errorf("seed %d: the repair returned, but after a crash the evidence is gone", seed)
+					t.Errorf("%v: the repair returned, but after a crash the evidence is gone", st)
 				}
 			}
 		})
@@ -304,8 +315,12 @@ func TestCrashRepair(t *testing.T) {
 // acknowledged lines, but it must never leave a file that does not open
 // and parse.
 func TestCrashAppendCache(t *testing.T) {
+	forProfiles(t, "", testCrashAppendCache)
+}
+
+func testCrashAppendCache(t *testing.T, order vfs.DirOrder) {
 	const name = "/cache.jsonl"
-	m := memWith(map[string]string{name: base})
+	m := memUnder(order, map[string]string{name: base})
 	r := record(m)
 	f, err := jsonl.Open(name, &jsonl.Options{FS: m, Durability: durable.Cache})
 	if err != nil {
@@ -324,4 +339,24 @@ func TestCrashAppendCache(t *testing.T) {
 		states[i].acked = vals
 	}
 	checkStates(t, states, name)
+	t.Log(r.count)
+}
+
+// forProfiles runs fn under each directory-ordering profile, as a subtest
+// named after name (if any) and the profile.
+func forProfiles(t *testing.T, name string, fn func(t *testing.T, order vfs.DirOrder)) {
+	for _, order := range crashtest.Profiles() {
+		sub := order.String()
+		if name != "" {
+			sub = name + "/" + sub
+		}
+		t.Run(sub, func(t *testing.T) { fn(t, order) })
+	}
+}
+
+// memUnder is memWith under a directory-ordering profile.
+func memUnder(order vfs.DirOrder, files map[string]string) *vfs.MemFS {
+	m := memWith(files)
+	m.SetCrashModel(vfs.CrashModel{Dirs: order})
+	return m
 }

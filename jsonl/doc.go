@@ -44,7 +44,27 @@
 // bytes, and lines holding zero bytes directly before those (a filesystem
 // that lost unsynced blocks leaves zeros, possibly with newlines after
 // them). A complete last value without its newline is kept and terminated.
-// Any other invalid line is a corrupt line in the middle.
+//
+// A filesystem that writes blocks back in any order (xfs, ext4 for
+// overwrites; any of them for pages of one write) can also lose an earlier
+// block of the last unsynced write and keep a later one: zeros, then
+// complete lines. Such crash leftovers are cut as a torn tail too, from
+// the first line holding zeros, when the stretch has the shape a crash
+// leaves and damage rarely does: every run of zero bytes in it begins at a
+// line start or a 512-byte boundary and ends at a 512-byte boundary or the
+// end of the file (JSON never holds a zero byte, so such a run is exactly a
+// lost sector or page), it holds only such lines, valid lines and blank
+// lines, and it begins within the last 1 MiB of the file: with
+// durable.Full, only the last write can be unsynced, and a write of several
+// lines is at most 1 MiB (a larger AppendRawBatch is written in pieces, each
+// fsynced before the next). With durable.Cache nothing is fsynced, so the
+// stretch may begin anywhere. The lines cut were never acknowledged by an
+// fsync; they are in the evidence file. Any other invalid line, and zeros
+// of any other shape or further from the end, are corrupt lines in the
+// middle. A file of lines without checksums cannot tell a whole lost page
+// near its end from damage of the same shape; that case is cut, into
+// evidence, rather than refused. Scan judges as Open with durable.Full
+// does.
 //
 // Options.Durability = durable.Cache weakens (2) by name: no fsync, so an
 // acknowledged line survives kill -9 (the kernel has it) but not power

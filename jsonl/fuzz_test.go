@@ -28,6 +28,13 @@ func FuzzRepair(f *testing.F) {
 	for _, tc := range tornCases {
 		f.Add([]byte(tc.data))
 	}
+	// A crash's leftovers: a lost first block of the last write, later
+	// lines kept.
+	var w []byte
+	for i := range 12 {
+		w = append(w, line("n", 40+i)+"\n"...)
+	}
+	f.Add([]byte(lostBlock(line("s", 30)+"\n", string(w), 512)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "/log"
 		var vals0 []string

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -77,8 +78,43 @@ func (o *Options) withDefaults() Options {
 }
 
 // maxBatch bounds the bytes one group commit writes at once, so that one
-// write stays a reasonable size. A single larger request is written alone.
+// write stays a reasonable size. A single larger request is written alone,
+// and with durable.Full in pieces of at most maxBatch bytes (or one line),
+// each fsynced before the next is written: so a crash can leave at most
+// the last maxBatch bytes of several lines unsynced, which is what lets
+// Open tell a crash's leftovers from damage (see leftovers).
 const maxBatch = 1 << 20
+
+// unsyncedWindow is how far from the end of the file a crash may have left
+// unsynced lines: the last piece written under durable.Full, anything
+// written since the last fsync under durable.Cache.
+func (o *Options) unsyncedWindow() int64 {
+	if o.Durability == durable.Full {
+		return maxBatch
+	}
+	return math.MaxInt64
+}
+
+// pieces splits data, whole lines, into writes of at most maxBatch bytes
+// each, a longer line alone.
+func pieces(data []byte) [][]byte {
+	var out [][]byte
+	for len(data) > maxBatch {
+		n := bytes.LastIndexByte(data[:maxBatch], '\n') + 1
+		if n == 0 {
+			n = bytes.IndexByte(data, '\n') + 1
+		}
+		if n == 0 {
+			n = len(data)
+		}
+		out = append(out, data[:n])
+		data = data[n:]
+	}
+	if len(data) > 0 {
+		out = append(out, data)
+	}
+	return out
+}
 
 // File is a JSON Lines file open for durable appends. Its methods are safe
 // for concurrent use; concurrent appends share one write and one fsync.
@@ -345,18 +381,32 @@ func (f *File) runBatch(b *group.Batch[*request]) error {
 	if err != nil {
 		return f.wrap("append", err)
 	}
-	n, err := f.f.Write(data)
-	if err == nil && n < len(data) {
-		err = io.ErrShortWrite
+	parts := [][]byte{data}
+	if f.o.Durability == durable.Full && !mutate.JSONLOnePiece {
+		parts = pieces(data)
 	}
-	if err != nil {
-		if n > 0 {
-			// Take the partial write back: these bytes are ours, and
-			// nobody else wrote after them while we hold the lock. If
-			// the truncate fails, the next append repairs the end.
-			truncate(f.o.FS, f.path, f.f, size)
+	var err2 error
+	for i, part := range parts {
+		if i > 0 && !mutate.JSONLAckBeforeSync {
+			// The piece before is synced before this one is written, so
+			// that only the last piece can be lost in part.
+			if err2 = datasync(f.f); err2 != nil {
+				break
+			}
 		}
-		return f.wrap("append", err)
+		n, err := f.f.Write(part)
+		if err == nil && n < len(part) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			if n > 0 || i > 0 {
+				// Take the partial write back: these bytes are ours, and
+				// nobody else wrote after them while we hold the lock. If
+				// the truncate fails, the next append repairs the end.
+				truncate(f.o.FS, f.path, f.f, size)
+			}
+			return f.wrap("append", err)
+		}
 	}
 	if f.o.Durability != durable.Full {
 		return nil
@@ -364,7 +414,10 @@ func (f *File) runBatch(b *group.Batch[*request]) error {
 	if mutate.JSONLAckBeforeSync {
 		return nil // broken on purpose: acknowledged without the fsync
 	}
-	if err := datasync(f.f); err != nil {
+	if err2 == nil {
+		err2 = datasync(f.f)
+	}
+	if err := err2; err != nil {
 		// An fsync error is final: never retried into a success. Take the
 		// lines back so that they do not turn up later, unacknowledged; if
 		// that cannot be made durable either, stop appending.

@@ -152,7 +152,7 @@ func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
 	}
 	size := fi.Size()
 	rep.SizeBefore, rep.SizeAfter = size, size
-	t, err := walk(path, io.NewSectionReader(f, 0, size), func(ev event) bool {
+	t, err := walk(path, io.NewSectionReader(f, 0, size), o.unsyncedWindow(), false, func(ev event) bool {
 		if ev.corrupt != nil {
 			if rep.CorruptLines++; len(rep.Corrupt) < maxReported {
 				rep.Corrupt = append(rep.Corrupt, ev.corrupt)

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -63,8 +64,10 @@ func (e *CorruptError) Unwrap() []error {
 //     byte offset; scanning goes on after it, since the next newline starts
 //     a fresh line;
 //   - the torn tail (a last line cut short, zero bytes a crash left, lines
-//     holding zero bytes at the very end) is yielded as one *CorruptError
-//     wrapping ErrTornTail, and ends the scan.
+//     holding zero bytes at the very end, or the leftovers of a last write
+//     whose earlier block was lost and later one kept, as the package doc
+//     describes) is yielded as one *CorruptError wrapping ErrTornTail, and
+//     ends the scan.
 //
 // Blank lines are skipped. A last line without its newline is yielded if it
 // is a complete JSON object, array, string or literal (Open would keep it
@@ -102,7 +105,7 @@ func ScanReader(r io.Reader) iter.Seq2[json.RawMessage, error] {
 func scanReader(path string, r io.Reader) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
 		stopped := false
-		t, err := walk(path, r, func(ev event) bool {
+		t, err := walk(path, r, maxBatch, true, func(ev event) bool {
 			if ev.corrupt != nil {
 				stopped = !yield(nil, ev.corrupt)
 			} else {
@@ -160,25 +163,39 @@ func (t tail) tornError(path string) *CorruptError {
 // rules. It calls fn for each value and each corrupt line in the middle, in
 // file order, and stops early when fn returns false. Lines holding zero
 // bytes are held back until what follows them is known: at the end of the
-// input they are part of the torn tail, but a valid line after them makes
-// them corrupt lines in the middle.
-func walk(path string, r io.Reader, fn func(event) bool) (tail, error) {
+// input they are part of the torn tail, and so are valid lines after them
+// when the whole stretch looks like what a crash leaves of unsynced
+// appends (see leftovers); otherwise they are corrupt lines in the middle.
+//
+// window is how far from the end such a stretch may begin (see
+// Options.Durability); values says whether fn reads the values of held
+// lines, which are then copied.
+func walk(path string, r io.Reader, window int64, values bool, fn func(event) bool) (tail, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var (
-		t       tail
-		off     int64
-		num     int
-		buf     []byte
-		pending []*CorruptError // lines with zero bytes, not yet judged
+		t   tail
+		off int64
+		num int
+		buf []byte
+		lo  = leftovers{window: window}
 	)
-	flush := func() bool {
-		for _, p := range pending {
-			p.Reason = "zero bytes in the middle of the file"
-			if !fn(event{corrupt: p}) {
+	// release gives up holding: the zero lines are damage in the middle,
+	// the values are values.
+	release := func() bool {
+		for _, h := range lo.held {
+			if h.corrupt != nil {
+				h.corrupt.Reason = "zero bytes in the middle of the file"
+				if !fn(event{corrupt: h.corrupt}) {
+					return false
+				}
+				continue
+			}
+			t.values++
+			if !fn(event{value: h.value}) {
 				return false
 			}
 		}
-		pending = pending[:0]
+		lo.reset()
 		return true
 	}
 	for {
@@ -191,7 +208,7 @@ func walk(path string, r io.Reader, fn func(event) bool) (tail, error) {
 		off += int64(len(line))
 		if !terminated {
 			t.size = off
-			finish(line, start, num, pending, &t, fn, flush)
+			finish(line, start, num, &lo, &t, fn, release)
 			return t, nil
 		}
 		content := line[:len(line)-1]
@@ -200,17 +217,30 @@ func walk(path string, r io.Reader, fn func(event) bool) (tail, error) {
 		case len(v) == 0:
 			// A blank line: no value, and no damage either.
 		case json.Valid(v):
-			if !flush() {
-				return t, nil
+			if lo.active() {
+				lo.holdValue(v, values, off)
+				if lo.sound {
+					continue
+				}
+				if !release() {
+					return t, nil
+				}
+				continue
 			}
 			t.values++
 			if !fn(event{value: v}) {
 				return t, nil
 			}
 		case bytes.IndexByte(content, 0) >= 0:
-			pending = append(pending, &CorruptError{Path: path, Line: num, Offset: start, Length: int64(len(content))})
+			// A line that breaks the shape ends the stretch before it,
+			// and may begin a new one (a torn tail of zero lines).
+			fits := zeroRunsLikeLostBlocks(content, start, -1) && off-lo.start <= lo.window
+			if lo.hasValues && !fits && !release() {
+				return t, nil
+			}
+			lo.holdZeros(&CorruptError{Path: path, Line: num, Offset: start, Length: int64(len(content))}, content, off, -1)
 		default:
-			if !flush() {
+			if !release() {
 				return t, nil
 			}
 			e := &CorruptError{Path: path, Line: num, Offset: start, Length: int64(len(content)), Reason: invalidReason(v)}
@@ -221,20 +251,129 @@ func walk(path string, r io.Reader, fn func(event) bool) (tail, error) {
 	}
 }
 
+// leftovers is a stretch of lines, starting with one that holds zero
+// bytes, that may be what a crash left of appends whose fdatasync had not
+// returned: on a filesystem that writes blocks back in any order, a lost
+// block of a write reads as zeros while a later block of it, holding
+// complete lines, survived. Such a stretch is a torn tail, and what it
+// holds was never acknowledged. It is told from damage by its shape, since
+// a JSON Lines file holds no checksum:
+//   - every run of zero bytes in it begins at the start of a line (the old
+//     end of the file) or at a 512-byte boundary, and ends at a 512-byte
+//     boundary or at the end of the file, as lost sectors and pages do
+//     (JSON text never holds a zero byte, so the run is exactly the lost
+//     block);
+//   - it holds nothing but such lines, valid lines and blank lines;
+//   - it begins at most window bytes before the end: with durable.Full
+//     only the last batch can be unsynced, and a batch of several lines is
+//     at most maxBatch bytes.
+//
+// Zero bytes anywhere else, or of another shape, are corrupt lines in the
+// middle, as before.
+type leftovers struct {
+	window    int64
+	held      []heldLine
+	start     int64 // offset of the first held line
+	hasValues bool  // valid lines follow the zero lines
+	sound     bool  // the stretch still has the shape of crash leftovers
+}
+
+type heldLine struct {
+	value   []byte        // a valid line (nil when values are not kept)
+	corrupt *CorruptError // a line holding zero bytes
+}
+
+func (lo *leftovers) active() bool { return len(lo.held) > 0 }
+
+func (lo *leftovers) reset() {
+	lo.held, lo.hasValues, lo.sound = lo.held[:0], false, false
+}
+
+// holdZeros holds a line with zero bytes, content, which ends at end (the
+// offset after its newline, or the end of the input).
+func (lo *leftovers) holdZeros(e *CorruptError, content []byte, end, eof int64) {
+	if !lo.active() {
+		lo.start, lo.sound = e.Offset, !mutate.JSONLRefuseLeftovers
+	}
+	lo.held = append(lo.held, heldLine{corrupt: e})
+	lo.sound = lo.sound && zeroRunsLikeLostBlocks(content, e.Offset, eof) && end-lo.start <= lo.window
+}
+
+// holdValue holds a valid line that follows held zero lines.
+func (lo *leftovers) holdValue(v []byte, keep bool, end int64) {
+	h := heldLine{}
+	if keep {
+		h.value = bytes.Clone(v)
+	}
+	lo.held = append(lo.held, h)
+	lo.hasValues = true
+	lo.sound = lo.sound && end-lo.start <= lo.window
+}
+
+// zeroRunsLikeLostBlocks reports whether every run of zero bytes in the
+// line b, which starts at off, begins at the line's start or a 512-byte
+// boundary and ends at a 512-byte boundary or at eof (-1: not the end).
+func zeroRunsLikeLostBlocks(b []byte, off, eof int64) bool {
+	const sector = 512
+	for i := 0; i < len(b); {
+		if b[i] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] == 0 {
+			j++
+		}
+		if i > 0 && (off+int64(i))%sector != 0 {
+			return false
+		}
+		if end := off + int64(j); end%sector != 0 && end != eof {
+			return false
+		}
+		i = j
+	}
+	return true
+}
+
 // finish judges the last, unterminated, segment of the input (possibly
 // empty) and the held-back lines before it, and fills in t.
-func finish(seg []byte, segOff int64, num int, pending []*CorruptError, t *tail, fn func(event) bool, flush func() bool) {
+func finish(seg []byte, segOff int64, num int, lo *leftovers, t *tail, fn func(event) bool, release func() bool) {
+	eof := segOff + int64(len(seg))
 	z := len(seg)
 	for z > 0 && seg[z-1] == 0 {
 		z--
 	}
-	if v := trimSpace(seg[:z]); complete(v) {
-		// A whole value that only lacks its newline: keep it. Zero bytes
-		// after it are the torn tail; zero lines before it are damage in
-		// the middle.
-		if !flush() {
+	v := trimSpace(seg[:z])
+	whole := complete(v)
+	if lo.active() {
+		// The last segment belongs to the stretch: as a value, as zeros,
+		// or as a write cut short.
+		if whole {
+			lo.holdValue(v, false, eof)
+		}
+		if bytes.IndexByte(seg, 0) >= 0 {
+			lo.holdZeros(&CorruptError{Offset: segOff}, seg, eof, eof)
+			lo.held = lo.held[:len(lo.held)-1]
+		}
+		lo.sound = lo.sound && eof-lo.start <= lo.window
+		switch {
+		case !lo.hasValues && !whole, lo.hasValues && lo.sound:
+			// Zero lines and a torn last line, or crash leftovers: all
+			// of it is the torn tail.
+			first := lo.held[0].corrupt
+			t.cutAt, t.cutLine, t.zeros = first.Offset, first.Line, true
 			return
 		}
+		if whole {
+			lo.held = lo.held[:len(lo.held)-1] // judged below
+		}
+		if !release() {
+			return
+		}
+	}
+	if whole {
+		// A whole value that only lacks its newline: keep it. Zero bytes
+		// after it are the torn tail.
 		t.values++
 		if !fn(event{value: v}) {
 			return
@@ -243,13 +382,9 @@ func finish(seg []byte, segOff int64, num int, pending []*CorruptError, t *tail,
 		t.zeros = z < len(seg)
 		return
 	}
-	// Otherwise the torn tail is this segment and any lines holding zero
-	// bytes right before it.
+	// Otherwise the torn tail is this segment.
 	t.cutAt, t.cutLine = segOff, num
-	if len(pending) > 0 {
-		t.cutAt, t.cutLine = pending[0].Offset, pending[0].Line
-	}
-	t.zeros = len(pending) > 0 || bytes.IndexByte(seg, 0) >= 0
+	t.zeros = bytes.IndexByte(seg, 0) >= 0
 }
 
 // complete reports whether v, the last line without its newline, is a whole

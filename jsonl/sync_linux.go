@@ -11,11 +11,12 @@ import (
 
 // datasync makes the file's data, and the size that reaches it, durable:
 // fdatasync(2) on a real file, which skips the inode's timestamps that an
-// append does not need, and File.Sync on any other.
+// append does not need, and vfs.Datasync on any other (the crash model's
+// Datasync, which leaves mode and owner unsynced as fdatasync does).
 func datasync(f vfs.File) error {
 	of, ok := f.(*os.File)
 	if !ok {
-		return f.Sync()
+		return vfs.Datasync(f)
 	}
 	rc, err := of.SyscallConn()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
@@ -24,12 +25,16 @@ func backupName(target string, i int) string { return target + ".bak." + strconv
 // shifting older backups up to name.bak.N. It runs under the lock, just
 // before the new version is published in the same directory.
 //
-// It adds no fsync of its own: the directory fsync that publishes the new
-// version covers these renames too, and directory changes reach the disk in
-// order (the vfs model's rule, and what journaling filesystems do), so a
-// crash never leaves the new version visible with the backups not yet
-// rotated. After a crash in between, every backup is still a good version,
-// at worst one step older.
+// Each step is made durable with a directory fsync before the next one
+// replaces anything: POSIX does not order directory changes (btrfs's log
+// tree, for one, need not keep them in order), so without these fsyncs a
+// crash could keep the new version's rename and lose the rotation, leaving
+// the version it replaced under no name at all, or keep the shift of
+// bak.1 over bak.2 and lose the shift of bak.2 to bak.3. With them, after a
+// crash at any point every backup is a good version, the oldest at worst
+// one step older, and whenever the new version survived, name.bak.1 holds
+// the one it replaced. The cost is one directory fsync per backup kept (one
+// by default).
 func (s *Store[T]) rotate(target string) error {
 	n := s.backups
 	if n <= 0 {
@@ -41,14 +46,30 @@ func (s *Store[T]) rotate(target string) error {
 	if same, err := s.sameFile(target, backupName(target, 1)); err != nil || same {
 		return err
 	}
+	dir := filepath.Dir(target)
 	for i := n - 1; i >= 1; i-- {
 		from, to := backupName(target, i), backupName(target, i+1)
-		if err := s.fs.Rename(from, to); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := s.fs.Rename(from, to)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
 			return unsafeBackup(s.fs, err, from, to)
+		}
+		if !mutate.StoreSkipRotateDirSync {
+			if err := s.fs.SyncDir(dir); err != nil {
+				return err
+			}
 		}
 	}
 	// bak.1 is now gone, or another file than target (checked above).
-	return s.linkOrCopy(target, backupName(target, 1))
+	if err := s.linkOrCopy(target, backupName(target, 1)); err != nil {
+		return err
+	}
+	if mutate.StoreSkipRotateDirSync {
+		return nil // broken on purpose: the publish may outrun the backup
+	}
+	return s.fs.SyncDir(dir)
 }
 
 // sameFile reports whether a and b are names of one file. b, a backup

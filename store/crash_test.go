@@ -10,39 +10,50 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/store"
 	"github.com/durable-go/durable/vfs"
 )
 
 // Crash-point enumeration on the vfs model: run an operation, crash after
-// every filesystem call it makes (in many ways per call: everything
-// unsynced lost, everything kept, random mixes of lost, torn and zeroed
-// data and lost directory entries), and check the invariant in every
-// state; then crash after the operation returned: success must be durable.
-// Every crashed state must also open cleanly.
+// every filesystem call it makes, and check the invariant in every state;
+// then crash after the operation returned: success must be durable. Every
+// crashed state must also open cleanly. Each step's states are enumerated
+// when there are at most crashBound of them (everything unsynced lost,
+// kept, every block of it old or new, every subset or prefix of the
+// directory changes), otherwise sampled with as many seeds, under both
+// directory-ordering profiles ("ordered" and "POSIX").
 
-const crashSeeds = 24
+const crashBound = 24
 
 type crashState struct {
-	step int
-	op   string
-	seed uint64
-	fs   *vfs.MemFS
+	step  int
+	op    string
+	state crashtest.State
+	order vfs.DirOrder
+	fs    *vfs.MemFS
 }
 
 func crashEveryStep(m *vfs.MemFS, op func(vfs.FS) error) (during, after []crashState, err error) {
 	step := 0
+	collect := func(op string) []crashState {
+		var out []crashState
+		for _, order := range crashtest.Profiles() {
+			m.SetCrashModel(vfs.CrashModel{Dirs: order})
+			states, _ := crashtest.States(m, crashBound)
+			for _, st := range states {
+				out = append(out, crashState{step, op, st, order, st.FS})
+			}
+		}
+		return out
+	}
 	m.SetHook(func(o vfs.Op, name string) {
 		step++
-		for seed := range uint64(crashSeeds) {
-			during = append(during, crashState{step, fmt.Sprintf("%v %s", o, name), seed, m.Crash(seed)})
-		}
+		during = append(during, collect(fmt.Sprintf("%v %s", o, name))...)
 	})
 	err = op(m)
 	m.SetHook(nil)
-	for seed := range uint64(crashSeeds) {
-		after = append(after, crashState{step, "returned", seed, m.Crash(seed)})
-	}
+	after = collect("returned")
 	return during, after, err
 }
 
@@ -56,7 +67,7 @@ func checkStates(t *testing.T, states []crashState, inv func(crashState) error) 
 		if err := inv(s); err != nil {
 			failures++
 			if failures <= 3 {
-				t.Errorf("crash after step %d (%s), seed %d: %v\n%s", s.step, s.op, s.seed, err, s.fs.Dump())
+				t.Errorf("crash after step %d (%s), %v, %v profile: %v\n%s", s.step, s.op, s.state, s.order, err, s.fs.Dump())
 			}
 		}
 	}
@@ -162,6 +173,21 @@ func testCrashRotate(t *testing.T, backups int) {
 		if main == v3 && readString(t, s.fs, name+".bak.1") != v2 {
 			return errors.New("v3 is visible but v2 is not in bak.1")
 		}
+		// Once v3 is visible the whole rotation is durable: no backup
+		// was lost on the way.
+		if main == v3 {
+			for i, want := range []string{v2, v1, v0}[:backups] {
+				if b := readString(t, s.fs, fmt.Sprintf("%s.bak.%d", name, i+1)); b != want {
+					return fmt.Errorf("v3 is visible but bak.%d is %s, want %s", i+1, nameOf(t, b), nameOf(t, want))
+				}
+			}
+		}
+		// A crash during the rotation loses no version but the oldest.
+		for i, v := range []string{v1, v0}[:min(backups, 2)] {
+			if backups > i+1 && !holds(t, s.fs, name, v) {
+				return fmt.Errorf("%s is under no name", nameOf(t, v))
+			}
+		}
 		return reopen(s, name, backups, "v2", "v3")
 	})
 	checkStates(t, after, func(s crashState) error {
@@ -184,6 +210,20 @@ func testCrashRotate(t *testing.T, backups int) {
 		}
 		return nil
 	})
+}
+
+// holds reports whether the file or one of its backups holds v.
+func holds(t *testing.T, fsys vfs.FS, name, v string) bool {
+	for i := range 5 {
+		n := name
+		if i > 0 {
+			n = fmt.Sprintf("%s.bak.%d", name, i)
+		}
+		if readString(t, fsys, n) == v {
+			return true
+		}
+	}
+	return false
 }
 
 func TestCrashUpdateNewFile(t *testing.T) {

@@ -135,10 +135,11 @@
 //
 // The lock and the atomic replace are those of packages lock and durable,
 // with their platform notes: on NFS neither is reliable across clients.
-// Backups are rotated just before the new version is published and are made
-// durable by the same directory fsync, which saves an fsync per update. This
-// relies on directory changes reaching the disk in order, as the vfs model
-// and the journaling filesystems durable supports (ext4, xfs, APFS, NTFS) do:
+// Backups are rotated just before the new version is published, each step
+// made durable by a directory fsync of its own (one per backup kept), so
+// that nothing relies on directory changes reaching the disk in order:
+// under POSIX's rules, where any subset of unsynced directory changes may
+// survive a crash, as under the journaling filesystems' one global order,
 // after a crash the file is the old or the new version, every backup is a
 // good version, and whenever the new version survived, name.bak.1 holds the
 // one it replaced. A damaged file's copy and a pre-migration copy get a

@@ -21,8 +21,12 @@ import (
 // of each file as of its last File.Sync, and the entries of each directory
 // as of its last SyncDir (or File.Sync of the directory), each followed by
 // the ordered list of changes made since. A file's mode and owner, like
-// its data, are durable once the file is synced. Crash returns a new MemFS holding
-// one state a power cut could leave; see Crash for the choices.
+// its data, are durable once the file is synced (File.Sync; a Datasync
+// covers data and size only). Crash returns a new MemFS holding one state
+// a power cut could leave, sampled under a seed; CrashStates enumerates
+// them. SetCrashModel chooses the directory-ordering profile ("POSIX", the
+// default, or "ordered") and whether torn writes may leave garbage; see
+// Crash for the choices.
 //
 // Paths use the host's separators or slashes; they are cleaned with
 // path.Clean, so ".." is resolved by name before any symbolic link is
@@ -44,6 +48,8 @@ type MemFS struct {
 	umask    fs.FileMode
 	uid, gid int
 	hook     func(op Op, name string)
+	model    CrashModel
+	seq      uint64 // numbers directory changes in the order they were made
 }
 
 var _ FS = (*MemFS)(nil)
@@ -76,9 +82,11 @@ type inode struct {
 	mtime    time.Time
 	nlink    int // names in the visible tree
 
-	// Mode and owner as of the last sync; a crash may revert to them.
+	// Mode, owner and time as of the last sync; a crash may revert to
+	// them. Datasync leaves them alone, as fdatasync(2) does.
 	durMode        fs.FileMode
 	durUID, durGID int
+	durMtime       time.Time
 
 	// Regular files: data is what readers see; durData plus muts, in
 	// order, gives data again.
@@ -114,11 +122,14 @@ func (mu mutation) apply(d []byte) []byte {
 
 // dirChange is one unsynced change to a directory: remove, if set, is
 // deleted first, then set, if set, names node. A rename within one directory
-// is one change, so a crash keeps it whole or not at all.
+// is one change, so a crash keeps it whole or not at all. seq orders the
+// changes of all directories; the two halves of a rename between
+// directories share one, so that the "ordered" profile keeps it whole.
 type dirChange struct {
 	remove string
 	set    string
 	node   *inode
+	seq    uint64
 }
 
 func (c dirChange) apply(e map[string]*inode) {
@@ -143,6 +154,7 @@ func (m *MemFS) newInode(mode fs.FileMode) *inode {
 		ino: m.nextIno, mode: mode, uid: m.uid, gid: m.gid, mtime: time.Now(),
 		durMode: mode, durUID: m.uid, durGID: m.gid,
 	}
+	n.durMtime = n.mtime
 	if n.isDir() {
 		n.entries = map[string]*inode{}
 		n.durEntries = map[string]*inode{}
@@ -153,7 +165,13 @@ func (m *MemFS) newInode(mode fs.FileMode) *inode {
 // sync makes the inode's current state durable, as fsync does for the file
 // or directory it is called on.
 func (n *inode) sync() {
-	n.durMode, n.durUID, n.durGID = n.mode, n.uid, n.gid
+	n.durMode, n.durUID, n.durGID, n.durMtime = n.mode, n.uid, n.gid, n.mtime
+	n.datasync()
+}
+
+// datasync makes the inode's data, size and entries durable but not its
+// mode, owner or time, as fdatasync(2) does.
+func (n *inode) datasync() {
 	if len(n.muts) > 0 {
 		n.durData = slices.Clone(n.data)
 		n.muts = nil
@@ -182,7 +200,7 @@ func (n *inode) write(p []byte, off int64) error {
 	}
 	n.muts = append(n.muts, mutation{off: off, data: slices.Clone(p)})
 	n.data = writeBytes(n.data, p, off)
-	n.mtime = time.Now()
+	n.touch()
 	return nil
 }
 
@@ -195,8 +213,13 @@ func (n *inode) truncate(size int64) error {
 	}
 	n.muts = append(n.muts, mutation{trunc: true, size: size})
 	n.data = resize(n.data, size)
-	n.mtime = time.Now()
+	n.touch()
 	return nil
+}
+
+// touch sets the modification time, which only a full sync makes durable.
+func (n *inode) touch() {
+	n.mtime = time.Now()
 }
 
 // writeBytes writes p at off in d, growing d with zeros as a write past the
@@ -221,33 +244,39 @@ func resize(d []byte, size int64) []byte {
 }
 
 // setEntry makes name in dir refer to n, replacing what it named.
-func (dir *inode) setEntry(name string, n *inode) {
+func (dir *inode) setEntry(name string, n *inode, seq uint64) {
 	if old := dir.entries[name]; old != nil {
 		old.nlink--
 	}
 	dir.entries[name] = n
 	n.nlink++
-	dir.changes = append(dir.changes, dirChange{set: name, node: n})
-	dir.mtime = time.Now()
+	dir.changes = append(dir.changes, dirChange{set: name, node: n, seq: seq})
+	dir.touch()
 }
 
-func (dir *inode) removeEntry(name string) {
+func (dir *inode) removeEntry(name string, seq uint64) {
 	dir.entries[name].nlink--
 	delete(dir.entries, name)
-	dir.changes = append(dir.changes, dirChange{remove: name})
-	dir.mtime = time.Now()
+	dir.changes = append(dir.changes, dirChange{remove: name, seq: seq})
+	dir.touch()
 }
 
 // renameEntry renames within one directory as a single change.
-func (dir *inode) renameEntry(from, to string) {
+func (dir *inode) renameEntry(from, to string, seq uint64) {
 	n := dir.entries[from]
 	delete(dir.entries, from)
 	if old := dir.entries[to]; old != nil {
 		old.nlink--
 	}
 	dir.entries[to] = n
-	dir.changes = append(dir.changes, dirChange{remove: from, set: to, node: n})
-	dir.mtime = time.Now()
+	dir.changes = append(dir.changes, dirChange{remove: from, set: to, node: n, seq: seq})
+	dir.touch()
+}
+
+// nextSeq numbers one directory change (or the two halves of a rename).
+func (m *MemFS) nextSeq() uint64 {
+	m.seq++
+	return m.seq
 }
 
 // lookup is where a path leads.
@@ -425,7 +454,7 @@ func (m *MemFS) openFile(name string, flag int, perm fs.FileMode) (*memFile, err
 		return nil, pathErr(syscall.EISDIR)
 	case n == nil:
 		n = m.newInode(perm & permBits &^ m.umask)
-		l.dir.setEntry(l.name, n)
+		l.dir.setEntry(l.name, n, m.nextSeq())
 	case excl:
 		return nil, pathErr(syscall.EEXIST)
 	case n.isDir() && (write || create || flag&os.O_TRUNC != 0):
@@ -450,8 +479,9 @@ func (m *MemFS) openFile(name string, flag int, perm fs.FileMode) (*memFile, err
 // directory (EEXIST), even an empty one that rename(2) would replace;
 // otherwise the rules of rename(2) apply. Renaming within one directory is
 // one atomic change to it; renaming between directories removes the name
-// from one and adds it to the other, and a crash may keep either, both or
-// neither unless both directories are synced.
+// from one and adds it to the other, and unless both directories are
+// synced a crash may keep either, both or neither under the "POSIX"
+// profile, the whole rename or none of it under "ordered".
 func (m *MemFS) Rename(oldname, newname string) error {
 	m.mu.Lock()
 	err := m.rename(oldname, newname)
@@ -494,11 +524,12 @@ func (m *MemFS) rename(oldname, newname string) error {
 		}
 	}
 	if ol.dir == nl.dir {
-		ol.dir.renameEntry(ol.name, nl.name)
+		ol.dir.renameEntry(ol.name, nl.name, m.nextSeq())
 		return nil
 	}
-	ol.dir.removeEntry(ol.name)
-	nl.dir.setEntry(nl.name, n)
+	seq := m.nextSeq()
+	ol.dir.removeEntry(ol.name, seq)
+	nl.dir.setEntry(nl.name, n, seq)
 	return nil
 }
 
@@ -534,7 +565,7 @@ func (m *MemFS) link(oldname, newname string) error {
 	case nl.dirOnly:
 		return linkErr(syscall.ENOENT)
 	}
-	nl.dir.setEntry(nl.name, ol.node)
+	nl.dir.setEntry(nl.name, ol.node, m.nextSeq())
 	return nil
 }
 
@@ -566,7 +597,7 @@ func (m *MemFS) symlink(target, newname string) error {
 	}
 	n := m.newInode(fs.ModeSymlink | 0o777)
 	n.target = target
-	l.dir.setEntry(l.name, n)
+	l.dir.setEntry(l.name, n, m.nextSeq())
 	return nil
 }
 
@@ -591,7 +622,7 @@ func (m *MemFS) remove(name string) error {
 	case l.node.isDir() && len(l.node.entries) > 0:
 		return pathErr(syscall.ENOTEMPTY)
 	}
-	l.dir.removeEntry(l.name)
+	l.dir.removeEntry(l.name, m.nextSeq())
 	return nil
 }
 
@@ -613,7 +644,7 @@ func (m *MemFS) mkdir(name string, perm fs.FileMode) error {
 	case l.node != nil:
 		return pathErr(syscall.EEXIST)
 	}
-	l.dir.setEntry(l.name, m.newInode(fs.ModeDir|perm&permBits&^m.umask))
+	l.dir.setEntry(l.name, m.newInode(fs.ModeDir|perm&permBits&^m.umask), m.nextSeq())
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -217,62 +218,71 @@ func TestCrashEveryStep(t *testing.T) {
 }
 
 // TestCrashOutcomes checks that the seeds reach every outcome Crash
-// documents, for file data and for directory entries.
+// documents, for file data and for directory entries, under each
+// directory-ordering profile.
 func TestCrashOutcomes(t *testing.T) {
 	const data = "hello world"
-	m := vfs.NewMem()
-	writeFileT(t, m, "/f", "")
-	for _, name := range []string{"/d1", "/d2", "/d3"} {
-		must(t, m.Mkdir(name, 0o755))
-	}
-	m.SyncAll()
-	f, err := m.OpenFile("/f", os.O_WRONLY, 0)
-	must(t, err)
-	_, err = f.Write([]byte(data))
-	must(t, err)
-	must(t, f.Close())
-	writeFileT(t, m, "/new1", "")
-	writeFileT(t, m, "/new2", "")
-	must(t, m.Remove("/d1"))
-
-	outcomes := map[string]int{}
-	entries := map[string]int{}
-	for seed := range uint64(400) {
-		c := m.Crash(seed)
-		got, _ := content(t, c, "/f")
-		switch {
-		case got == "":
-			outcomes["lost"]++
-		case got == data:
-			outcomes["kept"]++
-		case got == strings.Repeat("\x00", len(data)):
-			outcomes["zeros"]++
-		case strings.HasPrefix(data, got):
-			outcomes["torn"]++
-		default:
-			t.Fatalf("seed %d: impossible content %q", seed, got)
-		}
-		var names []string
-		for _, n := range []string{"/new1", "/new2", "/d1"} {
-			if _, err := c.Lstat(n); err == nil {
-				names = append(names, n)
+	for _, order := range vfs.DirOrders() {
+		t.Run(order.String(), func(t *testing.T) {
+			m := vfs.NewMem()
+			m.SetCrashModel(vfs.CrashModel{Dirs: order})
+			writeFileT(t, m, "/f", "")
+			for _, name := range []string{"/d1", "/d2", "/d3"} {
+				must(t, m.Mkdir(name, 0o755))
 			}
-		}
-		key := strings.Join(names, " ")
-		entries[key]++
-		switch key {
-		case "/d1", "/new1 /d1", "/new1 /new2 /d1", "/new1 /new2":
-		default:
-			t.Fatalf("seed %d: %q is not a prefix of the directory's changes", seed, key)
-		}
-	}
-	for _, o := range []string{"lost", "kept", "zeros", "torn"} {
-		if outcomes[o] == 0 {
-			t.Errorf("no seed gave outcome %q (got %v)", o, outcomes)
-		}
-	}
-	if len(entries) != 4 {
-		t.Errorf("directory prefixes seen: %v, want all 4", entries)
+			m.SyncAll()
+			f, err := m.OpenFile("/f", os.O_WRONLY, 0)
+			must(t, err)
+			_, err = f.Write([]byte(data))
+			must(t, err)
+			must(t, f.Close())
+			writeFileT(t, m, "/new1", "")
+			writeFileT(t, m, "/new2", "")
+			must(t, m.Remove("/d1"))
+
+			outcomes := map[string]int{}
+			entries := map[string]int{}
+			for seed := range uint64(400) {
+				c := m.Crash(seed)
+				got, _ := content(t, c, "/f")
+				switch {
+				case got == "":
+					outcomes["lost"]++
+				case got == data:
+					outcomes["kept"]++
+				case got == strings.Repeat("\x00", len(data)):
+					outcomes["zeros"]++
+				case strings.HasPrefix(data, got):
+					outcomes["torn"]++
+				default:
+					t.Fatalf("seed %d: impossible content %q", seed, got)
+				}
+				var names []string
+				for _, n := range []string{"/new1", "/new2", "/d1"} {
+					if _, err := c.Lstat(n); err == nil {
+						names = append(names, n)
+					}
+				}
+				key := strings.Join(names, " ")
+				entries[key]++
+				switch key {
+				case "/d1", "/new1 /d1", "/new1 /new2 /d1", "/new1 /new2":
+				default:
+					if order == vfs.DirsOrdered {
+						t.Fatalf("seed %d: %q is not a prefix of the directory's changes", seed, key)
+					}
+				}
+			}
+			for _, o := range []string{"lost", "kept", "zeros", "torn"} {
+				if outcomes[o] == 0 {
+					t.Errorf("no seed gave outcome %q (got %v)", o, outcomes)
+				}
+			}
+			// Ordered: the 4 prefixes; POSIX: all 8 subsets.
+			if want := map[vfs.DirOrder]int{vfs.DirsOrdered: 4, vfs.DirsPOSIX: 8}[order]; len(entries) != want {
+				t.Errorf("directory states seen: %v, want %d", entries, want)
+			}
+		})
 	}
 }
 
@@ -291,13 +301,15 @@ func TestCrashPrefixOfWrites(t *testing.T) {
 	seen := map[string]bool{}
 	for seed := range uint64(300) {
 		got, _ := content(t, m.Crash(seed), "/log")
-		zeroed := len(got) == len(full) && strings.Trim(got, "\x00") == ""
+		// All in one block: the block is old (zeros past the old size)
+		// or new, cut at a size the file had.
+		zeroed := strings.Trim(got, "\x00") == "" && slices.Contains([]int{0, 4, 8, len(full)}, len(got))
 		if !strings.HasPrefix(full, got) && !zeroed {
 			t.Fatalf("seed %d: %q is neither a prefix of the appends nor zeros", seed, got)
 		}
 		seen[got] = true
 	}
-	for _, want := range []string{"", "one\n", "one\ntwo\n", full} {
+	for _, want := range []string{"", "one\n", "one\ntwo\n", full, "\x00\x00\x00\x00"} {
 		if !seen[want] {
 			t.Errorf("no seed kept exactly %q", want)
 		}

@@ -163,6 +163,20 @@ func (f *memFile) Sync() error {
 	return err
 }
 
+// Datasync makes the file's data and size durable, as fdatasync(2) does,
+// but not its mode, owner or modification time: a crash may still revert
+// those. On a directory it makes the entries durable. It is what
+// vfs.Datasync calls for a MemFS file.
+func (f *memFile) Datasync() error {
+	f.m.mu.Lock()
+	err := f.check("sync", true)
+	if err == nil {
+		f.node.datasync()
+	}
+	f.m.unlock(OpSync, f.name, err == nil)
+	return err
+}
+
 // Truncate needs a file open for writing (EINVAL otherwise, as on Linux).
 func (f *memFile) Truncate(size int64) error {
 	f.m.mu.Lock()

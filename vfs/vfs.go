@@ -7,9 +7,14 @@
 //     write-through rename and readers that do not block replacement on
 //     Windows, directory fsync where the platform has one).
 //   - NewMem returns a strict in-memory model that can be crashed: data that
-//     was not synced and directory entries that were not synced may vanish,
-//     in part or whole, deterministically under a seed. It lets a test crash
-//     an operation after every step and check what a power cut would leave.
+//     was not synced may vanish whole, as a torn prefix, as zeros, or block
+//     by block (a later block kept, an earlier one lost, the size anywhere
+//     in between), and of the directory changes that were not synced any
+//     subset may survive ("POSIX") or every change up to some point, across
+//     all directories ("ordered"). Crash
+//     samples those states deterministically under a seed; CrashStates
+//     enumerates them. It lets a test crash an operation after every step
+//     and check what a power cut would leave.
 //   - Inject wraps any FS and fails a chosen call with ENOSPC, EIO or a
 //     short write, so tests can check that every error surfaces and nothing
 //     on disk is harmed.
