@@ -462,6 +462,10 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 // commit, which a power cut can make necessary.
 func (j *Journal) scanFrom(full bool) error {
 	for {
+		// Another process may have grown a segment that held no records.
+		if err := j.seg.refresh(); err != nil {
+			return err
+		}
 		s := &scanner{seg: j.seg, fr: newFrameReader(j.seg.f, j.seg.size), off: j.end, next: j.next, tree: j.tree.clone(), track: true}
 		k, d, err := s.run()
 		if err != nil {
@@ -612,6 +616,20 @@ func (j *Journal) rotate(size int64) error {
 	return nil
 }
 
+// grow enlarges the last segment, which holds no records, to size bytes.
+// The new size is made durable (a full fsync) before anything is written
+// into it; other processes find it when they catch up (scanFrom).
+func (j *Journal) grow(size int64) error {
+	if err := vfs.Allocate(j.seg.f, size); err != nil {
+		return err
+	}
+	if err := j.seg.f.Sync(); err != nil {
+		return err
+	}
+	j.seg.size = size
+	return nil
+}
+
 // commit writes the requests' records, one batch (and so one flush, unless
 // flush is false) per segment they need, each closed by a commit frame.
 // written, if not nil, is called once every record is written, before the
@@ -651,6 +669,16 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		}
 		if n == 0 {
 			p := reqs[ri].payloads[pi]
+			if j.next == j.seg.base {
+				// The segment holds no records (a new log, or a crash
+				// right after a rotation): its successor would have its
+				// name, so it grows to fit the record instead.
+				need := j.end + align8(frameHeader+int64(len(p))) + commitSize + sealSize
+				if err := j.grow((need + 4095) &^ 4095); err != nil {
+					return err
+				}
+				continue
+			}
 			need := headerLen(64) + align8(frameHeader+int64(len(p))) + commitSize + sealSize
 			if err := j.rotate(max(j.o.SegmentSize, (need+4095)&^4095)); err != nil {
 				return err

@@ -168,6 +168,11 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 			return
 		}
 		delay = min(2*delay, pollInterval)
+		if err := r.seg.refresh(); err != nil {
+			fail("read", err)
+			return
+		}
+		s.fr.size = r.seg.size
 		s.fr.invalidate()
 	}
 }

@@ -167,6 +167,11 @@ func (s *scanner) step() (stepKind, *damage, error) {
 			if f.index != s.next {
 				return stepDamage, tamperedAt(s.seg.path, pos, "seal says the next segment starts at %d, want %d", f.index, s.next), nil
 			}
+			if s.next == s.seg.base {
+				// The next segment would have this one's name: the
+				// leftover of a rotation that failed (classifyTail).
+				return stepDamage, corruptAt(s.seg.path, pos, "seal in a segment that holds no records"), nil
+			}
 			s.off = pos + f.size()
 			s.sealed = true
 			return stepSeal, nil, nil
@@ -268,6 +273,12 @@ func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 				closed = true
 			}
 			commits++
+		case f.typ == typeSeal:
+			// A seal in a segment that holds no records cannot be
+			// followed; earlier releases wrote one when a record did
+			// not fit there, then failed. Nothing was acknowledged.
+			ok = ok && commits == 0 && s.next == s.seg.base && f.index == s.next
+			closed = true
 		default:
 			ok = false
 		}

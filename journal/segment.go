@@ -126,6 +126,19 @@ func (s *segment) readHeader() error {
 	}
 }
 
+// refresh learns the segment's size again: a segment that holds no records
+// grows when its first record does not fit (Journal.grow).
+func (s *segment) refresh() error {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return err
+	}
+	if n := fi.Size(); n > s.size && n%8 == 0 {
+		s.size = n
+	}
+	return nil
+}
+
 // createSegment makes a new segment durable before anyone can see it: it
 // is written under a temporary name, allocated, fsynced, renamed into
 // place, and the directory is fsynced. It gets the owner, group and
