@@ -505,6 +505,11 @@ func (j *Journal) scanFrom(full bool) error {
 			return bad
 		}
 		if t.end > t.start && !j.o.ReadOnly {
+			if cp, err := readCheckpointFile(j.fs, j.dir); err == nil && cp.LogID == j.logID && cp.Size > j.next {
+				// A checkpoint was taken after those records were
+				// acknowledged: whatever damaged them, it was no crash.
+				return corruptAt(j.seg.path, t.start, "the stored checkpoint covers %d records, but the intact ones end at %d: damage below the checkpoint, not a torn tail", cp.Size, j.next)
+			}
 			return j.cut(t)
 		}
 		return nil

@@ -54,6 +54,7 @@ func listSegments(fsys vfs.FS, dir string) ([]uint64, error) {
 
 // segment is an open segment file.
 type segment struct {
+	fsys vfs.FS
 	path string
 	base uint64
 	f    vfs.File
@@ -85,7 +86,7 @@ func openSegment(fsys vfs.FS, dir string, base uint64, write bool) (*segment, er
 	if err != nil {
 		return nil, err
 	}
-	s := &segment{path: path, base: base, f: f}
+	s := &segment{fsys: fsys, path: path, base: base, f: f}
 	if err := s.readHeader(); err != nil {
 		f.Close()
 		return nil, err
@@ -209,7 +210,7 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 	if f, _, err = sidecar.OpenSingle(fsys, path, os.O_RDWR); err != nil {
 		return nil, err
 	}
-	return &segment{path: path, base: h.base, f: f, hdr: h, size: h.size}, nil
+	return &segment{fsys: fsys, path: path, base: h.base, f: f, hdr: h, size: h.size}, nil
 }
 
 // removeTemps removes temporary segment files a crash left behind.

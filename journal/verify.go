@@ -198,6 +198,16 @@ func (v *verifier) run() error {
 	}
 	v.rep.Size = prev.next
 	v.rep.Root = tree.root()
+	if t := v.rep.Torn; t != nil {
+		for _, c := range []*Checkpoint{v.cp, v.rem} {
+			if c != nil && c.Size > v.rep.Size {
+				// Acknowledged before the checkpoint was taken: the
+				// damage was not made by a crash.
+				v.rep.Torn = nil
+				return corruptAt(t.Path, t.Offset, "the %s checkpoint covers %d records, but the intact ones end at %d: damage below the checkpoint, not a torn tail", checkpointWhat(c, v.rem), c.Size, v.rep.Size)
+			}
+		}
+	}
 	v.rep.Records = v.rep.Size - v.rep.First
 	if v.rep.First > 0 {
 		switch {
@@ -299,6 +309,13 @@ func (v *verifier) segment(i int, bases []uint64, seg *segment, logID *[16]byte,
 		v.roots[k] = r
 	}
 	return nil
+}
+
+func checkpointWhat(c, rem *Checkpoint) string {
+	if c == rem {
+		return "remembered"
+	}
+	return "stored"
 }
 
 func (v *verifier) checkCheckpoints() error {
