@@ -408,6 +408,16 @@ func (j *Journal) load() error {
 	if err := j.syncDir(); err != nil {
 		return err
 	}
+	start, err := chainStart(j.fs, j.dir, bases)
+	if err != nil {
+		return err
+	}
+	if start > 0 {
+		if err := j.dropLeftovers(bases, start); err != nil {
+			return err
+		}
+		bases = bases[start:]
+	}
 	var last *segment
 	for i, b := range bases {
 		isLast := i == len(bases)-1
@@ -442,6 +452,30 @@ func (j *Journal) load() error {
 		return err
 	}
 	return j.checkEvidence()
+}
+
+// dropLeftovers finishes a DropBefore that a crash interrupted after some
+// of its removals reached the disk, but not all, and not the oldest first:
+// the segments before bases[start] are no longer linked to the log. A
+// retention record must say they were dropped; then a writer removes them.
+func (j *Journal) dropLeftovers(bases []uint64, start int) error {
+	first, ok, err := lastDropBefore(j.fs, j.dir, bases[start:])
+	if err != nil {
+		return err
+	}
+	if !ok || first < bases[start] {
+		seg := filepath.Join(j.dir, segName(bases[start]))
+		return tamperedAt(seg, 0, "segment chain broken: the segment before this one is missing, and no retention record says it was dropped")
+	}
+	if j.o.ReadOnly {
+		return nil
+	}
+	for _, b := range bases[:start] {
+		if err := j.fs.Remove(filepath.Join(j.dir, segName(b))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return j.fs.SyncDir(j.dir)
 }
 
 func (j *Journal) setSegment(seg *segment, t compact) {

@@ -73,6 +73,15 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 			}
 			continue
 		}
+		start, err := chainStart(r.j.fs, r.j.dir, bases)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // dropped meanwhile
+		}
+		if err != nil {
+			fail("read", err)
+			return
+		}
+		bases = bases[start:]
 		k := 0
 		for i, b := range bases {
 			if b <= from {

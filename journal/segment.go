@@ -52,6 +52,75 @@ func listSegments(fsys vfs.FS, dir string) ([]uint64, error) {
 	return bases, nil
 }
 
+// chainStart returns where the chain of segments that ends with the last
+// one begins: the index in bases of the oldest segment reached by
+// following each header's previous base back from the last. Segments
+// before it are not part of the log: the leftovers of a DropBefore whose
+// removals reached the disk in another order than they were made, which a
+// retention record in the chain must cover (Verify checks that).
+func chainStart(fsys vfs.FS, dir string, bases []uint64) (int, error) {
+	for i := len(bases) - 1; i > 0; i-- {
+		seg, err := openSegment(fsys, dir, bases[i], false)
+		if err != nil {
+			return 0, err
+		}
+		prev := seg.hdr.prevBase
+		seg.close()
+		if prev != bases[i-1] {
+			return i, nil
+		}
+	}
+	return 0, nil
+}
+
+// lastDropBefore returns the index the latest retention record in the
+// segments at bases says the log keeps records from.
+func lastDropBefore(fsys vfs.FS, dir string, bases []uint64) (first uint64, ok bool, err error) {
+	for _, b := range bases {
+		seg, err := openSegment(fsys, dir, b, false)
+		if err != nil {
+			return 0, false, err
+		}
+		s, err := newScanner(seg, false, false)
+		if err != nil {
+			seg.close()
+			return 0, false, err
+		}
+		s.notes = true
+		for {
+			k, _, err := s.step()
+			if err != nil {
+				seg.close()
+				return 0, false, err
+			}
+			if k != stepBatch {
+				break
+			}
+			for _, r := range s.recs {
+				if n, isDrop := parseDropBefore(r); isDrop {
+					first, ok = n, true
+				}
+			}
+		}
+		seg.close()
+	}
+	return first, ok, nil
+}
+
+// parseDropBefore reads the index a retention record keeps records from.
+func parseDropBefore(r Record) (uint64, bool) {
+	if r.Type != TypeRetention {
+		return 0, false
+	}
+	f, ok := strings.CutPrefix(string(r.Payload), "drop-before ")
+	if !ok {
+		return 0, false
+	}
+	f, _, _ = strings.Cut(f, "\n")
+	n, err := strconv.ParseUint(f, 10, 64)
+	return n, err == nil
+}
+
 // segment is an open segment file.
 type segment struct {
 	fsys vfs.FS

@@ -49,19 +49,50 @@ func (s *scanner) crashLeft(p, end int64, after bool) (bool, error) {
 			return torn, err
 		}
 	}
-	// A zero sector is a hole only with data after it: zeros at the end
-	// are the preallocated space.
-	for b := p &^ (sectorSize - 1); b < min(frameEnd, end); b += sectorSize {
-		lo, hi := max(b, s.off), min(b+sectorSize, s.seg.size)
-		buf, err := s.fr.read(lo, hi-lo)
+	hole, err := s.holeIn(p, frameEnd, end)
+	if err != nil || hole {
+		return hole, err
+	}
+	return s.cutInterrupted(end)
+}
+
+// holeIn reports whether zeros that a lost or half-written sector leaves
+// reach into the frame [p, frameEnd): a run of at least 8 zero bytes (the
+// tail's, from s.off on) that ends at a sector boundary with data after
+// it. A sector whose write was lost reads as zeros (the preallocated
+// space's old contents); one that the disk took while the page was still
+// being copied into holds the first bytes and zeros to its end.
+func (s *scanner) holeIn(p, frameEnd, end int64) (bool, error) {
+	for b := (p + sectorSize) &^ (sectorSize - 1); b < end && b <= frameEnd+4096; b += sectorSize {
+		buf, err := s.fr.read(b-8, 8)
 		if err != nil {
 			return false, err
 		}
-		if int64(len(buf)) == hi-lo && allZero(buf) {
+		if len(buf) < 8 || !allZero(buf) {
+			continue
+		}
+		// Where does the run of zeros that ends at b begin?
+		z := b - 8
+		for z > s.off && z >= frameEnd {
+			lo := max(s.off, z-sectorSize)
+			buf, err := s.fr.read(lo, z-lo)
+			if err != nil {
+				return false, err
+			}
+			i := len(buf)
+			for i > 0 && buf[i-1] == 0 {
+				i--
+			}
+			z = lo + int64(i)
+			if i > 0 {
+				break
+			}
+		}
+		if z < frameEnd {
 			return true, nil
 		}
 	}
-	return s.cutInterrupted(end)
+	return false, nil
 }
 
 // cutShort reports whether the frame at p, the last non-zero data of the
@@ -129,8 +160,9 @@ func (s *scanner) commitCutShort(p, n int64) (bool, error) {
 		ok := true
 		for i := range n {
 			switch {
-			case i >= 48 && !s.track:
-				// The root: not known without the tree.
+			case !s.track && (i >= 48 || i >= 4 && i < 8):
+				// The root, and the checksum that covers it: not
+				// known without the tree (readers).
 			default:
 				ok = ok && got[i] == want[i]
 			}

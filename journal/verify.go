@@ -175,6 +175,14 @@ func (v *verifier) run() error {
 	if err != nil {
 		return err
 	}
+	start, err := chainStart(v.o.FS, v.dir, bases)
+	if err != nil {
+		return err
+	}
+	if start > 0 {
+		v.rep.Warnings = append(v.rep.Warnings, fmt.Sprintf("%d segment(s) before %s are not linked to the log and were not checked: the leftovers of a DropBefore that a crash interrupted, which a retention record must cover", start, segName(bases[start])))
+		bases = bases[start:]
+	}
 	v.rep.Segments = len(bases)
 	v.roots = map[uint64]Hash{0: emptyRoot}
 	if len(bases) == 0 {
