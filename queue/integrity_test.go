@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/vfs"
@@ -99,4 +100,99 @@ func lastSegment(t *testing.T, fsys vfs.FS, dir string) string {
 		t.Fatal("no segment")
 	}
 	return filepath.Join(dir, segs[len(segs)-1])
+}
+
+// A consumer whose lease ran out and whose message went to another cannot
+// end the new holder's lease: Nack, Extend and Ack with its receipt are
+// refused with ErrLeaseLost, nothing is written, and the new holder's
+// receipt still works.
+func TestStaleReceiptIsRefused(t *testing.T) {
+	c := newClock()
+	m := vfs.NewMem()
+	q, err := Open("/q", &Options{FS: m, Now: c.Now, MaxAttempts: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, err := q.Push(bg, []byte("job")); err != nil {
+		t.Fatal(err)
+	}
+	a, err := q.Pop(bg, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Second)
+	b, err := q.Pop(bg, time.Minute)
+	if err != nil || b.ID != a.ID || b.Attempt != 2 {
+		t.Fatalf("second pop: %+v %v", b, err)
+	}
+	before := m.Dump()
+	for name, op := range map[string]func() error{
+		"nack":   func() error { return q.Nack(bg, a.Receipt(), 0) },
+		"extend": func() error { return q.Extend(bg, a.Receipt(), time.Hour) },
+		"ack":    func() error { return q.Ack(bg, a.Receipt()) },
+	} {
+		if err := op(); !errors.Is(err, ErrLeaseLost) {
+			t.Errorf("%s with the stale receipt: %v, want ErrLeaseLost", name, err)
+		}
+	}
+	if m.Dump() != before {
+		t.Error("a refused operation changed the queue")
+	}
+	if st, _ := q.Stats(); st != (Stats{Leased: 1}) {
+		t.Errorf("stats %+v, want the message leased", st)
+	}
+	if _, ok, err := q.TryPop(bg, time.Minute); ok || err != nil {
+		t.Errorf("a third consumer got the message (%v)", err)
+	}
+	if err := q.Extend(bg, b.Receipt(), time.Hour); err != nil {
+		t.Fatalf("extend by the holder: %v", err)
+	}
+	if err := q.Ack(bg, b.Receipt()); err != nil {
+		t.Fatalf("ack by the holder: %v", err)
+	}
+	// A receipt that never was, and the round trip through text.
+	if err := q.Ack(bg, Receipt{ID: a.ID, Attempt: 9}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ack after ack: %v", err)
+	}
+	r, err := ParseReceipt(b.Receipt().String())
+	if err != nil || r != b.Receipt() {
+		t.Errorf("ParseReceipt(%q) = %v, %v", b.Receipt(), r, err)
+	}
+	for _, bad := range []string{"", "7", "7.", ".1", "7.0", "7.x", "-1.1", "7.1.1"} {
+		if _, err := ParseReceipt(bad); err == nil {
+			t.Errorf("ParseReceipt(%q) accepted", bad)
+		}
+	}
+}
+
+// Nack with a stale receipt after the new holder nacked too: the message
+// is ready again, and the stale consumer still cannot touch it.
+func TestStaleReceiptAfterRedelivery(t *testing.T) {
+	c := newClock()
+	q, err := Open("/q", &Options{FS: vfs.NewMem(), Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	q.Push(bg, []byte("job"))
+	a, _ := q.Pop(bg, time.Second)
+	c.Advance(2 * time.Second)
+	b, _ := q.Pop(bg, time.Second)
+	if err := q.Nack(bg, b.Receipt(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Nack(bg, a.Receipt(), 0); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("nack with the first receipt: %v", err)
+	}
+	if err := q.Ack(bg, a.Receipt()); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("ack with the first receipt: %v", err)
+	}
+	// Its own lease ran out, nobody took the message: the holder may
+	// still finish it.
+	d, _ := q.Pop(bg, time.Second)
+	c.Advance(2 * time.Second)
+	if err := q.Ack(bg, d.Receipt()); err != nil {
+		t.Errorf("ack after the lease ran out, not delivered again: %v", err)
+	}
 }

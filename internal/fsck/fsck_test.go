@@ -577,7 +577,7 @@ func TestCleanDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.Ack(ctx, m.ID)
+	q.Ack(ctx, m.Receipt())
 	q.Close()
 
 	for _, fix := range []bool{false, true} {
