@@ -235,7 +235,7 @@ func (j *Journal) AppendBatch(ctx context.Context, payloads [][]byte) (uint64, e
 	n := 0
 	for i, p := range payloads {
 		if len(p) > MaxPayload {
-			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("record %d is %d bytes, more than MaxPayload", i, len(p))}
+			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("%w: record %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload)}
 		}
 		n += len(p)
 	}

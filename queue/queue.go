@@ -593,7 +593,7 @@ func (q *Queue) PushBatch(ctx context.Context, payloads [][]byte) ([]ID, error) 
 	n := 0
 	for i, p := range payloads {
 		if len(p) > MaxPayload {
-			return nil, q.wrap("push", fmt.Errorf("%w: message %d is %d bytes", ErrTooLarge, i, len(p)))
+			return nil, q.wrap("push", fmt.Errorf("%w: message %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload))
 		}
 		n += len(p)
 	}

@@ -187,6 +187,11 @@ func runLogAppend(c *cli, args []string) int {
 		}
 		signer = s
 	}
+	for i, r := range rest[1:] {
+		if len(r) > journal.MaxPayload {
+			return c.usageError(fmt.Sprintf("record %d is %d bytes, more than a record can hold (%d bytes)", i, len(r), journal.MaxPayload))
+		}
+	}
 	j, err := journal.Open(rest[0], nil)
 	if err != nil {
 		return c.fail(err, *asJSON)
@@ -259,6 +264,9 @@ func appendLines(c *cli, j *journal.Journal, printIdx func(uint64, int), asJSON 
 			}
 		}
 		first, err := j.AppendBatch(c.ctx, batch)
+		if errors.Is(err, journal.ErrTooLarge) {
+			return c.usageError(err.Error() + " (the lines printed above are appended)")
+		}
 		if err != nil {
 			return c.fail(err, asJSON)
 		}

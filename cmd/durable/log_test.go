@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/internal/testdir"
+	"github.com/durable-go/durable/journal"
 )
 
 // runLogCLI runs "durable log ARGS" through the verb, as main would once the
@@ -220,4 +221,20 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A first record larger than a segment is appended, and the log opens and
+// verifies again.
+func TestLogFirstRecordLargerThanASegment(t *testing.T) {
+	dir := filepath.Join(testdir.New(t), "audit")
+	big := strings.Repeat("y", journal.DefaultSegmentSize+1000)
+	if r := runLogCLI(t, strings.NewReader(big+"\n"), "append", dir); r.code != exitOK || r.stdout != "0\n" {
+		t.Fatalf("append of %d bytes: exit %d, %s", len(big), r.code, r.stderr)
+	}
+	if r := runLogCLI(t, nil, "append", dir, "small"); r.code != exitOK || r.stdout != "1\n" {
+		t.Fatalf("append after it: %v", r.stderr)
+	}
+	if r := runLogCLI(t, nil, "verify", dir); r.code != exitOK || !strings.Contains(r.stdout, "ok: 2 records") {
+		t.Fatalf("verify: %v %s", r.stdout, r.stderr)
+	}
 }

@@ -121,6 +121,11 @@ func runQueuePush(c *cli, args []string) int {
 	if len(rest) < 1 {
 		return c.usageError("want a DIR")
 	}
+	for i, m := range rest[1:] {
+		if len(m) > queue.MaxPayload {
+			return c.usageError(fmt.Sprintf("message %d is %d bytes, more than a message can hold (%d bytes)", i, len(m), queue.MaxPayload))
+		}
+	}
 	q, err := queue.Open(rest[0], nil)
 	if err != nil {
 		return c.fail(err, *asJSON)
@@ -167,6 +172,9 @@ func runQueuePush(c *cli, args []string) int {
 		}
 		if len(batch) > 0 {
 			ids, err := q.PushBatch(c.ctx, batch)
+			if errors.Is(err, queue.ErrTooLarge) {
+				return c.usageError(err.Error() + " (the IDs printed above are pushed)")
+			}
 			if err != nil {
 				return c.fail(err, *asJSON)
 			}

@@ -137,3 +137,20 @@ func TestQueueVerb(t *testing.T) {
 		t.Fatalf("unknown subcommand: %v", r)
 	}
 }
+
+// A first message larger than a segment (the queue's are 1 MiB) is pushed,
+// and the queue opens again and delivers it.
+func TestQueueFirstPushLargerThanASegment(t *testing.T) {
+	dir := filepath.Join(testdir.New(t), "jobs")
+	big := strings.Repeat("x", 2<<20)
+	if r := runQueueCLI(t, strings.NewReader(big+"\n"), "push", dir); r.code != exitOK || r.stdout != "0\n" {
+		t.Fatalf("push of 2 MB: exit %d, %s", r.code, r.stderr)
+	}
+	r := runQueueCLI(t, nil, "pop", dir)
+	if r.code != exitOK || r.stdout != "0.1\t"+big+"\n" {
+		t.Fatalf("pop: exit %d, %d bytes, %s", r.code, len(r.stdout), r.stderr)
+	}
+	if r := runQueueCLI(t, nil, "ack", dir, "0.1"); r.code != exitOK {
+		t.Fatalf("ack: %v", r.stderr)
+	}
+}
