@@ -44,9 +44,16 @@ func listSegments(fsys vfs.FS, dir string) ([]uint64, error) {
 	}
 	var bases []uint64
 	for _, e := range ents {
-		if b, ok := parseSegName(e.Name()); ok && e.Type().IsRegular() {
-			bases = append(bases, b)
+		b, ok := parseSegName(e.Name())
+		if !ok {
+			continue
 		}
+		if !e.Type().IsRegular() {
+			// Say what is there: a segment that is missing and one that
+			// was replaced are different findings.
+			return nil, tamperedAt(filepath.Join(dir, e.Name()), -1, "%s where a segment file should be", describeType(e.Type()))
+		}
+		bases = append(bases, b)
 	}
 	slices.Sort(bases)
 	return bases, nil
@@ -119,6 +126,22 @@ func parseDropBefore(r Record) (uint64, bool) {
 	f, _, _ = strings.Cut(f, "\n")
 	n, err := strconv.ParseUint(f, 10, 64)
 	return n, err == nil
+}
+
+func describeType(t fs.FileMode) string {
+	switch {
+	case t.IsDir():
+		return "a directory"
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return fmt.Sprintf("a file of type %v", t)
 }
 
 // segment is an open segment file.
