@@ -23,6 +23,12 @@ import (
 // sectorSize is the smallest unit a disk writes whole.
 const sectorSize = 512
 
+// minHole is the shortest run of zeros taken for a sector written in part.
+// A frame has runs of up to 7 zero bytes of its own (the high bytes of a
+// small index, the bytes after the type), which one byte set to zero can
+// lengthen to 8 or 9, never to 16.
+const minHole = 16
+
 // crashLeft reports whether the damaged frame at p could be what a crash
 // leaves. after says whether intact frames follow it; end is the tail's
 // 8-aligned end.
@@ -57,22 +63,22 @@ func (s *scanner) crashLeft(p, end int64, after bool) (bool, error) {
 }
 
 // holeIn reports whether zeros that a lost or half-written sector leaves
-// reach into the frame [p, frameEnd): a run of at least 8 zero bytes (the
-// tail's, from s.off on) that ends at a sector boundary with data after
-// it. A sector whose write was lost reads as zeros (the preallocated
+// reach into the frame [p, frameEnd): a run of at least minHole zero bytes
+// (the tail's, from s.off on) that ends at a sector boundary with data
+// after it. A sector whose write was lost reads as zeros (the preallocated
 // space's old contents); one that the disk took while the page was still
 // being copied into holds the first bytes and zeros to its end.
 func (s *scanner) holeIn(p, frameEnd, end int64) (bool, error) {
 	for b := (p + sectorSize) &^ (sectorSize - 1); b < end && b <= frameEnd+4096; b += sectorSize {
-		buf, err := s.fr.read(b-8, 8)
+		buf, err := s.fr.read(b-minHole, minHole)
 		if err != nil {
 			return false, err
 		}
-		if len(buf) < 8 || !allZero(buf) {
+		if len(buf) < minHole || !allZero(buf) {
 			continue
 		}
 		// Where does the run of zeros that ends at b begin?
-		z := b - 8
+		z := b - minHole
 		for z > s.off && z >= frameEnd {
 			lo := max(s.off, z-sectorSize)
 			buf, err := s.fr.read(lo, z-lo)
