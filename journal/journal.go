@@ -408,7 +408,7 @@ func (j *Journal) load() error {
 	if err := j.syncDir(); err != nil {
 		return err
 	}
-	start, err := chainStart(j.fs, j.dir, bases)
+	start, err := chainStart(j.fs, j.dir, bases, 0)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,14 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 			}
 			continue
 		}
-		start, err := chainStart(r.j.fs, r.j.dir, bases)
+		k := 0
+		for i, b := range bases {
+			if b <= from {
+				k = i
+			}
+		}
+		// Segments before a gap in the chain are leftovers of a drop.
+		start, err := chainStart(r.j.fs, r.j.dir, bases, k)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // dropped meanwhile
 		}
@@ -81,13 +88,7 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 			fail("read", err)
 			return
 		}
-		bases = bases[start:]
-		k := 0
-		for i, b := range bases {
-			if b <= from {
-				k = i
-			}
-		}
+		k = start
 		seg, err := openSegment(r.j.fs, r.j.dir, bases[k], false)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // dropped meanwhile

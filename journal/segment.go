@@ -64,9 +64,10 @@ func listSegments(fsys vfs.FS, dir string) ([]uint64, error) {
 // following each header's previous base back from the last. Segments
 // before it are not part of the log: the leftovers of a DropBefore whose
 // removals reached the disk in another order than they were made, which a
-// retention record in the chain must cover (Verify checks that).
-func chainStart(fsys vfs.FS, dir string, bases []uint64) (int, error) {
-	for i := len(bases) - 1; i > 0; i-- {
+// retention record in the chain must cover (Verify checks that). Links
+// below bases[lo] are not followed: the answer is then lo or more.
+func chainStart(fsys vfs.FS, dir string, bases []uint64, lo int) (int, error) {
+	for i := len(bases) - 1; i > max(lo, 0); i-- {
 		seg, err := openSegment(fsys, dir, bases[i], false)
 		if err != nil {
 			return 0, err
@@ -77,7 +78,7 @@ func chainStart(fsys vfs.FS, dir string, bases []uint64) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, nil
+	return max(lo, 0), nil
 }
 
 // lastDropBefore returns the index the latest retention record in the

@@ -189,7 +189,7 @@ func (v *verifier) run() error {
 	if err != nil {
 		return err
 	}
-	start, err := chainStart(v.o.FS, v.dir, bases)
+	start, err := chainStart(v.o.FS, v.dir, bases, 0)
 	if err != nil {
 		return err
 	}
