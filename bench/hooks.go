@@ -113,7 +113,7 @@ func queueHook(producers int) (Contender, bool) {
 						if err != nil {
 							return err
 						}
-						return q.Ack(ctx, m.ID)
+						return q.Ack(ctx, m.Receipt())
 					},
 					close: q.Close,
 				}, nil
@@ -133,7 +133,7 @@ func queueHook(producers int) (Contender, bool) {
 					if err != nil {
 						return err
 					}
-					if err := q.Ack(ctx, m.ID); err != nil {
+					if err := q.Ack(ctx, m.Receipt()); err != nil {
 						return err
 					}
 					b.acked.Add(1)

@@ -20,6 +20,10 @@ var (
 	ErrClosed = errs.ErrClosed
 	// ErrLocked: another process holds the journal's lock for too long.
 	ErrLocked = errs.ErrLocked
+	// ErrTooLarge: a record's payload is larger than MaxPayload; it was
+	// refused before anything was written. (A record larger than a
+	// segment but within MaxPayload gets a segment that fits it.)
+	ErrTooLarge = errors.New("journal: record larger than MaxPayload")
 )
 
 // Error is the error of a journal operation that found something wrong on

@@ -235,7 +235,7 @@ func (j *Journal) AppendBatch(ctx context.Context, payloads [][]byte) (uint64, e
 	n := 0
 	for i, p := range payloads {
 		if len(p) > MaxPayload {
-			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("record %d is %d bytes, more than MaxPayload", i, len(p))}
+			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("%w: record %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload)}
 		}
 		n += len(p)
 	}
@@ -408,6 +408,16 @@ func (j *Journal) load() error {
 	if err := j.syncDir(); err != nil {
 		return err
 	}
+	start, err := chainStart(j.fs, j.dir, bases, 0)
+	if err != nil {
+		return err
+	}
+	if start > 0 {
+		if err := j.dropLeftovers(bases, start); err != nil {
+			return err
+		}
+		bases = bases[start:]
+	}
 	var last *segment
 	for i, b := range bases {
 		isLast := i == len(bases)-1
@@ -444,6 +454,30 @@ func (j *Journal) load() error {
 	return j.checkEvidence()
 }
 
+// dropLeftovers finishes a DropBefore that a crash interrupted after some
+// of its removals reached the disk, but not all, and not the oldest first:
+// the segments before bases[start] are no longer linked to the log. A
+// retention record must say they were dropped; then a writer removes them.
+func (j *Journal) dropLeftovers(bases []uint64, start int) error {
+	first, ok, err := lastDropBefore(j.fs, j.dir, bases[start:])
+	if err != nil {
+		return err
+	}
+	if !ok || first < bases[start] {
+		seg := filepath.Join(j.dir, segName(bases[start]))
+		return tamperedAt(seg, 0, "segment chain broken: the segment before this one is missing, and no retention record says it was dropped")
+	}
+	if j.o.ReadOnly {
+		return nil
+	}
+	for _, b := range bases[:start] {
+		if err := j.fs.Remove(filepath.Join(j.dir, segName(b))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return j.fs.SyncDir(j.dir)
+}
+
 func (j *Journal) setSegment(seg *segment, t compact) {
 	if j.seg != nil && j.seg != seg {
 		j.seg.close()
@@ -462,6 +496,10 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 // commit, which a power cut can make necessary.
 func (j *Journal) scanFrom(full bool) error {
 	for {
+		// Another process may have grown a segment that held no records.
+		if err := j.seg.refresh(); err != nil {
+			return err
+		}
 		s := &scanner{seg: j.seg, fr: newFrameReader(j.seg.f, j.seg.size), off: j.end, next: j.next, tree: j.tree.clone(), track: true}
 		k, d, err := s.run()
 		if err != nil {
@@ -501,6 +539,11 @@ func (j *Journal) scanFrom(full bool) error {
 			return bad
 		}
 		if t.end > t.start && !j.o.ReadOnly {
+			if cp, err := readCheckpointFile(j.fs, j.dir); err == nil && cp.LogID == j.logID && cp.Size > j.next {
+				// A checkpoint was taken after those records were
+				// acknowledged: whatever damaged them, it was no crash.
+				return corruptAt(j.seg.path, t.start, "the stored checkpoint covers %d records, but the intact ones end at %d: damage below the checkpoint, not a torn tail", cp.Size, j.next)
+			}
 			return j.cut(t)
 		}
 		return nil
@@ -612,6 +655,20 @@ func (j *Journal) rotate(size int64) error {
 	return nil
 }
 
+// grow enlarges the last segment, which holds no records, to size bytes.
+// The new size is made durable (a full fsync) before anything is written
+// into it; other processes find it when they catch up (scanFrom).
+func (j *Journal) grow(size int64) error {
+	if err := vfs.Allocate(j.seg.f, size); err != nil {
+		return err
+	}
+	if err := j.seg.f.Sync(); err != nil {
+		return err
+	}
+	j.seg.size = size
+	return nil
+}
+
 // commit writes the requests' records, one batch (and so one flush, unless
 // flush is false) per segment they need, each closed by a commit frame.
 // written, if not nil, is called once every record is written, before the
@@ -651,6 +708,16 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		}
 		if n == 0 {
 			p := reqs[ri].payloads[pi]
+			if j.next == j.seg.base {
+				// The segment holds no records (a new log, or a crash
+				// right after a rotation): its successor would have its
+				// name, so it grows to fit the record instead.
+				need := j.end + align8(frameHeader+int64(len(p))) + commitSize + sealSize
+				if err := j.grow((need + 4095) &^ 4095); err != nil {
+					return err
+				}
+				continue
+			}
 			need := headerLen(64) + align8(frameHeader+int64(len(p))) + commitSize + sealSize
 			if err := j.rotate(max(j.o.SegmentSize, (need+4095)&^4095)); err != nil {
 				return err

@@ -79,6 +79,16 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 				k = i
 			}
 		}
+		// Segments before a gap in the chain are leftovers of a drop.
+		start, err := chainStart(r.j.fs, r.j.dir, bases, k)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // dropped meanwhile
+		}
+		if err != nil {
+			fail("read", err)
+			return
+		}
+		k = start
 		seg, err := openSegment(r.j.fs, r.j.dir, bases[k], false)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // dropped meanwhile
@@ -168,6 +178,11 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 			return
 		}
 		delay = min(2*delay, pollInterval)
+		if err := r.seg.refresh(); err != nil {
+			fail("read", err)
+			return
+		}
+		s.fr.size = r.seg.size
 		s.fr.invalidate()
 	}
 }

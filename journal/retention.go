@@ -8,8 +8,11 @@ import (
 // DropBefore removes the segments whose records all come before index,
 // never the last one, and returns the first index still kept. It first
 // appends a TypeRetention record saying so ("drop-before <first kept>"),
-// so the removal is part of the signed history, then removes the oldest
-// segments first, so a crash leaves a contiguous chain. The tree stays
+// so the removal is part of the signed history, then removes the older
+// segments, with one directory fsync at the end. The removals may reach
+// the disk in any subset: a segment no longer linked to the chain that
+// ends with the last one is a leftover the retention record covers, which
+// readers skip and the next writer removes (Journal.dropLeftovers). The tree stays
 // verifiable: the first kept segment's header holds the Merkle state of
 // everything before it.
 func (j *Journal) DropBefore(ctx context.Context, index uint64) (uint64, error) {

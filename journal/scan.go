@@ -167,6 +167,11 @@ func (s *scanner) step() (stepKind, *damage, error) {
 			if f.index != s.next {
 				return stepDamage, tamperedAt(s.seg.path, pos, "seal says the next segment starts at %d, want %d", f.index, s.next), nil
 			}
+			if s.next == s.seg.base {
+				// The next segment would have this one's name: the
+				// leftover of a rotation that failed (classifyTail).
+				return stepDamage, corruptAt(s.seg.path, pos, "seal in a segment that holds no records"), nil
+			}
 			s.off = pos + f.size()
 			s.sealed = true
 			return stepSeal, nil, nil
@@ -211,9 +216,15 @@ func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 	if d != nil && d.tampered {
 		return t, d, nil
 	}
+	at := s.off // where the damage begins: zeros at s.off, unless d says
+	if d != nil {
+		at = d.off
+	}
 	commits := 0
 	second := uint64(0) // where the second batch starts, once known
 	closed := false     // a commit that ends the tail was seen
+	intact := false     // an intact record or commit frame was seen
+	after := false      // ... after the damage
 	pos := s.off
 	for pos < s.seg.size {
 		nz, err := s.firstNonZero(pos)
@@ -253,21 +264,29 @@ func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 		switch {
 		case f.typ.isRecord():
 			ok = ok && f.index >= max(s.next, second)
+			intact, after = true, after || pos > d.off
 		case f.typ == typeCommit:
 			c := decodeCommit(f.body)
-			after := c.flags&commitAfterUnflushed != 0
+			flagged := c.flags&commitAfterUnflushed != 0
 			switch {
 			case commits == 0 && f.index == s.next:
 				second = s.next + c.count
-				closed = after // a batch that follows one before s.next: nothing else
+				closed = flagged // a batch that follows one before s.next: nothing else
 			case commits == 0:
-				ok = ok && after && f.index > s.next // the first batch's commit was lost
+				ok = ok && flagged && f.index > s.next // the first batch's commit was lost
 				closed = true
 			default:
-				ok = ok && after && f.index == second
+				ok = ok && flagged && f.index == second
 				closed = true
 			}
 			commits++
+			intact, after = true, after || pos > d.off
+		case f.typ == typeSeal:
+			// A seal in a segment that holds no records cannot be
+			// followed; earlier releases wrote one when a record did
+			// not fit there, then failed. Nothing was acknowledged.
+			ok = ok && commits == 0 && s.next == s.seg.base && f.index == s.next
+			closed = true
 		default:
 			ok = false
 		}
@@ -275,6 +294,19 @@ func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 			return t, corruptAt(s.seg.path, d.off, "%v, yet intact frames follow at offset %d: the damage is inside the log, not a torn tail", d.err, pos), nil
 		}
 		pos += f.size()
+	}
+	if intact && d != nil {
+		// Intact frames of a batch in the tail: it was written, and
+		// maybe flushed and acknowledged. Only what a crash leaves may
+		// be cut: a sector that never reached the disk reads as zeros,
+		// and a write cut short leaves zeros to its end.
+		crash, err := s.crashLeft(at, t.end, after)
+		if err != nil {
+			return t, nil, err
+		}
+		if !crash {
+			return t, corruptAt(s.seg.path, d.off, "%v inside a batch whose other frames are intact, and not what a crash leaves (no sector of it reads as zeros): corruption, not a torn tail", d.err), nil
+		}
 	}
 	return t, nil, nil
 }

@@ -44,16 +44,110 @@ func listSegments(fsys vfs.FS, dir string) ([]uint64, error) {
 	}
 	var bases []uint64
 	for _, e := range ents {
-		if b, ok := parseSegName(e.Name()); ok && e.Type().IsRegular() {
-			bases = append(bases, b)
+		b, ok := parseSegName(e.Name())
+		if !ok {
+			continue
 		}
+		if !e.Type().IsRegular() {
+			// Say what is there: a segment that is missing and one that
+			// was replaced are different findings.
+			return nil, tamperedAt(filepath.Join(dir, e.Name()), -1, "%s where a segment file should be", describeType(e.Type()))
+		}
+		bases = append(bases, b)
 	}
 	slices.Sort(bases)
 	return bases, nil
 }
 
+// chainStart returns where the chain of segments that ends with the last
+// one begins: the index in bases of the oldest segment reached by
+// following each header's previous base back from the last. Segments
+// before it are not part of the log: the leftovers of a DropBefore whose
+// removals reached the disk in another order than they were made, which a
+// retention record in the chain must cover (Verify checks that). Links
+// below bases[lo] are not followed: the answer is then lo or more.
+func chainStart(fsys vfs.FS, dir string, bases []uint64, lo int) (int, error) {
+	for i := len(bases) - 1; i > max(lo, 0); i-- {
+		seg, err := openSegment(fsys, dir, bases[i], false)
+		if err != nil {
+			return 0, err
+		}
+		prev := seg.hdr.prevBase
+		seg.close()
+		if prev != bases[i-1] {
+			return i, nil
+		}
+	}
+	return max(lo, 0), nil
+}
+
+// lastDropBefore returns the index the latest retention record in the
+// segments at bases says the log keeps records from.
+func lastDropBefore(fsys vfs.FS, dir string, bases []uint64) (first uint64, ok bool, err error) {
+	for _, b := range bases {
+		seg, err := openSegment(fsys, dir, b, false)
+		if err != nil {
+			return 0, false, err
+		}
+		s, err := newScanner(seg, false, false)
+		if err != nil {
+			seg.close()
+			return 0, false, err
+		}
+		s.notes = true
+		for {
+			k, _, err := s.step()
+			if err != nil {
+				seg.close()
+				return 0, false, err
+			}
+			if k != stepBatch {
+				break
+			}
+			for _, r := range s.recs {
+				if n, isDrop := parseDropBefore(r); isDrop {
+					first, ok = n, true
+				}
+			}
+		}
+		seg.close()
+	}
+	return first, ok, nil
+}
+
+// parseDropBefore reads the index a retention record keeps records from.
+func parseDropBefore(r Record) (uint64, bool) {
+	if r.Type != TypeRetention {
+		return 0, false
+	}
+	f, ok := strings.CutPrefix(string(r.Payload), "drop-before ")
+	if !ok {
+		return 0, false
+	}
+	f, _, _ = strings.Cut(f, "\n")
+	n, err := strconv.ParseUint(f, 10, 64)
+	return n, err == nil
+}
+
+func describeType(t fs.FileMode) string {
+	switch {
+	case t.IsDir():
+		return "a directory"
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return fmt.Sprintf("a file of type %v", t)
+}
+
 // segment is an open segment file.
 type segment struct {
+	fsys vfs.FS
 	path string
 	base uint64
 	f    vfs.File
@@ -85,7 +179,7 @@ func openSegment(fsys vfs.FS, dir string, base uint64, write bool) (*segment, er
 	if err != nil {
 		return nil, err
 	}
-	s := &segment{path: path, base: base, f: f}
+	s := &segment{fsys: fsys, path: path, base: base, f: f}
 	if err := s.readHeader(); err != nil {
 		f.Close()
 		return nil, err
@@ -124,6 +218,19 @@ func (s *segment) readHeader() error {
 		}
 		buf = make([]byte, need)
 	}
+}
+
+// refresh learns the segment's size again: a segment that holds no records
+// grows when its first record does not fit (Journal.grow).
+func (s *segment) refresh() error {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return err
+	}
+	if n := fi.Size(); n > s.size && n%8 == 0 {
+		s.size = n
+	}
+	return nil
 }
 
 // createSegment makes a new segment durable before anyone can see it: it
@@ -196,7 +303,7 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 	if f, _, err = sidecar.OpenSingle(fsys, path, os.O_RDWR); err != nil {
 		return nil, err
 	}
-	return &segment{path: path, base: h.base, f: f, hdr: h, size: h.size}, nil
+	return &segment{fsys: fsys, path: path, base: h.base, f: f, hdr: h, size: h.size}, nil
 }
 
 // removeTemps removes temporary segment files a crash left behind.

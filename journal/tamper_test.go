@@ -309,11 +309,19 @@ func TestTampering(t *testing.T) {
 			}
 			t.Logf("caught: %v", err)
 			// Which attacks need the checkpoint: without it (and without a
-			// remembered one) they pass.
+			// remembered one or a trusted key) they pass. With the key,
+			// the missing checkpoint is itself caught, and the report
+			// says how many records nothing vouches for.
 			m.Remove(filepath.Join(tamperDir, checkpointName))
-			_, err = Verify(bg, tamperDir, &VerifyOptions{FS: m, Verifier: f.verifier})
+			rep, err = Verify(bg, tamperDir, &VerifyOptions{FS: m})
 			if a.needCP && err != nil {
 				t.Errorf("without a checkpoint this attack should go unnoticed (the docs say so), got %v", err)
+			}
+			if a.needCP && rep.Uncovered != rep.Size {
+				t.Errorf("report says %d records are uncovered, want all %d", rep.Uncovered, rep.Size)
+			}
+			if _, err = Verify(bg, tamperDir, &VerifyOptions{FS: m, Verifier: f.verifier}); a.needCP && !errors.Is(err, ErrTampered) {
+				t.Errorf("without a checkpoint, but with the key: %v, want ErrTampered", err)
 			}
 		})
 	}

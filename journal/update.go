@@ -93,7 +93,7 @@ func (tx *Tx) AppendThen(payloads [][]byte, flush bool, written func()) (uint64,
 	}
 	for i, p := range payloads {
 		if len(p) > MaxPayload {
-			return 0, fmt.Errorf("record %d is %d bytes, more than MaxPayload", i, len(p))
+			return 0, fmt.Errorf("%w: record %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload)
 		}
 	}
 	if err := tx.ctx.Err(); err != nil {

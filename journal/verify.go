@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -46,6 +47,11 @@ type Report struct {
 	// a crash left and no writer has cut yet: not damage, since they were
 	// never acknowledged. Opening the journal for writing cuts them.
 	Torn *TornTail
+	// Uncovered counts the records no checkpoint covers: those after the
+	// larger of the stored and the remembered checkpoint (every record
+	// when there is none). A signed checkpoint vouches for nothing after
+	// its size.
+	Uncovered uint64
 	// Checkpoint is the stored checkpoint, Remembered the one the caller
 	// passed; Verified says whether a trusted key's signature was checked.
 	Checkpoint         *Checkpoint
@@ -140,6 +146,14 @@ func (v *verifier) loadCheckpoints() error {
 		}
 	}
 	if v.o.Remembered != nil {
+		// What is not a checkpoint at all is a mistake of the caller's
+		// or damage, not a forgery.
+		if len(bytes.TrimSpace(v.o.Remembered)) == 0 {
+			return &Error{Op: "verify", Path: "remembered checkpoint", Offset: -1, Err: fmt.Errorf("%w: the remembered checkpoint is empty", ErrCorrupt)}
+		}
+		if _, err := ParseCheckpoint(v.o.Remembered, nil); err != nil {
+			return &Error{Op: "verify", Path: "remembered checkpoint", Offset: -1, Err: err, kinds: []error{ErrCorrupt}}
+		}
 		rem, err := ParseCheckpoint(v.o.Remembered, vs)
 		if err != nil {
 			if errors.Is(err, ErrTampered) {
@@ -175,6 +189,14 @@ func (v *verifier) run() error {
 	if err != nil {
 		return err
 	}
+	start, err := chainStart(v.o.FS, v.dir, bases, 0)
+	if err != nil {
+		return err
+	}
+	if start > 0 {
+		v.rep.Warnings = append(v.rep.Warnings, fmt.Sprintf("%d segment(s) before %s are not linked to the log and were not checked: the leftovers of a DropBefore that a crash interrupted, which a retention record must cover", start, segName(bases[start])))
+		bases = bases[start:]
+	}
 	v.rep.Segments = len(bases)
 	v.roots = map[uint64]Hash{0: emptyRoot}
 	if len(bases) == 0 {
@@ -198,6 +220,16 @@ func (v *verifier) run() error {
 	}
 	v.rep.Size = prev.next
 	v.rep.Root = tree.root()
+	if t := v.rep.Torn; t != nil {
+		for _, c := range []*Checkpoint{v.cp, v.rem} {
+			if c != nil && c.Size > v.rep.Size {
+				// Acknowledged before the checkpoint was taken: the
+				// damage was not made by a crash.
+				v.rep.Torn = nil
+				return corruptAt(t.Path, t.Offset, "the %s checkpoint covers %d records, but the intact ones end at %d: damage below the checkpoint, not a torn tail", checkpointWhat(c, v.rem), c.Size, v.rep.Size)
+			}
+		}
+	}
 	v.rep.Records = v.rep.Size - v.rep.First
 	if v.rep.First > 0 {
 		switch {
@@ -301,8 +333,30 @@ func (v *verifier) segment(i int, bases []uint64, seg *segment, logID *[16]byte,
 	return nil
 }
 
+func checkpointWhat(c, rem *Checkpoint) string {
+	if c == rem {
+		return "remembered"
+	}
+	return "stored"
+}
+
 func (v *verifier) checkCheckpoints() error {
 	path := filepath.Join(v.dir, checkpointName)
+	covered := v.rep.First
+	for _, c := range []*Checkpoint{v.cp, v.rem} {
+		if c != nil {
+			covered = max(covered, c.Size)
+		}
+	}
+	if covered < v.rep.Size {
+		v.rep.Uncovered = v.rep.Size - covered
+	}
+	if v.cp == nil && v.o.Verifier != nil && v.rep.Size > v.rep.First {
+		// With a trusted key, the checkpoint is what the log is checked
+		// against: removing it (with the records after it, perhaps) must
+		// not turn the check off.
+		return v.tampered(path, "no checkpoint, yet a trusted key was given: %d records are covered by no signed checkpoint (it was removed, or never taken)", v.rep.Uncovered)
+	}
 	for _, c := range []*Checkpoint{v.cp, v.rem} {
 		if c == nil {
 			continue

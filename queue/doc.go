@@ -98,9 +98,13 @@
 //
 // # Limits
 //
-// A consumer whose lease ended may still Ack (its work is done), and may
-// Nack or Extend the message even after another consumer leased it: leases
-// carry no owner, so the worst outcome is one more delivery, never a loss.
-// Ack may run a compaction, which rewrites the live messages. Over NFS the
+// Ack, Nack and Extend take the Receipt that Pop handed out (Msg.Receipt:
+// the message and the delivery's attempt number) and act only on the lease
+// it names. A consumer whose lease ended may still Ack (its work is done)
+// until the message is delivered again; from then on its receipt is stale
+// and every one of the three is refused with ErrLeaseLost, so it cannot end
+// or shorten the new holder's lease. A message dead-lettered and retried
+// counts its attempts from 1 again, so a receipt from before a Retry can
+// match a lease after it. Ack may run a compaction, which rewrites the live messages. Over NFS the
 // lock is only as good as the server's; NFS is not supported.
 package queue

@@ -36,7 +36,7 @@ func Example() {
 	fmt.Printf("job %v, attempt %d: %s\n", m.ID, m.Attempt, m.Payload)
 
 	// Never delivered again once Ack returns.
-	if err := q.Ack(ctx, m.ID); err != nil {
+	if err := q.Ack(ctx, m.Receipt()); err != nil {
 		log.Fatal(err)
 	}
 	st, _ := q.Stats()
@@ -66,7 +66,7 @@ func ExampleQueue_Nack() {
 			break
 		}
 		fmt.Printf("attempt %d failed\n", m.Attempt)
-		q.Nack(ctx, m.ID, 0) // after the last attempt: a dead letter
+		q.Nack(ctx, m.Receipt(), 0) // after the last attempt: a dead letter
 	}
 	dead, _ := q.Dead()
 	for _, d := range dead {
@@ -102,6 +102,6 @@ func ExampleTyped() {
 		log.Fatal(err)
 	}
 	fmt.Println(m.Value.To, m.Value.Subject)
-	mail.Ack(ctx, m.ID)
+	mail.Ack(ctx, m.Receipt())
 	// Output: alice@example.com hello
 }

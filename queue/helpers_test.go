@@ -163,7 +163,7 @@ func workload(fsys vfs.FS, l *ledger, c *clock, n int) error {
 	}
 	ack := func(m Msg) error {
 		l.mark(l.ackTried, string(m.Payload))
-		err := q2.Ack(bg, m.ID)
+		err := q2.Ack(bg, m.Receipt())
 		if err == nil {
 			l.mark(l.acked, string(m.Payload))
 		}
@@ -188,12 +188,12 @@ func workload(fsys vfs.FS, l *ledger, c *clock, n int) error {
 		case 0, 2, 4:
 			err = ack(m)
 		case 1:
-			err = q.Nack(bg, m.ID, 0)
+			err = q.Nack(bg, m.Receipt(), 0)
 		case 3:
 			// the lease expires: the next pop may take it again
 			c.Advance(2 * time.Minute)
 		case 5:
-			if err = q.Extend(bg, m.ID, time.Minute); err == nil {
+			if err = q.Extend(bg, m.Receipt(), time.Minute); err == nil {
 				err = ack(m)
 			}
 		}

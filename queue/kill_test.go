@@ -104,7 +104,7 @@ func runConsumer(dir string) int {
 		start := m.LeaseUntil.Add(-childLease).UnixNano()
 		fmt.Printf("got %s %d\n", m.Payload, start)
 		time.Sleep(time.Duration(rand.IntN(4)) * time.Millisecond)
-		err = q.Ack(bg, m.ID)
+		err = q.Ack(bg, m.Receipt())
 		switch {
 		case errors.Is(err, ErrNotFound):
 			fmt.Printf("dup %s\n", m.Payload)

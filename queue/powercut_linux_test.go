@@ -332,7 +332,7 @@ func TestFullDisk(t *testing.T) {
 			break
 		}
 		l.mark(l.ackTried, string(m.Payload))
-		if err := q.Ack(bg, m.ID); err != nil {
+		if err := q.Ack(bg, m.Receipt()); err != nil {
 			t.Fatal(err)
 		}
 		l.mark(l.acked, string(m.Payload))

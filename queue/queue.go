@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,7 +41,37 @@ var (
 	ErrLeaseExpired = errors.New("queue: lease expired")
 	// ErrTooLarge: a payload is larger than MaxPayload.
 	ErrTooLarge = errors.New("queue: payload larger than MaxPayload")
+	// ErrLeaseLost: the receipt names a lease that is no longer the
+	// message's: its lease ran out and it was delivered again (or
+	// nacked and delivered again). Ack, Nack and Extend refuse it, so
+	// that a consumer that lost its lease cannot end the new holder's.
+	// It wraps durable.ErrConflict.
+	ErrLeaseLost = fmt.Errorf("queue: lease lost: the message was delivered again since this receipt was given: %w", durable.ErrConflict)
 )
+
+// Receipt names one lease of one message: the message and the delivery
+// that leased it. Pop hands it out (Msg.Receipt); Ack, Nack and Extend act
+// only on the lease it names. A message dead-lettered and retried counts
+// its deliveries from 1 again, so a receipt from before a Retry can name a
+// lease after it.
+type Receipt struct {
+	ID      ID
+	Attempt int
+}
+
+// String returns "ID.ATTEMPT", the form ParseReceipt reads.
+func (r Receipt) String() string { return fmt.Sprintf("%d.%d", r.ID, r.Attempt) }
+
+// ParseReceipt parses the form String gives.
+func ParseReceipt(s string) (Receipt, error) {
+	id, at, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseUint(id, 10, 64)
+	a, aerr := strconv.ParseUint(at, 10, 31)
+	if !ok || err != nil || aerr != nil || a == 0 {
+		return Receipt{}, fmt.Errorf("queue: bad receipt %q (want ID.ATTEMPT, as Pop gives it)", s)
+	}
+	return Receipt{ID: ID(n), Attempt: int(a)}, nil
+}
 
 // ID names a message for its whole life: the index of the journal record
 // that pushed it. IDs grow in push order.
@@ -67,6 +98,9 @@ type Msg struct {
 	// available to others again, unless acknowledged, nacked or extended.
 	LeaseUntil time.Time
 }
+
+// Receipt names this delivery's lease, for Ack, Nack and Extend.
+func (m Msg) Receipt() Receipt { return Receipt{ID: m.ID, Attempt: m.Attempt} }
 
 // DeadMsg is a dead letter: a message that failed MaxAttempts times.
 type DeadMsg struct {
@@ -559,7 +593,7 @@ func (q *Queue) PushBatch(ctx context.Context, payloads [][]byte) ([]ID, error) 
 	n := 0
 	for i, p := range payloads {
 		if len(p) > MaxPayload {
-			return nil, q.wrap("push", fmt.Errorf("%w: message %d is %d bytes", ErrTooLarge, i, len(p)))
+			return nil, q.wrap("push", fmt.Errorf("%w: message %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload))
 		}
 		n += len(p)
 	}
@@ -677,12 +711,14 @@ func (q *Queue) tryPop(ctx context.Context, lease time.Duration) (msg Msg, ok bo
 // Ack removes a delivered message for good, durably: once Ack returns nil
 // the message is never delivered again, by any process, after any crash.
 // Exactly one Ack of a message succeeds; later ones get ErrNotFound. A
-// consumer whose lease expired may still Ack (its work was done); a dead
-// letter cannot be acknowledged (Retry or Purge it).
-func (q *Queue) Ack(ctx context.Context, id ID) error {
+// consumer whose lease expired may still Ack (its work was done) until the
+// message is delivered again: then its receipt is stale (ErrLeaseLost). A
+// dead letter cannot be acknowledged (Retry or Purge it).
+func (q *Queue) Ack(ctx context.Context, r Receipt) error {
 	if err := q.check("ack", ctx); err != nil {
 		return err
 	}
+	id := r.ID
 	q.gat.answered(id, time.Now())
 	err := q.update(ctx, mutated(mutate.QueueAckBeforeSync), func(_ int64, emit func(event)) error {
 		m := q.st.msgs[id]
@@ -691,6 +727,8 @@ func (q *Queue) Ack(ctx context.Context, id ID) error {
 			return ErrNotFound
 		case m.state == stateDead:
 			return ErrNotLeased
+		case m.attempts != uint64(r.Attempt):
+			return ErrLeaseLost
 		}
 		emit(event{Kind: kindAck, ID: id})
 		return nil
@@ -703,17 +741,21 @@ func (q *Queue) Ack(ctx context.Context, id ID) error {
 }
 
 // Nack returns a leased message to the queue, available again after delay,
-// or makes it a dead letter when it has had MaxAttempts deliveries.
-func (q *Queue) Nack(ctx context.Context, id ID, delay time.Duration) error {
+// or makes it a dead letter when it has had MaxAttempts deliveries. A
+// stale receipt (the message was delivered again) gets ErrLeaseLost.
+func (q *Queue) Nack(ctx context.Context, r Receipt, delay time.Duration) error {
 	if err := q.check("nack", ctx); err != nil {
 		return err
 	}
+	id := r.ID
 	q.gat.answered(id, time.Now())
 	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
 		case m == nil:
 			return ErrNotFound
+		case m.state != stateDead && m.attempts != uint64(r.Attempt):
+			return ErrLeaseLost
 		case m.state != stateLeased:
 			return ErrNotLeased
 		case q.o.MaxAttempts > 0 && m.attempts >= uint64(q.o.MaxAttempts):
@@ -734,21 +776,24 @@ func (q *Queue) Nack(ctx context.Context, id ID, delay time.Duration) error {
 }
 
 // Extend makes a running lease end lease from now. It fails with
-// ErrLeaseExpired once the lease is over (the message may be delivered to
-// someone else by then).
-func (q *Queue) Extend(ctx context.Context, id ID, lease time.Duration) error {
+// ErrLeaseExpired once the lease is over, and with ErrLeaseLost once the
+// message was delivered to someone else.
+func (q *Queue) Extend(ctx context.Context, r Receipt, lease time.Duration) error {
 	if err := q.check("extend", ctx); err != nil {
 		return err
 	}
 	if lease <= 0 {
 		return q.wrap("extend", errors.New("lease must be positive"))
 	}
+	id := r.ID
 	q.gat.answered(id, time.Now())
 	return q.wrap("extend", q.update(ctx, synced, func(now int64, emit func(event)) error {
 		m := q.st.msgs[id]
 		switch {
 		case m == nil:
 			return ErrNotFound
+		case m.state != stateDead && m.attempts != uint64(r.Attempt):
+			return ErrLeaseLost
 		case m.state != stateLeased:
 			return ErrNotLeased
 		case m.at <= now:

@@ -70,10 +70,10 @@ func TestBasics(t *testing.T) {
 	if err != nil || string(m2.Payload) != "b" {
 		t.Fatalf("second consumer: %+v %v", m2, err)
 	}
-	if err := q.Ack(bg, msg.ID); err != nil {
+	if err := q.Ack(bg, msg.Receipt()); err != nil {
 		t.Fatal(err)
 	}
-	if err := q2.Ack(bg, msg.ID); !errors.Is(err, ErrNotFound) {
+	if err := q2.Ack(bg, msg.Receipt()); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second ack: %v, want ErrNotFound", err)
 	}
 	// Lease expiry redelivers b, with attempt 2.
@@ -82,18 +82,18 @@ func TestBasics(t *testing.T) {
 	if err != nil || string(m3.Payload) != "b" || m3.Attempt != 2 {
 		t.Fatalf("redelivery: %+v %v", m3, err)
 	}
-	if err := q.Extend(bg, m3.ID, time.Hour); err != nil {
+	if err := q.Extend(bg, m3.Receipt(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	// b is on its last attempt: a nack makes it dead.
-	if err := q.Nack(bg, m3.ID, 0); err != nil {
+	if err := q.Nack(bg, m3.Receipt(), 0); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := q2.Dead()
 	if err != nil || len(ds) != 1 || string(ds[0].Payload) != "b" {
 		t.Fatalf("dead: %+v %v", ds, err)
 	}
-	if err := q.Ack(bg, ds[0].ID); !errors.Is(err, ErrNotLeased) {
+	if err := q.Ack(bg, Receipt{ID: ds[0].ID, Attempt: ds[0].Attempts}); !errors.Is(err, ErrNotLeased) {
 		t.Errorf("ack of a dead letter: %v", err)
 	}
 	if err := q2.Retry(bg, ds[0].ID); err != nil {
@@ -103,18 +103,18 @@ func TestBasics(t *testing.T) {
 	if err != nil || string(m4.Payload) != "b" || m4.Attempt != 1 {
 		t.Fatalf("after retry: %+v %v", m4, err)
 	}
-	if err := q.Nack(bg, m4.ID, time.Minute); err != nil {
+	if err := q.Nack(bg, m4.Receipt(), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	m5, err := q.Pop(bg, time.Minute) // c, since b is delayed
 	if err != nil || string(m5.Payload) != "c" {
 		t.Fatalf("delayed: %+v %v", m5, err)
 	}
-	if err := q.Extend(bg, m5.ID, time.Second); err != nil {
+	if err := q.Extend(bg, m5.Receipt(), time.Second); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(time.Minute + time.Second)
-	if err := q.Extend(bg, m5.ID, time.Second); !errors.Is(err, ErrLeaseExpired) {
+	if err := q.Extend(bg, m5.Receipt(), time.Second); !errors.Is(err, ErrLeaseExpired) {
 		t.Errorf("extend after expiry: %v", err)
 	}
 	// Expired on its last attempt... c had 1 attempt, max 2: redelivered.
@@ -204,7 +204,7 @@ func TestFIFOPerProducer(t *testing.T) {
 			t.Fatalf("producer %d: got %d after %d", p, k, last[p])
 		}
 		last[p] = k
-		if err := q.Ack(bg, m.ID); err != nil {
+		if err := q.Ack(bg, m.Receipt()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,7 +225,7 @@ func TestTyped(t *testing.T) {
 	if err != nil || m.Value.N != 7 {
 		t.Fatalf("%+v %v", m, err)
 	}
-	if err := tq.Ack(bg, m.ID); err != nil {
+	if err := tq.Ack(bg, m.Receipt()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -261,12 +261,12 @@ func TestCatchUpAfterDrop(t *testing.T) {
 			t.Fatal(err)
 		}
 		if msg.ID == keep {
-			if err := q.Nack(bg, msg.ID, time.Hour); err != nil {
+			if err := q.Nack(bg, msg.Receipt(), time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
-		if err := q.Ack(bg, msg.ID); err != nil {
+		if err := q.Ack(bg, msg.Receipt()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -287,7 +287,7 @@ func TestCatchUpAfterDrop(t *testing.T) {
 	if idle.st.base == 0 {
 		t.Errorf("the idle handle did not rebuild (base %d); %d segments left", idle.st.base, segs)
 	}
-	if err := idle.Ack(bg, keep); err != nil {
+	if err := idle.Ack(bg, Receipt{ID: keep, Attempt: 1}); err != nil {
 		t.Errorf("ack of the moved message through the idle handle: %v", err)
 	}
 	if st, _ := q.Stats(); st != (Stats{Ready: 1}) {
@@ -339,7 +339,7 @@ func TestPopNotFailedByAnothersContext(t *testing.T) {
 		}
 		t.Error("the Pop never queued")
 	})
-	if err := q.Ack(ackCtx, first.ID); err != nil {
+	if err := q.Ack(ackCtx, first.Receipt()); err != nil {
 		t.Fatalf("Ack: %v", err)
 	}
 	r := <-popped

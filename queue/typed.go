@@ -43,9 +43,14 @@ func (t *Typed[T]) Pop(ctx context.Context, lease time.Duration) (TypedMsg[T], e
 }
 
 // Ack acknowledges a message (see Queue.Ack).
-func (t *Typed[T]) Ack(ctx context.Context, id ID) error { return t.Q.Ack(ctx, id) }
+func (t *Typed[T]) Ack(ctx context.Context, r Receipt) error { return t.Q.Ack(ctx, r) }
 
 // Nack returns a message (see Queue.Nack).
-func (t *Typed[T]) Nack(ctx context.Context, id ID, delay time.Duration) error {
-	return t.Q.Nack(ctx, id, delay)
+func (t *Typed[T]) Nack(ctx context.Context, r Receipt, delay time.Duration) error {
+	return t.Q.Nack(ctx, r, delay)
+}
+
+// Extend extends a message's lease (see Queue.Extend).
+func (t *Typed[T]) Extend(ctx context.Context, r Receipt, lease time.Duration) error {
+	return t.Q.Extend(ctx, r, lease)
 }

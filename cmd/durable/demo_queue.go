@@ -101,7 +101,7 @@ func runConsumer(ctx context.Context, out io.Writer, c demoChild) error {
 		// Said before the Ack: a consumer killed during it may or may
 		// not have removed the message, one killed before it must not.
 		fmt.Fprintf(out, "acking %s\n", m.Payload)
-		if err := q.Ack(ctx, m.ID); err != nil {
+		if err := q.Ack(ctx, m.Receipt()); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "done %s\n", m.Payload)
@@ -413,7 +413,7 @@ func drainQueue(w queueWriter, dir string) ([]string, error) {
 			break
 		}
 		left = append(left, string(m.Payload))
-		if err := q.Ack(ctx, m.ID); err != nil {
+		if err := q.Ack(ctx, m.Receipt()); err != nil {
 			return left, err
 		}
 	}

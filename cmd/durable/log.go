@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/journal"
@@ -42,7 +43,8 @@ evident.
                                    check every frame, the segment chain, the
                                    tree and the checkpoint; exit 8 if corrupt,
                                    9 if tampered
-  proof [--json] DIR INDEX         print and check an inclusion proof of a
+  proof [--pub P] [--json] DIR INDEX
+                                   print and check an inclusion proof of a
                                    record in the latest checkpoint's tree
 
 Run 'durable log SUBCOMMAND --help' for its flags.`,
@@ -82,11 +84,14 @@ whole directory and holds the key.`,
 		"verify": {"DIR", `Checks every header and frame checksum, the chain of segments, the Merkle
 tree, and the tree against the stored checkpoint (signed by --pub) and against
 --remembered. Exit 0: intact (a torn tail not yet recovered is reported, not
-an error); 8: corrupt; 9: tampered. Says what and where.`,
+an error); 8: corrupt; 9: tampered (with --pub, also a missing checkpoint).
+Says what and where, and how many records no checkpoint covers.`,
 			"durable log verify --pub audit.pub --remembered last-checkpoint /var/log/app-audit", runLogVerify},
 		"proof": {"DIR INDEX", `Prints the record at INDEX, its leaf hash and the proof that it is in the
 tree of the latest checkpoint (or of the whole log when there is none), and
-checks the proof.`,
+checks the proof. With --pub the checkpoint's signature is checked too: a
+checkpoint that is missing or not signed by that key is exit 9, and a record
+the signed checkpoint does not cover yet is exit 1.`,
 			"durable log proof /var/log/app-audit 42", runLogProof},
 	}
 }
@@ -182,6 +187,11 @@ func runLogAppend(c *cli, args []string) int {
 		}
 		signer = s
 	}
+	for i, r := range rest[1:] {
+		if len(r) > journal.MaxPayload {
+			return c.usageError(fmt.Sprintf("record %d is %d bytes, more than a record can hold (%d bytes)", i, len(r), journal.MaxPayload))
+		}
+	}
 	j, err := journal.Open(rest[0], nil)
 	if err != nil {
 		return c.fail(err, *asJSON)
@@ -254,6 +264,9 @@ func appendLines(c *cli, j *journal.Journal, printIdx func(uint64, int), asJSON 
 			}
 		}
 		first, err := j.AppendBatch(c.ctx, batch)
+		if errors.Is(err, journal.ErrTooLarge) {
+			return c.usageError(err.Error() + " (the lines printed above are appended)")
+		}
 		if err != nil {
 			return c.fail(err, asJSON)
 		}
@@ -426,6 +439,9 @@ func runLogVerify(c *cli, args []string) int {
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
+		if len(strings.TrimSpace(string(b))) == 0 {
+			return c.usageError(fmt.Sprintf("--remembered %s is empty: want a checkpoint that 'durable log checkpoint' printed", *remembered))
+		}
 		opts.Remembered = b
 	}
 	ctx := c.ctx
@@ -468,6 +484,9 @@ func runLogVerify(c *cli, args []string) int {
 	if rep.Remembered != nil {
 		fmt.Fprintf(c.stdout, "remembered checkpoint: %d records, consistent\n", rep.Remembered.Size)
 	}
+	if rep.Uncovered > 0 {
+		fmt.Fprintf(c.stdout, "not covered by any checkpoint: %d records (the last %d)\n", rep.Uncovered, rep.Uncovered)
+	}
 	if t := rep.Torn; t != nil {
 		fmt.Fprintf(c.stdout, "torn tail: %d bytes at %s offset %d, never acknowledged; the next writer cuts it\n", t.Bytes, t.Path, t.Offset)
 	}
@@ -479,6 +498,7 @@ func runLogVerify(c *cli, args []string) int {
 
 func runLogProof(c *cli, args []string) int {
 	fs := c.flags()
+	pub := fs.String("pub", "", "public key `file` of the checkpoint signer: check its signature")
 	asJSON := fs.Bool("json", false, "print the proof as JSON")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
@@ -491,6 +511,14 @@ func runLogProof(c *cli, args []string) int {
 	if err != nil {
 		return c.usageError(fmt.Sprintf("INDEX %q: want a record index", rest[1]))
 	}
+	var vs note.Verifiers
+	if *pub != "" {
+		v, err := readVerifier(*pub)
+		if err != nil {
+			return c.fail(err, *asJSON)
+		}
+		vs = note.VerifierList(v)
+	}
 	j, err := openRead(rest[0])
 	if err != nil {
 		return c.fail(err, *asJSON)
@@ -498,10 +526,24 @@ func runLogProof(c *cli, args []string) int {
 	defer j.Close()
 	size := j.Size()
 	var cp *journal.Checkpoint
-	if b, err := durable.ReadFile(filepath.Join(rest[0], "checkpoint")); err == nil {
-		if p, err := journal.ParseCheckpoint(b, nil); err == nil && p.Size > index {
+	cpPath := filepath.Join(rest[0], "checkpoint")
+	b, err := durable.ReadFile(cpPath)
+	switch {
+	case err == nil:
+		p, err := journal.ParseCheckpoint(b, vs)
+		switch {
+		case err != nil && vs != nil:
+			return c.fail(fmt.Errorf("%s: %w", cpPath, err), *asJSON)
+		case err != nil:
+		case p.Size > index:
 			cp, size = p, p.Size
+		case vs != nil:
+			return c.fail(fmt.Errorf("record %d is not covered by the signed checkpoint (%d records): sign a newer one with 'durable log checkpoint'", index, p.Size), *asJSON)
 		}
+	case vs != nil && errors.Is(err, os.ErrNotExist):
+		return c.fail(fmt.Errorf("%w: %s: no checkpoint to check the proof against, yet --pub was given: the log's %d records are covered by no signed checkpoint", durable.ErrTampered, cpPath, j.Size()), *asJSON)
+	case vs != nil:
+		return c.fail(err, *asJSON)
 	}
 	ctx := c.ctx
 	if ctx == nil {
@@ -519,8 +561,14 @@ func runLogProof(c *cli, args []string) int {
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
-	if err := journal.VerifyInclusion(rec.LeafHash(), index, size, proof, root); err != nil {
-		return c.fail(err, *asJSON)
+	// Checked by golang.org/x/mod/sumdb/tlog, an implementation other than
+	// the one that made the proof.
+	tproof := make(tlog.RecordProof, len(proof))
+	for i, h := range proof {
+		tproof[i] = tlog.Hash(h)
+	}
+	if err := tlog.CheckRecord(tproof, int64(size), tlog.Hash(root), int64(index), tlog.Hash(rec.LeafHash())); err != nil {
+		return c.fail(fmt.Errorf("%w: the inclusion proof of record %d in the tree of %d records does not check: %v", durable.ErrTampered, index, size, err), *asJSON)
 	}
 	if cp != nil && cp.Root != root {
 		return c.fail(fmt.Errorf("%w: the log's root for %d records differs from the checkpoint's", durable.ErrTampered, size), *asJSON)
@@ -541,8 +589,11 @@ func runLogProof(c *cli, args []string) int {
 		return exitOK
 	}
 	src := "the whole log (no checkpoint covers it)"
-	if cp != nil {
-		src = "the stored checkpoint"
+	switch {
+	case cp != nil && vs != nil:
+		src = "the stored checkpoint, signed by " + strings.Join(cp.Signers, ", ")
+	case cp != nil:
+		src = "the stored checkpoint, signature NOT checked (no --pub)"
 	}
 	fmt.Fprintf(c.stdout, "record %d: %s\nleaf hash %s\ntree size %d (%s), root %s\nproof (%d hashes, checked):\n",
 		index, rec.Payload, rec.LeafHash().Base64(), size, src, root.Base64(), len(proof))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/internal/testdir"
+	"github.com/durable-go/durable/journal"
 )
 
 // runLogCLI runs "durable log ARGS" through the verb, as main would once the
@@ -136,10 +137,44 @@ func TestLogVerb(t *testing.T) {
 	if r.code != exitTampered || json.Unmarshal([]byte(r.stdout), &js) != nil || js.OK || js.Code != exitTampered {
 		t.Fatalf("verify with another key: %v", r)
 	}
+	// proof --pub checks the checkpoint's signature.
+	r = runLogCLI(t, nil, "proof", "--pub", key+".pub", dir, "2")
+	if r.code != exitOK || !strings.Contains(r.stdout, "signed by audit-key") {
+		t.Fatalf("proof --pub: %v", r)
+	}
+	if r = runLogCLI(t, nil, "proof", "--pub", filepath.Join(tmp, "other.pub"), dir, "2"); r.code != exitTampered {
+		t.Fatalf("proof --pub with another key: %v", r)
+	}
+	if r = runLogCLI(t, nil, "proof", "--pub", key+".pub", dir, "6"); r.code != exitFailure || !strings.Contains(r.stderr, "not covered") {
+		t.Fatalf("proof --pub of a record after the checkpoint: %v", r)
+	}
+	if r = runLogCLI(t, nil, "proof", dir, "2"); r.code != exitOK || !strings.Contains(r.stdout, "NOT checked") {
+		t.Fatalf("proof without --pub: %v", r)
+	}
+	// An empty remembered checkpoint is a usage error, not tampering.
+	empty := filepath.Join(tmp, "empty")
+	os.WriteFile(empty, nil, 0o600)
+	if r = runLogCLI(t, nil, "verify", "--pub", key+".pub", "--remembered", empty, dir); r.code != exitUsage || !strings.Contains(r.stderr, "empty") {
+		t.Fatalf("verify with an empty remembered file: %v", r)
+	}
 	os.Remove(filepath.Join(dir, "checkpoint"))
 	r = runLogCLI(t, nil, "verify", "--pub", key+".pub", "--remembered", remembered, dir)
 	if r.code != exitTampered || !strings.Contains(r.stderr, "missing") {
 		t.Fatalf("verify with the checkpoint deleted: %v", r)
+	}
+	// With the key alone, a deleted checkpoint is tampering too, and the
+	// error counts what nothing vouches for; without the key it is a
+	// warning that counts them.
+	r = runLogCLI(t, nil, "verify", "--pub", key+".pub", dir)
+	if r.code != exitTampered || !strings.Contains(r.stderr, "7 records are covered by no signed checkpoint") {
+		t.Fatalf("verify --pub with the checkpoint deleted: %v", r)
+	}
+	r = runLogCLI(t, nil, "verify", dir)
+	if r.code != exitOK || !strings.Contains(r.stdout, "not covered by any checkpoint: 7 records") {
+		t.Fatalf("verify without a key, the checkpoint deleted: %v", r)
+	}
+	if r = runLogCLI(t, nil, "proof", "--pub", key+".pub", dir, "2"); r.code != exitTampered {
+		t.Fatalf("proof --pub with the checkpoint deleted: %v", r)
 	}
 }
 
@@ -186,4 +221,20 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A first record larger than a segment is appended, and the log opens and
+// verifies again.
+func TestLogFirstRecordLargerThanASegment(t *testing.T) {
+	dir := filepath.Join(testdir.New(t), "audit")
+	big := strings.Repeat("y", journal.DefaultSegmentSize+1000)
+	if r := runLogCLI(t, strings.NewReader(big+"\n"), "append", dir); r.code != exitOK || r.stdout != "0\n" {
+		t.Fatalf("append of %d bytes: exit %d, %s", len(big), r.code, r.stderr)
+	}
+	if r := runLogCLI(t, nil, "append", dir, "small"); r.code != exitOK || r.stdout != "1\n" {
+		t.Fatalf("append after it: %v", r.stderr)
+	}
+	if r := runLogCLI(t, nil, "verify", dir); r.code != exitOK || !strings.Contains(r.stdout, "ok: 2 records") {
+		t.Fatalf("verify: %v %s", r.stdout, r.stderr)
+	}
 }

@@ -16,7 +16,7 @@ import (
 func queueVerb() verb {
 	return verb{
 		name:    "queue",
-		args:    "push|pop|ack|nack|ls|dead ...",
+		args:    "push|pop|ack|nack|extend|ls|dead ...",
 		summary: "a persistent work queue: push, pop under a lease, ack",
 		about: `A persistent work queue in a directory (package queue): at-least-once
 delivery, leases, acknowledgements and dead letters. Every command returns only
@@ -25,10 +25,12 @@ once what it did is durable; several processes may use one queue at once.
   push [--json] DIR [MSG...]           push the messages, or one per stdin line;
                                        print each ID once it is durable
   pop [--lease 30s] [--timeout D] [--no-wait] [--json] DIR
-                                       lease a message: print "ID<TAB>payload"
-  ack DIR ID...                        acknowledge: the message is gone for good
-  nack [--delay D] DIR ID...           return the message (a dead letter after
+                                       lease a message: print "RECEIPT<TAB>payload"
+                                       (RECEIPT is ID.ATTEMPT: this lease)
+  ack DIR RECEIPT...                   acknowledge: the message is gone for good
+  nack [--delay D] DIR RECEIPT...      return the message (a dead letter after
                                        its last attempt)
+  extend [--lease D] DIR RECEIPT...    make the lease end D from now
   ls [--json] DIR                      count ready, delayed, leased, dead
   dead [--json] DIR                    list the dead letters
   dead retry DIR ID...                 make dead letters ready again
@@ -51,15 +53,21 @@ func queueSubs() map[string]queueSub {
 		"push": {"DIR [MSG...]", `Pushes each MSG, or each line of stdin when there are none, and prints each
 message's ID once it is durable. Lines that arrive together share one write
 and one flush.`, `printf 'job 1\njob 2\n' | durable queue push /var/spool/jobs`, runQueuePush},
-		"pop": {"DIR", `Leases the oldest available message for --lease and prints its ID, a tab and
-its payload (with --json: id, payload, attempt, lease_until). Until the lease
-ends no one else gets it; ack it when done, or it is delivered again. Waits
+		"pop": {"DIR", `Leases the oldest available message for --lease and prints the lease's
+receipt (ID.ATTEMPT), a tab and its payload (with --json: id, receipt,
+payload, attempt, lease_until). Until the lease ends no one else gets it; ack
+it with the receipt when done, or it is delivered again. Waits
 for a message (at most --timeout, then exit 7); with --no-wait exits 1 at
 once when the queue has none.`, `durable queue pop --lease 10m --json /var/spool/jobs`, runQueuePop},
-		"ack": {"DIR ID...", `Acknowledges messages: once this returns they are never delivered again.
-A message acknowledged already is an error (exit 1).`, `durable queue ack /var/spool/jobs 17`, runQueueAck},
-		"nack": {"DIR ID...", `Returns leased messages to the queue, available again after --delay; a message
-on its last attempt becomes a dead letter.`, `durable queue nack --delay 1m /var/spool/jobs 17`, runQueueNack},
+		"ack": {"DIR RECEIPT...", `Acknowledges messages by the receipt pop printed: once this returns they are
+never delivered again. A message acknowledged already is an error (exit 1); a
+receipt whose lease was lost, because the message was delivered again since,
+is refused (exit 10).`, `durable queue ack /var/spool/jobs 17.1`, runQueueAck},
+		"nack": {"DIR RECEIPT...", `Returns leased messages to the queue, available again after --delay; a message
+on its last attempt becomes a dead letter. A receipt whose lease was lost is
+refused (exit 10).`, `durable queue nack --delay 1m /var/spool/jobs 17.1`, runQueueNack},
+		"extend": {"DIR RECEIPT...", `Makes the leases the receipts name end --lease from now. A lease that already
+ended is an error (exit 1); one lost to another consumer is refused (exit 10).`, `durable queue extend --lease 10m /var/spool/jobs 17.1`, runQueueExtend},
 		"ls": {"DIR", `Counts the live messages: ready (including expired leases), delayed, leased
 and dead.`, `durable queue ls --json /var/spool/jobs`, runQueueLs},
 		"dead": {"[retry|purge] DIR [ID...]", `Lists the dead letters (ID, attempts, payload); "dead retry DIR ID..." makes
@@ -70,7 +78,7 @@ good (all of them when no ID is given).`, `durable queue dead purge /var/spool/j
 
 func runQueue(c *cli, args []string) int {
 	if len(args) == 0 {
-		return c.usageError("want a subcommand: push, pop, ack, nack, ls or dead")
+		return c.usageError("want a subcommand: push, pop, ack, nack, extend, ls or dead")
 	}
 	name := args[0]
 	if strings.HasPrefix(name, "-") || name == "help" {
@@ -112,6 +120,11 @@ func runQueuePush(c *cli, args []string) int {
 	}
 	if len(rest) < 1 {
 		return c.usageError("want a DIR")
+	}
+	for i, m := range rest[1:] {
+		if len(m) > queue.MaxPayload {
+			return c.usageError(fmt.Sprintf("message %d is %d bytes, more than a message can hold (%d bytes)", i, len(m), queue.MaxPayload))
+		}
 	}
 	q, err := queue.Open(rest[0], nil)
 	if err != nil {
@@ -159,6 +172,9 @@ func runQueuePush(c *cli, args []string) int {
 		}
 		if len(batch) > 0 {
 			ids, err := q.PushBatch(c.ctx, batch)
+			if errors.Is(err, queue.ErrTooLarge) {
+				return c.usageError(err.Error() + " (the IDs printed above are pushed)")
+			}
 			if err != nil {
 				return c.fail(err, *asJSON)
 			}
@@ -214,7 +230,7 @@ func runQueuePop(c *cli, args []string) int {
 		return c.fail(err, *asJSON)
 	}
 	if *asJSON {
-		out := map[string]any{"id": m.ID, "attempt": m.Attempt, "lease_until": m.LeaseUntil.UTC().Format(time.RFC3339Nano)}
+		out := map[string]any{"id": m.ID, "receipt": m.Receipt().String(), "attempt": m.Attempt, "lease_until": m.LeaseUntil.UTC().Format(time.RFC3339Nano)}
 		if utf8.Valid(m.Payload) {
 			out["payload"] = string(m.Payload)
 		} else {
@@ -223,7 +239,35 @@ func runQueuePop(c *cli, args []string) int {
 		c.printJSON(out)
 		return exitOK
 	}
-	fmt.Fprintf(c.stdout, "%d\t%s\n", m.ID, m.Payload)
+	fmt.Fprintf(c.stdout, "%s\t%s\n", m.Receipt(), m.Payload)
+	return exitOK
+}
+
+// queueReceipts opens the queue in rest[0] and runs op on each receipt in
+// rest[1:]. A bare ID is refused: it names no lease, and acting on
+// whichever lease is current could end another consumer's.
+func queueReceipts(c *cli, rest []string, op func(q *queue.Queue, r queue.Receipt) error) int {
+	if len(rest) < 2 {
+		return c.usageError("want a DIR and at least one RECEIPT (ID.ATTEMPT, as pop prints it)")
+	}
+	var rs []queue.Receipt
+	for _, s := range rest[1:] {
+		r, err := queue.ParseReceipt(s)
+		if err != nil {
+			return c.usageError(err.Error())
+		}
+		rs = append(rs, r)
+	}
+	q, err := queue.Open(rest[0], nil)
+	if err != nil {
+		return c.fail(err, false)
+	}
+	defer q.Close()
+	for _, r := range rs {
+		if err := op(q, r); err != nil {
+			return c.fail(fmt.Errorf("receipt %v: %w", r, err), false)
+		}
+	}
 	return exitOK
 }
 
@@ -254,7 +298,7 @@ func runQueueAck(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	return queueEach(c, rest, func(q *queue.Queue, id queue.ID) error { return q.Ack(c.ctx, id) })
+	return queueReceipts(c, rest, func(q *queue.Queue, r queue.Receipt) error { return q.Ack(c.ctx, r) })
 }
 
 func runQueueNack(c *cli, args []string) int {
@@ -264,7 +308,20 @@ func runQueueNack(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	return queueEach(c, rest, func(q *queue.Queue, id queue.ID) error { return q.Nack(c.ctx, id, *delay) })
+	return queueReceipts(c, rest, func(q *queue.Queue, r queue.Receipt) error { return q.Nack(c.ctx, r, *delay) })
+}
+
+func runQueueExtend(c *cli, args []string) int {
+	fs := c.flags()
+	lease := fs.Duration("lease", 30*time.Second, "the lease ends this `duration` from now")
+	rest, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if *lease <= 0 {
+		return c.usageError("--lease must be positive")
+	}
+	return queueReceipts(c, rest, func(q *queue.Queue, r queue.Receipt) error { return q.Extend(c.ctx, r, *lease) })
 }
 
 func runQueueLs(c *cli, args []string) int {

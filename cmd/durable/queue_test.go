@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/durable-go/durable/internal/testdir"
 )
@@ -34,13 +36,16 @@ func TestQueueVerb(t *testing.T) {
 		t.Fatalf("push stdin: %v", r)
 	}
 	r = runQueueCLI(t, nil, "pop", "--lease", "1m", dir)
-	if r.code != exitOK || r.stdout != "0\tone\n" {
+	if r.code != exitOK || r.stdout != "0.1\tone\n" {
 		t.Fatalf("pop: %v", r)
 	}
-	if r = runQueueCLI(t, nil, "ack", dir, "0"); r.code != exitOK {
+	if r = runQueueCLI(t, nil, "ack", dir, "0"); r.code != exitUsage || !strings.Contains(r.stderr, "ID.ATTEMPT") {
+		t.Fatalf("ack with an ID, not a receipt: %v", r)
+	}
+	if r = runQueueCLI(t, nil, "ack", dir, "0.1"); r.code != exitOK {
 		t.Fatalf("ack: %v", r)
 	}
-	if r = runQueueCLI(t, nil, "ack", dir, "0"); r.code != exitFailure || !strings.Contains(r.stderr, "no such message") {
+	if r = runQueueCLI(t, nil, "ack", dir, "0.1"); r.code != exitFailure || !strings.Contains(r.stderr, "no such message") {
 		t.Fatalf("second ack: %v", r)
 	}
 	r = runQueueCLI(t, nil, "pop", "--json", dir)
@@ -48,11 +53,12 @@ func TestQueueVerb(t *testing.T) {
 		ID      int    `json:"id"`
 		Payload string `json:"payload"`
 		Attempt int    `json:"attempt"`
+		Receipt string `json:"receipt"`
 	}
-	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &m) != nil || m.ID != 1 || m.Payload != "two" || m.Attempt != 1 {
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &m) != nil || m.ID != 1 || m.Payload != "two" || m.Attempt != 1 || m.Receipt != "1.1" {
 		t.Fatalf("pop --json: %v", r)
 	}
-	if r = runQueueCLI(t, nil, "nack", dir, "1"); r.code != exitOK {
+	if r = runQueueCLI(t, nil, "nack", dir, m.Receipt); r.code != exitOK {
 		t.Fatalf("nack: %v", r)
 	}
 	r = runQueueCLI(t, nil, "ls", dir)
@@ -60,12 +66,12 @@ func TestQueueVerb(t *testing.T) {
 		t.Fatalf("ls: %v", r)
 	}
 	// Five deliveries of message 1 (the default MaxAttempts) make it dead.
-	for range 4 {
+	for a := 2; a <= 5; a++ {
 		r = runQueueCLI(t, nil, "pop", dir)
-		if r.code != exitOK || !strings.HasPrefix(r.stdout, "1\t") {
+		if r.code != exitOK || !strings.HasPrefix(r.stdout, fmt.Sprintf("1.%d\t", a)) {
 			t.Fatalf("pop: %v", r)
 		}
-		if r = runQueueCLI(t, nil, "nack", dir, "1"); r.code != exitOK {
+		if r = runQueueCLI(t, nil, "nack", dir, fmt.Sprintf("1.%d", a)); r.code != exitOK {
 			t.Fatalf("nack: %v", r)
 		}
 	}
@@ -80,13 +86,11 @@ func TestQueueVerb(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stdout, "\"ready\": 3") {
 		t.Fatalf("ls --json: %v", r)
 	}
-	r = runQueueCLI(t, nil, "pop", dir)
-	if r = runQueueCLI(t, nil, "nack", dir, "1"); r.code != exitOK {
-		t.Fatalf("nack: %v", r)
-	}
-	for range 4 {
+	for a := 1; a <= 5; a++ {
 		runQueueCLI(t, nil, "pop", dir)
-		runQueueCLI(t, nil, "nack", dir, "1")
+		if r = runQueueCLI(t, nil, "nack", dir, fmt.Sprintf("1.%d", a)); r.code != exitOK {
+			t.Fatalf("nack: %v", r)
+		}
 	}
 	if r = runQueueCLI(t, nil, "dead", "purge", dir); r.code != exitOK || r.stdout != "purged 1\n" {
 		t.Fatalf("purge: %v", r)
@@ -105,10 +109,48 @@ func TestQueueVerb(t *testing.T) {
 	if r = runQueueCLI(t, nil, "ack", dir, "x"); r.code != exitUsage {
 		t.Fatalf("bad id: %v", r)
 	}
+	// A consumer whose lease ran out cannot end the next one's.
+	runQueueCLI(t, nil, "push", dir, "late")
+	first := runQueueCLI(t, nil, "pop", "--lease", "20ms", dir)
+	time.Sleep(50 * time.Millisecond)
+	second := runQueueCLI(t, nil, "pop", "--lease", "1m", dir)
+	stale, _, _ := strings.Cut(first.stdout, "\t")
+	held, _, _ := strings.Cut(second.stdout, "\t")
+	if stale == held || !strings.HasSuffix(held, ".2") {
+		t.Fatalf("pops: %v %v", first, second)
+	}
+	for _, verb := range []string{"nack", "extend", "ack"} {
+		if r = runQueueCLI(t, nil, verb, dir, stale); r.code != exitConflict || !strings.Contains(r.stderr, "lease lost") {
+			t.Fatalf("%s with a stale receipt: %v", verb, r)
+		}
+	}
+	if r = runQueueCLI(t, nil, "extend", "--lease", "1h", dir, held); r.code != exitOK {
+		t.Fatalf("extend: %v", r)
+	}
+	if r = runQueueCLI(t, nil, "ack", dir, held); r.code != exitOK {
+		t.Fatalf("ack: %v", r)
+	}
 	if r = runQueueCLI(t, nil, "pop", "--help"); r.code != exitOK || !strings.Contains(r.stdout, "--lease") {
 		t.Fatalf("help: %v", r)
 	}
 	if r = runQueueCLI(t, nil, "frobnicate"); r.code != exitUsage {
 		t.Fatalf("unknown subcommand: %v", r)
+	}
+}
+
+// A first message larger than a segment (the queue's are 1 MiB) is pushed,
+// and the queue opens again and delivers it.
+func TestQueueFirstPushLargerThanASegment(t *testing.T) {
+	dir := filepath.Join(testdir.New(t), "jobs")
+	big := strings.Repeat("x", 2<<20)
+	if r := runQueueCLI(t, strings.NewReader(big+"\n"), "push", dir); r.code != exitOK || r.stdout != "0\n" {
+		t.Fatalf("push of 2 MB: exit %d, %s", r.code, r.stderr)
+	}
+	r := runQueueCLI(t, nil, "pop", dir)
+	if r.code != exitOK || r.stdout != "0.1\t"+big+"\n" {
+		t.Fatalf("pop: exit %d, %d bytes, %s", r.code, len(r.stdout), r.stderr)
+	}
+	if r := runQueueCLI(t, nil, "ack", dir, "0.1"); r.code != exitOK {
+		t.Fatalf("ack: %v", r.stderr)
 	}
 }

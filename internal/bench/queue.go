@@ -82,7 +82,7 @@ func QueueThroughput(dir string, producers, consumers, size int, d time.Duration
 					}
 					return
 				}
-				if err := q.Ack(context.Background(), m.ID); err != nil {
+				if err := q.Ack(context.Background(), m.Receipt()); err != nil {
 					fail(err)
 					return
 				}

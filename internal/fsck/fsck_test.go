@@ -272,6 +272,11 @@ func seed(t *testing.T) *seeded {
 	flipIn(t, p("j-corrupt"), "first")
 	add(p("j-corrupt"), CorruptJournal, true, false)
 	s.untouch = append(s.untouch, p("j-corrupt", "00000000000000000000.seg"))
+	// One changed byte in the last batch: damage, not a torn tail.
+	newJournal(t, p("j-lastflip"), "first", "last one")
+	flipIn(t, p("j-lastflip"), "last one")
+	add(p("j-lastflip"), CorruptJournal, true, false)
+	s.untouch = append(s.untouch, p("j-lastflip", "00000000000000000000.seg"))
 	newJournal(t, p("j-tampered"), "a", "b")
 	newJournal(t, p("j-other"), "c")
 	j, err := journal.Open(p("j-other"), &journal.Options{SegmentSize: segSize})
@@ -297,6 +302,24 @@ func seed(t *testing.T) *seeded {
 	q.Close()
 	tearTail(t, p("q-torn"))
 	add(p("q-torn"), TornQueue, true, true)
+	// Three acknowledged messages in the last batch, one byte changed:
+	// corrupt, and nothing is cut.
+	q, err = queue.Open(p("q-lastflip"), &queue.Options{SegmentSize: segSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Push(context.Background(), []byte("msg zero")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.PushBatch(context.Background(), [][]byte{[]byte("msg one"), []byte("msg two"), []byte("msg three")}); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	flipIn(t, p("q-lastflip"), "msg two")
+	// (Reported as a journal: fsck tells a queue by reading its records,
+	// and the log refuses to be read past the damage.)
+	add(p("q-lastflip"), CorruptJournal, true, false)
+	s.untouch = append(s.untouch, p("q-lastflip", "00000000000000000000.seg"))
 	newJournal(t, p("q-bad"), "\x01\x01job", "\x01\x63")
 	add(p("q-bad"), CorruptQueue, true, false)
 	s.untouch = append(s.untouch, p("q-bad", "00000000000000000000.seg"))
@@ -392,7 +415,7 @@ func TestCheckFindsEachProblem(t *testing.T) {
 			t.Errorf("unexpected finding %s %s: %s", f.Kind, f.Path, f.Detail)
 		}
 	}
-	if rep.Checked.Journals != 4 || rep.Checked.Queues != 2 || rep.Checked.JSONL != 2 || rep.Checked.Temps != 2 {
+	if rep.Checked.Journals != 6 || rep.Checked.Queues != 2 || rep.Checked.JSONL != 2 || rep.Checked.Temps != 2 {
 		t.Errorf("checked %+v", rep.Checked)
 	}
 	if t.Failed() {
@@ -577,7 +600,7 @@ func TestCleanDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.Ack(ctx, m.ID)
+	q.Ack(ctx, m.Receipt())
 	q.Close()
 
 	for _, fix := range []bool{false, true} {
