@@ -106,6 +106,7 @@ type verifier struct {
 	roots     map[uint64]Hash
 	dropFirst uint64 // from the last retention record
 	hasDrop   bool
+	drops     []retention // the retention records, parsed
 }
 
 func (v *verifier) tampered(path string, format string, args ...any) error {
@@ -259,6 +260,9 @@ func (v *verifier) segment(i int, bases []uint64, seg *segment, logID *[16]byte,
 			for _, r := range s.recs {
 				v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%d %s: %s", r.Index, r.Type, r.Payload))
 				if r.Type == TypeRetention {
+					if d, err := parseRetention(r.Index, r.Payload); err == nil {
+						v.drops = append(v.drops, d)
+					}
 					if f, ok := strings.CutPrefix(string(r.Payload), "drop-before "); ok {
 						f, _, _ = strings.Cut(f, "\n")
 						if n, err := strconv.ParseUint(f, 10, 64); err == nil {
@@ -311,7 +315,11 @@ func (v *verifier) checkCheckpoints() error {
 		if c == v.rem {
 			what = "remembered"
 		}
-		if v.rep.LogID != "" && hex.EncodeToString(c.LogID[:]) != v.rep.LogID {
+		if origin, err := sidecar.ReadFile(v.o.FS, filepath.Join(v.dir, originName)); err == nil {
+			if want := strings.TrimSuffix(string(origin), "\n"); c.Origin != want {
+				return v.tampered(path, "the %s checkpoint is for %q, not this log (%s)", what, c.Origin, want)
+			}
+		} else if v.rep.LogID != "" && hex.EncodeToString(c.LogID[:]) != v.rep.LogID {
 			return v.tampered(path, "the %s checkpoint is for another log (%q; this log's id is %s)", what, c.Origin, v.rep.LogID)
 		}
 		if c.Size > v.rep.Size {
@@ -321,9 +329,14 @@ func (v *verifier) checkCheckpoints() error {
 		if c.Size == v.rep.Size {
 			root, ok = v.rep.Root, true
 		}
-		if !ok {
-			v.rep.Warnings = append(v.rep.Warnings, fmt.Sprintf("the %s checkpoint (%d records) predates the retained records and was not checked", what, c.Size))
+		if !ok && c.Size < v.rep.First {
+			if err := v.proveDropped(c); err != nil {
+				return v.tampered(path, "the %s checkpoint covers %d records: %v", what, c.Size, err)
+			}
 			continue
+		}
+		if !ok {
+			return v.tampered(path, "the %s checkpoint's tree of %d records cannot be computed from the log", what, c.Size)
 		}
 		if root != c.Root {
 			return v.tampered(path, "the records do not give the %s checkpoint's root for %d records: records were altered, removed, reordered or inserted", what, c.Size)
