@@ -31,7 +31,7 @@ journal): each record is durable when its index is printed, several processes
 may append at once, and signed checkpoints over a Merkle tree make tampering
 evident.
 
-  keygen NAME                      make a signing key: NAME.key (0600) and NAME.pub
+  keygen [--origin O] NAME         make a signing key: NAME.key (0600) and NAME.pub
   append [--key K] DIR [RECORD...] append the records, or one per stdin line;
                                    print each index once it is durable (and
                                    sign a checkpoint with --key)
@@ -60,9 +60,12 @@ type logSub struct {
 
 func logSubs() map[string]logSub {
 	return map[string]logSub{
-		"keygen": {"NAME", `Generates an Ed25519 signing key for checkpoints: NAME.key (the private
+		"keygen": {"[--origin ORIGIN] NAME", `Generates an Ed25519 signing key for checkpoints: NAME.key (the private
 key, mode 0600) and NAME.pub (the public key to verify with). The key's name
-is NAME's base name. Keep NAME.key off the log's machine if you can.`,
+is --origin, or NAME's base name: a log takes its key's name as its origin
+(the first line of its checkpoints) the first time it signs, so use one key
+per log. NAME.signed, made beside the key, remembers the largest tree the key
+signed. Keep NAME.key off the log's machine if you can.`,
 			"durable log keygen audit", runLogKeygen},
 		"append": {"DIR [RECORD...]", `Appends each RECORD, or each line of stdin when there are none, and prints
 each record's index once it is durable. Lines that arrive together share one
@@ -117,6 +120,7 @@ func runLog(c *cli, args []string) int {
 
 func runLogKeygen(c *cli, args []string) int {
 	fs := c.flags()
+	origin := fs.String("origin", "", "the log's `origin` (e.g. example.com/audit), which names the key; NAME's base name by default")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
@@ -125,6 +129,9 @@ func runLogKeygen(c *cli, args []string) int {
 		return c.usageError("want one NAME")
 	}
 	base := filepath.Base(rest[0])
+	if *origin != "" {
+		base = *origin
+	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, base)
 	if err != nil {
 		return c.usageError(fmt.Sprintf("key name %q: %v (use letters, digits, dots and dashes)", base, err))
@@ -210,7 +217,7 @@ func runLogAppend(c *cli, args []string) int {
 		return code
 	}
 	if signer != nil {
-		if _, err := j.Checkpoint(c.ctx, signer); err != nil {
+		if _, err := signCheckpoint(c, j, *key, signer); err != nil {
 			return c.fail(err, *asJSON)
 		}
 	}
@@ -390,7 +397,7 @@ func runLogCheckpoint(c *cli, args []string) int {
 		return c.fail(err, false)
 	}
 	defer j.Close()
-	cp, err := j.Checkpoint(c.ctx, signer)
+	cp, err := signCheckpoint(c, j, *key, signer)
 	if err != nil {
 		return c.fail(err, false)
 	}
