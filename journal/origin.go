@@ -90,3 +90,7 @@ func (j *Journal) SetOrigin(ctx context.Context, origin string) error {
 		return durable.WriteFile(path, []byte(origin+"\n"), 0o644, durable.WithFS(j.fs), durable.SidecarOf(j.dir))
 	})
 }
+
+func readSidecar(j *Journal, name string) ([]byte, error) {
+	return sidecar.ReadFile(j.fs, filepath.Join(j.dir, name))
+}
