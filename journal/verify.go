@@ -30,6 +30,12 @@ type VerifyOptions struct {
 	// defence against someone who can rewrite the whole directory, the
 	// stored checkpoint included, and sign with the key.
 	Remembered []byte
+	// Witnesses are the verifier keys of trusted witnesses
+	// (NewCosignatureVerifier); with them, the stored checkpoint must
+	// carry valid cosignatures from Quorum of them (all of them when
+	// Quorum is 0), or Verify fails with ErrTampered.
+	Witnesses []note.Verifier
+	Quorum    int
 }
 
 // Report is what Verify found.
@@ -51,6 +57,9 @@ type Report struct {
 	Checkpoint         *Checkpoint
 	CheckpointVerified bool
 	Remembered         *Checkpoint
+	// Cosigners names the trusted witnesses whose cosignatures on the
+	// stored checkpoint verified.
+	Cosigners []string
 	// Notes are the journal's own records: recoveries and retention.
 	Notes []string
 	// Warnings say what could not be checked.
@@ -121,6 +130,8 @@ func (v *verifier) loadCheckpoints() error {
 	path := filepath.Join(v.dir, checkpointName)
 	data, err := sidecar.ReadFile(v.o.FS, path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && len(v.o.Witnesses) > 0:
+		return v.tampered(path, "no checkpoint, so no witness cosigned this log")
 	case errors.Is(err, fs.ErrNotExist):
 		v.rep.Warnings = append(v.rep.Warnings, "no checkpoint: a rewritten or truncated log cannot be told from a genuine one (run Checkpoint)")
 	case err != nil:
@@ -135,6 +146,9 @@ func (v *verifier) loadCheckpoints() error {
 		}
 		v.cp = cp
 		v.rep.Checkpoint = cp
+		if err := v.checkWitnesses(path, data); err != nil {
+			return err
+		}
 		v.rep.CheckpointVerified = vs != nil
 		if vs == nil {
 			v.rep.Warnings = append(v.rep.Warnings, "checkpoint signature not checked: no trusted key given")
