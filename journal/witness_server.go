@@ -119,7 +119,9 @@ func (w *WitnessServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 type conflictSize struct{ size uint64 }
 
-func (c *conflictSize) Error() string { return fmt.Sprintf("the witness's tree has %d records", c.size) }
+func (c *conflictSize) Error() string {
+	return fmt.Sprintf("the witness's tree has %d records", c.size)
+}
 
 func (w *WitnessServer) add(ctx context.Context, body []byte) ([]byte, int, error) {
 	head, msg, ok := bytes.Cut(body, []byte("\n\n"))

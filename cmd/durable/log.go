@@ -24,7 +24,7 @@ import (
 func logVerb() verb {
 	return verb{
 		name:    "log",
-		args:    "keygen|append|cat|tail|checkpoint|verify|proof ...",
+		args:    "keygen|append|cat|tail|checkpoint|verify|proof|serve|witness ...",
 		summary: "append to, read, tail, checkpoint and verify a tamper-evident log",
 		about: `A crash-safe, tamper-evident append-only log in a directory (package
 journal): each record is durable when its index is printed, several processes
@@ -44,6 +44,8 @@ evident.
                                    9 if tampered
   proof [--json] DIR INDEX         print and check an inclusion proof of a
                                    record in the latest checkpoint's tree
+  serve [--addr A] DIR             serve the log as C2SP tlog-tiles
+  witness add|remove|list ...      the witnesses each checkpoint is pushed to
 
 Run 'durable log SUBCOMMAND --help' for its flags.`,
 		example: `durable log keygen audit && echo "user alice logged in" | durable log append --key audit.key /var/log/app-audit
@@ -91,12 +93,24 @@ an error); 8: corrupt; 9: tampered. Says what and where.`,
 tree of the latest checkpoint (or of the whole log when there is none), and
 checks the proof.`,
 			"durable log proof /var/log/app-audit 42", runLogProof},
+		"serve": {"DIR", `Serves the log over HTTP as C2SP tlog-tiles: exactly the stored checkpoint
+and the hash tiles and entry bundles of the tree it signs, so any tlog client
+can verify them. An entry is a record's leaf data (index, time, type, payload);
+a bundle holding a record too large for its 16-bit length is not served (404)
+while the hash tiles are: append with --tiles to refuse such records.`,
+			"durable log serve --addr :8080 /var/log/app-audit", runLogServe},
+		"witness": {"add NAME URL VKEY DIR | remove NAME DIR | list DIR", `Configures the witnesses (C2SP tlog-witness) that each checkpoint is pushed
+to with a consistency proof from the size each last cosigned; their
+cosignatures are attached to the stored checkpoint. A witness that is down
+delays only its own cosignature. VKEY is the witness's public key or a file
+holding it.`,
+			"durable log witness add w1 https://witness.example.org w1.pub /var/log/app-audit", runLogWitness},
 	}
 }
 
 func runLog(c *cli, args []string) int {
 	if len(args) == 0 {
-		return c.usageError("want a subcommand: keygen, append, cat, tail, checkpoint, verify or proof")
+		return c.usageError("want a subcommand: keygen, append, cat, tail, checkpoint, verify, proof, serve or witness")
 	}
 	subs := logSubs()
 	name := args[0]
@@ -174,12 +188,20 @@ func runLogAppend(c *cli, args []string) int {
 	fs := c.flags()
 	key := fs.String("key", "", "private key `file` to sign a checkpoint with after appending")
 	asJSON := fs.Bool("json", false, "print {\"index\": N} per record, or the error, as JSON")
+	tiles := fs.Bool("tiles", false, "refuse records a tlog-tiles entry bundle cannot carry ('log serve')")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
 	}
 	if len(rest) < 1 {
 		return c.usageError("want a DIR")
+	}
+	if *tiles {
+		for _, r := range rest[1:] {
+			if len(r) > journal.MaxTilePayload {
+				return c.usageError(fmt.Sprintf("a record of %d bytes is more than a tlog-tiles entry carries (%d bytes); nothing was appended", len(r), journal.MaxTilePayload))
+			}
+		}
 	}
 	var signer note.Signer
 	if *key != "" {
@@ -189,7 +211,7 @@ func runLogAppend(c *cli, args []string) int {
 		}
 		signer = s
 	}
-	j, err := journal.Open(rest[0], nil)
+	j, err := journal.Open(rest[0], &journal.Options{TileEntries: *tiles})
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -409,6 +431,9 @@ func runLogVerify(c *cli, args []string) int {
 	fs := c.flags()
 	pub := fs.String("pub", "", "public key `file` of the checkpoint signer")
 	remembered := fs.String("remembered", "", "a checkpoint `file` kept elsewhere, to catch a rewrite or rollback of the whole directory")
+	var witnesses stringsFlag
+	fs.Var(&witnesses, "witness", "a trusted witness's public key (`file` or key): the checkpoint must carry its cosignature; repeat for several")
+	quorum := fs.Int("quorum", 0, "how many of the --witness keys must have cosigned (`N`; all of them by default)")
 	asJSON := fs.Bool("json", false, "print the report, or the error, as JSON")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
@@ -420,7 +445,15 @@ func runLogVerify(c *cli, args []string) int {
 	if _, err := os.Stat(rest[0]); err != nil {
 		return c.fail(err, *asJSON)
 	}
-	opts := &journal.VerifyOptions{}
+	opts := &journal.VerifyOptions{Quorum: *quorum}
+	if vs, err := witnessVerifiers(witnesses); err != nil {
+		return c.usageError(err.Error())
+	} else {
+		opts.Witnesses = vs
+	}
+	if *quorum < 0 || *quorum > len(witnesses) {
+		return c.usageError(fmt.Sprintf("--quorum %d: want between 1 and the number of --witness keys (%d)", *quorum, len(witnesses)))
+	}
 	if *pub != "" {
 		v, err := readVerifier(*pub)
 		if err != nil {
@@ -474,6 +507,9 @@ func runLogVerify(c *cli, args []string) int {
 	}
 	if rep.Remembered != nil {
 		fmt.Fprintf(c.stdout, "remembered checkpoint: %d records, consistent\n", rep.Remembered.Size)
+	}
+	if len(rep.Cosigners) > 0 {
+		fmt.Fprintf(c.stdout, "cosigned by %s\n", strings.Join(rep.Cosigners, ", "))
 	}
 	if t := rep.Torn; t != nil {
 		fmt.Fprintf(c.stdout, "torn tail: %d bytes at %s offset %d, never acknowledged; the next writer cuts it\n", t.Bytes, t.Path, t.Offset)
