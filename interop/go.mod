@@ -12,6 +12,7 @@ tool (
 require (
 	filippo.io/torchwood v0.6.1
 	github.com/durable-go/durable v0.0.0-00010101000000-000000000000
+	golang.org/x/crypto v0.38.0
 	golang.org/x/mod v0.42.0
 )
 
@@ -21,7 +22,6 @@ require (
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/ncruces/go-strftime v0.1.9 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	golang.org/x/crypto v0.38.0 // indirect
 	golang.org/x/exp v0.0.0-20250408133849-7e4ce0ab07d0 // indirect
 	golang.org/x/net v0.40.0 // indirect
 	golang.org/x/sync v0.14.0 // indirect

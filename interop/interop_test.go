@@ -54,6 +54,9 @@ func newLog(t testing.TB, dir string, n int, s note.Signer) *journal.Journal {
 
 func appendRecords(t testing.TB, j *journal.Journal, n int) {
 	t.Helper()
+	if n == 0 {
+		return
+	}
 	batch := make([][]byte, n)
 	for i := range batch {
 		batch[i] = fmt.Appendf(nil, "record %d of the interop log %s", int(j.Size())+i, strings.Repeat("x", i%300))
