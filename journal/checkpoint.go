@@ -39,8 +39,7 @@ type Checkpoint struct {
 	Note []byte
 }
 
-// Origin returns the origin line this journal's checkpoints carry.
-func (j *Journal) Origin() string { return j.o.Origin + "/" + hex.EncodeToString(j.logID[:]) }
+func (j *Journal) defaultOrigin() string { return j.o.Origin + "/" + hex.EncodeToString(j.logID[:]) }
 
 // ParseCheckpoint parses a signed checkpoint. With verifiers it also checks
 // that a key among them signed it (an error wrapping ErrTampered
@@ -96,30 +95,119 @@ func readCheckpointFile(fsys vfs.FS, dir string) (*Checkpoint, error) {
 	return ParseCheckpoint(data, nil)
 }
 
+// CheckpointOptions configure CheckpointWith.
+type CheckpointOptions struct {
+	// Memory is a second file that remembers the largest tree signed per
+	// origin, kept away from the log's directory (the CLI keeps it beside
+	// the key). The directory's own memory ("signed") goes back in time
+	// when the directory is restored from a backup or copied; this one
+	// does not, so the signer refuses to sign the older tree.
+	Memory string
+	// Witnesses, when set, are asked to cosign the new checkpoint (see
+	// Witness); their cosignatures are attached to the stored note.
+	Witnesses *WitnessOptions
+}
+
 // Checkpoint signs the log's current size and root with signer (an Ed25519
 // key from note.GenerateKey), stores the signed note in the file
 // "checkpoint" in the directory with a durable atomic replace, and returns
-// it. It refuses to move backwards: when the stored checkpoint covers more
-// records than the log has, or a root that the log's records do not give,
-// it fails with an error wrapping ErrTampered and leaves it in place.
+// it. It is CheckpointWith with no options.
+func (j *Journal) Checkpoint(ctx context.Context, signer note.Signer) ([]byte, error) {
+	return j.CheckpointWith(ctx, signer, nil)
+}
+
+// CheckpointWith is Checkpoint with options.
+//
+// It never signs two trees that are not consistent: before signing, it
+// proves that the log extends every tree it remembers signing (the file
+// "signed" in the directory, opts.Memory) and the stored checkpoint, from
+// the records or, for records DropBefore removed, from the consistency
+// proofs its retention records carry. A log that was truncated, rewritten,
+// restored from an older copy, or replaced by one that does not extend the
+// signed tree is refused with an error wrapping ErrTampered, and nothing
+// changes. The memory is updated durably before the signature is made, so
+// a crash at any point never lets a later call sign a tree inconsistent
+// with a note this one signed. Records written unflushed (Options.NoSync,
+// Tx.Append) are flushed first: a signature never covers records a power
+// cut could take back.
 //
 // Keep the returned note somewhere an attacker of this machine cannot
-// reach too (another host, a transparency log, a ticket): only a checkpoint
-// remembered elsewhere catches someone who can rewrite the whole directory
-// and holds the key.
-func (j *Journal) Checkpoint(ctx context.Context, signer note.Signer) ([]byte, error) {
+// reach too (a witness, another host, a ticket): only a checkpoint kept
+// elsewhere catches someone who can rewrite the whole directory and holds
+// the key.
+func (j *Journal) CheckpointWith(ctx context.Context, signer note.Signer, opts *CheckpointOptions) ([]byte, error) {
+	var o CheckpointOptions
+	if opts != nil {
+		o = *opts
+	}
 	var msg []byte
+	var signed Signed
 	err := j.do(ctx, "checkpoint", func() error {
+		if j.unflushed || j.o.NoSync {
+			if err := vfs.Datasync(j.seg.f); err != nil {
+				return err
+			}
+			j.unflushed = false
+		}
+		origin, err := j.loadOrigin()
+		if err != nil {
+			return err
+		}
 		size, root := j.next, j.tree.root()
 		path := filepath.Join(j.dir, checkpointName)
-		if old, err := readCheckpointFile(j.fs, j.dir); err == nil {
-			if err := j.checkOld(ctx, old, size, root); err != nil {
-				return &Error{Op: "checkpoint", Path: path, Offset: -1, Err: err, kinds: []error{ErrTampered}}
+		type known struct {
+			what string
+			path string
+			s    Signed
+		}
+		var olds []known
+		memPath := filepath.Join(j.dir, signedName)
+		dirMem, err := readMemory(j.fs, memPath, true)
+		if err != nil {
+			return err
+		}
+		if s, ok := dirMem[origin]; ok {
+			olds = append(olds, known{"the tree this log remembers signing", memPath, s})
+		}
+		var extMem memory
+		if o.Memory != "" {
+			if extMem, err = readMemory(j.fs, o.Memory, false); err != nil {
+				return err
 			}
+			if s, ok := extMem[origin]; ok {
+				olds = append(olds, known{"the tree the signer remembers signing (" + o.Memory + ")", o.Memory, s})
+			}
+		}
+		if old, err := readCheckpointFile(j.fs, j.dir); err == nil {
+			if old.Origin != origin {
+				return &Error{Op: "checkpoint", Path: path, Offset: -1, kinds: []error{ErrTampered},
+					Err: fmt.Errorf("the stored checkpoint is for %q, not this log (%s)", old.Origin, origin)}
+			}
+			olds = append(olds, known{"the stored checkpoint", path, Signed{Origin: origin, Size: old.Size, Root: old.Root}})
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return &Error{Op: "checkpoint", Path: path, Offset: -1, Err: err}
 		}
-		body := fmt.Sprintf("%s\n%d\n%s\n", j.Origin(), size, root.Base64())
+		for _, k := range olds {
+			if err := j.proveExtends(ctx, k.s, size, root); err != nil {
+				return &Error{Op: "checkpoint", Path: k.path, Offset: -1, kinds: []error{ErrTampered},
+					Err: fmt.Errorf("refusing to sign %d records: %s has %d records and %w", size, k.what, k.s.Size, err)}
+			}
+		}
+		signed = Signed{Origin: origin, Size: size, Root: root}
+		// Remember first: no signature exists that the memory does not cover.
+		if old, ok := extMem[origin]; o.Memory != "" && (!ok || old.Size < size) {
+			extMem[origin] = signed
+			if err := writeMemory(j.fs, o.Memory, extMem, ""); err != nil {
+				return err
+			}
+		}
+		if old, ok := dirMem[origin]; !ok || old.Size < size {
+			dirMem[origin] = signed
+			if err := writeMemory(j.fs, memPath, dirMem, j.dir); err != nil {
+				return err
+			}
+		}
+		body := fmt.Sprintf("%s\n%d\n%s\n", origin, size, root.Base64())
 		m, err := note.Sign(&note.Note{Text: body}, signer)
 		if err != nil {
 			return err
@@ -130,29 +218,44 @@ func (j *Journal) Checkpoint(ctx context.Context, signer note.Signer) ([]byte, e
 		msg = m
 		return nil
 	})
-	return msg, err
+	if err != nil || o.Witnesses == nil {
+		return msg, err
+	}
+	return j.witness(ctx, msg, signed, o.Witnesses)
 }
 
-// checkOld checks that the stored checkpoint old is a prefix of the log.
-func (j *Journal) checkOld(ctx context.Context, old *Checkpoint, size uint64, root Hash) error {
+// proveExtends checks that the log, of size records with root root, is
+// the signed tree old or extends it. Records DropBefore removed are
+// vouched for by the consistency proofs of the retention record that
+// removed them; without one, nothing is proven and it fails.
+func (j *Journal) proveExtends(ctx context.Context, old Signed, size uint64, root Hash) error {
 	switch {
-	case old.Origin != j.Origin():
-		return fmt.Errorf("the stored checkpoint is for %q, not this log (%s)", old.Origin, j.Origin())
+	case old.Size == 0:
+		if old.Root != emptyRoot {
+			return errors.New("its root is not the empty tree's")
+		}
+		return nil
 	case old.Size > size:
-		return fmt.Errorf("the stored checkpoint covers %d records but the log has %d: records were removed", old.Size, size)
+		return fmt.Errorf("the log has %d: it was truncated, or restored from an older copy", size)
 	case old.Size == size:
 		if old.Root != root {
-			return fmt.Errorf("the stored checkpoint's root for %d records differs from the log's", size)
+			return errors.New("the log's root for them differs: it was rewritten, or is another copy")
 		}
 		return nil
 	}
-	r, err := j.rootAt(ctx, old.Size)
+	bases, err := listSegments(j.fs, j.dir)
 	if err != nil {
-		// Dropped records: the old checkpoint cannot be checked here.
+		return err
+	}
+	if len(bases) == 0 || old.Size >= bases[0] {
+		r, err := j.rootAt(ctx, old.Size)
+		if err != nil {
+			return fmt.Errorf("their root cannot be computed: %w", err)
+		}
+		if r != old.Root {
+			return errors.New("the log's records give another root for them: records were changed")
+		}
 		return nil
 	}
-	if r != old.Root {
-		return fmt.Errorf("the stored checkpoint's root for %d records differs from the log's: records were changed", old.Size)
-	}
-	return nil
+	return j.proveDropped(ctx, bases[0], old)
 }

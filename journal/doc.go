@@ -74,14 +74,24 @@
 //     change to the records it covers and any truncation below it
 //     (ErrTampered). Records appended after the last checkpoint are not
 //     covered until the next one: checkpoint often.
-//   - An attacker who holds the signing key on the same machine can rewrite
-//     the whole directory and sign a new checkpoint for it, or roll the log
-//     and the stored checkpoint back to an older state together. Only a
-//     checkpoint remembered somewhere the attacker cannot reach
-//     (VerifyOptions.Remembered: another host, a ticket, a transparency
-//     log) catches that. A hash chain or a key kept beside the log proves
-//     nothing against root on that machine; so keep the signing key
-//     elsewhere where you can, and ship checkpoints off the machine.
+//   - An attacker who holds the signing key can rewrite the whole directory
+//     and sign a new checkpoint for it, or roll the log and the stored
+//     checkpoint back together. A checkpoint remembered elsewhere
+//     (VerifyOptions.Remembered) catches that, and so do witnesses: each
+//     checkpoint is pushed to the configured witnesses (AddWitness, C2SP
+//     tlog-witness), which cosign only a tree consistent with the ones
+//     they cosigned before; Verify with VerifyOptions.Witnesses requires a
+//     quorum of their cosignatures, so a rewritten or truncated log
+//     re-signed with the key, or a fork shown to different witnesses, is
+//     ErrTampered. WitnessServer is such a witness, and TilesHandler
+//     serves the log as C2SP tlog-tiles for anyone to check.
+//   - The key holder never signs two inconsistent trees by mistake:
+//     CheckpointWith remembers the largest tree it signed (in the
+//     directory and in CheckpointOptions.Memory, kept beside the key) and
+//     refuses a log it cannot prove extends it: a restored backup, a
+//     truncated log, a copy that diverged. Retention keeps every signed
+//     tree provable: DropBefore's record carries consistency proofs from
+//     the trees it leaves without records.
 //   - Nothing here stops deletion of the whole directory, or an attacker
 //     who controls the process before it appends (it can log lies).
 //

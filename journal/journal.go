@@ -71,6 +71,10 @@ type Options struct {
 	HoldLock bool
 	// Now is the clock for record times (time.Now by default).
 	Now func() time.Time
+	// TileEntries refuses, before anything is written, records that a
+	// tlog-tiles entry bundle cannot carry (payloads over MaxTilePayload),
+	// so that TilesHandler can serve every record.
+	TileEntries bool
 }
 
 func (o *Options) normalize() Options {
@@ -236,6 +240,9 @@ func (j *Journal) AppendBatch(ctx context.Context, payloads [][]byte) (uint64, e
 	for i, p := range payloads {
 		if len(p) > MaxPayload {
 			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("%w: record %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload)}
+		}
+		if j.o.TileEntries && len(p) > MaxTilePayload {
+			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("record %d is %d bytes, more than a tlog-tiles entry bundle carries (%d bytes of payload)", i, len(p), MaxTilePayload)}
 		}
 		n += len(p)
 	}

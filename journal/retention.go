@@ -32,6 +32,13 @@ func (j *Journal) DropBefore(ctx context.Context, index uint64) (uint64, error) 
 		}
 		msg := fmt.Sprintf("drop-before %d\nremoving %d segment(s) holding records [%d, %d), as asked for records before %d",
 			first, k, bases[0], first, index)
+		anchors, err := j.dropAnchors(ctx, bases[0], first)
+		if err != nil {
+			return err
+		}
+		for _, a := range anchors {
+			msg += "\n" + a
+		}
 		r := &request{ctx: ctx, typ: TypeRetention, payloads: [][]byte{[]byte(msg)}, t: j.o.Now().UnixNano()}
 		if err := j.commit([]*request{r}, !j.o.NoSync, nil); err != nil {
 			return err

@@ -31,6 +31,12 @@ type VerifyOptions struct {
 	// defence against someone who can rewrite the whole directory, the
 	// stored checkpoint included, and sign with the key.
 	Remembered []byte
+	// Witnesses are the verifier keys of trusted witnesses
+	// (NewCosignatureVerifier); with them, the stored checkpoint must
+	// carry valid cosignatures from Quorum of them (all of them when
+	// Quorum is 0), or Verify fails with ErrTampered.
+	Witnesses []note.Verifier
+	Quorum    int
 }
 
 // Report is what Verify found.
@@ -57,6 +63,9 @@ type Report struct {
 	Checkpoint         *Checkpoint
 	CheckpointVerified bool
 	Remembered         *Checkpoint
+	// Cosigners names the trusted witnesses whose cosignatures on the
+	// stored checkpoint verified.
+	Cosigners []string
 	// Notes are the journal's own records: recoveries and retention.
 	Notes []string
 	// Warnings say what could not be checked.
@@ -112,6 +121,7 @@ type verifier struct {
 	roots     map[uint64]Hash
 	dropFirst uint64 // from the last retention record
 	hasDrop   bool
+	drops     []retention // the retention records, parsed
 }
 
 func (v *verifier) tampered(path string, format string, args ...any) error {
@@ -126,6 +136,8 @@ func (v *verifier) loadCheckpoints() error {
 	path := filepath.Join(v.dir, checkpointName)
 	data, err := sidecar.ReadFile(v.o.FS, path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && len(v.o.Witnesses) > 0:
+		return v.tampered(path, "no checkpoint, so no witness cosigned this log")
 	case errors.Is(err, fs.ErrNotExist):
 		v.rep.Warnings = append(v.rep.Warnings, "no checkpoint: a rewritten or truncated log cannot be told from a genuine one (run Checkpoint)")
 	case err != nil:
@@ -140,6 +152,9 @@ func (v *verifier) loadCheckpoints() error {
 		}
 		v.cp = cp
 		v.rep.Checkpoint = cp
+		if err := v.checkWitnesses(path, data); err != nil {
+			return err
+		}
 		v.rep.CheckpointVerified = vs != nil
 		if vs == nil {
 			v.rep.Warnings = append(v.rep.Warnings, "checkpoint signature not checked: no trusted key given")
@@ -291,6 +306,9 @@ func (v *verifier) segment(i int, bases []uint64, seg *segment, logID *[16]byte,
 			for _, r := range s.recs {
 				v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%d %s: %s", r.Index, r.Type, r.Payload))
 				if r.Type == TypeRetention {
+					if d, err := parseRetention(r.Index, r.Payload); err == nil {
+						v.drops = append(v.drops, d)
+					}
 					if f, ok := strings.CutPrefix(string(r.Payload), "drop-before "); ok {
 						f, _, _ = strings.Cut(f, "\n")
 						if n, err := strconv.ParseUint(f, 10, 64); err == nil {
@@ -365,7 +383,11 @@ func (v *verifier) checkCheckpoints() error {
 		if c == v.rem {
 			what = "remembered"
 		}
-		if v.rep.LogID != "" && hex.EncodeToString(c.LogID[:]) != v.rep.LogID {
+		if origin, err := sidecar.ReadFile(v.o.FS, filepath.Join(v.dir, originName)); err == nil {
+			if want := strings.TrimSuffix(string(origin), "\n"); c.Origin != want {
+				return v.tampered(path, "the %s checkpoint is for %q, not this log (%s)", what, c.Origin, want)
+			}
+		} else if v.rep.LogID != "" && hex.EncodeToString(c.LogID[:]) != v.rep.LogID {
 			return v.tampered(path, "the %s checkpoint is for another log (%q; this log's id is %s)", what, c.Origin, v.rep.LogID)
 		}
 		if c.Size > v.rep.Size {
@@ -375,9 +397,14 @@ func (v *verifier) checkCheckpoints() error {
 		if c.Size == v.rep.Size {
 			root, ok = v.rep.Root, true
 		}
-		if !ok {
-			v.rep.Warnings = append(v.rep.Warnings, fmt.Sprintf("the %s checkpoint (%d records) predates the retained records and was not checked", what, c.Size))
+		if !ok && c.Size < v.rep.First {
+			if err := v.proveDropped(c); err != nil {
+				return v.tampered(path, "the %s checkpoint covers %d records: %v", what, c.Size, err)
+			}
 			continue
+		}
+		if !ok {
+			return v.tampered(path, "the %s checkpoint's tree of %d records cannot be computed from the log", what, c.Size)
 		}
 		if root != c.Root {
 			return v.tampered(path, "the records do not give the %s checkpoint's root for %d records: records were altered, removed, reordered or inserted", what, c.Size)

@@ -25,14 +25,14 @@ import (
 func logVerb() verb {
 	return verb{
 		name:    "log",
-		args:    "keygen|append|cat|tail|checkpoint|verify|proof ...",
+		args:    "keygen|append|cat|tail|checkpoint|verify|proof|serve|witness ...",
 		summary: "append to, read, tail, checkpoint and verify a tamper-evident log",
 		about: `A crash-safe, tamper-evident append-only log in a directory (package
 journal): each record is durable when its index is printed, several processes
 may append at once, and signed checkpoints over a Merkle tree make tampering
 evident.
 
-  keygen NAME                      make a signing key: NAME.key (0600) and NAME.pub
+  keygen [--origin O] NAME         make a signing key: NAME.key (0600) and NAME.pub
   append [--key K] DIR [RECORD...] append the records, or one per stdin line;
                                    print each index once it is durable (and
                                    sign a checkpoint with --key)
@@ -46,6 +46,8 @@ evident.
   proof [--pub P] [--json] DIR INDEX
                                    print and check an inclusion proof of a
                                    record in the latest checkpoint's tree
+  serve [--addr A] DIR             serve the log as C2SP tlog-tiles
+  witness add|remove|list ...      the witnesses each checkpoint is pushed to
 
 Run 'durable log SUBCOMMAND --help' for its flags.`,
 		example: `durable log keygen audit && echo "user alice logged in" | durable log append --key audit.key /var/log/app-audit
@@ -62,9 +64,12 @@ type logSub struct {
 
 func logSubs() map[string]logSub {
 	return map[string]logSub{
-		"keygen": {"NAME", `Generates an Ed25519 signing key for checkpoints: NAME.key (the private
+		"keygen": {"[--origin ORIGIN] NAME", `Generates an Ed25519 signing key for checkpoints: NAME.key (the private
 key, mode 0600) and NAME.pub (the public key to verify with). The key's name
-is NAME's base name. Keep NAME.key off the log's machine if you can.`,
+is --origin, or NAME's base name: a log takes its key's name as its origin
+(the first line of its checkpoints) the first time it signs, so use one key
+per log. NAME.signed, made beside the key, remembers the largest tree the key
+signed. Keep NAME.key off the log's machine if you can.`,
 			"durable log keygen audit", runLogKeygen},
 		"append": {"DIR [RECORD...]", `Appends each RECORD, or each line of stdin when there are none, and prints
 each record's index once it is durable. Lines that arrive together share one
@@ -93,12 +98,24 @@ checks the proof. With --pub the checkpoint's signature is checked too: a
 checkpoint that is missing or not signed by that key is exit 9, and a record
 the signed checkpoint does not cover yet is exit 1.`,
 			"durable log proof /var/log/app-audit 42", runLogProof},
+		"serve": {"DIR", `Serves the log over HTTP as C2SP tlog-tiles: exactly the stored checkpoint
+and the hash tiles and entry bundles of the tree it signs, so any tlog client
+can verify them. An entry is a record's leaf data (index, time, type, payload);
+a bundle holding a record too large for its 16-bit length is not served (404)
+while the hash tiles are: append with --tiles to refuse such records.`,
+			"durable log serve --addr :8080 /var/log/app-audit", runLogServe},
+		"witness": {"add NAME URL VKEY DIR | remove NAME DIR | list DIR", `Configures the witnesses (C2SP tlog-witness) that each checkpoint is pushed
+to with a consistency proof from the size each last cosigned; their
+cosignatures are attached to the stored checkpoint. A witness that is down
+delays only its own cosignature. VKEY is the witness's public key or a file
+holding it.`,
+			"durable log witness add w1 https://witness.example.org w1.pub /var/log/app-audit", runLogWitness},
 	}
 }
 
 func runLog(c *cli, args []string) int {
 	if len(args) == 0 {
-		return c.usageError("want a subcommand: keygen, append, cat, tail, checkpoint, verify or proof")
+		return c.usageError("want a subcommand: keygen, append, cat, tail, checkpoint, verify, proof, serve or witness")
 	}
 	subs := logSubs()
 	name := args[0]
@@ -122,6 +139,7 @@ func runLog(c *cli, args []string) int {
 
 func runLogKeygen(c *cli, args []string) int {
 	fs := c.flags()
+	origin := fs.String("origin", "", "the log's `origin` (e.g. example.com/audit), which names the key; NAME's base name by default")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
@@ -130,6 +148,9 @@ func runLogKeygen(c *cli, args []string) int {
 		return c.usageError("want one NAME")
 	}
 	base := filepath.Base(rest[0])
+	if *origin != "" {
+		base = *origin
+	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, base)
 	if err != nil {
 		return c.usageError(fmt.Sprintf("key name %q: %v (use letters, digits, dots and dashes)", base, err))
@@ -172,12 +193,20 @@ func runLogAppend(c *cli, args []string) int {
 	fs := c.flags()
 	key := fs.String("key", "", "private key `file` to sign a checkpoint with after appending")
 	asJSON := fs.Bool("json", false, "print {\"index\": N} per record, or the error, as JSON")
+	tiles := fs.Bool("tiles", false, "refuse records a tlog-tiles entry bundle cannot carry ('log serve')")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
 	}
 	if len(rest) < 1 {
 		return c.usageError("want a DIR")
+	}
+	if *tiles {
+		for _, r := range rest[1:] {
+			if len(r) > journal.MaxTilePayload {
+				return c.usageError(fmt.Sprintf("a record of %d bytes is more than a tlog-tiles entry carries (%d bytes); nothing was appended", len(r), journal.MaxTilePayload))
+			}
+		}
 	}
 	var signer note.Signer
 	if *key != "" {
@@ -192,7 +221,7 @@ func runLogAppend(c *cli, args []string) int {
 			return c.usageError(fmt.Sprintf("record %d is %d bytes, more than a record can hold (%d bytes)", i, len(r), journal.MaxPayload))
 		}
 	}
-	j, err := journal.Open(rest[0], nil)
+	j, err := journal.Open(rest[0], &journal.Options{TileEntries: *tiles})
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -220,7 +249,7 @@ func runLogAppend(c *cli, args []string) int {
 		return code
 	}
 	if signer != nil {
-		if _, err := j.Checkpoint(c.ctx, signer); err != nil {
+		if _, err := signCheckpoint(c, j, *key, signer); err != nil {
 			return c.fail(err, *asJSON)
 		}
 	}
@@ -403,7 +432,7 @@ func runLogCheckpoint(c *cli, args []string) int {
 		return c.fail(err, false)
 	}
 	defer j.Close()
-	cp, err := j.Checkpoint(c.ctx, signer)
+	cp, err := signCheckpoint(c, j, *key, signer)
 	if err != nil {
 		return c.fail(err, false)
 	}
@@ -415,6 +444,9 @@ func runLogVerify(c *cli, args []string) int {
 	fs := c.flags()
 	pub := fs.String("pub", "", "public key `file` of the checkpoint signer")
 	remembered := fs.String("remembered", "", "a checkpoint `file` kept elsewhere, to catch a rewrite or rollback of the whole directory")
+	var witnesses stringsFlag
+	fs.Var(&witnesses, "witness", "a trusted witness's public key (`file` or key): the checkpoint must carry its cosignature; repeat for several")
+	quorum := fs.Int("quorum", 0, "how many of the --witness keys must have cosigned (`N`; all of them by default)")
 	asJSON := fs.Bool("json", false, "print the report, or the error, as JSON")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
@@ -426,7 +458,15 @@ func runLogVerify(c *cli, args []string) int {
 	if _, err := os.Stat(rest[0]); err != nil {
 		return c.fail(err, *asJSON)
 	}
-	opts := &journal.VerifyOptions{}
+	opts := &journal.VerifyOptions{Quorum: *quorum}
+	if vs, err := witnessVerifiers(witnesses); err != nil {
+		return c.usageError(err.Error())
+	} else {
+		opts.Witnesses = vs
+	}
+	if *quorum < 0 || *quorum > len(witnesses) {
+		return c.usageError(fmt.Sprintf("--quorum %d: want between 1 and the number of --witness keys (%d)", *quorum, len(witnesses)))
+	}
 	if *pub != "" {
 		v, err := readVerifier(*pub)
 		if err != nil {
@@ -486,6 +526,9 @@ func runLogVerify(c *cli, args []string) int {
 	}
 	if rep.Uncovered > 0 {
 		fmt.Fprintf(c.stdout, "not covered by any checkpoint: %d records (the last %d)\n", rep.Uncovered, rep.Uncovered)
+	}
+	if len(rep.Cosigners) > 0 {
+		fmt.Fprintf(c.stdout, "cosigned by %s\n", strings.Join(rep.Cosigners, ", "))
 	}
 	if t := rep.Torn; t != nil {
 		fmt.Fprintf(c.stdout, "torn tail: %d bytes at %s offset %d, never acknowledged; the next writer cuts it\n", t.Bytes, t.Path, t.Offset)

@@ -29,6 +29,7 @@ func verbs() []verb {
 		lockVerb(),
 		jsonlVerb(),
 		logVerb(),
+		witnessVerb(),
 		queueVerb(),
 		fsckVerb(),
 		demoVerb(),
