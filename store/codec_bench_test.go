@@ -71,9 +71,10 @@ func BenchmarkCodecUpdate(b *testing.B) {
 // BenchmarkCodecPaths measures one update of one member of the benchmark
 // document at about 1 KB, 100 KB and 1 MB: encoding/json alone (what the
 // store must write, the baseline), the codec encoding whole, the codec's
-// tree, the deep copy every update takes for its undo, and json.Valid of
-// the document. The tree is kept from the size where it wins at least 2x
-// (defaultMinTree).
+// tree, the deep copy an update of a type with hidden state takes for its
+// undo (undo.go), and json.Valid of the document, which the tree's
+// documents are spared (see codec.document). The tree is kept from the
+// size where it wins at least 2x (defaultMinTree, exactMinTree).
 func BenchmarkCodecPaths(b *testing.B) {
 	for _, size := range []struct {
 		name    string
