@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,5 +98,23 @@ func BenchmarkStoreReport(b *testing.B) {
 			b.Fatal(err)
 		}
 		bench.PrintStore(os.Stdout, rows)
+	}
+}
+
+// BenchmarkStoreSizes prints the tables of BenchmarkStoreReport for
+// documents of about 100 KB, 1 MB and 10 MB (1,000, 10,000 and 100,000
+// keys), where the incremental encoder must keep an update near the raw
+// replace of the same bytes (run it with -benchtime 1x).
+func BenchmarkStoreSizes(b *testing.B) {
+	for _, keys := range []int{1000, 10000, 100000} {
+		b.Run(strconv.Itoa(keys)+"keys", func(b *testing.B) {
+			for b.Loop() {
+				rows, err := bench.Store(testdir.New(b), keys, 40, 16, time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bench.PrintStore(os.Stdout, rows)
+			}
+		})
 	}
 }

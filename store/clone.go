@@ -8,9 +8,10 @@ import (
 
 // An update function may change anything reachable from the document,
 // unexported fields included, and an omitzero IsZero or a marshaler may
-// read what it changed. So the undo of a failed update does not rebuild the
-// value from what the encoder compared: it puts back a deep copy of the
-// whole value, taken before the function ran.
+// read what it changed. So unless the type has no hidden state (undo.go),
+// the undo of a failed update does not rebuild the value from what the
+// encoder compared: it puts back a deep copy of the whole value, taken
+// before the function ran.
 
 // cloneValue returns a deep copy of v as a new addressable value: every
 // field (unexported ones too), every element, every pointee. Pointers,

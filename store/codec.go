@@ -35,9 +35,10 @@ import (
 // keeps a private copy of its encoding and splices the changed members
 // into it.
 //
-// The tree does not undo failed updates: the store restores a deep copy
-// of the whole value taken before the update (see clone.go), and the tree
-// still describes that value, since a failed sync changes no node.
+// A failed sync changes no node, so the tree still describes the value as
+// it was before the update: for a type without hidden state, the undo
+// rebuilds the value from it (undo.go). Writing the document from the tree
+// is in codec_write.go.
 type codec struct {
 	t         reflect.Type
 	root      *objPlan // nil: the document is always encoded whole
@@ -59,19 +60,33 @@ type codec struct {
 	// back, because T holds something whose decoding may refuse what its
 	// encoding wrote (a custom unmarshaler, a non-empty interface).
 	readBack bool
+	// exact: T has no hidden state, so the tree's snapshots undo a failed
+	// update (see undo.go).
+	exact bool
 }
 
-// defaultMinTree is codec.minTree: the tree wins 2x (whole/tree, medians
-// of alternating runs in BenchmarkCodecTreeRatio) from about 100 KB of
-// indented JSON (about 70 KiB compact): 1.0 at 1 KB, 1.75 at 10 KB, 2.0
-// at 100 KB, 4.5 at 300 KB, 2.6 at 1 MB.
+// defaultMinTree is codec.minTree for a type with hidden state, whose
+// updates pay a deep copy for their undo either way: the tree wins 2x
+// (whole/tree, medians of alternating runs in BenchmarkCodecTreeRatio)
+// from about 100 KB of indented JSON (about 70 KiB compact).
 const defaultMinTree = 128 << 10
+
+// exactMinTree is codec.minTree for a type without hidden state, where
+// the tree also spares the deep copy (undo.go): whole/tree in
+// BenchmarkCodecTreeRatio is 5 at 1 KB, 10 at 10 KB, 13 at 20 KB, 20 at
+// 100 KB and 1 MB. Below it the savings are a few microseconds, a small
+// share of a file write, and encoding/json alone is the simpler path.
+const exactMinTree = 16 << 10
 
 func newCodec(t reflect.Type, indent, schemaKey string, version int) *codec {
 	c := &codec{t: t, indent: indent, schemaKey: schemaKey, version: version}
 	c.root = planFor(t)
 	c.minTree = defaultMinTree
 	c.readBack = mayNotReadBack(t, map[reflect.Type]bool{})
+	c.exact = exactType(t, map[reflect.Type]bool{})
+	if c.exact {
+		c.minTree = exactMinTree
+	}
 	k := t.Kind()
 	c.mustObj = (k == reflect.Struct || k == reflect.Map) && !custom(t) || schemaKey != ""
 	// A map takes every key; a type with its own unmarshaler decides
@@ -113,22 +128,6 @@ type node struct {
 	cache   *mapCache        // large map: its last encoding
 	null    bool             // map: nil, written as null
 }
-
-// mapCache is a large map node's last encoding, so that writing the map
-// again after a few members changed (in place, see syncMap) is a splice
-// rather than a walk of every member. enc is the cache's own copy, never a
-// slice of a document: document buffers are reused, and an inner map's
-// encoding is copied as bytes by an outer map's splice while the inner
-// cache lives on, so a cache that pointed into a document would one day
-// splice from memory overwritten since.
-type mapCache struct {
-	enc   []byte
-	vals  []int32 // member i's value is enc[vals[2i]:vals[2i+1]]
-	dirty []int   // members changed since enc was written
-}
-
-// minCachedMap is the size from which a map keeps its encoding.
-const minCachedMap = 32
 
 // scratch is working space for one goroutine.
 type scratch struct {
@@ -194,7 +193,10 @@ func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 		if c.root == nil || len(enc) < c.minTree {
 			return &node{whole: true, enc: enc}, true, nil
 		}
-		// Large enough for the tree: build it.
+		// Large enough for the tree: build it. Its size is known now,
+		// before a document is written (which keeps lastSize), so that
+		// the next sync does not take it for shrunk.
+		c.lastSize.Store(int64(len(enc)))
 		nn, _, err := c.syncTree(sc, nil, v)
 		return nn, true, err
 	}
@@ -280,9 +282,12 @@ func (c *codec) syncLeaf(sc *scratch, p childPlan, n *node, v reflect.Value, dep
 	if err != nil {
 		return nil, false, err
 	}
-	if n != nil && bytes.Equal(enc, n.enc) {
+	if n != nil && bytes.Equal(enc, n.enc) && !(c.exact && n.snap.IsValid()) {
 		return n, false, nil
 	}
+	// (A type without hidden state gets here with the same bytes only
+	// for strings whose invalid UTF-8 encodes alike: the node is then
+	// replaced all the same, since undo restores from its copy.)
 	// What is written must read back.
 	if err := json.Unmarshal(enc, reflect.New(p.t).Interface()); err != nil {
 		return nil, false, fmt.Errorf("the encoding does not decode back: %w", err)
@@ -525,226 +530,4 @@ func (c *codec) keyString(sc *scratch, k string) ([]byte, error) {
 	}
 	b := sc.buf.Bytes()
 	return bytes.Clone(b[:len(b)-1]), nil
-}
-
-// writeNode appends the node's encoding at depth: a leaf's cached bytes,
-// or an object written member by member. Objects are not cached whole:
-// writing them again costs the same copy as copying a cached encoding.
-func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
-	if p.obj == nil || n.null {
-		return append(b, n.enc...)
-	}
-	if p.obj.isMap {
-		if len(n.kids) >= minCachedMap {
-			return c.appendMap(b, p.obj, n, depth)
-		}
-		return c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
-			b = append(b, n.keyEnc[i]...)
-			b = append(b, c.sep...)
-			return c.writeNode(b, p.obj.elem, n.kids[i], depth+1)
-		}, nil)
-	}
-	idx := presentFields(n)
-	return c.writeObject(b, depth, nil, len(idx), func(b []byte, i int) []byte {
-		f := &p.obj.fields[idx[i]]
-		b = append(b, f.key...)
-		b = append(b, c.sep...)
-		return c.writeNode(b, f.child, n.kids[idx[i]], depth+1)
-	}, nil)
-}
-
-// appendMap appends the encoding of the map node n at depth, from its
-// cache: as it was if no member changed since, spliced if some did, and
-// written whole the first time. The cache then points at what was
-// appended: the document is the only copy of the encoding (see mapCache).
-func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
-	mc := n.cache
-	if mc == nil {
-		mc = &mapCache{vals: make([]int32, 2*len(n.kids))}
-		start := len(b)
-		b = c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
-			b = append(b, n.keyEnc[i]...)
-			b = append(b, c.sep...)
-			mc.vals[2*i] = int32(len(b) - start)
-			b = c.writeNode(b, p.elem, n.kids[i], depth+1)
-			mc.vals[2*i+1] = int32(len(b) - start)
-			return b
-		}, nil)
-		mc.enc = bytes.Clone(b[start:])
-		n.cache = mc
-		return b
-	}
-	slices.Sort(mc.dirty)
-	mc.dirty = slices.Compact(mc.dirty)
-	base := len(b)
-	pos, next := int32(0), 0 // copied enc[:pos]; members before next are placed
-	var delta int32          // where the rest of enc moves to
-	shift := func(to int) {
-		for j := 2 * next; j < 2*to; j++ {
-			mc.vals[j] += delta
-		}
-	}
-	for _, i := range mc.dirty {
-		shift(i)
-		start, end := mc.vals[2*i], mc.vals[2*i+1]
-		b = append(b, mc.enc[pos:start]...)
-		mc.vals[2*i] = int32(len(b) - base)
-		b = c.writeNode(b, p.elem, n.kids[i], depth+1)
-		mc.vals[2*i+1] = int32(len(b) - base)
-		delta = int32(len(b)-base) - end
-		pos, next = end, i+1
-	}
-	shift(len(n.kids))
-	b = append(b, mc.enc[pos:]...)
-	// Copied, not kept as a slice of b: b is a document buffer the store
-	// reuses, and an inner map's cache must stay good while an outer one
-	// copies it as bytes.
-	mc.enc = append(mc.enc[:0], b[base:]...)
-	mc.dirty = mc.dirty[:0]
-	return b
-}
-
-func presentFields(n *node) []int {
-	idx := make([]int, 0, len(n.kids))
-	for i, ok := range n.present {
-		if ok {
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
-
-// member is a top-level key and value kept outside T: the schema version
-// and unknown fields.
-type member struct {
-	key []byte // JSON string
-	val []byte // indented for depth 1 (compact when the codec is)
-	raw []byte // compact
-}
-
-// writeObject appends a JSON object at depth: pre, then the n members
-// that member appends (key, separator and value), then post. It writes
-// exactly what json.Indent (or json.Compact) would.
-func (c *codec) writeObject(b []byte, depth int, pre []member, n int, member func([]byte, int) []byte, post []member) []byte {
-	total := len(pre) + n + len(post)
-	if total == 0 {
-		return append(b, "{}"...)
-	}
-	inner, outer := c.prefix(depth+1), c.prefix(depth)
-	b = append(b, '{')
-	for i := range total {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if c.indent != "" {
-			b = append(b, '\n')
-			b = append(b, inner...)
-		}
-		switch {
-		case i < len(pre):
-			b = append(append(append(b, pre[i].key...), c.sep...), pre[i].val...)
-		case i < len(pre)+n:
-			b = member(b, i-len(pre))
-		default:
-			m := post[i-len(pre)-n]
-			b = append(append(append(b, m.key...), c.sep...), m.val...)
-		}
-	}
-	if c.indent != "" {
-		b = append(b, '\n')
-		b = append(b, outer...)
-	}
-	return append(b, '}')
-}
-
-// document appends the whole file to buf: the schema version first, then
-// T's members, then the unknown fields in the order the file had them.
-func (c *codec) document(buf []byte, st *state) ([]byte, error) {
-	if want := int(c.lastSize.Load())*9/8 + 512; cap(buf) < want {
-		buf = make([]byte, 0, want)
-	}
-	defer func() { c.lastSize.Store(int64(len(buf))) }()
-	var pre []member
-	if c.schemaKey != "" && st.version > 0 {
-		v := fmt.Appendf(nil, "%d", st.version)
-		pre = []member{{key: quoteKey(c.schemaKey), val: v, raw: v}}
-	}
-	if n := st.root; !n.whole {
-		var out []byte
-		if c.root.isMap {
-			out = c.writeObject(buf, 0, pre, len(n.kids), func(b []byte, i int) []byte {
-				b = append(b, n.keyEnc[i]...)
-				b = append(b, c.sep...)
-				return c.writeNode(b, c.root.elem, n.kids[i], 1)
-			}, st.unknown)
-		} else {
-			idx := presentFields(n)
-			out = c.writeObject(buf, 0, pre, len(idx), func(b []byte, i int) []byte {
-				f := &c.root.fields[idx[i]]
-				b = append(b, f.key...)
-				b = append(b, c.sep...)
-				return c.writeNode(b, f.child, n.kids[idx[i]], 1)
-			}, st.unknown)
-		}
-		buf = append(out, '\n')
-		return c.checked(buf)
-	}
-	doc := st.root.enc // compact
-	if c.t.Kind() == reflect.Map && string(doc) == "null" {
-		doc = []byte("{}") // as the tree writes a nil map at the root
-	}
-	if len(pre) > 0 || len(st.unknown) > 0 {
-		if len(doc) < 2 || doc[0] != '{' {
-			return nil, errors.New("the document does not encode as a JSON object, so it cannot hold a schema version or unknown fields")
-		}
-		var b []byte
-		b = append(b, '{')
-		for _, m := range pre {
-			b = append(append(append(append(b, m.key...), ':'), m.raw...), ',')
-		}
-		b = append(b, doc[1:len(doc)-1]...)
-		for _, m := range st.unknown {
-			if len(b) > 1 && b[len(b)-1] != ',' {
-				b = append(b, ',')
-			}
-			b = append(append(append(b, m.key...), ':'), m.raw...)
-		}
-		if b[len(b)-1] == ',' {
-			b = b[:len(b)-1]
-		}
-		doc = append(b, '}')
-	}
-	if c.indent == "" {
-		buf = append(append(buf, doc...), '\n')
-		return c.checked(buf)
-	}
-	out := bytes.NewBuffer(buf)
-	out.Grow(len(doc) * 5 / 4)
-	if err := json.Indent(out, doc, "", c.indent); err != nil {
-		return nil, err
-	}
-	out.WriteByte('\n')
-	// json.Indent has checked it: it refuses what is not valid JSON.
-	return out.Bytes(), nil
-}
-
-// errInvalidDocument is what document returns rather than publish
-// something that is not JSON: a defect of the encoder, never of the value.
-var errInvalidDocument = errors.New("store: the encoder produced invalid JSON; nothing was written")
-
-// checked returns doc if it is valid JSON: the last line of defence for
-// what the tree splices together from cached bytes, and for a compact
-// document (an indented one encoded whole has passed json.Indent, which
-// refuses invalid JSON). json.Valid costs about a fifth of what
-// encoding/json takes to encode the document (BenchmarkCodecPaths).
-func (c *codec) checked(doc []byte) ([]byte, error) {
-	if !json.Valid(doc) {
-		return nil, errInvalidDocument
-	}
-	return doc, nil
-}
-
-func quoteKey(k string) []byte {
-	b, _ := json.Marshal(k)
-	return b
 }

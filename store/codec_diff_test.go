@@ -93,6 +93,8 @@ var diffTypes = []func(t *testing.T, in *fzIn, tree bool, indent string, max int
 	diffRun[fzMMDoc],
 	diffRun[fzItemMap],
 	diffRun[fzItems],
+	diffRun[fzExactDoc],
+	diffRun[fzExactMap],
 }
 
 // runDiff runs the input and returns the number of updates it made.

@@ -22,9 +22,10 @@ type fzMut struct {
 var (
 	fzInts   = []int64{0, 1, 2, 7, -1, 13, 127, 1000000, -123456789, 666}
 	fzFloats = []float64{0, math.Copysign(0, -1), 1.5, 3, 1e21, 1e-7, -2.25, 0.1, 100}
-	fzStrs   = []string{"", "a", "b", "<&>", "ünï\u2028", "\"quoted\"\\", strings.Repeat("x", 300), "k05", "0"}
-	fzRaws   = []string{`{"a" : 1}`, `[1, 2 ,3]`, `"s"`, `null`, `17`, `{}`, `{"z":{"y":[true,false]}}`}
-	fzTimes  = []time.Time{
+	fzStrs   = []string{"", "a", "b", "<&>", "ünï\u2028", "\"quoted\"\\", strings.Repeat("x", 300), "k05", "0",
+		"\xff", "\xfe"} // invalid UTF-8: both encode as "\ufffd"
+	fzRaws  = []string{`{"a" : 1}`, `[1, 2 ,3]`, `"s"`, `null`, `17`, `{}`, `{"z":{"y":[true,false]}}`}
+	fzTimes = []time.Time{
 		{},
 		time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC),
 		time.Date(2024, 2, 29, 12, 0, 0, 5, time.UTC),

@@ -207,9 +207,41 @@ type fzMMDoc struct {
 	Note string                    `json:"note"`
 }
 
+// fzExactDoc has no hidden state (undo.go): the tree undoes its failed
+// updates from its own snapshots, where the other types pay a deep copy.
+// Its omitted members (Ptr, Count, Sub, MMP) are only ever zero.
+type fzExactDoc struct {
+	Title   string                        `json:"title"`
+	Count   int64                         `json:"count,omitempty"`
+	Flag    bool                          `json:"flag,string"`
+	Ratio   float64                       `json:"ratio"`
+	Tags    []string                      `json:"tags"`
+	Arr     [3]int8                       `json:"arr"`
+	Bytes   []byte                        `json:"bytes"`
+	When    time.Time                     `json:"when"`
+	Ptr     *fzLeaf                       `json:"ptr,omitempty"`
+	Inner   fzLeaf                        `json:"inner"`
+	Sub     fzExactSub                    `json:"sub,omitzero"`
+	Small   map[string]fzLeaf             `json:"small"`
+	Big     map[string]fzLeaf             `json:"big"`
+	MM      map[string]map[string]int     `json:"mm"`
+	MMP     map[string]map[string]*fzLeaf `json:"mmp,omitzero"`
+	IntKeys map[int]string                `json:"int_keys"`
+	Leaves  []fzLeaf                      `json:"leaves"`
+	Sect    fzExactSub                    `json:"sect"`
+}
+
+type fzExactSub struct {
+	A int
+	P *string
+	M map[string]int `json:",omitzero"`
+	L []fzLeaf       `json:"l"`
+}
+
 // The roots the fuzzer picks from.
 type (
 	fzMapOfMaps = map[string]map[string]int
 	fzItemMap   = map[string]fzItem
 	fzItems     = []fzItem
+	fzExactMap  = map[string]map[string]fzLeaf
 )

@@ -34,12 +34,17 @@
 // callers before the first change keep their outcome. Get reads without a
 // lock: every version is published whole.
 //
-// A function that returns an error or panics is undone whole: the store
-// puts back a deep copy of the document taken before the function ran,
-// unexported fields included, so that no part of an aborted change reaches
-// a later update. The copy follows every pointer, map and slice, so T
-// should hold data, not handles: keep open files, connections and loggers
-// outside the document.
+// A function that returns an error or panics is undone whole, unexported
+// fields included, so that no part of an aborted change reaches a later
+// update. For a type whose value its encoding fixes entirely (exported,
+// uniquely named fields of plain data, no interfaces, marshalers, IsZero
+// methods or embedded structs, and no omitempty on maps, slices or floats)
+// and a document the store keeps as a tree (see Encoding), the value is
+// rebuilt from the copies of its members the encoder keeps anyway, and
+// only when an update fails. For any other type the store takes a deep
+// copy of the document before each function runs. Either follows every
+// pointer, map and slice, so T should hold data, not handles: keep open
+// files, connections and loggers outside the document.
 //
 // # Encoding
 //
@@ -47,18 +52,24 @@
 // (json.Marshal of a *T without HTML escaping, indented), whatever the
 // type does: marshalers, IsZero methods and omitzero, TextMarshaler map
 // keys, embedded structs, unexported state. A document below 128 KiB (of
-// compact JSON) is encoded whole by encoding/json on every update. A larger
-// one, of a plain struct or string-keyed map type, is encoded
-// incrementally: the store keeps the encoding of every member and, after
+// compact JSON; 16 KiB for a type without hidden state, whose tree also
+// spares the deep copy of the undo) is encoded whole by encoding/json on
+// every update. A larger one, of a plain struct or string-keyed map type,
+// is encoded incrementally: the store keeps the encoding of every member and, after
 // an update, compares rather than re-encodes what did not change, and
 // splices changed members of a large map into its last encoding, which
 // makes changing one key of a 1 MB document several times cheaper. A
 // member whose encoding may change without anything the comparison sees
 // changing (a marshaler, an IsZero method, omitzero over unexported
-// fields, TextMarshaler keys) is always encoded again. Every document the
-// incremental encoder assembles is checked with json.Valid before it is
-// published, and an encoding that encoding/json could not read back into
-// T is refused, so the store never publishes a file it cannot open. A
+// fields, TextMarshaler keys) is always encoded again. The store never
+// publishes invalid JSON: a document encoded whole passes json.Indent (or
+// json.Valid, compact); one the incremental encoder assembles is made only
+// of what encoding/json wrote and decoded back when it changed, and of a
+// large map's cached encoding, a private copy that is reused only if its
+// checksum and the places of the changes spliced into it check out (a
+// check of the whole document would cost more than the rest of the
+// update). An encoding that encoding/json could not read back into T is
+// refused, so the store never publishes a file it cannot open. A
 // differential fuzzer (FuzzCodecDiff, run with a fixed seed set of over
 // 5,000 updates in every go test) checks after every update that the file
 // equals encoding/json's output, that a failed update left the value

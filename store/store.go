@@ -638,9 +638,11 @@ var errPanicked = errors.New("store: the update function panicked")
 // on failure it undoes whatever the request changed.
 func (s *Store[T]) apply(sc *scratch, st *state, r *request[T]) (err error) {
 	ptr := st.val.Addr().Interface().(*T)
-	before := cloneValue(st.val) // the whole value, unexported fields too: see clone.go
+	restore := s.c.saveForUndo(st.root, st.val) // see undo.go
 	undo := func() error {
-		st.val.Set(before)
+		if err := restore(); err != nil {
+			return fmt.Errorf("%w: %w", errBroken, err)
+		}
 		return nil
 	}
 	defer func() {

@@ -1,0 +1,314 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"reflect"
+	"slices"
+)
+
+// mapCache is a large map node's last encoding, so that writing the map
+// again after a few members changed (in place, see syncMap) is a splice
+// rather than a walk of every member. enc is the cache's own copy, never a
+// slice of a document: document buffers are reused, and an inner map's
+// encoding is copied as bytes by an outer map's splice while the inner
+// cache lives on, so a cache that pointed into a document would one day
+// splice from memory overwritten since.
+//
+// The cache is reused only if it still holds what was written (sum) and
+// the places to splice are whole members (spliceable): a document is not
+// checked whole before it is published (see document), so what is copied
+// from memory kept across updates is checked, at a cost far below
+// json.Valid's.
+type mapCache struct {
+	enc   []byte
+	sum   uint32  // CRC-32C of enc
+	vals  []int32 // member i's value is enc[vals[2i]:vals[2i+1]]
+	dirty []int   // members changed since enc was written
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// badCache is the panic with which appendMap stops writing a document
+// from a cache that fails its checks; document recovers it and refuses to
+// publish (errInvalidDocument), as encoding/json stops on its own errors.
+type badCache struct{}
+
+// minCachedMap is the size from which a map keeps its encoding.
+const minCachedMap = 32
+
+// writeNode appends the node's encoding at depth: a leaf's cached bytes,
+// or an object written member by member. Objects are not cached whole:
+// writing them again costs the same copy as copying a cached encoding.
+func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
+	if p.obj == nil || n.null {
+		return append(b, n.enc...)
+	}
+	if p.obj.isMap {
+		if len(n.kids) >= minCachedMap {
+			return c.appendMap(b, p.obj, n, depth)
+		}
+		return c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
+			b = append(b, n.keyEnc[i]...)
+			b = append(b, c.sep...)
+			return c.writeNode(b, p.obj.elem, n.kids[i], depth+1)
+		}, nil)
+	}
+	idx := presentFields(n)
+	return c.writeObject(b, depth, nil, len(idx), func(b []byte, i int) []byte {
+		f := &p.obj.fields[idx[i]]
+		b = append(b, f.key...)
+		b = append(b, c.sep...)
+		return c.writeNode(b, f.child, n.kids[idx[i]], depth+1)
+	}, nil)
+}
+
+// appendMap appends the encoding of the map node n at depth, from its
+// cache: as it was if no member changed since, spliced if some did, and
+// written whole the first time. The cache then points at what was
+// appended: the document is the only copy of the encoding (see mapCache).
+func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
+	mc := n.cache
+	if mc == nil {
+		mc = &mapCache{vals: make([]int32, 2*len(n.kids))}
+		start := len(b)
+		b = c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
+			b = append(b, n.keyEnc[i]...)
+			b = append(b, c.sep...)
+			mc.vals[2*i] = int32(len(b) - start)
+			b = c.writeNode(b, p.elem, n.kids[i], depth+1)
+			mc.vals[2*i+1] = int32(len(b) - start)
+			return b
+		}, nil)
+		mc.enc = bytes.Clone(b[start:])
+		mc.sum = crc32.Checksum(mc.enc, castagnoli)
+		n.cache = mc
+		return b
+	}
+	slices.Sort(mc.dirty)
+	mc.dirty = slices.Compact(mc.dirty)
+	if crc32.Checksum(mc.enc, castagnoli) != mc.sum || !c.spliceable(mc, len(n.kids)) {
+		n.cache = nil // written from the members next time
+		panic(badCache{})
+	}
+	base := len(b)
+	pos, next := int32(0), 0 // copied enc[:pos]; members before next are placed
+	var delta int32          // where the rest of enc moves to
+	shift := func(to int) {
+		for j := 2 * next; j < 2*to; j++ {
+			mc.vals[j] += delta
+		}
+	}
+	for _, i := range mc.dirty {
+		shift(i)
+		start, end := mc.vals[2*i], mc.vals[2*i+1]
+		b = append(b, mc.enc[pos:start]...)
+		mc.vals[2*i] = int32(len(b) - base)
+		b = c.writeNode(b, p.elem, n.kids[i], depth+1)
+		mc.vals[2*i+1] = int32(len(b) - base)
+		delta = int32(len(b)-base) - end
+		pos, next = end, i+1
+	}
+	shift(len(n.kids))
+	b = append(b, mc.enc[pos:]...)
+	// Copied, not kept as a slice of b: b is a document buffer the store
+	// reuses, and an inner map's cache must stay good while an outer one
+	// copies it as bytes.
+	mc.enc = append(mc.enc[:0], b[base:]...)
+	mc.sum = crc32.Checksum(mc.enc, castagnoli)
+	mc.dirty = mc.dirty[:0]
+	return b
+}
+
+// spliceable checks, at a cost of the changed members only, that each
+// place appendMap will splice into its cache is one whole member value:
+// right after a key's separator, right before the comma, newline or brace
+// that ends it. Together with leaves that passed a decode when encoded
+// (syncLeaf) and objects written by writeObject, this is what keeps the
+// document valid JSON without a check of all of it (see document).
+func (c *codec) spliceable(mc *mapCache, members int) bool {
+	if len(mc.vals) != 2*members {
+		return false
+	}
+	sepEnd := c.sep[len(c.sep)-1]
+	for _, i := range mc.dirty {
+		if i < 0 || i >= members {
+			return false
+		}
+		start, end := int(mc.vals[2*i]), int(mc.vals[2*i+1])
+		if start < 1 || end < start || end >= len(mc.enc) || mc.enc[start-1] != sepEnd {
+			return false
+		}
+		switch mc.enc[end] {
+		case ',', '\n', '}':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func presentFields(n *node) []int {
+	idx := make([]int, 0, len(n.kids))
+	for i, ok := range n.present {
+		if ok {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// member is a top-level key and value kept outside T: the schema version
+// and unknown fields.
+type member struct {
+	key []byte // JSON string
+	val []byte // indented for depth 1 (compact when the codec is)
+	raw []byte // compact
+}
+
+// writeObject appends a JSON object at depth: pre, then the n members
+// that member appends (key, separator and value), then post. It writes
+// exactly what json.Indent (or json.Compact) would.
+func (c *codec) writeObject(b []byte, depth int, pre []member, n int, member func([]byte, int) []byte, post []member) []byte {
+	total := len(pre) + n + len(post)
+	if total == 0 {
+		return append(b, "{}"...)
+	}
+	inner, outer := c.prefix(depth+1), c.prefix(depth)
+	b = append(b, '{')
+	for i := range total {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if c.indent != "" {
+			b = append(b, '\n')
+			b = append(b, inner...)
+		}
+		switch {
+		case i < len(pre):
+			b = append(append(append(b, pre[i].key...), c.sep...), pre[i].val...)
+		case i < len(pre)+n:
+			b = member(b, i-len(pre))
+		default:
+			m := post[i-len(pre)-n]
+			b = append(append(append(b, m.key...), c.sep...), m.val...)
+		}
+	}
+	if c.indent != "" {
+		b = append(b, '\n')
+		b = append(b, outer...)
+	}
+	return append(b, '}')
+}
+
+// document appends the whole file to buf: the schema version first, then
+// T's members, then the unknown fields in the order the file had them.
+//
+// It never returns invalid JSON. A document encoded whole passes
+// json.Indent, or json.Valid when compact. One written from the tree is
+// not checked whole, which would cost more than the rest of an update (a
+// quarter of a millisecond at 100 KB, BenchmarkCodecPaths): it is made of
+// leaves that encoding/json wrote and decoded back when they changed
+// (syncLeaf), keys it quoted, the punctuation of writeObject, and large
+// maps' cached encodings, which are private copies checked by a checksum
+// and by the places they are spliced at before they are reused.
+func (c *codec) document(buf []byte, st *state) (_ []byte, err error) {
+	if want := int(c.lastSize.Load())*9/8 + 512; cap(buf) < want {
+		buf = make([]byte, 0, want)
+	}
+	defer func() { c.lastSize.Store(int64(len(buf))) }()
+	var pre []member
+	if c.schemaKey != "" && st.version > 0 {
+		v := fmt.Appendf(nil, "%d", st.version)
+		pre = []member{{key: quoteKey(c.schemaKey), val: v, raw: v}}
+	}
+	if n := st.root; !n.whole {
+		defer func() {
+			if p := recover(); p != nil {
+				if _, ok := p.(badCache); !ok {
+					panic(p)
+				}
+				err = errInvalidDocument
+			}
+		}()
+		var out []byte
+		if c.root.isMap {
+			out = c.writeObject(buf, 0, pre, len(n.kids), func(b []byte, i int) []byte {
+				b = append(b, n.keyEnc[i]...)
+				b = append(b, c.sep...)
+				return c.writeNode(b, c.root.elem, n.kids[i], 1)
+			}, st.unknown)
+		} else {
+			idx := presentFields(n)
+			out = c.writeObject(buf, 0, pre, len(idx), func(b []byte, i int) []byte {
+				f := &c.root.fields[idx[i]]
+				b = append(b, f.key...)
+				b = append(b, c.sep...)
+				return c.writeNode(b, f.child, n.kids[idx[i]], 1)
+			}, st.unknown)
+		}
+		// Not checked whole: see above.
+		buf = append(out, '\n')
+		return buf, nil
+	}
+	doc := st.root.enc // compact
+	if c.t.Kind() == reflect.Map && string(doc) == "null" {
+		doc = []byte("{}") // as the tree writes a nil map at the root
+	}
+	if len(pre) > 0 || len(st.unknown) > 0 {
+		if len(doc) < 2 || doc[0] != '{' {
+			return nil, errors.New("the document does not encode as a JSON object, so it cannot hold a schema version or unknown fields")
+		}
+		var b []byte
+		b = append(b, '{')
+		for _, m := range pre {
+			b = append(append(append(append(b, m.key...), ':'), m.raw...), ',')
+		}
+		b = append(b, doc[1:len(doc)-1]...)
+		for _, m := range st.unknown {
+			if len(b) > 1 && b[len(b)-1] != ',' {
+				b = append(b, ',')
+			}
+			b = append(append(append(b, m.key...), ':'), m.raw...)
+		}
+		if b[len(b)-1] == ',' {
+			b = b[:len(b)-1]
+		}
+		doc = append(b, '}')
+	}
+	if c.indent == "" {
+		buf = append(append(buf, doc...), '\n')
+		return c.checked(buf)
+	}
+	out := bytes.NewBuffer(buf)
+	out.Grow(len(doc) * 5 / 4)
+	if err := json.Indent(out, doc, "", c.indent); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	// json.Indent has checked it: it refuses what is not valid JSON.
+	return out.Bytes(), nil
+}
+
+// errInvalidDocument is what document returns rather than publish
+// something that is not JSON: a defect of the encoder, never of the value.
+var errInvalidDocument = errors.New("store: the encoder produced invalid JSON; nothing was written")
+
+// checked returns doc if it is valid JSON: for a compact document encoded
+// whole (an indented one has passed json.Indent, which refuses invalid
+// JSON; one from the tree, see document). json.Valid costs about a fifth
+// of what encoding/json takes to encode the document (BenchmarkCodecPaths).
+func (c *codec) checked(doc []byte) ([]byte, error) {
+	if !json.Valid(doc) {
+		return nil, errInvalidDocument
+	}
+	return doc, nil
+}
+
+func quoteKey(k string) []byte {
+	b, _ := json.Marshal(k)
+	return b
+}
