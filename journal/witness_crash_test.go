@@ -52,9 +52,9 @@ func TestCrashWitnessNeverCosignsFork(t *testing.T) {
 		}
 		return j, w
 	}
-	j, w := open(m)
+	j, _ := open(m) // creates the state journal, synced
 	j.Close()
-	j, w = open(m)
+	j, w := open(m)
 	r := newRecorder(m, crashSeeds)
 	if _, code, err := w.add(bg, addBody(0, notes["a"])); err != nil {
 		t.Fatalf("cosign a: %d %v", code, err)
