@@ -81,7 +81,7 @@ func (d *document) Update(ctx context.Context, fn func(old []byte) ([]byte, erro
 	defer cancel()
 	var fnErr error
 	err := pgx.BeginFunc(ctx, d.db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", keyDocument, d.db.name+"\x00"+d.name); err != nil {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", keyDocument, d.db.name+":"+d.name); err != nil {
 			return err
 		}
 		var old []byte
