@@ -356,7 +356,7 @@ func TestProcessesQueueSurvivesKilledConsumers(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
-	acked := map[string]int64{}   // payload -> when
+	acked := map[string]int64{}  // payload -> when
 	pending := map[string]bool{} // acking seen, outcome unknown (killed)
 	for i, l := range logs {
 		open := map[string]bool{}
