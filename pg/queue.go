@@ -2,6 +2,8 @@ package pg
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -34,9 +36,13 @@ type QueueOptions struct {
 // Queue is a work queue in the database, shared by producers and
 // consumers on every machine: the queue package's semantics on a table.
 // Push, Ack, Nack, Extend, Retry and Purge return once their commit is
-// acknowledged, which Open made sure means flushed. Pop leases messages
-// with SELECT … FOR UPDATE SKIP LOCKED, so consumers never wait for each
-// other, and PopBatch leases up to n at once.
+// acknowledged, which Open made sure means flushed; concurrent Pushes, and
+// concurrent Acks, of one Queue share one statement and one commit. Pop
+// leases messages with SELECT … FOR UPDATE SKIP LOCKED, so consumers never
+// wait for each other, and PopBatch leases up to n at once. Like the file
+// queue's, a Pop's lease is not waited for to be flushed (see tryPop): a
+// server crash can only make a message available early, which
+// at-least-once delivery allows.
 //
 // Each delivery gets a lease receipt (Msg.Lease); Ack, Nack and Extend
 // take it and refuse, with ErrLeaseLost, a receipt whose lease was
@@ -47,12 +53,20 @@ type Queue struct {
 	db   *DB
 	name string
 	o    QueueOptions
+
+	pushes coalescer[pushReq, queue.ID] // concurrent Pushes, one INSERT
+	acks   coalescer[Lease, struct{}]   // concurrent Acks, one DELETE
+}
+
+type pushReq struct {
+	payload []byte
+	delay   time.Duration
 }
 
 // Lease is a delivery's receipt.
 type Lease struct {
 	ID queue.ID
-	N  int64 // the message's delivery number, which every Pop changes
+	N  int64 // a random token of this delivery: every Pop draws another
 }
 
 // Msg is a delivered message.
@@ -85,6 +99,8 @@ func (db *DB) Queue(name string, opts *QueueOptions) (*Queue, error) {
 	if q.o.PollInterval <= 0 {
 		q.o.PollInterval = DefaultQueuePoll
 	}
+	q.pushes.run = q.pushBatch
+	q.acks.run = q.ackBatch
 	return q, nil
 }
 
@@ -108,21 +124,43 @@ func (q *Queue) maxAttempts() int {
 }
 
 // Push adds a message, durably, and returns its ID.
+//
+// Concurrent Pushes of one Queue share one INSERT and one commit.
 func (q *Queue) Push(ctx context.Context, payload []byte) (queue.ID, error) {
-	ids, err := q.push(ctx, "push", [][]byte{payload}, 0)
-	if err != nil {
-		return 0, err
-	}
-	return ids[0], nil
+	return q.PushAfter(ctx, payload, 0)
 }
 
 // PushAfter adds a message that becomes available only after delay.
 func (q *Queue) PushAfter(ctx context.Context, payload []byte, delay time.Duration) (queue.ID, error) {
-	ids, err := q.push(ctx, "push", [][]byte{payload}, delay)
-	if err != nil {
-		return 0, err
+	if len(payload) > queue.MaxPayload {
+		return 0, q.wrap("push", queue.ErrTooLarge)
 	}
-	return ids[0], nil
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, q.wrap("push", err)
+	}
+	id, err := q.pushes.do(ctx, pushReq{payload, max(delay, 0)})
+	if err != nil {
+		return 0, q.wrap("push", err)
+	}
+	return id, nil
+}
+
+// pushBatch inserts the coalesced Pushes in one statement.
+func (q *Queue) pushBatch(ctx context.Context, reqs []pushReq) ([]queue.ID, []error) {
+	payloads := make([][]byte, len(reqs))
+	delays := make([]float64, len(reqs))
+	for i, r := range reqs {
+		payloads[i], delays[i] = r.payload, seconds(r.delay)
+	}
+	ids, err := q.insert(ctx, payloads, delays)
+	errs := make([]error, len(reqs))
+	for i := range errs {
+		errs[i] = err
+	}
+	return ids, errs
 }
 
 // PushBatch adds messages in one transaction: all of them or none.
@@ -130,24 +168,34 @@ func (q *Queue) PushBatch(ctx context.Context, payloads [][]byte) ([]queue.ID, e
 	if len(payloads) == 0 {
 		return nil, nil
 	}
-	return q.push(ctx, "push", payloads, 0)
-}
-
-func (q *Queue) push(ctx context.Context, op string, payloads [][]byte, delay time.Duration) ([]queue.ID, error) {
 	for _, p := range payloads {
 		if len(p) > queue.MaxPayload {
-			return nil, q.wrap(op, queue.ErrTooLarge)
+			return nil, q.wrap("push", queue.ErrTooLarge)
 		}
-	}
-	if delay < 0 {
-		delay = 0
 	}
 	ctx, cancel := withDefault(ctx)
 	defer cancel()
+	ids, err := q.insert(ctx, payloads, make([]float64, len(payloads)))
+	if err != nil {
+		return nil, q.wrap("push", err)
+	}
+	return ids, nil
+}
+
+// insert adds messages in one statement and one commit, and returns their
+// IDs in the order of payloads: each is drawn before the insert and
+// returned beside its position, so none is mistaken for another.
+func (q *Queue) insert(ctx context.Context, payloads [][]byte, delays []float64) ([]queue.ID, error) {
 	// One round trip: the batch runs as one implicit transaction.
 	b := &pgx.Batch{}
-	b.Queue("INSERT INTO "+q.t()+" (queue, payload, visible_at) SELECT $1, p, now() + $3::float8 * interval '1 second' FROM unnest($2::bytea[]) WITH ORDINALITY AS u(p, i) ORDER BY i RETURNING id",
-		q.name, payloads, seconds(delay))
+	b.Queue(`WITH m AS MATERIALIZED (
+	SELECT nextval(pg_get_serial_sequence($4, 'id')) AS id, p, d, i
+	FROM unnest($2::bytea[], $3::float8[]) WITH ORDINALITY AS u(p, d, i)
+), ins AS (
+	INSERT INTO `+q.t()+` (id, queue, payload, visible_at)
+	SELECT id, $1, p, now() + d * interval '1 second' FROM m
+)
+SELECT id FROM m ORDER BY i`, q.name, payloads, delays, q.t())
 	b.Queue(notifySQL, q.db.channel(), "q:"+q.name)
 	res := q.db.pool.SendBatch(ctx, b)
 	rows, err := res.Query()
@@ -166,7 +214,7 @@ func (q *Queue) push(ctx context.Context, op string, payloads [][]byte, delay ti
 		err = cerr
 	}
 	if err != nil {
-		return nil, q.wrap(op, err)
+		return nil, err
 	}
 	return ids, nil
 }
@@ -233,39 +281,71 @@ func (q *Queue) tryPop(ctx context.Context, n int, lease time.Duration) ([]Msg, 
 	}
 	ctx, cancel := withDefault(ctx)
 	defer cancel()
+	// The receipt is random, not a count: a lease lost in a server crash
+	// (see below) must not come back as the next delivery's receipt.
+	var rb [8]byte
+	rand.Read(rb[:])
+	base := int64(binary.LittleEndian.Uint64(rb[:]) >> 2)
+	// A pop's commit is not waited for (synchronous_commit off for this
+	// transaction only): a lease matters only while the server runs. A
+	// crash of the server may lose the last leases, which makes those
+	// messages available earlier than their leases said (at-least-once
+	// allows it) and may give one more attempt than MaxAttempts. Every
+	// later commit that is waited for (an Ack, a Push) flushes the write-ahead
+	// log up to it, the leases before it included.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit = off")
 	// Candidates that already had their last delivery become dead letters
 	// (their lease ran out, or they were nacked at the limit before the
 	// limit was lowered); the others are leased. Both in one statement.
-	rows, err := q.db.pool.Query(ctx, `
+	b.Queue(`
 WITH c AS (
-	SELECT id, attempts FROM `+q.t()+`
-	WHERE queue = $1 AND NOT dead AND visible_at <= now()
-	ORDER BY visible_at, id
-	LIMIT $2
-	FOR UPDATE SKIP LOCKED
+	SELECT id, attempts, row_number() OVER () AS rn FROM (
+		SELECT id, attempts FROM `+q.t()+`
+		WHERE queue = $1 AND NOT dead AND visible_at <= now()
+		ORDER BY visible_at, id
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED
+	) s
 ), d AS (
 	UPDATE `+q.t()+` m SET dead = true, leased = false
 	FROM c WHERE m.id = c.id AND $4 > 0 AND c.attempts >= $4
 )
 UPDATE `+q.t()+` m
-SET attempts = m.attempts + 1, lease = m.lease + 1, leased = true,
+SET attempts = m.attempts + 1, lease = $5 + c.rn, leased = true,
 	visible_at = now() + $3::float8 * interval '1 second'
 FROM c WHERE m.id = c.id AND NOT ($4 > 0 AND c.attempts >= $4)
 RETURNING m.id, m.payload, m.attempts, m.visible_at, m.lease`,
-		q.name, n, seconds(lease), q.maxAttempts())
-	if err != nil {
-		return nil, q.wrap("pop", err)
-	}
+		q.name, n, seconds(lease), q.maxAttempts(), base)
+	b.Queue("COMMIT")
+	res := q.db.pool.SendBatch(ctx, b)
 	var msgs []Msg
-	var m Msg
-	var id int64
-	_, err = pgx.ForEachRow(rows, []any{&id, &m.Payload, &m.Attempt, &m.LeaseUntil, &m.Lease.N}, func() error {
-		m.ID = queue.ID(id)
-		m.Lease.ID = m.ID
-		msgs = append(msgs, m)
-		m = Msg{}
-		return nil
-	})
+	_, err := res.Exec()
+	if err == nil {
+		_, err = res.Exec()
+	}
+	if err == nil {
+		var rows pgx.Rows
+		rows, err = res.Query()
+		var m Msg
+		var id int64
+		if err == nil {
+			_, err = pgx.ForEachRow(rows, []any{&id, &m.Payload, &m.Attempt, &m.LeaseUntil, &m.Lease.N}, func() error {
+				m.ID = queue.ID(id)
+				m.Lease.ID = m.ID
+				msgs = append(msgs, m)
+				m = Msg{}
+				return nil
+			})
+		}
+	}
+	if err == nil {
+		_, err = res.Exec()
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, q.wrap("pop", err)
 	}
@@ -308,18 +388,59 @@ func (q *Queue) why(ctx context.Context, op string, l Lease) error {
 // succeeds (later ones get queue.ErrNotFound). A consumer whose lease ran
 // out may still Ack while nobody else has popped the message; after that,
 // its receipt is refused with ErrLeaseLost.
+//
+// Concurrent Acks of one Queue share one DELETE and one commit.
 func (q *Queue) Ack(ctx context.Context, l Lease) error {
-	ctx, cancel := withDefault(ctx)
-	defer cancel()
-	tag, err := q.db.pool.Exec(ctx, "DELETE FROM "+q.t()+" WHERE queue = $1 AND id = $2 AND lease = $3 AND leased AND NOT dead",
-		q.name, int64(l.ID), l.N)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return q.wrap("ack", err)
+	}
+	_, err := q.acks.do(ctx, l)
+	if errors.Is(err, errNotAcked) {
+		ctx, cancel := withDefault(ctx)
+		defer cancel()
+		return q.why(ctx, "ack", l)
+	}
 	if err != nil {
 		return q.wrap("ack", err)
 	}
-	if tag.RowsAffected() == 1 {
-		return nil
+	return nil
+}
+
+// errNotAcked marks a lease that a batch of Acks found no row for.
+var errNotAcked = errors.New("not acknowledged")
+
+// ackBatch deletes the coalesced Acks' messages in one statement.
+func (q *Queue) ackBatch(ctx context.Context, ls []Lease) ([]struct{}, []error) {
+	ids := make([]int64, len(ls))
+	ns := make([]int64, len(ls))
+	for i, l := range ls {
+		ids[i], ns[i] = int64(l.ID), l.N
 	}
-	return q.why(ctx, "ack", l)
+	errs := make([]error, len(ls))
+	rows, err := q.db.pool.Query(ctx, "DELETE FROM "+q.t()+" m USING unnest($2::bigint[], $3::bigint[]) AS r(id, lease) "+
+		"WHERE m.queue = $1 AND m.id = r.id AND m.lease = r.lease AND m.leased AND NOT m.dead RETURNING m.id, m.lease", q.name, ids, ns)
+	done := map[Lease]bool{}
+	if err == nil {
+		var id, n int64
+		_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+			done[Lease{queue.ID(id), n}] = true
+			return nil
+		})
+	}
+	for i, l := range ls {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case done[l]:
+			delete(done, l) // the same receipt twice in a batch: one Ack succeeds
+		default:
+			errs[i] = errNotAcked
+		}
+	}
+	return nil, errs
 }
 
 // Nack gives a delivered message back, available again after delay, or
