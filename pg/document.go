@@ -103,7 +103,7 @@ func (d *document) Update(ctx context.Context, fn func(old []byte) ([]byte, erro
 			d.name, next); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, notifySQL, d.db.channel(), "d:"+d.name)
+		_, err = tx.Exec(ctx, notifySQL, d.db.channel(), changeKey("d", d.name))
 		return err
 	})
 	if fnErr != nil {
@@ -119,7 +119,7 @@ func (d *document) Update(ctx context.Context, fn func(old []byte) ([]byte, erro
 }
 
 func (d *document) Changes(ctx context.Context) <-chan struct{} {
-	sub, unsubscribe := d.db.subscribe("d:" + d.name)
+	sub, unsubscribe := d.db.subscribe(changeKey("d", d.name))
 	ch := make(chan struct{})
 	go func() {
 		defer close(ch)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,5 +182,46 @@ func TestStoreGetContextEndsOnTime(t *testing.T) {
 	_, err = s.Update(short, func(v *settings) error { v.Runs++; return nil })
 	if took := time.Since(start); err == nil || took > 3*time.Second {
 		t.Fatalf("Update behind a stuck lock: %v after %v", err, took)
+	}
+}
+
+// Names at PostgreSQL's limits: a 63-byte schema (the NOTIFY channel adds
+// a prefix) and a document name longer than a NOTIFY payload.
+func TestLongNamesStillNotify(t *testing.T) {
+	u := testURL(t)
+	schema := testSchema(t)
+	schema = schema + strings.Repeat("x", 63-len(schema))
+	t.Cleanup(func() {
+		if db, err := Open(context.Background(), u, &Options{Schema: schema}); err == nil {
+			db.Pool().Exec(context.Background(), "DROP SCHEMA "+db.schema+" CASCADE")
+			db.Close()
+		}
+	})
+	db := openSchema(t, u, schema)
+	name := strings.Repeat("n", 9000)
+	s, err := OpenStore[settings](db, name, &store.Options[settings]{PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	ch := s.Watch(ctx)
+	time.Sleep(300 * time.Millisecond)
+	s2, _ := OpenStore[settings](openSchema(t, u, schema), name, nil)
+	rev, err := s2.Update(ctx, func(v *settings) error { v.Runs = 1; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-ch:
+		if got != rev {
+			t.Fatalf("Watch sent %v, want %v", got, rev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification for a long name")
+	}
+	q, _ := db.Queue(name, nil)
+	if _, err := q.Push(ctx, []byte("x")); err != nil {
+		t.Fatal(err)
 	}
 }

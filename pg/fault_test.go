@@ -60,6 +60,12 @@ func TestServerCrashLosesNothingAcknowledged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An idle lock session, which the restart kills.
+	if warm, err := db.Lock(ctx, "warm"); err != nil {
+		t.Fatal(err)
+	} else {
+		warm.Unlock()
+	}
 	var (
 		mu                 sync.Mutex
 		pushed             []queue.ID
@@ -175,6 +181,11 @@ func TestServerCrashLosesNothingAcknowledged(t *testing.T) {
 	if err := held.Check(ctx); err == nil {
 		t.Fatal("Check says a lock that died with the server is held")
 	}
+	again, err := db.Lock(ctx, "warm")
+	if err != nil {
+		t.Fatalf("Lock after the restart (its idle session died): %v", err)
+	}
+	again.Unlock()
 	held.Unlock()
 	t.Logf("%d pushes, %d/%d increments, %d acks across the crash", len(pushed), incOK.Load(), incTried.Load(), len(acked))
 }

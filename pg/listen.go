@@ -2,6 +2,8 @@ package pg
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"sync"
 	"time"
 
@@ -13,7 +15,20 @@ import (
 // hints: a listener that was disconnected tells every subscriber once it
 // is back, as it may have missed some.
 
-func (db *DB) channel() string { return "durable:" + db.name }
+func (db *DB) channel() string { return "durable:" + shorten(db.name, 63-len("durable:")) }
+
+// changeKey is the NOTIFY payload for an object: its kind and name, the
+// name hashed when it is too long for a payload (8,000 bytes).
+func changeKey(kind, name string) string { return kind + ":" + shorten(name, 1000) }
+
+// shorten keeps s when it has at most n bytes, else names it by a hash.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	h := sha256.Sum256([]byte(s))
+	return "#" + hex.EncodeToString(h[:12])
+}
 
 // notifySQL, run in the transaction that makes the change, tells the
 // listeners when it commits (and not before, nor if it rolls back).

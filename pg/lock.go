@@ -73,20 +73,22 @@ const maxIdleLockConns = 16
 // lockConn returns a session for a lock: an idle one, or a new one. They
 // are kept apart from the pool, whose Close would wait for every held
 // lock, and whose size must not bound how many locks are held.
-func (db *DB) lockConn(ctx context.Context) (*pgx.Conn, error) {
+func (db *DB) lockConn(ctx context.Context) (c *pgx.Conn, reused bool, err error) {
 	db.lmu.Lock()
-	if n := len(db.idle); n > 0 {
+	for n := len(db.idle); n > 0; n = len(db.idle) {
 		c := db.idle[n-1]
 		db.idle = db.idle[:n-1]
-		db.lmu.Unlock()
-		return c, nil
+		if !c.IsClosed() {
+			db.lmu.Unlock()
+			return c, true, nil
+		}
 	}
 	db.lmu.Unlock()
-	c, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	c, err = pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return nil, db.classify("connect", err)
+		return nil, false, db.classify("connect", err)
 	}
-	return c, nil
+	return c, false, nil
 }
 
 // putConn keeps a session that holds no lock for the next one.
@@ -120,7 +122,7 @@ func (db *DB) acquire(ctx context.Context, op, name string, exclusive, try bool)
 		defer cancel()
 	}
 	what := fmt.Sprintf("pg: %s %q (schema %s on %s)", op, name, db.name, db.where)
-	conn, err := db.lockConn(ctx)
+	conn, reused, err := db.lockConn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -137,6 +139,14 @@ func (db *DB) acquire(ctx context.Context, op, name string, exclusive, try bool)
 			dropConn(conn)
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", what, waitError(parent, ctx))
+			}
+			if reused {
+				// An idle session may have died with a server restart:
+				// a new one says whether the server is there.
+				if conn, reused, err = db.lockConn(ctx); err != nil {
+					return nil, fmt.Errorf("%s: %w", what, err)
+				}
+				continue
 			}
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}

@@ -196,7 +196,7 @@ func (q *Queue) insert(ctx context.Context, payloads [][]byte, delays []float64)
 	SELECT id, $1, p, now() + d * interval '1 second' FROM m
 )
 SELECT id FROM m ORDER BY i`, q.name, payloads, delays, q.t())
-	b.Queue(notifySQL, q.db.channel(), "q:"+q.name)
+	b.Queue(notifySQL, q.db.channel(), changeKey("q", q.name))
 	res := q.db.pool.SendBatch(ctx, b)
 	rows, err := res.Query()
 	var ids []queue.ID
@@ -258,7 +258,7 @@ func (q *Queue) PopBatch(ctx context.Context, n int, lease time.Duration) ([]Msg
 		}
 		if wake == nil {
 			// Subscribe, then look once more: a push in between is seen.
-			sub, unsubscribe := q.db.subscribe("q:" + q.name)
+			sub, unsubscribe := q.db.subscribe(changeKey("q", q.name))
 			defer unsubscribe()
 			wake = sub
 			continue
@@ -453,7 +453,7 @@ func (q *Queue) Nack(ctx context.Context, l Lease, delay time.Duration) error {
 	b.Queue("UPDATE "+q.t()+" SET leased = false, dead = ($4 > 0 AND attempts >= $4), visible_at = now() + $5::float8 * interval '1 second' "+
 		"WHERE queue = $1 AND id = $2 AND lease = $3 AND leased AND NOT dead",
 		q.name, int64(l.ID), l.N, q.maxAttempts(), seconds(delay))
-	b.Queue(notifySQL, q.db.channel(), "q:"+q.name)
+	b.Queue(notifySQL, q.db.channel(), changeKey("q", q.name))
 	res := q.db.pool.SendBatch(ctx, b)
 	tag, err := res.Exec()
 	if err == nil {
@@ -522,7 +522,7 @@ func (q *Queue) Retry(ctx context.Context, id queue.ID) error {
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue("UPDATE "+q.t()+" SET dead = false, leased = false, attempts = 0, visible_at = now() WHERE queue = $1 AND id = $2 AND dead", q.name, int64(id))
-	b.Queue(notifySQL, q.db.channel(), "q:"+q.name)
+	b.Queue(notifySQL, q.db.channel(), changeKey("q", q.name))
 	res := q.db.pool.SendBatch(ctx, b)
 	tag, err := res.Exec()
 	if err == nil {
