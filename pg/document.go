@@ -79,42 +79,82 @@ func (d *document) Read(ctx context.Context) ([]byte, error) {
 func (d *document) Update(ctx context.Context, fn func(old []byte) ([]byte, error)) error {
 	ctx, cancel := withDefault(ctx)
 	defer cancel()
-	var fnErr error
-	err := pgx.BeginFunc(ctx, d.db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", keyDocument, d.db.name+":"+d.name); err != nil {
-			return err
+	conn, err := d.db.pool.Acquire(ctx)
+	if err != nil {
+		return d.wrap("updating", err)
+	}
+	// Two round trips and one flush: BEGIN, the lock and the read go
+	// together, then the write, the notification and COMMIT.
+	ok := false
+	defer func() {
+		if !ok {
+			// Whatever state the session is in, a new one is clean.
+			conn.Conn().Close(context.Background())
 		}
-		var old []byte
-		err := tx.QueryRow(ctx, "SELECT data FROM "+d.db.table("documents")+" WHERE name = $1", d.name).Scan(&old)
-		if errors.Is(err, pgx.ErrNoRows) {
-			old = nil
-		} else if err != nil {
-			return err
-		} else if old == nil {
-			old = []byte{}
+		conn.Release()
+	}()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT pg_advisory_xact_lock($1, hashtext($2))", keyDocument, d.db.name+":"+d.name)
+	b.Queue("SELECT data FROM "+d.db.table("documents")+" WHERE name = $1", d.name)
+	var old []byte
+	found := false
+	res := conn.SendBatch(ctx, b)
+	_, err = res.Exec()
+	if err == nil {
+		_, err = res.Exec()
+	}
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = res.Query(); err == nil {
+			for rows.Next() {
+				found = true
+				err = rows.Scan(&old)
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
 		}
-		next, err := fn(old)
-		if err != nil {
-			fnErr = err
-			return err
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO "+d.db.table("documents")+" (name, data, revision) VALUES ($1, $2, 1) "+
-			"ON CONFLICT (name) DO UPDATE SET data = excluded.data, revision = "+d.db.table("documents")+".revision + 1, updated_at = now()",
-			d.name, next); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, notifySQL, d.db.channel(), changeKey("d", d.name))
-		return err
-	})
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return d.wrap("updating", err)
+	}
+	if found && old == nil {
+		old = []byte{}
+	}
+	next, fnErr := fn(old)
 	if fnErr != nil {
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err == nil {
+			ok = true
+		}
 		if errors.Is(fnErr, store.ErrNoChange) {
 			return nil
 		}
 		return fnErr
 	}
+	b = &pgx.Batch{}
+	b.Queue("INSERT INTO "+d.db.table("documents")+" (name, data, revision) VALUES ($1, $2, 1) "+
+		"ON CONFLICT (name) DO UPDATE SET data = excluded.data, revision = "+d.db.table("documents")+".revision + 1, updated_at = now()",
+		d.name, next)
+	b.Queue(notifySQL, d.db.channel(), changeKey("d", d.name))
+	b.Queue("COMMIT")
+	res = conn.SendBatch(ctx, b)
+	for range 3 {
+		if _, err = res.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return d.wrap("updating", err)
 	}
+	ok = true
 	return nil
 }
 
