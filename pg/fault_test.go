@@ -18,16 +18,22 @@ import (
 func restartImmediate(t *testing.T) {
 	t.Helper()
 	data := os.Getenv("DURABLE_TEST_PG_DATA")
-	args := []string{"-D", data, "-m", "immediate", "-w", "-t", "60", "-l", filepath.Join(data, "restart.log"), "restart"}
-	var cmd *exec.Cmd
-	if os.Geteuid() == 0 {
-		script := "exec pg_ctl"
-		for _, a := range args {
-			script += " '" + a + "'"
+	ctl := os.Getenv("DURABLE_TEST_PG_CTL") // scripts/test sets it
+	if ctl == "" {
+		var err error
+		if ctl, err = exec.LookPath("pg_ctl"); err != nil {
+			found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+			if len(found) == 0 {
+				t.Skip("pg_ctl not found: set DURABLE_TEST_PG_CTL")
+			}
+			ctl = found[len(found)-1]
 		}
-		cmd = exec.Command("su", "postgres", "-s", "/bin/sh", "-c", script)
-	} else {
-		cmd = exec.Command("pg_ctl", args...)
+	}
+	args := []string{"-D", data, "-m", "immediate", "-w", "-t", "60", "-l", filepath.Join(data, "restart.log"), "restart"}
+	cmd := exec.Command(ctl, args...)
+	if os.Geteuid() == 0 {
+		// The cluster belongs to the postgres user, who alone may run it.
+		cmd = exec.Command("setpriv", append([]string{"--reuid=postgres", "--regid=postgres", "--init-groups", ctl}, args...)...)
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pg_ctl restart: %v\n%s", err, out)
