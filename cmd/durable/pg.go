@@ -29,7 +29,7 @@ const (
 )
 
 // pgVerbs are the verbs durable-pg runs.
-var pgVerbs = map[string]bool{"store": true, "lock": true, "queue": true}
+var pgVerbs = map[string]bool{"store": true, "edit": true, "lock": true, "queue": true}
 
 // isPGURL reports whether arg is a PostgreSQL URL.
 func isPGURL(arg string) bool {

@@ -62,6 +62,7 @@ func main() {
 const usage = `usage: durable-pg store|lock|queue ... (or through durable, with a postgres:// URL)
 
   store get|set|delete|incr URL#NAME [KEY.PATH] [VALUE]
+  edit URL#NAME                (saved only if nobody changed it meanwhile)
   lock [--timeout D] URL#NAME -- COMMAND [ARGS...]
   queue push|pop|ack|nack|extend|ls|dead URL#NAME ...
 
@@ -87,6 +88,8 @@ func (c *cli) main(args []string) int {
 		return exitOK
 	case "store":
 		return c.runStore(args[1:])
+	case "edit":
+		return c.runEdit(args[1:])
 	case "lock":
 		return c.runLock(args[1:])
 	case "queue":

@@ -126,9 +126,9 @@ func TestLockVerb(t *testing.T) {
 	}
 	// Held by another holder: the wait times out with exit 6.
 	done := make(chan result)
-	go func() { done <- run(t, "", "lock", s, obj, "--", "sleep", "2") }()
-	time.Sleep(700 * time.Millisecond)
-	if r := run(t, "", "lock", s, "--timeout", "300ms", obj, "--", "true"); r.code != exitLocked {
+	go func() { done <- run(t, "", "lock", s, obj, "--", "sleep", "5") }()
+	time.Sleep(1500 * time.Millisecond)
+	if r := run(t, "", "lock", s, "--timeout", "2s", obj, "--", "true"); r.code != exitLocked {
 		t.Fatalf("lock held elsewhere: %+v", r)
 	}
 	if r := <-done; r.code != 0 {
@@ -155,4 +155,48 @@ func TestConnectionErrorsHaveTheirCodes(t *testing.T) {
 			t.Errorf("store get %s: %+v, want exit %d", tc.arg, r, tc.code)
 		}
 	}
+}
+
+func TestEditVerb(t *testing.T) {
+	u, schema := server(t)
+	obj := u + "#cfg"
+	s := "--schema=" + schema
+	if r := run(t, "", "store", s, "set", obj, "a", "1"); r.code != 0 {
+		t.Fatal(r)
+	}
+	t.Setenv("VISUAL", `sed -i 's/1/2/'`)
+	if r := run(t, "", "edit", s, obj); r.code != 0 {
+		t.Fatalf("edit: %+v", r)
+	}
+	if r := run(t, "", "store", s, "get", obj, "a"); r.stdout != "2\n" {
+		t.Fatalf("after edit: %+v", r)
+	}
+	t.Setenv("VISUAL", `sed -i 's/2/{/'`)
+	if r := run(t, "", "edit", s, obj); r.code != exitUsage {
+		t.Fatalf("edit to invalid JSON: %+v", r)
+	}
+	// Someone changes the document while the editor is open.
+	t.Setenv("VISUAL", `durable_pg_test_concurrent() { sed -i 's/2/3/' "$1"; "$DURABLE_PG_SELF" store `+s+` set '`+obj+`' a 9 >/dev/null; }; durable_pg_test_concurrent`)
+	t.Setenv("DURABLE_PG_SELF", selfBinary(t))
+	if r := run(t, "", "edit", s, obj); r.code != exitConflict {
+		t.Fatalf("edit over a concurrent change: %+v", r)
+	}
+	if r := run(t, "", "store", s, "get", obj, "a"); r.stdout != "9\n" {
+		t.Fatalf("the concurrent change was overwritten: %+v", r)
+	}
+}
+
+// TestMain lets the test binary run as durable-pg for the editor of
+// TestEditVerb.
+func TestMain(m *testing.M) {
+	if os.Getenv("DURABLE_PG_AS_MAIN") != "" {
+		c := &cli{ctx: context.Background(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+		os.Exit(c.main(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func selfBinary(t *testing.T) string {
+	t.Setenv("DURABLE_PG_AS_MAIN", "1")
+	return os.Args[0]
 }
