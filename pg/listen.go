@@ -47,6 +47,10 @@ type listener struct {
 // listener: it holds one value at most) when key may have changed.
 func (db *DB) subscribe(key string) (<-chan struct{}, func()) {
 	db.lmu.Lock()
+	if db.closed {
+		db.lmu.Unlock()
+		return nil, func() {} // nothing will change that this DB could hear
+	}
 	if db.ln == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		db.ln = &listener{db: db, subs: map[string]map[chan struct{}]struct{}{}, cancel: cancel, done: make(chan struct{})}

@@ -251,16 +251,17 @@ func (q *Queue) PopBatch(ctx context.Context, n int, lease time.Duration) ([]Msg
 		ctx = context.Background()
 	}
 	var wake <-chan struct{}
+	subscribed := false
 	for {
 		msgs, err := q.tryPop(ctx, n, lease)
 		if err != nil || len(msgs) > 0 {
 			return msgs, err
 		}
-		if wake == nil {
+		if !subscribed {
 			// Subscribe, then look once more: a push in between is seen.
 			sub, unsubscribe := q.db.subscribe(changeKey("q", q.name))
 			defer unsubscribe()
-			wake = sub
+			wake, subscribed = sub, true
 			continue
 		}
 		t := time.NewTimer(q.o.PollInterval)
