@@ -73,4 +73,11 @@
 // server's lock support: flock may be emulated with byte-range locks, or be
 // local to one client, and a client that loses its lease loses its locks.
 // Keep locked state on a local disk.
+//
+// # Locks held elsewhere
+//
+// Adopt wraps a lock held somewhere else, such as a PostgreSQL advisory
+// lock (package github.com/durable-go/durable/pg), in a Held. Such a lock
+// can be lost while held, when the session holding it ends; Held.Lost and
+// Held.Check tell the holder. A file lock is never lost before Unlock.
 package lock

@@ -60,7 +60,8 @@ type held struct {
 	f         *os.File // nil for a Mutex off the real filesystem
 	entry     *entry
 	exclusive bool
-	keepOpen  bool // f belongs to a Mutex: unlock it, do not close it
+	keepOpen  bool   // f belongs to a Mutex: unlock it, do not close it
+	remote    Remote // a lock held elsewhere (remote.go): release it there
 }
 
 // Lock takes an exclusive lock protecting the file name, waiting until it is
@@ -339,6 +340,12 @@ func releaseLost(h *held) {
 // release drops the file lock, then the in-process lock, the reverse of the
 // order they were taken in.
 func (h *held) release() error {
+	if h.remote != nil {
+		if err := h.remote.Release(); err != nil {
+			return &fs.PathError{Op: "unlock", Path: h.path, Err: err}
+		}
+		return nil
+	}
 	var err error
 	if h.f != nil {
 		err = osLocker{}.unlock(h.f)

@@ -62,27 +62,36 @@ func IsRefreshLock(name string) bool {
 // not the file's lock, so that holding it across the request to the token
 // endpoint stops nobody but those who want to refresh the same account.
 // It waits until ctx is done (or, without a deadline, the refresh timeout
-// and claimSlack). release may be called more than once.
-func (t *Tokens) claim(ctx context.Context, account string) (release func(), err error) {
+// and claimSlack). release may be called more than once; check tells
+// whether the claim is still held (see Backend).
+func (t *Tokens) claim(ctx context.Context, account string) (release func(), check func(context.Context) error, err error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.o.timeout+claimSlack)
 		defer cancel()
 	}
+	if t.o.backend != nil {
+		h, err := t.o.backend.Claim(ctx, account)
+		if err != nil {
+			return nil, nil, fmt.Errorf("waiting for another refresh of this account: %w", err)
+		}
+		var once sync.Once
+		return func() { once.Do(func() { h.Unlock() }) }, h.Check, nil
+	}
 	fsys := t.fsys()
 	target, err := resolve(fsys, t.path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	name := refreshLockName(target, account)
 	if err := ensureLockFile(fsys, target, name+lock.Suffix); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := lock.New(fsys, name)
 	h, err := m.Lock(ctx)
 	if err != nil {
 		m.Close()
-		return nil, fmt.Errorf("waiting for another refresh of this account: %w", err)
+		return nil, nil, fmt.Errorf("waiting for another refresh of this account: %w", err)
 	}
 	var once sync.Once
 	return func() {
@@ -90,7 +99,7 @@ func (t *Tokens) claim(ctx context.Context, account string) (release func(), err
 			h.Unlock()
 			m.Close()
 		})
-	}, nil
+	}, h.Check, nil
 }
 
 // ensureLockFile creates the claim's lock file if it is missing, before

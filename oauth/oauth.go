@@ -125,6 +125,7 @@ type options struct {
 	delta   time.Duration
 	timeout time.Duration
 	warn    func(error)
+	backend Backend // backend.go; nil: a file
 }
 
 // WithFS keeps the file on fsys (a vfs.MemFS in tests) instead of the OS.
@@ -190,7 +191,12 @@ func open(ctx context.Context, path string, opts []Option) (*Tokens, error) {
 	if o.warn == nil {
 		o.warn = func(err error) { log.Printf("%v", err) }
 	}
-	st, err := store.Open(path, &store.Options[file]{FS: o.fs, Secret: true})
+	sopts := &store.Options[file]{FS: o.fs, Secret: true}
+	if o.backend != nil {
+		sopts = &store.Options[file]{Backend: o.backend.Document()}
+		path = sopts.Backend.Name()
+	}
+	st, err := store.Open(path, sopts)
 	if st == nil {
 		return nil, err
 	}

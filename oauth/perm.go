@@ -117,7 +117,7 @@ func (e *insecureWriteError) Unwrap() []error { return []error{store.ErrInsecure
 
 // wideMode reports the file's mode if group or others have any access to it.
 func (t *Tokens) wideMode() (fs.FileMode, bool) {
-	if runtime.GOOS == "windows" {
+	if runtime.GOOS == "windows" || t.o.backend != nil {
 		return 0, false // no Unix modes
 	}
 	fi, err := t.fsys().Stat(t.path)

@@ -156,7 +156,7 @@ type refreshed struct {
 // during the refresh, whose result was then not kept: the caller starts
 // over with what the file holds now.
 func (ts *TokenSource) refreshClaimed(ctx context.Context) (tok *oauth2.Token, again bool, err error) {
-	release, err := ts.t.claim(ctx, ts.account)
+	release, check, err := ts.t.claim(ctx, ts.account)
 	if err != nil {
 		return nil, false, ts.wrap(err)
 	}
@@ -181,7 +181,7 @@ func (ts *TokenSource) refreshClaimed(ctx context.Context) (tok *oauth2.Token, a
 	}
 	s = f.Accounts[ts.account].clone()
 	done := make(chan refreshed, 1)
-	go ts.refreshHeld(ctx, s, release, done)
+	go ts.refreshHeld(ctx, s, release, check, done)
 	select {
 	case r := <-done:
 		if r.panicked != nil {
@@ -205,7 +205,7 @@ func (ts *TokenSource) refreshClaimed(ctx context.Context) (tok *oauth2.Token, a
 // goroutine and does not stop when the caller's context ends: the
 // provider may have retired s's refresh token already, so the new one
 // must reach the file. It is bounded by the refresh timeout instead.
-func (ts *TokenSource) refreshHeld(ctx context.Context, s *stored, release func(), done chan<- refreshed) {
+func (ts *TokenSource) refreshHeld(ctx context.Context, s *stored, release func(), check func(context.Context) error, done chan<- refreshed) {
 	defer release()
 	defer func() {
 		if p := recover(); p != nil {
@@ -214,6 +214,14 @@ func (ts *TokenSource) refreshHeld(ctx context.Context, s *stored, release func(
 	}()
 	bg := context.WithoutCancel(ctx) // keeps ctx's values: an oauth2.HTTPClient
 	rctx, cancel := context.WithTimeout(bg, ts.t.o.timeout)
+	// A claim held by a database session may have been lost (the session
+	// ended): then another holder may be spending this refresh token now,
+	// and spending it twice can revoke the whole token family.
+	if err := check(rctx); err != nil {
+		cancel()
+		done <- refreshed{err: fmt.Errorf("the refresh claim was lost before the token endpoint was asked: %w", err)}
+		return
+	}
 	n, err := ts.refresh(rctx, s)
 	cancel()
 	if err != nil {

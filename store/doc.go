@@ -136,6 +136,13 @@
 // errors.Is(err, ErrInsecure)), never silently chmod-ed. Backups and damaged
 // copies have the mode of the file they keep.
 //
+// # Other backends
+//
+// Options.Backend keeps the document somewhere other than a file, with the
+// same Update, Replace, Get, Watch, Validate and migrations (see Backend).
+// Package github.com/durable-go/durable/pg keeps it in a PostgreSQL row,
+// shared by every machine: pg.OpenStore returns the same *Store[T].
+//
 // # Where files go
 //
 // ConfigPath and StatePath name a file in the per-user configuration and

@@ -77,6 +77,11 @@ type Options[T any] struct {
 
 	// PollInterval is how often Watch looks at the file (1s by default).
 	PollInterval time.Duration
+
+	// Backend keeps the document somewhere other than a file (see
+	// Backend); the path given to Open is then only a name for errors,
+	// and FS, Perm, Secret and Backups do not apply.
+	Backend Backend
 }
 
 // Store is a typed JSON document in a file, shared safely by goroutines and
@@ -91,6 +96,7 @@ type Store[T any] struct {
 	c       *codec
 	dopts   []durable.Option
 	upd     *durable.Updater // the file's lock and last version, kept between writes
+	be      Backend          // where the document is kept instead of a file (backend.go)
 
 	key queueKey // the file's batch queue (batch.go)
 
@@ -181,6 +187,11 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 			return nil, fmt.Errorf("store: %s: %v has a field for the schema key %q; the store keeps the version itself (rename the field or set SchemaKey)", path, t, schemaKey)
 		}
 	}
+	if o.Backend != nil {
+		s.be, s.backups, s.path = o.Backend, -1, o.Backend.Name()
+		s.key = queueKey{path: "\x00backend\x00" + s.path}
+		return s, nil
+	}
 	s.dopts = []durable.Option{durable.WithFS(s.fs), durable.NewFileMode(s.perm)}
 	s.upd = durable.NewUpdater(path, s.dopts...)
 	// A Store has no Close: its Updater's lock file is closed once the
@@ -204,6 +215,9 @@ func (s *Store[T]) Path() string { return s.path }
 // *CorruptError and leaves the file alone. The error may be a warning: see
 // IsWarning.
 func (s *Store[T]) Get() (T, Rev, error) {
+	if s.be != nil {
+		return s.getBackend(context.Background())
+	}
 	var zero T
 	var fixErr, warn error
 	for attempt := 0; ; attempt++ {
@@ -475,7 +489,7 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	}
 	// The batch guards the callbacks against re-entry (group.Batch.User):
 	// the Updater need not.
-	err := s.upd.Update(group.OwnCode(ctx), func(old []byte) ([]byte, error) {
+	err := s.update(group.OwnCode(ctx), func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
@@ -541,7 +555,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 	st, fx := s.st, fix{}
 	if st == nil || !st.holds(old) {
 		var err error
-		st, fx, err = s.stateFor(sc, s.upd.Target(), old)
+		st, fx, err = s.stateFor(sc, s.updateTarget(), old)
 		if err != nil {
 			s.st = nil
 			return nil, err
@@ -707,6 +721,9 @@ func (s *Store[T]) stateFor(sc *scratch, target string, old []byte) (*state, fix
 	} else {
 		var err error
 		p, err = s.c.parse(old)
+		if err != nil && s.be != nil {
+			return nil, fx, &CorruptError{Path: s.path, Cause: err}
+		}
 		if err != nil {
 			bp, bpath, bdata, tried, rerr := s.findBackup(target)
 			if rerr != nil {
@@ -738,8 +755,10 @@ func (s *Store[T]) stateFor(sc *scratch, target string, old []byte) (*state, fix
 			if err != nil {
 				return nil, fx, &MigrationError{From: from, To: s.c.version, Err: err}
 			}
-			if err := s.keepPreMigration(target, from); err != nil {
-				return nil, fx, err
+			if s.be == nil { // a database keeps its own history
+				if err := s.keepPreMigration(target, from); err != nil {
+					return nil, fx, err
+				}
 			}
 			p, fx.write = mp, true
 		}
@@ -765,6 +784,9 @@ func readFile(fsys vfs.FS, name string) ([]byte, error) {
 // modification time, without reading it. It also reports true after this
 // Store's own writes, until the next Get.
 func (s *Store[T]) Changed() bool {
+	if s.be != nil {
+		return true // only a read can tell
+	}
 	target, err := s.target()
 	if err != nil {
 		return true
@@ -808,8 +830,12 @@ func (s *Store[T]) Watch(ctx context.Context) <-chan Rev {
 		defer close(ch)
 		t := time.NewTicker(s.poll)
 		defer t.Stop()
+		var changes <-chan struct{}
+		if s.be != nil {
+			changes = s.be.Changes(ctx)
+		}
 		var last Rev
-		if _, rev, err := s.Get(); err == nil || IsWarning(err) {
+		if _, rev, err := s.GetContext(ctx); err == nil || IsWarning(err) {
 			last = rev
 		}
 		for {
@@ -817,11 +843,15 @@ func (s *Store[T]) Watch(ctx context.Context) <-chan Rev {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case _, ok := <-changes:
+				if !ok {
+					changes = nil
+				}
 			}
 			if !s.Changed() {
 				continue
 			}
-			_, rev, err := s.Get()
+			_, rev, err := s.GetContext(ctx)
 			if (err != nil && !IsWarning(err)) || rev == last {
 				continue
 			}

@@ -47,6 +47,10 @@ func exitCodeTable() []exitCodeInfo {
 		{exitConflict, "conflicting update"},
 		{exitFsckProblems, "fsck found problems that remain"},
 		{exitFsckFixed, "fsck --fix repaired every problem it found"},
+		{exitBadURL, "bad postgres:// URL (pg.go)"},
+		{exitUnreachable, "PostgreSQL server unreachable"},
+		{exitAuth, "PostgreSQL authentication failed"},
+		{exitNotDurable, "PostgreSQL server does not commit durably"},
 	}
 }
 

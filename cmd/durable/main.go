@@ -88,6 +88,9 @@ func (c *cli) main(args []string) int {
 	case "-version", "--version":
 		name = "version"
 	}
+	if code, ok := c.delegatePG(name, args[1:]); ok { // pg.go
+		return code
+	}
 	for _, v := range verbs() {
 		if v.name == name {
 			c.verb = v
