@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -211,5 +212,23 @@ func TestSyncDirLeavesNothing(t *testing.T) {
 	os.WriteFile(f, nil, 0o644)
 	if err := syncDir(f); err == nil {
 		t.Fatal("synced a file as a directory")
+	}
+}
+
+// The file syncDir makes is named like durable's temp files
+// (".<name>.<12 base32 characters>.tmp"), so that CleanTemp and fsck
+// remove one that a crash leaves behind.
+func TestSyncFileNameShape(t *testing.T) {
+	shape := regexp.MustCompile(`^\.dirsync\.[a-z2-7]{12}\.tmp$`)
+	seen := map[string]bool{}
+	for range 100 {
+		n := syncFileName()
+		if !shape.MatchString(n) {
+			t.Fatalf("%q is not a temp file name", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("%d distinct names in 100", len(seen))
 	}
 }

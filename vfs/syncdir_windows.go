@@ -66,9 +66,9 @@ func syncDir(name string) error {
 // durable's temp file names (internal/sidecar.TempName).
 func syncFileName() string {
 	const chars = "abcdefghijklmnopqrstuvwxyz234567"
-	b := []byte(".dirsync.............tmp")
-	for i := range 12 {
-		b[9+i] = chars[rand.N(len(chars))]
+	token := make([]byte, 12)
+	for i := range token {
+		token[i] = chars[rand.N(len(chars))]
 	}
-	return string(b)
+	return ".dirsync." + string(token) + ".tmp"
 }
