@@ -44,10 +44,14 @@
 // Open (and every writer that takes the lock after another process died)
 // recovers: bytes after the last commit frame that a crash left (a torn or
 // partly zeroed last batch) are copied durably to the directory "evidence",
-// overwritten with zeros, and a TypeNote record says what was cut. Damage
+// overwritten with zeros, and a TypeNote record says what was cut. Only
+// what a crash can leave is cut: damage in a batch whose other frames are
+// intact that no lost sector or cut-short write explains (one changed
+// byte), and anything the stored checkpoint covers, are corruption. Damage
 // anywhere else (a bad frame before the last commit, a bad header, a
-// missing segment) is refused with an error wrapping ErrCorrupt. Nothing is
-// ever appended after garbage. Recovery is idempotent: a crash during it
+// missing segment) is refused too, with an error wrapping ErrCorrupt,
+// naming the file and offset, and nothing is cut. Nothing is ever appended
+// after garbage. Recovery is idempotent: a crash during it
 // and a second recovery give the same log.
 //
 // # Tamper evidence, and its limits

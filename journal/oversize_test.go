@@ -181,3 +181,34 @@ func TestSealInEmptySegmentIsCut(t *testing.T) {
 		})
 	}
 }
+
+// Crash at every step of a workload whose records outgrow the segments: a
+// first record larger than a segment (which grows the log's first one),
+// rotations, and a crash state left between creating a segment and
+// writing to it. Every state opens with every acknowledged record.
+func TestCrashOversizedRecords(t *testing.T) {
+	m := vfs.NewMem()
+	r := newRecorder(m, 8)
+	attempted := map[string]bool{}
+	j, err := Open("/j", &Options{FS: m, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range []int{9000, 100, 5000, 200, 12000, 300} {
+		p := string(bytes.Repeat([]byte{byte('a' + k)}, n))
+		attempted[p] = true
+		if _, err := j.Append(bg, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+		r.ack(p)
+	}
+	j.Close()
+	states := r.after()
+	for _, s := range states {
+		checkState(t, s, attempted, true)
+		if t.Failed() {
+			break
+		}
+	}
+	t.Logf("%d crash states", len(states))
+}

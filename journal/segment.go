@@ -51,7 +51,7 @@ func listSegments(fsys vfs.FS, dir string) ([]uint64, error) {
 		if !e.Type().IsRegular() {
 			// Say what is there: a segment that is missing and one that
 			// was replaced are different findings.
-			return nil, tamperedAt(filepath.Join(dir, e.Name()), -1, "%s where a segment file should be", describeType(e.Type()))
+			return nil, tamperedAt(filepath.Join(dir, e.Name()), -1, "%s where a segment file should be: %w", describeType(e.Type()), errs.ErrUnsafeFile)
 		}
 		bases = append(bases, b)
 	}
