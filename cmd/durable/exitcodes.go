@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/durable-go/durable"
@@ -29,6 +30,8 @@ const (
 
 	exitFsckProblems = 11 // fsck: problems remain (found, not fixable, or the fix failed)
 	exitFsckFixed    = 12 // fsck --fix: every problem found was repaired
+
+	exitCheckFailed = 13 // write --check or --check-json refused the new content
 )
 
 // exitCodeTable pairs each code with its help line, in order.
@@ -47,6 +50,9 @@ func exitCodeTable() []exitCodeInfo {
 		{exitConflict, "conflicting update"},
 		{exitFsckProblems, "fsck found problems that remain"},
 		{exitFsckFixed, "fsck --fix repaired every problem it found"},
+		{exitCheckFailed, "write: --check or --check-json refused the new content"},
+		{exitCannotRun, "lock/write -- COMMAND: the command could not be started"},
+		{exitNotFound, "lock/write -- COMMAND: the command was not found"},
 	}
 }
 
@@ -67,9 +73,12 @@ func exitCodeHelp() string {
 // error may wrap both, say, ErrLocked and a timeout, and the sentinel is
 // what the caller asked about.
 func exitCode(err error) int {
+	var ce *codeError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
 	case errors.Is(err, durable.ErrLocked):
 		return exitLocked
 	case errors.Is(err, durable.ErrTampered):
@@ -90,6 +99,19 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
+// A codeError is a failure with its own exit code, for what no sentinel
+// describes (empty input, a check that refused the content).
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+// withCode gives err the exit code code.
+func withCode(code int, err error) error { return &codeError{code, err} }
+
 // fail reports err and returns its exit code: "durable: <message>" on
 // stderr, or with asJSON {"error": ..., "code": ...} on stdout, where a
 // script that asked for JSON reads.
@@ -99,11 +121,31 @@ func (c *cli) fail(err error, asJSON bool) int {
 		c.printJSON(struct {
 			Error string `json:"error"`
 			Code  int    `json:"code"`
-		}{err.Error(), code})
+		}{errorText(err), code})
 		return code
 	}
-	fmt.Fprintf(c.stderr, "durable: %v\n", err)
+	fmt.Fprintf(c.stderr, "durable: %s\n", errorText(err))
 	return code
+}
+
+// errorText is err's message without the "durable: " that the library's
+// sentinels carry: the CLI says it once, in front.
+func errorText(err error) string {
+	msg := strings.ReplaceAll(err.Error(), ": durable: ", ": ")
+	return strings.TrimPrefix(msg, "durable: ")
+}
+
+// failCode is fail with the exit code chosen by the caller (a child's
+// status).
+func (c *cli) failCode(code int, err error, asJSON bool) int {
+	c.fail(withCode(code, err), asJSON)
+	return code
+}
+
+// interrupted says why the verb's context ended: the signal received, or
+// the deadline that passed.
+func (c *cli) interrupted() error {
+	return fmt.Errorf("interrupted (%w)", context.Cause(c.ctx))
 }
 
 // printJSON writes v as indented JSON to stdout.

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -217,50 +215,28 @@ func runLogAppend(c *cli, args []string) int {
 	return exitOK
 }
 
-// appendLines appends stdin line by line; the lines that are waiting when
-// a batch starts go in it together.
+// appendLines appends stdin line by line as it arrives; the lines that
+// are waiting when a batch starts go in it together (see readGroups).
 func appendLines(c *cli, j *journal.Journal, printIdx func(uint64, int), asJSON bool) int {
-	lines := make(chan []byte, 1024)
-	readErr := make(chan error, 1)
-	go func() {
-		r := bufio.NewReaderSize(c.stdin, 64<<10)
-		for {
-			line, err := r.ReadBytes('\n')
-			if len(line) > 0 {
-				lines <- []byte(strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"))
-			}
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					err = nil
-				}
-				readErr <- err
-				close(lines)
-				return
-			}
-		}
-	}()
-	for line := range lines {
-		batch := [][]byte{line}
-	drain:
-		for len(batch) < 4096 {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, l)
-			default:
-				break drain
-			}
+	appended := 0
+	err := readGroups(c.ctx, c.stdin, func(group []stdinLine) error {
+		batch := make([][]byte, len(group))
+		for i, l := range group {
+			batch[i] = l.text
 		}
 		first, err := j.AppendBatch(c.ctx, batch)
 		if err != nil {
-			return c.fail(err, asJSON)
+			return err
 		}
 		printIdx(first, len(batch))
-	}
-	if err := <-readErr; err != nil {
-		return c.fail(fmt.Errorf("reading stdin: %w (the records printed above are appended)", err), asJSON)
+		appended += len(batch)
+		return nil
+	})
+	switch {
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; the %d record(s) printed above are appended, nothing after", c.interrupted(), appended), asJSON)
+	case err != nil:
+		return c.fail(fmt.Errorf("%w; the %d record(s) printed above are appended, nothing after", err, appended), asJSON)
 	}
 	return exitOK
 }

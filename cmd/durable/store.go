@@ -266,10 +266,10 @@ func (c *cli) badInput(err error, asJSON bool) int {
 		c.printJSON(struct {
 			Error string `json:"error"`
 			Code  int    `json:"code"`
-		}{err.Error(), exitBadInput})
+		}{errorText(err), exitBadInput})
 		return exitBadInput
 	}
-	fmt.Fprintf(c.stderr, "durable: %v\n", err)
+	fmt.Fprintf(c.stderr, "durable: %s\n", errorText(err))
 	return exitBadInput
 }
 

@@ -57,8 +57,11 @@ func TestWrite(t *testing.T) {
 	if got := readString(t, file+".bak"); got != `{"token":"abc"}` {
 		t.Errorf("backup holds %q", got)
 	}
-	// Empty stdin is a valid, empty file.
-	if r := runCLI(t, strings.NewReader(""), "write", "--no-sync", file); r.code != exitOK || readString(t, file) != "" {
+	// Empty stdin is refused (a failed producer leaves it), unless allowed.
+	if r := runCLI(t, strings.NewReader(""), "write", "--no-sync", file); r.code != exitUsage || readString(t, file) != "second" {
+		t.Errorf("write of empty stdin: %v", r)
+	}
+	if r := runCLI(t, strings.NewReader(""), "write", "--allow-empty", "--no-sync", file); r.code != exitOK || readString(t, file) != "" {
 		t.Errorf("write of empty stdin: %v", r)
 	}
 }
