@@ -15,8 +15,8 @@ import (
 // lock FILE -- CMD), as a shell gives them: scripts written for flock(1)
 // and sh keep working.
 const (
-	exitCannotRun = 126 // the command was found but could not be started
-	exitNotFound  = 127 // the command was not found
+	exitCannotRun       = 126 // the command was found but could not be started
+	exitCommandNotFound = 127 // the command was not found
 )
 
 // childStatus runs cmd to the end and returns the exit code a shell would
@@ -41,7 +41,7 @@ func childStatus(ctx context.Context, cmd *exec.Cmd, name string) (int, error) {
 	if cmd.Process == nil {
 		// It never started.
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-			return exitNotFound, fmt.Errorf("command not found: %w", err)
+			return exitCommandNotFound, fmt.Errorf("command not found: %w", err)
 		}
 		return exitCannotRun, fmt.Errorf("cannot run %s: %w", name, err)
 	}

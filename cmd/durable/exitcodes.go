@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/queue"
 )
 
 // Exit codes. Scripts branch on them, so they never change meaning; every
@@ -32,7 +33,15 @@ const (
 	exitFsckFixed    = 12 // fsck --fix: every problem found was repaired
 
 	exitCheckFailed = 13 // write --check or --check-json refused the new content
+	exitNotFound    = 14 // no such file, queue, log, key or message
+	exitEmpty       = 15 // queue pop --no-wait: no message is available
 )
+
+// notFoundf reports that what the user named is not there (a store key, a
+// queue directory): exit exitNotFound, as for fs.ErrNotExist.
+func notFoundf(format string, args ...any) error {
+	return withCode(exitNotFound, fmt.Errorf(format, args...))
+}
 
 // exitCodeTable pairs each code with its help line, in order.
 func exitCodeTable() []exitCodeInfo {
@@ -51,8 +60,10 @@ func exitCodeTable() []exitCodeInfo {
 		{exitFsckProblems, "fsck found problems that remain"},
 		{exitFsckFixed, "fsck --fix repaired every problem it found"},
 		{exitCheckFailed, "write: --check or --check-json refused the new content"},
+		{exitNotFound, "not found: no such file, queue, log, key or message"},
+		{exitEmpty, "queue pop --no-wait: the queue has no message available"},
 		{exitCannotRun, "lock/write -- COMMAND: the command could not be started"},
-		{exitNotFound, "lock/write -- COMMAND: the command was not found"},
+		{exitCommandNotFound, "lock/write -- COMMAND: the command was not found"},
 	}
 }
 
@@ -95,6 +106,8 @@ func exitCode(err error) int {
 		return exitNoSpace
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return exitTimeout
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, queue.ErrNotFound):
+		return exitNotFound
 	}
 	return exitFailure
 }

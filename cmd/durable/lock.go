@@ -102,7 +102,7 @@ func runLock(c *cli, args []string) int {
 		c.printJSON(out)
 		return code
 	}
-	if err != nil && (code == exitNotFound || code == exitCannotRun || c.ctx.Err() != nil) {
+	if err != nil && (code == exitCommandNotFound || code == exitCannotRun || c.ctx.Err() != nil) {
 		// A command that ran and failed has said why itself.
 		fmt.Fprintf(c.stderr, "durable: %s\n", errorText(err))
 	}

@@ -118,7 +118,7 @@ func TestWriteCommandPublishesOnlyOnSuccess(t *testing.T) {
 		{"fails after output", []string{"sh", "-c", "printf partial; exit 1"}, 1, "sh exited with status 1"},
 		{"its own status", []string{"sh", "-c", "echo half; exit 4"}, 4, "exited with status 4"},
 		{"killed", []string{"sh", "-c", "echo half; kill -TERM $$"}, 128 + int(syscall.SIGTERM), "killed by signal 15"},
-		{"not found", []string{"durable-no-such-command-h20"}, exitNotFound, "command not found"},
+		{"not found", []string{"durable-no-such-command-h20"}, exitCommandNotFound, "command not found"},
 		{"cannot run", []string{notExec}, exitCannotRun, "cannot run"},
 	} {
 		args := append([]string{"write", "out", "--"}, tc.command...)
@@ -175,7 +175,7 @@ func TestWriteChecks(t *testing.T) {
 		{"1e400", `{"n":1e400}`, []string{"--check-json"}, exitCheckFailed, "float64"},
 		{"bad UTF-8", "{\"s\":\"\xff\"}", []string{"--check-json"}, exitCheckFailed, "UTF-8"},
 		{"check refuses", `{"count":2}`, []string{"--check", "grep -q never"}, exitCheckFailed, `--check "grep -q never" refused`},
-		{"check not found", `{"count":2}`, []string{"--check", "durable-no-such-check-h20"}, exitNotFound, "refused"},
+		{"check not found", `{"count":2}`, []string{"--check", "durable-no-such-check-h20"}, exitCommandNotFound, "refused"},
 		{"check after json", `[]`, []string{"--check-json", "--check", "grep -q count"}, exitCheckFailed, "refused"},
 		{"command form", `ignored`, []string{"--check-json", "--", "echo", "{"}, exitCheckFailed, "--check-json"},
 	} {

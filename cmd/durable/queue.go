@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,6 +24,9 @@ func queueVerb() verb {
 		about: `A persistent work queue in a directory (package queue): at-least-once
 delivery, leases, acknowledgements and dead letters. Every command returns only
 once what it did is durable; several processes may use one queue at once.
+Only push (and pop --create) makes a new queue: any other subcommand on a DIR
+that holds none exits 14. A message becomes a dead letter when it has had
+5 deliveries (--max-attempts on pop and nack; -1: unlimited).
 
   push [--json] DIR [MSG...]           push the messages, or one per stdin line;
                                        print each ID once it is durable
@@ -34,6 +40,8 @@ once what it did is durable; several processes may use one queue at once.
   dead retry DIR ID...                 make dead letters ready again
   dead purge DIR [ID...]               remove dead letters (all without IDs)
 
+Exit codes: 0 done; 2 usage error; 6 locked; 7 pop timed out; 14 no such
+queue or message; 15 pop --no-wait found no message; 1 any other failure.
 Run 'durable queue SUBCOMMAND --help' for its flags.`,
 		example: `echo "resize photo 42" | durable queue push /var/spool/jobs
 line=$(durable queue pop --lease 5m /var/spool/jobs) && durable queue ack /var/spool/jobs "${line%%	*}"`,
@@ -50,21 +58,35 @@ func queueSubs() map[string]queueSub {
 	return map[string]queueSub{
 		"push": {"DIR [MSG...]", `Pushes each MSG, or each line of stdin when there are none, and prints each
 message's ID once it is durable. Lines that arrive together share one write
-and one flush.`, `printf 'job 1\njob 2\n' | durable queue push /var/spool/jobs`, runQueuePush},
+and one flush. push creates the queue if DIR holds none.
+
+Exit codes: 0 pushed; 2 usage error; 5 disk full; 1 any other failure.`, `printf 'job 1\njob 2\n' | durable queue push /var/spool/jobs`, runQueuePush},
 		"pop": {"DIR", `Leases the oldest available message for --lease and prints its ID, a tab and
 its payload (with --json: id, payload, attempt, lease_until). Until the lease
 ends no one else gets it; ack it when done, or it is delivered again. Waits
-for a message (at most --timeout, then exit 7); with --no-wait exits 1 at
-once when the queue has none.`, `durable queue pop --lease 10m --json /var/spool/jobs`, runQueuePop},
+for a message (at most --timeout, then exit 7); with --no-wait exits 15 at
+once when the queue has none. On a DIR that holds no queue it exits 14,
+unless --create. A message that has had --max-attempts deliveries (5) is not
+delivered again but becomes a dead letter when its lease runs out.
+
+Exit codes: 0 a message was leased; 2 usage error; 7 timed out (nothing was
+leased); 14 no queue in DIR; 15 --no-wait and no message available.`, `durable queue pop --lease 10m --json /var/spool/jobs`, runQueuePop},
 		"ack": {"DIR ID...", `Acknowledges messages: once this returns they are never delivered again.
-A message acknowledged already is an error (exit 1).`, `durable queue ack /var/spool/jobs 17`, runQueueAck},
+A message acknowledged already, or never pushed, exits 14; so does a DIR
+that holds no queue. IDs are handled in order: on a failure the message says
+which were done.
+
+Exit codes: 0 acknowledged; 2 usage error; 14 no such queue or message.`, `durable queue ack /var/spool/jobs 17`, runQueueAck},
 		"nack": {"DIR ID...", `Returns leased messages to the queue, available again after --delay; a message
-on its last attempt becomes a dead letter.`, `durable queue nack --delay 1m /var/spool/jobs 17`, runQueueNack},
+on its last attempt (--max-attempts, 5 by default) becomes a dead letter.
+
+Exit codes: 0 returned; 2 usage error; 14 no such queue or message.`, `durable queue nack --delay 1m /var/spool/jobs 17`, runQueueNack},
 		"ls": {"DIR", `Counts the live messages: ready (including expired leases), delayed, leased
-and dead.`, `durable queue ls --json /var/spool/jobs`, runQueueLs},
+and dead. Exit codes: 0 counted; 14 no queue in DIR.`, `durable queue ls --json /var/spool/jobs`, runQueueLs},
 		"dead": {"[retry|purge] DIR [ID...]", `Lists the dead letters (ID, attempts, payload); "dead retry DIR ID..." makes
 them ready again with fresh attempts; "dead purge DIR [ID...]" removes them for
-good (all of them when no ID is given).`, `durable queue dead purge /var/spool/jobs`, runQueueDead},
+good (all of them when no ID is given). Exit codes: 0 done; 14 no such
+queue or message.`, `durable queue dead purge /var/spool/jobs`, runQueueDead},
 	}
 }
 
@@ -177,7 +199,9 @@ func runQueuePop(c *cli, args []string) int {
 	fs := c.flags()
 	lease := fs.Duration("lease", 30*time.Second, "how long the message stays invisible to others")
 	timeout := fs.Duration("timeout", 0, "give up (exit 7) after this `duration` without a message; 0 waits for ever")
-	noWait := fs.Bool("no-wait", false, "exit 1 at once when no message is available")
+	noWait := fs.Bool("no-wait", false, "exit 15 at once when no message is available")
+	create := fs.Bool("create", false, "create the queue if DIR holds none (else exit 14)")
+	maxAttempts := maxAttemptsFlag(fs)
 	asJSON := fs.Bool("json", false, "print the message, or the error, as JSON")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
@@ -189,7 +213,7 @@ func runQueuePop(c *cli, args []string) int {
 	if *lease <= 0 {
 		return c.usageError("--lease must be positive")
 	}
-	q, err := queue.Open(rest[0], nil)
+	q, err := openQueue(rest[0], *create, *maxAttempts)
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -199,7 +223,7 @@ func runQueuePop(c *cli, args []string) int {
 		var ok bool
 		m, ok, err = q.TryPop(c.ctx, *lease)
 		if err == nil && !ok {
-			return c.fail(errors.New("the queue has no message available"), *asJSON)
+			return c.fail(withCode(exitEmpty, fmt.Errorf("%s has no message available; nothing was leased", rest[0])), *asJSON)
 		}
 	} else {
 		ctx := c.ctx
@@ -209,6 +233,12 @@ func runQueuePop(c *cli, args []string) int {
 			defer cancel()
 		}
 		m, err = q.Pop(ctx, *lease)
+		switch {
+		case err != nil && c.ctx.Err() != nil:
+			err = fmt.Errorf("%w while waiting for a message in %s; nothing was leased", c.interrupted(), rest[0])
+		case errors.Is(err, context.DeadlineExceeded):
+			err = withCode(exitTimeout, fmt.Errorf("timed out after %v waiting for a message in %s; nothing was leased", *timeout, rest[0]))
+		}
 	}
 	if err != nil {
 		return c.fail(err, *asJSON)
@@ -228,7 +258,7 @@ func runQueuePop(c *cli, args []string) int {
 }
 
 // queueEach opens the queue in rest[0] and runs op on each ID in rest[1:].
-func queueEach(c *cli, rest []string, op func(q *queue.Queue, id queue.ID) error) int {
+func queueEach(c *cli, rest []string, maxAttempts int, op func(q *queue.Queue, id queue.ID) error) int {
 	if len(rest) < 2 {
 		return c.usageError("want a DIR and at least one ID")
 	}
@@ -236,14 +266,22 @@ func queueEach(c *cli, rest []string, op func(q *queue.Queue, id queue.ID) error
 	if err != nil {
 		return c.usageError(err.Error())
 	}
-	q, err := queue.Open(rest[0], nil)
+	q, err := openQueue(rest[0], false, maxAttempts)
 	if err != nil {
 		return c.fail(err, false)
 	}
 	defer q.Close()
-	for _, id := range ids {
+	for i, id := range ids {
 		if err := op(q, id); err != nil {
-			return c.fail(fmt.Errorf("message %v: %w", id, err), false)
+			done := "nothing was changed"
+			if i > 0 {
+				done = fmt.Sprintf("the %d message(s) before it were done", i)
+			}
+			if c.ctx.Err() != nil {
+				err = c.interrupted()
+				done += fmt.Sprintf(", message %v may or may not be", id)
+			}
+			return c.fail(fmt.Errorf("message %v: %w; %s", id, err, done), false)
 		}
 	}
 	return exitOK
@@ -254,17 +292,18 @@ func runQueueAck(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	return queueEach(c, rest, func(q *queue.Queue, id queue.ID) error { return q.Ack(c.ctx, id) })
+	return queueEach(c, rest, 0, func(q *queue.Queue, id queue.ID) error { return q.Ack(c.ctx, id) })
 }
 
 func runQueueNack(c *cli, args []string) int {
 	fs := c.flags()
 	delay := fs.Duration("delay", 0, "the message is available again after this `duration`")
+	maxAttempts := maxAttemptsFlag(fs)
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
 	}
-	return queueEach(c, rest, func(q *queue.Queue, id queue.ID) error { return q.Nack(c.ctx, id, *delay) })
+	return queueEach(c, rest, *maxAttempts, func(q *queue.Queue, id queue.ID) error { return q.Nack(c.ctx, id, *delay) })
 }
 
 func runQueueLs(c *cli, args []string) int {
@@ -277,7 +316,7 @@ func runQueueLs(c *cli, args []string) int {
 	if len(rest) != 1 {
 		return c.usageError("want a DIR")
 	}
-	q, err := queue.Open(rest[0], &queue.Options{ReadOnly: true})
+	q, err := openQueueReadOnly(rest[0])
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -306,7 +345,7 @@ func runQueueDead(c *cli, args []string) int {
 	}
 	switch rest[0] {
 	case "retry":
-		return queueEach(c, rest[1:], func(q *queue.Queue, id queue.ID) error { return q.Retry(c.ctx, id) })
+		return queueEach(c, rest[1:], 0, func(q *queue.Queue, id queue.ID) error { return q.Retry(c.ctx, id) })
 	case "purge":
 		if len(rest) < 2 {
 			return c.usageError("want a DIR")
@@ -315,7 +354,7 @@ func runQueueDead(c *cli, args []string) int {
 		if err != nil {
 			return c.usageError(err.Error())
 		}
-		q, err := queue.Open(rest[1], nil)
+		q, err := openQueue(rest[1], false, 0)
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
@@ -334,7 +373,7 @@ func runQueueDead(c *cli, args []string) int {
 	if len(rest) != 1 {
 		return c.usageError("want one DIR")
 	}
-	q, err := queue.Open(rest[0], &queue.Options{ReadOnly: true})
+	q, err := openQueueReadOnly(rest[0])
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -360,4 +399,54 @@ func runQueueDead(c *cli, args []string) int {
 		fmt.Fprintf(c.stdout, "%d\t%d\t%s\n", d.ID, d.Attempts, d.Payload)
 	}
 	return exitOK
+}
+
+// maxAttemptsFlag adds --max-attempts to a verb that can make a dead
+// letter.
+func maxAttemptsFlag(fs *flag.FlagSet) *int {
+	return fs.Int("max-attempts", queue.DefaultMaxAttempts, "deliveries a message gets before it becomes a dead letter (-1: unlimited)")
+}
+
+// openQueue opens the queue in dir. Only push, or a verb given --create,
+// makes a new one: any other verb on a mistyped DIR would otherwise create
+// an empty queue there and wait on it for ever.
+func openQueue(dir string, create bool, maxAttempts int) (*queue.Queue, error) {
+	if !create {
+		if err := queueExists(dir); err != nil {
+			return nil, err
+		}
+	}
+	return queue.Open(dir, &queue.Options{MaxAttempts: maxAttempts})
+}
+
+func openQueueReadOnly(dir string) (*queue.Queue, error) {
+	if err := queueExists(dir); err != nil {
+		return nil, err
+	}
+	return queue.Open(dir, &queue.Options{ReadOnly: true})
+}
+
+// queueExists reports exitNotFound unless dir is a directory with something
+// in it: a queue's journal always has its first segment.
+func queueExists(dir string) error {
+	notFound := notFoundf("no queue in %s (queue push creates one; pop --create too)", dir)
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return notFound
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return notFoundf("%s is not a directory, so not a queue", dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if names, _ := f.Readdirnames(1); len(names) == 0 {
+		return notFound
+	}
+	return nil
 }

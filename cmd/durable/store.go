@@ -201,7 +201,7 @@ func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []str
 			return c.badInput(fmt.Errorf("%s: %w", file, err), f.json)
 		}
 		if !found {
-			return c.fail(fmt.Errorf("%s has no key %s", file, strings.Join(path, ".")), f.json)
+			return c.fail(notFoundf("%s has no key %s", file, strings.Join(path, ".")), f.json)
 		}
 	}
 	if f.json {

@@ -168,7 +168,7 @@ func runWrite(c *cli, args []string) int {
 		cmd := shellCommand(c.ctx, *check)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r, c.stderr, c.stderr
 		if code, err := childStatus(c.ctx, cmd, "it"); err != nil {
-			if code != exitNotFound && code != exitCannotRun && c.ctx.Err() == nil {
+			if code != exitCommandNotFound && code != exitCannotRun && c.ctx.Err() == nil {
 				code = exitCheckFailed
 			}
 			return c.failCode(code, unchanged(fmt.Errorf("--check %q refused the new content (%w)", *check, err), file), *asJSON)
