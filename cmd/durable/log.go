@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -255,18 +254,14 @@ func (c *cli) printRecord(r journal.Record, asJSON bool) {
 		return
 	}
 	type rec struct {
-		Index   uint64 `json:"index"`
-		Type    string `json:"type"`
-		Time    string `json:"time"`
-		Payload string `json:"payload,omitempty"`
-		Base64  []byte `json:"payload_base64,omitempty"`
+		Index    uint64 `json:"index"`
+		Type     string `json:"type"`
+		Time     string `json:"time"`
+		Payload  string `json:"payload"`
+		Encoding string `json:"payload_encoding"`
 	}
 	out := rec{Index: r.Index, Type: r.Type.String(), Time: r.Time.UTC().Format(time.RFC3339Nano)}
-	if utf8.Valid(r.Payload) {
-		out.Payload = string(r.Payload)
-	} else {
-		out.Base64 = r.Payload
-	}
+	out.Payload, out.Encoding = payloadJSON(r.Payload)
 	c.printJSONLine(out)
 }
 
@@ -410,30 +405,15 @@ func runLogVerify(c *cli, args []string) int {
 	}
 	rep, err := journal.Verify(ctx, rest[0], opts)
 	if *asJSON {
-		type out struct {
-			OK       bool            `json:"ok"`
-			Error    string          `json:"error,omitempty"`
-			Code     int             `json:"code"`
-			Report   *journal.Report `json:"report"`
-			Root     string          `json:"root"`
-			Verified bool            `json:"checkpoint_verified"`
-		}
-		o := out{OK: err == nil, Code: exitCode(err), Report: rep}
-		if err != nil {
-			o.Error = err.Error()
-		}
-		if rep != nil {
-			o.Root = rep.Root.String()
-			o.Verified = rep.CheckpointVerified
-		}
+		o := newVerifyReportJSON(rep, err)
 		c.printJSON(o)
 		return o.Code
 	}
 	if err != nil {
 		return c.fail(err, false)
 	}
-	fmt.Fprintf(c.stdout, "ok: %d records (indices %d to %d) in %d segments, %d batches\nroot %s\n",
-		rep.Records, rep.First, rep.Size, rep.Segments, rep.Batches, rep.Root)
+	fmt.Fprintf(c.stdout, "ok: %d records (%s) in %d segments, %d batches\nroot %s\n",
+		rep.Records, indexRange(rep.First, rep.Records), rep.Segments, rep.Batches, hashJSON(rep.Root))
 	if cp := rep.Checkpoint; cp != nil {
 		how := "signature NOT checked (no --pub)"
 		if rep.CheckpointVerified {

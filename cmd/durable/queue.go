@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/durable-go/durable/queue"
 )
@@ -245,11 +244,7 @@ func runQueuePop(c *cli, args []string) int {
 	}
 	if *asJSON {
 		out := map[string]any{"id": m.ID, "attempt": m.Attempt, "lease_until": m.LeaseUntil.UTC().Format(time.RFC3339Nano)}
-		if utf8.Valid(m.Payload) {
-			out["payload"] = string(m.Payload)
-		} else {
-			out["payload_base64"] = m.Payload
-		}
+		out["payload"], out["payload_encoding"] = payloadJSON(m.Payload)
 		c.printJSON(out)
 		return exitOK
 	}
@@ -258,7 +253,7 @@ func runQueuePop(c *cli, args []string) int {
 }
 
 // queueEach opens the queue in rest[0] and runs op on each ID in rest[1:].
-func queueEach(c *cli, rest []string, maxAttempts int, op func(q *queue.Queue, id queue.ID) error) int {
+func queueEach(c *cli, rest []string, maxAttempts int, asJSON bool, did string, op func(q *queue.Queue, id queue.ID) error) int {
 	if len(rest) < 2 {
 		return c.usageError("want a DIR and at least one ID")
 	}
@@ -268,7 +263,7 @@ func queueEach(c *cli, rest []string, maxAttempts int, op func(q *queue.Queue, i
 	}
 	q, err := openQueue(rest[0], false, maxAttempts)
 	if err != nil {
-		return c.fail(err, false)
+		return c.fail(err, asJSON)
 	}
 	defer q.Close()
 	for i, id := range ids {
@@ -281,29 +276,35 @@ func queueEach(c *cli, rest []string, maxAttempts int, op func(q *queue.Queue, i
 				err = c.interrupted()
 				done += fmt.Sprintf(", message %v may or may not be", id)
 			}
-			return c.fail(fmt.Errorf("message %v: %w; %s", id, err, done), false)
+			return c.fail(fmt.Errorf("message %v: %w; %s", id, err, done), asJSON)
 		}
+	}
+	if asJSON {
+		c.printJSON(map[string]any{"dir": rest[0], did: ids})
 	}
 	return exitOK
 }
 
 func runQueueAck(c *cli, args []string) int {
-	rest, code, ok := c.parse(c.flags(), args)
+	fs := c.flags()
+	asJSON := fs.Bool("json", false, "print {\"dir\", \"acked\": [IDs]}, or the error, as JSON")
+	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
 	}
-	return queueEach(c, rest, 0, func(q *queue.Queue, id queue.ID) error { return q.Ack(c.ctx, id) })
+	return queueEach(c, rest, 0, *asJSON, "acked", func(q *queue.Queue, id queue.ID) error { return q.Ack(c.ctx, id) })
 }
 
 func runQueueNack(c *cli, args []string) int {
 	fs := c.flags()
 	delay := fs.Duration("delay", 0, "the message is available again after this `duration`")
 	maxAttempts := maxAttemptsFlag(fs)
+	asJSON := fs.Bool("json", false, "print {\"dir\", \"nacked\": [IDs]}, or the error, as JSON")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
 	}
-	return queueEach(c, rest, *maxAttempts, func(q *queue.Queue, id queue.ID) error { return q.Nack(c.ctx, id, *delay) })
+	return queueEach(c, rest, *maxAttempts, *asJSON, "nacked", func(q *queue.Queue, id queue.ID) error { return q.Nack(c.ctx, id, *delay) })
 }
 
 func runQueueLs(c *cli, args []string) int {
@@ -345,7 +346,7 @@ func runQueueDead(c *cli, args []string) int {
 	}
 	switch rest[0] {
 	case "retry":
-		return queueEach(c, rest[1:], 0, func(q *queue.Queue, id queue.ID) error { return q.Retry(c.ctx, id) })
+		return queueEach(c, rest[1:], 0, *asJSON, "retried", func(q *queue.Queue, id queue.ID) error { return q.Retry(c.ctx, id) })
 	case "purge":
 		if len(rest) < 2 {
 			return c.usageError("want a DIR")
@@ -387,10 +388,12 @@ func runQueueDead(c *cli, args []string) int {
 			ID       queue.ID `json:"id"`
 			Attempts int      `json:"attempts"`
 			Payload  string   `json:"payload"`
+			Encoding string   `json:"payload_encoding"`
 		}
 		out := []dead{}
 		for _, d := range ds {
-			out = append(out, dead{d.ID, d.Attempts, string(d.Payload)})
+			p, enc := payloadJSON(d.Payload)
+			out = append(out, dead{d.ID, d.Attempts, p, enc})
 		}
 		c.printJSON(out)
 		return exitOK

@@ -535,6 +535,7 @@ func runEdit(c *cli, args []string) int {
 	fs := c.flags()
 	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal (an existing file keeps its mode)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the document's lock")
+	asJSON := fs.Bool("json", false, "print the result, or the error, as JSON on stdout (the editor then gets the terminal on stderr)")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
@@ -549,19 +550,19 @@ func runEdit(c *cli, args []string) int {
 	file := rest[0]
 	st, warn, err := openDoc(file, perm)
 	if err != nil {
-		return c.fail(err, false)
+		return c.fail(err, *asJSON)
 	}
-	c.warn(warn, false)
+	c.warn(warn, *asJSON)
 	ctx, cancel := context.WithTimeout(c.ctx, *timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "durable-edit-")
 	if err != nil {
-		return c.fail(err, false)
+		return c.fail(err, *asJSON)
 	}
 	defer os.RemoveAll(dir) // the copy may hold secrets
 	copyPath := filepath.Join(dir, filepath.Base(file))
 	unchanged := false
-	_, err = st.Update(ctx, func(doc *json.RawMessage) error {
+	rev, err := st.Update(ctx, func(doc *json.RawMessage) error {
 		var orig bytes.Buffer
 		if *doc == nil {
 			orig.WriteString("{}")
@@ -573,7 +574,7 @@ func runEdit(c *cli, args []string) int {
 			return err
 		}
 		for {
-			if err := c.runEditor(copyPath); err != nil {
+			if err := c.runEditor(copyPath, *asJSON); err != nil {
 				return err
 			}
 			edited, err := os.ReadFile(copyPath)
@@ -605,9 +606,19 @@ func runEdit(c *cli, args []string) int {
 	var bad *badInputError
 	switch {
 	case errors.As(err, &bad):
-		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), false)
+		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), *asJSON)
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; %s is unchanged", c.interrupted(), file), *asJSON)
+	case errors.Is(err, context.DeadlineExceeded):
+		return c.fail(withCode(exitTimeout, fmt.Errorf("timed out after %v waiting for the lock on %s; it is unchanged", *timeout, file)), *asJSON)
 	case err != nil:
-		return c.fail(err, false)
+		return c.fail(err, *asJSON)
+	case *asJSON:
+		c.printJSON(struct {
+			File    string `json:"file"`
+			Rev     string `json:"rev"`
+			Changed bool   `json:"changed"`
+		}{file, rev.String(), !unchanged})
 	case unchanged:
 		fmt.Fprintf(c.stderr, "durable: %s unchanged\n", file)
 	}
@@ -631,7 +642,7 @@ func checkJSON(data []byte) error {
 	return err
 }
 
-func (c *cli) runEditor(path string) error {
+func (c *cli) runEditor(path string, stdoutTaken bool) error {
 	editor := os.Getenv("VISUAL")
 	if editor == "" {
 		editor = os.Getenv("EDITOR")
@@ -652,6 +663,9 @@ func (c *cli) runEditor(path string) error {
 		cmd = exec.Command("sh", "-c", editor+` "$1"`, "sh", path)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
+	if stdoutTaken {
+		cmd.Stdout = c.stderr
+	}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("editor %q: %w", editor, err)
 	}
