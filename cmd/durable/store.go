@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/durable-go/durable/internal/fsck"
 	"github.com/durable-go/durable/store"
 )
 
@@ -116,8 +117,11 @@ func runStore(c *cli, args []string) int {
 		return c.storeGet(st, file, path, f)
 	case "set":
 		value := []byte(rest[2])
-		if !utf8.Valid(value) || !json.Valid(value) {
-			return c.badInput(fmt.Errorf("VALUE %q is not valid JSON (quote a string: '\"text\"'); %s is unchanged", shorten(rest[2]), file), f.json)
+		if err := checkJSONValue(value); err != nil {
+			return c.badInput(fmt.Errorf("VALUE %q %v (quote a string: '\"text\"'); %s is unchanged", shorten(rest[2]), err, file), f.json)
+		}
+		if d := len(path) + jsonDepth(value); d > maxDocDepth {
+			return c.badInput(fmt.Errorf("KEY.PATH and VALUE nest %d levels deep; a document may nest at most %d; %s is unchanged", d, maxDocDepth, file), f.json)
 		}
 		var compact bytes.Buffer
 		json.Compact(&compact, value)
@@ -195,6 +199,14 @@ func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []str
 	if doc == nil {
 		return c.fail(&fs.PathError{Op: "get", Path: file, Err: fs.ErrNotExist}, f.json)
 	}
+	var warnings []string
+	if where, key, dup := fsck.DuplicateKey(doc); dup {
+		w := fmt.Sprintf("%s: the object at %s has the key %q twice; the last one is used (durable fsck reports it too)", file, where, key)
+		warnings = append(warnings, w)
+		if !f.json {
+			fmt.Fprintf(c.stderr, "durable: warning: %s\n", w)
+		}
+	}
 	v, found := []byte(doc), true
 	if len(path) > 0 {
 		if v, found, err = getPath(doc, path); err != nil {
@@ -206,10 +218,11 @@ func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []str
 	}
 	if f.json {
 		c.printJSON(struct {
-			File  string          `json:"file"`
-			Rev   string          `json:"rev"`
-			Value json.RawMessage `json:"value"`
-		}{file, rev.String(), v})
+			File     string          `json:"file"`
+			Rev      string          `json:"rev"`
+			Value    json.RawMessage `json:"value"`
+			Warnings []string        `json:"warnings,omitempty"`
+		}{file, rev.String(), v, warnings})
 		return exitOK
 	}
 	var s string
@@ -289,6 +302,35 @@ func shorten(s string) string {
 }
 
 // parseKeyPath splits "a.b\.c" into ["a", "b.c"].
+// maxKeyDepth bounds a KEY.PATH, and maxDocDepth the nesting of a whole
+// document: a path thousands of levels deep makes a file of megabytes of
+// indentation, and one deeper than encoding/json's limit could never be
+// read back.
+const (
+	maxKeyDepth = 64
+	maxDocDepth = 256
+)
+
+// jsonDepth is the deepest nesting of objects and arrays in the JSON text b.
+func jsonDepth(b []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		switch ch := b[i]; {
+		case inString && ch == '\\':
+			i++
+		case ch == '"':
+			inString = !inString
+		case inString:
+		case ch == '{' || ch == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case ch == '}' || ch == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
 func parseKeyPath(s string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
@@ -309,6 +351,9 @@ func parseKeyPath(s string) ([]string, error) {
 		}
 	}
 	out = append(out, cur.String())
+	if len(out) > maxKeyDepth {
+		return nil, fmt.Errorf("KEY.PATH has %d levels; at most %d are allowed", len(out), maxKeyDepth)
+	}
 	for _, k := range out {
 		if k == "" {
 			return nil, fmt.Errorf("KEY.PATH %q has an empty key (write \\. for a dot inside a key)", s)
@@ -639,7 +684,16 @@ func checkJSON(data []byte) error {
 		col := int(se.Offset) - bytes.LastIndexByte(data[:se.Offset], '\n') - 1
 		return fmt.Errorf("line %d, column %d: %v", line, col, se)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if err := checkNumbers(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("it %w", err)
+	}
+	if d := jsonDepth(data); d > maxDocDepth {
+		return fmt.Errorf("it nests %d levels deep; a document may nest at most %d", d, maxDocDepth)
+	}
+	return nil
 }
 
 func (c *cli) runEditor(path string, stdoutTaken bool) error {
