@@ -84,26 +84,15 @@ durable jsonl repair --json --allow-corrupt events.jsonl`,
 }
 
 func runJSONL(c *cli, args []string) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "append":
-			c.verb = jsonlAppendVerb()
-			return runJSONLAppend(c, args[1:])
-		case "repair":
-			c.verb = jsonlRepairVerb()
-			return runJSONLRepair(c, args[1:])
-		}
-	}
-	// Only --help, or a mistake.
-	fs := c.flags()
-	rest, code, ok := c.parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(rest) == 0 {
-		return c.usageError("want a subcommand: append or repair")
-	}
-	return c.usageError(fmt.Sprintf("unknown subcommand %q: want append or repair", rest[0]))
+	return c.dispatch(args, map[string]subverb{
+		"append": fromVerb(jsonlAppendVerb(), runJSONLAppend),
+		"repair": fromVerb(jsonlRepairVerb(), runJSONLRepair),
+	})
+}
+
+// fromVerb is the subverb that v describes.
+func fromVerb(v verb, run func(c *cli, args []string) int) subverb {
+	return subverb{args: v.args, about: v.about, example: v.example, run: run}
 }
 
 func runJSONLAppend(c *cli, args []string) int {

@@ -50,10 +50,7 @@ durable log verify --pub audit.pub /var/log/app-audit`,
 }
 
 // logSub is one subcommand of "durable log".
-type logSub struct {
-	args, about, example string
-	run                  func(c *cli, args []string) int
-}
+type logSub = subverb
 
 func logSubs() map[string]logSub {
 	return map[string]logSub{
@@ -88,29 +85,7 @@ checks the proof.`,
 	}
 }
 
-func runLog(c *cli, args []string) int {
-	if len(args) == 0 {
-		return c.usageError("want a subcommand: keygen, append, cat, tail, checkpoint, verify or proof")
-	}
-	subs := logSubs()
-	name := args[0]
-	if strings.HasPrefix(name, "-") || name == "help" {
-		fs := c.flags()
-		if name == "help" {
-			args = []string{"--help"}
-		}
-		if _, code, ok := c.parse(fs, args); !ok {
-			return code
-		}
-		return c.usageError("want a subcommand before the flags")
-	}
-	sub, ok := subs[name]
-	if !ok {
-		return c.usageError(fmt.Sprintf("unknown subcommand %q", name))
-	}
-	c.verb = verb{name: "log " + name, args: sub.args, about: sub.about, example: sub.example}
-	return sub.run(c, args[1:])
-}
+func runLog(c *cli, args []string) int { return c.dispatch(args, logSubs()) }
 
 func runLogKeygen(c *cli, args []string) int {
 	fs := c.flags()

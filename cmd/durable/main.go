@@ -34,6 +34,7 @@ func verbs() []verb {
 		demoVerb(),
 		benchVerb(),
 		versionVerb(),
+		completionVerb(),
 		crashWriterVerb(),
 	}
 }
@@ -93,7 +94,17 @@ func (c *cli) main(args []string) int {
 			return v.run(c, args[1:])
 		}
 	}
-	fmt.Fprintf(c.stderr, "durable: unknown command %q\nRun 'durable --help' for the list.\n", name)
+	var names []string
+	for _, v := range verbs() {
+		if !v.hidden {
+			names = append(names, v.name)
+		}
+	}
+	if s := suggest(name, names); s != "" {
+		fmt.Fprintf(c.stderr, "durable: unknown command %q; did you mean %s?\nRun 'durable --help' for the list.\n", name, s)
+	} else {
+		fmt.Fprintf(c.stderr, "durable: unknown command %q\nRun 'durable --help' for the list.\n", name)
+	}
 	return exitUsage
 }
 

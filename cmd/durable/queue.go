@@ -48,10 +48,8 @@ line=$(durable queue pop --lease 5m /var/spool/jobs) && durable queue ack /var/s
 	}
 }
 
-type queueSub struct {
-	args, about, example string
-	run                  func(c *cli, args []string) int
-}
+// queueSub is one subcommand of "durable queue".
+type queueSub = subverb
 
 func queueSubs() map[string]queueSub {
 	return map[string]queueSub{
@@ -89,28 +87,7 @@ queue or message.`, `durable queue dead purge /var/spool/jobs`, runQueueDead},
 	}
 }
 
-func runQueue(c *cli, args []string) int {
-	if len(args) == 0 {
-		return c.usageError("want a subcommand: push, pop, ack, nack, ls or dead")
-	}
-	name := args[0]
-	if strings.HasPrefix(name, "-") || name == "help" {
-		fs := c.flags()
-		if name == "help" {
-			args = []string{"--help"}
-		}
-		if _, code, ok := c.parse(fs, args); !ok {
-			return code
-		}
-		return c.usageError("want a subcommand before the flags")
-	}
-	sub, ok := queueSubs()[name]
-	if !ok {
-		return c.usageError(fmt.Sprintf("unknown subcommand %q", name))
-	}
-	c.verb = verb{name: "queue " + name, args: sub.args, about: sub.about, example: sub.example}
-	return sub.run(c, args[1:])
-}
+func runQueue(c *cli, args []string) int { return c.dispatch(args, queueSubs()) }
 
 func parseIDs(ss []string) ([]queue.ID, error) {
 	var ids []queue.ID
