@@ -55,7 +55,19 @@ inside a key and \\ for a backslash. A VALUE that is not JSON, or a path
 through something that is not an object, is refused with exit code 2 and the
 file is unchanged. A file that does not parse is recovered from its newest
 good backup (the damaged file is kept as FILE.corrupt.<time>, and a warning
-is printed); with no good backup it is left alone (exit code 8).`,
+is printed); with no good backup it is left alone (exit code 8).
+
+Accepted JSON is valid UTF-8 with numbers within the range of a float64 (the
+rule of jsonl and write --check-json too); a KEY.PATH may have at most 64
+levels and a document may nest at most 256. get warns when an object has a
+key twice (the last one is used; durable fsck reports it too). A new file
+gets --mode 0600 (the library's store.Options.Perm defaults to 0644: the CLI
+assumes the document may hold secrets).
+
+Exit codes: 0 done; 2 usage error or a refused VALUE or path (the file is
+unchanged); 4 permission denied; 5 disk full; 7 timed out waiting for the
+lock; 8 corrupt with no good backup; 14 get: no such file or key. With
+--json: {"file", "rev", "value", "warnings"}, errors {"error", "code"}.`,
 		example: `durable store set ~/.config/app/config.json server.port 8080
 durable store get ~/.config/app/config.json server
 durable store incr state.json stats.runs`,
@@ -569,7 +581,12 @@ why and asks whether to edit again; otherwise FILE is left unchanged and the
 exit code is 2. An unchanged copy changes nothing.
 
 Other writers wait for the lock while the editor is open, and give up after
-their own timeout (30 seconds for programs using package store).`,
+their own timeout (30 seconds for programs using package store).
+
+Exit codes: 0 saved or unchanged; 2 usage error or the copy is not accepted
+JSON (FILE unchanged); 7 timed out waiting for the lock; 8 FILE is corrupt
+with no good backup. With --json (the editor then writes to stderr):
+{"file", "rev", "changed"}.`,
 		example: `durable edit ~/.config/app/config.json
 EDITOR=nano durable edit state.json`,
 		run: runEdit,
