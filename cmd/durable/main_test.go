@@ -14,16 +14,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/durable-go/durable/internal/crashtest"
+	"github.com/durable-go/durable/cmd/durable/internal/demo"
 )
 
 // TestMain lets the test binary stand in for the durable binary when the
 // demo re-executes itself as a writer child.
 func TestMain(m *testing.M) {
-	_, fileWriter, _ := crashtest.WriterFromEnv()
-	_, logWriter, _ := crashtest.LogWriterFromEnv()
-	_, demoChild, _ := demoChildFromEnv()
-	if fileWriter || logWriter || demoChild {
+	if demo.IsChild() {
 		c := &cli{ctx: context.Background(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 		os.Exit(c.main([]string{crashWriterName}))
 	}
