@@ -270,6 +270,10 @@ func (c *cli) storeChange(ctx context.Context, st *store.Store[json.RawMessage],
 	switch {
 	case errors.As(err, &bad):
 		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), f.json)
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; %s is unchanged", c.interrupted(), file), f.json)
+	case errors.Is(err, context.DeadlineExceeded):
+		return c.fail(withCode(exitTimeout, fmt.Errorf("timed out after %v waiting for the lock on %s; it is unchanged", f.timeout, file)), f.json)
 	case err != nil:
 		return c.fail(err, f.json)
 	}
