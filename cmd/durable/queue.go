@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/durable-go/durable/queue"
@@ -53,9 +50,9 @@ type queueSub = subverb
 
 func queueSubs() map[string]queueSub {
 	return map[string]queueSub{
-		"push": {"DIR [MSG...]", `Pushes each MSG, or each line of stdin when there are none, and prints each
-message's ID once it is durable. Lines that arrive together share one write
-and one flush. push creates the queue if DIR holds none.
+		"push": {"DIR [MSG...]", `Pushes each MSG, or each line of stdin when there are none (blank lines are
+skipped), and prints each message's ID once it is durable. Stdin is pushed
+as it arrives: lines that arrive together share one write and one flush. push creates the queue if DIR holds none.
 
 Exit codes: 0 pushed; 2 usage error; 5 disk full; 1 any other failure.`, `printf 'job 1\njob 2\n' | durable queue push /var/spool/jobs`, runQueuePush},
 		"pop": {"DIR", `Leases the oldest available message for --lease and prints its ID, a tab and
@@ -137,38 +134,29 @@ func runQueuePush(c *cli, args []string) int {
 		printIDs(ids)
 		return exitOK
 	}
-	r := bufio.NewReaderSize(c.stdin, 64<<10)
-	for {
-		var batch [][]byte
-		var readErr error
-		for len(batch) < 1024 {
-			line, err := r.ReadBytes('\n')
-			if len(line) > 0 {
-				line = []byte(strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"))
-				batch = append(batch, line)
-			}
-			if err != nil {
-				readErr = err
-				break
-			}
-			if r.Buffered() == 0 {
-				break
-			}
+	// Stdin is pushed as it arrives, a group of lines at a time, each
+	// group durable before its IDs are printed (see readGroups).
+	pushed := 0
+	err = readGroups(c.ctx, c.stdin, func(group []stdinLine) error {
+		batch := make([][]byte, len(group))
+		for i, l := range group {
+			batch[i] = l.text
 		}
-		if len(batch) > 0 {
-			ids, err := q.PushBatch(c.ctx, batch)
-			if err != nil {
-				return c.fail(err, *asJSON)
-			}
-			printIDs(ids)
+		ids, err := q.PushBatch(c.ctx, batch)
+		if err != nil {
+			return err
 		}
-		if errors.Is(readErr, io.EOF) {
-			return exitOK
-		}
-		if readErr != nil {
-			return c.fail(readErr, *asJSON)
-		}
+		printIDs(ids)
+		pushed += len(ids)
+		return nil
+	})
+	switch {
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; the %d message(s) printed above are pushed, nothing after", c.interrupted(), pushed), *asJSON)
+	case err != nil:
+		return c.fail(fmt.Errorf("%w; the %d message(s) printed above are pushed, nothing after", err, pushed), *asJSON)
 	}
+	return exitOK
 }
 
 func runQueuePop(c *cli, args []string) int {
