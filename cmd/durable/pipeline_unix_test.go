@@ -154,6 +154,16 @@ func TestWriteCommandPublishesOnlyOnSuccess(t *testing.T) {
 	if r := runBinary(t, dir, nil, "write", "out", "--"); r.code != exitUsage {
 		t.Errorf("no command after --: %v", r)
 	}
+	// A FILE that starts with a dash follows a first "--", and the
+	// command a second one.
+	r = runBinary(t, dir, nil, "write", "--", "-dash", "--", "echo", "dashed")
+	if r.code != exitOK || readString(t, filepath.Join(dir, "-dash")) != "dashed\n" {
+		t.Errorf("write -- -dash -- echo: %v", r)
+	}
+	r = runBinary(t, dir, strings.NewReader("stdin"), "write", "--", "-dash")
+	if r.code != exitOK || readString(t, filepath.Join(dir, "-dash")) != "stdin" {
+		t.Errorf("write -- -dash: %v", r)
+	}
 }
 
 func TestWriteChecks(t *testing.T) {
