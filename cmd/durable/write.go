@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strconv"
 	"sync"
 
@@ -121,23 +122,39 @@ func runWrite(c *cli, args []string) int {
 		opts = append(opts, durable.ForcePerm())
 	}
 
-	p, err := durable.Create(file, perm, opts...)
-	if err != nil {
-		return c.fail(unchanged(err, file), *asJSON)
+	if *noClobber {
+		// Refused before anything runs; the replace checks again.
+		if _, err := os.Lstat(file); err == nil {
+			return c.fail(unchanged(&os.PathError{Op: "write", Path: file, Err: os.ErrExist}, file), *asJSON)
+		}
 	}
-	defer p.Cleanup() // a no-op after Commit: nothing half-written is ever published
+	// The temp file (and any missing directory) is made only once there is
+	// content: an empty input changes nothing on disk.
+	var p *durable.PendingFile
+	create := func() (io.Writer, error) {
+		var err error
+		p, err = durable.Create(file, perm, opts...)
+		return p, err
+	}
+	defer func() {
+		if p != nil {
+			p.Cleanup() // a no-op after Commit: nothing half-written is ever published
+		}
+	}()
 
-	w := &countingWriter{w: p}
+	w := &countingWriter{open: create}
 	if command != nil {
 		cmd := execCommand(c.ctx, command)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, w, c.stderr
 		if code, err := childStatus(c.ctx, cmd, command[0]); err != nil {
-			p.Cleanup()
 			if w.err != nil { // the command's output could not be saved
 				err = w.err
 				code = exitCode(err)
 			}
 			return c.failCode(code, unchanged(err, file), *asJSON)
+		}
+		if w.err != nil {
+			return c.fail(unchanged(w.err, file), *asJSON)
 		}
 	} else {
 		if err := copyStdin(c, w); err != nil {
@@ -150,6 +167,11 @@ func runWrite(c *cli, args []string) int {
 			from = "the output of " + command[0]
 		}
 		return c.fail(withCode(exitUsage, fmt.Errorf("%s is empty, as a failed producer's would be; %s is unchanged (--allow-empty writes an empty file)", from, file)), *asJSON)
+	}
+	if p == nil {
+		if _, err := create(); err != nil {
+			return c.fail(unchanged(err, file), *asJSON)
+		}
 	}
 	if *checkJSON {
 		r, err := p.Contents()
@@ -200,6 +222,7 @@ func unchanged(err error, file string) error {
 // command's own failure.
 type countingWriter struct {
 	mu     sync.Mutex
+	open   func() (io.Writer, error) // makes w on the first Write
 	w      io.Writer
 	n      int64
 	err    error
@@ -211,6 +234,17 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	defer c.mu.Unlock()
 	if c.closed {
 		return 0, errors.New("stopped")
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.w == nil {
+		w, err := c.open()
+		if err != nil {
+			c.err = err
+			return 0, err
+		}
+		c.w = w
 	}
 	n, err := c.w.Write(b)
 	c.n += int64(n)
