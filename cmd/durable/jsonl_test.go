@@ -144,7 +144,7 @@ func TestJSONLRepair(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stdout, "cut a torn last line") || !strings.Contains(r.stdout, "line 2 (byte 8") {
 		t.Fatalf("repair --allow-corrupt: %v", r)
 	}
-	if r := runJSONLVerb(t, nil, "repair", filepath.Join(testdir.New(t), "missing")); r.code != exitFailure {
+	if r := runJSONLVerb(t, nil, "repair", filepath.Join(testdir.New(t), "missing")); r.code != exitNotFound {
 		t.Fatalf("repair of a missing file: %v", r)
 	}
 }

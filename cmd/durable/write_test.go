@@ -217,6 +217,9 @@ func TestExitCode(t *testing.T) {
 		{wrap(durable.ErrConflict), exitConflict},
 		// A lock wait that timed out is reported as the lock it waited for.
 		{errors.Join(durable.ErrLocked, context.DeadlineExceeded), exitLocked},
+		{wrap(fs.ErrNotExist), exitNotFound},
+		{notFoundf("no key a"), exitNotFound},
+		{withCode(exitCheckFailed, errors.New("refused")), exitCheckFailed},
 	} {
 		if got := exitCode(c.err); got != c.want {
 			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
@@ -230,7 +233,7 @@ func TestExitCode(t *testing.T) {
 		}
 		seen[e.code] = true
 	}
-	if len(seen) != 13 {
-		t.Errorf("%d exit codes documented, want 13", len(seen))
+	if len(seen) != 18 {
+		t.Errorf("%d exit codes documented, want 18", len(seen))
 	}
 }
