@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -87,5 +90,29 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		}
 	} else if v.Version != mod {
 		t.Errorf("version %q, build info says %q", v.Version, mod)
+	}
+}
+
+// TestContextErrorsExplained: no message says "context canceled" or
+// "context deadline exceeded"; it says what happened, and errors.Is still
+// sees the cause.
+func TestContextErrorsExplained(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("terminated signal received"))
+	var stderr strings.Builder
+	c := &cli{ctx: ctx, stderr: &stderr}
+	err := fmt.Errorf("queue pop q: %w", context.Canceled)
+	c.fail(err, false)
+	if got := stderr.String(); strings.Contains(got, "context canceled") || !strings.Contains(got, "interrupted (terminated signal received)") {
+		t.Errorf("cancelled: %q", got)
+	}
+	if !errors.Is(c.explainContext(err), context.Canceled) {
+		t.Error("the reworded error no longer wraps context.Canceled")
+	}
+	stderr.Reset()
+	c.ctx = context.Background()
+	c.fail(fmt.Errorf("lock x: %w", context.DeadlineExceeded), false)
+	if got := stderr.String(); strings.Contains(got, "deadline exceeded") || !strings.Contains(got, "timed out") {
+		t.Errorf("deadline: %q", got)
 	}
 }

@@ -130,6 +130,7 @@ func withCode(code int, err error) error { return &codeError{code, err} }
 // script that asked for JSON reads.
 func (c *cli) fail(err error, asJSON bool) int {
 	code := exitCode(err)
+	err = c.explainContext(err)
 	if asJSON {
 		c.printJSON(struct {
 			Error string `json:"error"`
@@ -140,6 +141,31 @@ func (c *cli) fail(err error, asJSON bool) int {
 	fmt.Fprintf(c.stderr, "durable: %s\n", errorText(err))
 	return code
 }
+
+// explainContext rewrites what Go's context errors say ("context
+// canceled", "context deadline exceeded") into what happened: the signal
+// that interrupted durable, or a timeout.
+func (c *cli) explainContext(err error) error {
+	msg := err.Error()
+	switch {
+	case c.ctx != nil && c.ctx.Err() != nil && strings.Contains(msg, context.Canceled.Error()):
+		msg = strings.ReplaceAll(msg, context.Canceled.Error(), "interrupted ("+context.Cause(c.ctx).Error()+")")
+	case strings.Contains(msg, context.DeadlineExceeded.Error()):
+		msg = strings.ReplaceAll(msg, context.DeadlineExceeded.Error(), "timed out")
+	default:
+		return err
+	}
+	return &rewordedError{msg, err}
+}
+
+// rewordedError is err with a clearer message; errors.Is still sees err.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
 
 // errorText is err's message without the "durable: " that the library's
 // sentinels carry: the CLI says it once, in front.

@@ -309,6 +309,9 @@ func runLogTail(c *cli, args []string) int {
 		return exitOK
 	}
 	for r, err := range j.Follow(c.ctx, from) {
+		if err != nil && c.ctx.Err() != nil {
+			return exitOK // -f runs until interrupted: that is how it ends
+		}
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
