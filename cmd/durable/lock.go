@@ -30,7 +30,8 @@ Exit codes: COMMAND's status (128+N if killed by signal N); 126 COMMAND
 could not be started; 127 COMMAND not found; 2 usage error; 6 the lock is
 held (--timeout 0); 7 timed out waiting. With --json, COMMAND's output goes
 to stderr and stdout gets {"file", "shared", "exit_code", "error", "code"}.`,
-		example: `durable lock ~/.config/app/state.json -- sh -c 'jq ".n += 1" state.json | durable write state.json'`,
+		example: `durable lock state.json -- durable write --check-json state.json -- jq '.n += 1' state.json
+durable lock --timeout 0 --conflict-exit-code 75 /run/app/cron -- ./nightly-job`,
 		run:     runLock,
 	}
 }

@@ -2,8 +2,9 @@
 // replaces files atomically and durably, and shows the crash torture that
 // proves it.
 //
-//	durable write FILE < data     atomically replace FILE
-//	durable demo                  kill -9 and power cuts, live
+//	durable write FILE -- CMD ARGS   replace FILE with CMD's output, only if CMD exits 0
+//	durable write FILE < data        atomically replace FILE (empty input is refused)
+//	durable demo                     kill -9 and power cuts, live
 //	durable version
 //
 // Run "durable --help" for every verb and "durable VERB --help" for its
@@ -119,9 +120,9 @@ func (c *cli) usage(w io.Writer) {
 		if v.hidden {
 			continue
 		}
-		fmt.Fprintf(&b, "  %-9s %s\n", v.name, v.summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", v.name, v.summary)
 		for _, ex := range strings.Split(v.example, "\n") {
-			fmt.Fprintf(&b, "  %-9s   $ %s\n", "", ex)
+			fmt.Fprintf(&b, "  %-10s   $ %s\n", "", ex)
 		}
 	}
 	b.WriteString("\nRun 'durable <command> --help' for its flags.\n\n")
