@@ -32,7 +32,7 @@ held (--timeout 0); 7 timed out waiting. With --json, COMMAND's output goes
 to stderr and stdout gets {"file", "shared", "exit_code", "error", "code"}.`,
 		example: `durable lock state.json -- durable write --check-json state.json -- jq '.n += 1' state.json
 durable lock --timeout 0 --conflict-exit-code 75 /run/app/cron -- ./nightly-job`,
-		run:     runLock,
+		run: runLock,
 	}
 }
 
