@@ -303,6 +303,25 @@ func (p *PendingFile) Write(b []byte) (int, error) {
 // WriteString is Write for a string.
 func (p *PendingFile) WriteString(s string) (int, error) { return p.Write([]byte(s)) }
 
+// Contents reads back what has been written so far, from the first byte,
+// without moving the write position: a check run on it (a validator
+// command, a streaming parser) sees exactly the bytes Commit would
+// publish, in bounded memory whatever the size. Writes made after the call
+// are not seen by the returned reader.
+func (p *PendingFile) Contents() (io.Reader, error) {
+	if p.done {
+		return nil, p.wrap(ErrClosed)
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	st, err := p.f.Stat()
+	if err != nil {
+		return nil, p.wrap(err)
+	}
+	return io.NewSectionReader(p.f, 0, st.Size()), nil
+}
+
 // Commit publishes the new version: it fsyncs the temp file, renames it over
 // the target and fsyncs the directory, and returns only when the new version
 // is durable. If it fails before the rename, the temp file is removed and the

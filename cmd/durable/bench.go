@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/durable-go/durable/internal/bench"
 )
@@ -46,6 +50,7 @@ func runBench(c *cli, args []string) int {
 	seconds := fs.Duration("duration", 2*time.Second, "time per side for each throughput measurement (three alternations)")
 	dir := fs.String("dir", os.TempDir(), "`directory` to measure in")
 	logSize := fs.Int64("log-size", 256<<20, "size in `bytes` of the log that bench log verifies and scans")
+	asJSON := fs.Bool("json", false, "print the results as JSON: the machine, the rows (durations in nanoseconds) and the report as markdown")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
@@ -55,30 +60,39 @@ func runBench(c *cli, args []string) int {
 	}
 	scratch, err := os.MkdirTemp(*dir, "durable-bench-")
 	if err != nil {
-		return c.fail(err, false)
+		return c.fail(err, *asJSON)
 	}
 	defer os.RemoveAll(scratch)
+	out := c.stdout
+	var report strings.Builder
+	var rows []any
+	if *asJSON {
+		c.stdout = &report
+		defer func() { c.stdout = out }()
+	}
 	fmt.Fprintf(c.stdout, "# durable bench %s\n\n%s/%s, %d CPUs, %s, in %s\n\n", rest[0],
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *dir)
 
 	switch rest[0] {
 	case "write":
-		rows, err := bench.Latency(scratch, []int{256, 4 << 10, 64 << 10, 1 << 20}, *rounds)
+		lat, err := bench.Latency(scratch, []int{256, 4 << 10, 64 << 10, 1 << 20}, *rounds)
 		if err != nil {
-			return c.fail(err, false)
+			return c.failBench(out, err, *asJSON)
 		}
 		fmt.Fprintf(c.stdout, "## One writer: median latency (target ratio <= 1.10)\n\n")
-		bench.PrintLatency(c.stdout, rows)
+		bench.PrintLatency(c.stdout, lat)
+		rows = append(rows, snakeJSON(lat))
 		tput, err := bench.Concurrent(scratch, 16, 4<<10, *seconds)
 		if err != nil {
-			return c.fail(err, false)
+			return c.failBench(out, err, *asJSON)
 		}
 		fmt.Fprintf(c.stdout, "\n## 16 writers, 4 KiB (targets: 16 files >= 1.0, 1 file >= 4.0)\n\n")
 		bench.PrintThroughput(c.stdout, tput)
+		rows = append(rows, snakeJSON(tput))
 	case "update":
 		row, err := bench.Update(scratch, 4<<10, *rounds, 16, *seconds)
 		if err != nil {
-			return c.fail(err, false)
+			return c.failBench(out, err, *asJSON)
 		}
 		fmt.Fprintf(c.stdout, "## Update of a 4 KiB document\n\n")
 		fmt.Fprintf(c.stdout, "| measure | durable.Update | raw lock+read+replace+unlock | ratio | target |\n|---|---:|---:|---:|---|\n")
@@ -86,23 +100,89 @@ func runBench(c *cli, args []string) int {
 			row.Durable.Round(time.Microsecond), row.Raw.Round(time.Microsecond), row.Ratio())
 		fmt.Fprintf(c.stdout, "| throughput, %d goroutines vs 1 | %.0f/s | %.0f/s (1 goroutine) | %.2fx | >= 4x |\n",
 			row.Goroutines, row.Many, row.One, row.Speedup())
+		rows = append(rows, snakeJSON(row))
 	case "store":
-		rows, err := bench.Store(scratch, 1000, *rounds, 16, *seconds)
+		st, err := bench.Store(scratch, 1000, *rounds, 16, *seconds)
 		if err != nil {
-			return c.fail(err, false)
+			return c.failBench(out, err, *asJSON)
 		}
 		fmt.Fprintf(c.stdout, "## Store.Update of one key in a 1000-key document (targets: ratio <= 1.15, 16 goroutines >= 8x)\n\n")
-		bench.PrintStore(c.stdout, rows)
+		bench.PrintStore(c.stdout, st)
+		rows = append(rows, snakeJSON(st))
 	case "queue":
 		if err := bench.Queue(c.stdout, scratch, *seconds); err != nil {
-			return c.fail(err, false)
+			return c.failBench(out, err, *asJSON)
 		}
 	case "log":
 		if err := bench.Log(c.stdout, scratch, *rounds, *seconds, *logSize); err != nil {
-			return c.fail(err, false)
+			return c.failBench(out, err, *asJSON)
 		}
 	default:
+		c.stdout = out
 		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update, store, log or queue", rest[0]))
 	}
+	if *asJSON {
+		c.stdout = out
+		if rows == nil {
+			rows = []any{}
+		}
+		c.printJSON(map[string]any{
+			"bench": rest[0], "goos": runtime.GOOS, "goarch": runtime.GOARCH, "cpus": runtime.NumCPU(),
+			"go": runtime.Version(), "dir": *dir, "rows": rows, "report_markdown": report.String(),
+		})
+	}
 	return exitOK
+}
+
+// failBench reports err on the real stdout (a --json run collects the
+// report in a buffer until the end).
+func (c *cli) failBench(out io.Writer, err error, asJSON bool) int {
+	c.stdout = out
+	return c.fail(err, asJSON)
+}
+
+// snakeJSON re-encodes v with snake_case field names: the rows of package
+// bench are plain Go structs.
+func snakeJSON(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var x any
+	if json.Unmarshal(b, &x) != nil {
+		return nil
+	}
+	return snakeKeys(x)
+}
+
+func snakeKeys(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, v := range x {
+			m[snakeCase(k)] = snakeKeys(v)
+		}
+		return m
+	case []any:
+		for i := range x {
+			x[i] = snakeKeys(x[i])
+		}
+	}
+	return x
+}
+
+// snakeCase turns "PerSec" into "per_sec" and "ID" into "id".
+func snakeCase(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && (unicode.IsLower(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1]))) {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

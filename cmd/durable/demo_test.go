@@ -6,11 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/durable-go/durable/cmd/durable/internal/demo"
 	"github.com/durable-go/durable/internal/testdir"
 )
 
 // TestDemoShort runs a short demo (kills only) the way a user would and
 // checks that the table shows durable.WriteFile without a violation.
+// demoResult is what durable demo --json prints.
+type demoResult = demo.Result
+
 func TestDemoShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 20 writer processes")

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/queue"
 )
 
 // Exit codes. Scripts branch on them, so they never change meaning; every
@@ -29,7 +31,17 @@ const (
 
 	exitFsckProblems = 11 // fsck: problems remain (found, not fixable, or the fix failed)
 	exitFsckFixed    = 12 // fsck --fix: every problem found was repaired
+
+	exitCheckFailed = 13 // write --check or --check-json refused the new content
+	exitNotFound    = 14 // no such file, queue, log, key or message
+	exitEmpty       = 15 // queue pop --no-wait: no message is available
 )
+
+// notFoundf reports that what the user named is not there (a store key, a
+// queue directory): exit exitNotFound, as for fs.ErrNotExist.
+func notFoundf(format string, args ...any) error {
+	return withCode(exitNotFound, fmt.Errorf(format, args...))
+}
 
 // exitCodeTable pairs each code with its help line, in order.
 func exitCodeTable() []exitCodeInfo {
@@ -47,7 +59,12 @@ func exitCodeTable() []exitCodeInfo {
 		{exitConflict, "conflicting update"},
 		{exitFsckProblems, "fsck found problems that remain"},
 		{exitFsckFixed, "fsck --fix repaired every problem it found"},
-		{exitBadURL, "bad postgres:// URL (pg.go)"},
+		{exitCheckFailed, "write: --check or --check-json refused the new content"},
+		{exitNotFound, "not found: no such file, queue, log, key or message"},
+		{exitEmpty, "queue pop --no-wait: the queue has no message available"},
+		{exitCannotRun, "lock/write -- COMMAND: the command could not be started"},
+		{exitCommandNotFound, "lock/write -- COMMAND: the command was not found"},
+		{exitBadURL, "bad postgres:// URL"},
 		{exitUnreachable, "PostgreSQL server unreachable"},
 		{exitAuth, "PostgreSQL authentication failed"},
 		{exitNotDurable, "PostgreSQL server does not commit durably"},
@@ -71,9 +88,12 @@ func exitCodeHelp() string {
 // error may wrap both, say, ErrLocked and a timeout, and the sentinel is
 // what the caller asked about.
 func exitCode(err error) int {
+	var ce *codeError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
 	case errors.Is(err, durable.ErrLocked):
 		return exitLocked
 	case errors.Is(err, durable.ErrTampered):
@@ -90,24 +110,85 @@ func exitCode(err error) int {
 		return exitNoSpace
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return exitTimeout
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, queue.ErrNotFound):
+		return exitNotFound
 	}
 	return exitFailure
 }
+
+// A codeError is a failure with its own exit code, for what no sentinel
+// describes (empty input, a check that refused the content).
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+// withCode gives err the exit code code.
+func withCode(code int, err error) error { return &codeError{code, err} }
 
 // fail reports err and returns its exit code: "durable: <message>" on
 // stderr, or with asJSON {"error": ..., "code": ...} on stdout, where a
 // script that asked for JSON reads.
 func (c *cli) fail(err error, asJSON bool) int {
 	code := exitCode(err)
+	err = c.explainContext(err)
 	if asJSON {
 		c.printJSON(struct {
 			Error string `json:"error"`
 			Code  int    `json:"code"`
-		}{err.Error(), code})
+		}{errorText(err), code})
 		return code
 	}
-	fmt.Fprintf(c.stderr, "durable: %v\n", err)
+	fmt.Fprintf(c.stderr, "durable: %s\n", errorText(err))
 	return code
+}
+
+// explainContext rewrites what Go's context errors say ("context
+// canceled", "context deadline exceeded") into what happened: the signal
+// that interrupted durable, or a timeout.
+func (c *cli) explainContext(err error) error {
+	msg := err.Error()
+	switch {
+	case c.ctx != nil && c.ctx.Err() != nil && strings.Contains(msg, context.Canceled.Error()):
+		msg = strings.ReplaceAll(msg, context.Canceled.Error(), "interrupted ("+context.Cause(c.ctx).Error()+")")
+	case strings.Contains(msg, context.DeadlineExceeded.Error()):
+		msg = strings.ReplaceAll(msg, context.DeadlineExceeded.Error(), "timed out")
+	default:
+		return err
+	}
+	return &rewordedError{msg, err}
+}
+
+// rewordedError is err with a clearer message; errors.Is still sees err.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
+
+// errorText is err's message without the "durable: " that the library's
+// sentinels carry: the CLI says it once, in front.
+func errorText(err error) string {
+	msg := strings.ReplaceAll(err.Error(), ": durable: ", ": ")
+	return strings.TrimPrefix(msg, "durable: ")
+}
+
+// failCode is fail with the exit code chosen by the caller (a child's
+// status).
+func (c *cli) failCode(code int, err error, asJSON bool) int {
+	c.fail(withCode(code, err), asJSON)
+	return code
+}
+
+// interrupted says why the verb's context ended: the signal received, or
+// the deadline that passed.
+func (c *cli) interrupted() error {
+	return fmt.Errorf("interrupted (%w)", context.Cause(c.ctx))
 }
 
 // printJSON writes v as indented JSON to stdout.

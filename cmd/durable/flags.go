@@ -68,6 +68,11 @@ func (c *cli) help(w io.Writer, fs *flag.FlagSet) {
 	if c.verb.about != "" {
 		b.WriteString(strings.TrimSpace(c.verb.about) + "\n\n")
 	}
+	if !strings.Contains(c.verb.about, "Exit code") {
+		// A verb that does not list its own gives the table every verb
+		// follows.
+		b.WriteString(exitCodeHelp() + "\n")
+	}
 	if c.verb.example != "" {
 		b.WriteString("Example:\n")
 		for _, ex := range strings.Split(c.verb.example, "\n") {

@@ -181,7 +181,7 @@ func TestFsckVerbUsage(t *testing.T) {
 		t.Errorf("fsck --grace 0s: %v", r)
 	}
 	missing := filepath.Join(testdir.New(t), "missing")
-	if r := runCLI(t, nil, "fsck", missing); r.code != exitFailure || !strings.Contains(r.stderr, missing) {
+	if r := runCLI(t, nil, "fsck", missing); r.code != exitNotFound || !strings.Contains(r.stderr, missing) {
 		t.Errorf("fsck of a missing directory: %v", r)
 	}
 	r := runCLI(t, nil, "fsck", "--json", missing)
@@ -189,7 +189,7 @@ func TestFsckVerbUsage(t *testing.T) {
 		Error string
 		Code  int
 	}
-	if r.code != exitFailure || json.Unmarshal([]byte(r.stdout), &e) != nil || e.Code != exitFailure || !strings.Contains(e.Error, missing) {
+	if r.code != exitNotFound || json.Unmarshal([]byte(r.stdout), &e) != nil || e.Code != exitNotFound || !strings.Contains(e.Error, missing) {
 		t.Errorf("fsck --json of a missing directory: %v", r)
 	}
 	r = runCLI(t, nil, "fsck", "--help")

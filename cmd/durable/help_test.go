@@ -40,7 +40,7 @@ func TestVerbHelp(t *testing.T) {
 				t.Errorf("durable %v: %v", args, r)
 				continue
 			}
-			for _, want := range []string{"usage: durable " + v.name, "Example:\n  $ ", "Flags:", "--help"} {
+			for _, want := range []string{"usage: durable " + v.name, "Example:\n  $ ", "Flags:", "--help", "Exit code"} {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("durable %v does not say %q:\n%s", args, want, r.stdout)
 				}
@@ -76,5 +76,23 @@ func TestVersion(t *testing.T) {
 func TestCrashWriterNeedsItsEnvironment(t *testing.T) {
 	if r := runCLI(t, nil, crashWriterName); r.code != exitUsage {
 		t.Errorf("durable %s without its environment: %v", crashWriterName, r)
+	}
+}
+
+// TestSubverbHelp: every subcommand's help gives its exit codes and an
+// example that uses it.
+func TestSubverbHelp(t *testing.T) {
+	for verb, subs := range subcommandNames() {
+		if verb == "help" || verb == "bench" || verb == "store" || verb == "completion" {
+			continue // arguments of one verb, not subcommands with help of their own
+		}
+		for _, sub := range subs {
+			r := runCLI(t, nil, verb, sub, "--help")
+			_, example, _ := strings.Cut(r.stdout, "Example:\n  $ ")
+			example, _, _ = strings.Cut(example, "\n\n")
+			if r.code != exitOK || !strings.Contains(r.stdout, "Exit code") || !strings.Contains(example, "durable "+verb+" "+sub) {
+				t.Errorf("durable %s %s --help: want exit codes and an example using it\n%v", verb, sub, r)
+			}
+		}
 	}
 }

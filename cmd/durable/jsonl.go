@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/durable-go/durable"
@@ -41,17 +38,29 @@ func jsonlAppendVerb() verb {
 		name: "jsonl append",
 		args: "FILE [JSON...]",
 		about: `Appends each JSON value to FILE as one line (a value spread over several lines
-is compacted onto one) and exits 0 once all of them are on disk: one write,
-one fdatasync. The values are the arguments after FILE or, with none, the
-lines of stdin (blank lines skipped). Every value is checked first: if any is
-not valid JSON, nothing is written and the exit code is 2. A value starting
-with "-" (a negative number) must follow "--".
+is compacted onto one). The values are the arguments after FILE, all checked
+first and appended with one write and one fdatasync, or, with none, the lines
+of stdin (blank lines skipped), appended as they arrive: the lines waiting
+when a write starts go in it together, and each group is on disk before the
+next is read, so "tail -f x | durable jsonl append y" writes every line as
+tail prints it, in bounded memory. A line that is not accepted stops the
+append with exit code 2: the lines before it stay appended (the message says
+how many), nothing from it on is written. A value starting with "-" (a
+negative number) must follow "--".
+
+Accepted JSON is the same everywhere in durable (jsonl, store, write
+--check-json): valid UTF-8, and numbers within the range of a float64
+(1e400 is refused; big integers are kept as written).
 
 FILE is created (--mode) if missing. If a crash left a torn last line, it is
 first saved to FILE.torn.<nanos> and cut off, and a note goes to stderr. A
 corrupt line in the middle stops the append with exit code 8, unless
 --allow-corrupt is given. --no-sync skips the fdatasync: the lines survive a
-crash of this process but may be lost in a power cut.`,
+crash of this process but may be lost in a power cut.
+
+Exit codes: 0 appended; 2 usage error or a value refused; 4 permission
+denied; 5 disk full; 6/7 the lock is held / timed out; 8 corrupt line in the
+middle. With --json: {"file", "appended", "durability", "repairs"}.`,
 		example: `durable jsonl append events.jsonl '{"event":"start","pid":42}' '{"event":"ready"}'
 jq -c '.items[]' dump.json | durable jsonl append items.jsonl`,
 	}
@@ -75,26 +84,15 @@ durable jsonl repair --json --allow-corrupt events.jsonl`,
 }
 
 func runJSONL(c *cli, args []string) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "append":
-			c.verb = jsonlAppendVerb()
-			return runJSONLAppend(c, args[1:])
-		case "repair":
-			c.verb = jsonlRepairVerb()
-			return runJSONLRepair(c, args[1:])
-		}
-	}
-	// Only --help, or a mistake.
-	fs := c.flags()
-	rest, code, ok := c.parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(rest) == 0 {
-		return c.usageError("want a subcommand: append or repair")
-	}
-	return c.usageError(fmt.Sprintf("unknown subcommand %q: want append or repair", rest[0]))
+	return c.dispatch(args, map[string]subverb{
+		"append": fromVerb(jsonlAppendVerb(), runJSONLAppend),
+		"repair": fromVerb(jsonlRepairVerb(), runJSONLRepair),
+	})
+}
+
+// fromVerb is the subverb that v describes.
+func fromVerb(v verb, run func(c *cli, args []string) int) subverb {
+	return subverb{args: v.args, about: v.about, example: v.example, run: run}
 }
 
 func runJSONLAppend(c *cli, args []string) int {
@@ -116,31 +114,6 @@ func runJSONLAppend(c *cli, args []string) int {
 		return c.usageError(err.Error())
 	}
 
-	// Every value is checked before the file is touched.
-	var lines [][]byte
-	if len(values) > 0 {
-		for i, v := range values {
-			if !json.Valid([]byte(v)) {
-				return c.dataError(fmt.Sprintf("argument %d is not valid JSON: %s", i+2, quoteStart(v)), *asJSON)
-			}
-			lines = append(lines, []byte(v))
-		}
-	} else {
-		data, err := io.ReadAll(c.stdin)
-		if err != nil {
-			return c.fail(fmt.Errorf("reading stdin: %w; nothing was written to %s", err, file), *asJSON)
-		}
-		for i, l := range bytes.Split(data, []byte("\n")) {
-			if len(bytes.TrimSpace(l)) == 0 {
-				continue
-			}
-			if !json.Valid(l) {
-				return c.dataError(fmt.Sprintf("stdin line %d is not valid JSON: %s", i+1, quoteStart(string(l))), *asJSON)
-			}
-			lines = append(lines, l)
-		}
-	}
-
 	opts := &jsonl.Options{Perm: perm, AllowCorrupt: *allowCorrupt}
 	durability := durable.Full
 	if *noSync {
@@ -155,7 +128,26 @@ func runJSONLAppend(c *cli, args []string) int {
 		}
 	}
 	appended := 0
-	if len(lines) > 0 {
+	report := func() {
+		if *asJSON {
+			c.printJSON(struct {
+				File       string               `json:"file"`
+				Appended   int                  `json:"appended"`
+				Durability string               `json:"durability"`
+				Repairs    []jsonl.RepairReport `json:"repairs,omitempty"`
+			}{file, appended, durability.String(), repairs})
+		}
+	}
+
+	if len(values) > 0 {
+		// Arguments are all checked before the file is touched.
+		var lines [][]byte
+		for i, v := range values {
+			if err := checkJSONValue([]byte(v)); err != nil {
+				return c.dataError(fmt.Sprintf("argument %d %v: %s", i+2, err, quoteStart(v)), *asJSON)
+			}
+			lines = append(lines, []byte(v))
+		}
 		f, err := jsonl.Open(file, opts)
 		if err != nil {
 			return c.fail(err, *asJSON)
@@ -168,15 +160,61 @@ func runJSONLAppend(c *cli, args []string) int {
 			return c.fail(err, *asJSON)
 		}
 		appended = len(lines)
+		report()
+		return exitOK
 	}
-	if *asJSON {
-		c.printJSON(struct {
-			File       string               `json:"file"`
-			Appended   int                  `json:"appended"`
-			Durability string               `json:"durability"`
-			Repairs    []jsonl.RepairReport `json:"repairs,omitempty"`
-		}{file, appended, durability.String(), repairs})
+
+	// Stdin is appended as it arrives, a group at a time, each group
+	// durable before the next is read: a line never waits for the pipe to
+	// close. A line that is not valid JSON stops the append; the lines
+	// before it stay appended, as they were acknowledged.
+	var f *jsonl.File
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	var bad error
+	err = readGroups(c.ctx, c.stdin, func(group []stdinLine) error {
+		lines := make([][]byte, 0, len(group))
+		for _, l := range group {
+			if err := checkJSONValue(l.text); err != nil {
+				bad = fmt.Errorf("stdin line %d %v: %s", l.n, err, quoteStart(string(l.text)))
+				break
+			}
+			lines = append(lines, l.text)
+		}
+		if len(lines) > 0 {
+			if f == nil {
+				var err error
+				if f, err = jsonl.Open(file, opts); err != nil {
+					return err
+				}
+			}
+			if err := f.AppendRawBatch(c.ctx, lines); err != nil {
+				return err
+			}
+			appended += len(lines)
+		}
+		return bad
+	})
+	if f != nil {
+		if cerr := f.Close(); err == nil && bad == nil {
+			err = cerr
+		}
+		f = nil
 	}
+	switch {
+	case bad != nil && appended == 0:
+		return c.dataError(bad.Error(), *asJSON)
+	case bad != nil:
+		return c.dataError(fmt.Sprintf("%v; the %d line(s) before it were appended, nothing from it on", bad, appended), *asJSON)
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; %d line(s) were appended to %s before it, nothing after", c.interrupted(), appended, file), *asJSON)
+	case err != nil:
+		return c.fail(fmt.Errorf("%w; %d line(s) were appended to %s before it, nothing after", err, appended, file), *asJSON)
+	}
+	report()
 	return exitOK
 }
 
@@ -203,7 +241,7 @@ func runJSONLRepair(c *cli, args []string) int {
 			Code  int    `json:"code"`
 		}{RepairReport: rep, Code: code}
 		if err != nil {
-			out.Error = err.Error()
+			out.Error = errorText(err)
 		}
 		c.printJSON(out)
 		return code
@@ -231,7 +269,9 @@ func runJSONLRepair(c *cli, args []string) int {
 // dataError reports input that is not valid JSON: a usage error (exit 2),
 // nothing written. With --json it goes to stdout as the other errors do.
 func (c *cli) dataError(msg string, asJSON bool) int {
-	msg += "; nothing was written"
+	if !strings.Contains(msg, "appended") {
+		msg += "; nothing was written"
+	}
 	if asJSON {
 		c.printJSON(struct {
 			Error string `json:"error"`

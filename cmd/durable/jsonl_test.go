@@ -71,16 +71,22 @@ func TestJSONLAppendRefusesInvalidJSON(t *testing.T) {
 		t.Fatalf("a refused append created the file: %v", err)
 	}
 	os.WriteFile(file, []byte("[0]\n"), 0o600)
-	r = runJSONLVerb(t, strings.NewReader("[1]\n[2]\nnot json\n[4]\n"), "append", file)
-	if r.code != exitUsage || !strings.Contains(r.stderr, "stdin line 3 is not valid JSON") {
-		t.Fatalf("invalid stdin line: %v", r)
-	}
 	r = runJSONLVerb(t, nil, "append", "--json", file, "{")
 	if r.code != exitUsage || !strings.Contains(r.stdout, `"code": 2`) {
 		t.Fatalf("invalid argument with --json: %v", r)
 	}
 	if got := readString(t, file); got != "[0]\n" {
 		t.Fatalf("a refused append changed the file: %q", got)
+	}
+	// Stdin is appended as it arrives: the lines before a bad one were
+	// acknowledged and stay; nothing from the bad one on is written.
+	r = runJSONLVerb(t, strings.NewReader("[1]\n[2]\nnot json\n[4]\n"), "append", file)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "stdin line 3 is not valid JSON") ||
+		!strings.Contains(r.stderr, "the 2 line(s) before it were appended") {
+		t.Fatalf("invalid stdin line: %v", r)
+	}
+	if got := readString(t, file); got != "[0]\n[1]\n[2]\n" {
+		t.Fatalf("after a bad stdin line the file holds %q", got)
 	}
 }
 
@@ -138,7 +144,7 @@ func TestJSONLRepair(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stdout, "cut a torn last line") || !strings.Contains(r.stdout, "line 2 (byte 8") {
 		t.Fatalf("repair --allow-corrupt: %v", r)
 	}
-	if r := runJSONLVerb(t, nil, "repair", filepath.Join(testdir.New(t), "missing")); r.code != exitFailure {
+	if r := runJSONLVerb(t, nil, "repair", filepath.Join(testdir.New(t), "missing")); r.code != exitNotFound {
 		t.Fatalf("repair of a missing file: %v", r)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -57,10 +55,7 @@ durable log verify --pub audit.pub /var/log/app-audit`,
 }
 
 // logSub is one subcommand of "durable log".
-type logSub struct {
-	args, about, example string
-	run                  func(c *cli, args []string) int
-}
+type logSub = subverb
 
 func logSubs() map[string]logSub {
 	return map[string]logSub{
@@ -113,29 +108,7 @@ holding it.`,
 	}
 }
 
-func runLog(c *cli, args []string) int {
-	if len(args) == 0 {
-		return c.usageError("want a subcommand: keygen, append, cat, tail, checkpoint, verify, proof, serve or witness")
-	}
-	subs := logSubs()
-	name := args[0]
-	if strings.HasPrefix(name, "-") || name == "help" {
-		fs := c.flags()
-		if name == "help" {
-			args = []string{"--help"}
-		}
-		if _, code, ok := c.parse(fs, args); !ok {
-			return code
-		}
-		return c.usageError("want a subcommand before the flags")
-	}
-	sub, ok := subs[name]
-	if !ok {
-		return c.usageError(fmt.Sprintf("unknown subcommand %q", name))
-	}
-	c.verb = verb{name: "log " + name, args: sub.args, about: sub.about, example: sub.example}
-	return sub.run(c, args[1:])
-}
+func runLog(c *cli, args []string) int { return c.dispatch(args, logSubs()) }
 
 func runLogKeygen(c *cli, args []string) int {
 	fs := c.flags()
@@ -256,53 +229,30 @@ func runLogAppend(c *cli, args []string) int {
 	return exitOK
 }
 
-// appendLines appends stdin line by line; the lines that are waiting when
-// a batch starts go in it together.
+// appendLines appends stdin line by line as it arrives; the lines that
+// are waiting when a batch starts go in it together (see readGroups).
 func appendLines(c *cli, j *journal.Journal, printIdx func(uint64, int), asJSON bool) int {
-	lines := make(chan []byte, 1024)
-	readErr := make(chan error, 1)
-	go func() {
-		r := bufio.NewReaderSize(c.stdin, 64<<10)
-		for {
-			line, err := r.ReadBytes('\n')
-			if len(line) > 0 {
-				lines <- []byte(strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"))
-			}
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					err = nil
-				}
-				readErr <- err
-				close(lines)
-				return
-			}
-		}
-	}()
-	for line := range lines {
-		batch := [][]byte{line}
-	drain:
-		for len(batch) < 4096 {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, l)
-			default:
-				break drain
-			}
+	appended := 0
+	err := readGroups(c.ctx, c.stdin, func(group []stdinLine) error {
+		batch := make([][]byte, len(group))
+		for i, l := range group {
+			batch[i] = l.text
 		}
 		first, err := j.AppendBatch(c.ctx, batch)
-		if errors.Is(err, journal.ErrTooLarge) {
-			return c.usageError(err.Error() + " (the lines printed above are appended)")
-		}
 		if err != nil {
-			return c.fail(err, asJSON)
+			return err
 		}
 		printIdx(first, len(batch))
-	}
-	if err := <-readErr; err != nil {
-		return c.fail(fmt.Errorf("reading stdin: %w (the records printed above are appended)", err), asJSON)
+		appended += len(batch)
+		return nil
+	})
+	switch {
+	case errors.Is(err, journal.ErrTooLarge):
+		return c.usageError(fmt.Sprintf("%v; the %d record(s) printed above are appended, nothing after", err, appended))
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; the %d record(s) printed above are appended, nothing after", c.interrupted(), appended), asJSON)
+	case err != nil:
+		return c.fail(fmt.Errorf("%w; the %d record(s) printed above are appended, nothing after", err, appended), asJSON)
 	}
 	return exitOK
 }
@@ -321,18 +271,14 @@ func (c *cli) printRecord(r journal.Record, asJSON bool) {
 		return
 	}
 	type rec struct {
-		Index   uint64 `json:"index"`
-		Type    string `json:"type"`
-		Time    string `json:"time"`
-		Payload string `json:"payload,omitempty"`
-		Base64  []byte `json:"payload_base64,omitempty"`
+		Index    uint64 `json:"index"`
+		Type     string `json:"type"`
+		Time     string `json:"time"`
+		Payload  string `json:"payload"`
+		Encoding string `json:"payload_encoding"`
 	}
 	out := rec{Index: r.Index, Type: r.Type.String(), Time: r.Time.UTC().Format(time.RFC3339Nano)}
-	if utf8.Valid(r.Payload) {
-		out.Payload = string(r.Payload)
-	} else {
-		out.Base64 = r.Payload
-	}
+	out.Payload, out.Encoding = payloadJSON(r.Payload)
 	c.printJSONLine(out)
 }
 
@@ -405,6 +351,9 @@ func runLogTail(c *cli, args []string) int {
 		return exitOK
 	}
 	for r, err := range j.Follow(c.ctx, from) {
+		if err != nil && c.ctx.Err() != nil {
+			return exitOK // -f runs until interrupted: that is how it ends
+		}
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
@@ -490,30 +439,15 @@ func runLogVerify(c *cli, args []string) int {
 	}
 	rep, err := journal.Verify(ctx, rest[0], opts)
 	if *asJSON {
-		type out struct {
-			OK       bool            `json:"ok"`
-			Error    string          `json:"error,omitempty"`
-			Code     int             `json:"code"`
-			Report   *journal.Report `json:"report"`
-			Root     string          `json:"root"`
-			Verified bool            `json:"checkpoint_verified"`
-		}
-		o := out{OK: err == nil, Code: exitCode(err), Report: rep}
-		if err != nil {
-			o.Error = err.Error()
-		}
-		if rep != nil {
-			o.Root = rep.Root.String()
-			o.Verified = rep.CheckpointVerified
-		}
+		o := newVerifyReportJSON(rep, err)
 		c.printJSON(o)
 		return o.Code
 	}
 	if err != nil {
 		return c.fail(err, false)
 	}
-	fmt.Fprintf(c.stdout, "ok: %d records (indices %d to %d) in %d segments, %d batches\nroot %s\n",
-		rep.Records, rep.First, rep.Size, rep.Segments, rep.Batches, rep.Root)
+	fmt.Fprintf(c.stdout, "ok: %d records (%s) in %d segments, %d batches\nroot %s\n",
+		rep.Records, indexRange(rep.First, rep.Records), rep.Segments, rep.Batches, hashJSON(rep.Root))
 	if cp := rep.Checkpoint; cp != nil {
 		how := "signature NOT checked (no --pub)"
 		if rep.CheckpointVerified {

@@ -2,8 +2,9 @@
 // replaces files atomically and durably, and shows the crash torture that
 // proves it.
 //
-//	durable write FILE < data     atomically replace FILE
-//	durable demo                  kill -9 and power cuts, live
+//	durable write FILE -- CMD ARGS   replace FILE with CMD's output, only if CMD exits 0
+//	durable write FILE < data        atomically replace FILE (empty input is refused)
+//	durable demo                     kill -9 and power cuts, live
 //	durable version
 //
 // Run "durable --help" for every verb and "durable VERB --help" for its
@@ -35,6 +36,7 @@ func verbs() []verb {
 		demoVerb(),
 		benchVerb(),
 		versionVerb(),
+		completionVerb(),
 		crashWriterVerb(),
 	}
 }
@@ -97,7 +99,17 @@ func (c *cli) main(args []string) int {
 			return v.run(c, args[1:])
 		}
 	}
-	fmt.Fprintf(c.stderr, "durable: unknown command %q\nRun 'durable --help' for the list.\n", name)
+	var names []string
+	for _, v := range verbs() {
+		if !v.hidden {
+			names = append(names, v.name)
+		}
+	}
+	if s := suggest(name, names); s != "" {
+		fmt.Fprintf(c.stderr, "durable: unknown command %q; did you mean %s?\nRun 'durable --help' for the list.\n", name, s)
+	} else {
+		fmt.Fprintf(c.stderr, "durable: unknown command %q\nRun 'durable --help' for the list.\n", name)
+	}
 	return exitUsage
 }
 
@@ -112,9 +124,9 @@ func (c *cli) usage(w io.Writer) {
 		if v.hidden {
 			continue
 		}
-		fmt.Fprintf(&b, "  %-9s %s\n", v.name, v.summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", v.name, v.summary)
 		for _, ex := range strings.Split(v.example, "\n") {
-			fmt.Fprintf(&b, "  %-9s   $ %s\n", "", ex)
+			fmt.Fprintf(&b, "  %-10s   $ %s\n", "", ex)
 		}
 	}
 	b.WriteString("\nRun 'durable <command> --help' for its flags.\n\n")

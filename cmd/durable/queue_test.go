@@ -45,7 +45,7 @@ func TestQueueVerb(t *testing.T) {
 	if r = runQueueCLI(t, nil, "ack", dir, "0.1"); r.code != exitOK {
 		t.Fatalf("ack: %v", r)
 	}
-	if r = runQueueCLI(t, nil, "ack", dir, "0.1"); r.code != exitFailure || !strings.Contains(r.stderr, "no such message") {
+	if r = runQueueCLI(t, nil, "ack", dir, "0.1"); r.code != exitNotFound || !strings.Contains(r.stderr, "no such message") {
 		t.Fatalf("second ack: %v", r)
 	}
 	r = runQueueCLI(t, nil, "pop", "--json", dir)
@@ -100,7 +100,7 @@ func TestQueueVerb(t *testing.T) {
 			t.Fatalf("pop: %v", r)
 		}
 	}
-	if r = runQueueCLI(t, nil, "pop", "--no-wait", dir); r.code != exitFailure {
+	if r = runQueueCLI(t, nil, "pop", "--no-wait", dir); r.code != exitEmpty {
 		t.Fatalf("pop of an empty queue: %v", r)
 	}
 	if r = runQueueCLI(t, nil, "pop", "--timeout", "50ms", dir); r.code != exitTimeout {

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/durable-go/durable/internal/fsck"
 	"github.com/durable-go/durable/store"
 )
 
@@ -54,7 +55,19 @@ inside a key and \\ for a backslash. A VALUE that is not JSON, or a path
 through something that is not an object, is refused with exit code 2 and the
 file is unchanged. A file that does not parse is recovered from its newest
 good backup (the damaged file is kept as FILE.corrupt.<time>, and a warning
-is printed); with no good backup it is left alone (exit code 8).`,
+is printed); with no good backup it is left alone (exit code 8).
+
+Accepted JSON is valid UTF-8 with numbers within the range of a float64 (the
+rule of jsonl and write --check-json too); a KEY.PATH may have at most 64
+levels and a document may nest at most 256. get warns when an object has a
+key twice (the last one is used; durable fsck reports it too). A new file
+gets --mode 0600 (the library's store.Options.Perm defaults to 0644: the CLI
+assumes the document may hold secrets).
+
+Exit codes: 0 done; 2 usage error or a refused VALUE or path (the file is
+unchanged); 4 permission denied; 5 disk full; 7 timed out waiting for the
+lock; 8 corrupt with no good backup; 14 get: no such file or key. With
+--json: {"file", "rev", "value", "warnings"}, errors {"error", "code"}.`,
 		example: `durable store set ~/.config/app/config.json server.port 8080
 durable store get ~/.config/app/config.json server
 durable store incr state.json stats.runs`,
@@ -116,8 +129,11 @@ func runStore(c *cli, args []string) int {
 		return c.storeGet(st, file, path, f)
 	case "set":
 		value := []byte(rest[2])
-		if !utf8.Valid(value) || !json.Valid(value) {
-			return c.badInput(fmt.Errorf("VALUE %q is not valid JSON (quote a string: '\"text\"'); %s is unchanged", shorten(rest[2]), file), f.json)
+		if err := checkJSONValue(value); err != nil {
+			return c.badInput(fmt.Errorf("VALUE %q %v (quote a string: '\"text\"'); %s is unchanged", shorten(rest[2]), err, file), f.json)
+		}
+		if d := len(path) + jsonDepth(value); d > maxDocDepth {
+			return c.badInput(fmt.Errorf("KEY.PATH and VALUE nest %d levels deep; a document may nest at most %d; %s is unchanged", d, maxDocDepth, file), f.json)
 		}
 		var compact bytes.Buffer
 		json.Compact(&compact, value)
@@ -195,21 +211,30 @@ func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []str
 	if doc == nil {
 		return c.fail(&fs.PathError{Op: "get", Path: file, Err: fs.ErrNotExist}, f.json)
 	}
+	var warnings []string
+	if where, key, dup := fsck.DuplicateKey(doc); dup {
+		w := fmt.Sprintf("%s: the object at %s has the key %q twice; the last one is used (durable fsck reports it too)", file, where, key)
+		warnings = append(warnings, w)
+		if !f.json {
+			fmt.Fprintf(c.stderr, "durable: warning: %s\n", w)
+		}
+	}
 	v, found := []byte(doc), true
 	if len(path) > 0 {
 		if v, found, err = getPath(doc, path); err != nil {
 			return c.badInput(fmt.Errorf("%s: %w", file, err), f.json)
 		}
 		if !found {
-			return c.fail(fmt.Errorf("%s has no key %s", file, strings.Join(path, ".")), f.json)
+			return c.fail(notFoundf("%s has no key %s", file, strings.Join(path, ".")), f.json)
 		}
 	}
 	if f.json {
 		c.printJSON(struct {
-			File  string          `json:"file"`
-			Rev   string          `json:"rev"`
-			Value json.RawMessage `json:"value"`
-		}{file, rev.String(), v})
+			File     string          `json:"file"`
+			Rev      string          `json:"rev"`
+			Value    json.RawMessage `json:"value"`
+			Warnings []string        `json:"warnings,omitempty"`
+		}{file, rev.String(), v, warnings})
 		return exitOK
 	}
 	var s string
@@ -245,6 +270,10 @@ func (c *cli) storeChange(ctx context.Context, st *store.Store[json.RawMessage],
 	switch {
 	case errors.As(err, &bad):
 		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), f.json)
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; %s is unchanged", c.interrupted(), file), f.json)
+	case errors.Is(err, context.DeadlineExceeded):
+		return c.fail(withCode(exitTimeout, fmt.Errorf("timed out after %v waiting for the lock on %s; it is unchanged", f.timeout, file)), f.json)
 	case err != nil:
 		return c.fail(err, f.json)
 	}
@@ -266,10 +295,10 @@ func (c *cli) badInput(err error, asJSON bool) int {
 		c.printJSON(struct {
 			Error string `json:"error"`
 			Code  int    `json:"code"`
-		}{err.Error(), exitBadInput})
+		}{errorText(err), exitBadInput})
 		return exitBadInput
 	}
-	fmt.Fprintf(c.stderr, "durable: %v\n", err)
+	fmt.Fprintf(c.stderr, "durable: %s\n", errorText(err))
 	return exitBadInput
 }
 
@@ -289,6 +318,35 @@ func shorten(s string) string {
 }
 
 // parseKeyPath splits "a.b\.c" into ["a", "b.c"].
+// maxKeyDepth bounds a KEY.PATH, and maxDocDepth the nesting of a whole
+// document: a path thousands of levels deep makes a file of megabytes of
+// indentation, and one deeper than encoding/json's limit could never be
+// read back.
+const (
+	maxKeyDepth = 64
+	maxDocDepth = 256
+)
+
+// jsonDepth is the deepest nesting of objects and arrays in the JSON text b.
+func jsonDepth(b []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		switch ch := b[i]; {
+		case inString && ch == '\\':
+			i++
+		case ch == '"':
+			inString = !inString
+		case inString:
+		case ch == '{' || ch == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case ch == '}' || ch == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
 func parseKeyPath(s string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
@@ -309,6 +367,9 @@ func parseKeyPath(s string) ([]string, error) {
 		}
 	}
 	out = append(out, cur.String())
+	if len(out) > maxKeyDepth {
+		return nil, fmt.Errorf("KEY.PATH has %d levels; at most %d are allowed", len(out), maxKeyDepth)
+	}
 	for _, k := range out {
 		if k == "" {
 			return nil, fmt.Errorf("KEY.PATH %q has an empty key (write \\. for a dot inside a key)", s)
@@ -524,7 +585,12 @@ why and asks whether to edit again; otherwise FILE is left unchanged and the
 exit code is 2. An unchanged copy changes nothing.
 
 Other writers wait for the lock while the editor is open, and give up after
-their own timeout (30 seconds for programs using package store).`,
+their own timeout (30 seconds for programs using package store).
+
+Exit codes: 0 saved or unchanged; 2 usage error or the copy is not accepted
+JSON (FILE unchanged); 7 timed out waiting for the lock; 8 FILE is corrupt
+with no good backup. With --json (the editor then writes to stderr):
+{"file", "rev", "changed"}.`,
 		example: `durable edit ~/.config/app/config.json
 EDITOR=nano durable edit state.json`,
 		run: runEdit,
@@ -535,6 +601,7 @@ func runEdit(c *cli, args []string) int {
 	fs := c.flags()
 	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal (an existing file keeps its mode)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the document's lock")
+	asJSON := fs.Bool("json", false, "print the result, or the error, as JSON on stdout (the editor then gets the terminal on stderr)")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
@@ -549,19 +616,19 @@ func runEdit(c *cli, args []string) int {
 	file := rest[0]
 	st, warn, err := openDoc(file, perm)
 	if err != nil {
-		return c.fail(err, false)
+		return c.fail(err, *asJSON)
 	}
-	c.warn(warn, false)
+	c.warn(warn, *asJSON)
 	ctx, cancel := context.WithTimeout(c.ctx, *timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "durable-edit-")
 	if err != nil {
-		return c.fail(err, false)
+		return c.fail(err, *asJSON)
 	}
 	defer os.RemoveAll(dir) // the copy may hold secrets
 	copyPath := filepath.Join(dir, filepath.Base(file))
 	unchanged := false
-	_, err = st.Update(ctx, func(doc *json.RawMessage) error {
+	rev, err := st.Update(ctx, func(doc *json.RawMessage) error {
 		var orig bytes.Buffer
 		if *doc == nil {
 			orig.WriteString("{}")
@@ -573,7 +640,7 @@ func runEdit(c *cli, args []string) int {
 			return err
 		}
 		for {
-			if err := c.runEditor(copyPath); err != nil {
+			if err := c.runEditor(copyPath, *asJSON); err != nil {
 				return err
 			}
 			edited, err := os.ReadFile(copyPath)
@@ -605,9 +672,19 @@ func runEdit(c *cli, args []string) int {
 	var bad *badInputError
 	switch {
 	case errors.As(err, &bad):
-		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), false)
+		return c.badInput(fmt.Errorf("%s: %w; the file is unchanged", file, err), *asJSON)
+	case err != nil && c.ctx.Err() != nil:
+		return c.fail(fmt.Errorf("%w; %s is unchanged", c.interrupted(), file), *asJSON)
+	case errors.Is(err, context.DeadlineExceeded):
+		return c.fail(withCode(exitTimeout, fmt.Errorf("timed out after %v waiting for the lock on %s; it is unchanged", *timeout, file)), *asJSON)
 	case err != nil:
-		return c.fail(err, false)
+		return c.fail(err, *asJSON)
+	case *asJSON:
+		c.printJSON(struct {
+			File    string `json:"file"`
+			Rev     string `json:"rev"`
+			Changed bool   `json:"changed"`
+		}{file, rev.String(), !unchanged})
 	case unchanged:
 		fmt.Fprintf(c.stderr, "durable: %s unchanged\n", file)
 	}
@@ -628,10 +705,19 @@ func checkJSON(data []byte) error {
 		col := int(se.Offset) - bytes.LastIndexByte(data[:se.Offset], '\n') - 1
 		return fmt.Errorf("line %d, column %d: %v", line, col, se)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if err := checkNumbers(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("it %w", err)
+	}
+	if d := jsonDepth(data); d > maxDocDepth {
+		return fmt.Errorf("it nests %d levels deep; a document may nest at most %d", d, maxDocDepth)
+	}
+	return nil
 }
 
-func (c *cli) runEditor(path string) error {
+func (c *cli) runEditor(path string, stdoutTaken bool) error {
 	editor := os.Getenv("VISUAL")
 	if editor == "" {
 		editor = os.Getenv("EDITOR")
@@ -652,6 +738,9 @@ func (c *cli) runEditor(path string) error {
 		cmd = exec.Command("sh", "-c", editor+` "$1"`, "sh", path)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
+	if stdoutTaken {
+		cmd.Stdout = c.stderr
+	}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("editor %q: %w", editor, err)
 	}

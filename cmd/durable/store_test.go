@@ -79,7 +79,7 @@ func TestStoreSetGetDeleteIncr(t *testing.T) {
 	if r := storeCmd(t, "get", file, `dotted\.key.a`); r.code != exitOK || r.stdout != "[\n  1,\n  2\n]\n" {
 		t.Errorf("get escaped path: %v", r)
 	}
-	if r := storeCmd(t, "get", file, "server.nope"); r.code != exitFailure || !strings.Contains(r.stderr, "no key server.nope") {
+	if r := storeCmd(t, "get", file, "server.nope"); r.code != exitNotFound || !strings.Contains(r.stderr, "no key server.nope") {
 		t.Errorf("get missing key: %v", r)
 	}
 	r := storeCmd(t, "get", "--json", file, "server")
@@ -129,7 +129,7 @@ func TestStoreBadInputLeavesFileUnchanged(t *testing.T) {
 	}{
 		{[]string{"set", file, "b", "not json"}, "is not valid JSON"},
 		{[]string{"set", file, "b", `{"unterminated": `}, "is not valid JSON"},
-		{[]string{"set", file, "b", "\xff"}, "is not valid JSON"},
+		{[]string{"set", file, "b", "\xff"}, "is not valid UTF-8"},
 		{[]string{"set", file, "a.b", "1"}, "a is a string, not an object"},
 		{[]string{"set", file, "list.x", "1"}, "list is an array, not an object"},
 		{[]string{"incr", file, "n"}, "n is a number, not an integer"},

@@ -10,7 +10,11 @@ func versionVerb() verb {
 	return verb{
 		name:    "version",
 		summary: "print the version of durable",
-		about:   "Prints the module version durable was built from (\"devel\" for a local build).",
+		about: `Prints the module version durable was built from, read from the build
+info: v1.2.3 after "go install github.com/durable-go/durable/cmd/durable@v1.2.3",
+"devel" for a local build (with its commit when the build recorded one).
+
+Exit codes: 0 printed; 2 usage error. With --json: {"version", "go"}.`,
 		example: "durable version",
 		run:     runVersion,
 	}
@@ -39,12 +43,28 @@ func runVersion(c *cli, args []string) int {
 }
 
 // moduleVersion is the version of the module the binary was built from,
-// as "go install ...@v1.2.3" records it, or "devel".
+// as "go install ...@v1.2.3" records it in the build info, or "devel",
+// with the commit when the build recorded one ("devel+abc123def456",
+// "+dirty" for uncommitted changes).
 func moduleVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v := bi.Main.Version; v != "" && v != "(devel)" {
-			return v
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	v, dirty := "devel", false
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			v += "+" + s.Value[:12]
+		case s.Key == "vcs.modified":
+			dirty = s.Value == "true"
 		}
 	}
-	return "devel"
+	if dirty {
+		v += "+dirty"
+	}
+	return v
 }

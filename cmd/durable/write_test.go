@@ -57,8 +57,11 @@ func TestWrite(t *testing.T) {
 	if got := readString(t, file+".bak"); got != `{"token":"abc"}` {
 		t.Errorf("backup holds %q", got)
 	}
-	// Empty stdin is a valid, empty file.
-	if r := runCLI(t, strings.NewReader(""), "write", "--no-sync", file); r.code != exitOK || readString(t, file) != "" {
+	// Empty stdin is refused (a failed producer leaves it), unless allowed.
+	if r := runCLI(t, strings.NewReader(""), "write", "--no-sync", file); r.code != exitUsage || readString(t, file) != "second" {
+		t.Errorf("write of empty stdin: %v", r)
+	}
+	if r := runCLI(t, strings.NewReader(""), "write", "--allow-empty", "--no-sync", file); r.code != exitOK || readString(t, file) != "" {
 		t.Errorf("write of empty stdin: %v", r)
 	}
 }
@@ -214,6 +217,9 @@ func TestExitCode(t *testing.T) {
 		{wrap(durable.ErrConflict), exitConflict},
 		// A lock wait that timed out is reported as the lock it waited for.
 		{errors.Join(durable.ErrLocked, context.DeadlineExceeded), exitLocked},
+		{wrap(fs.ErrNotExist), exitNotFound},
+		{notFoundf("no key a"), exitNotFound},
+		{withCode(exitCheckFailed, errors.New("refused")), exitCheckFailed},
 	} {
 		if got := exitCode(c.err); got != c.want {
 			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
@@ -227,7 +233,7 @@ func TestExitCode(t *testing.T) {
 		}
 		seen[e.code] = true
 	}
-	if len(seen) != 13 {
-		t.Errorf("%d exit codes documented, want 13", len(seen))
+	if len(seen) != 18 {
+		t.Errorf("%d exit codes documented, want 18", len(seen))
 	}
 }

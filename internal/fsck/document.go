@@ -131,9 +131,16 @@ func (c *checker) document(f *family, sec *secrets) {
 		case data == nil:
 		case why != "":
 			c.corruptDocument(f, why, good, maxBak)
-		case exposed:
-			if s := secretKey(data); s != "" {
-				secret = s
+		default:
+			if path, key, dup := DuplicateKey(data); dup {
+				c.add(Finding{Path: e.path, Kind: DuplicateKeys, Problem: true,
+					Detail: fmt.Sprintf("the object at %s has the key %q twice; readers keep only the last", path, key),
+					Action: "not fixable automatically: which one is meant is yours to say (durable edit)"})
+			}
+			if exposed {
+				if s := secretKey(data); s != "" {
+					secret = s
+				}
 			}
 		}
 	}

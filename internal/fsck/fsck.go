@@ -25,6 +25,7 @@ const (
 	ActiveTemp      Kind = "active-temp" // a notice
 	CorruptDocument Kind = "corrupt-document"
 	CorruptBackup   Kind = "corrupt-backup"
+	DuplicateKeys   Kind = "duplicate-keys"
 	TornJSONL       Kind = "torn-jsonl"
 	CorruptJSONL    Kind = "corrupt-jsonl"
 	TornJournal     Kind = "torn-journal"

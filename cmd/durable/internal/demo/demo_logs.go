@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -236,7 +236,7 @@ func logSuite(suite string) func(*demo) []demoPhase {
 
 // logSpawn runs this executable as a log writer child.
 func (d *demo) logSpawn(cfg crashtest.LogWriterConfig) *exec.Cmd {
-	return crashtest.LogCommand(cfg, d.self, crashWriterName)
+	return crashtest.LogCommand(cfg, d.self, CrashWriterName)
 }
 
 // powerCutFilesystems returns the filesystems power cuts can run on here,

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -38,6 +38,10 @@ const (
 	oauthDelta    = 700 * time.Millisecond // refresh this early: the token is good for ~300ms
 	oauthAccount  = "demo"
 )
+
+// OAuthCallsPerRound is how many times one round of the oauth phase asks
+// each token keeper for a token, all processes together.
+const OAuthCallsPerRound = oauthProcs * oauthCalls
 
 func runOAuthClient(ctx context.Context, out io.Writer, c demoChild) error {
 	pause := c.pauser()

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"fmt"
@@ -30,6 +30,9 @@ type demoLogRow struct {
 	crashtest.LogTally
 	MustHold bool `json:"must_hold"`
 }
+
+// Result is what "durable demo --json" prints.
+type Result = demoResult
 
 // demoResult is what --json prints.
 type demoResult struct {

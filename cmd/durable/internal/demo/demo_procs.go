@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bufio"
@@ -70,7 +70,7 @@ func (c demoChild) command(self string) *exec.Cmd {
 	if err != nil {
 		panic(err) // plain fields always marshal
 	}
-	cmd := exec.Command(self, crashWriterName)
+	cmd := exec.Command(self, CrashWriterName)
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if name != demoChildEnv && name != crashtest.WriterEnv && name != crashtest.LogWriterEnv {

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"os/exec"
@@ -18,7 +18,7 @@ func slug(s string) string { return strings.ToLower(strings.ReplaceAll(s, ".", "
 
 // spawn returns a spawn function that runs this executable as the writer.
 func (d *demo) spawn(cfg crashtest.WriterConfig) func() *exec.Cmd {
-	return func() *exec.Cmd { return crashtest.Command(cfg, d.self, crashWriterName) }
+	return func() *exec.Cmd { return crashtest.Command(cfg, d.self, CrashWriterName) }
 }
 
 // killPhases kill -9 each writer d.cfg.rounds times.
