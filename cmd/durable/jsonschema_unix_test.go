@@ -95,9 +95,9 @@ func TestJSONSchemaEveryVerb(t *testing.T) {
 	run("", "queue", "push", "--json", "q", "text", "more")
 	runBinary(t, dir, strings.NewReader("\xff\xfe\n"), "queue", "push", "q")
 	pop := run("", "queue", "pop", "--json", "q")
-	run("", "queue", "ack", "--json", "q", "0")
+	run("", "queue", "ack", "--json", "q", "0.1")
 	run("", "queue", "pop", "--json", "q")
-	run("", "queue", "nack", "--json", "q", "1")
+	run("", "queue", "nack", "--json", "q", "1.1")
 	run("", "queue", "ls", "--json", "q")
 	run("", "queue", "dead", "--json", "q")
 	var m map[string]any

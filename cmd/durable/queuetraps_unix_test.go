@@ -29,8 +29,8 @@ func TestQueueTraps(t *testing.T) {
 			{"queue", "pop", q}, // would wait for ever on a new queue
 			{"queue", "ls", q},
 			{"queue", "ls", "--json", q},
-			{"queue", "ack", q, "1"},
-			{"queue", "nack", q, "1"},
+			{"queue", "ack", q, "1.1"},
+			{"queue", "nack", q, "1.1"},
 			{"queue", "dead", q},
 			{"queue", "dead", "retry", q, "1"},
 			{"queue", "dead", "purge", q},
@@ -62,7 +62,7 @@ func TestQueueTraps(t *testing.T) {
 		!strings.Contains(r.stderr, "nothing was leased") || strings.Contains(r.stderr, "context deadline exceeded") {
 		t.Errorf("pop --timeout: %v", r)
 	}
-	if r := runBinary(t, dir, nil, "queue", "ack", jobs, "41"); r.code != exitNotFound {
+	if r := runBinary(t, dir, nil, "queue", "ack", jobs, "41.1"); r.code != exitNotFound {
 		t.Errorf("ack of a message never pushed: want exit %d\n%v", exitNotFound, r)
 	}
 
@@ -92,8 +92,9 @@ func TestQueueTraps(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("pop: %v", r)
 	}
-	id, _, _ := strings.Cut(r.stdout, "\t")
-	if r := runBinary(t, dir, nil, "queue", "nack", "--max-attempts", "1", jobs, id); r.code != exitOK {
+	receipt, _, _ := strings.Cut(r.stdout, "\t")
+	id, _, _ := strings.Cut(receipt, ".")
+	if r := runBinary(t, dir, nil, "queue", "nack", "--max-attempts", "1", jobs, receipt); r.code != exitOK {
 		t.Fatalf("nack: %v", r)
 	}
 	if r := runBinary(t, dir, nil, "queue", "dead", jobs); r.code != exitOK || !strings.HasPrefix(r.stdout, id+"\t1\tm") {

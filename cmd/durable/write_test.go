@@ -233,7 +233,7 @@ func TestExitCode(t *testing.T) {
 		}
 		seen[e.code] = true
 	}
-	if len(seen) != 18 {
-		t.Errorf("%d exit codes documented, want 18", len(seen))
+	if len(seen) != 22 {
+		t.Errorf("%d exit codes documented, want 22", len(seen))
 	}
 }
