@@ -58,7 +58,9 @@ func record(m *vfs.MemFS, l *ledger) (finish func() []crashState) {
 		for k := range uint64(crashSeeds) {
 			seed := seedFor(s, k)
 			for _, order := range crashtest.Profiles() {
-				m.SetCrashModel(vfs.CrashModel{Dirs: order})
+				// Garbage too: the journal under the queue checksums
+				// every frame.
+				m.SetCrashModel(vfs.CrashModel{Dirs: order, Garbage: true})
 				st := crashState{step: s, op: op, seed: seed, order: order, fs: m.Crash(seed), l: snap}
 				mu.Lock()
 				states = append(states, st)
