@@ -33,13 +33,14 @@ func (s crashState) String() string {
 }
 
 // crashUnder returns the state seed gives under each directory-ordering
-// profile ("ordered" and "POSIX"), leaving m's own model as it was.
+// profile ("ordered" and "POSIX"), leaving m's own model as it was. Torn
+// writes may leave garbage where they wrote: every frame carries a
+// checksum, so the journal must tell garbage from records.
 func crashUnder(m *vfs.MemFS, seed uint64) map[vfs.DirOrder]*vfs.MemFS {
-	saved := m.Model()
-	defer m.SetCrashModel(saved)
+	defer m.SetCrashModel(m.Model())
 	out := map[vfs.DirOrder]*vfs.MemFS{}
 	for _, order := range crashtest.Profiles() {
-		m.SetCrashModel(vfs.CrashModel{Dirs: order, Garbage: saved.Garbage})
+		m.SetCrashModel(vfs.CrashModel{Dirs: order, Garbage: true})
 		out[order] = m.Crash(seed)
 	}
 	return out

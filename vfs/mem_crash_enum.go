@@ -31,7 +31,7 @@ func (m *MemFS) CrashStates(limit int, fn func(*MemFS) bool) (n int, all bool) {
 	seen := map[[32]byte]bool{}
 	// Choice paths that lead to a state already seen cost time but no
 	// state; bound them too, so that a huge space of equal states ends.
-	for paths := 0; paths < 8*limit; paths++ {
+	for paths := 0; paths < 32*limit; paths++ {
 		e.start()
 		s := m.crashWith(&crash{seed: 2, model: m.model, pick: e})
 		if key := s.fingerprint(); !seen[key] {
