@@ -16,8 +16,10 @@ import (
 // ErrLeaseLost: Ack, Nack or Extend was given the receipt of a lease that
 // is no longer the message's: the lease ran out and another consumer
 // popped the message since. The work done under the old lease must not be
-// acknowledged: the new holder owns the message.
-var ErrLeaseLost = errors.New("pg: the lease was lost: the message was delivered to another consumer since")
+// acknowledged: the new holder owns the message. It is the file queue's
+// error, so code written for one backend tests for it unchanged (it wraps
+// durable.ErrConflict).
+var ErrLeaseLost = queue.ErrLeaseLost
 
 // DefaultQueuePoll is how often a waiting Pop looks for messages whose
 // delay or lease ran out; pushes wake it at once (LISTEN/NOTIFY).
