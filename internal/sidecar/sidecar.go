@@ -29,9 +29,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"unicode/utf8"
 
+	"github.com/durable-go/durable/internal/checked"
 	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/vfs"
 )
@@ -128,11 +130,75 @@ func open(fsys vfs.FS, name string, flag int, single bool) (vfs.File, fs.FileInf
 		return nil, nil, openError(fsys, name, err)
 	}
 	fi, err := check(f, name, single)
+	if errors.Is(err, errHardLinked) && dropCreatorsTemp(fsys, name, f) {
+		fi, err = check(f, name, single)
+	}
 	if err != nil {
 		f.Close()
 		return nil, nil, err
 	}
 	return f, fi, nil
+}
+
+// errHardLinked marks check's refusal of a file with another name.
+var errHardLinked = errors.New("a hard link")
+
+// dropCreatorsTemp removes the temp names that create linked to the same
+// file as name: create links its temp into place and then removes it, so
+// an opener can come between the two, or find the temp left for good by
+// a creator killed there. Only names of create's own temp shape, in the
+// same directory, that are the very file f is, are removed; a file that
+// still has another name after that (a planted link to someone's file) is
+// refused as before. It reports whether it removed any.
+func dropCreatorsTemp(fsys vfs.FS, name string, f vfs.File) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	id, ok := checked.IDOf(fi)
+	if !ok {
+		return false
+	}
+	dir, base := filepath.Split(name)
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := fsys.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	removed := false
+	for _, e := range ents {
+		if !isTempOf(e.Name(), base) {
+			continue
+		}
+		tmp := filepath.Join(dir, e.Name())
+		tfi, err := fsys.Lstat(tmp)
+		if err != nil || !tfi.Mode().IsRegular() {
+			continue
+		}
+		if tid, ok := checked.IDOf(tfi); ok && tid == id {
+			if err := fsys.Remove(tmp); err == nil || errors.Is(err, fs.ErrNotExist) {
+				removed = true
+			}
+		}
+	}
+	return removed
+}
+
+// isTempOf reports whether n has the shape TempName(base) gives.
+func isTempOf(n, base string) bool {
+	probe := TempName(base)
+	prefix := probe[:len(probe)-len(".xxxxxxxxxxxx.tmp")+1]
+	if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ".tmp") || len(n) != len(probe) {
+		return false
+	}
+	for _, c := range n[len(prefix) : len(n)-len(".tmp")] {
+		if !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz234567", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // check returns what the open file f says of itself, if it is a regular
@@ -147,7 +213,7 @@ func check(f vfs.File, name string, single bool) (fs.FileInfo, error) {
 	}
 	if single {
 		if ok && n > 1 {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it has %d names (a hard link)", errs.ErrUnsafeFile, n)}
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it has %d names (%w)", errs.ErrUnsafeFile, n, errHardLinked)}
 		}
 	}
 	return fi, nil

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable/internal/checked"
 	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/vfs"
 )
@@ -210,6 +211,60 @@ func TestMkdirDurable(t *testing.T) {
 			if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 				t.Fatalf("found=%v seed %d: after a crash: %v, %v", found, seed, fi, err)
 			}
+		}
+	}
+}
+
+// TestOpenSingleDropsCreatorsTemp: create links its temp into place and
+// then removes it; an opener that comes between the two, or after a
+// creator killed there, finds the lock with two names. The second name is
+// the creator's own temp, the same file, so it is removed and the lock
+// opens; a file that has a name of any other shape is still refused, and
+// so is one whose temp-shaped name is another file.
+func TestOpenSingleDropsCreatorsTemp(t *testing.T) {
+	fsys := vfs.OS{}
+	dir := t.TempDir()
+	lock := dir + "/data.lock"
+	tmp := dir + "/" + TempName("data.lock")
+	mustT(t, os.WriteFile(tmp, nil, 0o600))
+	mustT(t, os.Link(tmp, lock))
+	if fi, _ := os.Stat(lock); fi == nil {
+		t.Fatal("no lock")
+	} else if _, ok := checked.IDOf(fi); !ok {
+		t.Skip("no file identity on this platform")
+	}
+	f, _, err := OpenSingle(fsys, lock, os.O_RDWR)
+	if err != nil {
+		t.Fatalf("a lock whose other name is its creator's temp: %v", err)
+	}
+	f.Close()
+	if _, err := os.Lstat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the creator's temp is still there: %v", err)
+	}
+
+	// Another shape of name: refused, nothing removed.
+	other := dir + "/data.lock.bak"
+	mustT(t, os.Link(lock, other))
+	_, _, err = OpenSingle(fsys, lock, os.O_RDWR)
+	wantUnsafe(t, err, lock)
+	if _, err := os.Lstat(other); err != nil {
+		t.Errorf("a name of another shape was removed: %v", err)
+	}
+	mustT(t, os.Remove(other))
+
+	// A temp-shaped name of the right shape but another file, plus a
+	// third name: refused, and the other file is left alone.
+	decoy := dir + "/" + TempName("data.lock")
+	mustT(t, os.WriteFile(decoy, []byte("x"), 0o600))
+	mustT(t, os.Link(lock, dir+"/elsewhere"))
+	_, _, err = OpenSingle(fsys, lock, os.O_RDWR)
+	wantUnsafe(t, err, lock)
+	if _, err := os.Lstat(decoy); err != nil {
+		t.Errorf("a temp-shaped name of another file was removed: %v", err)
+	}
+	for _, n := range []string{"data.lock", "data.lock.tmp", "." + "data.lock" + ".abc.tmp", TempName("data.lock"), TempName("other.lock")} {
+		if got, want := isTempOf(n, "data.lock"), strings.HasPrefix(n, ".data.lock.") && len(n) == len(TempName("data.lock")); got != want {
+			t.Errorf("isTempOf(%q) = %v, want %v", n, got, want)
 		}
 	}
 }
