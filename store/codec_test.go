@@ -9,12 +9,10 @@ import (
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/durable-go/durable/vfs"
 )
@@ -266,9 +264,13 @@ func propOp(d *propDoc, r *rand.Rand) {
 	}
 }
 
+// testMember is a top-level member the store keeps beside T: the schema
+// version or an unknown field (raw is its value, compact).
+type testMember struct{ key, raw string }
+
 // oracle writes what the store must write for v (a pointer), with the
 // schema member and unknown members around it.
-func oracle(t *testing.T, v any, indent string, pre, post []member) []byte {
+func oracle(t *testing.T, v any, indent string, pre, post []testMember) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -284,14 +286,14 @@ func oracle(t *testing.T, v any, indent string, pre, post []member) []byte {
 		var b []byte
 		b = append(b, '{')
 		for _, m := range pre {
-			b = append(append(append(append(b, m.key...), ':'), m.raw...), ',')
+			b = append(append(append(append(b, quoteKey(m.key)...), ':'), m.raw...), ',')
 		}
 		b = append(b, doc[1:len(doc)-1]...)
 		for _, m := range post {
 			if b[len(b)-1] != ',' && b[len(b)-1] != '{' {
 				b = append(b, ',')
 			}
-			b = append(append(append(b, m.key...), ':'), m.raw...)
+			b = append(append(append(b, quoteKey(m.key)...), ':'), m.raw...)
 		}
 		b = bytes.TrimSuffix(b, []byte(","))
 		doc = append(b, '}')
@@ -331,15 +333,13 @@ func runProp(t *testing.T, seed uint64, indent string) {
 		t.Fatal(err)
 	}
 	if seed%2 == 0 {
-		s.c.minTree = 0 // the tree at every size
+		s.c.enc.SetTreeThreshold(0) // the tree at every size
 	}
 	model := new(propDoc)
 	if err := json.Unmarshal([]byte(start), model); err != nil {
 		t.Fatal(err)
 	}
-	c := s.c
-	unknown := []member{c.unknownMember(rawMember{key: "zzz", val: []byte(`{"kept": [1, 2, {"deep": true}]}`)}),
-		c.unknownMember(rawMember{key: "future", val: []byte(`"v2 field"`)})}
+	unknown := []testMember{{"zzz", `{"kept":[1,2,{"deep":true}]}`}, {"future", `"v2 field"`}}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	ctx := context.Background()
 	for step := range 150 {
@@ -435,9 +435,6 @@ func TestCodecBatchUndo(t *testing.T) {
 }
 
 func TestCodecEmbeddedRootIsLeaf(t *testing.T) {
-	if planFor(reflect.TypeFor[embDoc]()) != nil {
-		t.Fatal("a struct with an embedded field got an object plan")
-	}
 	m := vfs.NewMem()
 	vfs.WriteFile(m, "/e.json", []byte(`{"id":"1","extra":[true],"name":"n"}`), 0o644)
 	s, err := Open("/e.json", &Options[embDoc]{FS: m})
@@ -453,7 +450,7 @@ func TestCodecEmbeddedRootIsLeaf(t *testing.T) {
 	}
 	got, _ := vfs.ReadFile(m, "/e.json")
 	want := oracle(t, &embDoc{Base{"1", "k"}, "n", map[string]string{"b": "<&>", "a": "1"}}, "  ", nil,
-		[]member{s.c.unknownMember(rawMember{key: "extra", val: []byte(`[true]`)})})
+		[]testMember{{"extra", `[true]`}})
 	if !bytes.Equal(got, want) {
 		t.Fatalf("wrote\n%s\nwant\n%s", got, want)
 	}
@@ -591,7 +588,7 @@ func TestCodecMapChangeUndoneWhenLaterMemberFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.c.minTree = 0 // the tree at every size
+	s.c.enc.SetTreeThreshold(0) // the tree at every size
 	ctx := context.Background()
 	if _, err := s.Update(ctx, func(d *doc) error {
 		d.M = map[string]rec{}
@@ -658,7 +655,7 @@ func TestCodecLargeMapSplice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.c.minTree = 0 // the tree at every size
+		s.c.enc.SetTreeThreshold(0) // the tree at every size
 		model := doc{M: map[string]rec{}}
 		for i := range 200 {
 			model.M[fmt.Sprint("k", i)] = rec{N: i}
@@ -692,77 +689,6 @@ func TestCodecLargeMapSplice(t *testing.T) {
 	}
 }
 
-// TestCodecFlatMapWalkOrder drives the comparison of a map of flat records
-// (compared against copies kept in the map's walk order) through updates,
-// failed updates, and a churn that deletes and re-adds keys in one update,
-// which moves them in Go's map and so changes the walk order.
-func TestCodecFlatMapWalkOrder(t *testing.T) {
-	type rec struct {
-		N int    `json:"n"`
-		S string `json:"s,omitempty"`
-	}
-	type doc struct {
-		M map[string]rec `json:"m"`
-		Z int            `json:"z"`
-	}
-	m := vfs.NewMem()
-	s, err := Open("/d.json", &Options[doc]{FS: m, Backups: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.c.minTree = 0 // the tree at every size
-	model := doc{M: map[string]rec{}}
-	for i := range 300 {
-		model.M[fmt.Sprint("k", i)] = rec{N: i}
-	}
-	usedOrder := false
-	failing := rand.New(rand.NewPCG(5, 6))
-	for step := range 400 {
-		op := func(d *doc) {
-			r := rand.New(rand.NewPCG(uint64(step), 11))
-			if step == 0 {
-				d.M = maps.Clone(model.M)
-				return
-			}
-			switch x := r.IntN(20); {
-			case x == 0: // churn: the same keys, moved
-				for i := range 100 {
-					k := fmt.Sprint("k", (step+i*3)%300)
-					e, ok := d.M[k]
-					delete(d.M, k)
-					if ok {
-						e.N++
-						d.M[k] = e
-					}
-				}
-			case x == 1:
-				delete(d.M, fmt.Sprint("k", r.IntN(300)))
-			case x == 2:
-				d.M[fmt.Sprint("k", r.IntN(300))] = rec{N: -1, S: "new"}
-			default:
-				for range 1 + r.IntN(3) {
-					k := fmt.Sprint("k", r.IntN(300))
-					if e, ok := d.M[k]; ok {
-						// Few values, so that members often change back
-						// to what their copies held before.
-						e.N = r.IntN(3)
-						e.S = strings.Repeat("s", r.IntN(2))
-						d.M[k] = e
-					}
-				}
-			}
-			d.Z = step
-		}
-		updateLikeModel(t, m, s, &model, "  ", step, step > 0 && failing.IntN(7) == 0, op)
-		if st := s.st; st != nil && st.root != nil && st.root.kids[0].valBase != nil {
-			usedOrder = true
-		}
-	}
-	if !usedOrder {
-		t.Error("the comparison never used the copies kept in walk order")
-	}
-}
-
 // updateLikeModel runs op in an Update of s, refused afterwards when fail,
 // and on the model when it was not, then checks that the file is what
 // encoding/json makes of the model (from step 1 on: step 0 sets it up).
@@ -787,65 +713,3 @@ func updateLikeModel[T any](t *testing.T, m *vfs.MemFS, s *Store[T], model *T, i
 	}
 }
 
-// A map assignment to an existing string key stores the caller's string
-// (Go updates the key). The walk must take that string as its guess for
-// the next walk, or every later walk compares the key's bytes where one
-// pointer comparison would do; the test checks the guesses themselves.
-func TestCodecWalkAdoptsAssignedKeys(t *testing.T) {
-	c := newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0)
-	c.minTree = 0
-	doc := newBenchDoc(200)
-	v := reflect.ValueOf(&doc).Elem()
-	sc := newScratch()
-	root, _, err := c.syncRoot(sc, nil, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // the first walk records the order, the second uses it
-		if root, _, err = c.syncRoot(sc, root, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m := root.kids[1] // Entries
-	if m.index == nil || len(m.index.okeys) != 200 {
-		t.Fatalf("no walk order recorded")
-	}
-	// Store every key again under a string with the same bytes and a new
-	// address, changing one value so that the update is real.
-	for k, e := range maps.Clone(doc.Entries) {
-		if k == benchKey(7) {
-			e.Hits++
-		}
-		doc.Entries[strings.Clone(k)] = e
-	}
-	if root, _, err = c.syncRoot(sc, root, v); err != nil {
-		t.Fatal(err)
-	}
-	held := map[string]*byte{}
-	for k := range doc.Entries {
-		held[k] = unsafe.StringData(k)
-	}
-	stale := 0
-	for _, k := range m.index.okeys {
-		if unsafe.StringData(k) != held[k] {
-			stale++
-		}
-	}
-	if stale > 0 {
-		t.Errorf("%d of 200 walk guesses still hold a string the map replaced", stale)
-	}
-	var want bytes.Buffer
-	enc := json.NewEncoder(&want)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.document(nil, &state{val: v, root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(bytes.TrimSpace(want.Bytes()), bytes.TrimSpace(got)) {
-		t.Error("the document differs from encoding/json's")
-	}
-}
