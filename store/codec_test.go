@@ -712,4 +712,3 @@ func updateLikeModel[T any](t *testing.T, m *vfs.MemFS, s *Store[T], model *T, i
 		t.Fatalf("indent %q step %d: wrote\n%s\nwant\n%s", indent, step, got, want)
 	}
 }
-
