@@ -314,7 +314,7 @@ func skipValue(data []byte, i int) int {
 	return i
 }
 
-// migrate runs the migrations from the file's version up to the codec's
+// migrate runs the migrations from the file's version up to the store's
 // and returns the migrated content (compact, schema key first). Steps
 // without a function leave the document as it is.
 func (c *format) migrate(p *parsed, steps map[int]func(map[string]json.RawMessage) error) ([]byte, error) {
