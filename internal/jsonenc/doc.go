@@ -25,14 +25,11 @@
 //
 // A typical update:
 //
-//	undo := c.SaveForUndo(tree, v)
-//	if err := change(v); err != nil {
-//		return undo()
-//	}
+//	undo := c.SaveForUndo(tree, v) // before v changes
+//	change(v)
 //	next, changed, err := c.Sync(tree, v)
 //	if err != nil {
-//		undo()
-//		return err
+//		return errors.Join(err, undo()) // v as it was; tree still describes it
 //	}
 //	tree = next
 //	if changed {
