@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/durable-go/durable/vfs"
 )
@@ -266,9 +263,13 @@ func propOp(d *propDoc, r *rand.Rand) {
 	}
 }
 
+// testMember is a top-level member the store keeps beside T: the schema
+// version or an unknown field (raw is its value, compact).
+type testMember struct{ key, raw string }
+
 // oracle writes what the store must write for v (a pointer), with the
 // schema member and unknown members around it.
-func oracle(t *testing.T, v any, indent string, pre, post []member) []byte {
+func oracle(t *testing.T, v any, indent string, pre, post []testMember) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -284,14 +285,14 @@ func oracle(t *testing.T, v any, indent string, pre, post []member) []byte {
 		var b []byte
 		b = append(b, '{')
 		for _, m := range pre {
-			b = append(append(append(append(b, m.key...), ':'), m.raw...), ',')
+			b = append(append(append(append(b, quoteKey(m.key)...), ':'), m.raw...), ',')
 		}
 		b = append(b, doc[1:len(doc)-1]...)
 		for _, m := range post {
 			if b[len(b)-1] != ',' && b[len(b)-1] != '{' {
 				b = append(b, ',')
 			}
-			b = append(append(append(b, m.key...), ':'), m.raw...)
+			b = append(append(append(b, quoteKey(m.key)...), ':'), m.raw...)
 		}
 		b = bytes.TrimSuffix(b, []byte(","))
 		doc = append(b, '}')
@@ -331,15 +332,13 @@ func runProp(t *testing.T, seed uint64, indent string) {
 		t.Fatal(err)
 	}
 	if seed%2 == 0 {
-		s.c.minTree = 0 // the tree at every size
+		s.c.enc.SetTreeThreshold(0) // the tree at every size
 	}
 	model := new(propDoc)
 	if err := json.Unmarshal([]byte(start), model); err != nil {
 		t.Fatal(err)
 	}
-	c := s.c
-	unknown := []member{c.unknownMember(rawMember{key: "zzz", val: []byte(`{"kept": [1, 2, {"deep": true}]}`)}),
-		c.unknownMember(rawMember{key: "future", val: []byte(`"v2 field"`)})}
+	unknown := []testMember{{"zzz", `{"kept":[1,2,{"deep":true}]}`}, {"future", `"v2 field"`}}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	ctx := context.Background()
 	for step := range 150 {
@@ -435,9 +434,6 @@ func TestCodecBatchUndo(t *testing.T) {
 }
 
 func TestCodecEmbeddedRootIsLeaf(t *testing.T) {
-	if planFor(reflect.TypeFor[embDoc]()) != nil {
-		t.Fatal("a struct with an embedded field got an object plan")
-	}
 	m := vfs.NewMem()
 	vfs.WriteFile(m, "/e.json", []byte(`{"id":"1","extra":[true],"name":"n"}`), 0o644)
 	s, err := Open("/e.json", &Options[embDoc]{FS: m})
@@ -453,44 +449,9 @@ func TestCodecEmbeddedRootIsLeaf(t *testing.T) {
 	}
 	got, _ := vfs.ReadFile(m, "/e.json")
 	want := oracle(t, &embDoc{Base{"1", "k"}, "n", map[string]string{"b": "<&>", "a": "1"}}, "  ", nil,
-		[]member{s.c.unknownMember(rawMember{key: "extra", val: []byte(`[true]`)})})
+		[]testMember{{"extra", `[true]`}})
 	if !bytes.Equal(got, want) {
 		t.Fatalf("wrote\n%s\nwant\n%s", got, want)
-	}
-}
-
-func TestCodecMapRoot(t *testing.T) {
-	m := vfs.NewMem()
-	s, err := Open("/m.json", &Options[map[string]propInner]{FS: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := map[string]propInner{}
-	rng := rand.New(rand.NewPCG(3, 3))
-	for step := range 200 {
-		k, a := fmt.Sprintf("k%02d", rng.IntN(30)), rng.IntN(4)
-		del := rng.IntN(4) == 0
-		apply := func(d map[string]propInner) {
-			if del {
-				delete(d, k)
-			} else {
-				d[k] = propInner{A: a, B: k}
-			}
-		}
-		if _, err := s.Update(context.Background(), func(d *map[string]propInner) error {
-			if *d == nil {
-				*d = map[string]propInner{}
-			}
-			apply(*d)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		apply(model)
-		got, _ := vfs.ReadFile(m, "/m.json")
-		if want := oracle(t, &model, "  ", nil, nil); step > 0 && !bytes.Equal(got, want) {
-			t.Fatalf("step %d: wrote\n%s\nwant\n%s", step, got, want)
-		}
 	}
 }
 
@@ -571,281 +532,5 @@ func TestStealWaitingBatch(t *testing.T) {
 		if i != 6 && r != rev {
 			t.Fatalf("update %d answered with %v, want the written %v", i+1, r, rev)
 		}
-	}
-}
-
-// A change to a map is applied to the tree in place only once the whole
-// document encoded: when a later member fails to encode, the update is
-// refused and the map's change undone, in memory and on disk.
-func TestCodecMapChangeUndoneWhenLaterMemberFails(t *testing.T) {
-	type rec struct {
-		N int    `json:"n"`
-		S string `json:"s"`
-	}
-	type doc struct {
-		M map[string]rec `json:"m"`
-		F float64        `json:"f"`
-	}
-	m := vfs.NewMem()
-	s, err := Open("/d.json", &Options[doc]{FS: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.c.minTree = 0 // the tree at every size
-	ctx := context.Background()
-	if _, err := s.Update(ctx, func(d *doc) error {
-		d.M = map[string]rec{}
-		for i := range 100 {
-			d.M[fmt.Sprint("k", i)] = rec{N: i, S: "x"}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := vfs.ReadFile(m, "/d.json")
-	for range 3 {
-		_, err := s.Update(ctx, func(d *doc) error {
-			d.M["k7"] = rec{N: -1, S: "changed"}
-			d.M["k8"] = rec{N: -2, S: "changed"}
-			var z float64
-			d.F = z / z // NaN does not encode
-			return nil
-		})
-		if !errors.Is(err, ErrInvalid) {
-			t.Fatalf("err = %v, want ErrInvalid", err)
-		}
-	}
-	if got, _ := vfs.ReadFile(m, "/d.json"); !bytes.Equal(got, before) {
-		t.Fatalf("a refused update reached the disk")
-	}
-	if _, err := s.Update(ctx, func(d *doc) error {
-		if d.M["k7"].N != 7 || d.M["k8"].N != 8 || d.F != 0 {
-			t.Errorf("undone changes leaked: k7 %+v k8 %+v f %v", d.M["k7"], d.M["k8"], d.F)
-		}
-		d.M["k9"] = rec{N: 90, S: "y"}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := vfs.ReadFile(m, "/d.json")
-	want := bytes.Replace(before, []byte(`"k9": {
-      "n": 9,
-      "s": "x"`), []byte(`"k9": {
-      "n": 90,
-      "s": "y"`), 1)
-	if bytes.Equal(want, before) || !bytes.Equal(got, want) {
-		t.Fatalf("wrote\n%s\nwant\n%s", got, want)
-	}
-}
-
-// A large map keeps its encoding and splices changed members into it: the
-// bytes must stay exactly encoding/json's through changes of one member,
-// of several, of a member's length, and through keys added and removed.
-func TestCodecLargeMapSplice(t *testing.T) {
-	type rec struct {
-		N int               `json:"n"`
-		S string            `json:"s,omitempty"`
-		M map[string]string `json:"m,omitempty"`
-	}
-	type doc struct {
-		A string         `json:"a"`
-		M map[string]rec `json:"m"`
-		Z int            `json:"z"`
-	}
-	for _, indent := range []string{"  ", ""} {
-		m := vfs.NewMem()
-		s, err := Open("/d.json", &Options[doc]{FS: m, Indent: indent, Compact: indent == "", Backups: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.c.minTree = 0 // the tree at every size
-		model := doc{M: map[string]rec{}}
-		for i := range 200 {
-			model.M[fmt.Sprint("k", i)] = rec{N: i}
-		}
-		rng := rand.New(rand.NewPCG(3, 4))
-		for step := range 300 {
-			op := func(d *doc) {
-				if step == 0 {
-					d.M = maps.Clone(model.M)
-					return
-				}
-				r := rand.New(rand.NewPCG(uint64(step), 9))
-				for range 1 + r.IntN(3) {
-					k := fmt.Sprint("k", r.IntN(220))
-					switch x := r.IntN(10); {
-					case x == 0:
-						delete(d.M, k)
-					case x == 1:
-						d.M[k] = rec{N: r.IntN(1000), M: map[string]string{"x": strings.Repeat("y", r.IntN(5))}}
-					default:
-						e := d.M[k]
-						e.N += r.IntN(2000) - 1000
-						e.S = strings.Repeat("s", r.IntN(3))
-						d.M[k] = e
-					}
-				}
-				d.Z = step
-			}
-			updateLikeModel(t, m, s, &model, indent, step, step > 0 && rng.IntN(6) == 0, op)
-		}
-	}
-}
-
-// TestCodecFlatMapWalkOrder drives the comparison of a map of flat records
-// (compared against copies kept in the map's walk order) through updates,
-// failed updates, and a churn that deletes and re-adds keys in one update,
-// which moves them in Go's map and so changes the walk order.
-func TestCodecFlatMapWalkOrder(t *testing.T) {
-	type rec struct {
-		N int    `json:"n"`
-		S string `json:"s,omitempty"`
-	}
-	type doc struct {
-		M map[string]rec `json:"m"`
-		Z int            `json:"z"`
-	}
-	m := vfs.NewMem()
-	s, err := Open("/d.json", &Options[doc]{FS: m, Backups: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.c.minTree = 0 // the tree at every size
-	model := doc{M: map[string]rec{}}
-	for i := range 300 {
-		model.M[fmt.Sprint("k", i)] = rec{N: i}
-	}
-	usedOrder := false
-	failing := rand.New(rand.NewPCG(5, 6))
-	for step := range 400 {
-		op := func(d *doc) {
-			r := rand.New(rand.NewPCG(uint64(step), 11))
-			if step == 0 {
-				d.M = maps.Clone(model.M)
-				return
-			}
-			switch x := r.IntN(20); {
-			case x == 0: // churn: the same keys, moved
-				for i := range 100 {
-					k := fmt.Sprint("k", (step+i*3)%300)
-					e, ok := d.M[k]
-					delete(d.M, k)
-					if ok {
-						e.N++
-						d.M[k] = e
-					}
-				}
-			case x == 1:
-				delete(d.M, fmt.Sprint("k", r.IntN(300)))
-			case x == 2:
-				d.M[fmt.Sprint("k", r.IntN(300))] = rec{N: -1, S: "new"}
-			default:
-				for range 1 + r.IntN(3) {
-					k := fmt.Sprint("k", r.IntN(300))
-					if e, ok := d.M[k]; ok {
-						// Few values, so that members often change back
-						// to what their copies held before.
-						e.N = r.IntN(3)
-						e.S = strings.Repeat("s", r.IntN(2))
-						d.M[k] = e
-					}
-				}
-			}
-			d.Z = step
-		}
-		updateLikeModel(t, m, s, &model, "  ", step, step > 0 && failing.IntN(7) == 0, op)
-		if st := s.st; st != nil && st.root != nil && st.root.kids[0].valBase != nil {
-			usedOrder = true
-		}
-	}
-	if !usedOrder {
-		t.Error("the comparison never used the copies kept in walk order")
-	}
-}
-
-// updateLikeModel runs op in an Update of s, refused afterwards when fail,
-// and on the model when it was not, then checks that the file is what
-// encoding/json makes of the model (from step 1 on: step 0 sets it up).
-func updateLikeModel[T any](t *testing.T, m *vfs.MemFS, s *Store[T], model *T, indent string, step int, fail bool, op func(*T)) {
-	t.Helper()
-	_, err := s.Update(context.Background(), func(d *T) error {
-		op(d)
-		if fail {
-			return errors.New("refused")
-		}
-		return nil
-	})
-	if fail != (err != nil) {
-		t.Fatalf("step %d: err = %v", step, err)
-	}
-	if !fail {
-		op(model)
-	}
-	got, _ := vfs.ReadFile(m, "/d.json")
-	if want := oracle(t, model, indent, nil, nil); step > 0 && !bytes.Equal(got, want) {
-		t.Fatalf("indent %q step %d: wrote\n%s\nwant\n%s", indent, step, got, want)
-	}
-}
-
-// A map assignment to an existing string key stores the caller's string
-// (Go updates the key). The walk must take that string as its guess for
-// the next walk, or every later walk compares the key's bytes where one
-// pointer comparison would do; the test checks the guesses themselves.
-func TestCodecWalkAdoptsAssignedKeys(t *testing.T) {
-	c := newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0)
-	c.minTree = 0
-	doc := newBenchDoc(200)
-	v := reflect.ValueOf(&doc).Elem()
-	sc := newScratch()
-	root, _, err := c.syncRoot(sc, nil, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // the first walk records the order, the second uses it
-		if root, _, err = c.syncRoot(sc, root, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m := root.kids[1] // Entries
-	if m.index == nil || len(m.index.okeys) != 200 {
-		t.Fatalf("no walk order recorded")
-	}
-	// Store every key again under a string with the same bytes and a new
-	// address, changing one value so that the update is real.
-	for k, e := range maps.Clone(doc.Entries) {
-		if k == benchKey(7) {
-			e.Hits++
-		}
-		doc.Entries[strings.Clone(k)] = e
-	}
-	if root, _, err = c.syncRoot(sc, root, v); err != nil {
-		t.Fatal(err)
-	}
-	held := map[string]*byte{}
-	for k := range doc.Entries {
-		held[k] = unsafe.StringData(k)
-	}
-	stale := 0
-	for _, k := range m.index.okeys {
-		if unsafe.StringData(k) != held[k] {
-			stale++
-		}
-	}
-	if stale > 0 {
-		t.Errorf("%d of 200 walk guesses still hold a string the map replaced", stale)
-	}
-	var want bytes.Buffer
-	enc := json.NewEncoder(&want)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.document(nil, &state{val: v, root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(bytes.TrimSpace(want.Bytes()), bytes.TrimSpace(got)) {
-		t.Error("the document differs from encoding/json's")
 	}
 }

@@ -69,11 +69,14 @@
 // checksum and the places of the changes spliced into it check out (a
 // check of the whole document would cost more than the rest of the
 // update). An encoding that encoding/json could not read back into T is
-// refused, so the store never publishes a file it cannot open. A
-// differential fuzzer (FuzzCodecDiff, run with a fixed seed set of over
-// 5,000 updates in every go test) checks after every update that the file
-// equals encoding/json's output, that a failed update left the value
-// exactly as it was, and that a fresh Open and Get read it back.
+// refused, so the store never publishes a file it cannot open. The
+// encoder lives in internal/jsonenc, whose differential fuzzer
+// (FuzzCodecDiff, run with a fixed seed set of over 5,000 updates in every
+// go test) checks after every update that the document equals
+// encoding/json's output and that a failed update left the value exactly
+// as it was; the store's tests check that the file equals encoding/json's
+// output, unknown fields and schema version included, and that a fresh
+// Open and Get read it back.
 //
 // # File format
 //

@@ -49,7 +49,7 @@ func fuzzLoadOne(t *testing.T, data []byte) {
 			if version > 0 {
 				key = "schema"
 			}
-			c := newCodec(reflect.TypeFor[fuzzDoc](), "  ", key, version)
+			c := newFormat(reflect.TypeFor[fuzzDoc](), "  ", key, version)
 			p, err := c.parse(data)
 			if err != nil {
 				var pe *parseError
@@ -73,8 +73,8 @@ func fuzzLoadOne(t *testing.T, data []byte) {
 				t.Fatalf("unknown fields %d, then %d", len(p.unknown), len(p2.unknown))
 			}
 			for i := range p.unknown {
-				if !bytes.Equal(p.unknown[i].key, p2.unknown[i].key) || !bytes.Equal(p.unknown[i].raw, p2.unknown[i].raw) {
-					t.Fatalf("unknown field %s changed", p.unknown[i].key)
+				if !reflect.DeepEqual(p.unknown[i], p2.unknown[i]) {
+					t.Fatalf("unknown field %d changed: %+v, then %+v", i, p.unknown[i], p2.unknown[i])
 				}
 			}
 			if again := writeDoc(t, c, p2); !bytes.Equal(out, again) {
@@ -87,13 +87,13 @@ func fuzzLoadOne(t *testing.T, data []byte) {
 	}
 }
 
-func writeDoc(t *testing.T, c *codec, p *parsed) []byte {
+func writeDoc(t *testing.T, c *format, p *parsed) []byte {
 	t.Helper()
 	st := &state{val: p.val, unknown: p.unknown}
 	if c.schemaKey != "" {
 		st.version = max(p.version, c.version)
 	}
-	root, _, err := c.syncRoot(newScratch(), nil, st.val)
+	root, _, err := c.enc.Sync(nil, st.val)
 	if err != nil {
 		// A loaded value that cannot be written back must not be
 		// accepted: it would fail every update.

@@ -9,10 +9,46 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/jsonenc"
 )
+
+// format is how a Store reads and writes its file: T's encoding, which
+// jsonenc keeps up to date incrementally, and what the file holds beside T
+// at the top level (the schema version and fields T does not know).
+type format struct {
+	enc       *jsonenc.Codec
+	t         reflect.Type
+	schemaKey string   // "" when the store has no schema version
+	version   int      // the schema version the program writes
+	mustObj   bool     // the document must be a JSON object
+	allKnown  bool     // every top-level key belongs to T (a map)
+	known     sync.Map // top-level key -> bool: T decodes it
+}
+
+func newFormat(t reflect.Type, indent, schemaKey string, version int) *format {
+	c := &format{enc: jsonenc.New(t, indent), t: t, schemaKey: schemaKey, version: version}
+	k := t.Kind()
+	c.mustObj = (k == reflect.Struct || k == reflect.Map) && !jsonenc.Custom(t) || schemaKey != ""
+	// A map takes every key; a type with its own unmarshaler decides
+	// alone, so nothing is kept beside it.
+	c.allKnown = k == reflect.Map || jsonenc.Custom(t)
+	return c
+}
+
+// document appends the whole file to buf: the schema version first, then
+// T's members, then the unknown fields in the order the file had them. It
+// never returns invalid JSON (see jsonenc.Codec.Append).
+func (c *format) document(buf []byte, st *state) ([]byte, error) {
+	var pre []jsonenc.Member
+	if c.schemaKey != "" && st.version > 0 {
+		pre = []jsonenc.Member{c.enc.Member(c.schemaKey, fmt.Appendf(nil, "%d", st.version))}
+	}
+	return c.enc.Append(buf, st.root, pre, st.unknown)
+}
 
 // state is a document in memory: the value being updated, its encoding
 // tree, and what the file holds beside T.
@@ -20,9 +56,9 @@ type state struct {
 	file    []byte        // the file's content this state matches; nil when missing
 	missing bool          // the file does not exist
 	val     reflect.Value // addressable T, updated in place
-	root    *node
-	version int      // schema version to write (0: none)
-	unknown []member // top-level fields T does not know, in file order
+	root    *jsonenc.Tree
+	version int              // schema version to write (0: none)
+	unknown []jsonenc.Member // top-level fields T does not know, in file order
 
 	// versions hashes the documents this state writes, each against the
 	// one before: a change of one member rehashes a few KiB.
@@ -51,7 +87,7 @@ type parsed struct {
 	val     reflect.Value // addressable T; invalid when the version needs migrating
 	version int           // schema version in the file (0 when absent)
 	members []rawMember   // top-level members in file order (objects only)
-	unknown []member
+	unknown []jsonenc.Member
 }
 
 type rawMember struct {
@@ -79,7 +115,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // well-formed document of the right shape is a *parseError: empty,
 // truncated, zero-filled, invalid UTF-8, trailing garbage, the wrong JSON
 // type, a value that does not fit T.
-func (c *codec) parse(data []byte) (*parsed, error) {
+func (c *format) parse(data []byte) (*parsed, error) {
 	data = bytes.TrimPrefix(data, utf8BOM) // some editors add one
 	if len(data) > 0 && bytes.Count(data, []byte{0}) == len(data) {
 		return nil, &parseError{0, "the file is all zero bytes"}
@@ -152,17 +188,13 @@ func (c *codec) parse(data []byte) (*parsed, error) {
 	return p, nil
 }
 
-func (c *codec) unknownMember(m rawMember) member {
-	var buf bytes.Buffer
-	json.Compact(&buf, m.val)
-	raw := bytes.Clone(buf.Bytes())
-	val := raw
-	if c.indent != "" && (raw[0] == '{' || raw[0] == '[') {
-		buf.Reset()
-		json.Indent(&buf, raw, c.prefix(1), c.indent)
-		val = bytes.Clone(buf.Bytes())
-	}
-	return member{key: quoteKey(m.key), val: val, raw: raw}
+func (c *format) unknownMember(m rawMember) jsonenc.Member {
+	return c.enc.Member(m.key, m.val)
+}
+
+func quoteKey(k string) []byte {
+	b, _ := json.Marshal(k)
+	return b
 }
 
 func firstByte(data []byte) byte {
@@ -190,7 +222,7 @@ func jsonKind(b byte) string {
 // knows reports whether T decodes the top-level key: whether encoding/json,
 // told to refuse unknown fields, accepts it. That is encoding/json's own
 // rule, case folding and embedded structs included.
-func (c *codec) knows(key string) bool {
+func (c *format) knows(key string) bool {
 	if c.allKnown {
 		return true
 	}
@@ -282,10 +314,10 @@ func skipValue(data []byte, i int) int {
 	return i
 }
 
-// migrate runs the migrations from the file's version up to the codec's
+// migrate runs the migrations from the file's version up to the store's
 // and returns the migrated content (compact, schema key first). Steps
 // without a function leave the document as it is.
-func (c *codec) migrate(p *parsed, steps map[int]func(map[string]json.RawMessage) error) ([]byte, error) {
+func (c *format) migrate(p *parsed, steps map[int]func(map[string]json.RawMessage) error) ([]byte, error) {
 	doc := make(map[string]json.RawMessage, len(p.members))
 	var order []string
 	for _, m := range p.members {

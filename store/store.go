@@ -16,6 +16,7 @@ import (
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/internal/jsonenc"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -93,7 +94,7 @@ type Store[T any] struct {
 	perm    fs.FileMode
 	backups int
 	poll    time.Duration
-	c       *codec
+	c       *format
 	dopts   []durable.Option
 	upd     *durable.Updater // the file's lock and last version, kept between writes
 	be      Backend          // where the document is kept instead of a file (backend.go)
@@ -174,11 +175,11 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 		if schemaKey == "" {
 			schemaKey = "schema"
 		}
-		if t.Kind() != reflect.Struct || custom(t) {
+		if t.Kind() != reflect.Struct || jsonenc.Custom(t) {
 			return nil, fmt.Errorf("store: %s: a schema version needs T to be a plain struct, not %v", path, t)
 		}
 	}
-	s.c = newCodec(t, indent, schemaKey, o.Version)
+	s.c = newFormat(t, indent, schemaKey, o.Version)
 	if schemaKey != "" {
 		s.c.schemaKey = "" // knows must not skip it
 		known := s.c.knows(schemaKey)
@@ -548,14 +549,12 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 // transact runs under the file's lock, with old the file's content (nil
 // if it does not exist), and returns what to publish.
 func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func() []*request[T]) ([]byte, error) {
-	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
 	// The file's real name (past symbolic links, s.upd.Target) is needed
 	// only to load a document anew or to keep backups.
 	st, fx := s.st, fix{}
 	if st == nil || !st.holds(old) {
 		var err error
-		st, fx, err = s.stateFor(sc, s.updateTarget(), old)
+		st, fx, err = s.stateFor(s.updateTarget(), old)
 		if err != nil {
 			s.st = nil
 			return nil, err
@@ -614,7 +613,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 				continue
 			}
 		}
-		if err := s.apply(sc, st, r); err != nil {
+		if err := s.apply(st, r); err != nil {
 			if errors.Is(err, errBroken) {
 				s.st = nil
 				return nil, err
@@ -650,9 +649,9 @@ var errPanicked = errors.New("store: the update function panicked")
 
 // apply runs one request on the state and brings the encoding up to date;
 // on failure it undoes whatever the request changed.
-func (s *Store[T]) apply(sc *scratch, st *state, r *request[T]) (err error) {
+func (s *Store[T]) apply(st *state, r *request[T]) (err error) {
 	ptr := st.val.Addr().Interface().(*T)
-	restore := s.c.saveForUndo(st.root, st.val) // see undo.go
+	restore := s.c.enc.SaveForUndo(st.root, st.val)
 	undo := func() error {
 		if err := restore(); err != nil {
 			return fmt.Errorf("%w: %w", errBroken, err)
@@ -679,8 +678,8 @@ func (s *Store[T]) apply(sc *scratch, st *state, r *request[T]) (err error) {
 		}
 	}
 	if err == nil {
-		var root *node
-		root, r.changed, err = s.c.syncRoot(sc, st.root, st.val)
+		var root *jsonenc.Tree
+		root, r.changed, err = s.c.enc.Sync(st.root, st.val)
 		if err == nil {
 			st.root = root
 			return nil
@@ -705,7 +704,7 @@ type fix struct {
 
 // stateFor returns the document the file content old holds, from memory
 // when this Store wrote or read exactly that content last.
-func (s *Store[T]) stateFor(sc *scratch, target string, old []byte) (*state, fix, error) {
+func (s *Store[T]) stateFor(target string, old []byte) (*state, fix, error) {
 	var fx fix
 	if st := s.st; st != nil && st.holds(old) {
 		return st, fx, nil
@@ -767,7 +766,7 @@ func (s *Store[T]) stateFor(sc *scratch, target string, old []byte) (*state, fix
 	if s.c.schemaKey != "" {
 		st.version = max(p.version, s.c.version)
 	}
-	root, _, err := s.c.syncRoot(sc, nil, st.val)
+	root, _, err := s.c.enc.Sync(nil, st.val)
 	if err != nil {
 		return nil, fx, &invalidError{err}
 	}

@@ -1,4 +1,4 @@
-package store
+package jsonenc
 
 import (
 	"bytes"
@@ -13,44 +13,42 @@ import (
 	"unsafe"
 )
 
-// codec encodes documents of one type and decodes them. What it writes is
-// byte for byte what encoding/json writes (json.Marshal of a pointer to the
-// value, without HTML escaping, then json.Indent), which the tests check
-// against encoding/json after every update, under a fuzzer.
+// Codec encodes the values of one Go type. What it writes is byte for
+// byte what encoding/json writes (json.Marshal of a pointer to the value,
+// without HTML escaping, then json.Indent), which the tests check against
+// encoding/json after every update, under a fuzzer.
 //
-// A small document is encoded whole by encoding/json every time (a node
+// A small document is encoded whole by encoding/json every time (a Tree
 // with whole set): that is as fast as anything cleverer. A large one of an
 // object type (see plan.go) is encoded incrementally: the encoding is a
 // tree of nodes mirroring the value, an object node per plain struct or
 // string-keyed map, a leaf per other value. Each node keeps its encoding
 // (indented for its depth) and each leaf a deep copy of the value it
-// encoded. After an update, sync walks the value against the tree: equal
+// encoded. After an update, Sync walks the value against the tree: equal
 // leaves cost a comparison, changed ones are encoded again, and only the
 // objects on the path to a change are reassembled. Leaves whose encoding
 // may depend on what the comparison does not see (marshalers, IsZero
 // methods, unexported fields under omitzero, TextMarshaler keys) are never
 // equal: they are encoded again and compared as bytes (see ops.go).
 // Nodes are replaced, not changed, except a map's members, which change in
-// place once the whole document encoded (see syncRoot); a large map also
+// place once the whole document encoded (see syncTree); a large map also
 // keeps a private copy of its encoding and splices the changed members
 // into it.
 //
-// A failed sync changes no node, so the tree still describes the value as
+// A failed Sync changes no node, so the tree still describes the value as
 // it was before the update: for a type without hidden state, the undo
 // rebuilds the value from it (undo.go). Writing the document from the tree
 // is in codec_write.go.
-type codec struct {
-	t         reflect.Type
-	root      *objPlan // nil: the document is always encoded whole
-	indent    string   // "" writes compact JSON
-	schemaKey string   // "" when the store has no schema version
-	version   int      // the schema version the program writes
-	mustObj   bool     // the document must be a JSON object
-	allKnown  bool     // every top-level key belongs to T (a map)
-	prefixes  []string
-	sep       string   // between a key and its value
-	known     sync.Map // top-level key -> bool: T decodes it
-	lastSize  atomic.Int64
+//
+// Sync and Append on one Tree must not run concurrently; a Codec is shared
+// freely.
+type Codec struct {
+	t        reflect.Type
+	root     *objPlan // nil: the document is always encoded whole
+	indent   string   // "" writes compact JSON
+	prefixes []string
+	sep      string // between a key and its value
+	lastSize atomic.Int64
 
 	// minTree is the size of document (in bytes, compact) from which the
 	// encoding is kept as a tree; below half of it the tree is dropped
@@ -65,21 +63,28 @@ type codec struct {
 	exact bool
 }
 
-// defaultMinTree is codec.minTree for a type with hidden state, whose
+// Tree is the encoding of one value as Sync last brought it up to date;
+// nil stands for no encoding yet. It belongs to the Codec that made it.
+type Tree node
+
+// defaultMinTree is Codec.minTree for a type with hidden state, whose
 // updates pay a deep copy for their undo either way: the tree wins 2x
 // (whole/tree, medians of alternating runs in BenchmarkCodecTreeRatio)
 // from about 100 KB of indented JSON (about 70 KiB compact).
 const defaultMinTree = 128 << 10
 
-// exactMinTree is codec.minTree for a type without hidden state, where
+// exactMinTree is Codec.minTree for a type without hidden state, where
 // the tree also spares the deep copy (undo.go): whole/tree in
 // BenchmarkCodecTreeRatio is 5 at 1 KB, 10 at 10 KB, 13 at 20 KB, 20 at
 // 100 KB and 1 MB. Below it the savings are a few microseconds, a small
 // share of a file write, and encoding/json alone is the simpler path.
 const exactMinTree = 16 << 10
 
-func newCodec(t reflect.Type, indent, schemaKey string, version int) *codec {
-	c := &codec{t: t, indent: indent, schemaKey: schemaKey, version: version}
+// New returns a Codec for values of type t, written indented by indent
+// (as json.MarshalIndent(v, "", indent) writes them), or compact when
+// indent is "".
+func New(t reflect.Type, indent string) *Codec {
+	c := &Codec{t: t, indent: indent}
 	c.root = planFor(t)
 	c.minTree = defaultMinTree
 	c.readBack = mayNotReadBack(t, map[reflect.Type]bool{})
@@ -87,11 +92,6 @@ func newCodec(t reflect.Type, indent, schemaKey string, version int) *codec {
 	if c.exact {
 		c.minTree = exactMinTree
 	}
-	k := t.Kind()
-	c.mustObj = (k == reflect.Struct || k == reflect.Map) && !custom(t) || schemaKey != ""
-	// A map takes every key; a type with its own unmarshaler decides
-	// alone, so nothing is kept beside it.
-	c.allKnown = k == reflect.Map || custom(t)
 	c.sep = ": "
 	if indent == "" {
 		c.sep = ":"
@@ -102,14 +102,14 @@ func newCodec(t reflect.Type, indent, schemaKey string, version int) *codec {
 	return c
 }
 
-func (c *codec) prefix(depth int) string {
+func (c *Codec) prefix(depth int) string {
 	if depth < len(c.prefixes) {
 		return c.prefixes[depth]
 	}
 	return strings.Repeat(c.indent, depth)
 }
 
-// node is one member's encoding; see codec.
+// node is one member's encoding; see Codec.
 type node struct {
 	enc   []byte // a leaf's encoding, "null" for a nil map, or the whole document (compact)
 	whole bool   // the root, encoded whole by encoding/json
@@ -177,11 +177,30 @@ func inMember(name string, err error) error {
 	return &memberError{path: []string{name}, err: err}
 }
 
-// syncRoot brings the encoding up to date with v (an addressable T),
-// returning the new root node and whether the encoding changed. n may be
-// nil to build it. It picks the way to encode by the document's size: a
-// node encoded whole, or a tree (see codec).
-func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
+// Sync brings the encoding tree up to date with v, an addressable value of
+// the Codec's type, and returns the new tree and whether the encoding
+// changed; tree may be nil to build it. It picks the way to encode by the
+// document's size: encoding/json for the whole value, or a tree (see
+// Codec). On error the tree passed in is unchanged and still describes the
+// value as it was, and the error names the member that failed.
+func (c *Codec) Sync(tree *Tree, v reflect.Value) (*Tree, bool, error) {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	n, changed, err := c.syncRoot(sc, (*node)(tree), v)
+	return (*Tree)(n), changed, err
+}
+
+// SetTreeThreshold sets the size of document (in bytes, compact) from
+// which Sync keeps the encoding as a tree rather than encode the whole
+// value with encoding/json; 0 keeps a tree at every size. It must be
+// called before the Codec is used.
+func (c *Codec) SetTreeThreshold(n int) { c.minTree = n }
+
+// Custom reports whether t (or *t) decides its own JSON or text form,
+// which the Codec then never looks into.
+func Custom(t reflect.Type) bool { return custom(t) }
+
+func (c *Codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
 	if n == nil || n.whole {
 		enc, err := c.encodeWhole(sc, v)
 		if err != nil {
@@ -213,7 +232,7 @@ func (c *codec) syncRoot(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 }
 
 // encodeWhole encodes v (an addressable T) compact, as encoding/json does.
-func (c *codec) encodeWhole(sc *scratch, v reflect.Value) ([]byte, error) {
+func (c *Codec) encodeWhole(sc *scratch, v reflect.Value) ([]byte, error) {
 	enc, err := c.encodeLeaf(sc, v, true, -1)
 	if err != nil {
 		return nil, err
@@ -228,7 +247,7 @@ func (c *codec) encodeWhole(sc *scratch, v reflect.Value) ([]byte, error) {
 }
 
 // syncTree is syncRoot for a document kept as a tree.
-func (c *codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
+func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
 	sc.commits = sc.commits[:0]
 	nn, changed, err := c.sync(sc, childPlan{t: c.t, obj: c.root, addr: true}, n, v, 0)
 	if err != nil {
@@ -264,7 +283,7 @@ func (c *codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 	return nn, changed, nil
 }
 
-func (c *codec) sync(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+func (c *Codec) sync(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
 	switch {
 	case p.obj == nil:
 		return c.syncLeaf(sc, p, n, v, depth)
@@ -274,7 +293,7 @@ func (c *codec) sync(sc *scratch, p childPlan, n *node, v reflect.Value, depth i
 	return c.syncStruct(sc, p.obj, n, v, depth)
 }
 
-func (c *codec) syncLeaf(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+func (c *Codec) syncLeaf(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
 	if n != nil && n.snap.IsValid() && p.ops.equal(v, n.snap) {
 		return n, false, nil
 	}
@@ -306,7 +325,7 @@ func (c *codec) syncLeaf(sc *scratch, p childPlan, n *node, v reflect.Value, dep
 // encodeLeaf encodes v as encoding/json would inside its parent: through a
 // pointer when the parent makes it addressable, so that pointer-receiver
 // marshalers run as they would there. depth < 0 means compact.
-func (c *codec) encodeLeaf(sc *scratch, v reflect.Value, addr bool, depth int) ([]byte, error) {
+func (c *Codec) encodeLeaf(sc *scratch, v reflect.Value, addr bool, depth int) ([]byte, error) {
 	sc.buf.Reset()
 	var x any
 	if addr && v.CanAddr() {
@@ -329,7 +348,7 @@ func (c *codec) encodeLeaf(sc *scratch, v reflect.Value, addr bool, depth int) (
 	return bytes.Clone(sc.ibuf.Bytes()), nil
 }
 
-func (c *codec) syncStruct(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+func (c *Codec) syncStruct(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
 	var kids []*node
 	var present []bool
 	if n == nil {
@@ -379,7 +398,7 @@ type entry struct {
 	n  *node
 }
 
-func (c *codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
+func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
 	if v.IsNil() {
 		if n != nil && n.null {
 			return n, false, nil
@@ -523,7 +542,7 @@ func layoutVals(p *objPlan, n *node) {
 }
 
 // keyString encodes a key as a JSON string, as encoding/json does.
-func (c *codec) keyString(sc *scratch, k string) ([]byte, error) {
+func (c *Codec) keyString(sc *scratch, k string) ([]byte, error) {
 	sc.buf.Reset()
 	if err := sc.enc.Encode(k); err != nil {
 		return nil, err

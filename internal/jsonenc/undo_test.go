@@ -1,13 +1,10 @@
-package store
+package jsonenc
 
 import (
-	"context"
 	"errors"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/durable-go/durable/vfs"
 )
 
 // Which types the tree may undo from its snapshots: only those whose
@@ -114,18 +111,12 @@ type undoDoc struct {
 // leaves out (omitted) or cannot tell apart by their encoding (invalid
 // UTF-8).
 func TestUndoFromTree(t *testing.T) {
-	m := vfs.NewMem()
-	s, err := Open("/doc.json", &Options[undoDoc]{FS: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.c.minTree = 0
+	s := newHarness[undoDoc](t, "  ", 0)
 	if !s.c.exact {
 		t.Fatal("undoDoc is not taken as a type without hidden state: the test checks nothing new")
 	}
-	ctx := context.Background()
 	seven := int64(7)
-	if _, err := s.Update(ctx, func(d *undoDoc) error {
+	if err := s.Update(func(d *undoDoc) error {
 		d.Title = "\xff"
 		d.M = map[string]map[string]int{}
 		d.Big = map[string]fzLeaf{}
@@ -139,15 +130,15 @@ func TestUndoFromTree(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.st; st == nil || st.root.whole {
+	if s.tree == nil || s.tree.whole {
 		t.Fatal("the document is not kept as a tree")
 	}
 	// Same bytes, another value: the tree must take the new one as its
 	// copy, or a later undo would bring the old one back.
-	if _, err := s.Update(ctx, func(d *undoDoc) error { d.Title = "\xfe"; return nil }); err != nil && !errors.Is(err, ErrNoChange) {
+	if err := s.Update(func(d *undoDoc) error { d.Title = "\xfe"; return nil }); err != nil && !errors.Is(err, errNoChange) {
 		t.Fatal(err)
 	}
-	want := fingerprint(reflect.ValueOf(s.st.val.Interface()))
+	want := fingerprint(reflect.ValueOf(s.v.Interface()))
 	boom := errors.New("boom")
 	for name, fn := range map[string]func(d *undoDoc){
 		"alias maps": func(d *undoDoc) {
@@ -172,13 +163,13 @@ func TestUndoFromTree(t *testing.T) {
 		"whole map": func(d *undoDoc) { d.Big = nil },
 	} {
 		for _, panics := range []bool{false, true} {
-			_, err := func() (_ Rev, err error) {
+			err := func() (err error) {
 				defer func() {
 					if p := recover(); p != nil {
 						err = boom
 					}
 				}()
-				return s.Update(ctx, func(d *undoDoc) error {
+				return s.Update(func(d *undoDoc) error {
 					fn(d)
 					if panics {
 						panic(boom)
@@ -189,18 +180,18 @@ func TestUndoFromTree(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("%s: err = %v", name, err)
 			}
-			if got := fingerprint(s.st.val); got != want {
+			if got := fingerprint(s.v); got != want {
 				t.Fatalf("%s (panics %v): after the undo\n%s\nwant\n%s", name, panics, got, want)
 			}
 		}
 	}
 	// The undone value is what the next update sees.
-	if _, err := s.Update(ctx, func(d *undoDoc) error {
+	if err := s.Update(func(d *undoDoc) error {
 		if got := fingerprint(reflect.ValueOf(*d)); got != want {
 			t.Errorf("the next update sees\n%s\nwant\n%s", got, want)
 		}
 		return nil
-	}); err != nil && !errors.Is(err, ErrNoChange) {
+	}); err != nil && !errors.Is(err, errNoChange) {
 		t.Fatal(err)
 	}
 }

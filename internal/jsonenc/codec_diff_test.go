@@ -1,8 +1,7 @@
-package store
+package jsonenc
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,20 +13,19 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/durable-go/durable/vfs"
 )
 
 // The differential test of the encoder: updates chosen by the input change
 // a document of one of the types in codec_difftypes_test.go in place (deep
 // inside, through aliases kept from earlier updates, through backing
 // arrays several slices share, set and set back), some of them then fail
-// or panic. After every step the file must be exactly what encoding/json
-// writes for the value the last successful function left, a failed one
-// must leave the value exactly as it was (unexported fields included),
-// and a fresh Open+Get must read what the file says.
+// or panic, and the codec is driven as the store drives it (SaveForUndo,
+// the function, Sync, the undo on failure). After every step Append must
+// write exactly what encoding/json writes for the value the last
+// successful function left, and a failed one must leave the value exactly
+// as it was (unexported fields included).
 //
-// FuzzCodecDiff explores (go test -fuzz FuzzCodecDiff ./store/); its
+// FuzzCodecDiff explores (go test -fuzz FuzzCodecDiff ./internal/jsonenc/); its
 // corpus is in testdata/fuzz/FuzzCodecDiff. TestCodecDiffSeeded runs a
 // fixed set of seeds in plain go test.
 
@@ -111,29 +109,28 @@ const fzPanic = "the update function panicked"
 
 func diffRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) int {
 	t.Helper()
-	m := vfs.NewMem()
-	opts := &Options[T]{FS: m, Backups: 1, Indent: indent, Compact: indent == ""}
-	s, err := Open("/doc.json", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := New(reflect.TypeFor[T](), indent)
 	if tree {
-		s.c.minTree = 0
+		c.SetTreeThreshold(0)
 	}
-	var zero T
-	model := fingerprint(reflect.ValueOf(&zero).Elem())
-	cur, err := storeEncoding(&zero, indent)
+	var doc T
+	v := reflect.ValueOf(&doc).Elem()
+	enc, _, err := c.Sync(nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	exists := false
+	model := fingerprint(v)
+	cur, err := storeEncoding(&doc, indent)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mut := &fzMut{in: in}
-	where := fmt.Sprintf("%T tree=%v indent=%q", zero, tree, indent)
+	where := fmt.Sprintf("%T tree=%v indent=%q", doc, tree, indent)
 	steps := 0
 	for ; steps < max && !in.done(); steps++ {
 		end := in.n(10) // 0: refuse, 1: panic, else succeed
 		nops := 1 + in.n(4)
-		var startFP, endFP string
+		var endFP string
 		var endEnc []byte
 		var encErr error
 		fn := func(d *T) error {
@@ -146,7 +143,6 @@ func diffRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) i
 				}
 			}()
 			v := reflect.ValueOf(d).Elem()
-			startFP = fingerprint(v)
 			for range nops {
 				switch in.n(8) {
 				case 0: // set, then set back
@@ -167,19 +163,40 @@ func diffRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) i
 			endFP = fingerprint(v)
 			endEnc, encErr = storeEncoding(d, indent)
 			if encErr == nil {
-				// What encoding/json cannot read back, the store refuses.
+				// What encoding/json cannot read back, the codec refuses.
 				encErr = json.Unmarshal(endEnc, new(T))
 			}
 			return nil
 		}
-		var panicked any
-		func() {
-			defer func() { panicked = recover() }()
-			_, err = s.Update(context.Background(), fn)
-		}()
 		step := fmt.Sprintf("%s step %d (end %d)", where, steps, end)
-		if startFP != model {
-			t.Fatalf("%s: the function saw\n%s\nwant\n%s", step, startFP, model)
+		if got := fingerprint(v); got != model {
+			t.Fatalf("%s: the function sees\n%s\nwant\n%s", step, got, model)
+		}
+		// What the store does for one update: save for the undo, run
+		// the function, sync, and undo if either failed.
+		undo := c.SaveForUndo(enc, v)
+		var panicked any
+		var changed bool
+		func() {
+			// A marshaler may panic in Sync too: the store undoes that
+			// update as it undoes one whose function panicked.
+			defer func() { panicked = recover() }()
+			if err = fn(&doc); err != nil {
+				return
+			}
+			var next *Tree
+			next, changed, err = c.Sync(enc, v)
+			if err == nil {
+				enc = next
+			}
+		}()
+		if err != nil || panicked != nil {
+			if uerr := undo(); uerr != nil {
+				t.Fatalf("%s: undo: %v", step, uerr)
+			}
+			if got := fingerprint(v); got != model {
+				t.Fatalf("%s: after the undo the value is\n%s\nwant\n%s", step, got, model)
+			}
 		}
 		switch {
 		case end == 0:
@@ -192,62 +209,35 @@ func diffRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) i
 			}
 		case encErr != nil:
 			if err == nil && panicked == nil {
-				t.Fatalf("%s: encoding/json fails (%v) but the update succeeded", step, encErr)
+				t.Fatalf("%s: encoding/json fails (%v) but Sync succeeded", step, encErr)
 			}
 		default:
-			if panicked != nil || (err != nil && !errors.Is(err, ErrNoChange)) {
-				t.Fatalf("%s: err = %v, panic %v", step, err, panicked)
+			if err != nil || panicked != nil {
+				t.Fatalf("%s: Sync: %v, panic %v", step, err, panicked)
 			}
-			model = endFP
-			if !bytes.Equal(endEnc, cur) {
-				cur, exists = endEnc, true
+			if !changed && !bytes.Equal(endEnc, cur) {
+				t.Fatalf("%s: Sync reports no change, but encoding/json writes\n%s\nafter\n%s", step, endEnc, cur)
 			}
+			model, cur = endFP, endEnc
 		}
-		if _, err := m.Stat("/doc.json"); err == nil {
-			// A change that encodes alike (a nil map made empty) may
-			// write the same document: then it must be that one.
-			exists = true
-		}
-		checkDiffFile(t, m, s, step, exists, cur)
+		checkDiffDoc(t, c, enc, step, cur)
 	}
 	return steps
 }
 
-// checkDiffFile checks the file against encoding/json's bytes want, and
-// that Get and a fresh Open+Get read the value those bytes decode to.
-func checkDiffFile[T any](t *testing.T, m *vfs.MemFS, s *Store[T], step string, exists bool, want []byte) {
+// checkDiffDoc checks what the codec writes against encoding/json's bytes
+// want, and that encoding/json reads them back.
+func checkDiffDoc(t *testing.T, c *Codec, tree *Tree, step string, want []byte) {
 	t.Helper()
-	got, err := vfs.ReadFile(m, "/doc.json")
-	if !exists {
-		if err == nil {
-			t.Fatalf("%s: the file exists, but no update changed the value:\n%s", step, got)
-		}
-		return
-	}
+	got, err := c.Append(nil, tree, nil, nil)
 	if err != nil {
-		t.Fatalf("%s: %v", step, err)
+		t.Fatalf("%s: Append: %v", step, err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s: the file is\n%s\nencoding/json writes\n%s", step, got, want)
+		t.Fatalf("%s: the codec writes\n%s\nencoding/json writes\n%s", step, got, want)
 	}
-	var decoded T
-	if err := json.Unmarshal(want, &decoded); err != nil {
-		t.Fatalf("%s: encoding/json cannot read its own output: %v", step, err)
-	}
-	v, _, err := s.Get()
-	if err != nil {
-		t.Fatalf("%s: Get: %v", step, err)
-	}
-	if !reflect.DeepEqual(v, decoded) {
-		t.Fatalf("%s: Get returns\n%+v\nwant\n%+v", step, v, decoded)
-	}
-	fresh, err := Open("/doc.json", &Options[T]{FS: m})
-	if err != nil {
-		t.Fatalf("%s: a fresh Open: %v", step, err)
-	}
-	fv, _, err := fresh.Get()
-	if err != nil || !reflect.DeepEqual(fv, decoded) {
-		t.Fatalf("%s: a fresh Get returns %+v, %v; want %+v", step, fv, err, decoded)
+	if _, err := c.Append([]byte("x"), tree, nil, nil); err != nil {
+		t.Fatalf("%s: Append after other bytes: %v", step, err)
 	}
 }
 

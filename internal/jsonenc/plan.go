@@ -1,4 +1,4 @@
-package store
+package jsonenc
 
 import (
 	"encoding"
@@ -10,12 +10,12 @@ import (
 	"unicode"
 )
 
-// A plan says how the store encodes one Go type incrementally. Objects (plain
+// A plan says how a Codec encodes one Go type incrementally. Objects (plain
 // structs and string-keyed maps, without custom marshalers) are split into
 // members, each remembered with its encoding, so that an update re-encodes
 // only the members that changed. Everything else is a leaf: compared with
 // the copy taken when it was last encoded (or, for types whose encoding the
-// store cannot predict, re-encoded every time and compared as bytes).
+// codec cannot predict, re-encoded every time and compared as bytes).
 //
 // Plans follow encoding/json's rules exactly where they apply; a type that
 // uses a rule the plan does not model (embedded fields, the ",string"

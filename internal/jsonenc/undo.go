@@ -1,4 +1,4 @@
-package store
+package jsonenc
 
 import (
 	"errors"
@@ -30,13 +30,15 @@ import (
 // it is: its encoding and its IsZero read what the tree compares (the wall
 // clock, the monotonic reading, the Location pointer).
 
-// undoFunc puts the value back as it was before the update; an error
-// means it could not, and the value in memory is not to be trusted.
-type undoFunc func() error
-
-// saveForUndo returns the undo of an update about to change v, whose
-// encoding the node n holds.
-func (c *codec) saveForUndo(n *node, v reflect.Value) undoFunc {
+// SaveForUndo returns the undo of an update about to change v, whose
+// encoding tree holds (nil when there is none yet). The undo puts v back
+// exactly as it is now, unexported fields included; an error means it
+// could not, and v is not to be trusted.
+//
+// For a type without hidden state kept as a tree, saving costs nothing
+// and the undo rebuilds v from the tree; otherwise saving deep-copies v.
+func (c *Codec) SaveForUndo(tree *Tree, v reflect.Value) func() error {
+	n := (*node)(tree)
 	if c.exact && n != nil && !n.whole {
 		return func() error { return c.restore(childPlan{t: c.t, obj: c.root, addr: true}, n, v) }
 	}
@@ -53,7 +55,7 @@ var errNoSnapshot = errors.New("a member of the document has no copy to restore 
 // memory v shares with anything: a changed leaf gets a fresh copy, and a
 // map is built anew, since an update may have made two members share one
 // map, which restoring in place would change twice.
-func (c *codec) restore(p childPlan, n *node, v reflect.Value) error {
+func (c *Codec) restore(p childPlan, n *node, v reflect.Value) error {
 	switch {
 	case p.obj == nil:
 		if !n.snap.IsValid() {

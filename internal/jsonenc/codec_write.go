@@ -1,10 +1,9 @@
-package store
+package jsonenc
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"reflect"
 	"slices"
@@ -20,7 +19,7 @@ import (
 //
 // The cache is reused only if it still holds what was written (sum) and
 // the places to splice are whole members (spliceable): a document is not
-// checked whole before it is published (see document), so what is copied
+// checked whole before it is published (see Append), so what is copied
 // from memory kept across updates is checked, at a cost far below
 // json.Valid's.
 type mapCache struct {
@@ -33,8 +32,8 @@ type mapCache struct {
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // badCache is the panic with which appendMap stops writing a document
-// from a cache that fails its checks; document recovers it and refuses to
-// publish (errInvalidDocument), as encoding/json stops on its own errors.
+// from a cache that fails its checks; Append recovers it and refuses to
+// publish (ErrInvalidDocument), as encoding/json stops on its own errors.
 type badCache struct{}
 
 // minCachedMap is the size from which a map keeps its encoding.
@@ -43,7 +42,7 @@ const minCachedMap = 32
 // writeNode appends the node's encoding at depth: a leaf's cached bytes,
 // or an object written member by member. Objects are not cached whole:
 // writing them again costs the same copy as copying a cached encoding.
-func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
+func (c *Codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 	if p.obj == nil || n.null {
 		return append(b, n.enc...)
 	}
@@ -70,7 +69,7 @@ func (c *codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 // cache: as it was if no member changed since, spliced if some did, and
 // written whole the first time. The cache then points at what was
 // appended: the document is the only copy of the encoding (see mapCache).
-func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
+func (c *Codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 	mc := n.cache
 	if mc == nil {
 		mc = &mapCache{vals: make([]int32, 2*len(n.kids))}
@@ -128,8 +127,8 @@ func (c *codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 // right after a key's separator, right before the comma, newline or brace
 // that ends it. Together with leaves that passed a decode when encoded
 // (syncLeaf) and objects written by writeObject, this is what keeps the
-// document valid JSON without a check of all of it (see document).
-func (c *codec) spliceable(mc *mapCache, members int) bool {
+// document valid JSON without a check of all of it (see Append).
+func (c *Codec) spliceable(mc *mapCache, members int) bool {
 	if len(mc.vals) != 2*members {
 		return false
 	}
@@ -161,18 +160,34 @@ func presentFields(n *node) []int {
 	return idx
 }
 
-// member is a top-level key and value kept outside T: the schema version
-// and unknown fields.
-type member struct {
+// Member is a top-level key and value that Append writes beside the
+// value's own: the store's schema version and the unknown fields a file
+// held. Make one with Codec.Member.
+type Member struct {
 	key []byte // JSON string
 	val []byte // indented for depth 1 (compact when the codec is)
 	raw []byte // compact
 }
 
+// Member returns the top-level member key: val, where val is valid JSON,
+// laid out as the Codec writes a member at depth 1.
+func (c *Codec) Member(key string, val []byte) Member {
+	var buf bytes.Buffer
+	json.Compact(&buf, val)
+	raw := bytes.Clone(buf.Bytes())
+	v := raw
+	if c.indent != "" && len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') {
+		buf.Reset()
+		json.Indent(&buf, raw, c.prefix(1), c.indent)
+		v = bytes.Clone(buf.Bytes())
+	}
+	return Member{key: quoteKey(key), val: v, raw: raw}
+}
+
 // writeObject appends a JSON object at depth: pre, then the n members
 // that member appends (key, separator and value), then post. It writes
 // exactly what json.Indent (or json.Compact) would.
-func (c *codec) writeObject(b []byte, depth int, pre []member, n int, member func([]byte, int) []byte, post []member) []byte {
+func (c *Codec) writeObject(b []byte, depth int, pre []Member, n int, member func([]byte, int) []byte, post []Member) []byte {
 	total := len(pre) + n + len(post)
 	if total == 0 {
 		return append(b, "{}"...)
@@ -204,34 +219,34 @@ func (c *codec) writeObject(b []byte, depth int, pre []member, n int, member fun
 	return append(b, '}')
 }
 
-// document appends the whole file to buf: the schema version first, then
-// T's members, then the unknown fields in the order the file had them.
+// Append appends the document to buf, followed by a newline: the members
+// pre, then the value's own (as Sync last saw it in tree), then post. With
+// no pre or post members it is what json.MarshalIndent(v, "", indent)
+// writes (or json.Marshal when compact, both without HTML escaping), but
+// for a nil map at the root, written as {}; with some, the value must
+// encode as a JSON object.
 //
-// It never returns invalid JSON. A document encoded whole passes
-// json.Indent, or json.Valid when compact. One written from the tree is
-// not checked whole, which would cost more than the rest of an update (a
-// quarter of a millisecond at 100 KB, BenchmarkCodecPaths): it is made of
-// leaves that encoding/json wrote and decoded back when they changed
-// (syncLeaf), keys it quoted, the punctuation of writeObject, and large
-// maps' cached encodings, which are private copies checked by a checksum
-// and by the places they are spliced at before they are reused.
-func (c *codec) document(buf []byte, st *state) (_ []byte, err error) {
-	if want := int(c.lastSize.Load())*9/8 + 512; cap(buf) < want {
-		buf = make([]byte, 0, want)
+// It never returns invalid JSON (ErrInvalidDocument instead). A document
+// encoded whole passes json.Indent, or json.Valid when compact. One
+// written from the tree is not checked whole, which would cost more than
+// the rest of an update (a quarter of a millisecond at 100 KB,
+// BenchmarkCodecPaths): it is made of leaves that encoding/json wrote and
+// decoded back when they changed (syncLeaf), keys it quoted, the
+// punctuation of writeObject, and large maps' cached encodings, which are
+// private copies checked by a checksum and by the places they are spliced
+// at before they are reused.
+func (c *Codec) Append(buf []byte, tree *Tree, pre, post []Member) (_ []byte, err error) {
+	if want := int(c.lastSize.Load())*9/8 + 512; cap(buf)-len(buf) < want {
+		buf = append(make([]byte, 0, len(buf)+want), buf...)
 	}
 	defer func() { c.lastSize.Store(int64(len(buf))) }()
-	var pre []member
-	if c.schemaKey != "" && st.version > 0 {
-		v := fmt.Appendf(nil, "%d", st.version)
-		pre = []member{{key: quoteKey(c.schemaKey), val: v, raw: v}}
-	}
-	if n := st.root; !n.whole {
+	if n := (*node)(tree); !n.whole {
 		defer func() {
 			if p := recover(); p != nil {
 				if _, ok := p.(badCache); !ok {
 					panic(p)
 				}
-				err = errInvalidDocument
+				err = ErrInvalidDocument
 			}
 		}()
 		var out []byte
@@ -240,7 +255,7 @@ func (c *codec) document(buf []byte, st *state) (_ []byte, err error) {
 				b = append(b, n.keyEnc[i]...)
 				b = append(b, c.sep...)
 				return c.writeNode(b, c.root.elem, n.kids[i], 1)
-			}, st.unknown)
+			}, post)
 		} else {
 			idx := presentFields(n)
 			out = c.writeObject(buf, 0, pre, len(idx), func(b []byte, i int) []byte {
@@ -248,17 +263,17 @@ func (c *codec) document(buf []byte, st *state) (_ []byte, err error) {
 				b = append(b, f.key...)
 				b = append(b, c.sep...)
 				return c.writeNode(b, f.child, n.kids[idx[i]], 1)
-			}, st.unknown)
+			}, post)
 		}
 		// Not checked whole: see above.
 		buf = append(out, '\n')
 		return buf, nil
 	}
-	doc := st.root.enc // compact
+	doc := tree.enc // compact
 	if c.t.Kind() == reflect.Map && string(doc) == "null" {
 		doc = []byte("{}") // as the tree writes a nil map at the root
 	}
-	if len(pre) > 0 || len(st.unknown) > 0 {
+	if len(pre) > 0 || len(post) > 0 {
 		if len(doc) < 2 || doc[0] != '{' {
 			return nil, errors.New("the document does not encode as a JSON object, so it cannot hold a schema version or unknown fields")
 		}
@@ -268,7 +283,7 @@ func (c *codec) document(buf []byte, st *state) (_ []byte, err error) {
 			b = append(append(append(append(b, m.key...), ':'), m.raw...), ',')
 		}
 		b = append(b, doc[1:len(doc)-1]...)
-		for _, m := range st.unknown {
+		for _, m := range post {
 			if len(b) > 1 && b[len(b)-1] != ',' {
 				b = append(b, ',')
 			}
@@ -280,8 +295,12 @@ func (c *codec) document(buf []byte, st *state) (_ []byte, err error) {
 		doc = append(b, '}')
 	}
 	if c.indent == "" {
+		start := len(buf)
 		buf = append(append(buf, doc...), '\n')
-		return c.checked(buf)
+		if !json.Valid(buf[start:]) {
+			return nil, ErrInvalidDocument
+		}
+		return buf, nil
 	}
 	out := bytes.NewBuffer(buf)
 	out.Grow(len(doc) * 5 / 4)
@@ -293,20 +312,9 @@ func (c *codec) document(buf []byte, st *state) (_ []byte, err error) {
 	return out.Bytes(), nil
 }
 
-// errInvalidDocument is what document returns rather than publish
-// something that is not JSON: a defect of the encoder, never of the value.
-var errInvalidDocument = errors.New("store: the encoder produced invalid JSON; nothing was written")
-
-// checked returns doc if it is valid JSON: for a compact document encoded
-// whole (an indented one has passed json.Indent, which refuses invalid
-// JSON; one from the tree, see document). json.Valid costs about a fifth
-// of what encoding/json takes to encode the document (BenchmarkCodecPaths).
-func (c *codec) checked(doc []byte) ([]byte, error) {
-	if !json.Valid(doc) {
-		return nil, errInvalidDocument
-	}
-	return doc, nil
-}
+// ErrInvalidDocument is what Append returns rather than produce something
+// that is not JSON: a defect of the encoder, never of the value.
+var ErrInvalidDocument = errors.New("store: the encoder produced invalid JSON; nothing was written")
 
 func quoteKey(k string) []byte {
 	b, _ := json.Marshal(k)

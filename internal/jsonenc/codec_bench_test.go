@@ -1,4 +1,4 @@
-package store
+package jsonenc
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// The benchmark document of internal/bench, which imports this package.
+// The benchmark document of internal/bench and the store's benchmarks.
 type benchEntry struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
@@ -38,15 +38,13 @@ func newBenchDoc(n int) benchDoc {
 // in the 1000-key benchmark document: bring the tree up to date and write
 // the document, without the file.
 func BenchmarkCodecUpdate(b *testing.B) {
-	c := newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0)
+	c := New(reflect.TypeFor[benchDoc](), "  ")
 	doc := newBenchDoc(1000)
-	st := &state{val: reflect.ValueOf(&doc).Elem()}
-	sc := newScratch()
-	root, _, err := c.syncRoot(sc, nil, st.val)
+	v := reflect.ValueOf(&doc).Elem()
+	tree, _, err := c.Sync(nil, v)
 	if err != nil {
 		b.Fatal(err)
 	}
-	st.root = root
 	var bufs [2][]byte
 	i := 0
 	for b.Loop() {
@@ -55,12 +53,12 @@ func BenchmarkCodecUpdate(b *testing.B) {
 		e := doc.Entries[k]
 		e.Hits++
 		doc.Entries[k] = e
-		root, changed, err := c.syncRoot(sc, st.root, st.val)
+		t, changed, err := c.Sync(tree, v)
 		if err != nil || !changed {
 			b.Fatal(err, changed)
 		}
-		st.root = root
-		out, err := c.document(bufs[i%2][:0], st)
+		tree = t
+		out, err := c.Append(bufs[i%2][:0], tree, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -73,7 +71,7 @@ func BenchmarkCodecUpdate(b *testing.B) {
 // store must write, the baseline), the codec encoding whole, the codec's
 // tree, the deep copy an update of a type with hidden state takes for its
 // undo (undo.go), and json.Valid of the document, which the tree's
-// documents are spared (see codec.document). The tree is kept from the
+// documents are spared (see Codec.Append). The tree is kept from the
 // size where it wins at least 2x (defaultMinTree, exactMinTree).
 func BenchmarkCodecPaths(b *testing.B) {
 	for _, size := range []struct {
@@ -111,26 +109,24 @@ func BenchmarkCodecPaths(b *testing.B) {
 			minTree int
 		}{{"whole", math.MaxInt}, {"tree", 0}} {
 			b.Run(size.name+"/"+mode.name, func(b *testing.B) {
-				c := newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0)
-				c.minTree = mode.minTree
-				st := &state{val: reflect.ValueOf(&doc).Elem()}
-				sc := newScratch()
-				root, _, err := c.syncRoot(sc, nil, st.val)
+				c := New(reflect.TypeFor[benchDoc](), "  ")
+				c.SetTreeThreshold(mode.minTree)
+				v := reflect.ValueOf(&doc).Elem()
+				tree, _, err := c.Sync(nil, v)
 				if err != nil {
 					b.Fatal(err)
 				}
-				st.root = root
 				var bufs [2][]byte
 				i := 0
 				for b.Loop() {
 					i++
 					bump(i)
-					root, changed, err := c.syncRoot(sc, st.root, st.val)
+					t, changed, err := c.Sync(tree, v)
 					if err != nil || !changed {
 						b.Fatal(err, changed)
 					}
-					st.root = root
-					out, err := c.document(bufs[i%2][:0], st)
+					tree = t
+					out, err := c.Append(bufs[i%2][:0], tree, nil, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -174,22 +170,22 @@ func BenchmarkCodecTreeRatio(b *testing.B) {
 	}{{"1KB", 10}, {"5KB", 50}, {"10KB", 100}, {"20KB", 200}, {"50KB", 500}, {"100KB", 1000}, {"1MB", 10000}} {
 		b.Run(size.name, func(b *testing.B) {
 			type side struct {
-				c    *codec
+				c    *Codec
 				doc  benchDoc
-				st   *state
+				v    reflect.Value
+				tree *Tree
 				bufs [2][]byte
 				ns   []float64
 			}
-			sc := newScratch()
 			mk := func(minTree int) *side {
-				s := &side{c: newCodec(reflect.TypeFor[benchDoc](), "  ", "", 0), doc: newBenchDoc(size.entries)}
-				s.c.minTree = minTree
-				s.st = &state{val: reflect.ValueOf(&s.doc).Elem()}
-				root, _, err := s.c.syncRoot(sc, nil, s.st.val)
+				s := &side{c: New(reflect.TypeFor[benchDoc](), "  "), doc: newBenchDoc(size.entries)}
+				s.c.SetTreeThreshold(minTree)
+				s.v = reflect.ValueOf(&s.doc).Elem()
+				tree, _, err := s.c.Sync(nil, s.v)
 				if err != nil {
 					b.Fatal(err)
 				}
-				s.st.root = root
+				s.tree = tree
 				return s
 			}
 			sides := []*side{mk(math.MaxInt), mk(0)}
@@ -199,16 +195,16 @@ func BenchmarkCodecTreeRatio(b *testing.B) {
 				k := benchKey(i * 7919 % size.entries)
 				for _, s := range sides {
 					start := time.Now()
-					s.c.saveForUndo(s.st.root, s.st.val) // as every update does
+					s.c.SaveForUndo(s.tree, s.v) // as every update does
 					e := s.doc.Entries[k]
 					e.Hits++
 					s.doc.Entries[k] = e
-					root, _, err := s.c.syncRoot(sc, s.st.root, s.st.val)
+					tree, _, err := s.c.Sync(s.tree, s.v)
 					if err != nil {
 						b.Fatal(err)
 					}
-					s.st.root = root
-					out, err := s.c.document(s.bufs[i%2][:0], s.st)
+					s.tree = tree
+					out, err := s.c.Append(s.bufs[i%2][:0], s.tree, nil, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
