@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -656,143 +654,4 @@ func TestUnreadable(t *testing.T) {
 			t.Errorf("%s: %+v\n%s", p, f, dump(rep))
 		}
 	}
-}
-
-// TestTempRule checks the rule for temp files against the real process
-// scan and the clock, without the test hook.
-func TestTempRule(t *testing.T) {
-	root := testdir.New(t)
-	tmp := filepath.Join(root, ".x.json.abcdefghijkl.tmp")
-	write(t, tmp, "x", 0o644)
-	kind := func(o Options) Kind {
-		t.Helper()
-		rep, err := Check(context.Background(), []string{root}, &o)
-		if err != nil || len(rep.Findings) != 1 {
-			t.Fatalf("%v %s", err, dump(rep))
-		}
-		return rep.Findings[0].Kind
-	}
-	// Just written: too young to judge anywhere.
-	if k := kind(Options{}); k != ActiveTemp {
-		t.Errorf("a fresh temp file: %s", k)
-	}
-	of := scanOpenFiles()
-	if of.ok && runtime.GOOS == "linux" {
-		// Past the grace but not the hour: gone only if the scan sees
-		// every process of ours.
-		k := kind(Options{Now: func() time.Time { return time.Now().Add(2 * DefaultGrace) }})
-		if of.hidden[uint32(os.Getuid())] == 0 && k != OrphanedTemp {
-			t.Errorf("a closed temp file past the grace: %s", k)
-		}
-		// Held open, it is active however old.
-		f, err := os.Open(tmp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k := kind(Options{Now: later}); k != ActiveTemp && of.hidden[uint32(os.Getuid())] == 0 {
-			t.Errorf("an open temp file: %s", k)
-		}
-		f.Close()
-	}
-	// Older than --older-than: orphaned everywhere.
-	if k := kind(Options{Now: later}); k != OrphanedTemp {
-		t.Errorf("an old temp file: %s", k)
-	}
-}
-
-func TestNames(t *testing.T) {
-	for name, want := range map[string]bool{
-		".a.json.abcdefghijkl.tmp":         true,
-		".a.json.abcdefghijk2.tmp":         true,
-		".00000000000000000042.seg.tmp":    true,
-		".a.json.ABCDEFGHIJKL.tmp":         false,
-		".a.json.abcdefghijk.tmp":          false,
-		"a.json.abcdefghijkl.tmp":          false,
-		".abcdefghijkl.tmp":                false,
-		".0000000000000000004.seg.tmp":     false,
-		".a.json.abcdefghijkl.tmp.bak.1":   false,
-		".cfg.json.bak.1.abcdefghijkl.tmp": true,
-	} {
-		if isTempName(name) != want {
-			t.Errorf("isTempName(%q) = %v", name, !want)
-		}
-	}
-	for name, want := range map[string]string{
-		"a.json.bak.1": "a.json 1",
-		"a.json.bak.x": "",
-		"a.json.corrupt.2024-01-02T03-04-05.000Z": "a.json 2",
-		"a.json.pre-v3":   "a.json 3",
-		"a.jsonl.torn.17": "a.jsonl 4",
-		"a.jsonl.torn.":   "",
-		".bak.1":          "",
-	} {
-		base, k, ok := copyOf(name)
-		got := ""
-		if ok {
-			got = fmt.Sprintf("%s %d", base, k)
-		}
-		if got != want {
-			t.Errorf("copyOf(%q) = %q, want %q", name, got, want)
-		}
-	}
-	at, ok := keptAt("a.corrupt.2024-01-02T03-04-05.000Z-2", copyCorrupt)
-	if !ok || !at.Equal(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)) {
-		t.Errorf("keptAt: %v %v", at, ok)
-	}
-	if secretKey([]byte(`{"accounts":{"x":{"refresh_token":"r"}}}`)) != "refresh_token" ||
-		secretKey([]byte(`{"password":""}`)) != "" || secretKey([]byte(`{"token":true}`)) != "" ||
-		secretKey([]byte(`[{"api_key":"k"}]`)) != "api_key" {
-		t.Error("secretKey")
-	}
-}
-
-// FuzzCheck: whatever the files hold, Check reports findings and never
-// panics, with and without Fix.
-func FuzzCheck(f *testing.F) {
-	f.Add([]byte(`{"a":1}`), uint8(0))
-	f.Add([]byte("{\"a\":1}\n{\"b\""), uint8(1))
-	f.Add([]byte("\x00\x00"), uint8(2))
-	f.Add([]byte(`{"access_token":"x"}`), uint8(3))
-	var seg []byte
-	{
-		dir := testdir.New(f)
-		j, err := journal.Open(dir, &journal.Options{SegmentSize: segSize})
-		if err != nil {
-			f.Fatal(err)
-		}
-		j.Append(context.Background(), []byte("\x01\x01job"))
-		j.Close()
-		seg, _ = os.ReadFile(filepath.Join(dir, "00000000000000000000.seg"))
-		f.Add(seg, uint8(4))
-	}
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
-		root := testdir.New(t)
-		p := func(parts ...string) string { return filepath.Join(append([]string{root}, parts...)...) }
-		os.WriteFile(p("d.json"), data, 0o644)
-		os.WriteFile(p("d.json.bak.1"), data, 0o600)
-		os.WriteFile(p("l.jsonl"), data, 0o644)
-		os.Mkdir(p("j"), 0o755)
-		s := seg
-		if mode%2 == 1 && len(data) > 0 && len(s) > 0 {
-			// Splice the data into a valid segment, past its header.
-			s = bytes.Clone(seg)
-			copy(s[int(mode)%len(s):], data)
-		} else if mode%2 == 0 {
-			s = data
-		}
-		os.WriteFile(p("j", "00000000000000000000.seg"), s, 0o644)
-		for _, fix := range []bool{false, true} {
-			rep, err := Check(context.Background(), []string{root}, &Options{Fix: fix, Now: later})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, fd := range rep.Findings {
-				if fd.Path == "" || fd.Kind == "" || fd.Detail == "" || fd.Action == "" {
-					t.Fatalf("incomplete finding %+v", fd)
-				}
-			}
-		}
-		var x any
-		_ = json.Unmarshal(data, &x)
-	})
 }

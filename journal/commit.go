@@ -1,0 +1,307 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+
+	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/vfs"
+)
+
+func (j *Journal) submit(r *request, op string) (uint64, error) {
+	if j.o.ReadOnly {
+		return 0, &Error{Op: op, Path: j.dir, Offset: -1, Err: errors.New("journal opened read-only")}
+	}
+	if err := r.ctx.Err(); err != nil {
+		return 0, &Error{Op: op, Path: j.dir, Offset: -1, Err: err}
+	}
+	if err := j.enter(op); err != nil {
+		return 0, err
+	}
+	defer j.wg.Done()
+	err := j.q.Do(r.ctx, r, j.join, j.run)
+	if err == nil {
+		err = r.err
+	}
+	return r.first, wrapErr(op, j.dir, err)
+}
+
+// do runs fn alone, under the lock, with the journal caught up.
+func (j *Journal) do(ctx context.Context, op string, fn func() error) error {
+	_, err := j.submit(&request{ctx: ctx, op: func() error {
+		return j.locked(ctx, fn)
+	}}, op)
+	return err
+}
+
+func (j *Journal) join(batch []*request, r *request) bool {
+	if r.op != nil || batch[0].op != nil {
+		return false
+	}
+	n := r.bytes
+	for _, b := range batch {
+		n += b.bytes
+	}
+	return n <= j.o.MaxBatchBytes
+}
+
+// run writes one batch: the leader of the group commit calls it with the
+// requests that queued while the previous batch was written. An operation
+// (a Transact, whose function is the caller's) runs alone: a panic in it is
+// raised again in its caller's goroutine, and an append or Transact of
+// this journal from inside it is refused (ErrReentrant).
+func (j *Journal) run(b *group.Batch[*request]) error {
+	batch := b.Items()
+	if op := batch[0].op; op != nil {
+		if !b.Claim(0) {
+			return nil
+		}
+		if group.IsOwnCode(batch[0].ctx) {
+			return op() // package queue's: it never re-enters
+		}
+		var err error
+		b.Call(0, func() { err = op() })
+		return err
+	}
+	// The lock is waited for until every caller has given up.
+	ctx, stop := b.Context()
+	defer stop()
+	return j.locked(ctx, func() error {
+		live := make([]*request, 0, len(batch))
+		for i, r := range batch {
+			if b.Claim(i) {
+				live = append(live, r)
+			}
+		}
+		if len(live) == 0 {
+			return nil
+		}
+		return j.commit(live, !j.o.NoSync, nil)
+	})
+}
+
+// locked takes the lock, catches up with the directory, appends a pending
+// recovery note and runs fn.
+func (j *Journal) locked(ctx context.Context, fn func() error) error {
+	if j.held == nil {
+		unlock, err := j.locker.lock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	if err := j.syncState(); err != nil {
+		return err
+	}
+	if err := j.writeNote(); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// newSegment creates the segment that follows the sealed one.
+func (j *Journal) newSegment(size int64) error {
+	seg, err := createSegment(j.fs, j.dir, &header{
+		logID: j.logID, base: j.next, prevBase: j.seg.base, created: j.o.Now().UnixNano(),
+		size: size, state: append([]Hash(nil), j.tree.hashes...),
+	})
+	if err != nil {
+		return err
+	}
+	j.setSegment(seg, j.tree)
+	return nil
+}
+
+// rotate seals the current segment and starts the next, of at least size
+// bytes. The seal is flushed before the new segment exists, so that a
+// process that still writes to the old one finds it sealed; the new one is
+// durable (file and directory fsynced) before anything is written to it.
+func (j *Journal) rotate(size int64) error {
+	if !j.sealed {
+		seal := appendFrame(nil, typeSeal, j.next, j.o.Now().UnixNano(), nil)
+		if err := j.write(seal, true, nil); err != nil {
+			return err
+		}
+		j.end += int64(len(seal))
+		j.sealed = true
+	}
+	if err := j.newSegment(size); err != nil {
+		return err
+	}
+	return nil
+}
+
+// grow enlarges the last segment, which holds no records, to size bytes.
+// The new size is made durable (a full fsync) before anything is written
+// into it; other processes find it when they catch up (scanFrom).
+func (j *Journal) grow(size int64) error {
+	if err := vfs.Allocate(j.seg.f, size); err != nil {
+		return err
+	}
+	if err := j.seg.f.Sync(); err != nil {
+		return err
+	}
+	j.seg.size = size
+	return nil
+}
+
+// commit writes the requests' records, one batch (and so one flush, unless
+// flush is false) per segment they need, each closed by a commit frame.
+// written, if not nil, is called once every record is written, before the
+// last flush.
+func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
+	ri, pi := 0, 0 // next request, next payload in it
+	for ri < len(reqs) {
+		if j.sealed {
+			if err := j.advance(); err != nil {
+				return err
+			}
+		}
+		capacity := j.seg.size - sealSize
+		buf := j.buf[:0]
+		work := j.tree.clone()
+		first := j.next
+		n := uint64(0)
+		var firsts []*request
+		for ri < len(reqs) {
+			r := reqs[ri]
+			p := r.payloads[pi]
+			fsz := align8(frameHeader + int64(len(p)))
+			if j.end+int64(len(buf))+fsz+commitSize > capacity {
+				break
+			}
+			if pi == 0 {
+				r.first = first + n
+				firsts = append(firsts, r)
+			}
+			start := len(buf)
+			buf = appendFrame(buf, r.typ, first+n, r.t, p)
+			work.push(leafHash(buf[start+8 : start+frameHeader+len(p)]))
+			n++
+			if pi++; pi == len(r.payloads) {
+				ri, pi = ri+1, 0
+			}
+		}
+		if n == 0 {
+			p := reqs[ri].payloads[pi]
+			if j.next == j.seg.base {
+				// The segment holds no records (a new log, or a crash
+				// right after a rotation): its successor would have its
+				// name, so it grows to fit the record instead.
+				need := j.end + align8(frameHeader+int64(len(p))) + commitSize + sealSize
+				if err := j.grow((need + 4095) &^ 4095); err != nil {
+					return err
+				}
+				continue
+			}
+			need := headerLen(64) + align8(frameHeader+int64(len(p))) + commitSize + sealSize
+			if err := j.rotate(max(j.o.SegmentSize, (need+4095)&^4095)); err != nil {
+				return err
+			}
+			continue
+		}
+		crc := maskCRC(crc32.Checksum(buf, castagnoli))
+		info := commitInfo{count: n, crc: crc, root: work.root()}
+		if j.unflushed && !j.o.NoSync {
+			info.flags = commitAfterUnflushed
+		}
+		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), info.encode())
+		j.buf = buf
+		// A crash may leave one unflushed batch at the end of the log,
+		// never two: recovery tells a torn tail from damage inside the
+		// log by that (classifyTail). So a batch that follows an
+		// unflushed one is flushed, which covers both, and says so in
+		// its commit frame: a power cut during that flush can keep its
+		// pages and lose the earlier batch's, and recovery then cuts
+		// both. Other processes' unflushed batches were flushed when
+		// this one caught up with them (scanFrom).
+		var last func()
+		if ri == len(reqs) {
+			last = written
+		}
+		if err := j.write(buf, flush || j.unflushed && !j.o.NoSync, last); err != nil {
+			for _, r := range firsts {
+				r.first = 0
+			}
+			return err
+		}
+		j.end += int64(len(buf))
+		j.next += n
+		j.tree = work
+		j.size.Store(j.next)
+		j.published()
+	}
+	return nil
+}
+
+// write writes buf at end and flushes it, calling written (if not nil) in
+// between. On failure it overwrites what it may have written with zeros, so
+// that nothing is ever appended after garbage; if even that fails, the
+// journal refuses further writes until it is opened again (and recovery
+// cuts the tail).
+func (j *Journal) write(buf []byte, flush bool, written func()) error {
+	n, err := j.seg.f.WriteAt(buf, j.end)
+	if err == nil && n < len(buf) {
+		err = &fs.PathError{Op: "write", Path: j.seg.path, Err: io.ErrShortWrite}
+	}
+	if err == nil && written != nil {
+		written()
+	}
+	if err == nil && flush && !mutate.JournalAckBeforeSync {
+		err = vfs.Datasync(j.seg.f)
+	}
+	if err != nil {
+		j.undo(len(buf), err)
+		return err
+	}
+	j.unflushed = !flush
+	return nil
+}
+
+func (j *Journal) undo(n int, cause error) {
+	zeros := make([]byte, n)
+	m, err := j.seg.f.WriteAt(zeros, j.end)
+	if err == nil && m < n {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
+		err = vfs.Datasync(j.seg.f)
+	}
+	if err != nil {
+		j.broken = fmt.Errorf("a failed write (%w) could not be undone (%v): reopen the journal to recover", cause, err)
+		return
+	}
+	j.unflushed = false
+}
+
+// published wakes up followers.
+func (j *Journal) published() {
+	j.mu.Lock()
+	close(j.notify)
+	j.notify = make(chan struct{})
+	j.mu.Unlock()
+}
+
+func (j *Journal) waitChan() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.notify
+}
+
+// writeNote appends the pending recovery note.
+func (j *Journal) writeNote() error {
+	if j.note == "" || j.o.ReadOnly {
+		return nil
+	}
+	r := &request{ctx: context.Background(), typ: TypeNote, payloads: [][]byte{[]byte(j.note)}, t: j.o.Now().UnixNano()}
+	if err := j.commit([]*request{r}, !j.o.NoSync, nil); err != nil {
+		return err
+	}
+	j.note = ""
+	return nil
+}

@@ -1,0 +1,348 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/journal"
+)
+
+// refresh catches up with what other processes committed. It asks the
+// journal for its size first (a 4-byte read under the lock), outside q.mu:
+// the journal may be running an update that needs q.mu.
+func (q *Queue) refresh() error {
+	size, _, err := q.j.Head(context.Background())
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.catchUp(size)
+}
+
+// catchUp applies the committed records from st.seen up to size. Caller
+// holds q.mu. A gap (records dropped by another process's compaction
+// before this one read them) makes it rebuild the state from scratch.
+func (q *Queue) catchUp(size uint64) error {
+	if q.st.seen >= size && !q.st.fresh {
+		return nil
+	}
+	for range 5 {
+		gap := false
+		for rec, err := range q.j.Scan(q.st.seen) {
+			if err != nil {
+				return err
+			}
+			if rec.Index >= size {
+				break
+			}
+			if rec.Index < q.st.seen {
+				continue
+			}
+			if rec.Index > q.st.seen {
+				if !q.st.fresh {
+					gap = true
+					break
+				}
+				q.st.seen, q.st.base = rec.Index, rec.Index
+			}
+			if rec.Type == journal.TypeData {
+				if err := q.st.apply(rec.Index, rec.Payload); err != nil {
+					return fmt.Errorf("record %d: %w", rec.Index, err)
+				}
+			}
+			q.st.fresh = false
+			q.st.seen = rec.Index + 1
+		}
+		if gap {
+			q.st = newState()
+			continue
+		}
+		if q.st.seen < size {
+			if q.st.fresh {
+				q.st.seen, q.st.base = size, size // nothing left below size
+				return nil
+			}
+			return fmt.Errorf("%w: journal ends at %d, before %d", durable.ErrCorrupt, q.st.seen, size)
+		}
+		return nil
+	}
+	return errors.New("records keep being dropped while the state is rebuilt")
+}
+
+// txn is one operation that decides against the state under the lock.
+// decide emits the operation's events; each is applied to the state at
+// once, so the next decision in the batch sees it.
+type txn struct {
+	ctx    context.Context
+	dur    durability
+	bytes  int // payload bytes it writes (pushes)
+	decide func(now int64, emit func(event)) error
+	err    error
+}
+
+// durability is what an operation needs of its events before it returns.
+type durability uint8
+
+const (
+	synced   durability = iota // flushed: every operation but Pop
+	unsynced                   // written under the lock, maybe not flushed: Pop's lease (doc.go says why)
+	broken                     // mutation builds only: written by the journal that never flushes
+)
+
+// mutated is broken when a mutation switch is on, synced otherwise.
+func mutated(on bool) durability {
+	if on {
+		return broken
+	}
+	return synced
+}
+
+// maxBatch and maxBatchBytes bound one batch of operations, and the
+// payload bytes it gathers.
+const (
+	maxBatch      = 256
+	maxBatchBytes = 4 << 20
+)
+
+// batch is a batch of operations in q.g.
+type batch = group.Batch[*txn]
+
+// update runs decide under the directory's lock with the state caught up
+// and returns once its events are written, and flushed unless dur is
+// unsynced. Concurrent updates in this process go through one queue (q.g)
+// and share one lock, one write and one flush (group commit). Pops form
+// batches of their own, which need no flush: each flushed batch takes the
+// pop batches waiting when it starts into its write and lets them go
+// before its flush, and, right after the flush and still under the lock,
+// writes the pop batches that arrived meanwhile. A pop batch whose turn
+// comes runs alone, unless the last write was not flushed (the next write
+// flushes, whatever it is told): it then takes a flushed batch that waits
+// and runs with it as its early pops.
+func (q *Queue) update(ctx context.Context, dur durability, decide func(now int64, emit func(event)) error) error {
+	return q.updateN(ctx, dur, 0, decide)
+}
+
+func (q *Queue) updateN(ctx context.Context, dur durability, bytes int, decide func(now int64, emit func(event)) error) error {
+	t := &txn{ctx: ctx, dur: dur, bytes: bytes, decide: decide}
+	if err := q.g.Do(ctx, t, joinTxns, q.run); err != nil {
+		return err
+	}
+	return t.err
+}
+
+// joinTxns keeps pops, flushed operations and (in mutation builds) broken
+// ones in batches of their own, within maxBatch and maxBatchBytes.
+func joinTxns(b []*txn, t *txn) bool {
+	if len(b) >= maxBatch || b[0].dur != t.dur {
+		return false
+	}
+	n := t.bytes
+	for _, o := range b {
+		n += o.bytes
+	}
+	return n <= maxBatchBytes
+}
+
+func isPops(ts []*txn) bool    { return ts[0].dur == unsynced }
+func isFlushed(ts []*txn) bool { return ts[0].dur == synced }
+
+// hold is q.g.Hold: a flushed batch waits for the acks due (gather.go);
+// pops never wait.
+func (q *Queue) hold(ts []*txn) {
+	if !isPops(ts) {
+		q.gat.hold()
+	}
+}
+
+// claim returns the operations of bs that are still wanted: those whose
+// callers gave up are left out (they were answered with their context's
+// error), and the others are committed to.
+func claim(bs ...*batch) []*txn {
+	var ts []*txn
+	for _, b := range bs {
+		for i, t := range b.Items() {
+			if b.Claim(i) {
+				ts = append(ts, t)
+			}
+		}
+	}
+	return ts
+}
+
+// decideAll decides ts against the state, caught up to size, and returns
+// their events. Caller holds q.mu.
+func (q *Queue) decideAll(size uint64, ts []*txn) ([][]byte, error) {
+	if err := q.catchUp(size); err != nil {
+		return nil, err
+	}
+	now := q.now()
+	var recs [][]byte
+	emit := func(e event) {
+		b := e.encode()
+		q.st.apply(q.st.seen, b)
+		q.st.seen++
+		q.st.fresh = false
+		recs = append(recs, b)
+	}
+	for _, t := range ts {
+		t.err = t.decide(now, emit)
+	}
+	return recs, nil
+}
+
+// forget drops the state after a failed write: it may hold events that
+// were not committed, so it is rebuilt from the files.
+func (q *Queue) forget() {
+	q.mu.Lock()
+	q.st = newState()
+	q.mu.Unlock()
+}
+
+// stealPops takes over the pop batches waiting, at most maxBatch pops.
+func stealPops(b *batch) []*batch {
+	var pops []*batch
+	n := 0
+	for n < maxBatch {
+		p := b.StealAny(func(ts []*txn) bool { return isPops(ts) && n+len(ts) <= maxBatch })
+		if p == nil {
+			break
+		}
+		pops = append(pops, p)
+		n += p.Len()
+	}
+	return pops
+}
+
+// run runs one batch: flushed operations with the pop batches waiting, or
+// pops alone (see update), or, in mutation builds, broken operations.
+func (q *Queue) run(b *batch) error {
+	if b.Items()[0].dur == broken {
+		ctx, stop := b.Context()
+		defer stop()
+		_, err := q.bad.Update(ctx, func(size uint64) ([][]byte, error) {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			return q.decideAll(size, claim(b))
+		})
+		if err != nil {
+			q.forget()
+		}
+		return err
+	}
+	// The lock is waited for until every caller has given up. Once it is
+	// held, the batch's writes are shared with pops and operations taken
+	// over, so no caller's context may end them any more: tx's context
+	// is one that ctx cancels only until then.
+	ctx, stopCtx := b.Context()
+	defer stopCtx()
+	txCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+
+	var flushed, early, late []*batch
+	if isPops(b.Items()) {
+		early = []*batch{b}
+	} else {
+		flushed = []*batch{b}
+	}
+	ran := false
+	start := time.Now()
+	var lateErr error
+	err := q.j.Transact(group.OwnCode(txCtx), func(tx *journal.Tx) error {
+		if !stop() {
+			return context.Cause(ctx) // ended before the lock was held: nothing written
+		}
+		ran = true
+		if flushed == nil {
+			if !tx.Unflushed() {
+				// Pops alone: written, not flushed.
+				return q.runPops(tx, claim(b))
+			}
+			// This write flushes anyway: let it be that of a flushed
+			// batch that waits.
+			f := b.StealAny(isFlushed)
+			if f == nil {
+				return q.runPops(tx, claim(b))
+			}
+			flushed = []*batch{f}
+		}
+		// Pops waiting now share the batch's write and are let go once
+		// it is written, before its flush, which they do not need:
+		// their consumers work, and ack into the next batch, while this
+		// one is flushed.
+		early = append(early, stealPops(b)...)
+		released := false
+		release := func(err error) {
+			if !released {
+				released = true
+				for _, p := range early {
+					p.Finish(err)
+				}
+			}
+		}
+		q.mu.Lock()
+		recs, err := q.decideAll(tx.Size(), append(claim(early...), claim(flushed...)...))
+		q.mu.Unlock()
+		if err != nil {
+			release(err)
+			return err
+		}
+		if _, err := tx.AppendThen(recs, true, func() { release(nil) }); err != nil {
+			release(err)
+			return err
+		}
+		release(nil)
+		// The batch is durable; the lock is still held. Pops that
+		// arrived meanwhile need no flush: decide and write them now
+		// rather than after another turn for the lock.
+		late = stealPops(b)
+		lateErr = q.runPops(tx, claim(late...))
+		return nil
+	})
+	if err != nil && ran {
+		q.forget()
+	}
+	if len(flushed) > 0 {
+		q.gat.flushed(time.Since(start))
+	}
+	for _, p := range late {
+		p.Finish(lateErr)
+	}
+	return err // for b, and for the batches taken over not yet answered
+}
+
+// runPops decides pops and writes their leases without a flush. Caller
+// holds the journal's lock (inside tx).
+func (q *Queue) runPops(tx *journal.Tx, pops []*txn) error {
+	if len(pops) == 0 {
+		return nil
+	}
+	q.mu.Lock()
+	recs, err := q.decideAll(tx.Size(), pops)
+	q.mu.Unlock()
+	if err == nil {
+		_, err = tx.Append(recs, false)
+	}
+	if err != nil {
+		q.forget()
+	}
+	return err
+}
+
+func (q *Queue) signal() {
+	q.wmu.Lock()
+	close(q.wake)
+	q.wake = make(chan struct{})
+	q.wmu.Unlock()
+}
+
+func (q *Queue) wakeChan() <-chan struct{} {
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	return q.wake
+}
