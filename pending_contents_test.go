@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // TestPendingContents: Contents reads back exactly what was written so far,
 // from the start, without disturbing later writes, and refuses after the
 // file is committed or discarded.
 func TestPendingContents(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "f")
+	name := filepath.Join(testdir.New(t), "f")
 	os.WriteFile(name, []byte("old"), 0o600)
 	p, err := durable.Create(name, 0o600)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -73,7 +74,7 @@ func sameFile(t testing.TB, path string, want []byte) {
 }
 
 func TestCheckpointRefusesRestoredBackup(t *testing.T) {
-	tmp := t.TempDir()
+	tmp := testdir.New(t)
 	dir, backup := filepath.Join(tmp, "log"), filepath.Join(tmp, "backup")
 	mem := filepath.Join(tmp, "key.signed")
 	signer, _ := testKey(t, "example.com/log")
@@ -96,7 +97,7 @@ func TestCheckpointRefusesRestoredBackup(t *testing.T) {
 		records int // appended after the restore
 	}{{"as restored", 0}, {"smaller", 2}, {"same size", 5}, {"larger", 9}} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := filepath.Join(t.TempDir(), "log")
+			d := filepath.Join(testdir.New(t), "log")
 			copyDir(t, backup, d)
 			j := mustOpen(t, d, &Options{SegmentSize: 4096})
 			defer j.Close()
@@ -112,7 +113,7 @@ func TestCheckpointRefusesRestoredBackup(t *testing.T) {
 }
 
 func TestCheckpointRefusesDivergedCopy(t *testing.T) {
-	tmp := t.TempDir()
+	tmp := testdir.New(t)
 	a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
 	signer, _ := testKey(t, "example.com/log")
 	ja := mustOpen(t, a, nil)
@@ -139,7 +140,7 @@ func TestCheckpointRefusesDivergedCopy(t *testing.T) {
 }
 
 func TestCheckpointRefusesTruncation(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	signer, _ := testKey(t, "example.com/log")
 	j := mustOpen(t, dir, &Options{SegmentSize: 4096})
 	appendN(t, j, 0, 60)
@@ -196,7 +197,7 @@ func forgeAfter(t testing.TB, dir string) uint64 {
 	real := mustOpen(t, dir, &Options{ReadOnly: true})
 	id := real.LogID()
 	real.Close()
-	forged := filepath.Join(t.TempDir(), "forged")
+	forged := filepath.Join(testdir.New(t), "forged")
 	f := mustOpen(t, forged, &Options{SegmentSize: 4096})
 	for k := range 80 {
 		if _, err := f.Append(bg, []byte(strings.Repeat("forged ", 20)+string(rune('a'+k%26)))); err != nil {
@@ -229,8 +230,8 @@ func forgeAfter(t testing.TB, dir string) uint64 {
 }
 
 func TestForgedRetentionRefused(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "log")
-	mem := filepath.Join(t.TempDir(), "key.signed")
+	dir := filepath.Join(testdir.New(t), "log")
+	mem := filepath.Join(testdir.New(t), "key.signed")
 	signer, verifier := testKey(t, "example.com/log")
 	j := mustOpen(t, dir, &Options{SegmentSize: 4096})
 	appendN(t, j, 0, 10)
@@ -262,7 +263,7 @@ func TestForgedRetentionRefused(t *testing.T) {
 // retention record carries proofs from the signed trees it drops, across
 // several drops.
 func TestRetentionKeepsCheckpointsVerifiable(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	signer, verifier := testKey(t, "example.com/log")
 	j := mustOpen(t, dir, &Options{SegmentSize: 4096})
 	defer j.Close()

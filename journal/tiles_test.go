@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // httpTiles is a tlog.TileReader over a served log: x/mod's verifying
@@ -92,7 +94,7 @@ func checkServed(t *testing.T, base string, v note.Verifier, want []Record) {
 }
 
 func TestTilesServeVerifiedTree(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	s, v := testKey(t, "example.com/tiles")
 	j := mustOpen(t, dir, &Options{SegmentSize: 64 << 10})
 	defer j.Close()
@@ -166,7 +168,7 @@ func TestTilesServeVerifiedTree(t *testing.T) {
 }
 
 func TestTilesOversizedRecord(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	s, _ := testKey(t, "example.com/big")
 	j := mustOpen(t, dir, nil)
 	defer j.Close()
@@ -193,7 +195,7 @@ func TestTilesOversizedRecord(t *testing.T) {
 		t.Errorf("hash tile: %v", err)
 	}
 	// With TileEntries, the record is refused before anything changes.
-	j2 := mustOpen(t, t.TempDir(), &Options{TileEntries: true})
+	j2 := mustOpen(t, testdir.New(t), &Options{TileEntries: true})
 	defer j2.Close()
 	if _, err := j2.AppendBatch(bg, [][]byte{[]byte("ok"), big}); err == nil || !strings.Contains(err.Error(), fmt.Sprint(MaxTilePayload)) {
 		t.Fatalf("TileEntries append of %d bytes: %v", len(big), err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // The attacks witnesses exist for, each by someone who holds the log's
@@ -20,7 +22,7 @@ type witnessSetup struct {
 }
 
 func newWitnessSetup(t *testing.T) *witnessSetup {
-	dir := filepath.Join(t.TempDir(), "log")
+	dir := filepath.Join(testdir.New(t), "log")
 	j, s, v := witnessedLog(t, dir)
 	defer j.Close()
 	w1, w2 := newTestWitness(t, "w1.example", v), newTestWitness(t, "w2.example", v)
@@ -64,7 +66,7 @@ func (ws *witnessSetup) caught(t *testing.T, dir string, quorum int) {
 // replaceRecords builds a log of n records of other content with the
 // original's configuration (origin, witnesses and their sizes).
 func (ws *witnessSetup) rewrite(t *testing.T, n int, seed int) string {
-	dir := filepath.Join(t.TempDir(), "rewritten")
+	dir := filepath.Join(testdir.New(t), "rewritten")
 	j := mustOpen(t, dir, nil)
 	appendN(t, j, 1000*seed, n)
 	j.Close()
@@ -87,7 +89,7 @@ func TestAttackRewrittenHistoryResigned(t *testing.T) {
 
 func TestAttackTruncatedLogResigned(t *testing.T) {
 	ws := newWitnessSetup(t)
-	dir := filepath.Join(t.TempDir(), "truncated")
+	dir := filepath.Join(testdir.New(t), "truncated")
 	// The first 12 records of the genuine log, and the witness state of a
 	// backup taken at 10.
 	j := mustOpen(t, dir, nil)
@@ -118,7 +120,7 @@ func TestAttackForkToTwoWitnesses(t *testing.T) {
 	forks := map[string]*testWitness{"a": ws.w1, "b": ws.w2}
 	dirs := map[string]string{}
 	for name, w := range forks {
-		dir := filepath.Join(t.TempDir(), name)
+		dir := filepath.Join(testdir.New(t), name)
 		copyDir(t, ws.dir, dir)
 		j := mustOpen(t, dir, nil)
 		for _, other := range []string{"w1", "w2"} {

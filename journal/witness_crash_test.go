@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -22,7 +23,7 @@ func TestCrashWitnessNeverCosignsFork(t *testing.T) {
 	s, v := testKey(t, "example.com/log")
 	notes := map[string][]byte{}
 	for _, name := range []string{"a", "b"} {
-		j := mustOpen(t, filepath.Join(t.TempDir(), name), nil)
+		j := mustOpen(t, filepath.Join(testdir.New(t), name), nil)
 		if err := j.SetOrigin(bg, "example.com/log"); err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 type testWitness struct {
@@ -36,7 +38,7 @@ func newTestWitness(t *testing.T, name string, logs ...note.Verifier) *testWitne
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := mustOpen(t, t.TempDir(), &Options{HoldLock: true})
+	j := mustOpen(t, testdir.New(t), &Options{HoldLock: true})
 	t.Cleanup(func() { j.Close() })
 	ws, err := NewWitnessServer(bg, j, s, logs)
 	if err != nil {
@@ -73,7 +75,7 @@ func (r *reports) opts() *CheckpointOptions {
 }
 
 func TestWitnessCosigns(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	j, s, v := witnessedLog(t, dir)
 	defer j.Close()
 	w1, w2 := newTestWitness(t, "w1.example", v), newTestWitness(t, "w2.example", v)
@@ -156,7 +158,7 @@ func mustVerifier(t *testing.T, vkey string) note.Verifier {
 }
 
 func TestWitnessRefusals(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	j, s, v := witnessedLog(t, dir)
 	defer j.Close()
 	_, other := testKey(t, "example.com/log")      // same origin, another key

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 type fakeRemote struct {
@@ -67,7 +69,7 @@ func TestAdoptedLockTellsItsHolderWhenLost(t *testing.T) {
 }
 
 func TestFileLockIsNeverLost(t *testing.T) {
-	l, err := Lock(context.Background(), t.TempDir()+"/f")
+	l, err := Lock(context.Background(), testdir.New(t)+"/f")
 	if err != nil {
 		t.Fatal(err)
 	}

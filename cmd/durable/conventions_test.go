@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 func TestDidYouMean(t *testing.T) {
@@ -22,7 +24,7 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"log", "apend", "d"}, "did you mean append?"},
 		{[]string{"jsonl", "repari", "f"}, "did you mean repair?"},
 	} {
-		r := runBinary(t, t.TempDir(), nil, tc.args...)
+		r := runBinary(t, testdir.New(t), nil, tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("durable %v: want exit 2 and %q\n%v", tc.args, tc.want, r)
 		}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // TestOneJSONRule: jsonl, store and write --check-json accept the same
@@ -12,7 +14,7 @@ import (
 // nesting with a clear error, and duplicate keys are reported by get and
 // fsck.
 func TestOneJSONRule(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	doc := filepath.Join(dir, "doc.json")
 	os.WriteFile(doc, []byte(`{"a":1}`), 0o600)
 	deepKey := strings.TrimSuffix(strings.Repeat("k.", 5000), ".")
