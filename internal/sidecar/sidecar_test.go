@@ -11,6 +11,7 @@ import (
 
 	"github.com/durable-go/durable/internal/checked"
 	"github.com/durable-go/durable/internal/errs"
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -223,7 +224,7 @@ func TestMkdirDurable(t *testing.T) {
 // so is one whose temp-shaped name is another file.
 func TestOpenSingleDropsCreatorsTemp(t *testing.T) {
 	fsys := vfs.OS{}
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	lock := dir + "/data.lock"
 	tmp := dir + "/" + TempName("data.lock")
 	mustT(t, os.WriteFile(tmp, nil, 0o600))
