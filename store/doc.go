@@ -70,13 +70,12 @@
 // check of the whole document would cost more than the rest of the
 // update). An encoding that encoding/json could not read back into T is
 // refused, so the store never publishes a file it cannot open. The
-// encoder lives in internal/jsonenc, whose differential fuzzer
+// encoder lives in internal/jsonenc. This package's differential fuzzer
 // (FuzzCodecDiff, run with a fixed seed set of over 5,000 updates in every
-// go test) checks after every update that the document equals
-// encoding/json's output and that a failed update left the value exactly
-// as it was; the store's tests check that the file equals encoding/json's
-// output, unknown fields and schema version included, and that a fresh
-// Open and Get read it back.
+// go test) checks after every update that the file equals encoding/json's
+// output, that a fresh Open and Get read the value back, and that a failed
+// update left the value exactly as it was, unexported fields included;
+// internal/jsonenc runs the same fuzzer on the encoder alone.
 //
 // # File format
 //

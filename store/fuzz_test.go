@@ -114,18 +114,3 @@ func encodeValue(t *testing.T, v reflect.Value) []byte {
 	}
 	return b
 }
-
-// FuzzStoreDiff runs random updates (some failing, some ErrNoChange)
-// through a Store, with the incremental tree forced at every size for
-// even seeds, and compares the file with encoding/json after every one
-// (runProp): the codec's own differential fuzzer (internal/jsonenc) drives
-// the encoder alone; this one drives it as the store does, file, Get and
-// undo included.
-func FuzzStoreDiff(f *testing.F) {
-	for seed := range uint64(4) {
-		f.Add(seed, uint8(seed))
-	}
-	f.Fuzz(func(t *testing.T, seed uint64, indent uint8) {
-		runProp(t, seed, []string{"  ", "\t", ""}[indent%3])
-	})
-}

@@ -13,6 +13,11 @@ import (
 // encoder compared: it puts back a deep copy of the whole value, taken
 // before the function ran.
 
+// DeepCopy returns a copy of v that shares no memory with it, unexported
+// fields included: what SaveForUndo keeps for types with hidden state, and
+// what a test compares a value restored after a failed update against.
+func DeepCopy(v reflect.Value) reflect.Value { return cloneValue(v) }
+
 // cloneValue returns a deep copy of v as a new addressable value: every
 // field (unexported ones too), every element, every pointee. Pointers,
 // maps and slices shared inside v stay shared in the copy, so cycles end.
