@@ -385,4 +385,3 @@ func (s *Store[T]) target() (string, error) {
 	}
 	return p, nil
 }
-

@@ -403,4 +403,3 @@ func (s *Store[T]) stateFor(target string, old []byte) (*state, fix, error) {
 func readFile(fsys vfs.FS, name string) ([]byte, error) {
 	return durable.ReadFile(name, durable.WithFS(fsys))
 }
-
