@@ -20,22 +20,39 @@ func (q *Queue) refresh() error {
 		return err
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.catchUp(size)
+	err = q.catchUp(size)
+	q.mu.Unlock()
+	q.report()
+	return err
 }
 
 // catchUp applies the committed records from st.seen up to size. Caller
-// holds q.mu. A gap (records dropped by another process's compaction
-// before this one read them) makes it rebuild the state from scratch.
+// holds q.mu. A state loaded from a snapshot is first matched with the
+// journal (snapfile.go); a gap (records dropped by another process's
+// compaction before this one read them) makes it reload the snapshot, or
+// rebuild the state from scratch.
 func (q *Queue) catchUp(size uint64) error {
-	if q.st.seen >= size && !q.st.fresh {
+	if q.st.seen >= size && !q.st.fresh && !q.st.check {
 		return nil
 	}
-	for range 5 {
-		gap := false
-		for rec, err := range q.j.Scan(q.st.seen) {
+	for range 6 {
+		gap, stale, found, first := false, false, false, uint64(0)
+		from := q.st.seen
+		if q.st.check {
+			from--
+		}
+		for rec, err := range q.j.Scan(from) {
 			if err != nil {
 				return err
+			}
+			if q.st.check {
+				found, first = true, rec.Index
+				if rec.Index != q.st.seen-1 || recordSum(rec.Type, rec.Payload) != q.st.sum {
+					stale = true
+					break
+				}
+				q.st.check = false
+				continue
 			}
 			if rec.Index >= size {
 				break
@@ -51,15 +68,28 @@ func (q *Queue) catchUp(size uint64) error {
 				q.st.seen, q.st.base = rec.Index, rec.Index
 			}
 			if rec.Type == journal.TypeData {
-				if err := q.st.apply(rec.Index, rec.Payload); err != nil {
+				e, err := decodeEvent(rec.Payload)
+				if err != nil {
 					return fmt.Errorf("record %d: %w", rec.Index, err)
 				}
+				q.note(rec.Index, &e)
+				q.st.applyEvent(rec.Index, &e)
 			}
+			q.st.sum = recordSum(rec.Type, rec.Payload)
 			q.st.fresh = false
 			q.st.seen = rec.Index + 1
 		}
+		if q.st.check {
+			stale = true
+		}
+		if stale {
+			q.stale(found, first)
+			q.cache.clear()
+			continue
+		}
 		if gap {
-			q.st = newState()
+			q.reload()
+			q.cache.clear()
 			continue
 		}
 		if q.st.seen < size {
@@ -129,7 +159,9 @@ func (q *Queue) update(ctx context.Context, dur durability, decide func(now int6
 
 func (q *Queue) updateN(ctx context.Context, dur durability, bytes int, decide func(now int64, emit func(event)) error) error {
 	t := &txn{ctx: ctx, dur: dur, bytes: bytes, decide: decide}
-	if err := q.g.Do(ctx, t, joinTxns, q.run); err != nil {
+	err := q.g.Do(ctx, t, joinTxns, q.run)
+	q.report()
+	if err != nil {
 		return err
 	}
 	return t.err
@@ -184,7 +216,13 @@ func (q *Queue) decideAll(size uint64, ts []*txn) ([][]byte, error) {
 	var recs [][]byte
 	emit := func(e event) {
 		b := e.encode()
-		q.st.apply(q.st.seen, b)
+		if e.Kind == kindPush || e.Kind == kindMove {
+			// The cache keeps the record's copy, not the caller's.
+			e.Payload = b[len(b)-len(e.Payload):]
+		}
+		q.note(q.st.seen, &e)
+		q.st.applyEvent(q.st.seen, &e)
+		q.st.sum = recordSum(journal.TypeData, b)
 		q.st.seen++
 		q.st.fresh = false
 		recs = append(recs, b)
@@ -196,10 +234,13 @@ func (q *Queue) decideAll(size uint64, ts []*txn) ([][]byte, error) {
 }
 
 // forget drops the state after a failed write: it may hold events that
-// were not committed, so it is rebuilt from the files.
+// were not committed, so it is rebuilt from the files (the snapshot and
+// the journal after it). The cache goes too: a wiped record's index will
+// hold another record.
 func (q *Queue) forget() {
 	q.mu.Lock()
-	q.st = newState()
+	q.cache.clear()
+	q.reload()
 	q.mu.Unlock()
 }
 

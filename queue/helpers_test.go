@@ -245,3 +245,23 @@ func workload(fsys vfs.FS, l *ledger, c *clock, n int) error {
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(bg, d)
 }
+
+// livePayloads returns the payloads of every live message (ready,
+// delayed, leased or dead), in ID order, as this process's state has them.
+func (q *Queue) livePayloads() ([]string, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var live []string
+	for i := range q.st.slots {
+		m := &q.st.slots[i]
+		if m.state() == 0 {
+			continue
+		}
+		p, err := q.payload(m)
+		if err != nil {
+			return nil, err
+		}
+		live = append(live, string(p))
+	}
+	return live, nil
+}

@@ -29,13 +29,7 @@ func livePayloads(dir string) ([]string, error) {
 		return nil, err
 	}
 	defer q.Close()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var live []string
-	for _, m := range q.st.msgs {
-		live = append(live, string(m.payload))
-	}
-	return live, nil
+	return q.livePayloads()
 }
 
 // powerChild is a producer or consumer process whose reports feed a ledger.

@@ -140,6 +140,14 @@ type Options struct {
 	// and nothing is written or recovered (a crash's torn tail is left
 	// for a writer to cut, unseen). Works on a full disk.
 	ReadOnly bool
+	// OnRecover, if not nil, is told when the state snapshot (see
+	// SnapshotName) was damaged or does not match the journal: the state
+	// was rebuilt from the journal, which is the truth, so nothing is
+	// lost; the error wraps durable.ErrCorrupt and names the file. It is
+	// called from the goroutine of the operation that found it, with no
+	// lock held. nil: such recoveries go unreported (the damaged file is
+	// still kept as evidence, SnapshotName+".corrupt").
+	OnRecover func(error)
 }
 
 // Queue is a persistent work queue in a directory. Its methods are safe
@@ -151,8 +159,12 @@ type Queue struct {
 	j   *journal.Journal
 	bad *journal.Journal // mutation builds only: a journal that skips fsync
 
-	mu sync.Mutex // guards st
-	st *state
+	mu       sync.Mutex // guards st, cache, snapSeen and reports
+	st       *state
+	cache    payloadCache
+	snapSeen uint64  // seen of the last snapshot this process loaded or wrote
+	reports  []error // for Options.OnRecover
+	snapping atomic.Bool
 
 	wmu    sync.Mutex
 	wake   chan struct{} // closed and replaced when a local change may make a message available
@@ -201,10 +213,18 @@ func Open(dir string, opts *Options) (*Queue, error) {
 			return nil, err
 		}
 	}
-	if err := q.refresh(); err != nil {
+	q.mu.Lock()
+	q.reload()
+	q.mu.Unlock()
+	err = q.refresh()
+	q.report()
+	if err != nil {
 		q.Close()
 		return nil, q.wrap("open", err)
 	}
+	// A long replay (no snapshot yet, or a stale one): spare the next
+	// Open from it.
+	q.maybeSnapshot(context.Background())
 	return q, nil
 }
 
@@ -276,6 +296,7 @@ func (q *Queue) PushBatch(ctx context.Context, payloads [][]byte) ([]ID, error) 
 		return nil, q.wrap("push", err)
 	}
 	q.signal()
+	q.maybeSnapshot(ctx)
 	return ids, nil
 }
 
@@ -351,14 +372,19 @@ func (q *Queue) tryPop(ctx context.Context, lease time.Duration) (msg Msg, ok bo
 				next = at
 				return nil
 			}
-			if m.state == stateLeased && q.o.MaxAttempts > 0 && m.attempts >= uint64(q.o.MaxAttempts) {
+			if m.state() == stateLeased && q.o.MaxAttempts > 0 && m.attempts() >= uint64(q.o.MaxAttempts) {
 				emit(event{Kind: kindDead, ID: id, Reason: reasonExpired})
 				continue
 			}
+			p, err := q.payload(m)
+			if err != nil {
+				return err
+			}
 			until := now + int64(lease)
-			msg = Msg{ID: id, Payload: append([]byte(nil), m.payload...), Attempt: int(m.attempts + 1), LeaseUntil: time.Unix(0, until)}
+			attempts := m.attempts() + 1
+			msg = Msg{ID: id, Payload: append([]byte(nil), p...), Attempt: int(attempts), LeaseUntil: time.Unix(0, until)}
 			ok = true
-			emit(event{Kind: kindLease, ID: id, Time: until, Attempts: m.attempts + 1})
+			emit(event{Kind: kindLease, ID: id, Time: until, Attempts: attempts})
 			// From here, not from Pop's return: waking the consumer is
 			// part of how long its answer takes.
 			q.gat.handed(id, time.Now())
@@ -385,13 +411,13 @@ func (q *Queue) Ack(ctx context.Context, r Receipt) error {
 	id := r.ID
 	q.gat.answered(id, time.Now())
 	err := q.update(ctx, mutated(mutate.QueueAckBeforeSync), func(_ int64, emit func(event)) error {
-		m := q.st.msgs[id]
+		m := q.st.get(id)
 		switch {
 		case m == nil:
 			return ErrNotFound
-		case m.state == stateDead:
+		case m.state() == stateDead:
 			return ErrNotLeased
-		case m.attempts != uint64(r.Attempt):
+		case m.attempts() != uint64(r.Attempt):
 			return ErrLeaseLost
 		}
 		emit(event{Kind: kindAck, ID: id})
@@ -414,15 +440,15 @@ func (q *Queue) Nack(ctx context.Context, r Receipt, delay time.Duration) error 
 	id := r.ID
 	q.gat.answered(id, time.Now())
 	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
-		m := q.st.msgs[id]
+		m := q.st.get(id)
 		switch {
 		case m == nil:
 			return ErrNotFound
-		case m.state != stateDead && m.attempts != uint64(r.Attempt):
+		case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
 			return ErrLeaseLost
-		case m.state != stateLeased:
+		case m.state() != stateLeased:
 			return ErrNotLeased
-		case q.o.MaxAttempts > 0 && m.attempts >= uint64(q.o.MaxAttempts):
+		case q.o.MaxAttempts > 0 && m.attempts() >= uint64(q.o.MaxAttempts):
 			emit(event{Kind: kindDead, ID: id, Reason: reasonNacked})
 			return nil
 		}
@@ -435,6 +461,7 @@ func (q *Queue) Nack(ctx context.Context, r Receipt, delay time.Duration) error 
 	})
 	if err == nil {
 		q.signal()
+		q.maybeSnapshot(ctx)
 	}
 	return q.wrap("nack", err)
 }
@@ -451,21 +478,25 @@ func (q *Queue) Extend(ctx context.Context, r Receipt, lease time.Duration) erro
 	}
 	id := r.ID
 	q.gat.answered(id, time.Now())
-	return q.wrap("extend", q.update(ctx, synced, func(now int64, emit func(event)) error {
-		m := q.st.msgs[id]
+	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
+		m := q.st.get(id)
 		switch {
 		case m == nil:
 			return ErrNotFound
-		case m.state != stateDead && m.attempts != uint64(r.Attempt):
+		case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
 			return ErrLeaseLost
-		case m.state != stateLeased:
+		case m.state() != stateLeased:
 			return ErrNotLeased
 		case m.at <= now:
 			return ErrLeaseExpired
 		}
 		emit(event{Kind: kindExtend, ID: id, Time: now + int64(lease)})
 		return nil
-	}))
+	})
+	if err == nil {
+		q.maybeSnapshot(ctx)
+	}
+	return q.wrap("extend", err)
 }
 
 // Dead lists the dead letters, oldest first.
@@ -473,16 +504,33 @@ func (q *Queue) Dead() ([]DeadMsg, error) {
 	if q.closed.Load() {
 		return nil, q.wrap("dead", durable.ErrClosed)
 	}
-	if err := q.refresh(); err != nil {
-		return nil, q.wrap("dead", err)
+	// The payloads are read without the journal's lock: a compaction in
+	// another process may move them meanwhile, and catching up again
+	// finds where.
+	var err error
+	for range 3 {
+		if err = q.refresh(); err != nil {
+			break
+		}
+		var ds []DeadMsg
+		if ds, err = q.dead(); err == nil {
+			return ds, nil
+		}
 	}
+	return nil, q.wrap("dead", err)
+}
+
+func (q *Queue) dead() ([]DeadMsg, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var ds []DeadMsg
-	for _, id := range q.st.below(^uint64(0)) {
-		if m := q.st.msgs[id]; m.state == stateDead {
-			ds = append(ds, DeadMsg{ID: id, Payload: append([]byte(nil), m.payload...), Attempts: int(m.attempts)})
+	for _, id := range q.st.dead() {
+		m := q.st.get(id)
+		p, err := q.payload(m)
+		if err != nil {
+			return nil, err
 		}
+		ds = append(ds, DeadMsg{ID: id, Payload: append([]byte(nil), p...), Attempts: int(m.attempts())})
 	}
 	return ds, nil
 }
@@ -493,11 +541,11 @@ func (q *Queue) Retry(ctx context.Context, id ID) error {
 		return err
 	}
 	err := q.update(ctx, synced, func(_ int64, emit func(event)) error {
-		m := q.st.msgs[id]
+		m := q.st.get(id)
 		switch {
 		case m == nil:
 			return ErrNotFound
-		case m.state != stateDead:
+		case m.state() != stateDead:
 			return ErrNotLeased
 		}
 		emit(event{Kind: kindRetry, ID: id})
@@ -505,6 +553,7 @@ func (q *Queue) Retry(ctx context.Context, id ID) error {
 	})
 	if err == nil {
 		q.signal()
+		q.maybeSnapshot(ctx)
 	}
 	return q.wrap("retry", err)
 }
@@ -520,18 +569,14 @@ func (q *Queue) Purge(ctx context.Context, ids ...ID) (int, error) {
 	err := q.update(ctx, synced, func(_ int64, emit func(event)) error {
 		n = 0
 		if len(ids) == 0 {
-			for _, id := range q.st.below(^uint64(0)) {
-				if q.st.msgs[id].state == stateDead {
-					ids = append(ids, id)
-				}
-			}
+			ids = q.st.dead()
 		}
 		for _, id := range ids {
-			m := q.st.msgs[id]
+			m := q.st.get(id)
 			switch {
 			case m == nil:
 				return fmt.Errorf("%v: %w", id, ErrNotFound)
-			case m.state != stateDead:
+			case m.state() != stateDead:
 				return fmt.Errorf("%v: %w", id, ErrNotLeased)
 			}
 		}

@@ -3,38 +3,65 @@ package queue
 import (
 	"container/heap"
 	"slices"
+	"sort"
 )
 
-// message is a live message: pushed, not yet acknowledged or purged.
-type message struct {
-	payload  []byte
-	loc      uint64 // index of the record that holds the payload
-	state    uint8
-	at       int64  // ready: when it is due (0: now); leased: the lease's end
-	attempts uint64 // deliveries so far
-	gen      uint64 // bumped at every change; heap entries carry it
+// slot is a live message's state. Its payload stays in the journal, in the
+// record at loc; the state holds 32 bytes per message, so that a backlog of
+// millions fits in a few tens of megabytes.
+type slot struct {
+	id   ID
+	loc  uint64 // index of the record that holds the payload: its push, or its last move
+	at   int64  // ready: when it is due (0: now); leased: the lease's end
+	meta uint64 // attempts<<2 | state (0: removed)
+}
+
+func (m *slot) state() uint8     { return uint8(m.meta & 3) }
+func (m *slot) attempts() uint64 { return m.meta >> 2 }
+func (m *slot) setAttempts(a uint64) {
+	m.meta = a<<2 | m.meta&3
+}
+
+// available reports whether m can be delivered at now.
+func (m *slot) available(now int64) bool {
+	st := m.state()
+	return (st == stateReady || st == stateLeased) && m.at <= now
 }
 
 // state is the queue as the events up to seen make it. It is a pure
 // function of the events: applying them needs no clock.
+//
+// The live messages are a slice sorted by ID. Pop takes the available
+// message with the smallest ID: a cursor walks the slice for the messages
+// that were never delivered (most of a backlog, which then needs no other
+// index), and two heaps hold the rest: messages that became available
+// again behind the cursor (ready) and messages due at a time (timed). Heap
+// entries are checked against the slot when they reach the top, so stale
+// and duplicate ones are harmless.
 type state struct {
-	seen   uint64 // index of the next record to apply
-	base   uint64 // first index applied since the last (re)load or drop
-	fresh  bool   // nothing applied yet: the first record may be anywhere
-	msgs   map[ID]*message
-	ready  idHeap   // messages available now (lazily validated)
-	timed  timeHeap // messages that become available at a time
-	gen    uint64
-	nDead  int
-	lastCp uint64 // seen at the last compaction this process did
+	seen  uint64 // index of the next record to apply
+	base  uint64 // first index applied since the last (re)build or drop
+	fresh bool   // nothing applied yet: the first record may be anywhere
+	// check: the state came from a snapshot, not yet matched with the
+	// journal: the record seen-1 must have the checksum sum.
+	check bool
+	sum   uint32 // recordSum of the record seen-1
+
+	slots   []slot // by ID; removed ones (state 0) stay until swept
+	live    int
+	removed int
+	nDead   int
+	cur     int      // slots before cur that are available are in ready or timed
+	ready   idHeap   // available again behind the cursor
+	timed   timeHeap // due at a time
+	lastCp  uint64   // seen at the last compaction this process did
 }
 
-func newState() *state { return &state{fresh: true, msgs: map[ID]*message{}} }
+func newState() *state { return &state{fresh: true} }
 
 type entry struct {
-	at  int64
-	id  ID
-	gen uint64
+	at int64
+	id ID
 }
 
 type idHeap []entry
@@ -68,98 +95,186 @@ func (h *timeHeap) Pop() any {
 	return x
 }
 
-// set gives m a new state and schedules it.
-func (s *state) set(id ID, m *message, st uint8, at int64) {
-	if m.state == stateDead {
+// find returns the position of id's slot, or where it would go.
+func (s *state) find(id ID) (int, bool) {
+	n := len(s.slots)
+	if n > 0 && s.slots[n-1].id < id {
+		return n, false
+	}
+	i := sort.Search(n, func(i int) bool { return s.slots[i].id >= id })
+	return i, i < n && s.slots[i].id == id
+}
+
+// get returns id's slot, nil when the message is not live. The pointer is
+// good until the state next changes.
+func (s *state) get(id ID) *slot {
+	i, ok := s.find(id)
+	if !ok || s.slots[i].state() == 0 {
+		return nil
+	}
+	return &s.slots[i]
+}
+
+// insert returns the position of a new, not yet scheduled slot for id
+// (state 0 until set), reusing a removed one.
+func (s *state) insert(id ID) int {
+	i, ok := s.find(id)
+	if ok {
+		s.removed--
+	} else {
+		s.slots = slices.Insert(s.slots, i, slot{id: id})
+		if i < s.cur {
+			s.cur++
+		}
+	}
+	s.slots[i] = slot{id: id}
+	s.live++
+	return i
+}
+
+// set gives the slot at i a new state and schedules it.
+func (s *state) set(i int, st uint8, at int64) {
+	m := &s.slots[i]
+	if m.state() == stateDead {
 		s.nDead--
 	}
 	if st == stateDead {
 		s.nDead++
 	}
-	s.gen++
-	m.state, m.at, m.gen = st, at, s.gen
+	m.meta = m.meta&^3 | uint64(st)
+	m.at = at
 	switch {
 	case st == stateReady && at == 0:
-		heap.Push(&s.ready, entry{id: id, gen: m.gen})
+		if i < s.cur {
+			heap.Push(&s.ready, entry{id: m.id})
+		}
 	case st == stateReady || st == stateLeased:
-		heap.Push(&s.timed, entry{at: at, id: id, gen: m.gen})
+		heap.Push(&s.timed, entry{at: at, id: m.id})
 	}
 }
 
-func (s *state) remove(id ID, m *message) {
-	if m.state == stateDead {
+// remove drops the slot at i.
+func (s *state) remove(i int) {
+	if s.slots[i].state() == stateDead {
 		s.nDead--
 	}
-	delete(s.msgs, id)
+	s.slots[i].meta = 0
+	s.live--
+	s.removed++
+	if s.removed > 1024 && s.removed > s.live {
+		s.sweep()
+	}
 }
 
-// apply applies the event in the record at index. Events that do not fit
-// the state (about a message this process never saw because its push was
-// dropped, or no longer live) change nothing: every event was decided under
-// the lock against the state before it, so they only arise after records
-// were dropped.
+// sweep drops the removed slots from the slice.
+func (s *state) sweep() {
+	k, cur := 0, -1
+	for i := range s.slots {
+		if i == s.cur {
+			cur = k
+		}
+		if s.slots[i].state() != 0 {
+			s.slots[k] = s.slots[i]
+			k++
+		}
+	}
+	if cur < 0 {
+		cur = k
+	}
+	s.slots, s.cur, s.removed = s.slots[:k], cur, 0
+	if cap(s.slots) > 4*k+1024 {
+		s.slots = slices.Clone(s.slots)
+	}
+}
+
+// apply applies the event in the record at index.
 func (s *state) apply(index uint64, payload []byte) error {
 	e, err := decodeEvent(payload)
 	if err != nil {
 		return err
 	}
-	if e.Kind == kindPush {
-		m := &message{payload: e.Payload, loc: index}
-		s.msgs[ID(index)] = m
-		s.set(ID(index), m, stateReady, 0)
-		return nil
-	}
-	m := s.msgs[e.ID]
-	if e.Kind == kindMove {
-		if m == nil {
-			m = &message{}
-			s.msgs[e.ID] = m
-		}
-		m.payload, m.loc, m.attempts = e.Payload, index, e.Attempts
-		s.set(e.ID, m, e.State, e.Time)
-		return nil
-	}
-	if m == nil {
-		return nil
-	}
-	switch e.Kind {
-	case kindLease:
-		if m.state != stateDead {
-			m.attempts = e.Attempts
-			s.set(e.ID, m, stateLeased, e.Time)
-		}
-	case kindAck:
-		if m.state != stateDead {
-			s.remove(e.ID, m)
-		}
-	case kindNack:
-		if m.state == stateLeased {
-			s.set(e.ID, m, stateReady, e.Time)
-		}
-	case kindExtend:
-		if m.state == stateLeased {
-			s.set(e.ID, m, stateLeased, e.Time)
-		}
-	case kindDead:
-		s.set(e.ID, m, stateDead, 0)
-	case kindRetry:
-		if m.state == stateDead {
-			m.attempts = 0
-			s.set(e.ID, m, stateReady, e.Time)
-		}
-	case kindPurge:
-		if m.state == stateDead {
-			s.remove(e.ID, m)
-		}
-	}
+	s.applyEvent(index, &e)
 	return nil
 }
 
-// promote moves the timed entries due at now to the ready heap.
+// applyEvent applies e, the event in the record at index. Events that do
+// not fit the state (about a message this process never saw because its
+// push was dropped, or no longer live) change nothing: every event was
+// decided under the lock against the state before it, so they only arise
+// after records were dropped.
+func (s *state) applyEvent(index uint64, e *event) {
+	if e.Kind == kindPush {
+		i := s.insert(ID(index))
+		s.slots[i].loc = index
+		s.set(i, stateReady, 0)
+		return
+	}
+	i, ok := s.find(e.ID)
+	if ok && s.slots[i].state() == 0 {
+		ok = false
+	}
+	if e.Kind == kindMove {
+		if !ok {
+			i = s.insert(e.ID)
+		}
+		s.slots[i].loc = index
+		s.slots[i].setAttempts(e.Attempts)
+		s.set(i, e.State, e.Time)
+		return
+	}
+	if !ok {
+		return
+	}
+	m := &s.slots[i]
+	switch e.Kind {
+	case kindLease:
+		if m.state() != stateDead {
+			m.setAttempts(e.Attempts)
+			s.set(i, stateLeased, e.Time)
+		}
+	case kindAck:
+		if m.state() != stateDead {
+			s.remove(i)
+		}
+	case kindNack:
+		if m.state() == stateLeased {
+			s.set(i, stateReady, e.Time)
+		}
+	case kindExtend:
+		if m.state() == stateLeased {
+			s.set(i, stateLeased, e.Time)
+		}
+	case kindDead:
+		s.set(i, stateDead, 0)
+	case kindRetry:
+		if m.state() == stateDead {
+			m.setAttempts(0)
+			s.set(i, stateReady, e.Time)
+		}
+	case kindPurge:
+		if m.state() == stateDead {
+			s.remove(i)
+		}
+	}
+}
+
+// scheduled reports whether the heap entry e still describes its message.
+func (s *state) scheduled(e entry) (int, bool) {
+	i, ok := s.find(e.id)
+	if !ok {
+		return 0, false
+	}
+	m := &s.slots[i]
+	st := m.state()
+	return i, (st == stateReady || st == stateLeased) && m.at == e.at
+}
+
+// promote moves the timed entries due at now to the ready heap, when the
+// cursor passed their message (the cursor finds the others).
 func (s *state) promote(now int64) {
 	for len(s.timed) > 0 && s.timed[0].at <= now {
 		e := heap.Pop(&s.timed).(entry)
-		if m := s.msgs[e.id]; m != nil && m.gen == e.gen {
+		if i, ok := s.scheduled(e); ok && i < s.cur {
 			heap.Push(&s.ready, e)
 		}
 	}
@@ -167,19 +282,37 @@ func (s *state) promote(now int64) {
 
 // peek returns the oldest message available at now, leaving it in place,
 // and when nothing is, the time the next one may become available (0:
-// none scheduled).
-func (s *state) peek(now int64) (ID, *message, int64) {
+// none scheduled). The slot pointer is good until the state next changes.
+func (s *state) peek(now int64) (ID, *slot, int64) {
 	s.promote(now)
+	var best *slot
 	for len(s.ready) > 0 {
-		e := s.ready[0]
-		if m := s.msgs[e.id]; m != nil && m.gen == e.gen {
-			return e.id, m, 0
+		if i, ok := s.scheduled(s.ready[0]); ok {
+			best = &s.slots[i]
+			break
 		}
 		heap.Pop(&s.ready)
 	}
+	for s.cur < len(s.slots) {
+		m := &s.slots[s.cur]
+		if m.available(now) {
+			if best == nil || m.id < best.id {
+				best = m
+			}
+			break
+		}
+		if st := m.state(); st == stateReady || st == stateLeased {
+			// Due later: from now on the timed heap must know it.
+			heap.Push(&s.timed, entry{at: m.at, id: m.id})
+		}
+		s.cur++
+	}
+	if best != nil {
+		return best.id, best, 0
+	}
 	for len(s.timed) > 0 {
 		e := s.timed[0]
-		if m := s.msgs[e.id]; m != nil && m.gen == e.gen {
+		if _, ok := s.scheduled(e); ok {
 			return 0, nil, e.at
 		}
 		heap.Pop(&s.timed)
@@ -190,13 +323,15 @@ func (s *state) peek(now int64) (ID, *message, int64) {
 // counts returns the number of messages in each state at now.
 func (s *state) counts(now int64) Stats {
 	var st Stats
-	for _, m := range s.msgs {
+	for i := range s.slots {
+		m := &s.slots[i]
 		switch {
-		case m.state == stateDead:
+		case m.state() == 0:
+		case m.state() == stateDead:
 			st.Dead++
-		case m.state == stateLeased && m.at > now:
+		case m.state() == stateLeased && m.at > now:
 			st.Leased++
-		case m.state == stateReady && m.at > now:
+		case m.state() == stateReady && m.at > now:
 			st.Delayed++
 		default:
 			st.Ready++
@@ -205,15 +340,37 @@ func (s *state) counts(now int64) Stats {
 	return st
 }
 
-// live returns the IDs of the live messages whose payload lies below
-// index, in order.
-func (s *state) below(index uint64) []ID {
+// dead returns the IDs of the dead letters, in order.
+func (s *state) dead() []ID {
 	var ids []ID
-	for id, m := range s.msgs {
-		if m.loc < index {
-			ids = append(ids, id)
+	if s.nDead == 0 {
+		return nil
+	}
+	for i := range s.slots {
+		if s.slots[i].state() == stateDead {
+			ids = append(ids, s.slots[i].id)
 		}
 	}
-	slices.Sort(ids)
 	return ids
+}
+
+// below returns the live messages whose payload lies below index, in the
+// order of their payloads in the journal.
+func (s *state) below(index uint64) []slot {
+	var ms []slot
+	for i := range s.slots {
+		if m := s.slots[i]; m.state() != 0 && m.loc < index {
+			ms = append(ms, m)
+		}
+	}
+	slices.SortFunc(ms, func(a, b slot) int {
+		switch {
+		case a.loc < b.loc:
+			return -1
+		case a.loc > b.loc:
+			return 1
+		}
+		return 0
+	})
+	return ms
 }

@@ -1,0 +1,172 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/internal/sidecar"
+	"github.com/durable-go/durable/journal"
+	"github.com/durable-go/durable/vfs"
+)
+
+// The state snapshot is a cache of what the journal says, never the
+// truth: Open loads it, matches it with the journal (the record it ends
+// with must be there, with the same checksum) and replays only the
+// records after it. When it is missing, older than the retained records
+// (a crash between a compaction's drop and its snapshot), damaged or from
+// another history, the state is rebuilt from the journal; damage and a
+// foreign history are reported to Options.OnRecover, and a damaged file is
+// kept as SnapshotName+".corrupt".
+
+// snapEvery is how many records may accumulate after the last snapshot
+// before a writer takes a new one: enough that writing it costs little
+// per record, few enough that Open replays a small tail.
+func (q *Queue) snapEvery() uint64 {
+	return max(uint64(q.o.CompactRecords), uint64(q.st.live)/16)
+}
+
+func (q *Queue) snapPath() string { return filepath.Join(q.dir, SnapshotName) }
+
+// reload replaces the state with the snapshot's, or an empty one to be
+// rebuilt from the journal. Caller holds q.mu.
+func (q *Queue) reload() {
+	q.st, q.snapSeen = newState(), 0
+	b, err := sidecar.ReadFile(q.o.FS, q.snapPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		q.recovered(fmt.Errorf("queue %s: reading the state snapshot (rebuilt from the journal instead): %w", q.dir, err))
+		return
+	}
+	id, s, err := decodeSnapshot(b)
+	if err == nil && id != q.j.LogID() && s.seen > 0 {
+		err = fmt.Errorf("%w: the snapshot belongs to another journal", durable.ErrCorrupt)
+	}
+	if err != nil {
+		q.damaged(err)
+		return
+	}
+	s.lastCp = s.seen
+	q.st, q.snapSeen = s, s.seen
+}
+
+// stale drops a snapshot state that the journal does not confirm: it ends
+// with record i (0 when the journal holds no record at or after the one
+// the snapshot ends with), whose checksum is sum. Caller holds q.mu.
+func (q *Queue) stale(found bool, i uint64) {
+	want := q.st.seen - 1
+	if found && i > want {
+		// Older than what the journal retains: a compaction dropped
+		// records after it and crashed before its own snapshot.
+	} else if !found {
+		q.recovered(fmt.Errorf("queue %s: %w: the state snapshot covers %d records, but the journal has fewer (rebuilt from the journal)", q.snapPath(), durable.ErrCorrupt, q.st.seen))
+	} else {
+		q.recovered(fmt.Errorf("queue %s: %w: the state snapshot does not match journal record %d: another history (rebuilt from the journal)", q.snapPath(), durable.ErrCorrupt, want))
+	}
+	q.st, q.snapSeen = newState(), 0
+}
+
+// damaged reports a snapshot that does not decode, and keeps it as
+// evidence beside the queue. Caller holds q.mu.
+func (q *Queue) damaged(err error) {
+	path := q.snapPath()
+	kept := ""
+	if !q.o.ReadOnly {
+		if rerr := vfs.RenameFile(q.o.FS, path, path+".corrupt"); rerr == nil {
+			kept = "; kept as " + SnapshotName + ".corrupt"
+		}
+	}
+	q.recovered(fmt.Errorf("queue %s: damaged state snapshot, rebuilt from the journal%s: %w", path, kept, err))
+}
+
+// recovered queues a report for Options.OnRecover, made once no lock is
+// held. Caller holds q.mu.
+func (q *Queue) recovered(err error) {
+	if q.o.OnRecover != nil {
+		q.reports = append(q.reports, err)
+	}
+}
+
+// report makes the reports queued. Caller holds no lock.
+func (q *Queue) report() {
+	if q.o.OnRecover == nil {
+		return
+	}
+	q.mu.Lock()
+	rs := q.reports
+	q.reports = nil
+	q.mu.Unlock()
+	for _, r := range rs {
+		q.o.OnRecover(r)
+	}
+}
+
+// maybeSnapshot writes a snapshot when enough records accumulated since
+// the last one this process loaded or wrote. Its errors are not the
+// caller's: the journal has everything, and the next try writes it.
+func (q *Queue) maybeSnapshot(ctx context.Context) {
+	if q.o.ReadOnly {
+		return
+	}
+	q.mu.Lock()
+	due := q.st.seen >= q.snapSeen+q.snapEvery()
+	q.mu.Unlock()
+	if due {
+		q.writeSnapshot(ctx)
+	}
+}
+
+// writeSnapshot writes the state as the journal's durable records make
+// it. It takes the state under the journal's lock, when every record is
+// flushed (a flush covers every byte written before it, by any process;
+// taking the lock flushes what others wrote), so the snapshot never
+// covers a record a power cut could take back; the file is replaced
+// atomically and durably once the lock is released.
+func (q *Queue) writeSnapshot(ctx context.Context) error {
+	if !q.snapping.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer q.snapping.Store(false)
+	var data []byte
+	var seen uint64
+	err := q.j.Transact(group.OwnCode(ctx), func(tx *journal.Tx) error {
+		if tx.Unflushed() {
+			return nil // this process's pops are not flushed yet: next time
+		}
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if err := q.catchUp(tx.Size()); err != nil {
+			return err
+		}
+		if q.st.seen != tx.Size() {
+			return nil
+		}
+		data, seen = q.st.encodeSnapshot(q.j.LogID()), q.st.seen
+		return nil
+	})
+	q.report()
+	if err != nil || data == nil {
+		return err
+	}
+	attr, err := sidecar.Of(q.o.FS, q.dir)
+	if err != nil {
+		return err
+	}
+	perm := attr.Perm
+	if perm == 0 {
+		perm = 0o600
+	}
+	if err := durable.WriteFile(q.snapPath(), data, perm, durable.WithFS(q.o.FS), durable.SidecarOf(q.dir)); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.snapSeen = max(q.snapSeen, seen)
+	q.mu.Unlock()
+	return nil
+}

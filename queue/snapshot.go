@@ -1,0 +1,135 @@
+package queue
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+
+	"github.com/durable-go/durable/journal"
+)
+
+// SnapshotName is the file, in the queue's directory, that holds the
+// state snapshot (FORMAT.md, "State snapshot"); SnapshotName+".corrupt" is
+// a damaged one kept as evidence.
+const SnapshotName = "queue.snapshot"
+
+// SnapshotVersion is the version of the snapshot's format.
+const SnapshotVersion = 1
+
+var snapMagic = [8]byte{'d', 'u', 'r', 'q', 's', 'n', 'a', 'p'}
+
+// snapHeader is the fixed part: magic, version, log ID, seen, base, the
+// checksum of the record seen-1 and the count of messages.
+const snapHeader = 8 + 1 + 16 + 8 + 8 + 4 + 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// recordSum is the checksum the snapshot keeps of the record seen-1, so
+// that it is trusted only on the journal whose history it summarises.
+func recordSum(typ journal.Type, payload []byte) uint32 {
+	return crc32.Update(crc32.Checksum([]byte{byte(typ)}, castagnoli), castagnoli, payload)
+}
+
+// encodeSnapshot returns the snapshot of s, for the journal logID.
+func (s *state) encodeSnapshot(logID [16]byte) []byte {
+	b := make([]byte, snapHeader, snapHeader+5*s.live+4)
+	copy(b, snapMagic[:])
+	b[8] = SnapshotVersion
+	copy(b[9:25], logID[:])
+	binary.LittleEndian.PutUint64(b[25:], s.seen)
+	binary.LittleEndian.PutUint64(b[33:], s.base)
+	binary.LittleEndian.PutUint32(b[41:], s.sum)
+	binary.LittleEndian.PutUint64(b[45:], uint64(s.live))
+	prev := ID(0)
+	for i := range s.slots {
+		m := &s.slots[i]
+		if m.state() == 0 {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(m.id-prev))
+		b = binary.AppendUvarint(b, m.loc-uint64(m.id))
+		b = append(b, m.state())
+		b = binary.AppendVarint(b, m.at)
+		b = binary.AppendUvarint(b, m.attempts())
+		prev = m.id
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// decodeSnapshot decodes a snapshot. It is strict, and trusts nothing
+// before the checksum of the whole file is checked: another magic or
+// version, a wrong checksum, a count the bytes cannot hold, IDs out of
+// order, a payload outside the records the snapshot covers, an unknown
+// state, or stray bytes are refused with an error wrapping
+// durable.ErrCorrupt. The state it returns must still be matched with the
+// journal (state.check) before anything is decided on it.
+func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
+	if len(b) < snapHeader+4 || [8]byte(b[:8]) != snapMagic {
+		return logID, nil, corrupt("not a queue snapshot")
+	}
+	if b[8] != SnapshotVersion {
+		return logID, nil, corrupt("snapshot format version %d, want %d", b[8], SnapshotVersion)
+	}
+	body, tail := b[:len(b)-4], b[len(b)-4:]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(tail) {
+		return logID, nil, corrupt("snapshot checksum mismatch")
+	}
+	copy(logID[:], b[9:25])
+	s = &state{
+		seen: binary.LittleEndian.Uint64(b[25:]),
+		base: binary.LittleEndian.Uint64(b[33:]),
+		sum:  binary.LittleEndian.Uint32(b[41:]),
+	}
+	n := binary.LittleEndian.Uint64(b[45:])
+	r := body[snapHeader:]
+	// Each message takes at least 5 bytes, and is pushed by a record.
+	if n > uint64(len(r))/5 || n > s.seen || s.base > s.seen {
+		return logID, nil, corrupt("snapshot of %d messages in %d bytes, %d records", n, len(r), s.seen)
+	}
+	s.slots = make([]slot, 0, n)
+	prev := uint64(0)
+	for k := uint64(0); k < n; k++ {
+		d, n1 := binary.Uvarint(r)
+		if n1 <= 0 {
+			return logID, nil, corrupt("snapshot message %d truncated", k)
+		}
+		r = r[n1:]
+		off, n2 := binary.Uvarint(r)
+		if n2 <= 0 || len(r) <= n2 {
+			return logID, nil, corrupt("snapshot message %d truncated", k)
+		}
+		st := r[n2]
+		r = r[n2+1:]
+		at, n3 := binary.Varint(r)
+		if n3 <= 0 {
+			return logID, nil, corrupt("snapshot message %d truncated", k)
+		}
+		r = r[n3:]
+		att, n4 := binary.Uvarint(r)
+		if n4 <= 0 {
+			return logID, nil, corrupt("snapshot message %d truncated", k)
+		}
+		r = r[n4:]
+		id := prev + d
+		switch {
+		case k > 0 && d == 0, id < prev:
+			return logID, nil, corrupt("snapshot message %d: IDs out of order", k)
+		case st < stateReady || st > stateDead:
+			return logID, nil, corrupt("snapshot message %d: unknown state %d", k, st)
+		case id+off < id || id+off >= s.seen:
+			return logID, nil, corrupt("snapshot message %d: payload at record %d+%d, outside the %d records covered", k, id, off, s.seen)
+		case att > 1<<62-1:
+			return logID, nil, corrupt("snapshot message %d: %d attempts", k, att)
+		}
+		s.slots = append(s.slots, slot{id: ID(id), loc: id + off, at: at, meta: att<<2 | uint64(st)})
+		if st == stateDead {
+			s.nDead++
+		}
+		prev = id
+	}
+	if len(r) != 0 {
+		return logID, nil, corrupt("snapshot has %d stray bytes", len(r))
+	}
+	s.live = len(s.slots)
+	s.check = s.seen > 0
+	return logID, s, nil
+}
