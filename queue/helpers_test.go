@@ -2,7 +2,11 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"path"
+	"strings"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -264,4 +268,67 @@ func (q *Queue) livePayloads() ([]string, error) {
 		live = append(live, string(p))
 	}
 	return live, nil
+}
+
+// describe returns the state's live messages and how far it has read, in
+// a form two states can be compared in: what the snapshot and a full replay
+// must agree on.
+func (s *state) describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seen %d, %d live, %d dead\n", s.seen, s.live, s.nDead)
+	for i := range s.slots {
+		m := &s.slots[i]
+		if m.state() != 0 {
+			fmt.Fprintf(&b, "%d at %d: state %d, time %d, attempts %d\n", m.id, m.loc, m.state(), m.at, m.attempts())
+		}
+	}
+	return b.String()
+}
+
+// stateOf opens the queue in dir on a copy of fsys (with everything it
+// holds, synced or not), without its snapshot when noSnap, and returns its
+// state as describe gives it, with every live payload, and what
+// Options.OnRecover was told.
+func stateOf(fsys *vfs.MemFS, dir string, noSnap bool) (desc string, reports []error, err error) {
+	c := fsys.Crash(1)
+	if noSnap {
+		if err := c.Remove(path.Join(dir, SnapshotName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", nil, err
+		}
+	}
+	q, err := Open(dir, &Options{FS: c, SegmentSize: 4096, OnRecover: func(err error) { reports = append(reports, err) }})
+	if err != nil {
+		return "", reports, err
+	}
+	defer q.Close()
+	q.mu.Lock()
+	desc = q.st.describe()
+	q.mu.Unlock()
+	ps, err := q.livePayloads()
+	if err != nil {
+		return "", reports, err
+	}
+	return desc + strings.Join(ps, "\n"), reports, nil
+}
+
+// sameAsReplay checks that the queue in dir opens from its snapshot and
+// its tail to the very state a full replay of the journal gives, and that
+// nothing was reported: a crash never leaves a snapshot that the journal
+// does not confirm.
+func sameAsReplay(fsys *vfs.MemFS, dir string) error {
+	snap, reports, err := stateOf(fsys, dir, false)
+	if err != nil {
+		return fmt.Errorf("open with the snapshot: %w", err)
+	}
+	if len(reports) > 0 {
+		return fmt.Errorf("open with the snapshot reported %v", reports)
+	}
+	full, _, err := stateOf(fsys, dir, true)
+	if err != nil {
+		return fmt.Errorf("open without the snapshot: %w", err)
+	}
+	if snap != full {
+		return fmt.Errorf("state from the snapshot and its tail:\n%s\nstate from a full replay:\n%s", snap, full)
+	}
+	return nil
 }

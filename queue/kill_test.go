@@ -16,14 +16,18 @@ import (
 	"github.com/durable-go/durable/internal/testdir"
 )
 
-// The child processes of TestKillConsumers: the test binary re-executed
-// with QUEUE_CHILD set.
+// The child processes of the tests and benchmarks that spawn processes:
+// the test binary re-executed with QUEUE_CHILD set.
 func TestMain(m *testing.M) {
 	switch os.Getenv("QUEUE_CHILD") {
 	case "producer":
 		os.Exit(runProducer(os.Getenv("QUEUE_DIR"), os.Getenv("QUEUE_NAME")))
 	case "consumer":
 		os.Exit(runConsumer(os.Getenv("QUEUE_DIR")))
+	case "pop1":
+		os.Exit(runPopOnce(os.Getenv("QUEUE_DIR")))
+	case "noop":
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/durable-go/durable"
@@ -27,7 +29,7 @@ import (
 // before a writer takes a new one: enough that writing it costs little
 // per record, few enough that Open replays a small tail.
 func (q *Queue) snapEvery() uint64 {
-	return max(uint64(q.o.CompactRecords), uint64(q.st.live)/16)
+	return max(uint64(q.o.CompactRecords), uint64(q.st.live)/32)
 }
 
 func (q *Queue) snapPath() string { return filepath.Join(q.dir, SnapshotName) }
@@ -36,7 +38,7 @@ func (q *Queue) snapPath() string { return filepath.Join(q.dir, SnapshotName) }
 // rebuilt from the journal. Caller holds q.mu.
 func (q *Queue) reload() {
 	q.st, q.snapSeen = newState(), 0
-	b, err := sidecar.ReadFile(q.o.FS, q.snapPath())
+	b, err := readSnapshot(q.o.FS, q.snapPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -54,6 +56,24 @@ func (q *Queue) reload() {
 	}
 	s.lastCp = s.seen
 	q.st, q.snapSeen = s, s.seen
+}
+
+// readSnapshot reads the snapshot file, which must be a regular file with
+// no other name (sidecar.OpenSingle), in one read of its size.
+func readSnapshot(fsys vfs.FS, path string) ([]byte, error) {
+	f, fi, err := sidecar.OpenSingle(fsys, path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi.Size() > 1<<40 {
+		return nil, fmt.Errorf("%w: %s: a snapshot of %d bytes", durable.ErrCorrupt, path, fi.Size())
+	}
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return b, nil
 }
 
 // stale drops a snapshot state that the journal does not confirm: it ends

@@ -31,7 +31,7 @@ func recordSum(typ journal.Type, payload []byte) uint32 {
 
 // encodeSnapshot returns the snapshot of s, for the journal logID.
 func (s *state) encodeSnapshot(logID [16]byte) []byte {
-	b := make([]byte, snapHeader, snapHeader+5*s.live+4)
+	b := make([]byte, snapHeader, snapHeader+2*s.live+4)
 	copy(b, snapMagic[:])
 	b[8] = SnapshotVersion
 	copy(b[9:25], logID[:])
@@ -40,17 +40,38 @@ func (s *state) encodeSnapshot(logID [16]byte) []byte {
 	binary.LittleEndian.PutUint32(b[41:], s.sum)
 	binary.LittleEndian.PutUint64(b[45:], uint64(s.live))
 	prev := ID(0)
-	for i := range s.slots {
+	for i := 0; i < len(s.slots); {
 		m := &s.slots[i]
 		if m.state() == 0 {
+			i++
 			continue
 		}
+		if fresh(m) {
+			// A run of messages never delivered: most of a backlog,
+			// one byte each.
+			k, n := i, 0
+			for ; k < len(s.slots) && (s.slots[k].state() == 0 || fresh(&s.slots[k])); k++ {
+				if s.slots[k].state() != 0 {
+					n++
+				}
+			}
+			b = append(b, 0)
+			b = binary.AppendUvarint(b, uint64(n))
+			for ; i < k; i++ {
+				if m := &s.slots[i]; m.state() != 0 {
+					b = binary.AppendUvarint(b, uint64(m.id-prev))
+					prev = m.id
+				}
+			}
+			continue
+		}
+		b = append(b, m.state())
 		b = binary.AppendUvarint(b, uint64(m.id-prev))
 		b = binary.AppendUvarint(b, m.loc-uint64(m.id))
-		b = append(b, m.state())
 		b = binary.AppendVarint(b, m.at)
 		b = binary.AppendUvarint(b, m.attempts())
 		prev = m.id
+		i++
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
@@ -81,47 +102,89 @@ func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
 	}
 	n := binary.LittleEndian.Uint64(b[45:])
 	r := body[snapHeader:]
-	// Each message takes at least 5 bytes, and is pushed by a record.
-	if n > uint64(len(r))/5 || n > s.seen || s.base > s.seen {
+	// Each message takes at least a byte, and is pushed by a record.
+	if n > uint64(len(r)) || n > s.seen || s.base > s.seen {
 		return logID, nil, corrupt("snapshot of %d messages in %d bytes, %d records", n, len(r), s.seen)
 	}
-	s.slots = make([]slot, 0, n)
+	// Room for the tail Open replays after it (snapEvery), so that the
+	// pushes there do not copy the whole slice.
+	s.slots = make([]slot, 0, n+n/16+1024)
 	prev := uint64(0)
-	for k := uint64(0); k < n; k++ {
-		d, n1 := binary.Uvarint(r)
-		if n1 <= 0 {
-			return logID, nil, corrupt("snapshot message %d truncated", k)
+	uvarint := func() (uint64, bool) {
+		if len(r) > 0 && r[0] < 0x80 {
+			v := uint64(r[0])
+			r = r[1:]
+			return v, true
 		}
-		r = r[n1:]
-		off, n2 := binary.Uvarint(r)
-		if n2 <= 0 || len(r) <= n2 {
-			return logID, nil, corrupt("snapshot message %d truncated", k)
+		v, k := binary.Uvarint(r)
+		if k <= 0 {
+			return 0, false
 		}
-		st := r[n2]
-		r = r[n2+1:]
-		at, n3 := binary.Varint(r)
-		if n3 <= 0 {
-			return logID, nil, corrupt("snapshot message %d truncated", k)
-		}
-		r = r[n3:]
-		att, n4 := binary.Uvarint(r)
-		if n4 <= 0 {
-			return logID, nil, corrupt("snapshot message %d truncated", k)
-		}
-		r = r[n4:]
+		r = r[k:]
+		return v, true
+	}
+	// next checks the ID that follows prev by d.
+	next := func(d uint64) (uint64, error) {
 		id := prev + d
-		switch {
-		case k > 0 && d == 0, id < prev:
-			return logID, nil, corrupt("snapshot message %d: IDs out of order", k)
-		case st < stateReady || st > stateDead:
-			return logID, nil, corrupt("snapshot message %d: unknown state %d", k, st)
-		case id+off < id || id+off >= s.seen:
-			return logID, nil, corrupt("snapshot message %d: payload at record %d+%d, outside the %d records covered", k, id, off, s.seen)
-		case att > 1<<62-1:
-			return logID, nil, corrupt("snapshot message %d: %d attempts", k, att)
+		if (len(s.slots) > 0 && d == 0) || id < prev {
+			return 0, corrupt("snapshot message %d: IDs out of order", len(s.slots))
 		}
-		s.slots = append(s.slots, slot{id: ID(id), loc: id + off, at: at, meta: att<<2 | uint64(st)})
-		if st == stateDead {
+		if id >= s.seen {
+			return 0, corrupt("snapshot message %d: ID %d, outside the %d records covered", len(s.slots), id, s.seen)
+		}
+		return id, nil
+	}
+	for uint64(len(s.slots)) < n {
+		if len(r) == 0 {
+			return logID, nil, corrupt("snapshot ends after %d of %d messages", len(s.slots), n)
+		}
+		tag := r[0]
+		r = r[1:]
+		if tag == 0 {
+			run, ok := uvarint()
+			if !ok || run == 0 || run > n-uint64(len(s.slots)) {
+				return logID, nil, corrupt("snapshot message %d: bad run", len(s.slots))
+			}
+			for range run {
+				d, ok := uvarint()
+				if !ok {
+					return logID, nil, corrupt("snapshot message %d truncated", len(s.slots))
+				}
+				id, err := next(d)
+				if err != nil {
+					return logID, nil, err
+				}
+				s.slots = append(s.slots, slot{id: ID(id), loc: id, meta: uint64(stateReady)})
+				prev = id
+			}
+			continue
+		}
+		if tag > stateDead {
+			return logID, nil, corrupt("snapshot message %d: unknown state %d", len(s.slots), tag)
+		}
+		d, ok1 := uvarint()
+		off, ok2 := uvarint()
+		at, k := binary.Varint(r)
+		if !ok1 || !ok2 || k <= 0 {
+			return logID, nil, corrupt("snapshot message %d truncated", len(s.slots))
+		}
+		r = r[k:]
+		att, ok := uvarint()
+		if !ok {
+			return logID, nil, corrupt("snapshot message %d truncated", len(s.slots))
+		}
+		id, err := next(d)
+		if err != nil {
+			return logID, nil, err
+		}
+		switch {
+		case id+off < id || id+off >= s.seen:
+			return logID, nil, corrupt("snapshot message %d: payload at record %d+%d, outside the %d records covered", len(s.slots), id, off, s.seen)
+		case att > 1<<62-1:
+			return logID, nil, corrupt("snapshot message %d: %d attempts", len(s.slots), att)
+		}
+		s.slots = append(s.slots, slot{id: ID(id), loc: id + off, at: at, meta: att<<2 | uint64(tag)})
+		if tag == stateDead {
 			s.nDead++
 		}
 		prev = id
@@ -132,4 +195,10 @@ func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
 	s.live = len(s.slots)
 	s.check = s.seen > 0
 	return logID, s, nil
+}
+
+// fresh reports whether m was never delivered: the snapshot writes such
+// messages in runs, by ID alone.
+func fresh(m *slot) bool {
+	return m.meta == uint64(stateReady) && m.at == 0 && m.loc == uint64(m.id)
 }
