@@ -163,6 +163,7 @@ type Queue struct {
 	st       *state
 	cache    payloadCache
 	snapSeen uint64  // seen of the last snapshot this process loaded or wrote
+	snapNow  bool    // the snapshot was not trusted: replace it
 	reports  []error // for Options.OnRecover
 	snapping atomic.Bool
 

@@ -85,24 +85,31 @@ func (q *Queue) stale(found bool, i uint64) {
 		// Older than what the journal retains: a compaction dropped
 		// records after it and crashed before its own snapshot.
 	} else if !found {
-		q.recovered(fmt.Errorf("queue %s: %w: the state snapshot covers %d records, but the journal has fewer (rebuilt from the journal)", q.snapPath(), durable.ErrCorrupt, q.st.seen))
+		q.recovered(fmt.Errorf("queue %s: %w: the state snapshot covers %d records, but the journal has fewer (rebuilt from the journal%s)", q.snapPath(), durable.ErrCorrupt, q.st.seen, q.keep()))
 	} else {
-		q.recovered(fmt.Errorf("queue %s: %w: the state snapshot does not match journal record %d: another history (rebuilt from the journal)", q.snapPath(), durable.ErrCorrupt, want))
+		q.recovered(fmt.Errorf("queue %s: %w: the state snapshot does not match journal record %d: another history (rebuilt from the journal%s)", q.snapPath(), durable.ErrCorrupt, want, q.keep()))
 	}
-	q.st, q.snapSeen = newState(), 0
+	q.st, q.snapSeen, q.snapNow = newState(), 0, true
 }
 
 // damaged reports a snapshot that does not decode, and keeps it as
 // evidence beside the queue. Caller holds q.mu.
 func (q *Queue) damaged(err error) {
-	path := q.snapPath()
-	kept := ""
-	if !q.o.ReadOnly {
-		if rerr := vfs.RenameFile(q.o.FS, path, path+".corrupt"); rerr == nil {
-			kept = "; kept as " + SnapshotName + ".corrupt"
-		}
+	q.recovered(fmt.Errorf("queue %s: damaged state snapshot, rebuilt from the journal%s: %w", q.snapPath(), q.keep(), err))
+	q.snapNow = true
+}
+
+// keep moves a snapshot that is not trusted out of the way, as evidence
+// (a writer then writes a good one), and says so. Caller holds q.mu.
+func (q *Queue) keep() string {
+	if q.o.ReadOnly {
+		return ""
 	}
-	q.recovered(fmt.Errorf("queue %s: damaged state snapshot, rebuilt from the journal%s: %w", path, kept, err))
+	path := q.snapPath()
+	if err := vfs.RenameFile(q.o.FS, path, path+".corrupt"); err != nil {
+		return ""
+	}
+	return "; kept as " + SnapshotName + ".corrupt"
 }
 
 // recovered queues a report for Options.OnRecover, made once no lock is
@@ -135,7 +142,7 @@ func (q *Queue) maybeSnapshot(ctx context.Context) {
 		return
 	}
 	q.mu.Lock()
-	due := q.st.seen >= q.snapSeen+q.snapEvery()
+	due := q.snapNow || q.st.seen >= q.snapSeen+q.snapEvery()
 	q.mu.Unlock()
 	if due {
 		q.writeSnapshot(ctx)
@@ -186,7 +193,7 @@ func (q *Queue) writeSnapshot(ctx context.Context) error {
 		return err
 	}
 	q.mu.Lock()
-	q.snapSeen = max(q.snapSeen, seen)
+	q.snapSeen, q.snapNow = max(q.snapSeen, seen), false
 	q.mu.Unlock()
 	return nil
 }
