@@ -22,7 +22,8 @@
 //     message is leased twice at once.
 //  5. Evident. Every record is checksummed (CRC-32C) by the journal it
 //     lives in; damage is reported as durable.ErrCorrupt, never skipped.
-//     Oversized payloads are refused before anything is written.
+//     Oversized payloads are refused before anything is written. A
+//     damaged state snapshot is never trusted (see Design).
 //
 // # Design
 //
@@ -35,8 +36,20 @@
 // reclaimed by compaction: once enough records accumulated and few
 // messages are live, the live ones are rewritten at the end of the journal
 // (move events, same IDs) and the segments below are dropped, so a drained
-// queue shrinks to one segment (Options.SegmentSize). Payloads of live
-// messages are kept in memory: size the backlog accordingly.
+// queue shrinks to one segment (Options.SegmentSize).
+//
+// Payloads stay in the journal: the state holds 32 bytes per live message
+// (where its payload is, its state, lease and attempts), and a payload is
+// read from its record when the message is delivered, with a bounded
+// read-ahead of the next ones. Writers keep a state snapshot
+// (SnapshotName, FORMAT.md "State snapshot") at every compaction and
+// every max(CompactRecords, live/32) records; Open loads it and replays
+// only the records after it, so opening a queue of a million pending
+// messages costs about a 1 MB read and 32 MB of memory, not a replay of
+// the backlog. The snapshot is trusted only when the journal confirms it
+// (the record it ends with is there, with the same checksum); otherwise
+// the state is rebuilt from the journal, which is always the truth, and
+// damage is reported to Options.OnRecover and kept as evidence.
 //
 // # Leases and power cuts
 //
