@@ -12,6 +12,20 @@ import (
 // a damaged one kept as evidence.
 const SnapshotName = "queue.snapshot"
 
+// IsSnapshotName reports whether name, a file name in a queue's
+// directory, is one the queue makes for its state snapshot: the snapshot
+// itself, or (kept) a damaged or foreign one kept as evidence. The temp
+// file of its atomic replace is durable's (durable.WriteFile).
+func IsSnapshotName(name string) (ok, kept bool) {
+	switch name {
+	case SnapshotName:
+		return true, false
+	case SnapshotName + ".corrupt":
+		return true, true
+	}
+	return false, false
+}
+
 // SnapshotVersion is the version of the snapshot's format.
 const SnapshotVersion = 1
 

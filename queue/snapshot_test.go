@@ -485,3 +485,18 @@ func logIDOf(t *testing.T, m *vfs.MemFS) [16]byte {
 	defer q.Close()
 	return q.j.LogID()
 }
+
+func TestIsSnapshotName(t *testing.T) {
+	for name, want := range map[string][2]bool{
+		SnapshotName:                  {true, false},
+		SnapshotName + ".corrupt":     {true, true},
+		"queue.snapshot.corrupt.1":    {false, false},
+		"00000000000000000000.seg":    {false, false},
+		"." + SnapshotName + ".x.tmp": {false, false},
+	} {
+		ok, kept := IsSnapshotName(name)
+		if ok != want[0] || kept != want[1] {
+			t.Errorf("IsSnapshotName(%q) = %v, %v, want %v", name, ok, kept, want)
+		}
+	}
+}

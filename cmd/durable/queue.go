@@ -123,7 +123,7 @@ func runQueuePush(c *cli, args []string) int {
 			return c.usageError(fmt.Sprintf("message %d is %d bytes, more than a message can hold (%d bytes)", i, len(m), queue.MaxPayload))
 		}
 	}
-	q, err := queue.Open(rest[0], nil)
+	q, err := queue.Open(rest[0], &queue.Options{OnRecover: c.queueRecovered})
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -194,7 +194,7 @@ func runQueuePop(c *cli, args []string) int {
 	if *lease <= 0 {
 		return c.usageError("--lease must be positive")
 	}
-	q, err := openQueue(rest[0], *create, *maxAttempts)
+	q, err := c.openQueue(rest[0], *create, *maxAttempts)
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -253,7 +253,7 @@ func queueEach[T fmt.Stringer](c *cli, rest []string, maxAttempts int, asJSON bo
 		}
 		xs = append(xs, x)
 	}
-	q, err := openQueue(rest[0], false, maxAttempts)
+	q, err := c.openQueue(rest[0], false, maxAttempts)
 	if err != nil {
 		return c.fail(err, asJSON)
 	}
@@ -330,7 +330,7 @@ func runQueueLs(c *cli, args []string) int {
 	if len(rest) != 1 {
 		return c.usageError("want a DIR")
 	}
-	q, err := openQueueReadOnly(rest[0])
+	q, err := c.openQueueReadOnly(rest[0])
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -368,7 +368,7 @@ func runQueueDead(c *cli, args []string) int {
 		if err != nil {
 			return c.usageError(err.Error())
 		}
-		q, err := openQueue(rest[1], false, 0)
+		q, err := c.openQueue(rest[1], false, 0)
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
@@ -387,7 +387,7 @@ func runQueueDead(c *cli, args []string) int {
 	if len(rest) != 1 {
 		return c.usageError("want one DIR")
 	}
-	q, err := openQueueReadOnly(rest[0])
+	q, err := c.openQueueReadOnly(rest[0])
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
@@ -426,20 +426,27 @@ func maxAttemptsFlag(fs *flag.FlagSet) *int {
 // openQueue opens the queue in dir. Only push, or a verb given --create,
 // makes a new one: any other verb on a mistyped DIR would otherwise create
 // an empty queue there and wait on it for ever.
-func openQueue(dir string, create bool, maxAttempts int) (*queue.Queue, error) {
+func (c *cli) openQueue(dir string, create bool, maxAttempts int) (*queue.Queue, error) {
 	if !create {
 		if err := queueExists(dir); err != nil {
 			return nil, err
 		}
 	}
-	return queue.Open(dir, &queue.Options{MaxAttempts: maxAttempts})
+	return queue.Open(dir, &queue.Options{MaxAttempts: maxAttempts, OnRecover: c.queueRecovered})
 }
 
-func openQueueReadOnly(dir string) (*queue.Queue, error) {
+func (c *cli) openQueueReadOnly(dir string) (*queue.Queue, error) {
 	if err := queueExists(dir); err != nil {
 		return nil, err
 	}
-	return queue.Open(dir, &queue.Options{ReadOnly: true})
+	return queue.Open(dir, &queue.Options{ReadOnly: true, OnRecover: c.queueRecovered})
+}
+
+// queueRecovered prints, on stderr whatever the output format, that the
+// queue's state snapshot was damaged and the state rebuilt from its
+// journal: nothing was lost, but something changed the directory.
+func (c *cli) queueRecovered(err error) {
+	fmt.Fprintf(c.stderr, "durable: warning: %v\n", err)
 }
 
 // queueExists reports exitNotFound unless dir is a directory with something
