@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,13 +56,4 @@ func runChild(tb testing.TB, env ...string) (wall, cpu, rss float64) {
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpuTime := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return float64(d.Microseconds()) / 1000, float64(cpuTime.Microseconds()) / 1000, float64(ru.Maxrss) / 1024
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,4 +75,13 @@ func runPopOnce(dir string) int {
 	}
 	fmt.Printf("popped %v: open %v, pop %v, close %v\n", m.ID, opened, popped-opened, time.Since(start)-popped)
 	return 0
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

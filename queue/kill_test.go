@@ -28,6 +28,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runPopOnce(os.Getenv("QUEUE_DIR")))
 	case "noop":
 		os.Exit(0)
+	case "worker":
+		os.Exit(runWorker(os.Getenv("QUEUE_DIR")))
 	}
 	os.Exit(m.Run())
 }
