@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -296,7 +298,13 @@ func stateOf(fsys *vfs.MemFS, dir string, noSnap bool) (desc string, reports []e
 			return "", nil, err
 		}
 	}
-	q, err := Open(dir, &Options{FS: c, SegmentSize: 4096, OnRecover: func(err error) { reports = append(reports, err) }})
+	return openState(c, dir)
+}
+
+// openState opens the queue in dir and returns its state as describe
+// gives it, with every live payload, and what Options.OnRecover was told.
+func openState(fsys vfs.FS, dir string) (desc string, reports []error, err error) {
+	q, err := Open(dir, &Options{FS: fsys, SegmentSize: 4096, OnRecover: func(err error) { reports = append(reports, err) }})
 	if err != nil {
 		return "", reports, err
 	}
@@ -309,6 +317,39 @@ func stateOf(fsys *vfs.MemFS, dir string, noSnap bool) (desc string, reports []e
 		return "", reports, err
 	}
 	return desc + strings.Join(ps, "\n"), reports, nil
+}
+
+// sameAsReplayDir is sameAsReplay for a queue on the real filesystem,
+// which no process may be writing: it works on two copies of dir.
+func sameAsReplayDir(dir string) error {
+	var states [2]string
+	for i := range states {
+		c, err := os.MkdirTemp(filepath.Dir(dir), "copy-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(c)
+		if err := os.CopyFS(c, os.DirFS(dir)); err != nil {
+			return err
+		}
+		if i == 1 {
+			if err := os.Remove(filepath.Join(c, SnapshotName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		desc, reports, err := openState(vfs.OS{}, c)
+		if err != nil {
+			return fmt.Errorf("open (copy %d): %w", i, err)
+		}
+		if len(reports) > 0 {
+			return fmt.Errorf("open (copy %d) reported %v", i, reports)
+		}
+		states[i] = desc
+	}
+	if states[0] != states[1] {
+		return fmt.Errorf("state from the snapshot and its tail:\n%s\nstate from a full replay:\n%s", states[0], states[1])
+	}
+	return nil
 }
 
 // sameAsReplay checks that the queue in dir opens from its snapshot and
