@@ -74,6 +74,7 @@ func runPopOnce(dir string) int {
 		return 1
 	}
 	fmt.Printf("popped %v: open %v, pop %v, close %v\n", m.ID, opened, popped-opened, time.Since(start)-popped)
+	printPeakRSS()
 	return 0
 }
 

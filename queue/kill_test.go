@@ -27,6 +27,7 @@ func TestMain(m *testing.M) {
 	case "pop1":
 		os.Exit(runPopOnce(os.Getenv("QUEUE_DIR")))
 	case "noop":
+		printPeakRSS()
 		os.Exit(0)
 	case "worker":
 		os.Exit(runWorker(os.Getenv("QUEUE_DIR")))

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package queue
+
+// printPeakRSS is Linux's only (BenchmarkPopBacklog).
+func printPeakRSS() {}
