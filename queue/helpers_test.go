@@ -258,18 +258,16 @@ func (q *Queue) livePayloads() ([]string, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var live []string
-	for i := range q.st.slots {
-		m := &q.st.slots[i]
-		if m.state() == 0 {
-			continue
-		}
-		p, err := q.payload(m)
-		if err != nil {
-			return nil, err
+	var err error
+	q.st.each(func(m *slot) bool {
+		var p []byte
+		if p, err = q.payload(m); err != nil {
+			return false
 		}
 		live = append(live, string(p))
-	}
-	return live, nil
+		return true
+	})
+	return live, err
 }
 
 // describe returns the state's live messages and how far it has read, in
@@ -278,12 +276,10 @@ func (q *Queue) livePayloads() ([]string, error) {
 func (s *state) describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seen %d, %d live, %d dead\n", s.seen, s.live, s.nDead)
-	for i := range s.slots {
-		m := &s.slots[i]
-		if m.state() != 0 {
-			fmt.Fprintf(&b, "%d at %d: state %d, time %d, attempts %d\n", m.id, m.loc, m.state(), m.at, m.attempts())
-		}
-	}
+	s.each(func(m *slot) bool {
+		fmt.Fprintf(&b, "%d at %d: state %d, time %d, attempts %d\n", m.id, m.loc, m.state(), m.at, m.attempts())
+		return true
+	})
 	return b.String()
 }
 

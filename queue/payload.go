@@ -64,8 +64,8 @@ func (q *Queue) note(index uint64, e *event) {
 		q.cache.put(index, e.Payload)
 		return
 	case kindMove:
-		if m := q.st.get(e.ID); m != nil {
-			q.cache.drop(m.loc)
+		if loc, _, ok := q.st.where(e.ID); ok {
+			q.cache.drop(loc)
 		}
 		if e.State == stateReady {
 			q.cache.put(index, e.Payload)
@@ -74,8 +74,8 @@ func (q *Queue) note(index uint64, e *event) {
 	case kindNack, kindExtend, kindRetry:
 		return // the payload is not in the cache, or still wanted
 	}
-	if m := q.st.get(e.ID); m != nil {
-		q.cache.drop(m.loc)
+	if loc, _, ok := q.st.where(e.ID); ok {
+		q.cache.drop(loc)
 	}
 }
 
@@ -85,7 +85,7 @@ func (q *Queue) note(index uint64, e *event) {
 // the journal's lock or a state recent enough that m's record cannot have
 // been dropped yet; a record missing or not m's is corruption (or, outside
 // the lock, a compaction that ran meanwhile: the caller refreshes and
-// tries again).
+// tries again). It does not change the state.
 func (q *Queue) payload(m *slot) ([]byte, error) {
 	if p, ok := q.cache.get(m.loc); ok {
 		return p, nil
@@ -131,7 +131,7 @@ func (q *Queue) payload(m *slot) ([]byte, error) {
 		default:
 			continue
 		}
-		if n := q.st.get(mid); n != nil && n.loc == rec.Index && n.state() == stateReady {
+		if loc, st, ok := q.st.where(mid); ok && loc == rec.Index && st == stateReady {
 			q.cache.put(rec.Index, e.Payload)
 		}
 	}

@@ -54,39 +54,39 @@ func (s *state) encodeSnapshot(logID [16]byte) []byte {
 	binary.LittleEndian.PutUint32(b[41:], s.sum)
 	binary.LittleEndian.PutUint64(b[45:], uint64(s.live))
 	prev := ID(0)
-	for i := 0; i < len(s.slots); {
-		m := &s.slots[i]
-		if m.state() == 0 {
-			i++
-			continue
+	// Messages never delivered (most of a backlog) go in runs, one byte
+	// each, of at most maxRun.
+	const maxRun = 4096
+	var run []ID
+	flush := func() {
+		if len(run) == 0 {
+			return
 		}
+		b = append(b, 0)
+		b = binary.AppendUvarint(b, uint64(len(run)))
+		for _, id := range run {
+			b = binary.AppendUvarint(b, uint64(id-prev))
+			prev = id
+		}
+		run = run[:0]
+	}
+	s.each(func(m *slot) bool {
 		if fresh(m) {
-			// A run of messages never delivered: most of a backlog,
-			// one byte each.
-			k, n := i, 0
-			for ; k < len(s.slots) && (s.slots[k].state() == 0 || fresh(&s.slots[k])); k++ {
-				if s.slots[k].state() != 0 {
-					n++
-				}
+			if run = append(run, m.id); len(run) == maxRun {
+				flush()
 			}
-			b = append(b, 0)
-			b = binary.AppendUvarint(b, uint64(n))
-			for ; i < k; i++ {
-				if m := &s.slots[i]; m.state() != 0 {
-					b = binary.AppendUvarint(b, uint64(m.id-prev))
-					prev = m.id
-				}
-			}
-			continue
+			return true
 		}
+		flush()
 		b = append(b, m.state())
 		b = binary.AppendUvarint(b, uint64(m.id-prev))
 		b = binary.AppendUvarint(b, m.loc-uint64(m.id))
 		b = binary.AppendVarint(b, m.at)
 		b = binary.AppendUvarint(b, m.attempts())
 		prev = m.id
-		i++
-	}
+		return true
+	})
+	flush()
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -122,8 +122,9 @@ func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
 	}
 	// Room for the tail Open replays after it (snapEvery), so that the
 	// pushes there do not copy the whole slice.
-	s.slots = make([]slot, 0, n+n/16+1024)
+	s.untouched = make([]ID, 0, n+n/16+1024)
 	prev := uint64(0)
+	count := func() int { return len(s.untouched) + len(s.slots) }
 	uvarint := func() (uint64, bool) {
 		if len(r) > 0 && r[0] < 0x80 {
 			v := uint64(r[0])
@@ -140,52 +141,52 @@ func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
 	// next checks the ID that follows prev by d.
 	next := func(d uint64) (uint64, error) {
 		id := prev + d
-		if (len(s.slots) > 0 && d == 0) || id < prev {
-			return 0, corrupt("snapshot message %d: IDs out of order", len(s.slots))
+		if (count() > 0 && d == 0) || id < prev {
+			return 0, corrupt("snapshot message %d: IDs out of order", count())
 		}
 		if id >= s.seen {
-			return 0, corrupt("snapshot message %d: ID %d, outside the %d records covered", len(s.slots), id, s.seen)
+			return 0, corrupt("snapshot message %d: ID %d, outside the %d records covered", count(), id, s.seen)
 		}
 		return id, nil
 	}
-	for uint64(len(s.slots)) < n {
+	for uint64(count()) < n {
 		if len(r) == 0 {
-			return logID, nil, corrupt("snapshot ends after %d of %d messages", len(s.slots), n)
+			return logID, nil, corrupt("snapshot ends after %d of %d messages", count(), n)
 		}
 		tag := r[0]
 		r = r[1:]
 		if tag == 0 {
 			run, ok := uvarint()
-			if !ok || run == 0 || run > n-uint64(len(s.slots)) {
-				return logID, nil, corrupt("snapshot message %d: bad run", len(s.slots))
+			if !ok || run == 0 || run > n-uint64(count()) {
+				return logID, nil, corrupt("snapshot message %d: bad run", count())
 			}
 			for range run {
 				d, ok := uvarint()
 				if !ok {
-					return logID, nil, corrupt("snapshot message %d truncated", len(s.slots))
+					return logID, nil, corrupt("snapshot message %d truncated", count())
 				}
 				id, err := next(d)
 				if err != nil {
 					return logID, nil, err
 				}
-				s.slots = append(s.slots, slot{id: ID(id), loc: id, meta: uint64(stateReady)})
+				s.untouched = append(s.untouched, ID(id))
 				prev = id
 			}
 			continue
 		}
 		if tag > stateDead {
-			return logID, nil, corrupt("snapshot message %d: unknown state %d", len(s.slots), tag)
+			return logID, nil, corrupt("snapshot message %d: unknown state %d", count(), tag)
 		}
 		d, ok1 := uvarint()
 		off, ok2 := uvarint()
 		at, k := binary.Varint(r)
 		if !ok1 || !ok2 || k <= 0 {
-			return logID, nil, corrupt("snapshot message %d truncated", len(s.slots))
+			return logID, nil, corrupt("snapshot message %d truncated", count())
 		}
 		r = r[k:]
 		att, ok := uvarint()
 		if !ok {
-			return logID, nil, corrupt("snapshot message %d truncated", len(s.slots))
+			return logID, nil, corrupt("snapshot message %d truncated", count())
 		}
 		id, err := next(d)
 		if err != nil {
@@ -193,9 +194,9 @@ func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
 		}
 		switch {
 		case id+off < id || id+off >= s.seen:
-			return logID, nil, corrupt("snapshot message %d: payload at record %d+%d, outside the %d records covered", len(s.slots), id, off, s.seen)
+			return logID, nil, corrupt("snapshot message %d: payload at record %d+%d, outside the %d records covered", count(), id, off, s.seen)
 		case att > 1<<62-1:
-			return logID, nil, corrupt("snapshot message %d: %d attempts", len(s.slots), att)
+			return logID, nil, corrupt("snapshot message %d: %d attempts", count(), att)
 		}
 		s.slots = append(s.slots, slot{id: ID(id), loc: id + off, at: at, meta: att<<2 | uint64(tag)})
 		if tag == stateDead {
@@ -206,7 +207,7 @@ func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
 	if len(r) != 0 {
 		return logID, nil, corrupt("snapshot has %d stray bytes", len(r))
 	}
-	s.live = len(s.slots)
+	s.live = count()
 	s.check = s.seen > 0
 	return logID, s, nil
 }

@@ -44,11 +44,10 @@ func randomState(r *rand.Rand, n int) *state {
 
 func (s *state) liveIDs() []ID {
 	var ids []ID
-	for i := range s.slots {
-		if s.slots[i].state() != 0 {
-			ids = append(ids, s.slots[i].id)
-		}
-	}
+	s.each(func(m *slot) bool {
+		ids = append(ids, m.id)
+		return true
+	})
 	return ids
 }
 
@@ -269,7 +268,7 @@ func TestSnapshotNotBeforeFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.live != 6 || s.slots[0].state() != stateLeased {
+	if s.live != 6 || s.get(0).state() != stateLeased {
 		t.Fatalf("snapshot after the flush:\n%s", s.describe())
 	}
 	if err := sameAsReplay(m.Crash(0), "/q"); err != nil {

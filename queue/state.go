@@ -31,13 +31,15 @@ func (m *slot) available(now int64) bool {
 // state is the queue as the events up to seen make it. It is a pure
 // function of the events: applying them needs no clock.
 //
-// The live messages are a slice sorted by ID. Pop takes the available
-// message with the smallest ID: a cursor walks the slice for the messages
-// that were never delivered (most of a backlog, which then needs no other
-// index), and two heaps hold the rest: messages that became available
-// again behind the cursor (ready) and messages due at a time (timed). Heap
-// entries are checked against the slot when they reach the top, so stale
-// and duplicate ones are harmless.
+// The live messages are in two slices sorted by ID. Messages never
+// delivered (most of a backlog: ready now, no attempts, payload in their
+// push record) are only their ID in untouched, 8 bytes each; the first event
+// about one moves it to slots, which hold everything else. Pop takes the
+// available message with the smallest ID: the oldest untouched one (a cursor),
+// the first available slot (another cursor), or one of two heaps for the
+// slots behind that cursor: those that became available again (ready) and
+// those due at a time (timed). Heap entries are checked against the slot
+// when they reach the top, so stale and duplicate ones are harmless.
 type state struct {
 	seen  uint64 // index of the next record to apply
 	base  uint64 // first index applied since the last (re)build or drop
@@ -47,15 +49,22 @@ type state struct {
 	check bool
 	sum   uint32 // recordSum of the record seen-1
 
-	slots   []slot // by ID; removed ones (state 0) stay until swept
-	live    int
-	removed int
-	nDead   int
-	cur     int      // slots before cur that are available are in ready or timed
-	ready   idHeap   // available again behind the cursor
-	timed   timeHeap // due at a time
-	lastCp  uint64   // seen at the last compaction this process did
+	untouched []ID   // never delivered, by ID; taken ones are marked with gone
+	ucur      int    // untouched before ucur are all taken
+	utaken    int    // marked in untouched
+	slots     []slot // by ID; removed ones (state 0) stay until swept
+	live      int    // in untouched and slots
+	removed   int
+	nDead     int
+	cur       int      // slots before cur that are available are in ready or timed
+	ready     idHeap   // available again behind the cursor
+	timed     timeHeap // due at a time
+	lastCp    uint64   // seen at the last compaction this process did
 }
+
+// gone marks an untouched entry whose message moved to slots or went away.
+// IDs are record indexes, far below it.
+const gone = ID(1) << 63
 
 func newState() *state { return &state{fresh: true} }
 
@@ -105,14 +114,118 @@ func (s *state) find(id ID) (int, bool) {
 	return i, i < n && s.slots[i].id == id
 }
 
+// findFresh returns the position of id in untouched, if it is there (not
+// taken).
+func (s *state) findFresh(id ID) (int, bool) {
+	n := len(s.untouched)
+	if n == 0 || s.untouched[n-1]&^gone < id {
+		return n, false
+	}
+	i := sort.Search(n, func(i int) bool { return s.untouched[i]&^gone >= id })
+	return i, i < n && s.untouched[i] == id
+}
+
+// lookup returns the position of id's slot, moving an untouched message to
+// slots first; ok is false when the message is not live.
+func (s *state) lookup(id ID) (int, bool) {
+	i, ok := s.find(id)
+	if ok && s.slots[i].state() != 0 {
+		return i, true
+	}
+	f, ok := s.findFresh(id)
+	if !ok {
+		return i, false
+	}
+	s.take(f)
+	i = s.insert(id)
+	s.slots[i].loc = uint64(id)
+	s.set(i, stateReady, 0)
+	return i, true
+}
+
+// take marks untouched[f] taken. The message stays counted as live: the
+// caller makes it a slot or removes it.
+func (s *state) take(f int) {
+	s.untouched[f] |= gone
+	s.utaken++
+	s.live--
+	if s.utaken > 1024 && s.utaken > len(s.untouched)/2 {
+		k := 0
+		cur := -1
+		for i, id := range s.untouched {
+			if i == s.ucur {
+				cur = k
+			}
+			if id&gone == 0 {
+				s.untouched[k] = id
+				k++
+			}
+		}
+		if cur < 0 {
+			cur = k
+		}
+		s.untouched, s.ucur, s.utaken = s.untouched[:k], cur, 0
+		if cap(s.untouched) > 4*k+1024 {
+			s.untouched = slices.Clone(s.untouched)
+		}
+	}
+}
+
 // get returns id's slot, nil when the message is not live. The pointer is
 // good until the state next changes.
 func (s *state) get(id ID) *slot {
-	i, ok := s.find(id)
-	if !ok || s.slots[i].state() == 0 {
+	i, ok := s.lookup(id)
+	if !ok {
 		return nil
 	}
 	return &s.slots[i]
+}
+
+// where returns where id's payload is and its state, without moving an
+// untouched message (which each may be walking over).
+func (s *state) where(id ID) (loc uint64, st uint8, ok bool) {
+	if i, ok := s.find(id); ok && s.slots[i].state() != 0 {
+		return s.slots[i].loc, s.slots[i].state(), true
+	}
+	if _, ok := s.findFresh(id); ok {
+		return uint64(id), stateReady, true
+	}
+	return 0, 0, false
+}
+
+// each calls fn for every live message in ID order, untouched ones as slots
+// made for the call, until fn returns false.
+func (s *state) each(fn func(m *slot) bool) {
+	f := 0
+	next := func() (ID, bool) {
+		for ; f < len(s.untouched); f++ {
+			if s.untouched[f]&gone == 0 {
+				return s.untouched[f], true
+			}
+		}
+		return 0, false
+	}
+	for i := range s.slots {
+		m := &s.slots[i]
+		if m.state() == 0 {
+			continue
+		}
+		for id, ok := next(); ok && id < m.id; id, ok = next() {
+			if !fn(&slot{id: id, loc: uint64(id), meta: uint64(stateReady)}) {
+				return
+			}
+			f++
+		}
+		if !fn(m) {
+			return
+		}
+	}
+	for id, ok := next(); ok; id, ok = next() {
+		if !fn(&slot{id: id, loc: uint64(id), meta: uint64(stateReady)}) {
+			return
+		}
+		f++
+	}
 }
 
 // insert returns the position of a new, not yet scheduled slot for id
@@ -204,15 +317,19 @@ func (s *state) apply(index uint64, payload []byte) error {
 // after records were dropped.
 func (s *state) applyEvent(index uint64, e *event) {
 	if e.Kind == kindPush {
-		i := s.insert(ID(index))
-		s.slots[i].loc = index
-		s.set(i, stateReady, 0)
+		if n := len(s.untouched); n > 0 && s.untouched[n-1]&^gone >= ID(index) {
+			return // cannot happen: pushes come in index order
+		}
+		s.untouched = append(s.untouched, ID(index))
+		s.live++
 		return
 	}
-	i, ok := s.find(e.ID)
-	if ok && s.slots[i].state() == 0 {
-		ok = false
+	if e.Kind == kindMove {
+		if f, ok := s.findFresh(e.ID); ok {
+			s.take(f)
+		}
 	}
+	i, ok := s.lookup(e.ID)
 	if e.Kind == kindMove {
 		if !ok {
 			i = s.insert(e.ID)
@@ -285,10 +402,10 @@ func (s *state) promote(now int64) {
 // none scheduled). The slot pointer is good until the state next changes.
 func (s *state) peek(now int64) (ID, *slot, int64) {
 	s.promote(now)
-	var best *slot
+	best, found := ID(0), false
 	for len(s.ready) > 0 {
 		if i, ok := s.scheduled(s.ready[0]); ok {
-			best = &s.slots[i]
+			best, found = s.slots[i].id, true
 			break
 		}
 		heap.Pop(&s.ready)
@@ -296,8 +413,8 @@ func (s *state) peek(now int64) (ID, *slot, int64) {
 	for s.cur < len(s.slots) {
 		m := &s.slots[s.cur]
 		if m.available(now) {
-			if best == nil || m.id < best.id {
-				best = m
+			if !found || m.id < best {
+				best, found = m.id, true
 			}
 			break
 		}
@@ -307,8 +424,15 @@ func (s *state) peek(now int64) (ID, *slot, int64) {
 		}
 		s.cur++
 	}
-	if best != nil {
-		return best.id, best, 0
+	for s.ucur < len(s.untouched) && s.untouched[s.ucur]&gone != 0 {
+		s.ucur++
+	}
+	if s.ucur < len(s.untouched) && (!found || s.untouched[s.ucur] < best) {
+		best, found = s.untouched[s.ucur], true
+	}
+	if found {
+		i, _ := s.lookup(best)
+		return best, &s.slots[i], 0
 	}
 	for len(s.timed) > 0 {
 		e := s.timed[0]
@@ -323,6 +447,7 @@ func (s *state) peek(now int64) (ID, *slot, int64) {
 // counts returns the number of messages in each state at now.
 func (s *state) counts(now int64) Stats {
 	var st Stats
+	st.Ready = len(s.untouched) - s.utaken
 	for i := range s.slots {
 		m := &s.slots[i]
 		switch {
@@ -358,11 +483,12 @@ func (s *state) dead() []ID {
 // order of their payloads in the journal.
 func (s *state) below(index uint64) []slot {
 	var ms []slot
-	for i := range s.slots {
-		if m := s.slots[i]; m.state() != 0 && m.loc < index {
-			ms = append(ms, m)
+	s.each(func(m *slot) bool {
+		if m.loc < index {
+			ms = append(ms, *m)
 		}
-	}
+		return true
+	})
 	slices.SortFunc(ms, func(a, b slot) int {
 		switch {
 		case a.loc < b.loc:
