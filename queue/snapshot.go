@@ -160,18 +160,25 @@ func decodeSnapshot(b []byte) (logID [16]byte, s *state, err error) {
 			if !ok || run == 0 || run > n-uint64(count()) {
 				return logID, nil, corrupt("snapshot message %d: bad run", count())
 			}
+			// The hot loop of a large backlog: one byte per message.
+			u := s.untouched
 			for range run {
-				d, ok := uvarint()
-				if !ok {
-					return logID, nil, corrupt("snapshot message %d truncated", count())
+				var d uint64
+				if len(r) > 0 && r[0] < 0x80 {
+					d, r = uint64(r[0]), r[1:]
+				} else if d, ok = uvarint(); !ok {
+					return logID, nil, corrupt("snapshot message %d truncated", len(u)+len(s.slots))
 				}
-				id, err := next(d)
-				if err != nil {
+				id := prev + d
+				if (d == 0 && len(u)+len(s.slots) > 0) || id < prev || id >= s.seen {
+					s.untouched = u
+					_, err := next(d)
 					return logID, nil, err
 				}
-				s.untouched = append(s.untouched, ID(id))
+				u = append(u, ID(id))
 				prev = id
 			}
+			s.untouched = u
 			continue
 		}
 		if tag > stateDead {
