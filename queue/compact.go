@@ -1,12 +1,6 @@
 package queue
 
-import (
-	"context"
-	"fmt"
-
-	"github.com/durable-go/durable"
-	"github.com/durable-go/durable/journal"
-)
+import "context"
 
 // compactBytes bounds the payload bytes one compaction moves, so that its
 // batch (and the memory it takes) stays small whatever the backlog; the
@@ -57,34 +51,16 @@ func (q *Queue) Compact(ctx context.Context) error {
 		// One pass over the journal from the oldest payload, in the
 		// order of the records.
 		k, budget := 0, compactBytes
-		for rec, err := range q.j.Scan(ms[0].loc) {
-			if err != nil {
-				return err
-			}
-			m := ms[k]
-			if rec.Index < m.loc {
-				continue
-			}
-			if rec.Index > m.loc || rec.Type != journal.TypeData {
-				break
-			}
-			e, err := decodeEvent(rec.Payload)
-			if err != nil {
-				return fmt.Errorf("record %d: %w", rec.Index, err)
-			}
-			if !(e.Kind == kindPush && ID(rec.Index) == m.id) && !(e.Kind == kindMove && e.ID == m.id) {
-				break
-			}
-			emit(event{Kind: kindMove, ID: m.id, State: m.state(), Time: m.at, Attempts: m.attempts(), Payload: e.Payload})
-			budget -= len(e.Payload)
-			if k++; k == len(ms) || budget <= 0 {
-				break
-			}
+		err := q.eachPayload(ms, func(m slot, p []byte) bool {
+			emit(event{Kind: kindMove, ID: m.id, State: m.state(), Time: m.at, Attempts: m.attempts(), Payload: p})
+			k++
+			budget -= len(p)
+			return budget > 0
+		})
+		if err != nil {
+			return err
 		}
 		if k < len(ms) {
-			if budget > 0 {
-				return fmt.Errorf("%w: message %v's payload, record %d, is missing from the journal", durable.ErrCorrupt, ms[k].id, ms[k].loc)
-			}
 			cut = ms[k].loc // the rest next time
 		}
 		return nil

@@ -140,3 +140,38 @@ func (q *Queue) payload(m *slot) ([]byte, error) {
 	}
 	return got, nil
 }
+
+// eachPayload reads the payloads of ms, sorted by loc (state.below), in
+// one pass over the journal, and calls fn with each in that order until
+// fn returns false. A payload missing, or a record that is not its
+// message's, is corruption. Caller holds q.mu (and, for a decision, the
+// journal's lock).
+func (q *Queue) eachPayload(ms []slot, fn func(m slot, p []byte) bool) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	k := 0
+	for rec, err := range q.j.Scan(ms[0].loc) {
+		if err != nil {
+			return err
+		}
+		m := ms[k]
+		if rec.Index < m.loc {
+			continue
+		}
+		if rec.Index > m.loc || rec.Type != journal.TypeData {
+			break
+		}
+		e, err := decodeEvent(rec.Payload)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", rec.Index, err)
+		}
+		if !(e.Kind == kindPush && ID(rec.Index) == m.id) && !(e.Kind == kindMove && e.ID == m.id) {
+			break
+		}
+		if k++; !fn(m, e.Payload) || k == len(ms) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: message %v's payload, record %d, is missing from the journal", durable.ErrCorrupt, ms[k].id, ms[k].loc)
+}

@@ -1,9 +1,11 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -524,15 +526,22 @@ func (q *Queue) Dead() ([]DeadMsg, error) {
 func (q *Queue) dead() ([]DeadMsg, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var ds []DeadMsg
+	// One pass over the journal, in the order of the payloads, then in
+	// the order of the IDs.
+	var ms []slot
 	for _, id := range q.st.dead() {
-		m := q.st.get(id)
-		p, err := q.payload(m)
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, DeadMsg{ID: id, Payload: append([]byte(nil), p...), Attempts: int(m.attempts())})
+		ms = append(ms, *q.st.get(id))
 	}
+	slices.SortFunc(ms, func(a, b slot) int { return cmp.Compare(a.loc, b.loc) })
+	ds := make([]DeadMsg, 0, len(ms))
+	err := q.eachPayload(ms, func(m slot, p []byte) bool {
+		ds = append(ds, DeadMsg{ID: m.id, Payload: append([]byte(nil), p...), Attempts: int(m.attempts())})
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ds, func(a, b DeadMsg) int { return cmp.Compare(a.ID, b.ID) })
 	return ds, nil
 }
 

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"container/heap"
 	"slices"
 	"sort"
@@ -489,14 +490,6 @@ func (s *state) below(index uint64) []slot {
 		}
 		return true
 	})
-	slices.SortFunc(ms, func(a, b slot) int {
-		switch {
-		case a.loc < b.loc:
-			return -1
-		case a.loc > b.loc:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ms, func(a, b slot) int { return cmp.Compare(a.loc, b.loc) })
 	return ms
 }
