@@ -277,12 +277,6 @@ func (d *demo) runLogPhase(p demoPhase) error {
 }
 
 func (d *demo) logRow(writer string, mustHold bool) *demoLogRow {
-	for _, r := range d.logRows {
-		if r.Writer == writer {
-			return r
-		}
-	}
-	r := &demoLogRow{Writer: writer, MustHold: mustHold}
-	d.logRows = append(d.logRows, r)
-	return r
+	return rowFor(&d.logRows, func(r *demoLogRow) bool { return r.Writer == writer },
+		func() *demoLogRow { return &demoLogRow{Writer: writer, MustHold: mustHold} })
 }

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -310,26 +309,14 @@ func (d *demo) runOAuthPhase(p demoPhase) error {
 }
 
 func (d *demo) oauthRow(writer string, mustHold bool) *demoOAuthRow {
-	for _, r := range d.oauthRows {
-		if r.Writer == writer {
-			return r
-		}
-	}
-	r := &demoOAuthRow{Writer: writer, MustHold: mustHold}
-	d.oauthRows = append(d.oauthRows, r)
-	return r
+	return rowFor(&d.oauthRows, func(r *demoOAuthRow) bool { return r.Writer == writer },
+		func() *demoOAuthRow { return &demoOAuthRow{Writer: writer, MustHold: mustHold} })
 }
 
 // writeOAuthTable prints the OAuth rows.
 func writeOAuthTable(w io.Writer, rows []*demoOAuthRow) {
-	head := []string{"token keeper", "rounds", "calls", "refreshes", "refused", "torn reads", "logged out"}
-	lines := [][]string{head}
-	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Rounds, r.Calls, r.Refreshes, r.Refused, r.Torn, r.LoggedOut} {
-			line = append(line, strconv.Itoa(n))
-		}
-		lines = append(lines, line)
-	}
-	writeCells(w, lines)
+	writeRows(w, []string{"token keeper", "rounds", "calls", "refreshes", "refused", "torn reads", "logged out"},
+		rows, func(r *demoOAuthRow) (string, []int) {
+			return r.Writer, []int{r.Rounds, r.Calls, r.Refreshes, r.Refused, r.Torn, r.LoggedOut}
+		})
 }

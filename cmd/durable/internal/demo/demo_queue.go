@@ -439,14 +439,8 @@ func (d *demo) runQueuePhase(p demoPhase) error {
 }
 
 func (d *demo) queueRow(writer string, mustHold bool) *demoQueueRow {
-	for _, r := range d.queueRows {
-		if r.Writer == writer {
-			return r
-		}
-	}
-	r := &demoQueueRow{Writer: writer, MustHold: mustHold}
-	d.queueRows = append(d.queueRows, r)
-	return r
+	return rowFor(&d.queueRows, func(r *demoQueueRow) bool { return r.Writer == writer },
+		func() *demoQueueRow { return &demoQueueRow{Writer: writer, MustHold: mustHold} })
 }
 
 func queuePhaseLine(p demoPhase, t queueTally) string {
@@ -458,16 +452,10 @@ func queuePhaseLine(p demoPhase, t queueTally) string {
 // the queue right, the messages lost and redelivered, and the rounds whose
 // queue could not be read.
 func writeQueueTable(w io.Writer, rows []*demoQueueRow) {
-	head := []string{"queue", "kills", "power cuts", "ok", "lost", "redelivered", "corrupt"}
-	lines := [][]string{head}
-	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Kills, r.PowerCuts, r.OK, r.Lost, r.Redelivered, r.Corrupt} {
-			line = append(line, strconv.Itoa(n))
-		}
-		lines = append(lines, line)
-	}
-	writeCells(w, lines)
+	writeRows(w, []string{"queue", "kills", "power cuts", "ok", "lost", "redelivered", "corrupt"},
+		rows, func(r *demoQueueRow) (string, []int) {
+			return r.Writer, []int{r.Kills, r.PowerCuts, r.OK, r.Lost, r.Redelivered, r.Corrupt}
+		})
 }
 
 // mkdirDurable makes dir and makes its entry durable: a power cut must not

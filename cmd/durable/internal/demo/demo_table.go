@@ -193,16 +193,10 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 // writeTable prints the rows with the writer names left-aligned and the
 // counts right-aligned under their headers.
 func writeTable(w io.Writer, rows []*demoRow) {
-	head := []string{"writer", "kills", "power cuts", "ok", "torn/corrupt", "empty", "missing", "rolled back"}
-	lines := [][]string{head}
-	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Empty, r.Missing, r.RolledBack} {
-			line = append(line, strconv.Itoa(n))
-		}
-		lines = append(lines, line)
-	}
-	writeCells(w, lines)
+	writeRows(w, []string{"writer", "kills", "power cuts", "ok", "torn/corrupt", "empty", "missing", "rolled back"},
+		rows, func(r *demoRow) (string, []int) {
+			return r.Writer, []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Empty, r.Missing, r.RolledBack}
+		})
 }
 
 // writeLogTable prints the log writers' rows: crashes, the rounds that
@@ -210,16 +204,38 @@ func writeTable(w io.Writer, rows []*demoRow) {
 // records lost, the corrupt records (and failed checks), and the torn tails
 // the log's own recovery cut.
 func writeLogTable(w io.Writer, rows []*demoLogRow) {
-	head := []string{"log writer", "kills", "power cuts", "ok", "torn", "lost acked", "corrupt", "repaired"}
+	writeRows(w, []string{"log writer", "kills", "power cuts", "ok", "torn", "lost acked", "corrupt", "repaired"},
+		rows, func(r *demoLogRow) (string, []int) {
+			return r.Writer, []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Lost, r.Corrupt, r.Repaired}
+		})
+}
+
+// writeRows prints a table of rows under head: each row's writer, then
+// its counts.
+func writeRows[R any](w io.Writer, head []string, rows []R, cells func(R) (string, []int)) {
 	lines := [][]string{head}
 	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Lost, r.Corrupt, r.Repaired} {
+		writer, counts := cells(r)
+		line := []string{writer}
+		for _, n := range counts {
 			line = append(line, strconv.Itoa(n))
 		}
 		lines = append(lines, line)
 	}
 	writeCells(w, lines)
+}
+
+// rowFor returns the row in *rows that is writer's, adding a new one
+// the first time.
+func rowFor[R any](rows *[]*R, isWriter func(*R) bool, newRow func() *R) *R {
+	for _, r := range *rows {
+		if isWriter(r) {
+			return r
+		}
+	}
+	r := newRow()
+	*rows = append(*rows, r)
+	return r
 }
 
 // writeCells aligns lines of cells: the first column left, the others right.
