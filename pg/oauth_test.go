@@ -2,7 +2,6 @@ package pg
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -41,16 +40,7 @@ func (l lossyTokens) Claim(ctx context.Context, account string) (*lock.Held, err
 // refresh token: another holder may be spending it.
 func TestLostRefreshClaimNeverAsksTheProvider(t *testing.T) {
 	db := openTest(t)
-	p := &rotatingProvider{current: "refresh-0", accessLife: time.Hour}
-	srv := httptest.NewServer(p)
-	defer srv.Close()
-	toks, err := OpenTokens(db, "fleet", oauth.OnWarning(func(error) {}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := toks.Save(ctxT(t), "acct", &oauth2.Token{AccessToken: "old", RefreshToken: "refresh-0", Expiry: time.Now().Add(-time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	p, srv := signedInLongAgo(t, db, time.Hour)
 	cfg := &oauth2.Config{ClientID: "c", Endpoint: oauth2.Endpoint{TokenURL: srv.URL, AuthStyle: oauth2.AuthStyleInParams}}
 	ts, err := oauth.NewTokenSource(ctxT(t), cfg, "", "acct", oauth.OnWarning(func(error) {}),
 		oauth.WithBackend(lossyTokens{Backend: db.Tokens("fleet"), db: db, name: "fleet"}))

@@ -216,19 +216,28 @@ func (p *rotatingProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func TestProcessesRefreshOncePerExpiry(t *testing.T) {
-	db := openTest(t)
-	p := &rotatingProvider{current: "refresh-0", accessLife: time.Second}
+// signedInLongAgo starts a provider whose access tokens last accessLife
+// and stores, as account "acct" of the token set "fleet", a token it
+// issued long ago: the access token has expired, the refresh token is
+// the provider's current one.
+func signedInLongAgo(t *testing.T, db *DB, accessLife time.Duration) (*rotatingProvider, *httptest.Server) {
+	t.Helper()
+	p := &rotatingProvider{current: "refresh-0", accessLife: accessLife}
 	srv := httptest.NewServer(p)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	toks, err := OpenTokens(db, "fleet", oauth.OnWarning(func(error) {}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Signed in long ago: the access token has expired.
 	if err := toks.Save(ctxT(t), "acct", &oauth2.Token{AccessToken: "access-0", RefreshToken: "refresh-0", Expiry: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	return p, srv
+}
+
+func TestProcessesRefreshOncePerExpiry(t *testing.T) {
+	db := openTest(t)
+	p, srv := signedInLongAgo(t, db, time.Second)
 	const procs = 8
 	var cmds []*exec.Cmd
 	outs := make([]*strings.Builder, procs)
