@@ -11,7 +11,6 @@ package keypath
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -62,10 +61,6 @@ type ShapeError struct {
 
 func (e *ShapeError) Error() string { return e.Where + " is " + e.Is + ", not an object" }
 
-func shapeError(above []string, v []byte) error {
-	return &ShapeError{Where: Where(above), Is: Describe(v)}
-}
-
 // Where names the value at path in messages.
 func Where(path []string) string {
 	if len(path) == 0 {
@@ -104,10 +99,7 @@ func Get(doc []byte, path []string) ([]byte, bool, error) {
 	}
 	cur := doc
 	for i, k := range path {
-		ms, err := members(cur)
-		if errors.Is(err, errNotObject) {
-			return nil, false, shapeError(path[:i], cur)
-		}
+		ms, err := members(cur, path[:i])
 		if err != nil {
 			return nil, false, err
 		}
@@ -137,10 +129,7 @@ func setIn(doc []byte, path []string, v []byte, above []string) ([]byte, error) 
 	if len(path) == 0 {
 		return v, nil
 	}
-	ms, err := members(doc)
-	if errors.Is(err, errNotObject) {
-		return nil, shapeError(above, doc)
-	}
+	ms, err := members(doc, above)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +166,7 @@ func Delete(doc []byte, path []string) ([]byte, error) {
 }
 
 func deleteIn(doc []byte, path []string, above []string) ([]byte, error) {
-	ms, err := members(doc)
-	if errors.Is(err, errNotObject) {
-		return nil, shapeError(above, doc)
-	}
+	ms, err := members(doc, above)
 	if err != nil {
 		return nil, err
 	}
@@ -217,10 +203,9 @@ type member struct {
 	val json.RawMessage
 }
 
-var errNotObject = errors.New("not an object")
-
-// members returns the members of the object doc, in order.
-func members(doc []byte) ([]member, error) {
+// members returns the members of the object doc, the value at path, in
+// order; a doc that is not an object is a ShapeError.
+func members(doc []byte, path []string) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -228,7 +213,7 @@ func members(doc []byte) ([]member, error) {
 		return nil, err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errNotObject
+		return nil, &ShapeError{Where: Where(path), Is: Describe(doc)}
 	}
 	var ms []member
 	for dec.More() {
