@@ -54,30 +54,16 @@ func BenchmarkRawReplace(b *testing.B) {
 func BenchmarkWriteFile16Files(b *testing.B) {
 	dir := b.TempDir()
 	data := make([]byte, 4<<10)
-	var id atomic.Int32
-	b.SetParallelism(sixteen())
-	b.RunParallel(func(pb *testing.PB) {
-		name := filepath.Join(dir, "f"+strconv.Itoa(int(id.Add(1))))
-		for pb.Next() {
-			if err := durable.WriteFile(name, data, 0o644); err != nil {
-				b.Fatal(err)
-			}
-		}
+	sixteenWriters(b, func(g string) error {
+		return durable.WriteFile(filepath.Join(dir, "f"+g), data, 0o644)
 	})
 }
 
 func BenchmarkRawReplace16Files(b *testing.B) {
 	dir := b.TempDir()
 	data := make([]byte, 4<<10)
-	var id atomic.Int32
-	b.SetParallelism(sixteen())
-	b.RunParallel(func(pb *testing.PB) {
-		g := strconv.Itoa(int(id.Add(1)))
-		for pb.Next() {
-			if err := bench.RawReplace(dir, "f"+g, data, "f"+g+".tmp"); err != nil {
-				b.Fatal(err)
-			}
-		}
+	sixteenWriters(b, func(g string) error {
+		return bench.RawReplace(dir, "f"+g, data, "f"+g+".tmp")
 	})
 }
 
@@ -86,25 +72,28 @@ func BenchmarkWriteFile16Same(b *testing.B) {
 	dir := b.TempDir()
 	name := filepath.Join(dir, "same")
 	data := make([]byte, 4<<10)
-	b.SetParallelism(sixteen())
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := durable.WriteFile(name, data, 0o644); err != nil {
-				b.Fatal(err)
-			}
-		}
+	sixteenWriters(b, func(string) error {
+		return durable.WriteFile(name, data, 0o644)
 	})
 }
 
 func BenchmarkRawReplace16Same(b *testing.B) {
 	dir := b.TempDir()
 	data := make([]byte, 4<<10)
+	sixteenWriters(b, func(g string) error {
+		return bench.RawReplace(dir, "same", data, "same"+g+".tmp")
+	})
+}
+
+// sixteenWriters runs write in 16 goroutines until they have done b.N
+// writes between them; g numbers the goroutine, for names of its own.
+func sixteenWriters(b *testing.B, write func(g string) error) {
 	var id atomic.Int32
 	b.SetParallelism(sixteen())
 	b.RunParallel(func(pb *testing.PB) {
 		g := strconv.Itoa(int(id.Add(1)))
 		for pb.Next() {
-			if err := bench.RawReplace(dir, "same", data, "same"+g+".tmp"); err != nil {
+			if err := write(g); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -60,12 +60,15 @@ func crashEveryStep(m *vfs.MemFS, op func(fsys vfs.FS) error) (during, after []c
 	return during, after, err
 }
 
-// content returns the file's content, or "<absent>".
+// absent is what content returns for a file that does not exist.
+const absent = "<absent>"
+
+// content returns the file's content, or absent.
 func content(t *testing.T, fsys vfs.FS, name string) string {
 	t.Helper()
 	b, err := vfs.ReadFile(fsys, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "<absent>"
+		return absent
 	}
 	if err != nil {
 		t.Fatalf("read %s: %v", name, err)
@@ -119,48 +122,16 @@ func mkdirAll(fsys vfs.FS, dir string) {
 
 func TestCrashWriteFileReplace(t *testing.T) {
 	const name = "/app/config.json"
-	m := memWith(map[string]string{name: v1})
-	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+	checkReplace(t, memWith(map[string]string{name: v1}), name, v1, v2, func(fsys vfs.FS) error {
 		return durable.WriteFile(name, []byte(v2), 0o600, durable.WithFS(fsys))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkStates(t, during, func(s crashState) error {
-		if c := content(t, s.fs, name); !oneOf(c, v1, v2) {
-			return fmt.Errorf("target is neither old nor new: %.30q (%d bytes)", c, len(c))
-		}
-		return nil
-	})
-	checkStates(t, after, func(s crashState) error {
-		if c := content(t, s.fs, name); c != v2 {
-			return fmt.Errorf("WriteFile returned, but after a crash the target is %.30q", c)
-		}
-		return nil
 	})
 }
 
+// The created directories must survive too, or the file would vanish.
 func TestCrashWriteFileNew(t *testing.T) {
 	const name = "/home/u/.config/app/new/token.json"
-	m := memWith(map[string]string{"/home/u/.profile": "x"})
-	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+	checkReplace(t, memWith(map[string]string{"/home/u/.profile": "x"}), name, absent, v1, func(fsys vfs.FS) error {
 		return durable.WriteFile(name, []byte(v1), 0o600, durable.WithFS(fsys))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkStates(t, during, func(s crashState) error {
-		if c := content(t, s.fs, name); !oneOf(c, "<absent>", v1) {
-			return fmt.Errorf("new file is torn or empty: %.30q (%d bytes)", c, len(c))
-		}
-		return nil
-	})
-	// The created directories must survive too, or the file would vanish.
-	checkStates(t, after, func(s crashState) error {
-		if c := content(t, s.fs, name); c != v1 {
-			return fmt.Errorf("WriteFile returned, but after a crash the new file is %.30q", c)
-		}
-		return nil
 	})
 }
 
@@ -195,8 +166,7 @@ func TestCrashSuccessiveWrites(t *testing.T) {
 
 func TestCrashCreateCommit(t *testing.T) {
 	const name = "/data/export.csv"
-	m := memWith(map[string]string{name: v1})
-	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+	checkReplace(t, memWith(map[string]string{name: v1}), name, v1, v2, func(fsys vfs.FS) error {
 		f, err := durable.Create(name, 0o644, durable.WithFS(fsys))
 		if err != nil {
 			return err
@@ -208,21 +178,6 @@ func TestCrashCreateCommit(t *testing.T) {
 			}
 		}
 		return f.Commit()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkStates(t, during, func(s crashState) error {
-		if c := content(t, s.fs, name); !oneOf(c, v1, v2) {
-			return fmt.Errorf("target is neither old nor new: %.30q (%d bytes)", c, len(c))
-		}
-		return nil
-	})
-	checkStates(t, after, func(s crashState) error {
-		if c := content(t, s.fs, name); c != v2 {
-			return fmt.Errorf("Commit returned, but after a crash the target is %.30q", c)
-		}
-		return nil
 	})
 }
 
@@ -259,22 +214,30 @@ func TestCrashBackup(t *testing.T) {
 
 func TestCrashNoClobber(t *testing.T) {
 	const name = "/run/once.lock.json"
-	m := memWith(map[string]string{"/run/other": "x"})
-	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+	checkReplace(t, memWith(map[string]string{"/run/other": "x"}), name, absent, v1, func(fsys vfs.FS) error {
 		return durable.WriteFile(name, []byte(v1), 0o600, durable.WithFS(fsys), durable.NoClobber())
 	})
+}
+
+// checkReplace runs op, which replaces the content old of name (absent:
+// no file) with new, crashing after every step: every crash during op
+// must leave old or new, never torn or empty, and every crash after op
+// returned must leave new.
+func checkReplace(t *testing.T, m *vfs.MemFS, name, old, new string, op func(fsys vfs.FS) error) {
+	t.Helper()
+	during, after, err := crashEveryStep(m, op)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkStates(t, during, func(s crashState) error {
-		if c := content(t, s.fs, name); !oneOf(c, "<absent>", v1) {
-			return fmt.Errorf("create-only file is torn or empty: %.30q", c)
+		if c := content(t, s.fs, name); !oneOf(c, old, new) {
+			return fmt.Errorf("%s is neither old nor new: torn or empty: %.30q (%d bytes)", name, c, len(c))
 		}
 		return nil
 	})
 	checkStates(t, after, func(s crashState) error {
-		if c := content(t, s.fs, name); c != v1 {
-			return fmt.Errorf("returned, but after a crash the file is %.30q", c)
+		if c := content(t, s.fs, name); c != new {
+			return fmt.Errorf("returned, but after a crash %s is %.30q", name, c)
 		}
 		return nil
 	})

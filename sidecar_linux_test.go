@@ -75,6 +75,21 @@ func runAs(t *testing.T, bin string, uid int, groups []uint32, role, name, mark 
 	return nil
 }
 
+// groupFile makes dir, owned by sideUserA and sideGroup with mode
+// dirMode, and in it the empty file shared.txt, A's, which the group may
+// read and write (0660).
+func groupFile(t *testing.T, dir string, dirMode fs.FileMode) string {
+	t.Helper()
+	must(t, os.Mkdir(dir, 0o700))
+	must(t, os.Chown(dir, sideUserA, sideGroup))
+	must(t, os.Chmod(dir, dirMode))
+	name := filepath.Join(dir, "shared.txt")
+	must(t, os.WriteFile(name, nil, 0o600))
+	must(t, os.Chown(name, sideUserA, sideGroup))
+	must(t, os.Chmod(name, 0o660))
+	return name
+}
+
 // TestSidecarGroupMembersShare: member A of a 0660 group file's group
 // makes its lock file; member B must still be able to lock and update it
 // (issue 16, item 9). A's umask (022) would leave a plain 0600 or 0640
@@ -86,14 +101,7 @@ func TestSidecarGroupMembersShare(t *testing.T) {
 	groups := []uint32{sideGroup}
 
 	t.Run("setgid directory, Update", func(t *testing.T) {
-		dir := filepath.Join(base, "sgid")
-		must(t, os.Mkdir(dir, 0o700))
-		must(t, os.Chown(dir, sideUserA, sideGroup))
-		must(t, os.Chmod(dir, fs.ModeSetgid|0o770))
-		name := filepath.Join(dir, "shared.txt")
-		must(t, os.WriteFile(name, nil, 0o600))
-		must(t, os.Chown(name, sideUserA, sideGroup))
-		must(t, os.Chmod(name, 0o660))
+		name := groupFile(t, filepath.Join(base, "sgid"), fs.ModeSetgid|0o770)
 
 		must(t, runAs(t, bin, sideUserA, groups, "update", name, "A"))
 		fi, err := os.Lstat(name + lock.Suffix)
@@ -113,14 +121,7 @@ func TestSidecarGroupMembersShare(t *testing.T) {
 	t.Run("plain directory, lock", func(t *testing.T) {
 		// Without setgid the kernel gives a new file its maker's primary
 		// group; the lock file must get the data's group all the same.
-		dir := filepath.Join(base, "plain")
-		must(t, os.Mkdir(dir, 0o700))
-		must(t, os.Chown(dir, sideUserA, sideGroup))
-		must(t, os.Chmod(dir, 0o770))
-		name := filepath.Join(dir, "shared.txt")
-		must(t, os.WriteFile(name, nil, 0o600))
-		must(t, os.Chown(name, sideUserA, sideGroup))
-		must(t, os.Chmod(name, 0o660))
+		name := groupFile(t, filepath.Join(base, "plain"), 0o770)
 
 		must(t, runAs(t, bin, sideUserA, groups, "lock", name, ""))
 		fi, err := os.Lstat(name + lock.Suffix)
@@ -134,14 +135,7 @@ func TestSidecarGroupMembersShare(t *testing.T) {
 	t.Run("a lock file an older version made", func(t *testing.T) {
 		// Older versions made every lock file 0600 with its maker's
 		// group: the maker's next lock corrects it.
-		dir := filepath.Join(base, "old")
-		must(t, os.Mkdir(dir, 0o700))
-		must(t, os.Chown(dir, sideUserA, sideGroup))
-		must(t, os.Chmod(dir, 0o770))
-		name := filepath.Join(dir, "shared.txt")
-		must(t, os.WriteFile(name, nil, 0o600))
-		must(t, os.Chown(name, sideUserA, sideGroup))
-		must(t, os.Chmod(name, 0o660))
+		name := groupFile(t, filepath.Join(base, "old"), 0o770)
 		must(t, os.WriteFile(name+lock.Suffix, nil, 0o600))
 		must(t, os.Chown(name+lock.Suffix, sideUserA, sideUserA))
 

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // Unix only: the test kills the holder and needs its locks gone at once,
@@ -32,18 +31,7 @@ func TestChildOfKilledHolderDoesNotKeepLock(t *testing.T) {
 	defer sleeper.Kill()
 	h.kill()
 
-	deadline := time.Now().Add(time.Second)
-	for {
-		l, err := TryLock(name)
-		if err == nil {
-			mustUnlock(t, l)
-			break
-		}
-		if !isLocked(err) || time.Now().After(deadline) {
-			t.Fatalf("holder killed, its child alive: lock not released within 1s: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitReleased(t, name, "holder killed, its child alive: lock")
 	if err := sleeper.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("the holder's child is gone (%v); the test proved nothing", err)
 	}

@@ -55,6 +55,38 @@ func wantLocked(t *testing.T, what string, err error, name string) {
 	}
 }
 
+// wantOther checks that a TryLock ("try") or TryRLock ("tryr") of name
+// in another process gets want ("ok" or "locked").
+func wantOther(t *testing.T, role, name, want, when string) {
+	t.Helper()
+	if got := runHelper(t, role, name); got != want {
+		call := "TryLock"
+		if role == "tryr" {
+			call = "TryRLock"
+		}
+		t.Fatalf("%s in another process %s: %q, want %s", call, when, got, want)
+	}
+}
+
+// waitReleased waits up to a second for name's lock to be free (the
+// kernel releases a dead holder's locks as it tears the process down),
+// and fails the test if it is not.
+func waitReleased(t *testing.T, name, what string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		l, err := TryLock(name)
+		if err == nil {
+			mustUnlock(t, l)
+			return
+		}
+		if !isLocked(err) || time.Now().After(deadline) {
+			t.Fatalf("%s: not released within 1s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // checkRegistryEmpty checks that every in-process entry was released.
 func checkRegistryEmpty(t *testing.T) {
 	t.Helper()
@@ -142,25 +174,15 @@ func TestCrossProcessContention(t *testing.T) {
 	name := tempName(t)
 
 	l := mustLock(t, name)
-	if got := runHelper(t, "try", name); got != "locked" {
-		t.Fatalf("other process TryLock while we hold it: %q, want locked", got)
-	}
-	if got := runHelper(t, "tryr", name); got != "locked" {
-		t.Fatalf("other process TryRLock while we hold it: %q, want locked", got)
-	}
+	wantOther(t, "try", name, "locked", "while we hold it")
+	wantOther(t, "tryr", name, "locked", "while we hold it")
 	mustUnlock(t, l)
 
 	r := mustRLock(t, name)
-	if got := runHelper(t, "tryr", name); got != "ok" {
-		t.Fatalf("other process TryRLock while we read-lock: %q, want ok", got)
-	}
-	if got := runHelper(t, "try", name); got != "locked" {
-		t.Fatalf("other process TryLock while we read-lock: %q, want locked", got)
-	}
+	wantOther(t, "tryr", name, "ok", "while we read-lock")
+	wantOther(t, "try", name, "locked", "while we read-lock")
 	mustUnlock(t, r)
-	if got := runHelper(t, "try", name); got != "ok" {
-		t.Fatalf("other process TryLock after we unlocked: %q, want ok", got)
-	}
+	wantOther(t, "try", name, "ok", "after we unlocked")
 
 	h := startHelper(t, "hold", name)
 	h.expect("locked")
@@ -206,9 +228,7 @@ func TestClosingAnotherDescriptorKeepsLock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := runHelper(t, "try", name); got != "locked" {
-		t.Fatalf("after closing another descriptor for the sidecar, other process TryLock: %q, want locked", got)
-	}
+	wantOther(t, "try", name, "locked", "after closing another descriptor for the sidecar")
 }
 
 func TestKilledHolderReleasesLock(t *testing.T) {
@@ -225,18 +245,7 @@ func TestKilledHolderReleasesLock(t *testing.T) {
 	}
 	<-h.exited
 
-	deadline := time.Now().Add(time.Second)
-	for {
-		l, err := TryLock(name)
-		if err == nil {
-			mustUnlock(t, l)
-			break
-		}
-		if !isLocked(err) || time.Now().After(deadline) {
-			t.Fatalf("lock of a SIGKILLed holder not released within 1s: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitReleased(t, name, "lock of a SIGKILLed holder")
 }
 
 func TestChildDoesNotInheritLock(t *testing.T) {
@@ -245,9 +254,7 @@ func TestChildDoesNotInheritLock(t *testing.T) {
 	child := startHelper(t, "idle", name) // started while we hold the lock
 	child.expect("started")
 	mustUnlock(t, l)
-	if got := runHelper(t, "try", name); got != "ok" {
-		t.Fatalf("TryLock in a new process after unlock, with a child started under the lock alive: %q, want ok", got)
-	}
+	wantOther(t, "try", name, "ok", "after unlock, with a child started under the lock alive")
 	if !child.alive() {
 		t.Fatal("the child exited early; the test proved nothing")
 	}

@@ -27,15 +27,11 @@ func TestMutexIsTheSameLock(t *testing.T) {
 		if _, err := TryLock(name); !errors.Is(err, ErrLocked) {
 			t.Fatalf("TryLock while the Mutex holds: %v, want ErrLocked", err)
 		}
-		if got := runHelper(t, "try", name); got != "locked" {
-			t.Fatalf("another process while the Mutex holds: %q, want locked", got)
-		}
+		wantOther(t, "try", name, "locked", "while the Mutex holds")
 		if err := h.Unlock(); err != nil {
 			t.Fatal(err)
 		}
-		if got := runHelper(t, "try", name); got != "ok" {
-			t.Fatalf("another process after Unlock: %q, want ok", got)
-		}
+		wantOther(t, "try", name, "ok", "after Unlock")
 	}
 	if _, err := os.Stat(name + Suffix); err != nil {
 		t.Fatalf("sidecar: %v", err)

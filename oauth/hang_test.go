@@ -35,6 +35,22 @@ func expired(tok *oauth2.Token) *oauth2.Token {
 	return &c
 }
 
+// expiredAccount opens a token file of its own, with opts, holding the
+// account "acct" with a token srv issued that has expired: its next use
+// refreshes.
+func expiredAccount(t *testing.T, srv *tokenServer, opts ...oauth.Option) (*oauth.Tokens, string) {
+	t.Helper()
+	path := filepath.Join(testdir.New(t), "tokens.json")
+	toks, err := oauth.Open(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := toks.Save(context.Background(), "acct", expired(srv.current())); err != nil {
+		t.Fatal(err)
+	}
+	return toks, path
+}
+
 func waitArrival(t *testing.T, arrived <-chan struct{}) {
 	t.Helper()
 	select {
@@ -183,13 +199,9 @@ func TestHungEndpointHoldsNoLock(t *testing.T) {
 // forever by an endpoint that never answers, and nothing is left locked.
 func TestRefreshTimeout(t *testing.T) {
 	srv, arrived, _ := hungServer(t)
-	path := filepath.Join(testdir.New(t), "tokens.json")
 	const timeout = 300 * time.Millisecond
-	toks, _ := oauth.Open(path, oauth.WithRefreshTimeout(timeout))
+	toks, _ := expiredAccount(t, srv, oauth.WithRefreshTimeout(timeout))
 	ctx := context.Background()
-	if err := toks.Save(ctx, "acct", expired(srv.current())); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 2 {
 		start := time.Now()
 		_, err := toks.TokenSource(ctx, srv.config(), "acct").Token()
@@ -221,10 +233,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // refresh timeout still bounding the request.
 func TestRefreshUsesTheContextsClient(t *testing.T) {
 	srv := newTokenServer(t, time.Hour, 0)
-	path := filepath.Join(testdir.New(t), "tokens.json")
-	toks, _ := oauth.Open(path)
+	toks, _ := expiredAccount(t, srv)
 	ctx := context.Background()
-	toks.Save(ctx, "acct", expired(srv.current()))
 	tr := &countingTransport{}
 	cctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: tr})
 	if _, err := toks.TokenSource(cctx, srv.config(), "acct").Token(); err != nil {
@@ -312,10 +322,8 @@ func TestRefreshComparesAndSets(t *testing.T) {
 	for _, meanwhile := range []string{"save", "remove", "nothing"} {
 		t.Run(meanwhile, func(t *testing.T) {
 			srv, arrived, release := hungServer(t)
-			path := filepath.Join(testdir.New(t), "tokens.json")
-			toks, _ := oauth.Open(path)
+			toks, _ := expiredAccount(t, srv)
 			ctx := context.Background()
-			toks.Save(ctx, "acct", expired(srv.current()))
 			type answer struct {
 				tok *oauth2.Token
 				err error
@@ -368,10 +376,8 @@ func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("
 // raised in the caller's goroutine, and leaves the account's claim free.
 func TestRefreshPanic(t *testing.T) {
 	srv := newTokenServer(t, time.Hour, 0)
-	path := filepath.Join(testdir.New(t), "tokens.json")
-	toks, _ := oauth.Open(path)
+	toks, _ := expiredAccount(t, srv)
 	ctx := context.Background()
-	toks.Save(ctx, "acct", expired(srv.current()))
 	pctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: panicTransport{}})
 	func() {
 		defer func() {

@@ -117,10 +117,8 @@ func TestWritesNarrowFirst(t *testing.T) {
 	}
 	for name, write := range writes {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(testdir.New(t), "tokens.json")
 			var w warnings
-			toks, _ := oauth.Open(path, oauth.OnWarning(w.add))
-			toks.Save(ctx, "acct", expired(srv.current()))
+			toks, path := expiredAccount(t, srv, oauth.OnWarning(w.add))
 			toks.Save(ctx, "other", &oauth2.Token{AccessToken: "at-other"})
 			os.Chmod(path, 0o644)
 			before, _ := os.ReadFile(path)
@@ -151,10 +149,8 @@ func TestReadsWarnThroughHook(t *testing.T) {
 	skipNoModes(t)
 	srv := newTokenServer(t, time.Hour, 0)
 	ctx := context.Background()
-	path := filepath.Join(testdir.New(t), "tokens.json")
 	var w warnings
-	toks, _ := oauth.Open(path, oauth.OnWarning(w.add))
-	toks.Save(ctx, "acct", expired(srv.current()))
+	toks, path := expiredAccount(t, srv, oauth.OnWarning(w.add))
 	reads := map[string]func() error{
 		"Token":    func() error { _, err := toks.Token("acct"); return err },
 		"Accounts": func() error { _, err := toks.Accounts(); return err },

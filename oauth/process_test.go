@@ -161,12 +161,8 @@ func TestHungEndpointOtherProcess(t *testing.T) {
 		t.Skip("starts a process")
 	}
 	srv, arrived, release := hungServer(t)
-	path := filepath.Join(testdir.New(t), "tokens.json")
-	toks, _ := oauth.Open(path)
+	toks, path := expiredAccount(t, srv)
 	ctx := context.Background()
-	if err := toks.Save(ctx, "acct", expired(srv.current())); err != nil {
-		t.Fatal(err)
-	}
 	child := startClaimChildren(t, 1, path, srv.URL+"/token")[0]
 	io.WriteString(child.stdin, "go\n")
 	waitArrival(t, arrived)

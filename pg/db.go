@@ -234,3 +234,16 @@ func withDefault(ctx context.Context) (context.Context, context.CancelFunc) {
 	}
 	return context.WithTimeout(ctx, DefaultTimeout)
 }
+
+// finishBatch reads the results of a batch's next n statements, unless err
+// (from reading the ones before) is already set, then closes it, and
+// returns the first error.
+func finishBatch(res pgx.BatchResults, n int, err error) error {
+	for ; n > 0 && err == nil; n-- {
+		_, err = res.Exec()
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

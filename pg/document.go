@@ -117,10 +117,7 @@ func (d *document) Update(ctx context.Context, fn func(old []byte) ([]byte, erro
 			}
 		}
 	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err = finishBatch(res, 0, err); err != nil {
 		return d.wrap("updating", err)
 	}
 	if found && old == nil {
@@ -142,16 +139,7 @@ func (d *document) Update(ctx context.Context, fn func(old []byte) ([]byte, erro
 		d.name, next)
 	b.Queue(notifySQL, d.db.channel(), changeKey("d", d.name))
 	b.Queue("COMMIT")
-	res = conn.SendBatch(ctx, b)
-	for range 3 {
-		if _, err = res.Exec(); err != nil {
-			break
-		}
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err = finishBatch(conn.SendBatch(ctx, b), 3, nil); err != nil {
 		return d.wrap("updating", err)
 	}
 	ok = true

@@ -146,14 +146,7 @@ func TestStoreWatchHearsOtherMachines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case got := <-ch:
-		if got != rev {
-			t.Fatalf("Watch sent %v, want %v", got, rev)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Watch did not hear another handle's update (polling is hourly: NOTIFY must carry it)")
-	}
+	expectWatch(t, ch, rev, "Watch did not hear another handle's update (polling is hourly: NOTIFY must carry it)")
 	cancel()
 	for range ch {
 	}
@@ -212,14 +205,7 @@ func TestLongNamesStillNotify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case got := <-ch:
-		if got != rev {
-			t.Fatalf("Watch sent %v, want %v", got, rev)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no notification for a long name")
-	}
+	expectWatch(t, ch, rev, "no notification for a long name")
 	q, _ := db.Queue(name, nil)
 	if _, err := q.Push(ctx, []byte("x")); err != nil {
 		t.Fatal(err)

@@ -73,3 +73,17 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// expectWatch waits for a Watch channel to send want; missing says what
+// it means when nothing comes.
+func expectWatch[R comparable](t *testing.T, ch <-chan R, want R, missing string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		if got != want {
+			t.Fatalf("Watch sent %v, want %v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal(missing)
+	}
+}

@@ -2,7 +2,6 @@ package pg
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -41,16 +40,7 @@ func (l lossyTokens) Claim(ctx context.Context, account string) (*lock.Held, err
 // refresh token: another holder may be spending it.
 func TestLostRefreshClaimNeverAsksTheProvider(t *testing.T) {
 	db := openTest(t)
-	p := &rotatingProvider{current: "refresh-0", accessLife: time.Hour}
-	srv := httptest.NewServer(p)
-	defer srv.Close()
-	toks, err := OpenTokens(db, "fleet", oauth.OnWarning(func(error) {}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := toks.Save(ctxT(t), "acct", &oauth2.Token{AccessToken: "old", RefreshToken: "refresh-0", Expiry: time.Now().Add(-time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	srv := signedInLongAgo(t, db, time.Hour)
 	cfg := &oauth2.Config{ClientID: "c", Endpoint: oauth2.Endpoint{TokenURL: srv.URL, AuthStyle: oauth2.AuthStyleInParams}}
 	ts, err := oauth.NewTokenSource(ctxT(t), cfg, "", "acct", oauth.OnWarning(func(error) {}),
 		oauth.WithBackend(lossyTokens{Backend: db.Tokens("fleet"), db: db, name: "fleet"}))
@@ -61,17 +51,13 @@ func TestLostRefreshClaimNeverAsksTheProvider(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "claim was lost") {
 		t.Fatalf("Token with a lost claim: %v", err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.refreshes+p.invalid != 0 {
-		t.Fatalf("the provider was asked %d times with a lost claim", p.refreshes+p.invalid)
+	if refreshes, refused := srv.Counts(); refreshes+refused != 0 {
+		t.Fatalf("the provider was asked %d times with a lost claim", refreshes+refused)
 	}
 	// With a claim that holds, the refresh goes through once.
-	p.mu.Unlock()
 	ts2, _ := NewTokenSource(ctxT(t), db, cfg, "fleet", "acct", oauth.OnWarning(func(error) {}))
 	tok, err := ts2.Token()
-	p.mu.Lock()
-	if err != nil || tok.AccessToken != "access-1" || p.refreshes != 1 {
-		t.Fatalf("refresh with a good claim: %v %v (%d refreshes)", tok, err, p.refreshes)
+	if refreshes, _ := srv.Counts(); err != nil || tok.AccessToken != srv.Current().AccessToken || refreshes != 1 {
+		t.Fatalf("refresh with a good claim: %v %v (%d refreshes)", tok, err, refreshes)
 	}
 }

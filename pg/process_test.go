@@ -6,11 +6,8 @@ package pg
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +20,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/durable-go/durable/internal/tokenserver"
 	"github.com/durable-go/durable/oauth"
 )
 
@@ -185,50 +183,29 @@ func TestProcessesNeverShareALock(t *testing.T) {
 	}
 }
 
-// A provider whose refresh tokens work once (they rotate): spending one
-// twice is what revokes a token family in real life.
-type rotatingProvider struct {
-	mu         sync.Mutex
-	current    string
-	gen        int
-	refreshes  int
-	invalid    int
-	accessLife time.Duration
-}
-
-func (p *rotatingProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != p.current {
-		p.invalid++
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"invalid_grant"}`))
-		return
-	}
-	p.refreshes++
-	p.gen++
-	p.current = fmt.Sprintf("refresh-%d", p.gen)
-	json.NewEncoder(w).Encode(map[string]any{
-		"access_token": fmt.Sprintf("access-%d", p.gen), "token_type": "Bearer",
-		"refresh_token": p.current, "expires_in": int(p.accessLife.Seconds()),
-	})
-}
-
-func TestProcessesRefreshOncePerExpiry(t *testing.T) {
-	db := openTest(t)
-	p := &rotatingProvider{current: "refresh-0", accessLife: time.Second}
-	srv := httptest.NewServer(p)
-	defer srv.Close()
+// signedInLongAgo starts a token endpoint whose access tokens last
+// accessLife and stores, as account "acct" of the token set "fleet", the
+// token it issued, expired long ago: the refresh token is the one the
+// endpoint accepts now.
+func signedInLongAgo(t *testing.T, db *DB, accessLife time.Duration) *tokenserver.Server {
+	t.Helper()
+	srv := tokenserver.Start(accessLife)
+	t.Cleanup(srv.Close)
 	toks, err := OpenTokens(db, "fleet", oauth.OnWarning(func(error) {}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Signed in long ago: the access token has expired.
-	if err := toks.Save(ctxT(t), "acct", &oauth2.Token{AccessToken: "access-0", RefreshToken: "refresh-0", Expiry: time.Now().Add(-time.Hour)}); err != nil {
+	tok := srv.Current()
+	tok.Expiry = time.Now().Add(-time.Hour)
+	if err := toks.Save(ctxT(t), "acct", tok); err != nil {
 		t.Fatal(err)
 	}
+	return srv
+}
+
+func TestProcessesRefreshOncePerExpiry(t *testing.T) {
+	db := openTest(t)
+	srv := signedInLongAgo(t, db, time.Second)
 	const procs = 8
 	var cmds []*exec.Cmd
 	outs := make([]*strings.Builder, procs)
@@ -239,21 +216,20 @@ func TestProcessesRefreshOncePerExpiry(t *testing.T) {
 		cmds = append(cmds, c)
 	}
 	runAll(t, cmds)
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for i, o := range outs {
 		if strings.Contains(o.String(), "error") {
 			t.Errorf("process %d: %s", i, o.String())
 		}
 	}
-	if p.invalid != 0 {
-		t.Fatalf("%d invalid_grant: a refresh token was spent twice", p.invalid)
+	refreshes, refused := srv.Counts()
+	if refused != 0 {
+		t.Fatalf("%d invalid_grant: a refresh token was spent twice", refused)
 	}
 	// One refresh per expiry: about 4 s of 1 s tokens.
-	if p.refreshes < 2 || p.refreshes > 8 {
-		t.Fatalf("%d refreshes in 4 s of 1 s tokens", p.refreshes)
+	if refreshes < 2 || refreshes > 8 {
+		t.Fatalf("%d refreshes in 4 s of 1 s tokens", refreshes)
 	}
-	t.Logf("%d refreshes, 0 invalid_grant", p.refreshes)
+	t.Logf("%d refreshes, 0 invalid_grant", refreshes)
 }
 
 // Producers push, consumers pop and ack and are killed with SIGKILL at

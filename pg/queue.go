@@ -209,12 +209,7 @@ SELECT id FROM m ORDER BY i`, q.name, payloads, delays, q.t())
 			return nil
 		})
 	}
-	if err == nil {
-		_, err = res.Exec()
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
+	err = finishBatch(res, 1, err)
 	if err != nil {
 		return nil, err
 	}
@@ -343,12 +338,7 @@ RETURNING m.id, m.payload, m.attempts, m.visible_at, m.lease`,
 			})
 		}
 	}
-	if err == nil {
-		_, err = res.Exec()
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
+	err = finishBatch(res, 1, err)
 	if err != nil {
 		return nil, q.wrap("pop", err)
 	}
@@ -452,23 +442,13 @@ func (q *Queue) Nack(ctx context.Context, l Lease, delay time.Duration) error {
 	ctx, cancel := withDefault(ctx)
 	defer cancel()
 	delay = max(delay, 0)
-	b := &pgx.Batch{}
-	b.Queue("UPDATE "+q.t()+" SET leased = false, dead = ($4 > 0 AND attempts >= $4), visible_at = now() + $5::float8 * interval '1 second' "+
+	n, err := q.execNotify(ctx, "UPDATE "+q.t()+" SET leased = false, dead = ($4 > 0 AND attempts >= $4), visible_at = now() + $5::float8 * interval '1 second' "+
 		"WHERE queue = $1 AND id = $2 AND lease = $3 AND leased AND NOT dead",
 		q.name, int64(l.ID), l.N, q.maxAttempts(), seconds(delay))
-	b.Queue(notifySQL, q.db.channel(), changeKey("q", q.name))
-	res := q.db.pool.SendBatch(ctx, b)
-	tag, err := res.Exec()
-	if err == nil {
-		_, err = res.Exec()
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return q.wrap("nack", err)
 	}
-	if tag.RowsAffected() == 1 {
+	if n == 1 {
 		return nil
 	}
 	return q.why(ctx, "nack", l)
@@ -523,24 +503,27 @@ func (q *Queue) Dead(ctx context.Context) ([]queue.DeadMsg, error) {
 func (q *Queue) Retry(ctx context.Context, id queue.ID) error {
 	ctx, cancel := withDefault(ctx)
 	defer cancel()
-	b := &pgx.Batch{}
-	b.Queue("UPDATE "+q.t()+" SET dead = false, leased = false, attempts = 0, visible_at = now() WHERE queue = $1 AND id = $2 AND dead", q.name, int64(id))
-	b.Queue(notifySQL, q.db.channel(), changeKey("q", q.name))
-	res := q.db.pool.SendBatch(ctx, b)
-	tag, err := res.Exec()
-	if err == nil {
-		_, err = res.Exec()
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
+	n, err := q.execNotify(ctx, "UPDATE "+q.t()+" SET dead = false, leased = false, attempts = 0, visible_at = now() WHERE queue = $1 AND id = $2 AND dead", q.name, int64(id))
 	if err != nil {
 		return q.wrap("retry", err)
 	}
-	if tag.RowsAffected() == 1 {
+	if n == 1 {
 		return nil
 	}
 	return q.notDead(ctx, "retry", id)
+}
+
+// execNotify runs one statement and tells the listeners that the queue
+// changed, in one round trip (one implicit transaction), and returns the
+// number of rows the statement changed.
+func (q *Queue) execNotify(ctx context.Context, sql string, args ...any) (int64, error) {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	b.Queue(notifySQL, q.db.channel(), changeKey("q", q.name))
+	res := q.db.pool.SendBatch(ctx, b)
+	tag, err := res.Exec()
+	err = finishBatch(res, 1, err)
+	return tag.RowsAffected(), err
 }
 
 func (q *Queue) notDead(ctx context.Context, op string, id queue.ID) error {

@@ -2,7 +2,6 @@ package vfs
 
 import (
 	"errors"
-	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -15,60 +14,34 @@ import (
 // (F_PEOFPOSMODE), contiguous space first and then any. A filesystem that
 // cannot (ENOTSUP, as on SMB mounts) falls back to Truncate in the caller.
 func allocate(f File, size int64) (bool, error) {
-	of, ok := f.(*os.File)
-	if !ok {
-		return false, nil
-	}
-	rc, err := of.SyscallConn()
-	if err != nil {
-		return true, err
-	}
-	var serr error
-	unsupported := false
-	if err := rc.Control(func(fd uintptr) {
+	return fdCall(f, "fallocate", func(fd int) error {
 		var st unix.Stat_t
-		if serr = unix.Fstat(int(fd), &st); serr != nil {
-			return
-		}
-		if st.Size >= size {
-			return
+		if err := unix.Fstat(fd, &st); err != nil || st.Size >= size {
+			return err
 		}
 		// Blocks is in 512-byte units: what is allocated already,
 		// which may be more than the logical size.
-		need := size - st.Blocks*512
-		if need > 0 {
+		if need := size - st.Blocks*512; need > 0 {
 			store := unix.Fstore_t{Flags: unix.F_ALLOCATECONTIG | unix.F_ALLOCATEALL, Posmode: unix.F_PEOFPOSMODE, Length: need}
-			serr = ignoringEINTR(func() error { return unix.FcntlFstore(fd, unix.F_PREALLOCATE, &store) })
-			if serr != nil && !errors.Is(serr, syscall.ENOTSUP) {
+			err := ignoringEINTR(func() error { return unix.FcntlFstore(uintptr(fd), unix.F_PREALLOCATE, &store) })
+			if err != nil && !errors.Is(err, syscall.ENOTSUP) {
 				store.Flags = unix.F_ALLOCATEALL
-				serr = ignoringEINTR(func() error { return unix.FcntlFstore(fd, unix.F_PREALLOCATE, &store) })
+				err = ignoringEINTR(func() error { return unix.FcntlFstore(uintptr(fd), unix.F_PREALLOCATE, &store) })
 			}
-			if errors.Is(serr, syscall.ENOTSUP) || errors.Is(serr, syscall.EINVAL) {
-				unsupported = true
-				return
+			if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EINVAL) {
+				return errNoPreallocate
 			}
-			if serr != nil {
-				return
+			if err != nil {
+				return err
 			}
 		}
-		serr = ignoringEINTR(func() error { return unix.Ftruncate(int(fd), size) })
-	}); err != nil {
-		return true, err
-	}
-	if unsupported {
-		return false, nil
-	}
-	return true, pathErr("fallocate", of.Name(), serr)
+		return unix.Ftruncate(fd, size)
+	}, errNoPreallocate)
 }
+
+// errNoPreallocate is a filesystem that cannot F_PREALLOCATE.
+var errNoPreallocate = errors.New("F_PREALLOCATE is not supported")
 
 // datasync has no cheaper call here than File.Sync's F_FULLFSYNC: macOS's
 // fdatasync does not flush the drive's cache either.
 func datasync(File) (bool, error) { return false, nil }
-
-func ignoringEINTR(fn func() error) error {
-	for {
-		if err := fn(); !errors.Is(err, syscall.EINTR) {
-			return err
-		}
-	}
-}

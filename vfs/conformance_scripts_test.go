@@ -373,6 +373,23 @@ func conformanceScripts() []script {
 			closeFile("f"),
 			readDir("."),
 		}},
+		// Allocate grows a file (the platform's call on the OS: fallocate,
+		// F_PREALLOCATE), keeps its data, reads as zeros past it, and never
+		// shrinks it. (Which error refuses a file open read-only depends on
+		// the platform: EBADF from fallocate, EINVAL from ftruncate.)
+		{name: "allocate and datasync", steps: []step{
+			open("f", "a", rdwr|creat, 0o644),
+			write("f", "head"),
+			allocate("f", 1<<20),
+			fstat("f"),
+			allocate("f", 10),
+			fstat("f"),
+			readAt("f", 8, 0),
+			readAt("f", 4, 1<<20-4),
+			readAt("f", 4, 1<<20),
+			datasync("f"),
+			closeFile("f"),
+		}},
 		{name: "sync", steps: []step{
 			open("f", "a", wronly|creat|os.O_SYNC, 0o644),
 			write("f", "x"),

@@ -161,6 +161,14 @@ func fsync(label string) step {
 	return func(e *env) string { return errClass(e.file(label).Sync()) }
 }
 
+func allocate(label string, size int64) step {
+	return func(e *env) string { return errClass(vfs.Allocate(e.file(label), size)) }
+}
+
+func datasync(label string) step {
+	return func(e *env) string { return errClass(vfs.Datasync(e.file(label))) }
+}
+
 func fstat(label string) step {
 	return func(e *env) string {
 		fi, err := e.file(label).Stat()

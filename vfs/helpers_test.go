@@ -122,3 +122,22 @@ func replace(fsys vfs.FS, name, data string, skipFsync bool) (err error) {
 	renamed = true // from here on the temp name is not ours to remove
 	return fsys.SyncDir(filepath.Dir(name))
 }
+
+// memWithDurable returns a model holding the file name with data, synced:
+// every crash keeps it.
+func memWithDurable(t *testing.T, name, data string) *vfs.MemFS {
+	t.Helper()
+	m := vfs.NewMem()
+	writeFileT(t, m, name, data)
+	m.SyncAll()
+	return m
+}
+
+// openDurable is memWithDurable with the file opened with flag.
+func openDurable(t *testing.T, name, data string, flag int) (*vfs.MemFS, vfs.File) {
+	t.Helper()
+	m := memWithDurable(t, name, data)
+	f, err := m.OpenFile(name, flag, 0)
+	must(t, err)
+	return m, f
+}

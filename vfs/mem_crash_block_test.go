@@ -93,13 +93,9 @@ func TestCrashBlocksAreOldOrNew(t *testing.T) {
 
 // The size may stop at any size the file had since its last sync.
 func TestCrashSizeInBetween(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "/f", "")
-	m.SyncAll()
-	f, err := m.OpenFile("/f", os.O_WRONLY|os.O_APPEND, 0)
-	must(t, err)
+	m, f := openDurable(t, "/f", "", os.O_WRONLY|os.O_APPEND)
 	for range 3 {
-		_, err = f.Write(bytes.Repeat([]byte("x"), 1000))
+		_, err := f.Write(bytes.Repeat([]byte("x"), 1000))
 		must(t, err)
 	}
 	must(t, f.Close())
@@ -211,14 +207,10 @@ func TestCrashOrderedIsGlobal(t *testing.T) {
 
 // Datasync makes data durable, not mode and owner.
 func TestCrashDatasyncLeavesMetadata(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "/f", "old")
-	m.SyncAll()
-	f, err := m.OpenFile("/f", os.O_RDWR, 0)
-	must(t, err)
+	m, f := openDurable(t, "/f", "old", os.O_RDWR)
 	must(t, f.Chmod(0o600))
 	must(t, f.Chown(7, 8))
-	_, err = f.WriteAt([]byte("new"), 0)
+	_, err := f.WriteAt([]byte("new"), 0)
 	must(t, err)
 	must(t, vfs.Datasync(f))
 	c := m.Crash(0)

@@ -13,13 +13,8 @@ import (
 )
 
 func TestCrashUnsyncedWrite(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "a", "old")
-	m.SyncAll()
-
-	f, err := m.OpenFile("a", os.O_WRONLY, 0)
-	must(t, err)
-	_, err = f.WriteAt([]byte("NEW!"), 0)
+	m, f := openDurable(t, "a", "old", os.O_WRONLY)
+	_, err := f.WriteAt([]byte("NEW!"), 0)
 	must(t, err)
 
 	if got, _ := content(t, m.Crash(0), "a"); got != "old" {
@@ -43,11 +38,7 @@ func TestCrashUnsyncedWrite(t *testing.T) {
 }
 
 func TestCrashTruncate(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "a", "hello")
-	m.SyncAll()
-	f, err := m.OpenFile("a", os.O_RDWR, 0)
-	must(t, err)
+	m, f := openDurable(t, "a", "hello", os.O_RDWR)
 	must(t, f.Truncate(2))
 	must(t, f.Close())
 	if got, _ := content(t, m.Crash(0), "a"); got != "hello" {
@@ -98,9 +89,7 @@ func TestCrashMkdirNeedsParentSync(t *testing.T) {
 }
 
 func TestCrashRenameReverts(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "a", "old")
-	m.SyncAll()
+	m := memWithDurable(t, "a", "old")
 
 	writeFileT(t, m, "tmp", "new")
 	syncFile(t, m, "tmp")
@@ -122,9 +111,7 @@ func TestCrashRenameReverts(t *testing.T) {
 // A rename within one directory is one change: no crash loses both names
 // or keeps both.
 func TestCrashRenameIsAtomicInOneDirectory(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "/a", "x")
-	m.SyncAll()
+	m := memWithDurable(t, "/a", "x")
 	writeFileT(t, m, "/other", "") // an unsynced change before the rename
 	must(t, m.Rename("/a", "/b"))
 	writeFileT(t, m, "/later", "") // and one after
@@ -144,9 +131,7 @@ func TestCrashRenameIsAtomicInOneDirectory(t *testing.T) {
 }
 
 func TestCrashRemoveReverts(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "a", "kept")
-	m.SyncAll()
+	m := memWithDurable(t, "a", "kept")
 	must(t, m.Remove("a"))
 	if got, _ := content(t, m.Crash(0), "a"); got != "kept" {
 		t.Errorf("seed 0: a = %q, want it back as %q", got, "kept")
@@ -159,9 +144,7 @@ func TestCrashRemoveReverts(t *testing.T) {
 // The bug durable exists to avoid: the data of the temp file was never
 // synced, so the rename made durable by SyncDir publishes an empty file.
 func TestCrashRenameWithoutFsyncLosesData(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "config", "old")
-	m.SyncAll()
+	m := memWithDurable(t, "config", "old")
 	must(t, replace(m, "/config", "new contents", true))
 
 	got, ok := content(t, m.Crash(0), "/config")
@@ -185,9 +168,7 @@ func TestCrashRenameWithoutFsyncLosesData(t *testing.T) {
 func TestCrashEveryStep(t *testing.T) {
 	for _, skipFsync := range []bool{false, true} {
 		t.Run(fmt.Sprintf("skipFsync=%v", skipFsync), func(t *testing.T) {
-			m := vfs.NewMem()
-			writeFileT(t, m, "/config", "old")
-			m.SyncAll()
+			m := memWithDurable(t, "/config", "old")
 			var bad []string
 			steps := 0
 			m.SetHook(func(op vfs.Op, name string) {
@@ -287,11 +268,7 @@ func TestCrashOutcomes(t *testing.T) {
 }
 
 func TestCrashPrefixOfWrites(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "/log", "")
-	m.SyncAll()
-	f, err := m.OpenFile("/log", os.O_WRONLY|os.O_APPEND, 0)
-	must(t, err)
+	m, f := openDurable(t, "/log", "", os.O_WRONLY|os.O_APPEND)
 	for _, rec := range []string{"one\n", "two\n", "three\n"} {
 		_, err := f.Write([]byte(rec))
 		must(t, err)
@@ -384,11 +361,7 @@ func TestCrashHardLinksStayShared(t *testing.T) {
 }
 
 func TestCrashModeNeedsSync(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "/a", "x")
-	m.SyncAll()
-	f, err := m.OpenFile("/a", os.O_RDONLY, 0)
-	must(t, err)
+	m, f := openDurable(t, "/a", "x", os.O_RDONLY)
 	must(t, f.Chmod(0o600))
 	must(t, f.Chown(7, 8))
 	check := func(c *vfs.MemFS, mode fs.FileMode, uid int) {
@@ -407,12 +380,8 @@ func TestCrashModeNeedsSync(t *testing.T) {
 }
 
 func TestCrashOSync(t *testing.T) {
-	m := vfs.NewMem()
-	writeFileT(t, m, "/a", "")
-	m.SyncAll()
-	f, err := m.OpenFile("/a", os.O_WRONLY|os.O_SYNC, 0)
-	must(t, err)
-	_, err = f.Write([]byte("sync"))
+	m, f := openDurable(t, "/a", "", os.O_WRONLY|os.O_SYNC)
+	_, err := f.Write([]byte("sync"))
 	must(t, err)
 	if got, _ := content(t, m.Crash(0), "/a"); got != "sync" {
 		t.Errorf("O_SYNC write lost: %q", got)

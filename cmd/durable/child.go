@@ -19,6 +19,18 @@ const (
 	exitCommandNotFound = 127 // the command was not found
 )
 
+// splitCommand splits the arguments of a verb that runs a command (write
+// FILE -- CMD, lock FILE -- CMD) at the first "--": everything after it is
+// the command, flags and all. command is nil when there is no "--".
+func splitCommand(args []string) (verbArgs, command []string) {
+	for i, a := range args {
+		if a == "--" {
+			return args[:i], args[i+1:]
+		}
+	}
+	return args, nil
+}
+
 // childStatus runs cmd to the end and returns the exit code a shell would
 // give for it: its own status, 128+N after signal N, 127 if it was not
 // found, 126 if it could not be started. err is non-nil when the command

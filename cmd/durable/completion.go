@@ -34,6 +34,7 @@ func subcommandNames() map[string][]string {
 	}
 	return map[string][]string{
 		"log":        keys(logSubs()),
+		"witness":    keys(witnessSubs()),
 		"queue":      keys(queueSubs()),
 		"jsonl":      {"append", "repair"},
 		"store":      {"delete", "get", "incr", "set"},

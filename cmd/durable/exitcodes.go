@@ -185,6 +185,15 @@ func (c *cli) failCode(code int, err error, asJSON bool) int {
 	return code
 }
 
+// context is the verb's context; tests that build a cli by hand may leave
+// it nil.
+func (c *cli) context() context.Context {
+	if c.ctx == nil {
+		return context.Background()
+	}
+	return c.ctx
+}
+
 // interrupted says why the verb's context ended: the signal received, or
 // the deadline that passed.
 func (c *cli) interrupted() error {

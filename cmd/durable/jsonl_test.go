@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -18,14 +16,7 @@ import (
 // buffer streams, whether or not the verb is in the verbs table yet.
 func runJSONLVerb(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
-	if stdin == nil {
-		stdin = strings.NewReader("")
-	}
-	var stdout, stderr bytes.Buffer
-	v := jsonlVerb()
-	c := &cli{ctx: context.Background(), stdin: stdin, stdout: &stdout, stderr: &stderr, verb: v}
-	code := v.run(c, args)
-	return result{code, stdout.String(), stderr.String()}
+	return runVerb(t, jsonlVerb(), stdin, args...)
 }
 
 func TestJSONLAppend(t *testing.T) {

@@ -37,14 +37,7 @@ durable lock --timeout 0 --conflict-exit-code 75 /run/app/cron -- ./nightly-job`
 }
 
 func runLock(c *cli, args []string) int {
-	// Everything after "--" is the command, flags and all.
-	var command []string
-	for i, a := range args {
-		if a == "--" {
-			args, command = args[:i], args[i+1:]
-			break
-		}
-	}
+	args, command := splitCommand(args)
 	fs := c.flags()
 	shared := fs.Bool("shared", false, "take a shared lock instead of an exclusive one")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the lock (0: do not wait)")

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -128,38 +129,15 @@ func runLogKeygen(c *cli, args []string) int {
 	if err != nil {
 		return c.usageError(fmt.Sprintf("key name %q: %v (use letters, digits, dots and dashes)", base, err))
 	}
-	if err := durable.WriteFile(rest[0]+".key", []byte(skey+"\n"), 0o600, durable.NoClobber()); err != nil {
-		return c.fail(err, false)
-	}
-	if err := durable.WriteFile(rest[0]+".pub", []byte(vkey+"\n"), 0o644, durable.NoClobber()); err != nil {
-		return c.fail(err, false)
-	}
-	fmt.Fprintf(c.stdout, "%s.key: private key (keep it secret)\n%s.pub: %s\n", rest[0], rest[0], vkey)
-	return exitOK
+	return c.writeKeyPair(rest[0], skey, vkey, "private key")
 }
 
 func readSigner(path string) (note.Signer, error) {
-	b, err := durable.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s, err := note.NewSigner(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a private key from 'durable log keygen': %w", path, err)
-	}
-	return s, nil
+	return readKeyFile(path, note.NewSigner, "private key")
 }
 
 func readVerifier(path string) (note.Verifier, error) {
-	b, err := durable.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a public key from 'durable log keygen': %w", path, err)
-	}
-	return v, nil
+	return readKeyFile(path, note.NewVerifier, "public key")
 }
 
 func runLogAppend(c *cli, args []string) int {
@@ -294,29 +272,45 @@ func openRead(dir string) (*journal.Journal, error) {
 	return journal.Open(dir, &journal.Options{ReadOnly: true})
 }
 
+// parseReadLog parses the flags of a verb that reads one log, DIR, and
+// opens it read-only. When ok is false the verb is over with code; asJSON
+// is the verb's --json flag (nil: it has none), read after parsing.
+func (c *cli) parseReadLog(fs *flag.FlagSet, args []string, asJSON *bool) (j *journal.Journal, dir string, code int, ok bool) {
+	rest, code, ok := c.parse(fs, args)
+	if !ok {
+		return nil, "", code, false
+	}
+	if len(rest) != 1 {
+		return nil, "", c.usageError("want one DIR"), false
+	}
+	j, err := openRead(rest[0])
+	if err != nil {
+		return nil, "", c.fail(err, asJSON != nil && *asJSON), false
+	}
+	return j, rest[0], exitOK, true
+}
+
+// printRecords prints what recs yields until it ends or fails.
+func (c *cli) printRecords(recs iter.Seq2[journal.Record, error], asJSON bool) int {
+	for r, err := range recs {
+		if err != nil {
+			return c.fail(err, asJSON)
+		}
+		c.printRecord(r, asJSON)
+	}
+	return exitOK
+}
+
 func runLogCat(c *cli, args []string) int {
 	fs := c.flags()
 	from := fs.Uint64("from", 0, "first `index` to print")
 	asJSON := fs.Bool("json", false, "print one JSON object per record (index, type, time, payload)")
-	rest, code, ok := c.parse(fs, args)
+	j, _, code, ok := c.parseReadLog(fs, args, asJSON)
 	if !ok {
 		return code
 	}
-	if len(rest) != 1 {
-		return c.usageError("want one DIR")
-	}
-	j, err := openRead(rest[0])
-	if err != nil {
-		return c.fail(err, *asJSON)
-	}
 	defer j.Close()
-	for r, err := range j.Scan(*from) {
-		if err != nil {
-			return c.fail(err, *asJSON)
-		}
-		c.printRecord(r, *asJSON)
-	}
-	return exitOK
+	return c.printRecords(j.Scan(*from), *asJSON)
 }
 
 func runLogTail(c *cli, args []string) int {
@@ -324,16 +318,9 @@ func runLogTail(c *cli, args []string) int {
 	follow := fs.Bool("f", false, "keep printing records as they are appended")
 	n := fs.Uint64("n", 10, "print the last `N` records first")
 	asJSON := fs.Bool("json", false, "print one JSON object per record")
-	rest, code, ok := c.parse(fs, args)
+	j, _, code, ok := c.parseReadLog(fs, args, asJSON)
 	if !ok {
 		return code
-	}
-	if len(rest) != 1 {
-		return c.usageError("want one DIR")
-	}
-	j, err := openRead(rest[0])
-	if err != nil {
-		return c.fail(err, *asJSON)
 	}
 	defer j.Close()
 	size := j.Size()
@@ -342,13 +329,7 @@ func runLogTail(c *cli, args []string) int {
 		from = size - *n
 	}
 	if !*follow {
-		for r, err := range j.Scan(from) {
-			if err != nil {
-				return c.fail(err, *asJSON)
-			}
-			c.printRecord(r, *asJSON)
-		}
-		return exitOK
+		return c.printRecords(j.Scan(from), *asJSON)
 	}
 	for r, err := range j.Follow(c.ctx, from) {
 		if err != nil && c.ctx.Err() != nil {
@@ -433,10 +414,7 @@ func runLogVerify(c *cli, args []string) int {
 		}
 		opts.Remembered = b
 	}
-	ctx := c.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := c.context()
 	rep, err := journal.Verify(ctx, rest[0], opts)
 	if *asJSON {
 		o := newVerifyReportJSON(rep, err)
@@ -522,10 +500,7 @@ func runLogProof(c *cli, args []string) int {
 	case vs != nil:
 		return c.fail(err, *asJSON)
 	}
-	ctx := c.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := c.context()
 	rec, err := j.Record(ctx, index)
 	if err != nil {
 		return c.fail(err, *asJSON)

@@ -75,13 +75,22 @@ func forgeLog(t *testing.T, dir string) {
 	}
 }
 
-func TestLogForgedRetentionIsTampered(t *testing.T) {
-	tmp := testdir.New(t)
-	dir := filepath.Join(tmp, "audit")
-	key := filepath.Join(tmp, "audit")
+// auditLogKey makes, in tmp, a signing key for the origin
+// example.com/audit and returns the directory of the log it signs (not
+// made yet) and the key's name: key.key, key.pub.
+func auditLogKey(t *testing.T, tmp string) (dir, key string) {
+	t.Helper()
+	dir = filepath.Join(tmp, "audit")
+	key = filepath.Join(tmp, "audit")
 	if r := runLogCLI(t, nil, "keygen", "--origin", "example.com/audit", key); r.code != exitOK {
 		t.Fatalf("keygen: %v", r)
 	}
+	return dir, key
+}
+
+func TestLogForgedRetentionIsTampered(t *testing.T) {
+	tmp := testdir.New(t)
+	dir, key := auditLogKey(t, tmp)
 	if r := runLogCLI(t, nil, "append", "--key", key+".key", dir, "a", "b", "c", "d"); r.code != exitOK {
 		t.Fatalf("append: %v", r)
 	}

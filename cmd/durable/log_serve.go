@@ -31,10 +31,7 @@ func serveHTTP(c *cli, addr string, h http.Handler, what string) int {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(c.stdout, "serving %s on http://%s\n", what, ln.Addr())
-	ctx := c.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := c.context()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -54,79 +51,87 @@ func serveHTTP(c *cli, addr string, h http.Handler, what string) int {
 func runLogServe(c *cli, args []string) int {
 	fs := c.flags()
 	addr := fs.String("addr", "localhost:8080", "`address` to listen on")
-	rest, code, ok := c.parse(fs, args)
+	j, dir, code, ok := c.parseReadLog(fs, args, nil)
+	if !ok {
+		return code
+	}
+	defer j.Close()
+	return serveHTTP(c, *addr, j.TilesHandler(), "the log "+dir+" as tlog-tiles")
+}
+
+func logWitnessSubs() map[string]subverb {
+	return map[string]subverb{
+		"add": {"NAME URL VKEY DIR", `Adds a witness: each checkpoint signed from now on is pushed to
+URL/add-checkpoint with a consistency proof, and its cosignature attached.
+VKEY is the witness's public key or a file holding it.`,
+			"durable log witness add w1 https://witness.example.org w1.pub /var/log/app-audit", runLogWitnessAdd},
+		"remove": {"NAME DIR", `Stops pushing checkpoints to the witness NAME.`,
+			"durable log witness remove w1 /var/log/app-audit", runLogWitnessRemove},
+		"list": {"DIR", `Prints each witness: its name, URL, key and the largest tree it cosigned.`,
+			"durable log witness list /var/log/app-audit", runLogWitnessList},
+	}
+}
+
+func runLogWitness(c *cli, args []string) int { return c.dispatch(args, logWitnessSubs()) }
+
+func runLogWitnessAdd(c *cli, args []string) int {
+	rest, code, ok := c.parse(c.flags(), args)
+	if !ok {
+		return code
+	}
+	if len(rest) != 4 {
+		return c.usageError("want NAME URL VKEY DIR")
+	}
+	code = c.withJournal(rest[3], func(j *journal.Journal) error {
+		return j.AddWitness(c.ctx, rest[0], rest[1], strings.TrimSpace(readKeyArg(rest[2])))
+	})
+	if code == exitOK {
+		fmt.Fprintf(c.stdout, "witness %s added: each checkpoint is pushed to %s/add-checkpoint\n", rest[0], strings.TrimSuffix(rest[1], "/"))
+	}
+	return code
+}
+
+func runLogWitnessRemove(c *cli, args []string) int {
+	rest, code, ok := c.parse(c.flags(), args)
+	if !ok {
+		return code
+	}
+	if len(rest) != 2 {
+		return c.usageError("want NAME DIR")
+	}
+	return c.withJournal(rest[1], func(j *journal.Journal) error {
+		return j.RemoveWitness(c.ctx, rest[0])
+	})
+}
+
+func runLogWitnessList(c *cli, args []string) int {
+	rest, code, ok := c.parse(c.flags(), args)
 	if !ok {
 		return code
 	}
 	if len(rest) != 1 {
 		return c.usageError("want one DIR")
 	}
-	j, err := openRead(rest[0])
+	ws, err := journal.Witnesses(rest[0])
+	if err != nil {
+		return c.fail(err, false)
+	}
+	for _, w := range ws {
+		fmt.Fprintf(c.stdout, "%s %s %s cosigned:%d\n", w.Name, w.URL, w.Key, w.Size)
+	}
+	return exitOK
+}
+
+// withJournal opens the log in dir for writing and changes its
+// configuration with fn; a refusal of fn's input is a usage error.
+func (c *cli) withJournal(dir string, fn func(*journal.Journal) error) int {
+	j, err := journal.Open(dir, nil)
 	if err != nil {
 		return c.fail(err, false)
 	}
 	defer j.Close()
-	return serveHTTP(c, *addr, j.TilesHandler(), "the log "+rest[0]+" as tlog-tiles")
-}
-
-func runLogWitness(c *cli, args []string) int {
-	if len(args) == 0 {
-		return c.usageError("want add, remove or list")
-	}
-	if args[0] == "help" || strings.HasPrefix(args[0], "-") {
-		if args[0] == "help" {
-			args = []string{"--help"}
-		}
-		if _, code, ok := c.parse(c.flags(), args); !ok {
-			return code
-		}
-		return c.usageError("want add, remove or list before the flags")
-	}
-	sub, args := args[0], args[1:]
-	fs := c.flags()
-	rest, code, ok := c.parse(fs, args)
-	if !ok {
-		return code
-	}
-	switch sub {
-	case "add":
-		if len(rest) != 4 {
-			return c.usageError("want add NAME URL VKEY DIR")
-		}
-		j, err := journal.Open(rest[3], nil)
-		if err != nil {
-			return c.fail(err, false)
-		}
-		defer j.Close()
-		if err := j.AddWitness(c.ctx, rest[0], rest[1], strings.TrimSpace(readKeyArg(rest[2]))); err != nil {
-			return c.failInput(err)
-		}
-		fmt.Fprintf(c.stdout, "witness %s added: each checkpoint is pushed to %s/add-checkpoint\n", rest[0], strings.TrimSuffix(rest[1], "/"))
-	case "remove":
-		if len(rest) != 2 {
-			return c.usageError("want remove NAME DIR")
-		}
-		j, err := journal.Open(rest[1], nil)
-		if err != nil {
-			return c.fail(err, false)
-		}
-		defer j.Close()
-		if err := j.RemoveWitness(c.ctx, rest[0]); err != nil {
-			return c.failInput(err)
-		}
-	case "list":
-		if len(rest) != 1 {
-			return c.usageError("want list DIR")
-		}
-		ws, err := journal.Witnesses(rest[0])
-		if err != nil {
-			return c.fail(err, false)
-		}
-		for _, w := range ws {
-			fmt.Fprintf(c.stdout, "%s %s %s cosigned:%d\n", w.Name, w.URL, w.Key, w.Size)
-		}
-	default:
-		return c.usageError(fmt.Sprintf("unknown witness subcommand %q: want add, remove or list", sub))
+	if err := fn(j); err != nil {
+		return c.failInput(err)
 	}
 	return exitOK
 }

@@ -21,13 +21,7 @@ import (
 // verb is in the table.
 func runLogCLI(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
-	if stdin == nil {
-		stdin = strings.NewReader("")
-	}
-	var stdout, stderr bytes.Buffer
-	c := &cli{ctx: context.Background(), stdin: stdin, stdout: &stdout, stderr: &stderr, verb: logVerb()}
-	code := logVerb().run(c, args)
-	return result{code, stdout.String(), stderr.String()}
+	return runVerb(t, logVerb(), stdin, args...)
 }
 
 func TestLogVerb(t *testing.T) {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,13 +14,7 @@ import (
 
 func runQueueCLI(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
-	if stdin == nil {
-		stdin = strings.NewReader("")
-	}
-	var stdout, stderr bytes.Buffer
-	c := &cli{ctx: context.Background(), stdin: stdin, stdout: &stdout, stderr: &stderr, verb: queueVerb()}
-	code := queueVerb().run(c, args)
-	return result{code, stdout.String(), stderr.String()}
+	return runVerb(t, queueVerb(), stdin, args...)
 }
 
 func TestQueueVerb(t *testing.T) {

@@ -36,31 +36,21 @@ durable before it answers.
 	}
 }
 
-func runWitness(c *cli, args []string) int {
-	if len(args) == 0 {
-		return c.usageError("want a subcommand: keygen or serve")
+func witnessSubs() map[string]subverb {
+	return map[string]subverb{
+		"keygen": {"[--name NAME] NAME", `Makes a cosigning key: NAME.key (the private key, mode 0600) and NAME.pub
+(give it to verifiers and to 'durable log witness add'). The witness's name
+in its cosignatures is --name, or NAME's base name.`,
+			"durable witness keygen w1", runWitnessKeygen},
+		"serve": {"--key K --log PUB... DIR", `Serves POST /add-checkpoint for the logs whose public keys are given (a
+log's key is named after its origin), cosigning a checkpoint only if it is
+consistent with every one of that log cosigned before. DIR keeps that
+memory, durable before each answer.`,
+			"durable witness serve --key w1.key --log audit.pub --addr :7380 /var/lib/witness", runWitnessServe},
 	}
-	name := args[0]
-	if name == "help" || strings.HasPrefix(name, "-") {
-		fs := c.flags()
-		if name == "help" {
-			args = []string{"--help"}
-		}
-		if _, code, ok := c.parse(fs, args); !ok {
-			return code
-		}
-		return c.usageError("want a subcommand before the flags")
-	}
-	switch name {
-	case "keygen":
-		c.verb.name, c.verb.args = "witness keygen", "NAME"
-		return runWitnessKeygen(c, args[1:])
-	case "serve":
-		c.verb.name, c.verb.args = "witness serve", "--key K --log PUB... DIR"
-		return runWitnessServe(c, args[1:])
-	}
-	return c.usageError(fmt.Sprintf("unknown subcommand %q", name))
 }
+
+func runWitness(c *cli, args []string) int { return c.dispatch(args, witnessSubs()) }
 
 func runWitnessKeygen(c *cli, args []string) int {
 	fs := c.flags()
@@ -80,14 +70,7 @@ func runWitnessKeygen(c *cli, args []string) int {
 	if err != nil {
 		return c.usageError(err.Error())
 	}
-	if err := durable.WriteFile(rest[0]+".key", []byte(skey+"\n"), 0o600, durable.NoClobber()); err != nil {
-		return c.fail(err, false)
-	}
-	if err := durable.WriteFile(rest[0]+".pub", []byte(vkey+"\n"), 0o644, durable.NoClobber()); err != nil {
-		return c.fail(err, false)
-	}
-	fmt.Fprintf(c.stdout, "%s.key: witness private key (keep it secret)\n%s.pub: %s\n", rest[0], rest[0], vkey)
-	return exitOK
+	return c.writeKeyPair(rest[0], skey, vkey, "witness private key")
 }
 
 func runWitnessServe(c *cli, args []string) int {

@@ -46,16 +46,12 @@ func startServing(t *testing.T, v verb, args ...string) string {
 
 func TestWitnessCLI(t *testing.T) {
 	tmp := testdir.New(t)
-	dir := filepath.Join(tmp, "audit")
-	key := filepath.Join(tmp, "audit")
-	if r := runLogCLI(t, nil, "keygen", "--origin", "example.com/audit", key); r.code != exitOK {
-		t.Fatalf("keygen: %v", r)
-	}
+	dir, key := auditLogKey(t, tmp)
 	var pubs []string
 	for _, w := range []string{"w1", "w2"} {
 		wk := filepath.Join(tmp, w)
-		if code := witnessVerb().run(&cli{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, verb: witnessVerb()}, []string{"keygen", "--name", w + ".example", wk}); code != exitOK {
-			t.Fatalf("witness keygen: exit %d", code)
+		if r := runVerb(t, witnessVerb(), nil, "keygen", "--name", w+".example", wk); r.code != exitOK {
+			t.Fatalf("witness keygen: %v", r)
 		}
 		url := startServing(t, witnessVerb(), "serve", "--key", wk+".key", "--log", key+".pub", "--addr", "127.0.0.1:0", filepath.Join(tmp, w+"-state"))
 		if r := runLogCLI(t, nil, "witness", "add", w, url, wk+".pub", dir); r.code != exitOK {

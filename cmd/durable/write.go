@@ -56,14 +56,7 @@ durable write --backup --check 'nginx -t -c /dev/stdin' nginx.conf -- ./render-c
 }
 
 func runWrite(c *cli, args []string) int {
-	// Everything after the first "--" is the command, flags and all.
-	var command []string
-	for i, a := range args {
-		if a == "--" {
-			args, command = args[:i], args[i+1:]
-			break
-		}
-	}
+	args, command := splitCommand(args)
 	fs := c.flags()
 	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal; given explicitly, also applied to an existing file (whose owner and group are kept)")
 	backup := fs.Bool("backup", false, "keep the previous version as FILE.bak")

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// blockFirst returns a run for a queue of ints that, for the first batch,
+// A recorder makes runs for a queue of ints that, for the first batch,
 // closes started and waits for release; every batch runs each item's
 // callback through Call (cb may be nil) and records the items it ran.
 type recorder struct {
@@ -49,6 +49,16 @@ func (r *recorder) run(cb func(int)) func(*Batch[int]) error {
 		}
 		return nil
 	}
+}
+
+// holdFirst runs item 0 on q with run, in a goroutine of its own, and
+// returns once its batch has started: the batch then holds the queue
+// until r.release is closed. done is closed when item 0's caller returns.
+func (r *recorder) holdFirst(q *Queue[int], run func(*Batch[int]) error) (done <-chan struct{}) {
+	ch := make(chan struct{})
+	go func() { defer close(ch); q.Do(bg, 0, nil, run) }()
+	<-r.started
+	return ch
 }
 
 func (r *recorder) has(v int) bool {
@@ -185,9 +195,7 @@ func TestWaiterHonoursItsOwnDeadline(t *testing.T) {
 	var q Queue[int]
 	rec := newRecorder()
 	run := rec.run(nil)
-	done := make(chan struct{})
-	go func() { defer close(done); q.Do(bg, 0, nil, run) }()
-	<-rec.started
+	done := rec.holdFirst(&q, run)
 	ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -211,9 +219,7 @@ func TestLeaderThatLeavesFailsNobodyElse(t *testing.T) {
 	var q Queue[int]
 	rec := newRecorder()
 	run := rec.run(nil)
-	done := make(chan struct{})
-	go func() { defer close(done); q.Do(bg, 0, nil, run) }()
-	<-rec.started
+	done := rec.holdFirst(&q, run)
 	ctx, cancel := context.WithCancel(bg)
 	leader := make(chan error, 1)
 	go func() { leader <- q.Do(ctx, 1, nil, run) }()
@@ -248,9 +254,7 @@ func TestBatchEveryoneLeftIsDropped(t *testing.T) {
 	var q Queue[int]
 	rec := newRecorder()
 	run := rec.run(nil)
-	done := make(chan struct{})
-	go func() { defer close(done); q.Do(bg, 0, nil, run) }()
-	<-rec.started
+	done := rec.holdFirst(&q, run)
 	ctx, cancel := context.WithCancel(bg)
 	left := make(chan error, 2)
 	for v := 1; v <= 2; v++ {
@@ -281,9 +285,7 @@ func TestBatchEveryoneLeftIsDropped(t *testing.T) {
 func TestBatchContextEndsWithTheLastMember(t *testing.T) {
 	var q Queue[int]
 	rec := newRecorder()
-	done := make(chan struct{})
-	go func() { defer close(done); q.Do(bg, 0, nil, rec.run(nil)) }()
-	<-rec.started
+	done := rec.holdFirst(&q, rec.run(nil))
 	ctx1, cancel1 := context.WithCancel(bg)
 	ctx2, cancel2 := context.WithCancel(bg)
 	inRun, check, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})

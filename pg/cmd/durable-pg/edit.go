@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/durable-go/durable/pg"
 	"github.com/durable-go/durable/store"
 )
 
@@ -26,12 +24,9 @@ func (c *cli) runEdit(args []string) int {
 	var o dbOptions
 	fs := c.flags("edit", &o)
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server")
-	rest, _, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, _, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(rest) != 1 {
 		return c.usageError("want one URL#NAME")
@@ -41,16 +36,12 @@ func (c *cli) runEdit(args []string) int {
 		return c.fail(err, false)
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, *timeout)
-	db, err := c.open(ctx, t, o)
+	db, st, err := c.openDoc(ctx, t, o)
 	cancel()
 	if err != nil {
 		return c.fail(err, false)
 	}
 	defer db.Close()
-	st, err := pg.OpenStore[doc](db, t.name, &store.Options[doc]{Default: func() doc { return doc("{}") }})
-	if err != nil {
-		return c.fail(err, false)
-	}
 	ctx, cancel = context.WithTimeout(c.ctx, *timeout)
 	cur, rev, err := st.GetContext(ctx)
 	cancel()

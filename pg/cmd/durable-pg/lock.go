@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,12 +19,9 @@ func (c *cli) runLock(args []string) int {
 	fs := c.flags("lock", &o)
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the lock")
 	shared := fs.Bool("shared", false, "take a shared lock")
-	rest, command, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, command, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(rest) != 1 || len(command) == 0 {
 		return c.usageError("want URL#NAME -- COMMAND [ARGS...]")

@@ -66,6 +66,9 @@ const usage = `usage: durable-pg store|lock|queue ... (or through durable, with 
   lock [--timeout D] URL#NAME -- COMMAND [ARGS...]
   queue push|pop|ack|nack|extend|ls|dead URL#NAME ...
 
+KEY.PATH names nested members as in durable store: dots separate keys,
+\. is a dot inside a key.
+
 URL is a postgres:// or postgresql:// connection URL; the object's name is
 its fragment, e.g. 'postgres:///app?host=/run/postgresql#settings'.
 Flags: --schema NAME (default "durable") picks the schema of the tables;

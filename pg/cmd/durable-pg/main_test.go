@@ -63,6 +63,10 @@ func TestStoreVerbs(t *testing.T) {
 	if r := run(t, "", "store", s, "get", "--raw", obj, "name"); r.code != 0 || r.stdout != "demo\n" {
 		t.Fatalf("get --raw: %+v", r)
 	}
+	// Members keep the order they were made in, as in durable store.
+	if r := run(t, "", "store", s, "get", obj); r.code != 0 || strings.Index(r.stdout, `"stats"`) > strings.Index(r.stdout, `"name"`) {
+		t.Fatalf("get: %+v, want stats before name, in the order they were set", r)
+	}
 	if r := run(t, "", "store", s, "set", obj, "name", "demo"); r.code != exitUsage {
 		t.Fatalf("set of a value that is not JSON: %+v", r)
 	}

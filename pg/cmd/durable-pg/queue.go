@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -47,12 +45,9 @@ func (c *cli) runQueue(args []string) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait (for the server, and pop for a message)")
 	noWait := fs.Bool("no-wait", false, "pop: exit 1 at once when no message is available")
 	delay := fs.Duration("delay", 0, "nack: when the message is available again")
-	rest, _, err := parseInterspersed(fs, args[1:])
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, _, code, ok := parseArgs(fs, args[1:])
+	if !ok {
+		return code
 	}
 	if sub == "dead" && len(rest) > 0 && (rest[0] == "retry" || rest[0] == "purge") {
 		sub, rest = "dead "+rest[0], rest[1:]

@@ -13,29 +13,33 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/durable-go/durable/internal/keypath"
 	"github.com/durable-go/durable/pg"
 	"github.com/durable-go/durable/store"
 )
 
-// parseInterspersed parses flags wherever they are among the arguments,
-// up to a "--", which ends them.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, []string, error) {
-	var rest, after []string
+// parseArgs parses flags wherever they are among the arguments, up to a
+// "--", which ends them, and returns the arguments before and after it.
+// When ok is false the verb is over: exitOK after --help, exitUsage after
+// a bad flag (the flag package explained both on stderr).
+func parseArgs(fs *flag.FlagSet, args []string) (rest, after []string, code int, ok bool) {
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, nil, err
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, nil, exitOK, false
+		} else if err != nil {
+			return nil, nil, exitUsage, false
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return rest, after, nil
+			return rest, after, exitOK, true
 		}
 		if args[0] == "--" {
-			return rest, args[1:], nil
+			return rest, args[1:], exitOK, true
 		}
 		rest = append(rest, args[0])
 		args = args[1:]
 		if len(args) > 0 && args[0] == "--" {
-			return rest, args[1:], nil
+			return rest, args[1:], exitOK, true
 		}
 	}
 }
@@ -57,12 +61,9 @@ func (c *cli) runStore(args []string) int {
 	asJSON := fs.Bool("json", false, "print the result, or the error, as JSON on stdout")
 	raw := fs.Bool("raw", false, "get: print a string value without quotes")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server and the document's lock")
-	rest, _, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, _, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(rest) == 0 {
 		return c.usageError("want a subcommand: get, set, delete or incr")
@@ -82,7 +83,7 @@ func (c *cli) runStore(args []string) int {
 	}
 	var path []string
 	if len(rest) > 1 {
-		if path, err = parseKeyPath(rest[1]); err != nil {
+		if path, err = keypath.Parse(rest[1]); err != nil {
 			return c.usageError(err.Error())
 		}
 	}
@@ -106,21 +107,17 @@ func (c *cli) runStore(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, *timeout)
 	defer cancel()
-	db, err := c.open(ctx, t, o)
+	db, st, err := c.openDoc(ctx, t, o)
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
 	defer db.Close()
-	st, err := pg.OpenStore[doc](db, t.name, &store.Options[doc]{Default: func() doc { return doc("{}") }})
-	if err != nil {
-		return c.fail(err, *asJSON)
-	}
 	if sub == "get" {
 		d, _, err := st.GetContext(ctx)
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
-		v, ok, err := getPath(d, path)
+		v, ok, err := keypath.Get(d, path)
 		if err != nil {
 			return c.fail(err, *asJSON)
 		}
@@ -135,38 +132,38 @@ func (c *cli) runStore(args []string) int {
 		var err error
 		switch sub {
 		case "set":
-			out, err = setPath(*d, path, value)
+			out, err = keypath.Set(*d, path, value)
 			result = value
 		case "delete":
-			out, err = deletePath(*d, path)
+			out, err = keypath.Delete(*d, path)
 		default:
-			cur, ok, gerr := getPath(*d, path)
+			cur, ok, gerr := keypath.Get(*d, path)
 			if gerr != nil {
 				return gerr
 			}
 			var n int64
 			if ok {
 				if n, err = strconv.ParseInt(strings.TrimSpace(string(cur)), 10, 64); err != nil {
-					return fmt.Errorf("%w: %s is %s, not an integer", store.ErrInvalid, strings.Join(path, "."), cur)
+					return fmt.Errorf("%w: %s is %s, not an integer", store.ErrInvalid, strings.Join(path, "."), keypath.Describe(cur))
 				}
 			}
 			if (by > 0 && n > (1<<63-1)-by) || (by < 0 && n < (-1<<63)-by) {
 				return fmt.Errorf("%w: %s + %d overflows", store.ErrInvalid, strings.Join(path, "."), by)
 			}
 			result = json.RawMessage(strconv.FormatInt(n+by, 10))
-			out, err = setPath(*d, path, result)
+			out, err = keypath.Set(*d, path, result)
 		}
 		if err != nil {
 			return err
 		}
-		if bytes.Equal(out, *d) {
+		if out == nil || bytes.Equal(out, *d) { // nil: nothing to delete
 			return store.ErrNoChange
 		}
 		*d = out
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, store.ErrInvalid) || errors.Is(err, errPath) {
+		if se := (*keypath.ShapeError)(nil); errors.Is(err, store.ErrInvalid) || errors.As(err, &se) {
 			fmt.Fprintf(c.stderr, "durable: %v\n", err)
 			return exitUsage
 		}
@@ -179,6 +176,21 @@ func (c *cli) runStore(args []string) int {
 		fmt.Fprintln(c.stdout, `{"ok": true}`)
 	}
 	return exitOK
+}
+
+// openDoc connects to the server t names and opens its document, an
+// empty object until it is first written.
+func (c *cli) openDoc(ctx context.Context, t target, o dbOptions) (*pg.DB, *store.Store[doc], error) {
+	db, err := c.open(ctx, t, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := pg.OpenStore[doc](db, t.name, &store.Options[doc]{Default: func() doc { return doc("{}") }})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, st, nil
 }
 
 func (c *cli) printValue(w io.Writer, v json.RawMessage, raw bool) int {
@@ -196,103 +208,4 @@ func (c *cli) printValue(w io.Writer, v json.RawMessage, raw bool) int {
 	}
 	fmt.Fprintln(w, b.String())
 	return exitOK
-}
-
-var errPath = errors.New("bad key path")
-
-// parseKeyPath splits KEY.PATH at dots; \. is a dot inside a key and \\ a
-// backslash, as in durable store.
-func parseKeyPath(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if i+1 >= len(s) || (s[i+1] != '.' && s[i+1] != '\\') {
-				return nil, fmt.Errorf("KEY.PATH %q: a backslash must be followed by . or \\", s)
-			}
-			i++
-			cur.WriteByte(s[i])
-		case '.':
-			out = append(out, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(s[i])
-		}
-	}
-	out = append(out, cur.String())
-	for _, k := range out {
-		if k == "" {
-			return nil, fmt.Errorf("KEY.PATH %q has an empty key", s)
-		}
-	}
-	return out, nil
-}
-
-func object(v json.RawMessage, where []string) (map[string]json.RawMessage, error) {
-	m := map[string]json.RawMessage{}
-	t := bytes.TrimSpace(v)
-	if len(t) == 0 || string(t) == "null" {
-		return m, nil
-	}
-	if t[0] != '{' || json.Unmarshal(t, &m) != nil {
-		name := strings.Join(where, ".")
-		if name == "" {
-			name = "the document"
-		}
-		return nil, fmt.Errorf("%w: %s is not an object", errPath, name)
-	}
-	return m, nil
-}
-
-func getPath(d json.RawMessage, path []string) (json.RawMessage, bool, error) {
-	cur := d
-	for i, k := range path {
-		m, err := object(cur, path[:i])
-		if err != nil {
-			return nil, false, err
-		}
-		v, ok := m[k]
-		if !ok {
-			return nil, false, nil
-		}
-		cur = v
-	}
-	return cur, true, nil
-}
-
-func setPath(d json.RawMessage, path []string, v json.RawMessage) (json.RawMessage, error) {
-	if len(path) == 0 {
-		return v, nil
-	}
-	m, err := object(d, nil)
-	if err != nil {
-		return nil, err
-	}
-	child, err := setPath(m[path[0]], path[1:], v)
-	if err != nil {
-		return nil, err
-	}
-	m[path[0]] = child
-	return json.Marshal(m)
-}
-
-func deletePath(d json.RawMessage, path []string) (json.RawMessage, error) {
-	m, err := object(d, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := m[path[0]]; !ok {
-		return d, nil
-	}
-	if len(path) == 1 {
-		delete(m, path[0])
-	} else {
-		child, err := deletePath(m[path[0]], path[1:])
-		if err != nil {
-			return nil, err
-		}
-		m[path[0]] = child
-	}
-	return json.Marshal(m)
 }

@@ -467,14 +467,8 @@ func (d *demo) note(msg string) {
 }
 
 func (d *demo) row(writer string, mustHold bool) *demoRow {
-	for _, r := range d.rows {
-		if r.Writer == writer {
-			return r
-		}
-	}
-	r := &demoRow{Writer: writer, MustHold: mustHold}
-	d.rows = append(d.rows, r)
-	return r
+	return rowFor(&d.rows, func(r *demoRow) bool { return r.Writer == writer },
+		func() *demoRow { return &demoRow{Writer: writer, MustHold: mustHold} })
 }
 
 // seedFor gives every phase its own timing seed, derived from the run's.

@@ -189,48 +189,40 @@ func (p jsonlTarget) Remove() error { return crashtest.FileLog(p).Remove() }
 // kill -9, then under power cuts on ext4 and xfs.
 func logSuite(suite string) func(*demo) []demoPhase {
 	return func(d *demo) []demoPhase {
-		var ps []demoPhase
-		if d.cfg.logRounds == 0 {
-			d.note(suite + " kill -9: skipped (--log-rounds 0)")
-		} else {
-			for _, w := range logWriters(suite) {
-				label := "kill -9    " + w.name
-				ps = append(ps, demoPhase{
-					kind: "kill", label: label, writer: w.name, mustHold: w.mustHold, rounds: d.cfg.logRounds,
-					runLog: func(d *demo, report func(crashtest.LogRound)) error {
-						dir := filepath.Join(d.scratch, "kill-"+suite+"-"+w.kind)
-						if err := os.Mkdir(dir, 0o700); err != nil {
-							return err
-						}
-						path := filepath.Join(dir, w.file)
-						cfg := crashtest.LogWriterConfig{Kind: w.kind, Path: path,
-							MaxPause: crashtest.DefaultLogKillPause, Seed: d.seedFor(label + " pauses")}
-						_, err := crashtest.LogKillRounds(d.cli.ctx, d.cfg.logRounds, cfg, d.logSpawn, w.target(path), report,
-							crashtest.WithSeed(d.seedFor(label)))
+		ws := logWriters(suite)
+		cs := crashSuite{name: suite, killRounds: d.cfg.logRounds, killFlag: "--log-rounds", cutRounds: d.cfg.logPowerCuts,
+			mustHold: func(i int) bool { return ws[i].mustHold }}
+		for _, w := range ws {
+			cs.writers = append(cs.writers, w.name)
+		}
+		return d.crashPhases(cs, func(p *demoPhase, i int, fstype string) {
+			w, label := ws[i], p.label
+			if fstype == "" {
+				p.runLog = func(d *demo, report func(crashtest.LogRound)) error {
+					dir := filepath.Join(d.scratch, "kill-"+suite+"-"+w.kind)
+					if err := os.Mkdir(dir, 0o700); err != nil {
 						return err
-					},
+					}
+					path := filepath.Join(dir, w.file)
+					cfg := crashtest.LogWriterConfig{Kind: w.kind, Path: path,
+						MaxPause: crashtest.DefaultLogKillPause, Seed: d.seedFor(label + " pauses")}
+					_, err := crashtest.LogKillRounds(d.cli.ctx, d.cfg.logRounds, cfg, d.logSpawn, w.target(path), report,
+						crashtest.WithSeed(d.seedFor(label)))
+					return err
+				}
+				return
+			}
+			p.runLog = func(d *demo, report func(crashtest.LogRound)) error {
+				return d.onLoop(fstype, suite+"-"+w.kind, func(m *crashtest.Mount) error {
+					path := filepath.Join(m.Dir, w.file)
+					cfg := crashtest.LogWriterConfig{Kind: w.kind, Path: path,
+						MaxPause: crashtest.DefaultLogCutPause, Seed: d.seedFor(label + " pauses")}
+					_, err := crashtest.LogPowerCutRounds(d.cli.ctx, m, d.cfg.logPowerCuts, cfg, d.logSpawn, w.target(path), report,
+						crashtest.WithSeed(d.seedFor(label)))
+					return err
 				})
 			}
-		}
-		for _, fstype := range d.powerCutFilesystems(d.cfg.logPowerCuts, suite+" power cuts: skipped (--log-power-cuts 0)") {
-			for _, w := range logWriters(suite) {
-				label := "power cut  " + w.name + " on " + fstype
-				ps = append(ps, demoPhase{
-					kind: "power cut", label: label, writer: w.name, mustHold: w.mustHold, rounds: d.cfg.logPowerCuts,
-					runLog: func(d *demo, report func(crashtest.LogRound)) error {
-						return d.onLoop(fstype, suite+"-"+w.kind, func(m *crashtest.Mount) error {
-							path := filepath.Join(m.Dir, w.file)
-							cfg := crashtest.LogWriterConfig{Kind: w.kind, Path: path,
-								MaxPause: crashtest.DefaultLogCutPause, Seed: d.seedFor(label + " pauses")}
-							_, err := crashtest.LogPowerCutRounds(d.cli.ctx, m, d.cfg.logPowerCuts, cfg, d.logSpawn, w.target(path), report,
-								crashtest.WithSeed(d.seedFor(label)))
-							return err
-						})
-					},
-				})
-			}
-		}
-		return ps
+		})
 	}
 }
 
@@ -277,12 +269,6 @@ func (d *demo) runLogPhase(p demoPhase) error {
 }
 
 func (d *demo) logRow(writer string, mustHold bool) *demoLogRow {
-	for _, r := range d.logRows {
-		if r.Writer == writer {
-			return r
-		}
-	}
-	r := &demoLogRow{Writer: writer, MustHold: mustHold}
-	d.logRows = append(d.logRows, r)
-	return r
+	return rowFor(&d.logRows, func(r *demoLogRow) bool { return r.Writer == writer },
+		func() *demoLogRow { return &demoLogRow{Writer: writer, MustHold: mustHold} })
 }

@@ -7,17 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/durable-go/durable/internal/tokenserver"
 	"github.com/durable-go/durable/oauth"
 )
 
@@ -104,60 +101,6 @@ func naiveToken(ctx context.Context, cfg *oauth2.Config, path string) (*oauth2.T
 	return fresh, os.WriteFile(path, data, 0o600)
 }
 
-// demoTokenServer is a token endpoint with refresh-token rotation, on the
-// loopback interface: each refresh token works once; a used one is
-// refused with invalid_grant.
-type demoTokenServer struct {
-	srv *httptest.Server
-
-	mu        sync.Mutex
-	n         int
-	refresh   string
-	access    string
-	expiry    time.Time
-	refreshes int
-	refused   int
-}
-
-func newDemoTokenServer() *demoTokenServer {
-	s := &demoTokenServer{}
-	s.issue()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
-	return s
-}
-
-func (s *demoTokenServer) url() string { return s.srv.URL + "/token" }
-
-func (s *demoTokenServer) issue() {
-	s.n++
-	s.refresh, s.access = fmt.Sprintf("refresh-%d-%x", s.n, rand.Uint64()), fmt.Sprintf("access-%d", s.n)
-	s.expiry = time.Now().Add(oauthLifetime)
-}
-
-func (s *demoTokenServer) handle(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != s.refresh {
-		s.refused++
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"error":"invalid_grant","error_description":"refresh token already used"}`)
-		return
-	}
-	s.refreshes++
-	s.issue()
-	json.NewEncoder(w).Encode(map[string]any{"access_token": s.access, "token_type": "Bearer",
-		"refresh_token": s.refresh, "expires_in": int(oauthLifetime / time.Second)})
-}
-
-// current is the token pair the server would accept now.
-func (s *demoTokenServer) current() *oauth2.Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return &oauth2.Token{AccessToken: s.access, RefreshToken: s.refresh, TokenType: "Bearer", Expiry: s.expiry}
-}
-
 // demoOAuthRow is one line of the OAuth table.
 type demoOAuthRow struct {
 	Writer    string `json:"writer"`
@@ -210,8 +153,8 @@ func oauthSuite(d *demo) []demoPhase {
 // oauthRound runs oauthProcs clients against a fresh login until each has
 // made oauthCalls calls, then checks the file holds the newest token.
 func (d *demo) oauthRound(w oauthWriter, round int, row *demoOAuthRow) error {
-	srv := newDemoTokenServer()
-	defer srv.srv.Close()
+	srv := tokenserver.Start(oauthLifetime)
+	defer srv.Close()
 	dir := filepath.Join(d.scratch, fmt.Sprintf("oauth-%t-%d", w.naive, round))
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
@@ -219,7 +162,7 @@ func (d *demo) oauthRound(w oauthWriter, round int, row *demoOAuthRow) error {
 	path := filepath.Join(dir, "tokens.json")
 	ctx := d.cli.ctx
 	if w.naive {
-		data, _ := json.Marshal(srv.current())
+		data, _ := json.Marshal(srv.Current())
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return err
 		}
@@ -228,7 +171,7 @@ func (d *demo) oauthRound(w oauthWriter, round int, row *demoOAuthRow) error {
 		if err != nil {
 			return err
 		}
-		if err := toks.Save(ctx, oauthAccount, srv.current()); err != nil {
+		if err := toks.Save(ctx, oauthAccount, srv.Current()); err != nil {
 			return err
 		}
 	}
@@ -244,7 +187,7 @@ func (d *demo) oauthRound(w oauthWriter, round int, row *demoOAuthRow) error {
 		}
 	}}
 	for range oauthProcs {
-		c := demoChild{Role: roleOAuth, Naive: w.naive, Path: path, URL: srv.url(), MaxPause: oauthPause, Seed: rng.Uint64()}
+		c := demoChild{Role: roleOAuth, Naive: w.naive, Path: path, URL: srv.URL, MaxPause: oauthPause, Seed: rng.Uint64()}
 		if err := g.start(c.command(d.self)); err != nil {
 			g.kill()
 			return err
@@ -264,14 +207,13 @@ func (d *demo) oauthRound(w oauthWriter, round int, row *demoOAuthRow) error {
 			last = tok.RefreshToken
 		}
 	}
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
+	refreshes, refused := srv.Counts()
 	row.Rounds++
 	row.Calls += calls
-	row.Refreshes += srv.refreshes
-	row.Refused += srv.refused
+	row.Refreshes += refreshes
+	row.Refused += refused
 	row.Torn += torn
-	if last != srv.refresh {
+	if last != srv.Current().RefreshToken {
 		row.LoggedOut++
 	}
 	if calls != oauthProcs*oauthCalls {
@@ -310,26 +252,14 @@ func (d *demo) runOAuthPhase(p demoPhase) error {
 }
 
 func (d *demo) oauthRow(writer string, mustHold bool) *demoOAuthRow {
-	for _, r := range d.oauthRows {
-		if r.Writer == writer {
-			return r
-		}
-	}
-	r := &demoOAuthRow{Writer: writer, MustHold: mustHold}
-	d.oauthRows = append(d.oauthRows, r)
-	return r
+	return rowFor(&d.oauthRows, func(r *demoOAuthRow) bool { return r.Writer == writer },
+		func() *demoOAuthRow { return &demoOAuthRow{Writer: writer, MustHold: mustHold} })
 }
 
 // writeOAuthTable prints the OAuth rows.
 func writeOAuthTable(w io.Writer, rows []*demoOAuthRow) {
-	head := []string{"token keeper", "rounds", "calls", "refreshes", "refused", "torn reads", "logged out"}
-	lines := [][]string{head}
-	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Rounds, r.Calls, r.Refreshes, r.Refused, r.Torn, r.LoggedOut} {
-			line = append(line, strconv.Itoa(n))
-		}
-		lines = append(lines, line)
-	}
-	writeCells(w, lines)
+	writeRows(w, []string{"token keeper", "rounds", "calls", "refreshes", "refused", "torn reads", "logged out"},
+		rows, func(r *demoOAuthRow) (string, []int) {
+			return r.Writer, []int{r.Rounds, r.Calls, r.Refreshes, r.Refused, r.Torn, r.LoggedOut}
+		})
 }

@@ -75,3 +75,39 @@ func powerCutPhases(d *demo) []demoPhase {
 	}
 	return ps
 }
+
+// A crashSuite is a suite of writers crashed by kill -9 and by power cuts.
+type crashSuite struct {
+	name       string // in the notes: "store", "queue", "log", "jsonl"
+	killRounds int
+	killFlag   string // the flag that sets killRounds, for the note when it is 0
+	cutRounds  int    // set by --log-power-cuts
+	writers    []string
+	mustHold   func(i int) bool
+}
+
+// crashPhases returns the phases of s: each writer under kill -9, then
+// each under power cuts on every filesystem this machine can loop-mount,
+// noting why those that cannot run do not. fill sets the run function of
+// writer i's phase: fstype is "" for kill -9.
+func (d *demo) crashPhases(s crashSuite, fill func(p *demoPhase, i int, fstype string)) []demoPhase {
+	var ps []demoPhase
+	add := func(i int, kind, label, fstype string, rounds int) {
+		p := demoPhase{kind: kind, label: label, writer: s.writers[i], mustHold: s.mustHold(i), rounds: rounds}
+		fill(&p, i, fstype)
+		ps = append(ps, p)
+	}
+	if s.killRounds == 0 {
+		d.note(s.name + " kill -9: skipped (" + s.killFlag + " 0)")
+	} else {
+		for i, w := range s.writers {
+			add(i, "kill", "kill -9    "+w, "", s.killRounds)
+		}
+	}
+	for _, fstype := range d.powerCutFilesystems(s.cutRounds, s.name+" power cuts: skipped (--log-power-cuts 0)") {
+		for i, w := range s.writers {
+			add(i, "power cut", "power cut  "+w+" on "+fstype, fstype, s.cutRounds)
+		}
+	}
+	return ps
+}

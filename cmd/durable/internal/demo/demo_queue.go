@@ -267,35 +267,27 @@ func (v queueVerdict) String() string {
 // queueSuite returns the queue phases: each queue under kill -9, then
 // under power cuts on ext4 and xfs.
 func queueSuite(d *demo) []demoPhase {
-	var ps []demoPhase
-	if d.cfg.queueRounds == 0 {
-		d.note("queue kill -9: skipped (--queue-rounds 0)")
-	} else {
-		for _, w := range queueWriters() {
-			label := "kill -9    " + w.name()
-			ps = append(ps, demoPhase{
-				kind: "kill", label: label, writer: w.name(), mustHold: !w.naive, rounds: d.cfg.queueRounds,
-				runQueue: func(d *demo, report func(queueVerdict)) error {
-					dir := filepath.Join(d.scratch, "kill-queue-"+w.slug())
-					return d.queueRounds(w, "kill", nil, dir, d.cfg.queueRounds, label, report)
-				},
+	ws := queueWriters()
+	suite := crashSuite{name: "queue", killRounds: d.cfg.queueRounds, killFlag: "--queue-rounds", cutRounds: d.cfg.logPowerCuts,
+		mustHold: func(i int) bool { return !ws[i].naive }}
+	for _, w := range ws {
+		suite.writers = append(suite.writers, w.name())
+	}
+	return d.crashPhases(suite, func(p *demoPhase, i int, fstype string) {
+		w, label := ws[i], p.label
+		if fstype == "" {
+			p.runQueue = func(d *demo, report func(queueVerdict)) error {
+				dir := filepath.Join(d.scratch, "kill-queue-"+w.slug())
+				return d.queueRounds(w, "kill", nil, dir, d.cfg.queueRounds, label, report)
+			}
+			return
+		}
+		p.runQueue = func(d *demo, report func(queueVerdict)) error {
+			return d.onLoop(fstype, "queue-"+w.slug(), func(m *crashtest.Mount) error {
+				return d.queueRounds(w, "power cut", m, filepath.Join(m.Dir, "queue"), d.cfg.logPowerCuts, label, report)
 			})
 		}
-	}
-	for _, fstype := range d.powerCutFilesystems(d.cfg.logPowerCuts, "queue power cuts: skipped (--log-power-cuts 0)") {
-		for _, w := range queueWriters() {
-			label := "power cut  " + w.name() + " on " + fstype
-			ps = append(ps, demoPhase{
-				kind: "power cut", label: label, writer: w.name(), mustHold: !w.naive, rounds: d.cfg.logPowerCuts,
-				runQueue: func(d *demo, report func(queueVerdict)) error {
-					return d.onLoop(fstype, "queue-"+w.slug(), func(m *crashtest.Mount) error {
-						return d.queueRounds(w, "power cut", m, filepath.Join(m.Dir, "queue"), d.cfg.logPowerCuts, label, report)
-					})
-				},
-			})
-		}
-	}
-	return ps
+	})
 }
 
 // queueRounds runs n crashes of queueProducers producers and
@@ -439,14 +431,8 @@ func (d *demo) runQueuePhase(p demoPhase) error {
 }
 
 func (d *demo) queueRow(writer string, mustHold bool) *demoQueueRow {
-	for _, r := range d.queueRows {
-		if r.Writer == writer {
-			return r
-		}
-	}
-	r := &demoQueueRow{Writer: writer, MustHold: mustHold}
-	d.queueRows = append(d.queueRows, r)
-	return r
+	return rowFor(&d.queueRows, func(r *demoQueueRow) bool { return r.Writer == writer },
+		func() *demoQueueRow { return &demoQueueRow{Writer: writer, MustHold: mustHold} })
 }
 
 func queuePhaseLine(p demoPhase, t queueTally) string {
@@ -458,16 +444,10 @@ func queuePhaseLine(p demoPhase, t queueTally) string {
 // the queue right, the messages lost and redelivered, and the rounds whose
 // queue could not be read.
 func writeQueueTable(w io.Writer, rows []*demoQueueRow) {
-	head := []string{"queue", "kills", "power cuts", "ok", "lost", "redelivered", "corrupt"}
-	lines := [][]string{head}
-	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Kills, r.PowerCuts, r.OK, r.Lost, r.Redelivered, r.Corrupt} {
-			line = append(line, strconv.Itoa(n))
-		}
-		lines = append(lines, line)
-	}
-	writeCells(w, lines)
+	writeRows(w, []string{"queue", "kills", "power cuts", "ok", "lost", "redelivered", "corrupt"},
+		rows, func(r *demoQueueRow) (string, []int) {
+			return r.Writer, []int{r.Kills, r.PowerCuts, r.OK, r.Lost, r.Redelivered, r.Corrupt}
+		})
 }
 
 // mkdirDurable makes dir and makes its entry durable: a power cut must not

@@ -117,38 +117,30 @@ func storeWriters() []storeWriter { return []storeWriter{{naive: true}, {naive: 
 // storeSuite returns the store phases: each writer under kill -9, then
 // under power cuts on ext4 and xfs.
 func storeSuite(d *demo) []demoPhase {
-	var ps []demoPhase
-	if d.cfg.storeRounds == 0 {
-		d.note("store kill -9: skipped (--store-rounds 0)")
-	} else {
-		for _, w := range storeWriters() {
-			label := "kill -9    " + w.name()
-			ps = append(ps, demoPhase{
-				kind: "kill", label: label, writer: w.name(), mustHold: !w.naive, rounds: d.cfg.storeRounds,
-				run: func(d *demo, report func(crashtest.Round)) error {
-					dir := filepath.Join(d.scratch, "kill-store-"+w.slug())
-					if err := os.Mkdir(dir, 0o700); err != nil {
-						return err
-					}
-					return d.counterRounds(w, "kill", nil, filepath.Join(dir, "counters.json"), d.cfg.storeRounds, label, report)
-				},
+	ws := storeWriters()
+	suite := crashSuite{name: "store", killRounds: d.cfg.storeRounds, killFlag: "--store-rounds", cutRounds: d.cfg.logPowerCuts,
+		mustHold: func(i int) bool { return !ws[i].naive }}
+	for _, w := range ws {
+		suite.writers = append(suite.writers, w.name())
+	}
+	return d.crashPhases(suite, func(p *demoPhase, i int, fstype string) {
+		w, label := ws[i], p.label
+		if fstype == "" {
+			p.run = func(d *demo, report func(crashtest.Round)) error {
+				dir := filepath.Join(d.scratch, "kill-store-"+w.slug())
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					return err
+				}
+				return d.counterRounds(w, "kill", nil, filepath.Join(dir, "counters.json"), d.cfg.storeRounds, label, report)
+			}
+			return
+		}
+		p.run = func(d *demo, report func(crashtest.Round)) error {
+			return d.onLoop(fstype, "store-"+w.slug(), func(m *crashtest.Mount) error {
+				return d.counterRounds(w, "power cut", m, filepath.Join(m.Dir, "counters.json"), d.cfg.logPowerCuts, label, report)
 			})
 		}
-	}
-	for _, fstype := range d.powerCutFilesystems(d.cfg.logPowerCuts, "store power cuts: skipped (--log-power-cuts 0)") {
-		for _, w := range storeWriters() {
-			label := "power cut  " + w.name() + " on " + fstype
-			ps = append(ps, demoPhase{
-				kind: "power cut", label: label, writer: w.name(), mustHold: !w.naive, rounds: d.cfg.logPowerCuts,
-				run: func(d *demo, report func(crashtest.Round)) error {
-					return d.onLoop(fstype, "store-"+w.slug(), func(m *crashtest.Mount) error {
-						return d.counterRounds(w, "power cut", m, filepath.Join(m.Dir, "counters.json"), d.cfg.logPowerCuts, label, report)
-					})
-				},
-			})
-		}
-	}
-	return ps
+	})
 }
 
 // onLoop runs fn on a fresh loop mount of fstype, cleaned up afterwards; a

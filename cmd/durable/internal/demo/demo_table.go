@@ -124,48 +124,27 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 	}
 	for _, r := range d.rows {
 		crashes := plural(r.Rounds, "crash", "crashes")
-		switch {
-		case r.MustHold && r.Violations() == 0:
-			fmt.Fprintf(w, "%s: every file complete and current after %s.\n", r.Writer, crashes)
-		case r.MustHold:
-			fmt.Fprintf(w, "%s: BROKEN: %d of %s left a bad file.\n", r.Writer, r.Violations(), crashes)
-		case r.Violations() > 0:
-			fmt.Fprintf(w, "%s: %d of %s left an empty, torn or rolled-back file.\n", r.Writer, r.Violations(), crashes)
-		default:
-			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --rounds).\n", r.Writer, crashes)
-		}
+		writeVerdict(w, r.Writer, r.MustHold, r.Violations(), crashes, "--rounds",
+			"every file complete and current after "+crashes,
+			"left a bad file",
+			"left an empty, torn or rolled-back file")
 	}
 	for _, r := range d.logRows {
 		crashes := plural(r.Rounds, "crash", "crashes")
-		switch {
-		case r.MustHold && r.Violations() == 0:
-			fmt.Fprintf(w, "%s: every acknowledged record present and intact after %s", r.Writer, crashes)
-			if r.Repaired > 0 {
-				fmt.Fprintf(w, " (%s repaired on open)", plural(r.Repaired, "torn tail", "torn tails"))
-			}
-			fmt.Fprintln(w, ".")
-		case r.MustHold:
-			fmt.Fprintf(w, "%s: BROKEN: %d of %s left a torn, lost or corrupt record.\n", r.Writer, r.Violations(), crashes)
-		case r.Violations() > 0:
-			fmt.Fprintf(w, "%s: %d of %s left a torn record or lost acknowledged ones (%s lost).\n",
-				r.Writer, r.Violations(), crashes, plural(r.Lost, "record", "records"))
-		default:
-			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --log-rounds).\n", r.Writer, crashes)
+		held := "every acknowledged record present and intact after " + crashes
+		if r.Repaired > 0 {
+			held += fmt.Sprintf(" (%s repaired on open)", plural(r.Repaired, "torn tail", "torn tails"))
 		}
+		writeVerdict(w, r.Writer, r.MustHold, r.Violations(), crashes, "--log-rounds", held,
+			"left a torn, lost or corrupt record",
+			fmt.Sprintf("left a torn record or lost acknowledged ones (%s lost)", plural(r.Lost, "record", "records")))
 	}
 	for _, r := range d.queueRows {
 		crashes := plural(r.Rounds, "crash", "crashes")
-		switch {
-		case r.MustHold && r.Violations() == 0:
-			fmt.Fprintf(w, "%s: no message lost, none delivered again after its ack, after %s.\n", r.Writer, crashes)
-		case r.MustHold:
-			fmt.Fprintf(w, "%s: BROKEN: %d of %s lost or redelivered messages.\n", r.Writer, r.Violations(), crashes)
-		case r.Violations() > 0:
-			fmt.Fprintf(w, "%s: %d of %s lost or redelivered messages (%s lost, %d redelivered).\n",
-				r.Writer, r.Violations(), crashes, plural(r.Lost, "message", "messages"), r.Redelivered)
-		default:
-			fmt.Fprintf(w, "%s: survived %s this time (run again, or with more --queue-rounds).\n", r.Writer, crashes)
-		}
+		writeVerdict(w, r.Writer, r.MustHold, r.Violations(), crashes, "--queue-rounds",
+			"no message lost, none delivered again after its ack, after "+crashes,
+			"lost or redelivered messages",
+			fmt.Sprintf("lost or redelivered messages (%s lost, %d redelivered)", plural(r.Lost, "message", "messages"), r.Redelivered))
 	}
 	for _, r := range d.oauthRows {
 		switch {
@@ -190,19 +169,30 @@ func (d *demo) report(ok, failed bool, took time.Duration) {
 	}
 }
 
+// writeVerdict says how a writer fared in its crashes ("5 crashes"). One
+// that must hold either held, or is BROKEN: "N of crashes broke". One that
+// need not hold either lost something, "N of crashes fell", or survived
+// by luck this time: flag gives it more crashes.
+func writeVerdict(w io.Writer, writer string, mustHold bool, violations int, crashes, flag, held, broke, fell string) {
+	switch {
+	case mustHold && violations == 0:
+		fmt.Fprintf(w, "%s: %s.\n", writer, held)
+	case mustHold:
+		fmt.Fprintf(w, "%s: BROKEN: %d of %s %s.\n", writer, violations, crashes, broke)
+	case violations > 0:
+		fmt.Fprintf(w, "%s: %d of %s %s.\n", writer, violations, crashes, fell)
+	default:
+		fmt.Fprintf(w, "%s: survived %s this time (run again, or with more %s).\n", writer, crashes, flag)
+	}
+}
+
 // writeTable prints the rows with the writer names left-aligned and the
 // counts right-aligned under their headers.
 func writeTable(w io.Writer, rows []*demoRow) {
-	head := []string{"writer", "kills", "power cuts", "ok", "torn/corrupt", "empty", "missing", "rolled back"}
-	lines := [][]string{head}
-	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Empty, r.Missing, r.RolledBack} {
-			line = append(line, strconv.Itoa(n))
-		}
-		lines = append(lines, line)
-	}
-	writeCells(w, lines)
+	writeRows(w, []string{"writer", "kills", "power cuts", "ok", "torn/corrupt", "empty", "missing", "rolled back"},
+		rows, func(r *demoRow) (string, []int) {
+			return r.Writer, []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Empty, r.Missing, r.RolledBack}
+		})
 }
 
 // writeLogTable prints the log writers' rows: crashes, the rounds that
@@ -210,16 +200,38 @@ func writeTable(w io.Writer, rows []*demoRow) {
 // records lost, the corrupt records (and failed checks), and the torn tails
 // the log's own recovery cut.
 func writeLogTable(w io.Writer, rows []*demoLogRow) {
-	head := []string{"log writer", "kills", "power cuts", "ok", "torn", "lost acked", "corrupt", "repaired"}
+	writeRows(w, []string{"log writer", "kills", "power cuts", "ok", "torn", "lost acked", "corrupt", "repaired"},
+		rows, func(r *demoLogRow) (string, []int) {
+			return r.Writer, []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Lost, r.Corrupt, r.Repaired}
+		})
+}
+
+// writeRows prints a table of rows under head: each row's writer, then
+// its counts.
+func writeRows[R any](w io.Writer, head []string, rows []R, cells func(R) (string, []int)) {
 	lines := [][]string{head}
 	for _, r := range rows {
-		line := []string{r.Writer}
-		for _, n := range []int{r.Kills, r.PowerCuts, r.OK, r.Torn, r.Lost, r.Corrupt, r.Repaired} {
+		writer, counts := cells(r)
+		line := []string{writer}
+		for _, n := range counts {
 			line = append(line, strconv.Itoa(n))
 		}
 		lines = append(lines, line)
 	}
 	writeCells(w, lines)
+}
+
+// rowFor returns the row in *rows that is writer's, adding a new one
+// the first time.
+func rowFor[R any](rows *[]*R, isWriter func(*R) bool, newRow func() *R) *R {
+	for _, r := range *rows {
+		if isWriter(r) {
+			return r
+		}
+	}
+	r := newRow()
+	*rows = append(*rows, r)
+	return r
 }
 
 // writeCells aligns lines of cells: the first column left, the others right.
