@@ -21,7 +21,7 @@ type options struct {
 	noSplitLinks  bool
 	verify        func([]byte) error
 	newFileMode   fs.FileMode // for files Update creates
-	ifVersion     *Version    // precondition on the current content
+	ifRev         *Rev        // precondition on the current content
 	sidecarOf     string      // the data a new file is kept beside, or ""
 }
 
@@ -40,7 +40,7 @@ func collect(opts []Option) options {
 // them runs (no verify callback, no create-only check).
 func (o *options) coalescible(p *options) bool {
 	return o.verify == nil && p.verify == nil && !o.noClobber && !p.noClobber &&
-		o.ifVersion == nil && p.ifVersion == nil &&
+		o.ifRev == nil && p.ifRev == nil &&
 		sameFS(o.fs, p.fs) && o.durability == p.durability && o.backup == p.backup &&
 		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
 		o.skipUnchanged == p.skipUnchanged && o.noSplitLinks == p.noSplitLinks &&

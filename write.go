@@ -42,7 +42,7 @@ import (
 // package documentation for the last-writer-wins rule.
 func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error {
 	o := collect(opts)
-	if o.ifVersion != nil {
+	if o.ifRev != nil {
 		// A precondition needs the lock, so that nobody writes between the
 		// check and the replace: that is an Update.
 		return Update(name, func([]byte) ([]byte, error) { return data, nil }, append(opts, NewFileMode(perm))...)

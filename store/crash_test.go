@@ -313,14 +313,14 @@ func TestCrashMigration(t *testing.T) {
 	v1 := `{"schema": 1, "name": "` + strings.Repeat("n", 3000) + `", "other": true}`
 	m := memWith(t, map[string]string{name: v1})
 	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
-		_, err := store.Open(name, &store.Options[migV2]{FS: fsys, Version: 2, Migrate: migrateV1()})
+		_, err := store.Open(name, &store.Options[migV2]{FS: fsys, Schema: 2, Migrate: migrateV1()})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m2 := memWith(t, map[string]string{name: v1})
-	store.Open(name, &store.Options[migV2]{FS: m2, Version: 2, Migrate: migrateV1()})
+	store.Open(name, &store.Options[migV2]{FS: m2, Schema: 2, Migrate: migrateV1()})
 	migrated := readString(t, m2, name)
 	inv := func(s crashState, done bool) error {
 		main := readString(t, s.fs, name)
@@ -333,7 +333,7 @@ func TestCrashMigration(t *testing.T) {
 		case done && main != migrated:
 			return errors.New("Open returned but the migration is not durable")
 		}
-		st, err := store.Open(name, &store.Options[migV2]{FS: s.fs, Version: 2, Migrate: migrateV1()})
+		st, err := store.Open(name, &store.Options[migV2]{FS: s.fs, Schema: 2, Migrate: migrateV1()})
 		if err != nil {
 			return fmt.Errorf("reopening: %v", err)
 		}
@@ -469,7 +469,7 @@ func faultCases(t *testing.T) []faultCase {
 			name:  "migration",
 			files: map[string]string{name: v1mig},
 			run: func(f vfs.FS) error {
-				s := &store.Options[migV2]{FS: f, Version: 2, Migrate: migrateV1()}
+				s := &store.Options[migV2]{FS: f, Schema: 2, Migrate: migrateV1()}
 				st, err := store.Open(name, s)
 				if err != nil {
 					return err

@@ -84,7 +84,7 @@
 // with a final newline. A top-level field the program does not know — written
 // by a newer version of the program, or added by hand — is kept on every
 // rewrite, after the known fields, in the order the file had it. With a
-// schema version, its key comes first:
+// schema number, its key comes first:
 //
 //	{
 //	  "schema": 2,
@@ -121,14 +121,16 @@
 // error is a *CorruptError: the store never falls back to defaults. A
 // missing file is not an error: it reads as Options.Default or the zero T.
 //
-// # Schema versions
+// # Schemas
 //
-// With Options.Version set, the file carries its schema version (the
-// "schema" key by default). A file from an older version is migrated on
-// first access, inside a transaction: Options.Migrate[v] turns the top-level
-// object of version v into version v+1, the file as it was is kept as
-// name.pre-v<v>, and the migrated document is written. A file written by a
-// newer version is read as it is and keeps its version number.
+// With Options.Schema set, the file carries its schema number (the
+// "schema" key by default). A file with an older schema is migrated on
+// first access, inside a transaction: Options.Migrate[n] turns the top-level
+// object of schema n into schema n+1, the file as it was is kept as
+// name.pre-v<n>, and the migrated document is written. A file written for a
+// newer schema is read as it is and keeps its number. (The word "version"
+// is kept for format constants; a document's content hash is its
+// revision, durable.Rev.)
 //
 // # Secrets
 //

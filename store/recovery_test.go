@@ -244,7 +244,7 @@ func TestMigrations(t *testing.T) {
 	m := vfs.NewMem()
 	v1 := `{"schema": 1, "name": "demo", "keep": {"me": true}, "port": "80"}`
 	vfs.WriteFile(m, "/c.json", []byte(v1), 0o644)
-	s, err := store.Open("/c.json", &store.Options[V3]{FS: m, Version: 3, Migrate: migrate})
+	s, err := store.Open("/c.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: migrate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestMigrations(t *testing.T) {
 
 	// A failing migration changes nothing.
 	vfs.WriteFile(m, "/f.json", []byte(`{"schema":1,"name":"x"}`), 0o644)
-	_, err = store.Open("/f.json", &store.Options[V3]{FS: m, Version: 3, Migrate: map[int]func(map[string]json.RawMessage) error{
+	_, err = store.Open("/f.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: map[int]func(map[string]json.RawMessage) error{
 		2: func(map[string]json.RawMessage) error { return errors.New("cannot") },
 	}})
 	var me *store.MigrationError
@@ -275,7 +275,7 @@ func TestMigrations(t *testing.T) {
 
 	// A newer file is read as is and keeps its version.
 	vfs.WriteFile(m, "/n.json", []byte(`{"schema":9,"title":"t","port":1,"v9_only":[1]}`), 0o644)
-	n := open(t, "/n.json", &store.Options[V3]{FS: m, Version: 3, Migrate: migrate})
+	n := open(t, "/n.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: migrate})
 	n.Update(ctx, func(c *V3) error { c.Port = 2; return nil })
 	if got := readString(t, m, "/n.json"); !strings.Contains(got, `"schema": 9`) || !strings.Contains(got, `"v9_only"`) {
 		t.Fatalf("newer file: %s", got)
@@ -283,7 +283,7 @@ func TestMigrations(t *testing.T) {
 
 	// A file from before versions existed is version 0.
 	vfs.WriteFile(m, "/z.json", []byte(`{"name":"old","port":"1"}`), 0o644)
-	z := open(t, "/z.json", &store.Options[V3]{FS: m, Version: 3, Migrate: migrate})
+	z := open(t, "/z.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: migrate})
 	if c, _, _ := z.Get(); c.Title != "old" || c.Port != 1 {
 		t.Fatalf("version 0: %+v", c)
 	}
@@ -291,9 +291,38 @@ func TestMigrations(t *testing.T) {
 		t.Fatal("no pre-v0 copy")
 	}
 	// A new file gets the current version.
-	fresh := open(t, "/new.json", &store.Options[V3]{FS: m, Version: 3})
+	fresh := open(t, "/new.json", &store.Options[V3]{FS: m, Schema: 3})
 	fresh.Update(ctx, func(c *V3) error { c.Title = "t"; return nil })
 	if got := readString(t, m, "/new.json"); !strings.HasPrefix(got, "{\n  \"schema\": 3,") {
 		t.Fatalf("new file: %s", got)
+	}
+}
+
+// Options.Version, Schema's deprecated name, still turns schemas on, and
+// the two names may not disagree.
+func TestDeprecatedVersionIsSchema(t *testing.T) {
+	type V2 struct {
+		Name string `json:"name"`
+	}
+	m := vfs.NewMem()
+	vfs.WriteFile(m, "/old.json", []byte(`{"schema":1,"nom":"x"}`), 0o644)
+	migrate := map[int]func(map[string]json.RawMessage) error{
+		1: func(d map[string]json.RawMessage) error { d["name"] = d["nom"]; delete(d, "nom"); return nil },
+	}
+	s, err := store.Open("/old.json", &store.Options[V2]{FS: m, Version: 2, Migrate: migrate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := s.Get(); v.Name != "x" {
+		t.Fatalf("the deprecated Version did not migrate: %+v", v)
+	}
+	if got := readString(t, m, "/old.json"); !strings.Contains(got, `"schema": 2`) {
+		t.Fatalf("file after the deprecated Version's migration: %s", got)
+	}
+	if _, err := store.Open("/other.json", &store.Options[V2]{FS: m, Schema: 2, Version: 3}); err == nil {
+		t.Fatal("Schema 2 with Version 3 was accepted")
+	}
+	if _, err := store.Open("/same.json", &store.Options[V2]{FS: m, Schema: 2, Version: 2}); err != nil {
+		t.Fatalf("Schema and Version agreeing: %v", err)
 	}
 }

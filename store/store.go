@@ -17,10 +17,11 @@ import (
 	"github.com/durable-go/durable/vfs"
 )
 
-// Rev identifies one version of a document: the content hash of the file.
-// The zero Rev stands for "the file does not exist". It is a
-// durable.Version, so it also works with durable.IfVersion.
-type Rev = durable.Version
+// Rev is durable.Rev, the content hash of a document's file, which Get,
+// Update and Replace use directly.
+//
+// Deprecated: use durable.Rev.
+type Rev = durable.Rev
 
 // Options configure a Store. The zero value (or nil) is a plain JSON file,
 // pretty-printed, with one backup.
@@ -61,17 +62,22 @@ type Options[T any] struct {
 	// Update refusing to apply its change on top of the recovered version.
 	OnRecover func(*RecoveredError)
 
-	// Version is the schema version this program writes, stored in the
+	// Schema is the schema number this program writes, stored in the
 	// file under SchemaKey ("schema" by default); 0 turns schemas off.
-	// A file with an older version is migrated on first access, inside a
-	// transaction: Migrate[v] turns version v into v+1 (a missing step
+	// A file with an older schema is migrated on first access, inside a
+	// transaction: Migrate[n] turns schema n into n+1 (a missing step
 	// leaves the document as it is), the file as it was is kept as
 	// name.pre-v<old>, and the migrated document is written. A file from a
-	// newer version is read as it is and keeps its version number. T must
-	// be a struct without a field for SchemaKey.
-	Version   int
+	// newer schema is read as it is and keeps its number. T must be a
+	// struct without a field for SchemaKey.
+	Schema    int
 	SchemaKey string
 	Migrate   map[int]func(doc map[string]json.RawMessage) error
+
+	// Version is Schema's old name, honoured when Schema is 0.
+	//
+	// Deprecated: use Schema.
+	Version int
 
 	// PollInterval is how often Watch looks at the file (1s by default).
 	PollInterval time.Duration
@@ -162,21 +168,27 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 	}
 	schemaKey := ""
 	t := reflect.TypeFor[T]()
+	schema := o.Schema
+	if schema == 0 {
+		schema = o.Version
+	}
 	switch {
-	case o.Version < 0:
-		return nil, fmt.Errorf("store: %s: negative schema version %d", path, o.Version)
-	case o.Version == 0 && len(o.Migrate) > 0:
-		return nil, fmt.Errorf("store: %s: migrations need Options.Version", path)
-	case o.Version > 0:
+	case schema < 0:
+		return nil, fmt.Errorf("store: %s: negative schema number %d", path, schema)
+	case o.Schema != 0 && o.Version != 0 && o.Schema != o.Version:
+		return nil, fmt.Errorf("store: %s: Options.Schema %d and its deprecated name Options.Version %d disagree", path, o.Schema, o.Version)
+	case schema == 0 && len(o.Migrate) > 0:
+		return nil, fmt.Errorf("store: %s: migrations need Options.Schema", path)
+	case schema > 0:
 		schemaKey = o.SchemaKey
 		if schemaKey == "" {
 			schemaKey = "schema"
 		}
 		if t.Kind() != reflect.Struct || jsonenc.Custom(t) {
-			return nil, fmt.Errorf("store: %s: a schema version needs T to be a plain struct, not %v", path, t)
+			return nil, fmt.Errorf("store: %s: a schema number needs T to be a plain struct, not %v", path, t)
 		}
 	}
-	s.c = newFormat(t, indent, schemaKey, o.Version)
+	s.c = newFormat(t, indent, schemaKey, schema)
 	if schemaKey != "" {
 		s.c.schemaKey = "" // knows must not skip it
 		known := s.c.knows(schemaKey)
@@ -204,7 +216,8 @@ func (s *Store[T]) Path() string { return s.path }
 
 // Get reads the document. It takes no lock: every write replaces the file
 // atomically, so it reads one complete version. A missing file gives
-// Options.Default (or the zero T) and the zero Rev.
+// Options.Default (or the zero T) and the zero durable.Rev, which stands for
+// "the file does not exist".
 //
 // A file that does not parse is recovered from the newest good backup, the
 // damaged file kept as name.corrupt.<time>, and reported through a
@@ -212,7 +225,7 @@ func (s *Store[T]) Path() string { return s.path }
 // with an older schema is migrated. With no good backup, Get returns a
 // *CorruptError and leaves the file alone. The error may be a warning: see
 // IsWarning.
-func (s *Store[T]) Get() (T, Rev, error) {
+func (s *Store[T]) Get() (T, durable.Rev, error) {
 	if s.be != nil {
 		return s.getBackend(context.Background())
 	}
@@ -221,18 +234,18 @@ func (s *Store[T]) Get() (T, Rev, error) {
 	for attempt := 0; ; attempt++ {
 		target, err := s.target()
 		if err != nil {
-			return zero, Rev{}, err
+			return zero, durable.Rev{}, err
 		}
 		fi, statErr := s.fs.Stat(target)
 		data, err := readFile(s.fs, target)
 		if errors.Is(err, fs.ErrNotExist) {
 			s.noteSeen(nil)
-			return s.defaultValue(), Rev{}, warn
+			return s.defaultValue(), durable.Rev{}, warn
 		}
 		if err != nil {
-			return zero, Rev{}, &fs.PathError{Op: "read", Path: s.path, Err: err}
+			return zero, durable.Rev{}, &fs.PathError{Op: "read", Path: s.path, Err: err}
 		}
-		rev := durable.VersionOf(data)
+		rev := durable.RevOf(data)
 		p, perr := s.c.parse(data)
 		if perr == nil && !s.needsMigration(p) {
 			if statErr == nil {
@@ -256,7 +269,7 @@ func (s *Store[T]) Get() (T, Rev, error) {
 			}
 			var ce *CorruptError
 			if errors.As(r.err, &ce) {
-				return zero, Rev{}, r.err
+				return zero, durable.Rev{}, r.err
 			}
 			fixErr = r.err
 		} else if fixErr == nil {
@@ -269,16 +282,16 @@ func (s *Store[T]) Get() (T, Rev, error) {
 }
 
 // fromMemory answers Get when the file could not be repaired on disk.
-func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixErr error) (T, Rev, error) {
+func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixErr error) (T, durable.Rev, error) {
 	var zero T
 	var warn error
 	if perr != nil {
 		bp, bpath, _, tried, err := s.findBackup(target)
 		if err != nil {
-			return zero, Rev{}, err
+			return zero, durable.Rev{}, err
 		}
 		if bp == nil {
-			return zero, Rev{}, &CorruptError{Path: s.path, Cause: perr, Tried: tried}
+			return zero, durable.Rev{}, &CorruptError{Path: s.path, Cause: perr, Tried: tried}
 		}
 		p = bp
 		rec := &RecoveredError{Path: s.path, Cause: perr, Backup: bpath, MoveErr: fixErr}
@@ -291,15 +304,15 @@ func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixEr
 	if s.needsMigration(p) {
 		mdata, err := s.c.migrate(p, s.opt.Migrate)
 		if err != nil {
-			return zero, Rev{}, err
+			return zero, durable.Rev{}, err
 		}
 		mp, err := s.c.parse(mdata)
 		if err != nil {
-			return zero, Rev{}, &MigrationError{From: p.version, To: s.c.version, Err: err}
+			return zero, durable.Rev{}, &MigrationError{From: p.version, To: s.c.version, Err: err}
 		}
 		p = mp
 	}
-	return p.val.Interface().(T), durable.VersionOf(data), warn
+	return p.val.Interface().(T), durable.RevOf(data), warn
 }
 
 func (s *Store[T]) needsMigration(p *parsed) bool {
@@ -327,7 +340,7 @@ func (s *Store[T]) insecure(fi fs.FileInfo) error {
 // Update runs fn on the latest version of the document and publishes the
 // result: it takes the cross-process lock, loads the file if another
 // process changed it, calls fn, validates, writes durably (rotating the
-// backups) and unlocks. It returns the new Rev once that version is on
+// backups) and unlocks. It returns the new revision once that version is on
 // disk.
 //
 // fn returning ErrNoChange (or durable.ErrNoChange) leaves the document as
@@ -335,12 +348,12 @@ func (s *Store[T]) insecure(fi fs.FileInfo) error {
 // fn changed before failing is undone. Concurrent Updates in one process
 // are coalesced into one write: each fn runs exactly once, in order, and
 // sees the result of the ones before it. ctx bounds the wait for the lock.
-func (s *Store[T]) Update(ctx context.Context, fn func(*T) error) (Rev, error) {
+func (s *Store[T]) Update(ctx context.Context, fn func(*T) error) (durable.Rev, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return Rev{}, err
+		return durable.Rev{}, err
 	}
 	r := &request[T]{s: s, ctx: ctx, fn: fn}
 	s.do(r)
@@ -353,21 +366,21 @@ func (s *Store[T]) Update(ctx context.Context, fn func(*T) error) (Rev, error) {
 // long before they write, such as an editor; Update never conflicts.
 // v is copied through its JSON form, so the store shares nothing with the
 // caller (and fields encoding/json ignores are not kept).
-func (s *Store[T]) Replace(ctx context.Context, v T, ifRev Rev) (Rev, error) {
+func (s *Store[T]) Replace(ctx context.Context, v T, ifRev durable.Rev) (durable.Rev, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return Rev{}, err
+		return durable.Rev{}, err
 	}
 	// Keep a private copy, so the caller's maps and slices are not shared.
 	b, err := json.Marshal(&v)
 	if err != nil {
-		return Rev{}, &invalidError{err}
+		return durable.Rev{}, &invalidError{err}
 	}
 	cp := new(T)
 	if err := json.Unmarshal(b, cp); err != nil {
-		return Rev{}, &invalidError{fmt.Errorf("the encoding does not decode back: %w", err)}
+		return durable.Rev{}, &invalidError{fmt.Errorf("the encoding does not decode back: %w", err)}
 	}
 	r := &request[T]{s: s, ctx: ctx, replace: cp, ifRev: ifRev}
 	s.do(r)
