@@ -126,7 +126,7 @@ func nameOf(t *testing.T, content string) string {
 // reopen checks that a crashed state opens to one of the allowed names.
 func reopen(s crashState, name string, backups int, allowed ...string) error {
 	st, err := store.Open(name, &store.Options[Config]{FS: s.fs, Backups: backups})
-	if err != nil && !store.IsWarning(err) {
+	if err != nil {
 		return fmt.Errorf("reopening: %v", err)
 	}
 	c, _, _ := st.Get()
@@ -262,9 +262,12 @@ func TestCrashRecovery(t *testing.T) {
 	torn := v2[:len(v2)/2]
 	m := memWith(t, map[string]string{name: torn, name + ".bak.1": v1})
 	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
-		_, err := store.Open(name, &store.Options[Config]{FS: fsys})
-		if !errors.Is(err, store.ErrCorrupt) {
-			return fmt.Errorf("Open: %v", err)
+		recovered := false
+		_, err := store.Open(name, &store.Options[Config]{FS: fsys, OnRecover: func(r *store.RecoveredError) {
+			recovered = errors.Is(r, store.ErrCorrupt)
+		}})
+		if err != nil || !recovered {
+			return fmt.Errorf("Open: %v, recovery reported: %v", err, recovered)
 		}
 		return nil
 	})
@@ -428,19 +431,23 @@ func faultCases(t *testing.T) []faultCase {
 			name:  "recovery",
 			files: map[string]string{name: torn, name + ".bak.1": v1},
 			run: func(f vfs.FS) error {
-				s, err := store.Open(name, &store.Options[Config]{FS: f})
-				if s == nil {
+				var rec *store.RecoveredError
+				s, err := store.Open(name, &store.Options[Config]{FS: f, OnRecover: func(r *store.RecoveredError) {
+					if rec == nil {
+						rec = r
+					}
+				}})
+				if err != nil {
 					return err
 				}
 				c, _, gerr := s.Get()
-				if gerr != nil && !store.IsWarning(gerr) {
+				if gerr != nil {
 					return gerr
 				}
 				if c.Name != "v1" {
 					return fmt.Errorf("recovered %q", c.Name)
 				}
-				var rec *store.RecoveredError
-				if errors.As(err, &rec) && rec.MoveErr != nil {
+				if rec != nil && rec.MoveErr != nil {
 					return rec.MoveErr // reported, value still good
 				}
 				return nil

@@ -73,12 +73,19 @@ func TestRecoverEveryCorruption(t *testing.T) {
 			vfs.WriteFile(m, name, []byte(bad), 0o644)
 
 			s, err := store.Open(name, &store.Options[Config]{FS: m, Backups: 2})
-			var rec *store.RecoveredError
-			if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &rec) || !store.IsWarning(err) || s == nil {
-				t.Fatalf("Open: err = %v", err)
+			if err != nil || s == nil {
+				t.Fatalf("Open: a recovery is not a failure, err = %v", err)
 			}
-			if filepath.Base(rec.Backup) != "config.json.bak.1" || rec.MovedTo == "" || !strings.Contains(err.Error(), rec.MovedTo) {
+			warns, dropped := s.Warnings()
+			var rec *store.RecoveredError
+			if len(warns) != 1 || dropped != 0 || !errors.Is(warns[0], store.ErrCorrupt) || !errors.As(warns[0], &rec) {
+				t.Fatalf("Warnings = %v, %d; want one RecoveredError", warns, dropped)
+			}
+			if filepath.Base(rec.Backup) != "config.json.bak.1" || rec.MovedTo == "" || !strings.Contains(rec.Error(), rec.MovedTo) {
 				t.Fatalf("recovery report: %+v", rec)
+			}
+			if again, _ := s.Warnings(); len(again) != 0 {
+				t.Fatalf("Warnings kept what it returned: %v", again)
 			}
 			got, _, err := s.Get()
 			if err != nil || got.Name != "v2" {
@@ -163,7 +170,7 @@ func TestCorruptWithoutBackupIsLeftAlone(t *testing.T) {
 		vfs.WriteFile(m, "/c.json", []byte(bad), 0o644)
 		_, err := store.Open("/c.json", &store.Options[Config]{FS: m, Backups: backups})
 		var ce *store.CorruptError
-		if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &ce) || store.IsWarning(err) {
+		if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &ce) {
 			t.Fatalf("backups %d: Open = %v, want a CorruptError", backups, err)
 		}
 		if _, _, err := st.Get(); !errors.As(err, &ce) {
@@ -209,13 +216,23 @@ func TestRecoverOnReadOnlyFilesystem(t *testing.T) {
 	m := vfs.NewMem()
 	threeVersions(t, m, "/c.json")
 	vfs.WriteFile(m, "/c.json", []byte(`{"name":`), 0o644)
-	s, err := store.Open("/c.json", &store.Options[Config]{FS: readOnly{m}, Backups: 2})
-	var rec *store.RecoveredError
-	if !errors.As(err, &rec) || rec.MovedTo != "" || rec.MoveErr == nil || s == nil {
-		t.Fatalf("Open on a read-only fs: %v", err)
+	var told []*store.RecoveredError
+	s, err := store.Open("/c.json", &store.Options[Config]{FS: readOnly{m}, Backups: 2,
+		OnRecover: func(r *store.RecoveredError) { told = append(told, r) }})
+	if err != nil || len(told) != 1 || told[0].MovedTo != "" || told[0].MoveErr == nil || s == nil {
+		t.Fatalf("Open on a read-only fs: %v, told %+v", err, told)
 	}
-	if c, _, err := s.Get(); c.Name != "v2" || !errors.Is(err, store.ErrCorrupt) {
-		t.Fatalf("Get: %+v %v", c, err)
+	if c, _, err := s.Get(); c.Name != "v2" || err != nil || len(told) != 2 {
+		t.Fatalf("Get: %+v %v, told %d", c, err, len(told))
+	}
+	// Without OnRecover, the same recoveries wait in Warnings.
+	s2, err := store.Open("/c.json", &store.Options[Config]{FS: readOnly{m}, Backups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Get()
+	if w, _ := s2.Warnings(); len(w) != 2 || !errors.Is(w[1], store.ErrCorrupt) {
+		t.Fatalf("Warnings without OnRecover: %v", w)
 	}
 	if got := readString(t, m, "/c.json"); got != `{"name":` {
 		t.Fatal("the file changed")

@@ -32,9 +32,10 @@ type Options[T any] struct {
 	// An existing file keeps its mode.
 	Perm fs.FileMode
 	// Secret is the preset for credentials: new files are 0o600 in 0o700
-	// directories, a wider Perm is refused, and Open and Get warn (an
-	// *InsecureError, errors.Is(err, ErrInsecure)) when an existing file
-	// can be read by group or others. The mode is never widened.
+	// directories, a wider Perm is refused, and Open and Get report an
+	// existing file that group or others can read (an *InsecureError, to
+	// OnInsecure or Warnings). The mode is never widened, nor narrowed
+	// behind the user's back.
 	Secret bool
 
 	// Indent is the indentation ("  " by default). Compact writes one line.
@@ -58,9 +59,19 @@ type Options[T any] struct {
 	// written always reads back.
 	Validate func(T) error
 	// OnRecover, if set, is told when a corrupt file was replaced by the
-	// newest good backup, instead of Get and Open returning a warning and
-	// Update refusing to apply its change on top of the recovered version.
+	// newest good backup, by whichever call found it (Open, Get, Update,
+	// Replace), in that call's goroutine or its batch leader's. Update
+	// and Replace then apply their change on top of the recovered
+	// version. Without it, Open and Get keep the *RecoveredError for
+	// Warnings (a recovery is not a failure: they return the recovered
+	// value and a nil error), and Update and Replace publish the
+	// recovered version alone and fail with the *RecoveredError, so that
+	// the caller decides whether its change still makes sense.
 	OnRecover func(*RecoveredError)
+	// OnInsecure, if set, is told when Open or Get finds that a Secret
+	// file can be read by its group or others; without it the
+	// *InsecureError is kept for Warnings.
+	OnInsecure func(*InsecureError)
 
 	// Schema is the schema number this program writes, stored in the
 	// file under SchemaKey ("schema" by default); 0 turns schemas off.
@@ -110,22 +121,22 @@ type Store[T any] struct {
 	mu        sync.Mutex
 	seen      fs.FileInfo // the file as of the last Get (nil: it did not exist)
 	seenValid bool
+
+	warns warnings // what Open and Get found that no callback took (warnings.go)
 }
 
 // Open opens the document at path, reading and checking it at once: a file
 // that does not parse is recovered from its newest good backup (see
 // RecoveredError), an older schema is migrated. A missing file is not an
-// error. The error may be a warning (IsWarning) that comes with a usable
-// Store.
+// error. A non-nil error means Open failed and the Store is nil; what it
+// found that is not a failure (a recovery, a secret file others can read)
+// goes to Options.OnRecover and OnInsecure, or waits in Warnings.
 func Open[T any](path string, opts *Options[T]) (*Store[T], error) {
 	s, err := newStore(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	if _, _, err := s.Get(); err != nil {
-		if IsWarning(err) {
-			return s, err
-		}
 		return nil, err
 	}
 	return s, nil
@@ -220,17 +231,17 @@ func (s *Store[T]) Path() string { return s.path }
 // "the file does not exist".
 //
 // A file that does not parse is recovered from the newest good backup, the
-// damaged file kept as name.corrupt.<time>, and reported through a
-// *RecoveredError returned with the recovered value (or OnRecover). A file
-// with an older schema is migrated. With no good backup, Get returns a
-// *CorruptError and leaves the file alone. The error may be a warning: see
-// IsWarning.
+// damaged file kept as name.corrupt.<time>: Get returns the recovered value
+// with a nil error and reports the *RecoveredError to Options.OnRecover
+// (or Warnings). A file with an older schema is migrated. With no good
+// backup, Get returns a *CorruptError and leaves the file alone. A non-nil
+// error always means Get failed: the value is then the zero T.
 func (s *Store[T]) Get() (T, durable.Rev, error) {
 	if s.be != nil {
 		return s.getBackend(context.Background())
 	}
 	var zero T
-	var fixErr, warn error
+	var fixErr error
 	for attempt := 0; ; attempt++ {
 		target, err := s.target()
 		if err != nil {
@@ -240,7 +251,7 @@ func (s *Store[T]) Get() (T, durable.Rev, error) {
 		data, err := readFile(s.fs, target)
 		if errors.Is(err, fs.ErrNotExist) {
 			s.noteSeen(nil)
-			return s.defaultValue(), durable.Rev{}, warn
+			return s.defaultValue(), durable.Rev{}, nil
 		}
 		if err != nil {
 			return zero, durable.Rev{}, &fs.PathError{Op: "read", Path: s.path, Err: err}
@@ -251,20 +262,22 @@ func (s *Store[T]) Get() (T, durable.Rev, error) {
 			if statErr == nil {
 				s.noteSeen(fi)
 				if ie := s.insecure(fi); ie != nil {
-					warn = errors.Join(warn, ie)
+					s.insecureFile(ie)
 				}
 			}
-			return p.val.Interface().(T), rev, warn
+			return p.val.Interface().(T), rev, nil
 		}
 		if attempt == 0 {
 			// Corrupt, or an older schema: fix it under the lock, then
 			// read again.
 			r := &request[T]{s: s, ctx: context.Background(), load: true}
 			s.do(r)
-			if r.warn != nil {
-				warn = r.warn
-			}
 			if r.err == nil {
+				// A recovery that was not written did not happen:
+				// only one that was is reported.
+				if rec, ok := r.warn.(*RecoveredError); ok {
+					s.recovered(rec)
+				}
 				continue
 			}
 			var ce *CorruptError
@@ -284,7 +297,6 @@ func (s *Store[T]) Get() (T, durable.Rev, error) {
 // fromMemory answers Get when the file could not be repaired on disk.
 func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixErr error) (T, durable.Rev, error) {
 	var zero T
-	var warn error
 	if perr != nil {
 		bp, bpath, _, tried, err := s.findBackup(target)
 		if err != nil {
@@ -294,12 +306,7 @@ func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixEr
 			return zero, durable.Rev{}, &CorruptError{Path: s.path, Cause: perr, Tried: tried}
 		}
 		p = bp
-		rec := &RecoveredError{Path: s.path, Cause: perr, Backup: bpath, MoveErr: fixErr}
-		if s.opt.OnRecover != nil {
-			s.opt.OnRecover(rec)
-		} else {
-			warn = rec
-		}
+		s.recovered(&RecoveredError{Path: s.path, Cause: perr, Backup: bpath, MoveErr: fixErr})
 	}
 	if s.needsMigration(p) {
 		mdata, err := s.c.migrate(p, s.opt.Migrate)
@@ -312,7 +319,7 @@ func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixEr
 		}
 		p = mp
 	}
-	return p.val.Interface().(T), durable.RevOf(data), warn
+	return p.val.Interface().(T), durable.RevOf(data), nil
 }
 
 func (s *Store[T]) needsMigration(p *parsed) bool {
@@ -327,7 +334,7 @@ func (s *Store[T]) defaultValue() T {
 	return zero
 }
 
-func (s *Store[T]) insecure(fi fs.FileInfo) error {
+func (s *Store[T]) insecure(fi fs.FileInfo) *InsecureError {
 	if !s.opt.Secret || runtime.GOOS == "windows" || fi == nil {
 		return nil
 	}

@@ -379,13 +379,27 @@ func TestSecret(t *testing.T) {
 	}
 	os.Chmod(path, 0o640)
 	s2, err := store.Open(path, &store.Options[Config]{Secret: true})
-	var ie *store.InsecureError
-	if !errors.Is(err, store.ErrInsecure) || !errors.As(err, &ie) || !store.IsWarning(err) || s2 == nil {
-		t.Fatalf("Open of a 0640 secret: %v", err)
+	if err != nil || s2 == nil {
+		t.Fatalf("Open of a 0640 secret fails: %v", err)
 	}
 	c, _, err := s2.Get()
-	if !errors.Is(err, store.ErrInsecure) || c.Name != "token2" {
+	if err != nil || c.Name != "token2" {
 		t.Fatalf("Get of a 0640 secret: %+v %v", c, err)
+	}
+	// Open's and Get's findings wait in Warnings, the same one kept once.
+	warns, _ := s2.Warnings()
+	var ie *store.InsecureError
+	if len(warns) != 1 || !errors.Is(warns[0], store.ErrInsecure) || !errors.As(warns[0], &ie) || ie.Mode.Perm() != 0o640 {
+		t.Fatalf("Warnings of a 0640 secret: %v", warns)
+	}
+	// OnInsecure takes them instead.
+	var told []*store.InsecureError
+	s3, err := store.Open(path, &store.Options[Config]{Secret: true, OnInsecure: func(e *store.InsecureError) { told = append(told, e) }})
+	if err != nil || len(told) != 1 || told[0].Path != path {
+		t.Fatalf("OnInsecure: %v, told %v", err, told)
+	}
+	if w, _ := s3.Warnings(); len(w) != 0 {
+		t.Fatalf("Warnings with OnInsecure: %v", w)
 	}
 	// Never widened, never narrowed behind the user's back.
 	s2.Update(ctx, func(c *Config) error { c.Name = "t3"; return nil })

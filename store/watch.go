@@ -67,7 +67,7 @@ func (s *Store[T]) Watch(ctx context.Context) <-chan durable.Rev {
 			changes = s.be.Changes(ctx)
 		}
 		var last durable.Rev
-		if _, rev, err := s.GetContext(ctx); err == nil || IsWarning(err) {
+		if _, rev, err := s.GetContext(ctx); err == nil {
 			last = rev
 		}
 		for {
@@ -84,7 +84,7 @@ func (s *Store[T]) Watch(ctx context.Context) <-chan durable.Rev {
 				continue
 			}
 			_, rev, err := s.GetContext(ctx)
-			if (err != nil && !IsWarning(err)) || rev == last {
+			if err != nil || rev == last {
 				continue
 			}
 			last = rev

@@ -168,13 +168,15 @@ func runStore(c *cli, args []string) int {
 }
 
 // openDoc opens FILE as a store document of any JSON, keeping as many
-// backups as the file already has (at least one).
+// backups as the file already has (at least one). warn is what the store
+// found that is not a failure (a recovery from a backup), for c.warn.
 func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], error, error) {
 	st, err := store.Open(file, &store.Options[json.RawMessage]{Perm: perm, Backups: existingBackups(file)})
-	if st == nil {
+	if err != nil {
 		return nil, nil, err
 	}
-	return st, err, nil
+	warns, _ := st.Warnings()
+	return st, errors.Join(warns...), nil
 }
 
 func existingBackups(file string) int {
@@ -198,7 +200,7 @@ func (c *cli) warn(err error, asJSON bool) {
 
 func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []string, f storeFlags) int {
 	doc, rev, err := st.Get()
-	if err != nil && !store.IsWarning(err) {
+	if err != nil {
 		return c.fail(err, f.json)
 	}
 	if doc == nil {
