@@ -22,12 +22,12 @@ func ExampleWriteFile() {
 	if err := durable.WriteFile(path, []byte(`{"theme":"dark"}`), 0o600); err != nil {
 		log.Fatal(err)
 	}
-	// Keep the previous version as config.json.bak.
+	// Keep the previous version as config.json.bak.1.
 	if err := durable.WriteFile(path, []byte(`{"theme":"light"}`), 0o600, durable.Backup()); err != nil {
 		log.Fatal(err)
 	}
 	cur, _ := durable.ReadFile(path)
-	bak, _ := durable.ReadFile(path + ".bak")
+	bak, _ := durable.ReadFile(path + ".bak.1")
 	fmt.Printf("%s\n%s\n", cur, bak)
 	// Output:
 	// {"theme":"light"}

@@ -19,7 +19,10 @@ import (
 // written again once published), or durable copies where the filesystem
 // has no hard links.
 
-func backupName(target string, i int) string { return target + ".bak." + strconv.Itoa(i) }
+// backupName is durable.BackupName: the root package owns the scheme
+// (name.bak.1, the newest, to name.bak.N), which durable.Backups, the
+// durable command and its fsck share.
+func backupName(target string, i int) string { return durable.BackupName(target, i) }
 
 // rotate keeps the current version (about to be replaced) as name.bak.1,
 // shifting older backups up to name.bak.N. It runs under the lock, just

@@ -28,8 +28,10 @@ type Rev = durable.Rev
 type Options[T any] struct {
 	// FS is the filesystem (vfs.OS by default); tests pass a vfs.MemFS.
 	FS vfs.FS
-	// Perm is the mode of a new file: 0o644 by default, 0o600 with Secret.
-	// An existing file keeps its mode.
+	// Perm is the mode of a new file, less the umask: 0o600 by default,
+	// as for every file this module and the durable command create, since
+	// state files often hold secrets (set 0o644 for a file others should
+	// read). An existing file keeps its mode.
 	Perm fs.FileMode
 	// Secret is the preset for credentials: new files are 0o600 in 0o700
 	// directories, a wider Perm is refused, and Open and Get report an
@@ -154,10 +156,7 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 	}
 	s.perm = o.Perm
 	if s.perm == 0 {
-		s.perm = 0o644
-		if o.Secret {
-			s.perm = 0o600
-		}
+		s.perm = 0o600
 	}
 	if o.Secret && s.perm&0o077 != 0 {
 		return nil, fmt.Errorf("store: %s: refusing mode %#o for a secret file (group or others could read it)", path, s.perm)

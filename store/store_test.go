@@ -79,7 +79,7 @@ func TestMissingFileIsDefaultNotError(t *testing.T) {
 		t.Fatalf("rev %v is not the file's version %v", rev, durable.RevOf(b))
 	}
 	fi, _ := os.Stat(path)
-	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o644&^umask() {
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600&^umask() {
 		t.Errorf("new file mode %v", fi.Mode())
 	}
 }

@@ -33,6 +33,8 @@ kept as FILE.bak.1). If it is not, and durable runs on a terminal, it says
 why and asks whether to edit again; otherwise FILE is left unchanged and the
 exit code is 2. An unchanged copy changes nothing.
 
+` + backupsHelp + `
+
 Other writers wait for the lock while the editor is open, and give up after
 their own timeout (30 seconds for programs using package store).
 

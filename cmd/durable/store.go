@@ -34,6 +34,8 @@ change and publishes the result with a durable atomic replace, keeping the
 previous version as FILE.bak.1. Changes from several processes at once are
 never lost, and readers never see a half-written file.
 
+` + backupsHelp + `
+
   get FILE [KEY.PATH]          print the document, or the value at KEY.PATH
   set FILE KEY.PATH VALUE      set KEY.PATH to VALUE, which must be JSON
                                (quote strings: '"text"'); missing objects on
@@ -54,8 +56,9 @@ Accepted JSON is valid UTF-8 with numbers within the range of a float64 (the
 rule of jsonl and write --check-json too); a KEY.PATH may have at most 64
 levels and a document may nest at most 256. get warns when an object has a
 key twice (the last one is used; durable fsck reports it too). A new file
-gets --mode 0600 (the library's store.Options.Perm defaults to 0644: the CLI
-assumes the document may hold secrets).
+gets --mode 0600 less the umask (as with the library's store.Options.Perm
+and every verb: state files often hold secrets); an existing file keeps its
+mode.
 
 Exit codes: 0 done; 2 usage error or a refused VALUE or path (the file is
 unchanged); 4 permission denied; 5 disk full; 7 timed out waiting for the
@@ -177,17 +180,6 @@ func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], erro
 	}
 	warns, _ := st.Warnings()
 	return st, errors.Join(warns...), nil
-}
-
-func existingBackups(file string) int {
-	n := 1
-	for i := 2; i < 100; i++ {
-		if _, err := os.Lstat(file + ".bak." + strconv.Itoa(i)); err != nil {
-			break
-		}
-		n = i
-	}
-	return n
 }
 
 // warn prints a warning (a recovered file, a secret readable by others)

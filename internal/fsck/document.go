@@ -11,6 +11,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/store"
 )
 
@@ -96,7 +97,8 @@ func (c *checker) document(f *family, sec *secrets) {
 	maxBak := 0  // the highest backup number
 	secret := "" // why the document holds secrets
 	for _, b := range f.backups {
-		maxBak = max(maxBak, backupNumber(b.name))
+		_, n, _ := durable.ParseBackupName(b.name)
+		maxBak = max(maxBak, n)
 		data, err := readDocument(b)
 		if err != nil {
 			c.unreadable(b.path, err)
@@ -111,7 +113,7 @@ func (c *checker) document(f *family, sec *secrets) {
 				Action: "not fixable: backups are never rewritten; remove it by hand once " + f.base + " is good"})
 			continue
 		}
-		if good == "" {
+		if good == "" && n > 0 { // the store recovers from numbered ones only
 			good = b.path
 		}
 		if secret == "" && exposed {

@@ -1,9 +1,12 @@
 package fsck
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/durable-go/durable"
 )
 
 // Temp files of package durable are named ".<target>.<token>.tmp", the
@@ -49,8 +52,8 @@ const (
 // copyOf parses the name of a backup or a kept copy, returning the name of
 // the file it belongs to.
 func copyOf(name string) (base string, k copyKind, ok bool) {
-	if i := strings.LastIndex(name, ".bak."); i > 0 && isDigits(name[i+5:]) {
-		return name[:i], copyBackup, true
+	if of, _, ok := durable.ParseBackupName(name); ok {
+		return of, copyBackup, true
 	}
 	if i := strings.LastIndex(name, ".corrupt."); i > 0 {
 		if _, ok := keptAt(name, copyCorrupt); ok {
@@ -66,12 +69,12 @@ func copyOf(name string) (base string, k copyKind, ok bool) {
 	return "", 0, false
 }
 
-// backupNumber is N of name.bak.N.
+// backupNumber is N of name.bak.N; the unnumbered name.bak of earlier
+// releases is the oldest of all.
 func backupNumber(name string) int {
-	i := strings.LastIndex(name, ".bak.")
-	n, err := strconv.Atoi(name[i+5:])
-	if err != nil {
-		return 0
+	_, n, _ := durable.ParseBackupName(name)
+	if n == 0 {
+		return math.MaxInt32
 	}
 	return n
 }
