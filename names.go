@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/durable-go/durable/internal/sidecar"
 )
 
 // The names this package creates beside a file are built and recognised
@@ -39,10 +41,8 @@ func ParseBackupName(name string) (of string, n int, ok bool) {
 // is a temp file that this package (or a package built on it) creates
 // beside target while writing it: ".target.<token>.tmp". Such a file
 // never holds a published version; CleanTemp removes those a dead process
-// left.
+// left. A target name longer than 200 bytes is cut in the temp file's name,
+// and so in what ParseTempName returns.
 func ParseTempName(base string) (target string, ok bool) {
-	if !isTempName(base) {
-		return "", false
-	}
-	return base[1 : len(base)-len(tempSuffix)-tokenLen-1], true
+	return sidecar.ParseTempName(base)
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-go/durable/internal/fsck"
+	"github.com/durable-go/durable/cmd/durable/internal/fsck"
 )
 
 // fsckJSONVersion is the version of the "durable fsck --json" document.

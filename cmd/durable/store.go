@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-go/durable/internal/fsck"
+	"github.com/durable-go/durable/cmd/durable/internal/fsck"
 	"github.com/durable-go/durable/store"
 )
 

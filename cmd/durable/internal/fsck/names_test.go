@@ -15,7 +15,8 @@ func TestNames(t *testing.T) {
 		".a.json.abcdefghijk.tmp":          false,
 		"a.json.abcdefghijkl.tmp":          false,
 		".abcdefghijkl.tmp":                false,
-		".0000000000000000004.seg.tmp":     false,
+		".0000000000000000004.seg.tmp":     true, // journal.IsTempName: a journal removes it on open
+		".dropped.00000000000000000042.seg.tmp": true,
 		".a.json.abcdefghijkl.tmp.bak.1":   false,
 		".cfg.json.bak.1.abcdefghijkl.tmp": true,
 	} {
