@@ -149,3 +149,31 @@ func TestBackupsOneScheme(t *testing.T) {
 		t.Errorf("ParseBackupName: %q %d %v", of, n, ok)
 	}
 }
+
+// A recovery from a backup is not a failure: store get prints the
+// recovered value, exits 0 and says what happened, on stderr or, with
+// --json, in "warnings".
+func TestStoreRecoveryWarns(t *testing.T) {
+	dir := testdir.New(t)
+	file := filepath.Join(dir, "c.json")
+	for _, v := range []string{"1", "2"} {
+		if r := runCLI(t, nil, "store", "set", file, "a", v); r.code != exitOK {
+			t.Fatalf("store set: %v", r)
+		}
+	}
+	os.WriteFile(file, []byte(`{"a": `), 0o600)
+	r := runCLI(t, nil, "store", "get", file, "a")
+	if r.code != exitOK || strings.TrimSpace(r.stdout) != "1" || !strings.Contains(r.stderr, "warning") || !strings.Contains(r.stderr, "bak.1") {
+		t.Fatalf("get of a torn file: %v", r)
+	}
+	os.WriteFile(file, []byte(`{"a": `), 0o600)
+	r = runCLI(t, nil, "store", "get", "--json", file, "a")
+	var out struct {
+		Value    json.RawMessage `json:"value"`
+		Warnings []string        `json:"warnings"`
+	}
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &out) != nil || string(out.Value) != "1" ||
+		len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "corrupt") || r.stderr != "" {
+		t.Fatalf("get --json of a torn file: %v", r)
+	}
+}

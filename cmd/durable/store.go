@@ -76,6 +76,8 @@ type storeFlags struct {
 	raw     bool
 	mode    string
 	timeout time.Duration
+
+	warnings []string // what opening the document found, for --json
 }
 
 func runStore(c *cli, args []string) int {
@@ -112,11 +114,11 @@ func runStore(c *cli, args []string) int {
 			return c.usageError(err.Error())
 		}
 	}
-	st, warn, err := openDoc(file, perm)
+	st, warns, err := openDoc(file, perm)
 	if err != nil {
 		return c.fail(err, f.json)
 	}
-	c.warn(warn, f.json)
+	f.warnings = c.warn(warns, f.json)
 	ctx, cancel := context.WithTimeout(c.ctx, f.timeout)
 	defer cancel()
 
@@ -171,23 +173,29 @@ func runStore(c *cli, args []string) int {
 }
 
 // openDoc opens FILE as a store document of any JSON, keeping as many
-// backups as the file already has (at least one). warn is what the store
+// backups as the file already has (at least one). warns is what the store
 // found that is not a failure (a recovery from a backup), for c.warn.
-func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], error, error) {
+func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], []error, error) {
 	st, err := store.Open(file, &store.Options[json.RawMessage]{Perm: perm, Backups: existingBackups(file)})
 	if err != nil {
 		return nil, nil, err
 	}
 	warns, _ := st.Warnings()
-	return st, errors.Join(warns...), nil
+	return st, warns, nil
 }
 
-// warn prints a warning (a recovered file, a secret readable by others)
-// on stderr; with --json the result carries it.
-func (c *cli) warn(err error, asJSON bool) {
-	if err != nil && !asJSON {
-		fmt.Fprintf(c.stderr, "durable: warning: %v\n", err)
+// warn prints each warning (a recovered file, a secret readable by others)
+// on stderr and returns their texts; with --json they are not printed: the
+// result carries them.
+func (c *cli) warn(warns []error, asJSON bool) []string {
+	var out []string
+	for _, w := range warns {
+		out = append(out, errorText(w))
+		if !asJSON {
+			fmt.Fprintf(c.stderr, "durable: warning: %v\n", errorText(w))
+		}
 	}
+	return out
 }
 
 func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []string, f storeFlags) int {
@@ -198,7 +206,7 @@ func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []str
 	if doc == nil {
 		return c.fail(&fs.PathError{Op: "get", Path: file, Err: fs.ErrNotExist}, f.json)
 	}
-	var warnings []string
+	warnings := f.warnings
 	if where, key, dup := fsck.DuplicateKey(doc); dup {
 		w := fmt.Sprintf("%s: the object at %s has the key %q twice; the last one is used (durable fsck reports it too)", file, where, key)
 		warnings = append(warnings, w)
@@ -266,10 +274,11 @@ func (c *cli) storeChange(ctx context.Context, st *store.Store[json.RawMessage],
 	}
 	if f.json {
 		c.printJSON(struct {
-			File  string          `json:"file"`
-			Rev   string          `json:"rev"`
-			Value json.RawMessage `json:"value,omitempty"`
-		}{file, rev.String(), printed})
+			File     string          `json:"file"`
+			Rev      string          `json:"rev"`
+			Value    json.RawMessage `json:"value,omitempty"`
+			Warnings []string        `json:"warnings,omitempty"`
+		}{file, rev.String(), printed, f.warnings})
 	} else if echo {
 		fmt.Fprintln(c.stdout, string(printed))
 	}
