@@ -183,7 +183,7 @@ func TestCrashCreateCommit(t *testing.T) {
 
 func TestCrashBackup(t *testing.T) {
 	const name = "/etc/app.conf"
-	m := memWith(map[string]string{name: v2, name + ".bak": v1})
+	m := memWith(map[string]string{name: v2, name + ".bak.1": v1})
 	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
 		return durable.WriteFile(name, []byte(v3), 0o600, durable.WithFS(fsys), durable.Backup())
 	})
@@ -191,7 +191,7 @@ func TestCrashBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	invariant := func(s crashState) error {
-		c, b := content(t, s.fs, name), content(t, s.fs, name+".bak")
+		c, b := content(t, s.fs, name), content(t, s.fs, name+".bak.1")
 		if !oneOf(c, v2, v3) {
 			return fmt.Errorf("target is neither old nor new: %.30q", c)
 		}
@@ -205,7 +205,7 @@ func TestCrashBackup(t *testing.T) {
 	}
 	checkStates(t, during, invariant)
 	checkStates(t, after, func(s crashState) error {
-		if c, b := content(t, s.fs, name), content(t, s.fs, name+".bak"); c != v3 || b != v2 {
+		if c, b := content(t, s.fs, name), content(t, s.fs, name+".bak.1"); c != v3 || b != v2 {
 			return fmt.Errorf("returned, but after a crash: target %.30q, backup %.30q", c, b)
 		}
 		return nil

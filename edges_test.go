@@ -20,7 +20,7 @@ import (
 
 func memBackupLinked(t *testing.T) *vfs.MemFS {
 	m := memWith(map[string]string{"/etc/app.conf": v2})
-	if err := m.Link("/etc/app.conf", "/etc/app.conf.bak"); err != nil {
+	if err := m.Link("/etc/app.conf", "/etc/app.conf.bak.1"); err != nil {
 		t.Fatal(err)
 	}
 	m.SyncAll()
@@ -40,14 +40,14 @@ func TestCrashBackupAlreadyLinked(t *testing.T) {
 		t.Fatalf("temp files left: %v\n%s", tmp, m.Dump())
 	}
 	checkStates(t, during, func(s crashState) error {
-		c, b := content(t, s.fs, name), content(t, s.fs, name+".bak")
+		c, b := content(t, s.fs, name), content(t, s.fs, name+".bak.1")
 		if !oneOf(c, v2, v3) || b != v2 {
 			return fmt.Errorf("target %.30q, backup %.30q", c, b)
 		}
 		return nil
 	})
 	checkStates(t, after, func(s crashState) error {
-		if c, b := content(t, s.fs, name), content(t, s.fs, name+".bak"); c != v3 || b != v2 {
+		if c, b := content(t, s.fs, name), content(t, s.fs, name+".bak.1"); c != v3 || b != v2 {
 			return fmt.Errorf("returned, but after a crash: target %.30q, backup %.30q", c, b)
 		}
 		if tmp := tempsIn(s.fs, "/"); len(tmp) > 0 {
@@ -59,7 +59,7 @@ func TestCrashBackupAlreadyLinked(t *testing.T) {
 
 func TestFaultBackupAlreadyLinked(t *testing.T) {
 	sc := faultScenario{name: "backup already linked", target: "/etc/app.conf", old: v2, new: v3,
-		backup: "/etc/app.conf.bak", oldBak: v2}
+		backup: "/etc/app.conf.bak.1", oldBak: v2}
 	run := func(f vfs.FS) error {
 		return durable.WriteFile(sc.target, []byte(v3), 0o600, durable.WithFS(f), durable.Backup())
 	}
@@ -74,13 +74,13 @@ func TestBackupAlreadyLinkedOS(t *testing.T) {
 	if err := os.WriteFile(name, []byte("v1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Link(name, name+".bak"); err != nil {
+	if err := os.Link(name, name+".bak.1"); err != nil {
 		t.Skipf("no hard links here: %v", err)
 	}
 	if err := durable.WriteFile(name, []byte("v2"), 0o600, durable.Backup()); err != nil {
 		t.Fatal(err)
 	}
-	if got, bak := readString(t, name), readString(t, name+".bak"); got != "v2" || bak != "v1" {
+	if got, bak := readString(t, name), readString(t, name+".bak.1"); got != "v2" || bak != "v1" {
 		t.Fatalf("file %q backup %q, want v2 and v1", got, bak)
 	}
 	noTemps(t, dir)
@@ -106,12 +106,12 @@ func (l *linkAfterStat) Link(oldname, newname string) error {
 }
 
 func TestBackupLinkedMeanwhile(t *testing.T) {
-	m := memWith(map[string]string{"/etc/app.conf": v2, "/etc/app.conf.bak": v1})
-	fsys := &linkAfterStat{MemFS: m, target: "/etc/app.conf", bak: "/etc/app.conf.bak"}
+	m := memWith(map[string]string{"/etc/app.conf": v2, "/etc/app.conf.bak.1": v1})
+	fsys := &linkAfterStat{MemFS: m, target: "/etc/app.conf", bak: "/etc/app.conf.bak.1"}
 	if err := durable.WriteFile("/etc/app.conf", []byte(v3), 0o600, durable.WithFS(fsys), durable.Backup()); err != nil {
 		t.Fatal(err)
 	}
-	if c, b := content(t, m, "/etc/app.conf"), content(t, m, "/etc/app.conf.bak"); c != v3 || b != v2 {
+	if c, b := content(t, m, "/etc/app.conf"), content(t, m, "/etc/app.conf.bak.1"); c != v3 || b != v2 {
 		t.Fatalf("target %.30q, backup %.30q", c, b)
 	}
 	if tmp := tempsIn(m, "/"); len(tmp) > 0 {

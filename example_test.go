@@ -22,12 +22,12 @@ func ExampleWriteFile() {
 	if err := durable.WriteFile(path, []byte(`{"theme":"dark"}`), 0o600); err != nil {
 		log.Fatal(err)
 	}
-	// Keep the previous version as config.json.bak.
+	// Keep the previous version as config.json.bak.1.
 	if err := durable.WriteFile(path, []byte(`{"theme":"light"}`), 0o600, durable.Backup()); err != nil {
 		log.Fatal(err)
 	}
 	cur, _ := durable.ReadFile(path)
-	bak, _ := durable.ReadFile(path + ".bak")
+	bak, _ := durable.ReadFile(path + ".bak.1")
 	fmt.Printf("%s\n%s\n", cur, bak)
 	// Output:
 	// {"theme":"light"}
@@ -86,18 +86,18 @@ func ExampleUpdate() {
 	// Output: {"Runs":3}
 }
 
-func ExampleIfVersion() {
+func ExampleIfRev() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "notes.txt")
 	durable.WriteFile(path, []byte("draft 1"), 0o600)
 
 	// An editor reads the file, the user takes a while...
-	_, v, _ := durable.ReadVersion(path)
+	_, v, _ := durable.ReadRev(path)
 	// ...meanwhile another process saves its own change.
 	durable.WriteFile(path, []byte("draft 2, from elsewhere"), 0o600)
 
-	err := durable.WriteFile(path, []byte("draft 1, edited"), 0o600, durable.IfVersion(v))
+	err := durable.WriteFile(path, []byte("draft 1, edited"), 0o600, durable.IfRev(v))
 	fmt.Println(errors.Is(err, durable.ErrConflict))
 	data, _ := durable.ReadFile(path)
 	fmt.Println(string(data))

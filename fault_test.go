@@ -47,12 +47,12 @@ func faultScenarios() []faultScenario {
 		},
 		{
 			name:  "backup and verify",
-			files: map[string]string{"/etc/app.conf": v2, "/etc/app.conf.bak": v1},
+			files: map[string]string{"/etc/app.conf": v2, "/etc/app.conf.bak.1": v1},
 			run: func(f vfs.FS) error {
 				return durable.WriteFile("/etc/app.conf", []byte(v3), 0o600, durable.WithFS(f), durable.Backup(),
 					durable.Verify(func([]byte) error { return nil }))
 			},
-			target: "/etc/app.conf", old: v2, new: v3, backup: "/etc/app.conf.bak", oldBak: v1,
+			target: "/etc/app.conf", old: v2, new: v3, backup: "/etc/app.conf.bak.1", oldBak: v1,
 		},
 		{
 			name:  "create and commit",

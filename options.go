@@ -13,7 +13,7 @@ type Option func(*options)
 type options struct {
 	fs            vfs.FS
 	durability    Durability
-	backup        bool
+	backups       int // previous versions to keep (Backup, Backups)
 	noClobber     bool
 	noFollow      bool
 	forcePerm     bool
@@ -21,7 +21,7 @@ type options struct {
 	noSplitLinks  bool
 	verify        func([]byte) error
 	newFileMode   fs.FileMode // for files Update creates
-	ifVersion     *Version    // precondition on the current content
+	ifRev         *Rev        // precondition on the current content
 	sidecarOf     string      // the data a new file is kept beside, or ""
 }
 
@@ -40,8 +40,8 @@ func collect(opts []Option) options {
 // them runs (no verify callback, no create-only check).
 func (o *options) coalescible(p *options) bool {
 	return o.verify == nil && p.verify == nil && !o.noClobber && !p.noClobber &&
-		o.ifVersion == nil && p.ifVersion == nil &&
-		sameFS(o.fs, p.fs) && o.durability == p.durability && o.backup == p.backup &&
+		o.ifRev == nil && p.ifRev == nil &&
+		sameFS(o.fs, p.fs) && o.durability == p.durability && o.backups == p.backups &&
 		o.noFollow == p.noFollow && o.forcePerm == p.forcePerm &&
 		o.skipUnchanged == p.skipUnchanged && o.noSplitLinks == p.noSplitLinks &&
 		o.sidecarOf == p.sidecarOf
@@ -83,10 +83,24 @@ func WithDurability(d Durability) Option { return func(o *options) { o.durabilit
 // to crash-test code that uses durable, or a fault injector.
 func WithFS(fsys vfs.FS) Option { return func(o *options) { o.fs = fsys } }
 
-// Backup keeps the previous version as "name.bak", itself replaced
-// atomically and made durable before the target is replaced, so that
-// whenever the new version is visible the previous one is in the backup.
-func Backup() Option { return func(o *options) { o.backup = true } }
+// Backup keeps the previous version as "name.bak.1" (BackupName), itself
+// replaced atomically and made durable before the target is replaced, so
+// that whenever the new version is visible the previous one is in the
+// backup. It is Backups(1).
+func Backup() Option { return Backups(1) }
+
+// Backups keeps the n previous versions, as "name.bak.1" (the newest) to
+// "name.bak.n", the scheme package store and the durable command use too:
+// before the target is replaced, older backups shift up one number (the
+// oldest beyond n is dropped, its name replaced) and the current version
+// becomes name.bak.1. Each step is made durable before the next, so that
+// after a crash at any moment every backup is a good version and, whenever
+// the new version is visible, name.bak.1 holds the one it replaced. A
+// backup is a hard link to the old version where the filesystem has them
+// (no data is copied), a copy with its mode and owner otherwise. n <= 0
+// keeps none. A backup that an earlier release made as the unnumbered
+// "name.bak" is left alone (ParseBackupName recognises it).
+func Backups(n int) Option { return func(o *options) { o.backups = max(n, 0) } }
 
 // NoClobber creates the file only if it does not exist; otherwise the write
 // fails with an error wrapping fs.ErrExist and nothing changes. Like

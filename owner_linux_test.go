@@ -388,10 +388,10 @@ func TestRootBackupCopyKeepsOwner(t *testing.T) {
 	if err := durable.WriteFile(name, []byte("v2"), 0o600, durable.Backup(), durable.WithFS(noLinks)); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(name + ".bak"); string(b) != "v1" {
+	if b, _ := os.ReadFile(name + ".bak.1"); string(b) != "v1" {
 		t.Fatalf(".bak holds %q, want v1", b)
 	}
-	for _, f := range []string{name, name + ".bak"} {
+	for _, f := range []string{name, name + ".bak.1"} {
 		if uid, gid, _ := ownerOf(t, f); uid != 64101 || gid != 64200 {
 			t.Errorf("%s is owned by %d:%d, want 64101:64200", f, uid, gid)
 		}

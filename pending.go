@@ -437,7 +437,7 @@ func (p *PendingFile) install() error {
 			return p.abort(err)
 		}
 	}
-	if o.backup && p.old != nil {
+	if o.backups > 0 && p.old != nil {
 		if err := o.backupOf(p.target); err != nil {
 			return p.abort(err)
 		}

@@ -23,8 +23,8 @@ import (
 func TestFIFOAtTargetIsRefusedAtOnce(t *testing.T) {
 	calls := map[string]func(name string) error{
 		"ReadFile": func(name string) error { _, err := durable.ReadFile(name); return err },
-		"ReadVersion": func(name string) error {
-			_, _, err := durable.ReadVersion(name)
+		"ReadRev": func(name string) error {
+			_, _, err := durable.ReadRev(name)
 			return err
 		},
 		"WriteFile": func(name string) error { return durable.WriteFile(name, []byte("x"), 0o600) },

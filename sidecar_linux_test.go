@@ -231,7 +231,7 @@ func TestSidecarRootLeavesUserOwner(t *testing.T) {
 		}
 		return nil
 	}))
-	for _, want := range []string{"/plain.txt.lock", "/plain.txt.bak", "/config.json.lock", "/config.json.bak.3", "/audit/journal.lock", "/audit/00000000000000000000.seg", "/jobs/journal.lock", "/events.jsonl.lock"} {
+	for _, want := range []string{"/plain.txt.lock", "/plain.txt.bak.1", "/config.json.lock", "/config.json.bak.3", "/audit/journal.lock", "/audit/00000000000000000000.seg", "/jobs/journal.lock", "/events.jsonl.lock"} {
 		found := false
 		for _, w := range walked {
 			found = found || w == want

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/durable-go/durable/internal/checked"
@@ -16,35 +15,18 @@ import (
 
 // Temp files are named ".<target>.<token>.tmp": hidden, beside the target so
 // the rename never crosses filesystems, and recognisable so that CleanTemp
-// removes only files this package made. The token is 12 characters of
-// lower-case base32, 60 random bits, so concurrent writers never collide.
-const (
-	tempSuffix   = ".tmp"
-	tokenLen     = 12
-	tokenChars   = "abcdefghijklmnopqrstuvwxyz234567"
-	tempAttempts = 100
-)
+// removes only files this package made (see ParseTempName). The token is
+// random, so concurrent writers never collide; internal/sidecar builds and
+// parses the name, so that the files kept beside data (backups, lock files)
+// are named alike and CleanTemp and fsck recognise every leftover.
+const tempAttempts = 100
 
-// tempName names a temp file for base. internal/sidecar makes the name, so
-// that the files kept beside data (backups, lock files) are named alike and
-// CleanTemp and fsck recognise every leftover.
 func tempName(base string) string { return sidecar.TempName(base) }
 
 // isTempName reports whether name has the shape of a temp file of ours.
 func isTempName(name string) bool {
-	if !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, tempSuffix) {
-		return false
-	}
-	rest := strings.TrimSuffix(name[1:], tempSuffix)
-	if len(rest) < tokenLen+2 || rest[len(rest)-tokenLen-1] != '.' {
-		return false
-	}
-	for _, c := range []byte(rest[len(rest)-tokenLen:]) {
-		if strings.IndexByte(tokenChars, c) < 0 {
-			return false
-		}
-	}
-	return true
+	_, ok := sidecar.ParseTempName(name)
+	return ok
 }
 
 // CleanTemp removes the temp files that writes in dir left behind when their

@@ -127,7 +127,7 @@ func (o *options) updateBatch(target string, b *group.Batch[*updateReq]) error {
 	if err != nil {
 		return wrap(err)
 	}
-	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
+	if o.ifRev != nil && RevOf(cur) != *o.ifRev {
 		return wrap(ErrConflict)
 	}
 	// After the first change, every fn sees content that is written only
@@ -211,27 +211,27 @@ func (o *options) lock(ctx context.Context, target string) (locked, error) {
 // default, less the umask). An existing file keeps its mode.
 func NewFileMode(perm fs.FileMode) Option { return func(o *options) { o.newFileMode = perm } }
 
-// ReadVersion reads the file and returns its content and Version. A missing
-// file returns nil content, the zero Version and no error.
-func ReadVersion(name string, opts ...Option) ([]byte, Version, error) {
+// ReadRev reads the file and returns its content and Rev. A missing file
+// returns nil content, the zero Rev and no error.
+func ReadRev(name string, opts ...Option) ([]byte, Rev, error) {
 	data, err := ReadFile(name, opts...)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, Version{}, nil
+		return nil, Rev{}, nil
 	}
 	if err != nil {
-		return nil, Version{}, err
+		return nil, Rev{}, err
 	}
 	if data == nil {
 		data = []byte{}
 	}
-	return data, VersionOf(data), nil
+	return data, RevOf(data), nil
 }
 
-// IfVersion makes an Update (or WriteFile) conditional: under the lock, the
-// file must still hold the content v was read from, or the write fails with
+// IfRev makes an Update (or WriteFile) conditional: under the lock, the
+// file must still hold the content r was read from, or the write fails with
 // ErrConflict and nothing changes. It is for callers that read long before
 // they write, such as an editor session; Update alone never conflicts.
-func IfVersion(v Version) Option { return func(o *options) { o.ifVersion = &v } }
+func IfRev(r Rev) Option { return func(o *options) { o.ifRev = &r } }
 
 // An Updater updates one file over and over, for a program that keeps the
 // file's content in memory between updates (package store keeps one per
@@ -296,7 +296,7 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	defer l.release()
 	o := &u.o
 	wrap := func(err error) error { return &fs.PathError{Op: "update", Path: u.name, Err: err} }
-	if o.ifVersion != nil && VersionOf(cur) != *o.ifVersion {
+	if o.ifRev != nil && RevOf(cur) != *o.ifRev {
 		return wrap(ErrConflict)
 	}
 	var next []byte

@@ -274,29 +274,29 @@ func TestUpdateNoChangeAndErrors(t *testing.T) {
 func TestIfVersionConflict(t *testing.T) {
 	name := filepath.Join(testdir.New(t), "doc")
 	durable.WriteFile(name, []byte("v1"), 0o600)
-	data, v, err := durable.ReadVersion(name)
+	data, v, err := durable.ReadRev(name)
 	if err != nil || string(data) != "v1" {
 		t.Fatal(data, err)
 	}
 	// Someone else writes in between.
 	durable.WriteFile(name, []byte("theirs"), 0o600)
-	err = durable.WriteFile(name, []byte("mine"), 0o600, durable.IfVersion(v))
+	err = durable.WriteFile(name, []byte("mine"), 0o600, durable.IfRev(v))
 	if !errors.Is(err, durable.ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
 	}
 	if got := readString(t, name); got != "theirs" {
 		t.Fatalf("conflicting write landed: %q", got)
 	}
-	_, v, _ = durable.ReadVersion(name)
-	if err := durable.WriteFile(name, []byte("mine"), 0o600, durable.IfVersion(v)); err != nil {
+	_, v, _ = durable.ReadRev(name)
+	if err := durable.WriteFile(name, []byte("mine"), 0o600, durable.IfRev(v)); err != nil {
 		t.Fatalf("write with a current version: %v", err)
 	}
-	// The zero Version means "must not exist yet".
+	// The zero Rev means "must not exist yet".
 	fresh := name + "-new"
-	if err := durable.WriteFile(fresh, []byte("x"), 0o600, durable.IfVersion(durable.Version{})); err != nil {
+	if err := durable.WriteFile(fresh, []byte("x"), 0o600, durable.IfRev(durable.Rev{})); err != nil {
 		t.Fatal(err)
 	}
-	if err := durable.WriteFile(fresh, []byte("y"), 0o600, durable.IfVersion(durable.Version{})); !errors.Is(err, durable.ErrConflict) {
+	if err := durable.WriteFile(fresh, []byte("y"), 0o600, durable.IfRev(durable.Rev{})); !errors.Is(err, durable.ErrConflict) {
 		t.Fatalf("second create-if-absent: %v", err)
 	}
 }

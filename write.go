@@ -42,7 +42,7 @@ import (
 // package documentation for the last-writer-wins rule.
 func WriteFile(name string, data []byte, perm fs.FileMode, opts ...Option) error {
 	o := collect(opts)
-	if o.ifVersion != nil {
+	if o.ifRev != nil {
 		// A precondition needs the lock, so that nobody writes between the
 		// check and the replace: that is an Update.
 		return Update(name, func([]byte) ([]byte, error) { return data, nil }, append(opts, NewFileMode(perm))...)
@@ -293,20 +293,44 @@ func (o *options) makeDirs(dir string, perm fs.FileMode) error {
 	return dirsync.MkdirAll(o.fs, dir, perm, nil)
 }
 
-// backupOf makes "target.bak" a durable copy of the current target before
-// the target is replaced, so the previous version is never lost: a hard link
-// where the filesystem has them (no data copied), a copy otherwise.
+// backupOf keeps the current target as target.bak.1 before the target is
+// replaced, shifting older backups up to target.bak.N (see Backups), so the
+// previous version is never lost: a hard link where the filesystem has them
+// (no data copied), a copy otherwise.
+//
+// Each step is made durable before the next one replaces anything: POSIX
+// does not order directory changes, so without these fsyncs a crash could
+// keep the new version's rename and lose the backup, or keep the shift of
+// bak.1 over bak.2 and lose the shift of bak.2 to bak.3.
 func (o *options) backupOf(target string) error {
-	dir, bak := filepath.Dir(target), target+".bak"
+	dir, bak := filepath.Dir(target), BackupName(target, 1)
 	if same, err := o.isBackup(target, bak); err != nil || same {
 		// Already the backup: a kill after the backup's rename and before
-		// the replace's leaves this. Linking again would gain nothing, and
-		// renaming one name of a file over another does nothing at all.
-		// It may not be durable yet.
+		// the replace's leaves this. Linking again would gain nothing (and
+		// shifting would only push a duplicate up the chain, dropping the
+		// oldest), and renaming one name of a file over another does
+		// nothing at all. It may not be durable yet.
 		if err == nil && o.durability == Full {
 			err = o.syncDir(dir)
 		}
 		return err
+	}
+	for i := o.backups - 1; i >= 1; i-- {
+		// rename(2) moves a name and follows no link: whatever someone
+		// put at a backup's name is only moved along, never written.
+		from, to := BackupName(target, i), BackupName(target, i+1)
+		err := o.fs.Rename(from, to)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if o.durability == Full {
+			if err := o.syncDir(dir); err != nil {
+				return err
+			}
+		}
 	}
 	tmp := filepath.Join(dir, tempName(filepath.Base(bak)))
 	if err := o.fs.Link(target, tmp); err != nil {
@@ -412,7 +436,7 @@ func (o *options) copyBackup(target, bak string) error {
 
 func (o *options) withoutBackup() *options {
 	c := *o
-	c.backup, c.noClobber, c.verify, c.skipUnchanged, c.forcePerm = false, false, nil, false, false
+	c.backups, c.noClobber, c.verify, c.skipUnchanged, c.forcePerm = 0, false, nil, false, false
 	c.noSplitLinks = false // the backup's own links are its business
 	return &c
 }

@@ -139,7 +139,7 @@ func TestBackup(t *testing.T) {
 	if err := durable.WriteFile(name, []byte("v1"), 0o600, durable.Backup()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(name + ".bak"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(name + ".bak.1"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a new file has no previous version, yet .bak: %v", err)
 	}
 	for _, v := range []string{"v2", "v3"} {
@@ -147,7 +147,7 @@ func TestBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, bak := readString(t, name), readString(t, name+".bak"); got != "v3" || bak != "v2" {
+	if got, bak := readString(t, name), readString(t, name+".bak.1"); got != "v3" || bak != "v2" {
 		t.Fatalf("file %q backup %q, want v3 and v2", got, bak)
 	}
 	noTemps(t, dir)

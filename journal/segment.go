@@ -314,7 +314,7 @@ func removeTemps(fsys vfs.FS, dir string) {
 	}
 	for _, e := range ents {
 		n := e.Name()
-		if strings.HasPrefix(n, ".") && strings.HasSuffix(n, segSuffix+".tmp") {
+		if IsTempName(n) {
 			fsys.Remove(filepath.Join(dir, n))
 		}
 	}

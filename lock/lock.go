@@ -68,6 +68,11 @@ type held struct {
 // free, ctx is done, or DefaultTimeout passes if ctx has no deadline. The
 // lock is taken on the sidecar name + ".lock", which is created if missing.
 //
+// Lock and the other package-level functions are the shorthand, on the
+// operating system's filesystem, of the methods of New(vfs.OS{}, name): the
+// same lock, which excludes theirs. For another vfs.FS, or to keep the
+// sidecar open between locks, use New.
+//
 // When the wait runs out of time the error wraps ErrLocked and
 // context.DeadlineExceeded; when ctx is cancelled it wraps context.Canceled.
 func Lock(ctx context.Context, name string) (*Held, error) {
@@ -75,18 +80,21 @@ func Lock(ctx context.Context, name string) (*Held, error) {
 }
 
 // RLock takes a shared lock protecting the file name; it waits like Lock.
+// It is Mutex.RLock on the OS filesystem.
 func RLock(ctx context.Context, name string) (*Held, error) {
 	return acquire(ctx, "rlock", name, false, DefaultTimeout)
 }
 
 // TryLock takes an exclusive lock protecting the file name if it is free now,
-// and otherwise returns an error wrapping ErrLocked at once.
+// and otherwise returns an error wrapping ErrLocked at once. It is
+// Mutex.TryLock on the OS filesystem.
 func TryLock(name string) (*Held, error) {
 	return try("trylock", name, true)
 }
 
 // TryRLock takes a shared lock protecting the file name if no exclusive
 // holder has it now, and otherwise returns an error wrapping ErrLocked at once.
+// It is Mutex.TryRLock on the OS filesystem.
 func TryRLock(name string) (*Held, error) {
 	return try("tryrlock", name, false)
 }

@@ -13,11 +13,14 @@ import (
 	"github.com/durable-go/durable/vfs"
 )
 
-// A Mutex is the exclusive lock on one name, for a writer that takes it
-// over and over: a log appender, a queue. On the real filesystem (vfs.OS,
-// or a vfs.Wrapper of it such as a fault injector around it) it is the same
-// cross-process lock as Lock, on the sidecar name+".lock", but the sidecar
-// stays open between uses, which saves an open and a close on every Lock.
+// A Mutex is the lock on one name on a vfs.FS: exclusive (Lock, TryLock)
+// or shared (RLock, TryRLock), like the package-level functions, which are
+// its shorthand on the OS filesystem. On the real filesystem (vfs.OS, or a
+// vfs.Wrapper of it such as a fault injector around it) it is the same
+// cross-process lock as the package-level Lock, on the sidecar name+".lock",
+// but the sidecar stays open between exclusive locks, which saves an open
+// and a close on every Lock of a writer that takes it over and over (a log
+// appender, a queue).
 // On any other vfs.FS (the in-memory model) there is nothing processes
 // could share, so it excludes the goroutines of this process only, on the
 // same terms: every Mutex of one name on one filesystem (wrappers looked
@@ -25,9 +28,9 @@ import (
 // of the name, whatever the filesystem value.
 //
 // A filesystem that holds real files but is neither vfs.OS nor a
-// vfs.Wrapper of it cannot be given the cross-process lock: Lock refuses
-// it with an error wrapping ErrUnsupportedFS rather than exclude this
-// process only.
+// vfs.Wrapper of it cannot be given the cross-process lock: every method
+// refuses it with an error wrapping ErrUnsupportedFS rather than exclude
+// this process only.
 //
 // Close it when done; a Mutex must not be closed while locked.
 type Mutex struct {

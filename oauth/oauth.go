@@ -71,9 +71,8 @@
 // Warnings (a narrowed or insecure file, a corrupt file recovered from its
 // backup) go to the function given with OnWarning (by default, the
 // standard logger), whichever call finds them: Open, Token, TokenSource's
-// Token, Save, Remove, Accounts. They never make a call fail. Open and
-// NewTokenSource also return theirs, together with usable Tokens
-// (store.IsWarning).
+// Token, Save, Remove, Accounts. They never make a call fail, and no call
+// returns them as its error: a non-nil error means the call failed.
 //
 // Token values never appear in errors or in String output. An error from the
 // token endpoint is reported as a *RefreshError with the endpoint's error
@@ -169,11 +168,11 @@ type stored struct {
 }
 
 // Open opens the token file at path (which need not exist yet). A file
-// that group or others can read is narrowed at once (see the package
-// doc). The error may be a warning that comes with usable Tokens
-// (store.IsWarning), such as a *NarrowedError, or a *store.InsecureError
-// for a file that could not be narrowed (errors.Is(err, store.ErrInsecure)
-// holds for both).
+// that group or others can read is narrowed at once (see the package doc)
+// and reported to the OnWarning function as a *NarrowedError, or as a
+// *store.InsecureError for a file that could not be narrowed
+// (errors.Is(err, store.ErrInsecure) holds for both). A non-nil error
+// means Open failed, and the Tokens are nil.
 func Open(path string, opts ...Option) (*Tokens, error) {
 	return open(context.Background(), path, opts)
 }
@@ -197,18 +196,25 @@ func open(ctx context.Context, path string, opts []Option) (*Tokens, error) {
 		path = sopts.Backend.Name()
 	}
 	st, err := store.Open(path, sopts)
-	if st == nil {
+	if err != nil {
 		return nil, err
 	}
 	t := &Tokens{path: path, st: st, o: o, client: newClient(o.timeout)}
-	if err != nil {
-		// Returned, and told too: a caller that ignores Open's warning
-		// (or only checks store.IsWarning) must not lose it.
-		if err = t.fixWarnings(ctx, err); err != nil {
-			t.o.warn(err)
-		}
+	t.tellWarnings(ctx)
+	return t, nil
+}
+
+// tellWarnings hands what the store found while reading (a file open to
+// others, a recovery from a backup) to the OnWarning function, after
+// narrowing a file others can read.
+func (t *Tokens) tellWarnings(ctx context.Context) {
+	warns, _ := t.st.Warnings()
+	if len(warns) == 0 {
+		return
 	}
-	return t, err
+	if err := t.fixWarnings(ctx, errors.Join(warns...)); err != nil {
+		t.o.warn(err)
+	}
 }
 
 func (t *Tokens) String() string   { return fmt.Sprintf("oauth.Tokens(%s)", t.path) }
@@ -276,12 +282,10 @@ func (t *Tokens) Accounts() ([]string, error) {
 // narrowing takes.
 func (t *Tokens) get(ctx context.Context) (file, error) {
 	f, _, err := t.st.Get()
-	if err != nil && !store.IsWarning(err) {
+	if err != nil {
 		return f, err
 	}
-	if err != nil {
-		t.o.warn(t.fixWarnings(ctx, err))
-	}
+	t.tellWarnings(ctx)
 	return f, nil
 }
 

@@ -490,8 +490,9 @@ func TestAccountsSaveRemove(t *testing.T) {
 	}
 	// A file others can read is reported, and still works.
 	os.Chmod(path, 0o644)
-	again, err := oauth.Open(path)
-	if !errors.Is(err, store.ErrInsecure) || again == nil {
-		t.Fatalf("open of a 0644 token file: %v", err)
+	var w warnings
+	again, err := oauth.Open(path, oauth.OnWarning(w.add))
+	if errs := w.take(); err != nil || again == nil || len(errs) != 1 || !errors.Is(errs[0], store.ErrInsecure) {
+		t.Fatalf("open of a 0644 token file: %v, warned %v", err, errs)
 	}
 }

@@ -18,7 +18,8 @@ import (
 // NarrowedError reports a token file that its group or others could read
 // and that was narrowed to its owner: the permission bits From became To.
 // The tokens it held may have been read while it was open to others. It is
-// a warning: errors.Is(err, store.ErrInsecure) and store.IsWarning hold.
+// a warning, told to the OnWarning function: errors.Is(err,
+// store.ErrInsecure) holds.
 type NarrowedError struct {
 	Path     string
 	From, To fs.FileMode
@@ -31,8 +32,7 @@ func (e *NarrowedError) Error() string {
 }
 
 // Unwrap gives the *store.InsecureError for the mode the file had, so
-// that errors.Is(err, store.ErrInsecure), errors.As and store.IsWarning
-// see what it was.
+// that errors.Is(err, store.ErrInsecure) and errors.As see what it was.
 func (e *NarrowedError) Unwrap() []error { return []error{e.insecure} }
 
 // narrowWait bounds the wait for the file's lock when narrowing on behalf
@@ -148,7 +148,7 @@ func (t *Tokens) fixWarnings(ctx context.Context, err error) error {
 			out = append(out, err)
 			return
 		default:
-			// Several warnings joined (store.IsWarning): each in turn.
+			// Several warnings joined: each in turn.
 			if j, ok := err.(interface{ Unwrap() []error }); ok {
 				for _, e := range j.Unwrap() {
 					each(e)

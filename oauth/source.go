@@ -16,17 +16,17 @@ import (
 // NewTokenSource opens the token file at path and returns a TokenSource
 // for account. ctx is the context of Token (see TokenContext): it bounds
 // every wait, and may carry the *http.Client for the token endpoint (as
-// with oauth2.Config.TokenSource, with oauth2.HTTPClient). The error may
-// be a warning that comes with a usable TokenSource, as for Open.
+// with oauth2.Config.TokenSource, with oauth2.HTTPClient). Warnings go to
+// the OnWarning function, as for Open; a non-nil error means it failed.
 func NewTokenSource(ctx context.Context, cfg *oauth2.Config, path, account string, opts ...Option) (*TokenSource, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	t, err := open(ctx, path, opts)
-	if t == nil {
+	if err != nil {
 		return nil, err
 	}
-	return t.TokenSource(ctx, cfg, account), err
+	return t.TokenSource(ctx, cfg, account), nil
 }
 
 // TokenSource returns a TokenSource for account, whose Token uses ctx

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/store"
 )
 
@@ -32,7 +33,7 @@ func TestStoreOnARowKeepsStoreSemantics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, rev, err := s.Get(); err != nil || v.Runs != 0 || rev != (store.Rev{}) {
+	if v, rev, err := s.Get(); err != nil || v.Runs != 0 || rev != (durable.Rev{}) {
 		t.Fatalf("new document: %+v %v %v", v, rev, err)
 	}
 	// A second handle, as another machine would have.
@@ -101,7 +102,7 @@ func TestStoreOnARowMigratesAndRefusesCorrupt(t *testing.T) {
 	if _, err := db.Pool().Exec(ctx, "INSERT INTO "+db.table("documents")+" (name, data, revision) VALUES ('cfg', $1, 1)", []byte(`{"schema":1,"count":4,"extra":true}`)); err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenStore[settings](db, "cfg", &store.Options[settings]{Version: 2, Migrate: map[int]func(map[string]json.RawMessage) error{
+	s, err := OpenStore[settings](db, "cfg", &store.Options[settings]{Schema: 2, Migrate: map[int]func(map[string]json.RawMessage) error{
 		1: func(d map[string]json.RawMessage) error { d["runs"] = d["count"]; delete(d, "count"); return nil },
 	}})
 	if err != nil {

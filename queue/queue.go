@@ -203,7 +203,7 @@ func Open(dir string, opts *Options) (*Queue, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	j, err := journal.Open(dir, &journal.Options{FS: o.FS, SegmentSize: o.SegmentSize, Now: o.Now, Origin: "durable-queue", ReadOnly: o.ReadOnly})
+	j, err := journal.Open(dir, &journal.Options{FS: o.FS, SegmentSize: o.SegmentSize, Now: o.Now, Origin: Origin, ReadOnly: o.ReadOnly})
 	if err != nil {
 		return nil, err
 	}

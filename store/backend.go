@@ -11,7 +11,7 @@ import (
 // database shared by several machines, for instance (package
 // github.com/durable-go/durable/pg implements it on PostgreSQL). With
 // Options.Backend set, a Store keeps every promise of the package doc the
-// same way: Update, Replace, Get, Watch, Validate, schema versions and
+// same way: Update, Replace, Get, Watch, Validate, schemas and
 // migrations, coalescing and revisions all work on the bytes the Backend
 // keeps, in the same encoding. What the file backend adds around the file
 // (backups and recovery from them, the pre-migration copy, modes, FS) does
@@ -62,11 +62,11 @@ func (s *Store[T]) updateTarget() string {
 // GetContext is Get with a context, which bounds the read of a document
 // kept by a Backend (Get gives such a read the Backend's own default
 // timeout). For a file it is Get.
-func (s *Store[T]) GetContext(ctx context.Context) (T, Rev, error) {
+func (s *Store[T]) GetContext(ctx context.Context) (T, durable.Rev, error) {
 	if s.be == nil {
 		if err := ctx.Err(); err != nil {
 			var zero T
-			return zero, Rev{}, err
+			return zero, durable.Rev{}, err
 		}
 		return s.Get()
 	}
@@ -74,32 +74,32 @@ func (s *Store[T]) GetContext(ctx context.Context) (T, Rev, error) {
 }
 
 // getBackend is Get for a document kept by a Backend.
-func (s *Store[T]) getBackend(ctx context.Context) (T, Rev, error) {
+func (s *Store[T]) getBackend(ctx context.Context) (T, durable.Rev, error) {
 	var zero T
 	for attempt := 0; ; attempt++ {
 		data, err := s.be.Read(ctx)
 		if err != nil {
-			return zero, Rev{}, fmt.Errorf("store: reading %s: %w", s.path, err)
+			return zero, durable.Rev{}, fmt.Errorf("store: reading %s: %w", s.path, err)
 		}
 		if data == nil {
-			return s.defaultValue(), Rev{}, nil
+			return s.defaultValue(), durable.Rev{}, nil
 		}
-		rev := durable.VersionOf(data)
+		rev := durable.RevOf(data)
 		p, perr := s.c.parse(data)
 		if perr == nil && !s.needsMigration(p) {
 			return p.val.Interface().(T), rev, nil
 		}
 		if perr != nil {
-			return zero, Rev{}, &CorruptError{Path: s.path, Cause: perr}
+			return zero, durable.Rev{}, &CorruptError{Path: s.path, Cause: perr}
 		}
 		if attempt > 0 {
-			return zero, Rev{}, fmt.Errorf("store: %s changed again while it was being migrated", s.path)
+			return zero, durable.Rev{}, fmt.Errorf("store: %s changed again while it was being migrated", s.path)
 		}
 		// An older schema: migrate it in a transaction, then read again.
 		r := &request[T]{s: s, ctx: ctx, load: true}
 		s.do(r)
 		if r.err != nil {
-			return zero, Rev{}, r.err
+			return zero, durable.Rev{}, r.err
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/durable-go/durable"
 )
 
 // memBackend is a Backend in memory, as a database row would be.
@@ -119,7 +121,7 @@ func TestBackendUpdatesReplaceAndValidate(t *testing.T) {
 	if _, err := s.Update(ctx, func(c *counter) error { c.N = -1; return nil }); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("invalid update: %v", err)
 	}
-	if _, err := s.Replace(ctx, counter{N: 7}, Rev{}); !errors.Is(err, ErrConflict) {
+	if _, err := s.Replace(ctx, counter{N: 7}, durable.Rev{}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("Replace with a stale Rev: %v", err)
 	}
 	rev2, err := s.Replace(ctx, counter{N: 7}, rev)
@@ -142,7 +144,7 @@ func TestBackendUpdatesReplaceAndValidate(t *testing.T) {
 func TestBackendMigratesAndReportsCorrupt(t *testing.T) {
 	be := newMemBackend("mem:migrate")
 	be.data = []byte(`{"schema":1,"count":3}`)
-	s, err := Open("x", &Options[counter]{Backend: be, Version: 2, Migrate: map[int]func(map[string]json.RawMessage) error{
+	s, err := Open("x", &Options[counter]{Backend: be, Schema: 2, Migrate: map[int]func(map[string]json.RawMessage) error{
 		1: func(d map[string]json.RawMessage) error { d["n"] = d["count"]; delete(d, "count"); return nil },
 	}})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/durable-go/durable"
@@ -19,7 +18,10 @@ import (
 // written again once published), or durable copies where the filesystem
 // has no hard links.
 
-func backupName(target string, i int) string { return target + ".bak." + strconv.Itoa(i) }
+// backupName is durable.BackupName: the root package owns the scheme
+// (name.bak.1, the newest, to name.bak.N), which durable.Backups, the
+// durable command and its fsck share.
+func backupName(target string, i int) string { return durable.BackupName(target, i) }
 
 // rotate keeps the current version (about to be replaced) as name.bak.1,
 // shifting older backups up to name.bak.N. It runs under the lock, just
@@ -142,12 +144,9 @@ func (s *Store[T]) copyFile(src, dst string, noClobber bool) error {
 // moveAside keeps the damaged file as name.corrupt.<time> and makes that
 // durable, before anything replaces it.
 func (s *Store[T]) moveAside(target string) (string, error) {
-	stamp := time.Now().UTC().Format("2006-01-02T15-04-05.000Z")
+	now := time.Now()
 	for k := 1; k <= 100; k++ {
-		name := target + ".corrupt." + stamp
-		if k > 1 {
-			name += "-" + strconv.Itoa(k)
-		}
+		name := corruptName(target, now, k)
 		err := s.fs.Link(target, name)
 		if sidecar.LinkUnsupported(err) {
 			err = s.copyFile(target, name, true)
@@ -163,13 +162,13 @@ func (s *Store[T]) moveAside(target string) (string, error) {
 		}
 		return name, s.fs.SyncDir(filepath.Dir(target))
 	}
-	return "", fmt.Errorf("no free name for %s.corrupt.%s", target, stamp)
+	return "", fmt.Errorf("no free name for %s", corruptName(target, now, 1))
 }
 
 // keepPreMigration keeps the file target, as it was before migrating from
 // version from, as target.pre-v<from>, durably.
 func (s *Store[T]) keepPreMigration(target string, from int) error {
-	dst := target + ".pre-v" + strconv.Itoa(from)
+	dst := preMigrationName(target, from)
 	if same, err := s.sameFile(target, dst); err != nil {
 		return err
 	} else if !same {

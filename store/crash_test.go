@@ -126,7 +126,7 @@ func nameOf(t *testing.T, content string) string {
 // reopen checks that a crashed state opens to one of the allowed names.
 func reopen(s crashState, name string, backups int, allowed ...string) error {
 	st, err := store.Open(name, &store.Options[Config]{FS: s.fs, Backups: backups})
-	if err != nil && !store.IsWarning(err) {
+	if err != nil {
 		return fmt.Errorf("reopening: %v", err)
 	}
 	c, _, _ := st.Get()
@@ -262,9 +262,12 @@ func TestCrashRecovery(t *testing.T) {
 	torn := v2[:len(v2)/2]
 	m := memWith(t, map[string]string{name: torn, name + ".bak.1": v1})
 	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
-		_, err := store.Open(name, &store.Options[Config]{FS: fsys})
-		if !errors.Is(err, store.ErrCorrupt) {
-			return fmt.Errorf("Open: %v", err)
+		recovered := false
+		_, err := store.Open(name, &store.Options[Config]{FS: fsys, OnRecover: func(r *store.RecoveredError) {
+			recovered = errors.Is(r, store.ErrCorrupt)
+		}})
+		if err != nil || !recovered {
+			return fmt.Errorf("Open: %v, recovery reported: %v", err, recovered)
 		}
 		return nil
 	})
@@ -313,14 +316,14 @@ func TestCrashMigration(t *testing.T) {
 	v1 := `{"schema": 1, "name": "` + strings.Repeat("n", 3000) + `", "other": true}`
 	m := memWith(t, map[string]string{name: v1})
 	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
-		_, err := store.Open(name, &store.Options[migV2]{FS: fsys, Version: 2, Migrate: migrateV1()})
+		_, err := store.Open(name, &store.Options[migV2]{FS: fsys, Schema: 2, Migrate: migrateV1()})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m2 := memWith(t, map[string]string{name: v1})
-	store.Open(name, &store.Options[migV2]{FS: m2, Version: 2, Migrate: migrateV1()})
+	store.Open(name, &store.Options[migV2]{FS: m2, Schema: 2, Migrate: migrateV1()})
 	migrated := readString(t, m2, name)
 	inv := func(s crashState, done bool) error {
 		main := readString(t, s.fs, name)
@@ -333,7 +336,7 @@ func TestCrashMigration(t *testing.T) {
 		case done && main != migrated:
 			return errors.New("Open returned but the migration is not durable")
 		}
-		st, err := store.Open(name, &store.Options[migV2]{FS: s.fs, Version: 2, Migrate: migrateV1()})
+		st, err := store.Open(name, &store.Options[migV2]{FS: s.fs, Schema: 2, Migrate: migrateV1()})
 		if err != nil {
 			return fmt.Errorf("reopening: %v", err)
 		}
@@ -428,19 +431,23 @@ func faultCases(t *testing.T) []faultCase {
 			name:  "recovery",
 			files: map[string]string{name: torn, name + ".bak.1": v1},
 			run: func(f vfs.FS) error {
-				s, err := store.Open(name, &store.Options[Config]{FS: f})
-				if s == nil {
+				var rec *store.RecoveredError
+				s, err := store.Open(name, &store.Options[Config]{FS: f, OnRecover: func(r *store.RecoveredError) {
+					if rec == nil {
+						rec = r
+					}
+				}})
+				if err != nil {
 					return err
 				}
 				c, _, gerr := s.Get()
-				if gerr != nil && !store.IsWarning(gerr) {
+				if gerr != nil {
 					return gerr
 				}
 				if c.Name != "v1" {
 					return fmt.Errorf("recovered %q", c.Name)
 				}
-				var rec *store.RecoveredError
-				if errors.As(err, &rec) && rec.MoveErr != nil {
+				if rec != nil && rec.MoveErr != nil {
 					return rec.MoveErr // reported, value still good
 				}
 				return nil
@@ -469,7 +476,7 @@ func faultCases(t *testing.T) []faultCase {
 			name:  "migration",
 			files: map[string]string{name: v1mig},
 			run: func(f vfs.FS) error {
-				s := &store.Options[migV2]{FS: f, Version: 2, Migrate: migrateV1()}
+				s := &store.Options[migV2]{FS: f, Schema: 2, Migrate: migrateV1()}
 				st, err := store.Open(name, s)
 				if err != nil {
 					return err

@@ -84,7 +84,7 @@
 // with a final newline. A top-level field the program does not know — written
 // by a newer version of the program, or added by hand — is kept on every
 // rewrite, after the known fields, in the order the file had it. With a
-// schema version, its key comes first:
+// schema number, its key comes first:
 //
 //	{
 //	  "schema": 2,
@@ -114,28 +114,40 @@
 // atomically, a bad hand edit, empty, zero-filled, invalid UTF-8, the wrong
 // JSON type, a value that does not fit T — Open and Get take the newest
 // backup that parses, keep the damaged file as name.corrupt.<time> (it is
-// never deleted), put the good version back in place, and report it: an
-// error for which errors.Is(err, ErrCorrupt) holds, a *RecoveredError,
-// returned together with the recovered value, or a call to
-// Options.OnRecover. When no backup parses, the file is left alone and the
-// error is a *CorruptError: the store never falls back to defaults. A
-// missing file is not an error: it reads as Options.Default or the zero T.
+// never deleted), put the good version back in place, and report it with a
+// *RecoveredError (errors.Is(err, ErrCorrupt) holds) given to
+// Options.OnRecover, or kept for Store.Warnings without it. When no backup
+// parses, the file is left alone and Open or Get fails with a
+// *CorruptError: the store never falls back to defaults. A missing file is
+// not an error: it reads as Options.Default or the zero T.
 //
-// # Schema versions
+// # Errors and warnings
 //
-// With Options.Version set, the file carries its schema version (the
-// "schema" key by default). A file from an older version is migrated on
-// first access, inside a transaction: Options.Migrate[v] turns the top-level
-// object of version v into version v+1, the file as it was is kept as
-// name.pre-v<v>, and the migrated document is written. A file written by a
-// newer version is read as it is and keeps its version number.
+// As everywhere in Go, a non-nil error means the call failed and its other
+// results are not to be used: Open and Get never return a value together
+// with an error. What they find that is not a failure — a recovery from a
+// backup, a secret file that others can read — goes to Options.OnRecover
+// and Options.OnInsecure, or, without them, waits in Store.Warnings (where
+// nothing is logged: a program that wants to tell its user asks there).
+//
+// # Schemas
+//
+// With Options.Schema set, the file carries its schema number (the
+// "schema" key by default). A file with an older schema is migrated on
+// first access, inside a transaction: Options.Migrate[n] turns the top-level
+// object of schema n into schema n+1, the file as it was is kept as
+// name.pre-v<n>, and the migrated document is written. A file written for a
+// newer schema is read as it is and keeps its number. (The word "version"
+// is kept for format constants; a document's content hash is its
+// revision, durable.Rev.)
 //
 // # Secrets
 //
 // Options.Secret is the preset for credentials: a new file is created 0o600
 // in a 0o700 directory, a wider Perm is refused, and an existing file that
 // group or others can read is reported with a warning (an *InsecureError,
-// errors.Is(err, ErrInsecure)), never silently chmod-ed. Backups and damaged
+// errors.Is(err, ErrInsecure), to Options.OnInsecure or Store.Warnings),
+// never silently chmod-ed. Backups and damaged
 // copies have the mode of the file they keep.
 //
 // # Other backends

@@ -17,16 +17,17 @@ var (
 	// It is durable.ErrConflict.
 	ErrConflict = durable.ErrConflict
 	// ErrCorrupt: the file does not parse. It is durable.ErrCorrupt; the
-	// error that carries it is a *RecoveredError (a good version was
-	// recovered from a backup) or a *CorruptError (none was).
+	// error that carries it is a *CorruptError (no good version could be
+	// recovered) or, from Update and Replace without Options.OnRecover,
+	// a *RecoveredError (one was, and the change was not applied to it).
 	ErrCorrupt = durable.ErrCorrupt
 	// ErrInvalid: an update was refused because the document it produced
 	// is invalid: Options.Validate refused it, or it does not encode to
 	// JSON that decodes back. Nothing was written.
 	ErrInvalid = errors.New("store: invalid document")
-	// ErrInsecure is carried by the warning (an *InsecureError) that Open
-	// and Get return, with the value, when a secret file can be read by
-	// its group or by others.
+	// ErrInsecure is carried by the *InsecureError that Open and Get
+	// report (to Options.OnInsecure, or Warnings) when a secret file can
+	// be read by its group or by others.
 	ErrInsecure = errors.New("store: secret file is readable by others")
 )
 
@@ -34,11 +35,11 @@ var (
 // good backup was used instead. The damaged file is never deleted: it is
 // kept as MovedTo, and the recovered version replaces it.
 //
-// Open and Get return it as a warning alongside the recovered value (see
-// IsWarning); with Options.OnRecover set, they call that instead. Update
-// and Replace, without OnRecover, restore the backup but do not apply the
-// change on top of it: they return this error, so that the caller decides
-// whether the change still makes sense.
+// Whoever finds it tells Options.OnRecover. Without OnRecover, Open and Get
+// return the recovered value with a nil error and keep this for
+// Store.Warnings, while Update and Replace restore the backup but do not
+// apply the change on top of it: they fail with this error, so that the
+// caller decides whether the change still makes sense.
 type RecoveredError struct {
 	Path    string // the document
 	Cause   error  // why it did not parse
@@ -79,8 +80,9 @@ func (e *CorruptError) Error() string {
 func (e *CorruptError) Unwrap() []error { return []error{ErrCorrupt, e.Cause} }
 
 // InsecureError warns that a secret file (Options.Secret) can be read by
-// its group or by others. The value is still returned; the mode is never
-// changed behind the user's back.
+// its group or by others. Open and Get report it to Options.OnInsecure (or
+// Store.Warnings) and still return the value; the mode is never changed
+// behind the user's back.
 type InsecureError struct {
 	Path string
 	Mode fs.FileMode
@@ -115,7 +117,14 @@ func (e *invalidError) Error() string {
 func (e *invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
 
 // IsWarning reports whether err carries only warnings (*RecoveredError,
-// *InsecureError), so that the value returned with it is good to use.
+// *InsecureError).
+//
+// Deprecated: Open and Get no longer return a value together with an
+// error: their warnings go to Options.OnRecover and Options.OnInsecure, or
+// wait in Store.Warnings, and every error they return is a failure, for
+// which IsWarning is false. (Update and Replace fail with a
+// *RecoveredError when they recovered the file without OnRecover: that is
+// a failure of the update, which was not applied.)
 func IsWarning(err error) bool {
 	if err == nil {
 		return false

@@ -94,21 +94,27 @@ func ExampleStore_Get_recovered() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "settings.json")
-	s, _ := store.Open(path, &store.Options[Settings]{})
+	s, _ := store.Open(path, &store.Options[Settings]{
+		// Tell the user; without OnRecover it waits in s.Warnings().
+		OnRecover: func(rec *store.RecoveredError) {
+			fmt.Println("corrupt:", errors.Is(rec, store.ErrCorrupt))
+			fmt.Println("recovered from:", filepath.Base(rec.Backup))
+		},
+	})
 	s.Update(context.Background(), func(s *Settings) error { s.Theme = "dark"; return nil })
 	s.Update(context.Background(), func(s *Settings) error { s.Theme = "solarized"; return nil })
 
 	// Another program tears the file.
 	os.WriteFile(path, []byte(`{"theme": "sol`), 0o644)
 
+	// A recovery is not a failure: err is nil and settings is good.
 	settings, _, err := s.Get()
-	var rec *store.RecoveredError
-	if errors.As(err, &rec) {
-		fmt.Println("corrupt:", errors.Is(err, store.ErrCorrupt))
-		fmt.Println("recovered from:", filepath.Base(rec.Backup))
-		damaged, _ := filepath.Glob(path + ".corrupt.*")
-		fmt.Println("damaged copies kept:", len(damaged))
+	if err != nil {
+		fmt.Println("failed:", err)
+		return
 	}
+	damaged, _ := filepath.Glob(path + ".corrupt.*")
+	fmt.Println("damaged copies kept:", len(damaged))
 	fmt.Println("theme:", settings.Theme)
 	// Output:
 	// corrupt: true

@@ -62,7 +62,7 @@ type state struct {
 
 	// versions hashes the documents this state writes, each against the
 	// one before: a change of one member rehashes a few KiB.
-	versions durable.VersionTracker
+	versions durable.RevTracker
 }
 
 // holds reports whether the state matches the file content old (nil: the
@@ -74,12 +74,12 @@ func (st *state) holds(old []byte) bool {
 	return !st.missing && bytes.Equal(old, st.file)
 }
 
-// rev is the Rev of the content the state matches.
-func (st *state) rev() Rev {
+// rev is the durable.Rev of the content the state matches.
+func (st *state) rev() durable.Rev {
 	if st.missing {
-		return Rev{}
+		return durable.Rev{}
 	}
-	return st.versions.Version(st.file)
+	return st.versions.Rev(st.file)
 }
 
 // parsed is a file's content, decoded.

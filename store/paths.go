@@ -9,15 +9,23 @@ import (
 	"strings"
 )
 
-// A PathOption changes where ConfigPath and StatePath look.
-type PathOption func(*pathOptions)
+// An Option changes what a function of this package does: ConfigPath and
+// StatePath, which, like os.UserConfigDir, are one call and done, take
+// them as variadic values; Open, whose Store lives on, takes *Options
+// instead (the module's rule, see the README).
+type Option func(*pathOptions)
+
+// PathOption is Option's old name.
+//
+// Deprecated: use Option.
+type PathOption = Option
 
 type pathOptions struct{ xdg bool }
 
 // XDG uses the XDG layout on macOS too (~/.config, ~/.local/state, or
 // $XDG_CONFIG_HOME and $XDG_STATE_HOME), as command-line tools there
 // usually do, instead of ~/Library/Application Support.
-func XDG() PathOption { return func(o *pathOptions) { o.xdg = true } }
+func XDG() Option { return func(o *pathOptions) { o.xdg = true } }
 
 // ConfigPath returns the path of file in app's per-user configuration
 // directory:
@@ -29,7 +37,7 @@ func XDG() PathOption { return func(o *pathOptions) { o.xdg = true } }
 // It creates nothing; the store creates missing directories when it first
 // writes (0o700 for secret files). app must be a single path element and
 // file a relative path that stays inside it.
-func ConfigPath(app, file string, opts ...PathOption) (string, error) {
+func ConfigPath(app, file string, opts ...Option) (string, error) {
 	return userPath("config", app, file, opts)
 }
 
@@ -40,11 +48,11 @@ func ConfigPath(app, file string, opts ...PathOption) (string, error) {
 //   - Linux and other Unix: $XDG_STATE_HOME/app/file, or ~/.local/state/app/file
 //   - macOS: ~/Library/Application Support/app/file (with XDG: as on Linux)
 //   - Windows: %LocalAppData%\app\file
-func StatePath(app, file string, opts ...PathOption) (string, error) {
+func StatePath(app, file string, opts ...Option) (string, error) {
 	return userPath("state", app, file, opts)
 }
 
-func userPath(kind, app, file string, opts []PathOption) (string, error) {
+func userPath(kind, app, file string, opts []Option) (string, error) {
 	var o pathOptions
 	for _, opt := range opts {
 		opt(&o)

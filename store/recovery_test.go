@@ -73,12 +73,19 @@ func TestRecoverEveryCorruption(t *testing.T) {
 			vfs.WriteFile(m, name, []byte(bad), 0o644)
 
 			s, err := store.Open(name, &store.Options[Config]{FS: m, Backups: 2})
-			var rec *store.RecoveredError
-			if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &rec) || !store.IsWarning(err) || s == nil {
-				t.Fatalf("Open: err = %v", err)
+			if err != nil || s == nil {
+				t.Fatalf("Open: a recovery is not a failure, err = %v", err)
 			}
-			if filepath.Base(rec.Backup) != "config.json.bak.1" || rec.MovedTo == "" || !strings.Contains(err.Error(), rec.MovedTo) {
+			warns, dropped := s.Warnings()
+			var rec *store.RecoveredError
+			if len(warns) != 1 || dropped != 0 || !errors.Is(warns[0], store.ErrCorrupt) || !errors.As(warns[0], &rec) {
+				t.Fatalf("Warnings = %v, %d; want one RecoveredError", warns, dropped)
+			}
+			if filepath.Base(rec.Backup) != "config.json.bak.1" || rec.MovedTo == "" || !strings.Contains(rec.Error(), rec.MovedTo) {
 				t.Fatalf("recovery report: %+v", rec)
+			}
+			if again, _ := s.Warnings(); len(again) != 0 {
+				t.Fatalf("Warnings kept what it returned: %v", again)
 			}
 			got, _, err := s.Get()
 			if err != nil || got.Name != "v2" {
@@ -163,7 +170,7 @@ func TestCorruptWithoutBackupIsLeftAlone(t *testing.T) {
 		vfs.WriteFile(m, "/c.json", []byte(bad), 0o644)
 		_, err := store.Open("/c.json", &store.Options[Config]{FS: m, Backups: backups})
 		var ce *store.CorruptError
-		if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &ce) || store.IsWarning(err) {
+		if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &ce) {
 			t.Fatalf("backups %d: Open = %v, want a CorruptError", backups, err)
 		}
 		if _, _, err := st.Get(); !errors.As(err, &ce) {
@@ -209,13 +216,23 @@ func TestRecoverOnReadOnlyFilesystem(t *testing.T) {
 	m := vfs.NewMem()
 	threeVersions(t, m, "/c.json")
 	vfs.WriteFile(m, "/c.json", []byte(`{"name":`), 0o644)
-	s, err := store.Open("/c.json", &store.Options[Config]{FS: readOnly{m}, Backups: 2})
-	var rec *store.RecoveredError
-	if !errors.As(err, &rec) || rec.MovedTo != "" || rec.MoveErr == nil || s == nil {
-		t.Fatalf("Open on a read-only fs: %v", err)
+	var told []*store.RecoveredError
+	s, err := store.Open("/c.json", &store.Options[Config]{FS: readOnly{m}, Backups: 2,
+		OnRecover: func(r *store.RecoveredError) { told = append(told, r) }})
+	if err != nil || len(told) != 1 || told[0].MovedTo != "" || told[0].MoveErr == nil || s == nil {
+		t.Fatalf("Open on a read-only fs: %v, told %+v", err, told)
 	}
-	if c, _, err := s.Get(); c.Name != "v2" || !errors.Is(err, store.ErrCorrupt) {
-		t.Fatalf("Get: %+v %v", c, err)
+	if c, _, err := s.Get(); c.Name != "v2" || err != nil || len(told) != 2 {
+		t.Fatalf("Get: %+v %v, told %d", c, err, len(told))
+	}
+	// Without OnRecover, the same recoveries wait in Warnings.
+	s2, err := store.Open("/c.json", &store.Options[Config]{FS: readOnly{m}, Backups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Get()
+	if w, _ := s2.Warnings(); len(w) != 2 || !errors.Is(w[1], store.ErrCorrupt) {
+		t.Fatalf("Warnings without OnRecover: %v", w)
 	}
 	if got := readString(t, m, "/c.json"); got != `{"name":` {
 		t.Fatal("the file changed")
@@ -244,7 +261,7 @@ func TestMigrations(t *testing.T) {
 	m := vfs.NewMem()
 	v1 := `{"schema": 1, "name": "demo", "keep": {"me": true}, "port": "80"}`
 	vfs.WriteFile(m, "/c.json", []byte(v1), 0o644)
-	s, err := store.Open("/c.json", &store.Options[V3]{FS: m, Version: 3, Migrate: migrate})
+	s, err := store.Open("/c.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: migrate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +279,7 @@ func TestMigrations(t *testing.T) {
 
 	// A failing migration changes nothing.
 	vfs.WriteFile(m, "/f.json", []byte(`{"schema":1,"name":"x"}`), 0o644)
-	_, err = store.Open("/f.json", &store.Options[V3]{FS: m, Version: 3, Migrate: map[int]func(map[string]json.RawMessage) error{
+	_, err = store.Open("/f.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: map[int]func(map[string]json.RawMessage) error{
 		2: func(map[string]json.RawMessage) error { return errors.New("cannot") },
 	}})
 	var me *store.MigrationError
@@ -275,7 +292,7 @@ func TestMigrations(t *testing.T) {
 
 	// A newer file is read as is and keeps its version.
 	vfs.WriteFile(m, "/n.json", []byte(`{"schema":9,"title":"t","port":1,"v9_only":[1]}`), 0o644)
-	n := open(t, "/n.json", &store.Options[V3]{FS: m, Version: 3, Migrate: migrate})
+	n := open(t, "/n.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: migrate})
 	n.Update(ctx, func(c *V3) error { c.Port = 2; return nil })
 	if got := readString(t, m, "/n.json"); !strings.Contains(got, `"schema": 9`) || !strings.Contains(got, `"v9_only"`) {
 		t.Fatalf("newer file: %s", got)
@@ -283,7 +300,7 @@ func TestMigrations(t *testing.T) {
 
 	// A file from before versions existed is version 0.
 	vfs.WriteFile(m, "/z.json", []byte(`{"name":"old","port":"1"}`), 0o644)
-	z := open(t, "/z.json", &store.Options[V3]{FS: m, Version: 3, Migrate: migrate})
+	z := open(t, "/z.json", &store.Options[V3]{FS: m, Schema: 3, Migrate: migrate})
 	if c, _, _ := z.Get(); c.Title != "old" || c.Port != 1 {
 		t.Fatalf("version 0: %+v", c)
 	}
@@ -291,9 +308,38 @@ func TestMigrations(t *testing.T) {
 		t.Fatal("no pre-v0 copy")
 	}
 	// A new file gets the current version.
-	fresh := open(t, "/new.json", &store.Options[V3]{FS: m, Version: 3})
+	fresh := open(t, "/new.json", &store.Options[V3]{FS: m, Schema: 3})
 	fresh.Update(ctx, func(c *V3) error { c.Title = "t"; return nil })
 	if got := readString(t, m, "/new.json"); !strings.HasPrefix(got, "{\n  \"schema\": 3,") {
 		t.Fatalf("new file: %s", got)
+	}
+}
+
+// Options.Version, Schema's deprecated name, still turns schemas on, and
+// the two names may not disagree.
+func TestDeprecatedVersionIsSchema(t *testing.T) {
+	type V2 struct {
+		Name string `json:"name"`
+	}
+	m := vfs.NewMem()
+	vfs.WriteFile(m, "/old.json", []byte(`{"schema":1,"nom":"x"}`), 0o644)
+	migrate := map[int]func(map[string]json.RawMessage) error{
+		1: func(d map[string]json.RawMessage) error { d["name"] = d["nom"]; delete(d, "nom"); return nil },
+	}
+	s, err := store.Open("/old.json", &store.Options[V2]{FS: m, Version: 2, Migrate: migrate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := s.Get(); v.Name != "x" {
+		t.Fatalf("the deprecated Version did not migrate: %+v", v)
+	}
+	if got := readString(t, m, "/old.json"); !strings.Contains(got, `"schema": 2`) {
+		t.Fatalf("file after the deprecated Version's migration: %s", got)
+	}
+	if _, err := store.Open("/other.json", &store.Options[V2]{FS: m, Schema: 2, Version: 3}); err == nil {
+		t.Fatal("Schema 2 with Version 3 was accepted")
+	}
+	if _, err := store.Open("/same.json", &store.Options[V2]{FS: m, Schema: 2, Version: 2}); err != nil {
+		t.Fatalf("Schema and Version agreeing: %v", err)
 	}
 }

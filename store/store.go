@@ -17,23 +17,27 @@ import (
 	"github.com/durable-go/durable/vfs"
 )
 
-// Rev identifies one version of a document: the content hash of the file.
-// The zero Rev stands for "the file does not exist". It is a
-// durable.Version, so it also works with durable.IfVersion.
-type Rev = durable.Version
+// Rev is durable.Rev, the content hash of a document's file, which Get,
+// Update and Replace use directly.
+//
+// Deprecated: use durable.Rev.
+type Rev = durable.Rev
 
 // Options configure a Store. The zero value (or nil) is a plain JSON file,
 // pretty-printed, with one backup.
 type Options[T any] struct {
 	// FS is the filesystem (vfs.OS by default); tests pass a vfs.MemFS.
 	FS vfs.FS
-	// Perm is the mode of a new file: 0o644 by default, 0o600 with Secret.
-	// An existing file keeps its mode.
+	// Perm is the mode of a new file, less the umask: 0o600 by default,
+	// as for every file this module and the durable command create, since
+	// state files often hold secrets (set 0o644 for a file others should
+	// read). An existing file keeps its mode.
 	Perm fs.FileMode
 	// Secret is the preset for credentials: new files are 0o600 in 0o700
-	// directories, a wider Perm is refused, and Open and Get warn (an
-	// *InsecureError, errors.Is(err, ErrInsecure)) when an existing file
-	// can be read by group or others. The mode is never widened.
+	// directories, a wider Perm is refused, and Open and Get report an
+	// existing file that group or others can read (an *InsecureError, to
+	// OnInsecure or Warnings). The mode is never widened, nor narrowed
+	// behind the user's back.
 	Secret bool
 
 	// Indent is the indentation ("  " by default). Compact writes one line.
@@ -57,21 +61,36 @@ type Options[T any] struct {
 	// written always reads back.
 	Validate func(T) error
 	// OnRecover, if set, is told when a corrupt file was replaced by the
-	// newest good backup, instead of Get and Open returning a warning and
-	// Update refusing to apply its change on top of the recovered version.
+	// newest good backup, by whichever call found it (Open, Get, Update,
+	// Replace), in that call's goroutine or its batch leader's. Update
+	// and Replace then apply their change on top of the recovered
+	// version. Without it, Open and Get keep the *RecoveredError for
+	// Warnings (a recovery is not a failure: they return the recovered
+	// value and a nil error), and Update and Replace publish the
+	// recovered version alone and fail with the *RecoveredError, so that
+	// the caller decides whether its change still makes sense.
 	OnRecover func(*RecoveredError)
+	// OnInsecure, if set, is told when Open or Get finds that a Secret
+	// file can be read by its group or others; without it the
+	// *InsecureError is kept for Warnings.
+	OnInsecure func(*InsecureError)
 
-	// Version is the schema version this program writes, stored in the
+	// Schema is the schema number this program writes, stored in the
 	// file under SchemaKey ("schema" by default); 0 turns schemas off.
-	// A file with an older version is migrated on first access, inside a
-	// transaction: Migrate[v] turns version v into v+1 (a missing step
+	// A file with an older schema is migrated on first access, inside a
+	// transaction: Migrate[n] turns schema n into n+1 (a missing step
 	// leaves the document as it is), the file as it was is kept as
 	// name.pre-v<old>, and the migrated document is written. A file from a
-	// newer version is read as it is and keeps its version number. T must
-	// be a struct without a field for SchemaKey.
-	Version   int
+	// newer schema is read as it is and keeps its number. T must be a
+	// struct without a field for SchemaKey.
+	Schema    int
 	SchemaKey string
 	Migrate   map[int]func(doc map[string]json.RawMessage) error
+
+	// Version is Schema's old name, honoured when Schema is 0.
+	//
+	// Deprecated: use Schema.
+	Version int
 
 	// PollInterval is how often Watch looks at the file (1s by default).
 	PollInterval time.Duration
@@ -104,22 +123,22 @@ type Store[T any] struct {
 	mu        sync.Mutex
 	seen      fs.FileInfo // the file as of the last Get (nil: it did not exist)
 	seenValid bool
+
+	warns warnings // what Open and Get found that no callback took (warnings.go)
 }
 
 // Open opens the document at path, reading and checking it at once: a file
 // that does not parse is recovered from its newest good backup (see
 // RecoveredError), an older schema is migrated. A missing file is not an
-// error. The error may be a warning (IsWarning) that comes with a usable
-// Store.
+// error. A non-nil error means Open failed and the Store is nil; what it
+// found that is not a failure (a recovery, a secret file others can read)
+// goes to Options.OnRecover and OnInsecure, or waits in Warnings.
 func Open[T any](path string, opts *Options[T]) (*Store[T], error) {
 	s, err := newStore(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	if _, _, err := s.Get(); err != nil {
-		if IsWarning(err) {
-			return s, err
-		}
 		return nil, err
 	}
 	return s, nil
@@ -137,10 +156,7 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 	}
 	s.perm = o.Perm
 	if s.perm == 0 {
-		s.perm = 0o644
-		if o.Secret {
-			s.perm = 0o600
-		}
+		s.perm = 0o600
 	}
 	if o.Secret && s.perm&0o077 != 0 {
 		return nil, fmt.Errorf("store: %s: refusing mode %#o for a secret file (group or others could read it)", path, s.perm)
@@ -162,21 +178,27 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 	}
 	schemaKey := ""
 	t := reflect.TypeFor[T]()
+	schema := o.Schema
+	if schema == 0 {
+		schema = o.Version
+	}
 	switch {
-	case o.Version < 0:
-		return nil, fmt.Errorf("store: %s: negative schema version %d", path, o.Version)
-	case o.Version == 0 && len(o.Migrate) > 0:
-		return nil, fmt.Errorf("store: %s: migrations need Options.Version", path)
-	case o.Version > 0:
+	case schema < 0:
+		return nil, fmt.Errorf("store: %s: negative schema number %d", path, schema)
+	case o.Schema != 0 && o.Version != 0 && o.Schema != o.Version:
+		return nil, fmt.Errorf("store: %s: Options.Schema %d and its deprecated name Options.Version %d disagree", path, o.Schema, o.Version)
+	case schema == 0 && len(o.Migrate) > 0:
+		return nil, fmt.Errorf("store: %s: migrations need Options.Schema", path)
+	case schema > 0:
 		schemaKey = o.SchemaKey
 		if schemaKey == "" {
 			schemaKey = "schema"
 		}
 		if t.Kind() != reflect.Struct || jsonenc.Custom(t) {
-			return nil, fmt.Errorf("store: %s: a schema version needs T to be a plain struct, not %v", path, t)
+			return nil, fmt.Errorf("store: %s: a schema number needs T to be a plain struct, not %v", path, t)
 		}
 	}
-	s.c = newFormat(t, indent, schemaKey, o.Version)
+	s.c = newFormat(t, indent, schemaKey, schema)
 	if schemaKey != "" {
 		s.c.schemaKey = "" // knows must not skip it
 		known := s.c.knows(schemaKey)
@@ -204,59 +226,62 @@ func (s *Store[T]) Path() string { return s.path }
 
 // Get reads the document. It takes no lock: every write replaces the file
 // atomically, so it reads one complete version. A missing file gives
-// Options.Default (or the zero T) and the zero Rev.
+// Options.Default (or the zero T) and the zero durable.Rev, which stands for
+// "the file does not exist".
 //
 // A file that does not parse is recovered from the newest good backup, the
-// damaged file kept as name.corrupt.<time>, and reported through a
-// *RecoveredError returned with the recovered value (or OnRecover). A file
-// with an older schema is migrated. With no good backup, Get returns a
-// *CorruptError and leaves the file alone. The error may be a warning: see
-// IsWarning.
-func (s *Store[T]) Get() (T, Rev, error) {
+// damaged file kept as name.corrupt.<time>: Get returns the recovered value
+// with a nil error and reports the *RecoveredError to Options.OnRecover
+// (or Warnings). A file with an older schema is migrated. With no good
+// backup, Get returns a *CorruptError and leaves the file alone. A non-nil
+// error always means Get failed: the value is then the zero T.
+func (s *Store[T]) Get() (T, durable.Rev, error) {
 	if s.be != nil {
 		return s.getBackend(context.Background())
 	}
 	var zero T
-	var fixErr, warn error
+	var fixErr error
 	for attempt := 0; ; attempt++ {
 		target, err := s.target()
 		if err != nil {
-			return zero, Rev{}, err
+			return zero, durable.Rev{}, err
 		}
 		fi, statErr := s.fs.Stat(target)
 		data, err := readFile(s.fs, target)
 		if errors.Is(err, fs.ErrNotExist) {
 			s.noteSeen(nil)
-			return s.defaultValue(), Rev{}, warn
+			return s.defaultValue(), durable.Rev{}, nil
 		}
 		if err != nil {
-			return zero, Rev{}, &fs.PathError{Op: "read", Path: s.path, Err: err}
+			return zero, durable.Rev{}, &fs.PathError{Op: "read", Path: s.path, Err: err}
 		}
-		rev := durable.VersionOf(data)
+		rev := durable.RevOf(data)
 		p, perr := s.c.parse(data)
 		if perr == nil && !s.needsMigration(p) {
 			if statErr == nil {
 				s.noteSeen(fi)
 				if ie := s.insecure(fi); ie != nil {
-					warn = errors.Join(warn, ie)
+					s.insecureFile(ie)
 				}
 			}
-			return p.val.Interface().(T), rev, warn
+			return p.val.Interface().(T), rev, nil
 		}
 		if attempt == 0 {
 			// Corrupt, or an older schema: fix it under the lock, then
 			// read again.
 			r := &request[T]{s: s, ctx: context.Background(), load: true}
 			s.do(r)
-			if r.warn != nil {
-				warn = r.warn
-			}
 			if r.err == nil {
+				// A recovery that was not written did not happen:
+				// only one that was is reported.
+				if rec, ok := r.warn.(*RecoveredError); ok {
+					s.recovered(rec)
+				}
 				continue
 			}
 			var ce *CorruptError
 			if errors.As(r.err, &ce) {
-				return zero, Rev{}, r.err
+				return zero, durable.Rev{}, r.err
 			}
 			fixErr = r.err
 		} else if fixErr == nil {
@@ -269,37 +294,31 @@ func (s *Store[T]) Get() (T, Rev, error) {
 }
 
 // fromMemory answers Get when the file could not be repaired on disk.
-func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixErr error) (T, Rev, error) {
+func (s *Store[T]) fromMemory(target string, data []byte, p *parsed, perr, fixErr error) (T, durable.Rev, error) {
 	var zero T
-	var warn error
 	if perr != nil {
 		bp, bpath, _, tried, err := s.findBackup(target)
 		if err != nil {
-			return zero, Rev{}, err
+			return zero, durable.Rev{}, err
 		}
 		if bp == nil {
-			return zero, Rev{}, &CorruptError{Path: s.path, Cause: perr, Tried: tried}
+			return zero, durable.Rev{}, &CorruptError{Path: s.path, Cause: perr, Tried: tried}
 		}
 		p = bp
-		rec := &RecoveredError{Path: s.path, Cause: perr, Backup: bpath, MoveErr: fixErr}
-		if s.opt.OnRecover != nil {
-			s.opt.OnRecover(rec)
-		} else {
-			warn = rec
-		}
+		s.recovered(&RecoveredError{Path: s.path, Cause: perr, Backup: bpath, MoveErr: fixErr})
 	}
 	if s.needsMigration(p) {
 		mdata, err := s.c.migrate(p, s.opt.Migrate)
 		if err != nil {
-			return zero, Rev{}, err
+			return zero, durable.Rev{}, err
 		}
 		mp, err := s.c.parse(mdata)
 		if err != nil {
-			return zero, Rev{}, &MigrationError{From: p.version, To: s.c.version, Err: err}
+			return zero, durable.Rev{}, &MigrationError{From: p.version, To: s.c.version, Err: err}
 		}
 		p = mp
 	}
-	return p.val.Interface().(T), durable.VersionOf(data), warn
+	return p.val.Interface().(T), durable.RevOf(data), nil
 }
 
 func (s *Store[T]) needsMigration(p *parsed) bool {
@@ -314,7 +333,7 @@ func (s *Store[T]) defaultValue() T {
 	return zero
 }
 
-func (s *Store[T]) insecure(fi fs.FileInfo) error {
+func (s *Store[T]) insecure(fi fs.FileInfo) *InsecureError {
 	if !s.opt.Secret || runtime.GOOS == "windows" || fi == nil {
 		return nil
 	}
@@ -327,7 +346,7 @@ func (s *Store[T]) insecure(fi fs.FileInfo) error {
 // Update runs fn on the latest version of the document and publishes the
 // result: it takes the cross-process lock, loads the file if another
 // process changed it, calls fn, validates, writes durably (rotating the
-// backups) and unlocks. It returns the new Rev once that version is on
+// backups) and unlocks. It returns the new revision once that version is on
 // disk.
 //
 // fn returning ErrNoChange (or durable.ErrNoChange) leaves the document as
@@ -335,12 +354,12 @@ func (s *Store[T]) insecure(fi fs.FileInfo) error {
 // fn changed before failing is undone. Concurrent Updates in one process
 // are coalesced into one write: each fn runs exactly once, in order, and
 // sees the result of the ones before it. ctx bounds the wait for the lock.
-func (s *Store[T]) Update(ctx context.Context, fn func(*T) error) (Rev, error) {
+func (s *Store[T]) Update(ctx context.Context, fn func(*T) error) (durable.Rev, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return Rev{}, err
+		return durable.Rev{}, err
 	}
 	r := &request[T]{s: s, ctx: ctx, fn: fn}
 	s.do(r)
@@ -353,21 +372,21 @@ func (s *Store[T]) Update(ctx context.Context, fn func(*T) error) (Rev, error) {
 // long before they write, such as an editor; Update never conflicts.
 // v is copied through its JSON form, so the store shares nothing with the
 // caller (and fields encoding/json ignores are not kept).
-func (s *Store[T]) Replace(ctx context.Context, v T, ifRev Rev) (Rev, error) {
+func (s *Store[T]) Replace(ctx context.Context, v T, ifRev durable.Rev) (durable.Rev, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return Rev{}, err
+		return durable.Rev{}, err
 	}
 	// Keep a private copy, so the caller's maps and slices are not shared.
 	b, err := json.Marshal(&v)
 	if err != nil {
-		return Rev{}, &invalidError{err}
+		return durable.Rev{}, &invalidError{err}
 	}
 	cp := new(T)
 	if err := json.Unmarshal(b, cp); err != nil {
-		return Rev{}, &invalidError{fmt.Errorf("the encoding does not decode back: %w", err)}
+		return durable.Rev{}, &invalidError{fmt.Errorf("the encoding does not decode back: %w", err)}
 	}
 	r := &request[T]{s: s, ctx: ctx, replace: cp, ifRev: ifRev}
 	s.do(r)

@@ -61,7 +61,7 @@ func TestMissingFileIsDefaultNotError(t *testing.T) {
 	path := filepath.Join(testdir.New(t), "sub", "config.json")
 	s := open(t, path, &store.Options[Config]{Default: func() Config { return Config{Name: "default", Port: 80} }})
 	c, rev, err := s.Get()
-	if err != nil || c.Name != "default" || rev != (store.Rev{}) {
+	if err != nil || c.Name != "default" || rev != (durable.Rev{}) {
 		t.Fatalf("Get of a missing file: %+v %v %v", c, rev, err)
 	}
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
@@ -75,11 +75,11 @@ func TestMissingFileIsDefaultNotError(t *testing.T) {
 	if string(b) != "{\n  \"name\": \"default\",\n  \"port\": 81\n}\n" {
 		t.Fatalf("file:\n%s", b)
 	}
-	if rev != durable.VersionOf(b) {
-		t.Fatalf("rev %v is not the file's version %v", rev, durable.VersionOf(b))
+	if rev != durable.RevOf(b) {
+		t.Fatalf("rev %v is not the file's version %v", rev, durable.RevOf(b))
 	}
 	fi, _ := os.Stat(path)
-	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o644&^umask() {
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600&^umask() {
 		t.Errorf("new file mode %v", fi.Mode())
 	}
 }
@@ -104,7 +104,7 @@ func TestUpdateNoChangeErrorsAndPanics(t *testing.T) {
 			c.Servers["b"] = Server{}
 			return sentinel
 		})
-		if err != nil || rev != durable.VersionOf([]byte(before)) {
+		if err != nil || rev != durable.RevOf([]byte(before)) {
 			t.Fatalf("%v: rev %v err %v", sentinel, rev, err)
 		}
 	}
@@ -182,10 +182,10 @@ func (b *badRoundTrip) UnmarshalJSON(d []byte) error {
 func TestReplaceConflict(t *testing.T) {
 	m := vfs.NewMem()
 	s := open(t, "/c.json", &store.Options[Config]{FS: m})
-	if _, err := s.Replace(ctx, Config{Name: "first"}, store.Rev{}); err != nil {
+	if _, err := s.Replace(ctx, Config{Name: "first"}, durable.Rev{}); err != nil {
 		t.Fatalf("create-if-absent: %v", err)
 	}
-	if _, err := s.Replace(ctx, Config{Name: "again"}, store.Rev{}); !errors.Is(err, store.ErrConflict) || !errors.Is(err, durable.ErrConflict) {
+	if _, err := s.Replace(ctx, Config{Name: "again"}, durable.Rev{}); !errors.Is(err, store.ErrConflict) || !errors.Is(err, durable.ErrConflict) {
 		t.Fatalf("second create-if-absent: %v", err)
 	}
 	c, rev, _ := s.Get()
@@ -277,7 +277,7 @@ func TestCoalescing(t *testing.T) {
 	var order []int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	revs := make([]store.Rev, n)
+	revs := make([]durable.Rev, n)
 	for i := range n {
 		wg.Go(func() {
 			rev, err := s.Update(ctx, func(c *Config) error {
@@ -309,7 +309,7 @@ func TestCoalescing(t *testing.T) {
 	if c.Port != n-fails || c.Name != "" || calls.Load() != n || len(c.Tags) != 1 {
 		t.Fatalf("port %d (want %d), name %q, %d calls for %d updates", c.Port, n-fails, c.Name, calls.Load(), n)
 	}
-	distinct := map[store.Rev]bool{}
+	distinct := map[durable.Rev]bool{}
 	for i, r := range revs {
 		if i%10 != 3 {
 			distinct[r] = true
@@ -379,13 +379,27 @@ func TestSecret(t *testing.T) {
 	}
 	os.Chmod(path, 0o640)
 	s2, err := store.Open(path, &store.Options[Config]{Secret: true})
-	var ie *store.InsecureError
-	if !errors.Is(err, store.ErrInsecure) || !errors.As(err, &ie) || !store.IsWarning(err) || s2 == nil {
-		t.Fatalf("Open of a 0640 secret: %v", err)
+	if err != nil || s2 == nil {
+		t.Fatalf("Open of a 0640 secret fails: %v", err)
 	}
 	c, _, err := s2.Get()
-	if !errors.Is(err, store.ErrInsecure) || c.Name != "token2" {
+	if err != nil || c.Name != "token2" {
 		t.Fatalf("Get of a 0640 secret: %+v %v", c, err)
+	}
+	// Open's and Get's findings wait in Warnings, the same one kept once.
+	warns, _ := s2.Warnings()
+	var ie *store.InsecureError
+	if len(warns) != 1 || !errors.Is(warns[0], store.ErrInsecure) || !errors.As(warns[0], &ie) || ie.Mode.Perm() != 0o640 {
+		t.Fatalf("Warnings of a 0640 secret: %v", warns)
+	}
+	// OnInsecure takes them instead.
+	var told []*store.InsecureError
+	s3, err := store.Open(path, &store.Options[Config]{Secret: true, OnInsecure: func(e *store.InsecureError) { told = append(told, e) }})
+	if err != nil || len(told) != 1 || told[0].Path != path {
+		t.Fatalf("OnInsecure: %v, told %v", err, told)
+	}
+	if w, _ := s3.Warnings(); len(w) != 0 {
+		t.Fatalf("Warnings with OnInsecure: %v", w)
 	}
 	// Never widened, never narrowed behind the user's back.
 	s2.Update(ctx, func(c *Config) error { c.Name = "t3"; return nil })
@@ -453,10 +467,10 @@ func TestSchemaKeyClash(t *testing.T) {
 	type withSchema struct {
 		Schema int `json:"schema"`
 	}
-	if _, err := store.Open(filepath.Join(testdir.New(t), "x"), &store.Options[withSchema]{Version: 1}); err == nil {
+	if _, err := store.Open(filepath.Join(testdir.New(t), "x"), &store.Options[withSchema]{Schema: 1}); err == nil {
 		t.Fatal("a T with its own schema field was accepted")
 	}
-	if _, err := store.Open(filepath.Join(testdir.New(t), "x"), &store.Options[map[string]int]{Version: 1}); err == nil {
+	if _, err := store.Open(filepath.Join(testdir.New(t), "x"), &store.Options[map[string]int]{Schema: 1}); err == nil {
 		t.Fatal("a map T with a schema version was accepted")
 	}
 }
@@ -467,8 +481,8 @@ func TestRevMatchesFile(t *testing.T) {
 	rev, _ := s.Update(ctx, func(c *Config) error { c.Name = "x"; return nil })
 	b, _ := vfs.ReadFile(m, "/c.json")
 	_, getRev, _ := s.Get()
-	if rev != durable.VersionOf(b) || getRev != rev {
-		t.Fatalf("revs: update %v get %v file %v", rev, getRev, durable.VersionOf(b))
+	if rev != durable.RevOf(b) || getRev != rev {
+		t.Fatalf("revs: update %v get %v file %v", rev, getRev, durable.RevOf(b))
 	}
 	var v map[string]any
 	if err := json.Unmarshal(b, &v); err != nil {

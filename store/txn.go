@@ -22,7 +22,7 @@ type request[T any] struct {
 	ctx     context.Context
 	fn      func(*T) error
 	replace *T
-	ifRev   Rev
+	ifRev   durable.Rev
 	load    bool // Get's repair: recover or migrate, nothing else
 
 	b *group.Batch[job] // the batch that holds it, and where
@@ -34,7 +34,7 @@ type request[T any] struct {
 	panicked any
 	err      error
 	warn     error
-	rev      Rev
+	rev      durable.Rev
 }
 
 func (r *request[T]) owner() any { return r.s }
@@ -85,7 +85,7 @@ type txn struct {
 	old       []byte
 	wrote     bool
 	data      []byte
-	rev       Rev
+	rev       durable.Rev
 	recovered *RecoveredError
 }
 
@@ -132,7 +132,7 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 			case r.decided && !r.unseen && r.err == nil:
 				// It decided on the file as it is, to change nothing:
 				// that holds whatever became of the others' changes.
-				r.rev = durable.VersionOf(tx.old)
+				r.rev = durable.RevOf(tx.old)
 			case r.err == nil || (tx.recovered != nil && r.err == error(tx.recovered)):
 				r.err = err // a recovery that was not written did not happen
 			case r.unseen:
@@ -162,7 +162,7 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 		if s.st != nil && s.st.holds(tx.old) {
 			rev = s.st.rev()
 		} else {
-			rev = durable.VersionOf(tx.old)
+			rev = durable.RevOf(tx.old)
 		}
 	}
 	for _, r := range batch {
@@ -202,7 +202,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 					r.err = fx.recovered
 				}
 			}
-			tx.wrote, tx.data, tx.rev = true, fx.data, durable.VersionOf(fx.data)
+			tx.wrote, tx.data, tx.rev = true, fx.data, durable.RevOf(fx.data)
 			return fx.data, nil
 		}
 	}
@@ -232,7 +232,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 				if err != nil {
 					return nil, err
 				}
-				cur = st.versions.Version(data)
+				cur = st.versions.Rev(data)
 			}
 			if cur != r.ifRev {
 				r.err = &fs.PathError{Op: "replace", Path: s.path, Err: fmt.Errorf("%w: the document is at %v, not %v", ErrConflict, cur, r.ifRev)}
@@ -265,7 +265,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 			return nil, err
 		}
 	}
-	tx.wrote, tx.data, tx.rev = true, data, st.versions.Version(data)
+	tx.wrote, tx.data, tx.rev = true, data, st.versions.Rev(data)
 	return data, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -51,12 +52,12 @@ func sameFile(a, b fs.FileInfo) bool {
 	return os.SameFile(a, b)
 }
 
-// Watch polls the file every Options.PollInterval and sends the Rev of each
-// new version it finds (this Store's own writes included). A reader that
-// falls behind gets only the newest Rev. The channel is closed when ctx is
-// done.
-func (s *Store[T]) Watch(ctx context.Context) <-chan Rev {
-	ch := make(chan Rev, 1)
+// Watch polls the file every Options.PollInterval and sends the revision
+// (durable.Rev) of each new version it finds (this Store's own writes
+// included). A reader that falls behind gets only the newest one. The
+// channel is closed when ctx is done.
+func (s *Store[T]) Watch(ctx context.Context) <-chan durable.Rev {
+	ch := make(chan durable.Rev, 1)
 	go func() {
 		defer close(ch)
 		t := time.NewTicker(s.poll)
@@ -65,8 +66,8 @@ func (s *Store[T]) Watch(ctx context.Context) <-chan Rev {
 		if s.be != nil {
 			changes = s.be.Changes(ctx)
 		}
-		var last Rev
-		if _, rev, err := s.GetContext(ctx); err == nil || IsWarning(err) {
+		var last durable.Rev
+		if _, rev, err := s.GetContext(ctx); err == nil {
 			last = rev
 		}
 		for {
@@ -83,7 +84,7 @@ func (s *Store[T]) Watch(ctx context.Context) <-chan Rev {
 				continue
 			}
 			_, rev, err := s.GetContext(ctx)
-			if (err != nil && !IsWarning(err)) || rev == last {
+			if err != nil || rev == last {
 				continue
 			}
 			last = rev

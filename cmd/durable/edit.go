@@ -33,6 +33,8 @@ kept as FILE.bak.1). If it is not, and durable runs on a terminal, it says
 why and asks whether to edit again; otherwise FILE is left unchanged and the
 exit code is 2. An unchanged copy changes nothing.
 
+` + backupsHelp + `
+
 Other writers wait for the lock while the editor is open, and give up after
 their own timeout (30 seconds for programs using package store).
 
@@ -63,11 +65,11 @@ func runEdit(c *cli, args []string) int {
 		return c.usageError(err.Error())
 	}
 	file := rest[0]
-	st, warn, err := openDoc(file, perm)
+	st, warns, err := openDoc(file, perm)
 	if err != nil {
 		return c.fail(err, *asJSON)
 	}
-	c.warn(warn, *asJSON)
+	warnings := c.warn(warns, *asJSON)
 	ctx, cancel := context.WithTimeout(c.ctx, *timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "durable-edit-")
@@ -130,10 +132,11 @@ func runEdit(c *cli, args []string) int {
 		return c.fail(err, *asJSON)
 	case *asJSON:
 		c.printJSON(struct {
-			File    string `json:"file"`
-			Rev     string `json:"rev"`
-			Changed bool   `json:"changed"`
-		}{file, rev.String(), !unchanged})
+			File     string   `json:"file"`
+			Rev      string   `json:"rev"`
+			Changed  bool     `json:"changed"`
+			Warnings []string `json:"warnings,omitempty"`
+		}{file, rev.String(), !unchanged, warnings})
 	case unchanged:
 		fmt.Fprintf(c.stderr, "durable: %s unchanged\n", file)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-go/durable/internal/fsck"
+	"github.com/durable-go/durable/cmd/durable/internal/fsck"
 )
 
 // fsckJSONVersion is the version of the "durable fsck --json" document.
@@ -42,7 +42,8 @@ did, or why it cannot). Then a summary. Kinds:
                     --fix does what the store does: keeps the damaged file as
                     NAME.corrupt.<time> and restores the newest backup that
                     parses. Without one: not fixable.
-  corrupt-backup    a NAME.bak.N that is not valid JSON; not fixable
+  corrupt-backup    a NAME.bak.N (or the unnumbered NAME.bak of earlier
+                    releases) that is not valid JSON; not fixable
   torn-jsonl        a JSON Lines file (*.jsonl, *.ndjson) ending in a torn
                     line; --fix cuts it as the next append would, keeping the
                     bytes in NAME.torn.<time> (not while corrupt-jsonl)

@@ -59,7 +59,7 @@ func TestWriteRefusesEmptyInput(t *testing.T) {
 		t.Errorf("empty pipeline: want exit %d, got %v\n%s", exitUsage, err, out)
 	}
 	assertUnchanged(t, file, `{"count":1}`)
-	if _, err := os.Stat(file + ".bak"); err == nil {
+	if _, err := os.Stat(file + ".bak.1"); err == nil {
 		t.Error("a refused write made a backup")
 	}
 
@@ -148,7 +148,7 @@ func TestWriteCommandPublishesOnlyOnSuccess(t *testing.T) {
 	// Flags may come after FILE, before "--"; the command's own flags are
 	// its own.
 	r = runBinary(t, dir, nil, "write", "out", "--backup", "--", "echo", "--backup")
-	if r.code != exitOK || readString(t, file) != "--backup\n" || readString(t, file+".bak") != "from stdin\nmore\n" {
+	if r.code != exitOK || readString(t, file) != "--backup\n" || readString(t, file+".bak.1") != "from stdin\nmore\n" {
 		t.Errorf("flags around --: %v", r)
 	}
 	if r := runBinary(t, dir, nil, "write", "out", "--"); r.code != exitUsage {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-go/durable/internal/fsck"
+	"github.com/durable-go/durable/cmd/durable/internal/fsck"
 	"github.com/durable-go/durable/store"
 )
 
@@ -33,6 +33,8 @@ takes the document's lock (FILE.lock), reads the latest version, applies the
 change and publishes the result with a durable atomic replace, keeping the
 previous version as FILE.bak.1. Changes from several processes at once are
 never lost, and readers never see a half-written file.
+
+` + backupsHelp + `
 
   get FILE [KEY.PATH]          print the document, or the value at KEY.PATH
   set FILE KEY.PATH VALUE      set KEY.PATH to VALUE, which must be JSON
@@ -54,8 +56,9 @@ Accepted JSON is valid UTF-8 with numbers within the range of a float64 (the
 rule of jsonl and write --check-json too); a KEY.PATH may have at most 64
 levels and a document may nest at most 256. get warns when an object has a
 key twice (the last one is used; durable fsck reports it too). A new file
-gets --mode 0600 (the library's store.Options.Perm defaults to 0644: the CLI
-assumes the document may hold secrets).
+gets --mode 0600 less the umask (as with the library's store.Options.Perm
+and every verb: state files often hold secrets); an existing file keeps its
+mode.
 
 Exit codes: 0 done; 2 usage error or a refused VALUE or path (the file is
 unchanged); 4 permission denied; 5 disk full; 7 timed out waiting for the
@@ -73,6 +76,8 @@ type storeFlags struct {
 	raw     bool
 	mode    string
 	timeout time.Duration
+
+	warnings []string // what opening the document found, for --json
 }
 
 func runStore(c *cli, args []string) int {
@@ -109,11 +114,11 @@ func runStore(c *cli, args []string) int {
 			return c.usageError(err.Error())
 		}
 	}
-	st, warn, err := openDoc(file, perm)
+	st, warns, err := openDoc(file, perm)
 	if err != nil {
 		return c.fail(err, f.json)
 	}
-	c.warn(warn, f.json)
+	f.warnings = c.warn(warns, f.json)
 	ctx, cancel := context.WithTimeout(c.ctx, f.timeout)
 	defer cancel()
 
@@ -168,43 +173,40 @@ func runStore(c *cli, args []string) int {
 }
 
 // openDoc opens FILE as a store document of any JSON, keeping as many
-// backups as the file already has (at least one).
-func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], error, error) {
+// backups as the file already has (at least one). warns is what the store
+// found that is not a failure (a recovery from a backup), for c.warn.
+func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], []error, error) {
 	st, err := store.Open(file, &store.Options[json.RawMessage]{Perm: perm, Backups: existingBackups(file)})
-	if st == nil {
+	if err != nil {
 		return nil, nil, err
 	}
-	return st, err, nil
+	warns, _ := st.Warnings()
+	return st, warns, nil
 }
 
-func existingBackups(file string) int {
-	n := 1
-	for i := 2; i < 100; i++ {
-		if _, err := os.Lstat(file + ".bak." + strconv.Itoa(i)); err != nil {
-			break
+// warn prints each warning (a recovered file, a secret readable by others)
+// on stderr and returns their texts; with --json they are not printed: the
+// result carries them.
+func (c *cli) warn(warns []error, asJSON bool) []string {
+	var out []string
+	for _, w := range warns {
+		out = append(out, errorText(w))
+		if !asJSON {
+			fmt.Fprintf(c.stderr, "durable: warning: %v\n", errorText(w))
 		}
-		n = i
 	}
-	return n
-}
-
-// warn prints a warning (a recovered file, a secret readable by others)
-// on stderr; with --json the result carries it.
-func (c *cli) warn(err error, asJSON bool) {
-	if err != nil && !asJSON {
-		fmt.Fprintf(c.stderr, "durable: warning: %v\n", err)
-	}
+	return out
 }
 
 func (c *cli) storeGet(st *store.Store[json.RawMessage], file string, path []string, f storeFlags) int {
 	doc, rev, err := st.Get()
-	if err != nil && !store.IsWarning(err) {
+	if err != nil {
 		return c.fail(err, f.json)
 	}
 	if doc == nil {
 		return c.fail(&fs.PathError{Op: "get", Path: file, Err: fs.ErrNotExist}, f.json)
 	}
-	var warnings []string
+	warnings := f.warnings
 	if where, key, dup := fsck.DuplicateKey(doc); dup {
 		w := fmt.Sprintf("%s: the object at %s has the key %q twice; the last one is used (durable fsck reports it too)", file, where, key)
 		warnings = append(warnings, w)
@@ -272,10 +274,11 @@ func (c *cli) storeChange(ctx context.Context, st *store.Store[json.RawMessage],
 	}
 	if f.json {
 		c.printJSON(struct {
-			File  string          `json:"file"`
-			Rev   string          `json:"rev"`
-			Value json.RawMessage `json:"value,omitempty"`
-		}{file, rev.String(), printed})
+			File     string          `json:"file"`
+			Rev      string          `json:"rev"`
+			Value    json.RawMessage `json:"value,omitempty"`
+			Warnings []string        `json:"warnings,omitempty"`
+		}{file, rev.String(), printed, f.warnings})
 	} else if echo {
 		fmt.Fprintln(c.stdout, string(printed))
 	}

@@ -40,8 +40,10 @@ unchanged.
 A symbolic link is followed and kept. Missing directories are created (0700
 for 0600 files). A new file gets --mode (less the umask); an existing one
 keeps its mode unless --mode is given. --backup keeps the previous version as
-FILE.bak. --no-sync skips the fsyncs: the replace is still atomic, but may be
-lost in a power cut (for caches).
+FILE.bak.1. --no-sync skips the fsyncs: the replace is still atomic, but may
+be lost in a power cut (for caches).
+
+` + backupsHelp + `
 
 Exit codes: 0 written; 2 usage error or empty input (FILE unchanged); 3 FILE
 exists (--no-clobber); 4 permission denied; 5 disk full; 13 a check refused
@@ -59,7 +61,7 @@ func runWrite(c *cli, args []string) int {
 	args, command := splitCommand(args)
 	fs := c.flags()
 	mode := fs.String("mode", "0600", "`permissions` of a new file, in octal; given explicitly, also applied to an existing file (whose owner and group are kept)")
-	backup := fs.Bool("backup", false, "keep the previous version as FILE.bak")
+	backup := fs.Bool("backup", false, "keep the previous version as FILE.bak.1, shifting older FILE.bak.N up")
 	noSync := fs.Bool("no-sync", false, "skip fsync: atomic, but not durable across a power cut")
 	noClobber := fs.Bool("no-clobber", false, "fail with exit code 3 if FILE exists")
 	noFollow := fs.Bool("no-follow", false, "refuse to write through a symbolic link")
@@ -103,7 +105,7 @@ func runWrite(c *cli, args []string) int {
 		opts = append(opts, durable.WithDurability(durable.Cache))
 	}
 	if *backup {
-		opts = append(opts, durable.Backup())
+		opts = append(opts, durable.Backups(existingBackups(file)))
 	}
 	if *noClobber {
 		opts = append(opts, durable.NoClobber())

@@ -54,7 +54,7 @@ func TestWrite(t *testing.T) {
 	if got := readString(t, file); got != "second" {
 		t.Errorf("file holds %q after the replace", got)
 	}
-	if got := readString(t, file+".bak"); got != `{"token":"abc"}` {
+	if got := readString(t, file+".bak.1"); got != `{"token":"abc"}` {
 		t.Errorf("backup holds %q", got)
 	}
 	// Empty stdin is refused (a failed producer leaves it), unless allowed.

@@ -38,7 +38,7 @@ type plant struct {
 
 // plants lists every name durable creates or opens, from the code that
 // names them: durable's temp files (".name.<12 base32>.tmp", the token
-// random, so these are guesses) and Backup ("name.bak"), lock.Suffix,
+// random, so these are guesses) and Backup ("name.bak.N", and "name.bak" of earlier releases), lock.Suffix,
 // store's backups, damaged and pre-migration copies (store/backup.go),
 // jsonl.EvidenceInfix, the journal's segments, segment temp, lock,
 // checkpoint and evidence directory (journal/segment.go), which a queue

@@ -189,16 +189,9 @@ func dropCreatorsTemp(fsys vfs.FS, name string, f vfs.File) bool {
 // isTempOf reports whether n has the shape TempName(base) gives.
 func isTempOf(n, base string) bool {
 	probe := TempName(base)
-	prefix := probe[:len(probe)-len(".xxxxxxxxxxxx.tmp")+1]
-	if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ".tmp") || len(n) != len(probe) {
-		return false
-	}
-	for _, c := range n[len(prefix) : len(n)-len(".tmp")] {
-		if !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz234567", c) {
-			return false
-		}
-	}
-	return true
+	got, ok := ParseTempName(n)
+	want, _ := ParseTempName(probe)
+	return ok && got == want
 }
 
 // check returns what the open file f says of itself, if it is a regular
@@ -414,24 +407,55 @@ func LinkUnsupported(err error) bool {
 		errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.EXDEV)
 }
 
+// Temp files are named ".<base>.<token>.tmp": hidden, beside the file they
+// become, and recognisable. The token is 12 characters of lower-case
+// base32, 60 random bits, so concurrent writers never collide. A base
+// longer than maxTempBase bytes is cut (at a character boundary), so that
+// the name stays within NAME_MAX.
+const (
+	tempSuffix  = ".tmp"
+	tokenLen    = 12
+	tokenChars  = "abcdefghijklmnopqrstuvwxyz234567"
+	maxTempBase = 200
+)
+
 // TempName names a temp file as durable does (".name.<token>.tmp"), so
-// that durable.CleanTemp and fsck recognise a leftover.
+// that durable.CleanTemp and fsck recognise a leftover. It is the only
+// place that builds the name, and ParseTempName the only one that reads it
+// (durable.ParseTempName exports it).
 func TempName(base string) string {
-	const chars = "abcdefghijklmnopqrstuvwxyz234567"
-	var tok [12]byte
+	var tok [tokenLen]byte
 	r := rand.Uint64()
 	for i := range tok {
-		tok[i] = chars[r&31]
+		tok[i] = tokenChars[r&31]
 		r >>= 5
 	}
-	if len(base) > 200 {
-		cut := 200
+	if len(base) > maxTempBase {
+		cut := maxTempBase
 		for cut > 0 && !utf8.RuneStart(base[cut]) {
 			cut--
 		}
 		base = base[:cut]
 	}
-	return "." + base + "." + string(tok[:]) + ".tmp"
+	return "." + base + "." + string(tok[:]) + tempSuffix
+}
+
+// ParseTempName reports whether name (a base name) has the shape TempName
+// gives, and returns the base it was made for (cut as TempName cuts it).
+func ParseTempName(name string) (base string, ok bool) {
+	if !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, tempSuffix) {
+		return "", false
+	}
+	rest := strings.TrimSuffix(name[1:], tempSuffix)
+	if len(rest) < tokenLen+2 || rest[len(rest)-tokenLen-1] != '.' {
+		return "", false
+	}
+	for _, c := range []byte(rest[len(rest)-tokenLen:]) {
+		if strings.IndexByte(tokenChars, c) < 0 {
+			return "", false
+		}
+	}
+	return rest[:len(rest)-tokenLen-1], true
 }
 
 // ReadFile reads the whole sidecar name, which OpenSingle must accept: what

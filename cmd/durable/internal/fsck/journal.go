@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/journal"
 	"github.com/durable-go/durable/queue"
 )
-
-// queueOrigin starts the origin of a queue's checkpoints.
-const queueOrigin = "durable-queue/"
 
 // journal checks a journal or queue directory with journal.Verify and, for
 // a queue, a read-only queue.Open, which decodes every event. Neither
@@ -103,7 +99,7 @@ func (c *checker) journal(dir string, ents []entry) {
 // (version 1, kind 1 to 9; see queue/FORMAT.md).
 func looksLikeQueue(dir string, rep *journal.Report) bool {
 	if rep != nil && rep.Checkpoint != nil {
-		return strings.HasPrefix(rep.Checkpoint.Origin, queueOrigin)
+		return isQueueOrigin(rep.Checkpoint.Origin)
 	}
 	j, err := journal.Open(dir, &journal.Options{ReadOnly: true})
 	if err != nil {

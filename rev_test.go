@@ -9,20 +9,20 @@ import (
 	"testing"
 )
 
-// versionByHand computes a Version as its documentation describes it.
-func versionByHand(chunks ...string) Version {
+// revByHand computes a Rev as its documentation describes it.
+func revByHand(chunks ...string) Rev {
 	h := sha256.New()
 	h.Write([]byte("durable version 1\n"))
 	for _, c := range chunks {
 		s := sha256.Sum256([]byte(c))
 		h.Write(s[:])
 	}
-	var v Version
+	var v Rev
 	h.Sum(v.sum[:0])
 	return v
 }
 
-func TestVersionOfChunks(t *testing.T) {
+func TestRevOfChunks(t *testing.T) {
 	line := strings.Repeat("x", 99) + "\n" // 100 bytes
 	long := strings.Repeat(line, 41)       // 4100 bytes: the newline at 4099 ends a chunk
 	cases := []struct {
@@ -41,13 +41,13 @@ func TestVersionOfChunks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got, want := VersionOf([]byte(c.content)), versionByHand(c.chunks...); got != want {
-				t.Errorf("VersionOf = %v, want %v (chunks %d)", got, want, len(c.chunks))
+			if got, want := RevOf([]byte(c.content)), revByHand(c.chunks...); got != want {
+				t.Errorf("RevOf = %v, want %v (chunks %d)", got, want, len(c.chunks))
 			}
 		})
 	}
-	if VersionOf(nil) != (Version{}) || VersionOf([]byte{}) == (Version{}) {
-		t.Error("nil content must give the zero Version, and empty content another")
+	if RevOf(nil) != (Rev{}) || RevOf([]byte{}) == (Rev{}) {
+		t.Error("nil content must give the zero Rev, and empty content another")
 	}
 }
 
@@ -92,49 +92,49 @@ func jsonLike(r *rand.Rand, lines int) []byte {
 	return b.Bytes()
 }
 
-func TestVersionTrackerMatchesVersionOf(t *testing.T) {
+func TestRevTrackerMatchesRevOf(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	var vt VersionTracker
+	var vt RevTracker
 	doc := jsonLike(r, 2000)
-	if got, want := vt.Version(doc), VersionOf(doc); got != want {
-		t.Fatalf("first Version = %v, want %v", got, want)
+	if got, want := vt.Rev(doc), RevOf(doc); got != want {
+		t.Fatalf("first Rev = %v, want %v", got, want)
 	}
 	for i := range 2000 {
 		doc = edit(r, doc)
 		if i%97 == 0 {
 			doc = doc[:r.IntN(len(doc)+1)] // a truncation
 		}
-		if got, want := vt.Version(doc), VersionOf(doc); got != want {
-			t.Fatalf("step %d: Version = %v, want %v", i, got, want)
+		if got, want := vt.Rev(doc), RevOf(doc); got != want {
+			t.Fatalf("step %d: Rev = %v, want %v", i, got, want)
 		}
 		switch i % 53 {
 		case 0: // the same content again, as the same slice and as a copy
-			if got, want := vt.Version(doc), VersionOf(doc); got != want {
-				t.Fatalf("step %d, again: Version = %v, want %v", i, got, want)
+			if got, want := vt.Rev(doc), RevOf(doc); got != want {
+				t.Fatalf("step %d, again: Rev = %v, want %v", i, got, want)
 			}
 			doc = bytes.Clone(doc)
-			if got, want := vt.Version(doc), VersionOf(doc); got != want {
-				t.Fatalf("step %d, a copy: Version = %v, want %v", i, got, want)
+			if got, want := vt.Rev(doc), RevOf(doc); got != want {
+				t.Fatalf("step %d, a copy: Rev = %v, want %v", i, got, want)
 			}
 		case 1:
 			vt.Reset()
 		}
 	}
-	if vt.Version(nil) != (Version{}) {
-		t.Error("nil content must give the zero Version")
+	if vt.Rev(nil) != (Rev{}) {
+		t.Error("nil content must give the zero Rev")
 	}
-	if got, want := vt.Version([]byte("x\n")), VersionOf([]byte("x\n")); got != want {
-		t.Errorf("after nil: Version = %v, want %v", got, want)
+	if got, want := vt.Rev([]byte("x\n")), RevOf([]byte("x\n")); got != want {
+		t.Errorf("after nil: Rev = %v, want %v", got, want)
 	}
 }
 
-func TestVersionTrackerRehashesOnlyNearChanges(t *testing.T) {
+func TestRevTrackerRehashesOnlyNearChanges(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	doc := jsonLike(r, 3000) // about 150 KiB, 35 or so chunks
-	var vt VersionTracker
-	vt.Version(doc)
+	var vt RevTracker
+	vt.Rev(doc)
 	if vt.hashed < 30 {
-		t.Fatalf("the first Version hashed %d chunks; the test wants a document of many", vt.hashed)
+		t.Fatalf("the first Rev hashed %d chunks; the test wants a document of many", vt.hashed)
 	}
 	cases := []struct {
 		name   string
@@ -158,8 +158,8 @@ func TestVersionTrackerRehashesOnlyNearChanges(t *testing.T) {
 	}
 	for _, c := range cases {
 		next := c.change(doc)
-		if got, want := vt.Version(next), VersionOf(next); got != want {
-			t.Fatalf("%s: Version = %v, want %v", c.name, got, want)
+		if got, want := vt.Rev(next), RevOf(next); got != want {
+			t.Fatalf("%s: Rev = %v, want %v", c.name, got, want)
 		}
 		if vt.hashed > 3 {
 			t.Errorf("%s: hashed %d chunks for one change; want at most 3", c.name, vt.hashed)
@@ -167,13 +167,13 @@ func TestVersionTrackerRehashesOnlyNearChanges(t *testing.T) {
 		doc = next
 	}
 	// The same content again costs no hashing.
-	vt.Version(bytes.Clone(doc))
+	vt.Rev(bytes.Clone(doc))
 	if vt.hashed != 0 {
 		t.Errorf("unchanged content hashed %d chunks", vt.hashed)
 	}
 }
 
-func FuzzVersionTracker(f *testing.F) {
+func FuzzRevTracker(f *testing.F) {
 	f.Add([]byte("{\n}\n"), []byte("{\n  \"a\": 1\n}\n"), uint16(0))
 	f.Add(bytes.Repeat([]byte("abc\n"), 3000), bytes.Repeat([]byte("abd\n"), 3000), uint16(5000))
 	f.Fuzz(func(t *testing.T, a, b []byte, at uint16) {
@@ -181,27 +181,27 @@ func FuzzVersionTracker(f *testing.F) {
 		long := bytes.Repeat(append(bytes.Clone(a), '\n'), 1+9000/(len(a)+1))
 		pos := int(at) % (len(long) + 1)
 		next := append(append(bytes.Clone(long[:pos]), b...), long[pos:]...)
-		var vt VersionTracker
+		var vt RevTracker
 		for _, c := range [][]byte{long, next, long, a, b} {
-			if got, want := vt.Version(c), VersionOf(c); got != want {
-				t.Fatalf("Version = %v, want %v", got, want)
+			if got, want := vt.Rev(c), RevOf(c); got != want {
+				t.Fatalf("Rev = %v, want %v", got, want)
 			}
 		}
 	})
 }
 
-func BenchmarkVersion(b *testing.B) {
+func BenchmarkRev(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	doc := jsonLike(r, 2000) // about 100 KiB
-	b.Run("VersionOf", func(b *testing.B) {
+	b.Run("RevOf", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		for b.Loop() {
-			VersionOf(doc)
+			RevOf(doc)
 		}
 	})
 	b.Run("tracker-one-change", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
-		var vt VersionTracker
+		var vt RevTracker
 		docs := [2][]byte{doc, bytes.Clone(doc)}
 		i := bytes.Index(doc, []byte(`"key-1000": {"hits": `)) + len(`"key-1000": {"hits": `)
 		n := 0
@@ -209,7 +209,26 @@ func BenchmarkVersion(b *testing.B) {
 			n++
 			d := docs[n%2]
 			d[i] = byte('0' + n%10)
-			vt.Version(d)
+			vt.Rev(d)
 		}
 	})
+}
+
+// The deprecated names are the same functions under their old names.
+func TestDeprecatedVersionNames(t *testing.T) {
+	doc := []byte("a\nb\n")
+	if VersionOf(doc) != RevOf(doc) {
+		t.Error("VersionOf differs from RevOf")
+	}
+	var vt VersionTracker
+	if vt.Version(doc) != RevOf(doc) || vt.Rev(doc) != RevOf(doc) {
+		t.Error("VersionTracker differs from RevTracker")
+	}
+	var v Version = RevOf(doc)
+	var o, n options
+	IfVersion(v)(&o)
+	IfRev(v)(&n)
+	if *o.ifRev != *n.ifRev {
+		t.Error("IfVersion differs from IfRev")
+	}
 }

@@ -61,8 +61,10 @@
 //     document's lock it keeps the damaged file as name.corrupt.<time>,
 //     restores the newest backup that is valid JSON and makes that durable.
 //     With no such backup it is not fixable.
-//   - corrupt-backup: a backup (name.bak.N) that is not valid JSON. Not
-//     fixable: backups are never rewritten.
+//   - corrupt-backup: a backup (name.bak.N, or the unnumbered name.bak of
+//     earlier releases) that is not valid JSON. Not fixable: backups are
+//     never rewritten. Names are recognised by the packages that make them
+//     (durable.ParseBackupName, store.ParseCorruptName, ...), never here.
 //   - torn-jsonl: a JSON Lines file ("*.jsonl", "*.ndjson", or any file with
 //     a "name.torn.*" evidence file beside it) that ends in a torn last line
 //     or zero bytes, what a crash mid-append leaves. Fix runs jsonl.Repair,

@@ -8,54 +8,58 @@ import (
 	"slices"
 )
 
-// Version identifies one content of a file: read it with ReadVersion, and
-// pass it to IfVersion so that a later write fails with ErrConflict if
-// someone else wrote the file in between. The zero Version stands for "the
-// file does not exist".
+// Rev (a revision) identifies one content of a file by its hash: read it
+// with ReadRev, and pass it to IfRev so that a later write fails with
+// ErrConflict if someone else wrote the file in between. The zero Rev
+// stands for "the file does not exist". Package store's documents carry the
+// same Rev. (A Rev is a content hash; format versions are called
+// FormatVersion and schema numbers Schema, so that "version" never means
+// two things.)
 //
-// A Version is a SHA-256 hash tree of the content, two levels deep: the
+// A Rev is a SHA-256 hash tree of the content, two levels deep: the
 // content is cut into chunks, each at least 4 KiB long and ending at a
-// newline (or at the end), and the Version is the SHA-256 of the string
-// "durable version 1\n" followed by the SHA-256 of each chunk. Two contents
-// share a Version only if they are equal, as with a plain SHA-256; the
-// chunks let a VersionTracker hash a large document that changed in a few
+// newline (or at the end), and the Rev is the SHA-256 of the string
+// "durable version 1\n" (the hash's own label, kept so that revisions
+// stay comparable across releases) followed by the SHA-256 of each chunk. Two contents
+// share a Rev only if they are equal, as with a plain SHA-256; the
+// chunks let a RevTracker hash a large document that changed in a few
 // places by rehashing only the chunks around the changes. Cutting at
 // newlines keeps chunks after a change that moved the rest of the file
 // (an insertion, a value that got longer) the same.
-type Version struct{ sum [sha256.Size]byte }
+type Rev struct{ sum [sha256.Size]byte }
 
-// versionChunk is the least length of a chunk that is not the last.
-const versionChunk = 4 << 10
+// revChunk is the least length of a chunk that is not the last.
+const revChunk = 4 << 10
 
-var versionLabel = []byte("durable version 1\n")
+var revLabel = []byte("durable version 1\n")
 
-// VersionOf returns the Version of content; nil content (a missing file)
-// gives the zero Version.
-func VersionOf(content []byte) Version {
+// RevOf returns the Rev of content; nil content (a missing file)
+// gives the zero Rev.
+func RevOf(content []byte) Rev {
 	if content == nil {
-		return Version{}
+		return Rev{}
 	}
 	root := sha256.New()
-	root.Write(versionLabel)
+	root.Write(revLabel)
 	for s := 0; s < len(content); {
 		e := chunkEnd(content, s)
 		sum := sha256.Sum256(content[s:e])
 		root.Write(sum[:])
 		s = e
 	}
-	return versionFrom(root)
+	return revFrom(root)
 }
 
-func versionFrom(root hash.Hash) Version {
-	var v Version
+func revFrom(root hash.Hash) Rev {
+	var v Rev
 	root.Sum(v.sum[:0])
 	return v
 }
 
 // chunkEnd returns where the chunk of content that starts at s ends: after
-// the first newline at least versionChunk bytes from s, or at the end.
+// the first newline at least revChunk bytes from s, or at the end.
 func chunkEnd(content []byte, s int) int {
-	m := s + versionChunk - 1
+	m := s + revChunk - 1
 	if m >= len(content) {
 		return len(content)
 	}
@@ -65,30 +69,30 @@ func chunkEnd(content []byte, s int) int {
 	return len(content)
 }
 
-// String returns "absent" for the zero Version, and otherwise "v1:" (the
-// scheme of Version) and the first 8 bytes of the hash in hex, enough to
-// tell versions apart when a person reads them.
-func (v Version) String() string {
-	if v == (Version{}) {
+// String returns "absent" for the zero Rev, and otherwise "v1:" (the
+// scheme of Rev) and the first 8 bytes of the hash in hex, enough to
+// tell revisions apart when a person reads them.
+func (v Rev) String() string {
+	if v == (Rev{}) {
 		return "absent"
 	}
 	return fmt.Sprintf("v1:%x", v.sum[:8])
 }
 
-// A VersionTracker computes the Versions of successive contents of one
+// A RevTracker computes the Revs of successive contents of one
 // file, such as each new version of a document that a program keeps in
-// memory and writes back: the Version of a content that differs from the
+// memory and writes back: the Rev of a content that differs from the
 // one before in a few places costs comparing the two and hashing the
-// chunks around the differences (see Version), not hashing it all. The
-// zero VersionTracker is ready to use; it is not safe for concurrent use.
+// chunks around the differences (see Rev), not hashing it all. The
+// zero RevTracker is ready to use; it is not safe for concurrent use.
 //
 // It keeps the last content it was given, without copying it: the caller
-// must not modify that content until the next call of Version or Reset.
-type VersionTracker struct {
+// must not modify that content until the next call of Rev or Reset.
+type RevTracker struct {
 	content []byte
 	ends    []int // where each chunk of content ends
 	sums    [][sha256.Size]byte
-	v       Version
+	v       Rev
 
 	spareEnds []int // storage for the next ends and sums
 	spareSums [][sha256.Size]byte
@@ -98,11 +102,11 @@ type VersionTracker struct {
 	hashed int // chunks the last call hashed, for tests
 }
 
-// Version returns the Version of content, VersionOf(content).
-func (t *VersionTracker) Version(content []byte) Version {
+// Rev returns the Rev of content, RevOf(content).
+func (t *RevTracker) Rev(content []byte) Rev {
 	if content == nil {
 		t.Reset()
-		return Version{}
+		return Rev{}
 	}
 	if t.root == nil {
 		t.root = sha256.New()
@@ -125,16 +129,16 @@ func (t *VersionTracker) Version(content []byte) Version {
 	}
 	t.content, t.known = content, true
 	t.root.Reset()
-	t.root.Write(versionLabel)
+	t.root.Write(revLabel)
 	for i := range t.sums {
 		t.root.Write(t.sums[i][:])
 	}
-	t.v = versionFrom(t.root)
+	t.v = revFrom(t.root)
 	return t.v
 }
 
 // Reset forgets the last content.
-func (t *VersionTracker) Reset() {
+func (t *RevTracker) Reset() {
 	t.content, t.known = nil, false
 	t.ends, t.sums = t.ends[:0], t.sums[:0]
 }
@@ -142,7 +146,7 @@ func (t *VersionTracker) Reset() {
 // update returns the chunks of content, reusing those of t.content that
 // lie before the first difference, at p, and those after the last one
 // that start where t.content had a chunk start.
-func (t *VersionTracker) update(content []byte, p int) ([]int, [][sha256.Size]byte) {
+func (t *RevTracker) update(content []byte, p int) ([]int, [][sha256.Size]byte) {
 	old := t.content
 	l := commonSuffix(old[p:], content[p:])
 	// Chunks that end before the first difference are the same, except a
@@ -186,7 +190,7 @@ func (r *suffixChunks) at(o int) (int, bool) {
 }
 
 // rehash appends the chunks of content from s on to ends and sums.
-func (t *VersionTracker) rehash(content []byte, s int, ends []int, sums [][sha256.Size]byte, resync *suffixChunks) ([]int, [][sha256.Size]byte) {
+func (t *RevTracker) rehash(content []byte, s int, ends []int, sums [][sha256.Size]byte, resync *suffixChunks) ([]int, [][sha256.Size]byte) {
 	for s < len(content) {
 		if resync != nil && s >= resync.from {
 			if i, ok := resync.at(s - resync.delta); ok {

@@ -2,6 +2,7 @@ package fsck
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -34,7 +35,7 @@ func scanOpenFiles() *openFiles {
 		for _, fd := range fds {
 			fdPath := pdir + "/fd/" + fd.Name()
 			link, err := os.Readlink(fdPath)
-			if err != nil || !strings.HasSuffix(strings.TrimSuffix(link, " (deleted)"), tempSuffix) {
+			if err != nil || !isTempName(filepath.Base(strings.TrimSuffix(link, " (deleted)"))) {
 				continue
 			}
 			var st syscall.Stat_t

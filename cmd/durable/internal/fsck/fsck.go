@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/internal/checked"
+	"github.com/durable-go/durable/lock"
 )
 
 // Kind names what a Finding is about. The names are stable: scripts read
@@ -299,7 +300,7 @@ func (c *checker) files(dir string, ents []entry) {
 			temps = append(temps, e)
 			continue
 		}
-		if strings.HasSuffix(n, ".lock") {
+		if isLockName(n) {
 			continue // a lock's sidecar: normal, and never to be removed
 		}
 		if base, k, ok := copyOf(n); ok {
@@ -332,7 +333,7 @@ func (c *checker) files(dir string, ents []entry) {
 	// store write takes it), or when a copy only the store or package
 	// jsonl makes is there.
 	for base, f := range fams {
-		ours := strings.HasSuffix(base, ".json") || isJSONLName(base) || byName[base+".lock"] != nil ||
+		ours := strings.HasSuffix(base, ".json") || isJSONLName(base) || byName[base+lock.Suffix] != nil ||
 			len(f.corrupt) > 0 || len(f.torn) > 0
 		if !ours {
 			delete(fams, base)
@@ -369,25 +370,11 @@ func (c *checker) files(dir string, ents []entry) {
 // isJournalDir reports whether the directory holds journal segments.
 func isJournalDir(ents []entry) bool {
 	for _, e := range ents {
-		if _, ok := segmentBase(e.name); ok {
+		if isSegmentName(e.name) {
 			return true
 		}
 	}
 	return false
-}
-
-// segmentBase parses a segment's name: 20 decimal digits and ".seg".
-func segmentBase(name string) (string, bool) {
-	digits, ok := strings.CutSuffix(name, ".seg")
-	if !ok || len(digits) != 20 {
-		return "", false
-	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return "", false
-		}
-	}
-	return digits, true
 }
 
 // age is how long ago t was, by the checker's clock.

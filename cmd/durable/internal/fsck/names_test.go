@@ -8,16 +8,17 @@ import (
 
 func TestNames(t *testing.T) {
 	for name, want := range map[string]bool{
-		".a.json.abcdefghijkl.tmp":         true,
-		".a.json.abcdefghijk2.tmp":         true,
-		".00000000000000000042.seg.tmp":    true,
-		".a.json.ABCDEFGHIJKL.tmp":         false,
-		".a.json.abcdefghijk.tmp":          false,
-		"a.json.abcdefghijkl.tmp":          false,
-		".abcdefghijkl.tmp":                false,
-		".0000000000000000004.seg.tmp":     false,
-		".a.json.abcdefghijkl.tmp.bak.1":   false,
-		".cfg.json.bak.1.abcdefghijkl.tmp": true,
+		".a.json.abcdefghijkl.tmp":              true,
+		".a.json.abcdefghijk2.tmp":              true,
+		".00000000000000000042.seg.tmp":         true,
+		".a.json.ABCDEFGHIJKL.tmp":              false,
+		".a.json.abcdefghijk.tmp":               false,
+		"a.json.abcdefghijkl.tmp":               false,
+		".abcdefghijkl.tmp":                     false,
+		".0000000000000000004.seg.tmp":          true, // journal.IsTempName: a journal removes it on open
+		".dropped.00000000000000000042.seg.tmp": true,
+		".a.json.abcdefghijkl.tmp.bak.1":        false,
+		".cfg.json.bak.1.abcdefghijkl.tmp":      true,
 	} {
 		if isTempName(name) != want {
 			t.Errorf("isTempName(%q) = %v", name, !want)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/store"
 )
 
@@ -96,7 +97,8 @@ func (c *checker) document(f *family, sec *secrets) {
 	maxBak := 0  // the highest backup number
 	secret := "" // why the document holds secrets
 	for _, b := range f.backups {
-		maxBak = max(maxBak, backupNumber(b.name))
+		_, n, _ := durable.ParseBackupName(b.name)
+		maxBak = max(maxBak, n)
 		data, err := readDocument(b)
 		if err != nil {
 			c.unreadable(b.path, err)
@@ -111,7 +113,7 @@ func (c *checker) document(f *family, sec *secrets) {
 				Action: "not fixable: backups are never rewritten; remove it by hand once " + f.base + " is good"})
 			continue
 		}
-		if good == "" {
+		if good == "" && n > 0 { // the store recovers from numbered ones only
 			good = b.path
 		}
 		if secret == "" && exposed {
@@ -172,15 +174,24 @@ func (c *checker) corruptDocument(f *family, why, good string, maxBak int) {
 		cf.Close()
 		// The store's own recovery, under the document's lock: it re-reads
 		// the file, so a version written meanwhile is not touched.
-		_, err = store.Open(f.path, &store.Options[json.RawMessage]{Backups: max(maxBak, 1)})
-		var rec *store.RecoveredError
-		switch {
-		case errors.As(err, &rec) && rec.MovedTo != "":
-			return fmt.Sprintf("restored %s; the damaged file is kept as %s", filepath.Base(rec.Backup), filepath.Base(rec.MovedTo)), nil
-		case errors.As(err, &rec):
-			return "", fmt.Errorf("the store could not put the backup in place: %v", rec.MoveErr)
-		case err != nil:
+		// (Without OnRecover, the store puts the backup back byte for
+		// byte and keeps the report for Warnings.)
+		st, err := store.Open(f.path, &store.Options[json.RawMessage]{Backups: max(maxBak, 1)})
+		if err != nil {
 			return "", err
+		}
+		var rec *store.RecoveredError
+		warns, _ := st.Warnings()
+		for _, w := range warns {
+			if r, ok := w.(*store.RecoveredError); ok && rec == nil {
+				rec = r
+			}
+		}
+		switch {
+		case rec != nil && rec.MovedTo != "":
+			return fmt.Sprintf("restored %s; the damaged file is kept as %s", filepath.Base(rec.Backup), filepath.Base(rec.MovedTo)), nil
+		case rec != nil:
+			return "", fmt.Errorf("the store could not put the backup in place: %v", rec.MoveErr)
 		}
 		return "nothing to do: the document parses now (it was replaced meanwhile)", nil
 	})
