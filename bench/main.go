@@ -14,9 +14,21 @@ import (
 	"os"
 	"regexp"
 	"time"
+
+	ib "github.com/durable-go/durable/internal/bench"
 )
 
 func main() {
+	if ib.WorkerMain() {
+		return
+	}
+	if spec := os.Getenv(childEnv); spec != "" {
+		if err := runChild(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if spec := os.Getenv(probeEnv); spec != "" {
 		// A child started by a probe, under strace.
 		if err := probeChild(spec); err != nil {
@@ -25,7 +37,8 @@ func main() {
 		}
 		return
 	}
-	quick := flag.Bool("quick", false, "a short run (under 30 s): fewer rounds, same workloads")
+	quick := flag.Bool("quick", false, "a short run: fewer rounds, smaller backlogs and files, same workloads")
+	smoke := flag.Bool("smoke", false, "what the smoke test runs: every row for a few operations, tiny sizes; numbers mean nothing")
 	out := flag.String("out", "results", "directory for RESULTS.md and chart.svg")
 	dir := flag.String("dir", "", "directory to run the workloads in (default: a temporary directory in the current one,\n"+
 		"so that the disk measured is the one you run from, not a tmpfs /tmp)")
@@ -36,6 +49,9 @@ func main() {
 	cfg := config{Dir: *dir, Out: *out, Keep: *keep, Plan: fullPlan, Mode: "full"}
 	if *quick {
 		cfg.Plan, cfg.Mode = quickPlan, "quick"
+	}
+	if *smoke {
+		cfg.Plan, cfg.Mode = smokePlan, "smoke"
 	}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
@@ -52,6 +68,12 @@ func main() {
 }
 
 var (
-	fullPlan  = plan{Scale: 1, Slice: 200 * time.Millisecond, ProbeOps: 4}
-	quickPlan = plan{Scale: 0.1, Slice: 100 * time.Millisecond, ProbeOps: 3}
+	// smokePlan runs every row for a few operations: enough to show the
+	// harness works, far too few for the numbers to mean anything.
+	smokePlan = plan{Scale: 0, MaxRounds: 3, Slice: 20 * time.Millisecond, ProbeOps: 2,
+		Backlog: 1000, JSONLSize: 1e6, DocSizes: []int{1e3, 100e3}}
+	fullPlan = plan{Scale: 1, Slice: 200 * time.Millisecond, ProbeOps: 4,
+		Backlog: 1_000_000, JSONLSize: 1e9, DocSizes: []int{1e3, 100e3, 1e6, 10e6}}
+	quickPlan = plan{Scale: 0.1, Slice: 100 * time.Millisecond, ProbeOps: 3,
+		Backlog: 100_000, JSONLSize: 100e6, DocSizes: []int{1e3, 100e3, 1e6}}
 )

@@ -16,6 +16,11 @@ type plan struct {
 	MaxRounds int           // stop after this many rounds whatever the budget; 0 means no limit
 	Slice     time.Duration // how long each contender runs per round when writers are concurrent
 	ProbeOps  int           // operations each contender performs under strace
+	// The sizes of issue 23's scale rows: large only in the full run.
+	Backlog   int    // messages pending in the queue CLI pop workload
+	JSONLSize int64  // bytes of the file the JSON Lines CLI append workload appends to
+	DocSizes  []int  // document sizes of the one-field update workloads; 100 KB is always one
+	tools     *tools // the durable binary, built once per run
 }
 
 // Result is one contender's numbers in one workload.
@@ -23,7 +28,8 @@ type Result struct {
 	Contender Contender
 	Median    time.Duration // median latency of one operation
 	OpsPerSec float64
-	Ops       int // operations measured
+	Ops       int   // operations measured
+	MaxRSS    int64 // peak resident memory of the operations' processes; 0 when they run in this one
 	Err       error
 }
 
@@ -78,7 +84,9 @@ func measure(w Workload, root string, p plan) []Result {
 			var l []time.Duration
 			var el time.Duration
 			var err error
-			if w.Writers == 1 {
+			if sl, ok := insts[i].(slicer); ok {
+				l, el, err = slice(sl, w.Writers, p.Slice)
+			} else if w.Writers == 1 {
 				l, el, err = one(insts[i])
 			} else {
 				l, el, err = concurrently(insts[i], w.Writers, w.Producers, p.Slice)
@@ -104,8 +112,31 @@ func measure(w Workload, root string, p plan) []Result {
 		results[i].Median = median(lat[i])
 		results[i].Ops = ops[i]
 		results[i].OpsPerSec = float64(ops[i]) / busy[i].Seconds()
+		if m, ok := insts[i].(memoryReporter); ok {
+			results[i].MaxRSS = m.MaxRSS()
+		}
 	}
 	return results
+}
+
+// slice has a slicer work for d. Its operations are not timed one by one:
+// the one latency it returns is the mean time an operation took each of
+// the writers (wall time × writers ÷ operations), and it counts for all
+// the operations of the slice.
+func slice(sl slicer, writers int, d time.Duration) ([]time.Duration, time.Duration, error) {
+	n, el, err := sl.RunFor(d)
+	if err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("no operation completed in %v", el)
+		}
+		return nil, el, err
+	}
+	mean := el * time.Duration(writers) / time.Duration(n)
+	l := make([]time.Duration, n)
+	for i := range l {
+		l[i] = mean
+	}
+	return l, el, nil
 }
 
 // one times a single call.

@@ -17,6 +17,9 @@ type Report struct {
 	Mode      string
 	Evidence  map[string]Evidence // by family/contender id
 	Workloads []WorkloadResult
+	// Footprints is the disk each log library takes for a few
+	// records (issue 23's "journal with 5 records").
+	Footprints []footprint
 }
 
 // WorkloadResult is one workload's measurements.
@@ -31,6 +34,7 @@ type row struct {
 	Verdict Verdict
 	Rank    int     // 0: not ranked
 	VsFloor float64 // median or ops/s relative to the floor; 0 without one
+	VsPeer  float64 // the same relative to the workload's Peer; 0 without one
 }
 
 // rows orders a workload's results for its table: the durable contenders
@@ -59,12 +63,24 @@ func (rep *Report) rows(wr WorkloadResult) []row {
 		return 3
 	}
 	var rs []row
-	var floor *Result
+	var floor, peer *Result
 	for i, r := range wr.Results {
 		rs = append(rs, row{Result: r, Verdict: verdictOf(r.Contender, rep.Evidence[w.Family+"/"+r.Contender.ID])})
-		if r.Contender.Floor && r.Err == nil && r.Ops > 0 {
+		if r.Err != nil || r.Ops == 0 {
+			continue
+		}
+		if r.Contender.Floor {
 			floor = &wr.Results[i]
 		}
+		if w.Peer != "" && r.Contender.ID == w.Peer {
+			peer = &wr.Results[i]
+		}
+	}
+	ratio := func(r, ref Result) float64 {
+		if w.Writers == 1 {
+			return float64(r.Median) / float64(ref.Median)
+		}
+		return r.OpsPerSec / ref.OpsPerSec
 	}
 	slices.SortStableFunc(rs, func(a, b row) int {
 		if c := cmp.Compare(group(a), group(b)); c != 0 {
@@ -76,12 +92,14 @@ func (rep *Report) rows(wr WorkloadResult) []row {
 		if group(rs[i]) == 0 {
 			rs[i].Rank = i + 1
 		}
-		if floor != nil && rs[i].Ops > 0 {
-			if w.Writers == 1 {
-				rs[i].VsFloor = float64(rs[i].Median) / float64(floor.Median)
-			} else {
-				rs[i].VsFloor = rs[i].OpsPerSec / floor.OpsPerSec
-			}
+		if rs[i].Err != nil || rs[i].Ops == 0 {
+			continue
+		}
+		if floor != nil {
+			rs[i].VsFloor = ratio(rs[i].Result, *floor)
+		}
+		if peer != nil {
+			rs[i].VsPeer = ratio(rs[i].Result, *peer)
 		}
 	}
 	return rs
@@ -134,6 +152,7 @@ func (rep *Report) markdown() []byte {
 	for _, wr := range rep.Workloads {
 		rep.writeTable(&b, wr)
 	}
+	rep.writeFootprints(&b)
 	rep.writeEvidence(&b)
 	return b.Bytes()
 }
@@ -144,15 +163,24 @@ func (rep *Report) writeTable(b *bytes.Buffer, wr WorkloadResult) {
 	fmt.Fprintf(b, "One operation: %s.\n\n", w.What)
 	rows := rep.rows(wr)
 	hasFloor := slices.ContainsFunc(rows, func(r row) bool { return r.VsFloor > 0 })
-	ratio := ""
-	switch {
-	case hasFloor && w.Writers == 1:
-		ratio = " median ÷ floor |"
-	case hasFloor:
-		ratio = " ops/s ÷ floor |"
+	hasPeer := slices.ContainsFunc(rows, func(r row) bool { return r.VsPeer > 0 })
+	hasRSS := slices.ContainsFunc(rows, func(r row) bool { return r.MaxRSS > 0 })
+	measure := "median"
+	if w.Writers > 1 {
+		measure = "ops/s"
 	}
-	fmt.Fprintf(b, "| # | contender | durable? | median | ops/s |%s ops measured |\n|---:|---|---|---:|---:|%s---:|\n",
-		ratio, strings.Repeat("---:|", boolInt(hasFloor)))
+	head, align := "| # | contender | durable? | median | ops/s |", "|---:|---|---|---:|---:|"
+	if hasRSS {
+		head, align = head+" peak RSS |", align+"---:|"
+	}
+	if hasFloor {
+		head, align = head+fmt.Sprintf(" %s ÷ %s |", measure, w.floorLabel()), align+"---:|"
+	}
+	if hasPeer {
+		head, align = head+fmt.Sprintf(" %s ÷ %s |", measure, peerName(w)), align+"---:|"
+	}
+	fmt.Fprintf(b, "%s ops measured |\n%s---:|\n", head, align)
+	cols := 2 + boolInt(hasRSS) + boolInt(hasFloor) + boolInt(hasPeer)
 	for _, r := range rows {
 		rank := "—"
 		if r.Rank > 0 {
@@ -160,9 +188,9 @@ func (rep *Report) writeTable(b *bytes.Buffer, wr WorkloadResult) {
 		}
 		name := r.Contender.Name
 		if r.Contender.Floor {
-			name += " (floor)"
+			name += " (" + w.floorLabel() + ")"
 		}
-		empty := strings.Repeat(" |", 2+boolInt(hasFloor))
+		empty := strings.Repeat(" |", cols)
 		if r.Err != nil {
 			fmt.Fprintf(b, "| %s | %s | %s | failed: %s |%s\n", rank, name, r.Verdict.Cell(), cell(r.Err.Error()), empty)
 			continue
@@ -171,14 +199,81 @@ func (rep *Report) writeTable(b *bytes.Buffer, wr WorkloadResult) {
 			fmt.Fprintf(b, "| %s | %s | %s | not measured |%s\n", rank, name, r.Verdict.Cell(), empty)
 			continue
 		}
-		vs := ""
+		extra := ""
+		if hasRSS {
+			extra += " " + mib(r.MaxRSS) + " |"
+		}
 		if hasFloor {
-			vs = fmt.Sprintf(" %.2f |", r.VsFloor)
+			extra += fmt.Sprintf(" %.2f |", r.VsFloor)
+		}
+		if hasPeer {
+			extra += fmt.Sprintf(" %.2f |", r.VsPeer)
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %.0f |%s %d |\n",
-			rank, name, r.Verdict.Cell(), latency(r.Median), r.OpsPerSec, vs, r.Ops)
+			rank, name, r.Verdict.Cell(), latency(r.Median), r.OpsPerSec, extra, r.Ops)
 	}
 	fmt.Fprintln(b)
+	if w.Note != "" {
+		fmt.Fprintf(b, "%s\n\n", w.Note)
+	}
+}
+
+// floorLabel is what the ratio column calls the table's reference.
+func (w Workload) floorLabel() string {
+	if w.FloorLabel != "" {
+		return w.FloorLabel
+	}
+	return "floor"
+}
+
+// peerName is the short name of the workload's peer for its column.
+func peerName(w Workload) string {
+	for _, c := range w.Contenders {
+		if c.ID == w.Peer {
+			name, _, _ := strings.Cut(c.Name, " ")
+			return name
+		}
+	}
+	return w.Peer
+}
+
+// mib formats bytes of memory.
+func mib(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+}
+
+// writeFootprints renders the disk footprint table.
+func (rep *Report) writeFootprints(b *bytes.Buffer) {
+	if len(rep.Footprints) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "## Disk used by a log of %d records\n\n", rep.Footprints[0].Records)
+	fmt.Fprintf(b, "Each library appends %d records of %d bytes, each durable, and is closed; "+
+		"then the files it left are added up: **allocated** is the blocks the filesystem holds for them (st_blocks), "+
+		"**size** the files' lengths. Goal (issue 23): the journal ≤ 1 MiB.\n\n", rep.Footprints[0].Records, recordSize)
+	fmt.Fprintf(b, "| library | allocated | size | files |\n|---|---:|---:|---:|\n")
+	for _, f := range rep.Footprints {
+		if f.Err != nil {
+			fmt.Fprintf(b, "| %s | failed: %s | | |\n", f.Name, cell(f.Err.Error()))
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %d |\n", f.Name, diskSize(f.Usage.Allocated), diskSize(f.Usage.Apparent), f.Usage.Files)
+	}
+	fmt.Fprintln(b)
+}
+
+// diskSize formats a byte count of disk.
+func diskSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 func (rep *Report) writeEvidence(b *bytes.Buffer) {

@@ -63,10 +63,11 @@ func collect(cfg config, progress io.Writer) (rep *Report, err error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
+	cfg.Plan.tools = &tools{root: root}
 	start := time.Now()
 	rep = &Report{Machine: machine(root), Started: start, Mode: cfg.Mode, Evidence: map[string]Evidence{}}
 	var ws []Workload
-	for _, w := range workloads() {
+	for _, w := range workloads(cfg.Plan) {
 		if cfg.Only == nil || cfg.Only.MatchString(w.ID) {
 			ws = append(ws, w)
 		}
@@ -106,6 +107,15 @@ func collect(cfg config, progress io.Writer) (rep *Report, err error) {
 		}
 		rep.Workloads = append(rep.Workloads, WorkloadResult{Workload: w, Results: res})
 		fmt.Fprintf(progress, "  done in %v\n", time.Since(t).Round(time.Millisecond))
+	}
+	if cfg.Only == nil || cfg.Only.MatchString("footprint") {
+		fmt.Fprintf(progress, "measuring footprint (%d records each)...\n", footprintRecords)
+		rep.Footprints = footprints(root, footprintRecords)
+		for _, f := range rep.Footprints {
+			if f.Err != nil {
+				fmt.Fprintf(progress, "  %s: %v\n", f.Name, f.Err)
+			}
+		}
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil

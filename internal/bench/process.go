@@ -22,7 +22,9 @@ type ProcessRun struct {
 }
 
 // RunProcess runs cmd to its end and returns how long it took and its peak
-// resident memory. A non-zero exit is an error carrying its stderr.
+// resident memory. A non-zero exit is an error carrying its stderr. On
+// Linux the peak is at least this process's own (see Spawner): run it
+// from a Spawner where that matters.
 func RunProcess(cmd *exec.Cmd) (ProcessRun, error) {
 	var stderr bytes.Buffer
 	if cmd.Stderr == nil {

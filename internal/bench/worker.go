@@ -34,11 +34,21 @@ type WorkerSpec struct {
 }
 
 // WorkerMain runs this process as a worker when WorkerEnv is set and
-// reports whether it did; the caller then exits. A worker opens what its
+// reports whether it did; the caller then exits. With SpawnerEnv set it
+// runs it as a Spawner instead. A worker opens what its
 // spec names, prints "ready", then for each "run NANOSECONDS" line on
 // stdin runs operations in its goroutines for that long and prints the
 // number done; it closes and exits at the end of stdin.
 func WorkerMain() bool {
+	if os.Getenv(SpawnerEnv) != "" {
+		// Not inherited by what the spawner starts.
+		os.Unsetenv(SpawnerEnv)
+		if err := serveSpawner(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench spawner:", err)
+			os.Exit(1)
+		}
+		return true
+	}
 	spec := os.Getenv(WorkerEnv)
 	if spec == "" {
 		return false
