@@ -18,6 +18,12 @@ const recordSize = 128
 // appendWorkload is workload 2: durable appends of 128-byte records by
 // writers concurrent goroutines.
 func appendWorkload(writers int, budget time.Duration, probe bool) Workload {
+	contenders := appendContenders()
+	if writers > 1 {
+		// Beside the floor of one fdatasync per writer, the floor a
+		// group commit cannot beat.
+		contenders = append(contenders, groupAppendContender(false))
+	}
 	return Workload{
 		ID:         fmt.Sprintf("append-%dw", writers),
 		Family:     "append",
@@ -26,7 +32,7 @@ func appendWorkload(writers int, budget time.Duration, probe bool) Workload {
 		Writers:    writers,
 		Budget:     budget,
 		Probe:      probe,
-		Contenders: appendContenders(),
+		Contenders: contenders,
 	}
 }
 

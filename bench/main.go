@@ -9,9 +9,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -44,7 +47,16 @@ func main() {
 		"so that the disk measured is the one you run from, not a tmpfs /tmp)")
 	keep := flag.Bool("keep", false, "keep the files the workloads wrote, and the strace logs")
 	only := flag.String("run", "", "run only the workloads whose id matches this regular expression (replace-4k, append-16w, ...)")
+	readme := flag.String("readme", "", "after the run, put results/SUMMARY.md between the summary markers of this `file` (../README.md)")
+	noRun := flag.Bool("no-run", false, "with -readme: measure nothing, splice the SUMMARY.md that -out holds")
 	flag.Parse()
+	if *noRun {
+		if err := splice(*readme, *out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	cfg := config{Dir: *dir, Out: *out, Keep: *keep, Plan: fullPlan, Mode: "full"}
 	if *quick {
@@ -65,6 +77,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if *readme != "" {
+		if err := splice(*readme, *out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// splice puts dir/SUMMARY.md into the README at path.
+func splice(path, dir string) error {
+	if path == "" {
+		return errors.New("-no-run needs -readme")
+	}
+	summary, err := os.ReadFile(filepath.Join(dir, "SUMMARY.md"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return errNoSummary
+	}
+	if err != nil {
+		return err
+	}
+	return spliceReadme(path, summary)
 }
 
 var (

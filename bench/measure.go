@@ -30,7 +30,12 @@ type Result struct {
 	OpsPerSec float64
 	Ops       int   // operations measured
 	MaxRSS    int64 // peak resident memory of the operations' processes; 0 when they run in this one
-	Err       error
+	// PerRound is each counted round's measure: the latency in
+	// nanoseconds with one writer, ops/s with several; 0 for a round the
+	// contender missed. Ratios per round give a range beside the
+	// overall ratio.
+	PerRound []float64
+	Err      error
 }
 
 // measure runs every contender of w in rotation until the budget is spent:
@@ -99,6 +104,14 @@ func measure(w Workload, root string, p plan) []Result {
 				lat[i] = append(lat[i], l...)
 				busy[i] += el
 				ops[i] += len(l)
+				for len(results[i].PerRound) < round-1 {
+					results[i].PerRound = append(results[i].PerRound, 0) // a round it missed
+				}
+				if w.Writers == 1 {
+					results[i].PerRound = append(results[i].PerRound, float64(median(l)))
+				} else {
+					results[i].PerRound = append(results[i].PerRound, float64(len(l))/el.Seconds())
+				}
 			}
 		}
 		if !ran {
@@ -211,4 +224,27 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// roundRatios returns a's measure over b's, round by round, for the
+// rounds both ran.
+func roundRatios(a, b Result) []float64 {
+	var rs []float64
+	for i := range min(len(a.PerRound), len(b.PerRound)) {
+		if a.PerRound[i] > 0 && b.PerRound[i] > 0 {
+			rs = append(rs, a.PerRound[i]/b.PerRound[i])
+		}
+	}
+	return rs
+}
+
+// quartiles returns the 25th and 75th percentiles of v (nearest rank);
+// ok is false for fewer than four values.
+func quartiles(v []float64) (lo, hi float64, ok bool) {
+	if len(v) < 4 {
+		return 0, 0, false
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/4], s[(3*len(s))/4], true
 }

@@ -37,10 +37,13 @@ func run(cfg config, stdout, progress io.Writer) (*Report, error) {
 	if err := os.WriteFile(filepath.Join(cfg.Out, "chart.svg"), rep.chart(), 0o644); err != nil {
 		return nil, err
 	}
+	if err := os.WriteFile(filepath.Join(cfg.Out, "SUMMARY.md"), rep.summary(), 0o644); err != nil {
+		return nil, err
+	}
 	if _, err := stdout.Write(md); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(progress, "wrote %s and %s\n", filepath.Join(cfg.Out, "RESULTS.md"), filepath.Join(cfg.Out, "chart.svg"))
+	fmt.Fprintf(progress, "wrote RESULTS.md, SUMMARY.md and chart.svg in %s\n", cfg.Out)
 	return rep, nil
 }
 
