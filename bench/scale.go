@@ -15,13 +15,12 @@ import (
 	"time"
 
 	ib "github.com/durable-go/durable/internal/bench"
-	"github.com/durable-go/durable/vfs"
 )
 
 // childEnv makes this program a one-shot child: "sqlite-pop:DB" pops one
-// message from an SQLite queue, "append-line:FILE" appends one line to a
-// file and fdatasyncs it. They are the per-process peers and floors of the
-// CLI workloads.
+// message from an SQLite queue, the peer of the CLI pop. (The floor of
+// the CLI append, a process that appends a line and flushes it, is
+// internal/bench's, through ib.OneShotEnv.)
 const childEnv = "DURABLE_BENCH_CHILD"
 
 func runChild(spec string) error {
@@ -37,16 +36,6 @@ func runChild(spec string) error {
 			err = errors.New("the queue is empty")
 		}
 		return errors.Join(err, db.Close())
-	case "append-line":
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(append(ib.JSONLine[:len(ib.JSONLine):len(ib.JSONLine)], '\n'))
-		if err == nil {
-			err = vfs.Datasync(f)
-		}
-		return errors.Join(err, f.Close())
 	}
 	return fmt.Errorf("unknown child %q", spec)
 }
@@ -242,7 +231,7 @@ func jsonlAppendWorkload(p plan, budget time.Duration) Workload {
 			},
 			{
 				ID: "raw", Name: "O_APPEND write+fdatasync (a process per append)", Floor: true,
-				Claim: Claim{Level: Durable, File: "fdatasync after the write", Dir: "the file exists already", Source: "bench/scale.go (runChild)"},
+				Claim: Claim{Level: Durable, File: "fdatasync after the write", Dir: "the file exists already", Source: "internal/bench/worker.go (oneShot)"},
 				Open: func(dir string, _ int) (Instance, error) {
 					exe, err := self()
 					if err != nil {
@@ -252,7 +241,7 @@ func jsonlAppendWorkload(p plan, budget time.Duration) Workload {
 					if err != nil {
 						return nil, err
 					}
-					return newProcesses([]string{childEnv + "=append-line:" + f}, exe)
+					return newProcesses([]string{ib.OneShotEnv + "=append-line:" + f}, exe)
 				},
 			},
 		},

@@ -17,12 +17,34 @@ import (
 
 	"github.com/durable-go/durable/journal"
 	"github.com/durable-go/durable/queue"
+	"github.com/durable-go/durable/vfs"
 )
 
 // WorkerEnv carries a WorkerSpec to a worker process: a program that
 // measures several processes (durable bench, bench/) re-executes itself
 // with it set, and its main calls WorkerMain first.
 const WorkerEnv = "DURABLE_BENCH_WORKER"
+
+// OneShotEnv makes a process do one thing and exit: "append-line:FILE"
+// appends JSONLine to FILE, opened O_APPEND, and fdatasyncs it: the floor
+// of a CLI append, one process per line.
+const OneShotEnv = "DURABLE_BENCH_ONESHOT"
+
+func oneShot(spec string) error {
+	kind, path, _ := strings.Cut(spec, ":")
+	if kind != "append-line" {
+		return fmt.Errorf("unknown one-shot %q", spec)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(JSONLine[:len(JSONLine):len(JSONLine)], '\n'))
+	if err == nil {
+		err = vfs.Datasync(f)
+	}
+	return errors.Join(err, f.Close())
+}
 
 // WorkerSpec is what one worker process does.
 type WorkerSpec struct {
@@ -40,6 +62,13 @@ type WorkerSpec struct {
 // stdin runs operations in its goroutines for that long and prints the
 // number done; it closes and exits at the end of stdin.
 func WorkerMain() bool {
+	if spec := os.Getenv(OneShotEnv); spec != "" {
+		if err := oneShot(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return true
+	}
 	if os.Getenv(SpawnerEnv) != "" {
 		// Not inherited by what the spawner starts.
 		os.Unsetenv(SpawnerEnv)
