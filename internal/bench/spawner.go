@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 )
 
@@ -27,7 +26,7 @@ type Spawner struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Scanner
-	stderr strings.Builder
+	stderr lockedBuffer
 }
 
 type spawnRequest struct {
@@ -71,10 +70,10 @@ func (s *Spawner) Run(args []string, env ...string) (ProcessRun, error) {
 		return ProcessRun{}, err
 	}
 	if _, err := fmt.Fprintf(s.in, "%s\n", b); err != nil {
-		return ProcessRun{}, fmt.Errorf("spawner: %w: %s", err, strings.TrimSpace(s.stderr.String()))
+		return ProcessRun{}, fmt.Errorf("spawner: %w: %s", err, s.stderr.String())
 	}
 	if !s.out.Scan() {
-		return ProcessRun{}, fmt.Errorf("spawner ended: %v: %s", s.out.Err(), strings.TrimSpace(s.stderr.String()))
+		return ProcessRun{}, fmt.Errorf("spawner ended: %v: %s", s.out.Err(), s.stderr.String())
 	}
 	var r spawnReply
 	if err := json.Unmarshal(s.out.Bytes(), &r); err != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -170,7 +171,26 @@ type worker struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Scanner
-	stderr strings.Builder
+	stderr lockedBuffer
+}
+
+// lockedBuffer is a child's stderr: written by exec's copying goroutine,
+// read when the child fails.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.TrimSpace(l.b.String())
 }
 
 // StartWorkers starts n processes of exe (the running program, which
@@ -203,8 +223,8 @@ func StartWorkers(exe string, n int, spec WorkerSpec) (*Workers, error) {
 	}
 	for _, w := range ws.procs {
 		if line, err := w.line(); err != nil || line != "ready" {
-			ws.Close()
-			return nil, fmt.Errorf("worker did not start (%q): %w", line, err)
+			ws.Close() // waits, so that stderr is complete
+			return nil, fmt.Errorf("worker did not start (%q): %v: %s", line, err, w.stderr.String())
 		}
 	}
 	return ws, nil
@@ -218,7 +238,7 @@ func (w *worker) line() (string, error) {
 	if err == nil {
 		err = io.ErrUnexpectedEOF
 	}
-	return "", fmt.Errorf("%w: %s", err, strings.TrimSpace(w.stderr.String()))
+	return "", fmt.Errorf("%w: %s", err, w.stderr.String())
 }
 
 // Run has every worker work for d at once and returns the operations done
@@ -263,7 +283,7 @@ func (ws *Workers) Close() error {
 			continue
 		}
 		if err := w.cmd.Wait(); err != nil {
-			errs = append(errs, fmt.Errorf("%w: %s", err, strings.TrimSpace(w.stderr.String())))
+			errs = append(errs, fmt.Errorf("%w: %s", err, w.stderr.String()))
 		}
 	}
 	return errors.Join(errs...)
