@@ -94,6 +94,16 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("RESULTS.md contains the path %s", p)
 		}
 	}
+	summary, err := os.ReadFile(filepath.Join(out, "SUMMARY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| replace 4 KiB | durable.WriteFile |", "| append, 256 writers | durable journal |",
+		"Queue CLI: pop from", "| disk used by 5 records"} {
+		if !bytes.Contains(summary, []byte(want)) {
+			t.Errorf("SUMMARY.md lacks %q", want)
+		}
+	}
 	svg, err := os.ReadFile(filepath.Join(out, "chart.svg"))
 	if err != nil {
 		t.Fatal(err)
