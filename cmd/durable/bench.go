@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -63,6 +64,7 @@ func runBench(c *cli, args []string) int {
 	logSize := fs.Int64("log-size", 256<<20, "size in `bytes` of the log that bench log verifies and scans")
 	backlog := fs.Int("backlog", 1_000_000, "messages pending in the queue that bench scale pops from")
 	jsonlSize := fs.Int64("jsonl-size", 1<<30, "size in `bytes` of the file bench scale appends to")
+	docSizes := fs.String("doc-sizes", "100000,1000000,10000000", "document sizes in `bytes`, comma-separated, for bench scale's store rows")
 	quick := fs.Bool("quick", false, "bench scale with small sizes (10,000 messages, 16 MiB file, documents up to 1 MB, fewer rounds)")
 	durableBin := fs.String("durable", "", "the durable `binary` whose CLI bench scale times (default: this one)")
 	asJSON := fs.Bool("json", false, "print the results as JSON: the machine, the rows (durations in nanoseconds) and the report as markdown")
@@ -137,10 +139,15 @@ func runBench(c *cli, args []string) int {
 		if err != nil {
 			return c.failBench(out, err, *asJSON)
 		}
+		sizes, err := parseSizes(*docSizes)
+		if err != nil {
+			c.stdout = out
+			return c.usageError("--doc-sizes: " + err.Error())
+		}
 		o := bench.ScaleOptions{
 			Exe: exe, Durable: *durableBin, Backlog: *backlog, JSONLSize: *jsonlSize,
-			DocSizes: []int{100_000, 1_000_000, 10_000_000}, Rounds: *rounds, Duration: *seconds,
-			Log: bench.StoreLogMode,
+			DocSizes: sizes, Rounds: *rounds, Duration: *seconds, Log: bench.StoreLogMode,
+			Progress: c.stderr,
 		}
 		if o.Durable == "" {
 			o.Durable = exe
@@ -149,7 +156,9 @@ func runBench(c *cli, args []string) int {
 			// Small sizes, where no flag says otherwise.
 			set := map[string]bool{}
 			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-			o.DocSizes = []int{100_000, 1_000_000}
+			if !set["doc-sizes"] {
+				o.DocSizes = []int{100_000, 1_000_000}
+			}
 			if !set["backlog"] {
 				o.Backlog = 10_000
 			}
@@ -181,6 +190,19 @@ func runBench(c *cli, args []string) int {
 		})
 	}
 	return exitOK
+}
+
+// parseSizes reads "100000,1000000": positive byte counts.
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number of bytes", f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 // failBench reports err on the real stdout (a --json run collects the

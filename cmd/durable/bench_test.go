@@ -14,10 +14,11 @@ func TestBenchScale(t *testing.T) {
 	}
 	bin := durableBinary(t)
 	r := runCLI(t, nil, "bench", "scale", "--quick", "--durable", bin, "--dir", t.TempDir(),
-		"--backlog", "50", "--jsonl-size", "65536", "--rounds", "2", "--duration", "30ms")
+		"--backlog", "50", "--jsonl-size", "65536", "--doc-sizes", "2000", "--rounds", "2", "--duration", "20ms")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
+	t.Log(r.stderr)
 	for _, want := range []string{
 		"## Queue CLI: pop with 50 pending",
 		"## JSON Lines CLI: append one line to a 64 KiB file",
@@ -30,6 +31,15 @@ func TestBenchScale(t *testing.T) {
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("no %q in\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestBenchScaleRefusesBadSizes(t *testing.T) {
+	for _, sizes := range []string{"", "0", "-5", "10,x"} {
+		r := runCLI(t, nil, "bench", "scale", "--doc-sizes", sizes, "--dir", t.TempDir())
+		if r.code != exitUsage {
+			t.Errorf("--doc-sizes %q: %v, want exit %d", sizes, r, exitUsage)
 		}
 	}
 }

@@ -22,23 +22,36 @@ type ScaleOptions struct {
 	Rounds    int           // latency samples per side
 	Duration  time.Duration // per side and run for throughput (three alternations)
 	Log       bool          // also the store's log mode (builds with -tags storelog)
+	Progress  io.Writer     // where each row's start and time go; nil for nowhere
 }
 
 // Scale measures every row against its floor, interleaved, and prints
 // Markdown tables to w. Everything is written under dir.
 func Scale(w io.Writer, dir string, o ScaleOptions) error {
-	steps := []func(io.Writer, string, ScaleOptions) error{
-		scaleQueuePop, scaleJSONLAppend, scaleFootprint, scaleStoreField,
-		scaleStoreProcs, scaleProcs, scaleWriters256,
+	steps := []struct {
+		name string
+		run  func(io.Writer, string, ScaleOptions) error
+	}{
+		{"queue CLI pop", scaleQueuePop}, {"JSON Lines CLI append", scaleJSONLAppend},
+		{"journal footprint", scaleFootprint}, {"store field update", scaleStoreField},
+		{"store processes", scaleStoreProcs}, {"journal and queue processes", scaleProcs},
+		{"256 writers", scaleWriters256},
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
 	}
 	for i, step := range steps {
 		sub := filepath.Join(dir, fmt.Sprint(i))
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return err
 		}
-		if err := step(w, sub, o); err != nil {
-			return err
+		t := time.Now()
+		fmt.Fprintf(progress, "measuring %s...\n", step.name)
+		if err := step.run(w, sub, o); err != nil {
+			return fmt.Errorf("%s: %w", step.name, err)
 		}
+		fmt.Fprintf(progress, "  done in %v\n", time.Since(t).Round(time.Millisecond))
 		fmt.Fprintln(w)
 	}
 	return nil
