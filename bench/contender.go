@@ -64,6 +64,10 @@ type Workload struct {
 	// counts only the others' operations.
 	Producers int
 	Budget    time.Duration
+	// MinRounds is how many rounds are counted at least, whatever the
+	// budget: where one operation takes seconds, a median of one or
+	// two means nothing.
+	MinRounds int
 	// Probe marks the workload of its family whose contenders are run
 	// under strace; the verdict then applies to every row of the family.
 	Probe      bool

@@ -76,7 +76,10 @@ func measure(w Workload, root string, p plan) []Result {
 	budget := time.Duration(float64(w.Budget) * p.Scale)
 	start := time.Now()
 	for round := 0; ; round++ {
-		if round >= 2 && (time.Since(start) >= budget || p.MaxRounds > 0 && round >= p.MaxRounds) {
+		if p.MaxRounds > 0 && round >= p.MaxRounds {
+			break
+		}
+		if round >= max(2, w.MinRounds+1) && time.Since(start) >= budget {
 			break
 		}
 		ran := false

@@ -358,6 +358,9 @@ func boolInt(b bool) int {
 
 // latency formats a duration for the tables.
 func latency(d time.Duration) string {
+	if d >= time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
 	if d < time.Millisecond {
 		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
 	}

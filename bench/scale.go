@@ -113,7 +113,7 @@ func queuePopWorkload(p plan, budget time.Duration) Workload {
 		What: "one process that opens the queue, leases the oldest message and exits " +
 			"(durable: `durable queue pop --lease 1h DIR`; SQLite: this program's child doing the pop transaction); " +
 			"the floor is `durable version`, the cost of starting a process",
-		Writers: 1, Budget: budget, Peer: "sqlite",
+		Writers: 1, Budget: budget, Peer: "sqlite", MinRounds: 7,
 		Note: "Goal (issue 23): ≤ 0.15 s and ≤ 64 MB peak RSS per pop at 1M pending, whatever the backlog.",
 		Contenders: []Contender{
 			{
@@ -210,7 +210,7 @@ func jsonlAppendWorkload(p plan, budget time.Duration) Workload {
 		Title:  "JSON Lines CLI: append one line to a " + byteSize(p.JSONLSize) + " file",
 		What: "one process that appends one ~128-byte line and returns once it is durable " +
 			"(durable: `durable jsonl append FILE LINE`; the floor: this program's child opening the file O_APPEND, writing the line, fdatasync)",
-		Writers: 1, Budget: budget,
+		Writers: 1, Budget: budget, MinRounds: 7,
 		Note: "Goal (issue 23): ≤ 0.15 s per append on a 1 GB file after the first: only the tail is checked on open.",
 		Contenders: []Contender{
 			{
