@@ -47,6 +47,7 @@ func main() {
 		"so that the disk measured is the one you run from, not a tmpfs /tmp)")
 	keep := flag.Bool("keep", false, "keep the files the workloads wrote, and the strace logs")
 	only := flag.String("run", "", "run only the workloads whose id matches this regular expression (replace-4k, append-16w, ...)")
+	note := flag.String("note", "", "a sentence about the run for RESULTS.md and SUMMARY.md (\"the machine was busy with other builds\")")
 	readme := flag.String("readme", "", "after the run, put results/SUMMARY.md between the summary markers of this `file` (../README.md)")
 	noRun := flag.Bool("no-run", false, "with -readme: measure nothing, splice the SUMMARY.md that -out holds")
 	flag.Parse()
@@ -58,7 +59,7 @@ func main() {
 		return
 	}
 
-	cfg := config{Dir: *dir, Out: *out, Keep: *keep, Plan: fullPlan, Mode: "full"}
+	cfg := config{Dir: *dir, Out: *out, Keep: *keep, Plan: fullPlan, Mode: "full", Note: *note}
 	if *quick {
 		cfg.Plan, cfg.Mode = quickPlan, "quick"
 	}

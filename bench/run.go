@@ -17,6 +17,7 @@ type config struct {
 	Keep bool   // keep what the workloads wrote
 	Plan plan
 	Mode string         // "full", "quick", "smoke": said in the report
+	Note string         // what the person running it wants said about the run
 	Only *regexp.Regexp // nil: every workload
 }
 
@@ -68,7 +69,7 @@ func collect(cfg config, progress io.Writer) (rep *Report, err error) {
 	}
 	cfg.Plan.tools = &tools{root: root}
 	start := time.Now()
-	rep = &Report{Machine: machine(root), Started: start, Mode: cfg.Mode, Evidence: map[string]Evidence{}}
+	rep = &Report{Machine: machine(root), Started: start, Mode: cfg.Mode, Note: cfg.Note, Evidence: map[string]Evidence{}}
 	var ws []Workload
 	for _, w := range workloads(cfg.Plan) {
 		if cfg.Only == nil || cfg.Only.MatchString(w.ID) {

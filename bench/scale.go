@@ -105,7 +105,7 @@ func self() (string, error) { return os.Executable() }
 // queuePopWorkload: the CLI's pop on a queue holding backlog messages,
 // one process per pop, against SQLite's pop in a process of its own.
 func queuePopWorkload(p plan, budget time.Duration) Workload {
-	pending := fmt.Sprintf("%d pending %d-byte messages", p.Backlog, messageSize)
+	pending := fmt.Sprintf("%s pending %d-byte messages", thousands(float64(p.Backlog)), messageSize)
 	return Workload{
 		ID:     "queue-pop-cli",
 		Family: "queue-cli",

@@ -26,6 +26,9 @@ func (rep *Report) summary() []byte {
 		"[`bench/results/RESULTS.md`](bench/results/RESULTS.md). Ratios compare contenders interleaved in that run; "+
 		"a range after a ratio is its 25th–75th percentile over the run's rounds.\n\n",
 		rep.Mode, rep.Started.UTC().Format("2006-01-02"), m.CPUs, m.OS, fsName(m))
+	if rep.Note != "" {
+		fmt.Fprintf(&b, "%s\n\n", rep.Note)
+	}
 	fmt.Fprintf(&b, "| workload | contender | durable? | measured |\n| --- | --- | --- | ---: |\n")
 	line := func(workload, contender, verdict, what string) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", workload, contender, verdict, what)
