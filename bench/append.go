@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	ib "github.com/durable-go/durable/internal/bench"
 	"github.com/tidwall/wal"
 	bolt "go.etcd.io/bbolt"
 )
@@ -17,6 +18,12 @@ const recordSize = 128
 // appendWorkload is workload 2: durable appends of 128-byte records by
 // writers concurrent goroutines.
 func appendWorkload(writers int, budget time.Duration, probe bool) Workload {
+	contenders := appendContenders()
+	if writers > 1 {
+		// Beside the floor of one fdatasync per writer, the floor a
+		// group commit cannot beat.
+		contenders = append(contenders, groupAppendContender(false))
+	}
 	return Workload{
 		ID:         fmt.Sprintf("append-%dw", writers),
 		Family:     "append",
@@ -25,7 +32,7 @@ func appendWorkload(writers int, budget time.Duration, probe bool) Workload {
 		Writers:    writers,
 		Budget:     budget,
 		Probe:      probe,
-		Contenders: appendContenders(),
+		Contenders: contenders,
 	}
 }
 
@@ -33,13 +40,8 @@ func appendContenders() []Contender {
 	cs := []Contender{
 		{
 			ID: "raw", Name: "raw pwrite+fdatasync", Floor: true,
-			Claim: Claim{
-				Level:  Durable,
-				File:   "fdatasync after every write into a preallocated file",
-				Dir:    "fsync of the directory once, after creating the file",
-				Source: "bench/raw.go",
-			},
-			Open: openRawAppend,
+			Claim: rawAppendClaim,
+			Open:  openRawAppend,
 		},
 		{
 			ID: "wal", Name: "tidwall/wal",
@@ -71,12 +73,12 @@ func appendContenders() []Contender {
 }
 
 func openRawAppend(dir string, writers int) (Instance, error) {
-	r, err := openRawAppender(filepath.Join(dir, "log"))
+	r, err := ib.NewRawAppender(dir, rawAppendSize)
 	if err != nil {
 		return nil, err
 	}
 	rec := payload(recordSize)
-	return funcs{op: func(int) error { return r.append(rec) }, close: r.close}, nil
+	return funcs{op: func(int) error { return r.Append(rec) }, close: r.Close}, nil
 }
 
 func openWAL(dir string, writers int) (Instance, error) {
@@ -128,6 +130,13 @@ func openSQLiteAppend(dir string, writers int) (Instance, error) {
 			return db.Close()
 		},
 	}, nil
+}
+
+var rawAppendClaim = Claim{
+	Level:  Durable,
+	File:   "fdatasync after every write into a preallocated file",
+	Dir:    "fsync of the directory once, after creating the file",
+	Source: "internal/bench/raw.go (RawAppender)",
 }
 
 // boltClaim is the same for every workload: each Update is one commit.

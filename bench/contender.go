@@ -6,7 +6,7 @@ import "time"
 type Contender struct {
 	ID    string // short and file-name safe: a directory name and the probe's key
 	Name  string // as the tables show it
-	Floor bool   // the raw syscall sequence: the reference, never ranked
+	Floor bool   // the reference of its table (the raw syscall sequence, unless the workload names another): never ranked
 	Claim Claim  // what reading the library's source says about durability
 	// Open prepares the contender in dir, an empty directory of its own,
 	// for up to writers concurrent callers of Op.
@@ -20,6 +20,18 @@ type Instance interface {
 	// writers-1.
 	Op(worker int) error
 	Close() error
+}
+
+// A slicer is an Instance whose work runs elsewhere (worker processes):
+// measure has it work for a slice of time instead of calling Op.
+type slicer interface {
+	RunFor(d time.Duration) (ops int64, elapsed time.Duration, err error)
+}
+
+// A memoryReporter is an Instance whose operations are processes: it
+// reports the highest peak resident memory any of them reached.
+type memoryReporter interface {
+	MaxRSS() int64
 }
 
 // funcs adapts two functions to Instance.
@@ -52,10 +64,22 @@ type Workload struct {
 	// counts only the others' operations.
 	Producers int
 	Budget    time.Duration
+	// MinRounds is how many rounds are counted at least, whatever the
+	// budget: where one operation takes seconds, a median of one or
+	// two means nothing.
+	MinRounds int
 	// Probe marks the workload of its family whose contenders are run
 	// under strace; the verdict then applies to every row of the family.
 	Probe      bool
 	Contenders []Contender
+	// FloorLabel names the reference in the ratio column ("÷ floor"
+	// unless set), for tables whose reference is not a syscall floor.
+	FloorLabel string
+	// Peer, when set, is the ID of the contender that a second ratio
+	// column compares every row with (SQLite where issue 23 names it).
+	Peer string
+	// Note is printed under the table: what the numbers mean for a goal.
+	Note string
 }
 
 // Level is how much of an acknowledged operation survives a power cut.

@@ -14,17 +14,26 @@ import (
 	"github.com/durable-go/durable/store"
 )
 
+var journalClaim = Claim{
+	Level:  Durable,
+	File:   "fdatasync of a preallocated segment before any Append covered by it returns (group commit)",
+	Dir:    "fsync of the directory when a segment is created",
+	Source: "journal/journal.go, journal/segment.go in this tree",
+}
+
+var queueClaim = Claim{
+	Level:  Durable,
+	File:   "fdatasync of the journal segment before Push and Ack return (group commit); Pop's lease is written under the lock, flushed by the next Ack or Push",
+	Dir:    "fsync of the directory when a segment is created",
+	Source: "queue/ on journal/ in this tree",
+}
+
 // journalHook is durable's journal for the append workload: one Append per
 // record; concurrent appenders share an fdatasync (group commit).
 func journalHook() (Contender, bool) {
 	return Contender{
 		ID: "journal", Name: "durable journal",
-		Claim: Claim{
-			Level:  Durable,
-			File:   "fdatasync of a preallocated segment before any Append covered by it returns (group commit)",
-			Dir:    "fsync of the directory when a segment is created",
-			Source: "journal/journal.go, journal/segment.go in this tree",
-		},
+		Claim: journalClaim,
 		Open: func(dir string, writers int) (Instance, error) {
 			j, err := journal.Open(filepath.Join(dir, "journal"), nil)
 			if err != nil {
@@ -90,12 +99,7 @@ func storeHook() (Contender, bool) {
 func queueHook(producers int) (Contender, bool) {
 	return Contender{
 		ID: "queue", Name: "durable queue",
-		Claim: Claim{
-			Level:  Durable,
-			File:   "fdatasync of the journal segment before Push and Ack return (group commit); Pop's lease is written under the lock, flushed by the next Ack or Push",
-			Dir:    "fsync of the directory when a segment is created",
-			Source: "queue/queue.go on journal/ in this tree",
-		},
+		Claim: queueClaim,
 		Open: func(dir string, writers int) (Instance, error) {
 			q, err := queue.Open(filepath.Join(dir, "queue"), nil)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -30,7 +31,7 @@ func machine(dir string) Machine {
 		CPU:    cpuModel(),
 		OS:     runtime.GOOS + "/" + runtime.GOARCH,
 		Kernel: kernel(),
-		Dir:    dir,
+		Dir:    repoRelative(dir),
 		Go:     runtime.Version(),
 	}
 	if d := distro(); d != "" {
@@ -94,16 +95,49 @@ func cpuModel() string {
 
 // revision names the commit the working tree is on (bench/go.mod replaces
 // the module with ../). The tree may hold changes on top of it; the
-// benchmark measures the tree as it is.
+// benchmark measures the tree as it is. No path is printed: the report is
+// committed, and this machine's directories mean nothing to its readers.
 func revision() string {
-	cmd := exec.Command("git", "rev-parse", "--show-toplevel", "--short", "HEAD")
+	cmd := exec.Command("git", "rev-parse", "--short", "HEAD")
 	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0") // read only: never touch the index
 	out, err := cmd.Output()
 	f := strings.Fields(string(out))
-	if err != nil || len(f) != 2 {
-		return "the working tree"
+	if err != nil || len(f) != 1 {
+		return "this working tree"
 	}
-	return "the working tree at " + f[0] + ", on commit " + f[1] + " (with any uncommitted changes)"
+	return "this working tree, on commit " + f[0] + " (with any uncommitted changes)"
+}
+
+// repoRelative says where dir is relative to the repository's top: the
+// report names no directory of the machine it ran on. The random part of
+// a run's scratch directory becomes a *, so that reports differ only in
+// their numbers.
+func repoRelative(dir string) string {
+	cmd := exec.Command("git", "rev-parse", "--show-toplevel")
+	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
+	out, err := cmd.Output()
+	top := strings.TrimSpace(string(out))
+	if err != nil || top == "" {
+		return "a directory outside any repository"
+	}
+	// Both resolved: a symlinked /tmp or home would make them differ.
+	if t, err := filepath.EvalSymlinks(top); err == nil {
+		top = t
+	}
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	rel, err := filepath.Rel(top, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "a directory outside the repository"
+	}
+	rel = filepath.ToSlash(rel)
+	if i := strings.LastIndex(rel, "/.benchdata-"); i >= 0 {
+		rel = rel[:i] + "/.benchdata-*"
+	} else if strings.HasPrefix(rel, ".benchdata-") {
+		rel = ".benchdata-*"
+	}
+	return rel
 }
 
 // versions lists the modules of the contenders as this binary was built

@@ -10,11 +10,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	ib "github.com/durable-go/durable/internal/bench"
 )
 
 // TestMain lets the test binary be a probe's child too, as the command is.
 func TestMain(m *testing.M) {
+	if ib.WorkerMain() {
+		os.Exit(0)
+	}
+	if spec := os.Getenv(childEnv); spec != "" {
+		if err := runChild(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if spec := os.Getenv(probeEnv); spec != "" {
 		if err := probeChild(spec); err != nil {
 			fmt.Fprintln(os.Stderr, "probe:", err)
@@ -25,10 +36,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// smokePlan runs every row for a few operations: enough to show the
-// harness works, far too few for the numbers to mean anything.
-var smokePlan = plan{Scale: 0, MaxRounds: 3, Slice: 20 * time.Millisecond, ProbeOps: 2}
-
 // TestSmoke runs every workload and every probe in miniature and checks
 // that each contender ran, the report and the chart were written, and the
 // durability probes (where strace can run) reach the verdicts that do not
@@ -36,7 +43,8 @@ var smokePlan = plan{Scale: 0, MaxRounds: 3, Slice: 20 * time.Millisecond, Probe
 func TestSmoke(t *testing.T) {
 	out := t.TempDir()
 	var stdout, progress bytes.Buffer
-	rep, err := run(config{Dir: t.TempDir(), Out: out, Mode: "smoke", Plan: smokePlan}, &stdout, &progress)
+	dir := t.TempDir()
+	rep, err := run(config{Dir: dir, Out: out, Mode: "smoke", Plan: smokePlan}, &stdout, &progress)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, progress.String())
 	}
@@ -44,8 +52,8 @@ func TestSmoke(t *testing.T) {
 		t.Log(progress.String())
 	}
 
-	if len(rep.Workloads) != len(workloads()) {
-		t.Errorf("%d workloads measured, want %d", len(rep.Workloads), len(workloads()))
+	if len(rep.Workloads) != len(workloads(smokePlan)) {
+		t.Errorf("%d workloads measured, want %d", len(rep.Workloads), len(workloads(smokePlan)))
 	}
 	for _, wr := range rep.Workloads {
 		for _, r := range wr.Results {
@@ -63,9 +71,37 @@ func TestSmoke(t *testing.T) {
 	if !bytes.Equal(md, stdout.Bytes()) {
 		t.Error("stdout differs from RESULTS.md")
 	}
-	for _, w := range workloads() {
+	for _, w := range workloads(smokePlan) {
 		if !bytes.Contains(md, []byte("## "+w.Title)) {
 			t.Errorf("RESULTS.md has no table for %s", w.ID)
+		}
+	}
+	if len(rep.Footprints) < 2 {
+		t.Errorf("%d footprints, want the journal and its peers", len(rep.Footprints))
+	}
+	for _, f := range rep.Footprints {
+		if f.Err != nil || f.Usage.Files == 0 || f.Usage.Apparent == 0 {
+			t.Errorf("footprint of %s: %+v", f.Name, f)
+		}
+	}
+	if !bytes.Contains(md, []byte("## Disk used by a log of")) {
+		t.Error("RESULTS.md has no footprint table")
+	}
+	// The report is committed: it must name no directory of this
+	// machine.
+	for _, p := range []string{out, dir} {
+		if bytes.Contains(md, []byte(p)) {
+			t.Errorf("RESULTS.md contains the path %s", p)
+		}
+	}
+	summary, err := os.ReadFile(filepath.Join(out, "SUMMARY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| replace 4 KiB | durable.WriteFile |", "| append, 256 writers | durable journal |",
+		"Queue CLI: pop from", "| disk used by 5 records"} {
+		if !bytes.Contains(summary, []byte(want)) {
+			t.Errorf("SUMMARY.md lacks %q", want)
 		}
 	}
 	svg, err := os.ReadFile(filepath.Join(out, "chart.svg"))

@@ -16,6 +16,11 @@ type plan struct {
 	MaxRounds int           // stop after this many rounds whatever the budget; 0 means no limit
 	Slice     time.Duration // how long each contender runs per round when writers are concurrent
 	ProbeOps  int           // operations each contender performs under strace
+	// The sizes of issue 23's scale rows: large only in the full run.
+	Backlog   int    // messages pending in the queue CLI pop workload
+	JSONLSize int64  // bytes of the file the JSON Lines CLI append workload appends to
+	DocSizes  []int  // document sizes of the one-field update workloads; 100 KB is always one
+	tools     *tools // the durable binary, built once per run
 }
 
 // Result is one contender's numbers in one workload.
@@ -23,8 +28,14 @@ type Result struct {
 	Contender Contender
 	Median    time.Duration // median latency of one operation
 	OpsPerSec float64
-	Ops       int // operations measured
-	Err       error
+	Ops       int   // operations measured
+	MaxRSS    int64 // peak resident memory of the operations' processes; 0 when they run in this one
+	// PerRound is each counted round's measure: the latency in
+	// nanoseconds with one writer, ops/s with several; 0 for a round the
+	// contender missed. Ratios per round give a range beside the
+	// overall ratio.
+	PerRound []float64
+	Err      error
 }
 
 // measure runs every contender of w in rotation until the budget is spent:
@@ -65,7 +76,10 @@ func measure(w Workload, root string, p plan) []Result {
 	budget := time.Duration(float64(w.Budget) * p.Scale)
 	start := time.Now()
 	for round := 0; ; round++ {
-		if round >= 2 && (time.Since(start) >= budget || p.MaxRounds > 0 && round >= p.MaxRounds) {
+		if p.MaxRounds > 0 && round >= p.MaxRounds {
+			break
+		}
+		if round >= max(2, w.MinRounds+1) && time.Since(start) >= budget {
 			break
 		}
 		ran := false
@@ -78,7 +92,9 @@ func measure(w Workload, root string, p plan) []Result {
 			var l []time.Duration
 			var el time.Duration
 			var err error
-			if w.Writers == 1 {
+			if sl, ok := insts[i].(slicer); ok {
+				l, el, err = slice(sl, w.Writers, p.Slice)
+			} else if w.Writers == 1 {
 				l, el, err = one(insts[i])
 			} else {
 				l, el, err = concurrently(insts[i], w.Writers, w.Producers, p.Slice)
@@ -91,6 +107,14 @@ func measure(w Workload, root string, p plan) []Result {
 				lat[i] = append(lat[i], l...)
 				busy[i] += el
 				ops[i] += len(l)
+				for len(results[i].PerRound) < round-1 {
+					results[i].PerRound = append(results[i].PerRound, 0) // a round it missed
+				}
+				if w.Writers == 1 {
+					results[i].PerRound = append(results[i].PerRound, float64(median(l)))
+				} else {
+					results[i].PerRound = append(results[i].PerRound, float64(len(l))/el.Seconds())
+				}
 			}
 		}
 		if !ran {
@@ -104,8 +128,31 @@ func measure(w Workload, root string, p plan) []Result {
 		results[i].Median = median(lat[i])
 		results[i].Ops = ops[i]
 		results[i].OpsPerSec = float64(ops[i]) / busy[i].Seconds()
+		if m, ok := insts[i].(memoryReporter); ok {
+			results[i].MaxRSS = m.MaxRSS()
+		}
 	}
 	return results
+}
+
+// slice has a slicer work for d. Its operations are not timed one by one:
+// the one latency it returns is the mean time an operation took each of
+// the writers (wall time × writers ÷ operations), and it counts for all
+// the operations of the slice.
+func slice(sl slicer, writers int, d time.Duration) ([]time.Duration, time.Duration, error) {
+	n, el, err := sl.RunFor(d)
+	if err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("no operation completed in %v", el)
+		}
+		return nil, el, err
+	}
+	mean := el * time.Duration(writers) / time.Duration(n)
+	l := make([]time.Duration, n)
+	for i := range l {
+		l[i] = mean
+	}
+	return l, el, nil
 }
 
 // one times a single call.
@@ -180,4 +227,27 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// roundRatios returns a's measure over b's, round by round, for the
+// rounds both ran.
+func roundRatios(a, b Result) []float64 {
+	var rs []float64
+	for i := range min(len(a.PerRound), len(b.PerRound)) {
+		if a.PerRound[i] > 0 && b.PerRound[i] > 0 {
+			rs = append(rs, a.PerRound[i]/b.PerRound[i])
+		}
+	}
+	return rs
+}
+
+// quartiles returns the 25th and 75th percentiles of v (nearest rank);
+// ok is false for fewer than four values.
+func quartiles(v []float64) (lo, hi float64, ok bool) {
+	if len(v) < 4 {
+		return 0, 0, false
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/4], s[(3*len(s))/4], true
 }

@@ -137,7 +137,7 @@ func probeChild(spec string) error {
 
 // probeContender finds a contender in the workload that probes its family.
 func probeContender(family, id string) (Contender, bool) {
-	for _, w := range workloads() {
+	for _, w := range workloads(quickPlan) {
 		if w.Family != family || !w.Probe {
 			continue
 		}

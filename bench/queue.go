@@ -72,11 +72,7 @@ func openSQLiteQueue(dir string, producers int) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec(`CREATE TABLE queue (
-		id INTEGER PRIMARY KEY AUTOINCREMENT,
-		body BLOB NOT NULL,
-		lease_until INTEGER NOT NULL DEFAULT 0,
-		tries INTEGER NOT NULL DEFAULT 0)`); err != nil {
+	if _, err := db.Exec(sqliteQueueSchema); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -85,31 +81,7 @@ func openSQLiteQueue(dir string, producers int) (Instance, error) {
 		_, err := db.Exec("INSERT INTO queue (body) VALUES (?)", msg)
 		return err
 	}
-	// pop leases the oldest available message; ok is false when there is
-	// none.
-	pop := func() (id int64, ok bool, err error) {
-		tx, err := db.Begin()
-		if err != nil {
-			return 0, false, err
-		}
-		now := time.Now()
-		var body []byte
-		err = tx.QueryRow("SELECT id, body FROM queue WHERE lease_until <= ? ORDER BY id LIMIT 1",
-			now.UnixNano()).Scan(&id, &body)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, false, tx.Rollback()
-		}
-		if err != nil {
-			tx.Rollback()
-			return 0, false, err
-		}
-		if _, err := tx.Exec("UPDATE queue SET lease_until = ?, tries = tries + 1 WHERE id = ?",
-			now.Add(leaseFor).UnixNano(), id); err != nil {
-			tx.Rollback()
-			return 0, false, err
-		}
-		return id, true, tx.Commit()
-	}
+	pop := func() (int64, bool, error) { return sqlitePop(db) }
 	ack := func(id int64) error {
 		_, err := db.Exec("DELETE FROM queue WHERE id = ?", id)
 		return err
@@ -160,4 +132,37 @@ func openSQLiteQueue(dir string, producers int) (Instance, error) {
 		},
 		close: db.Close,
 	}, nil
+}
+
+// sqliteQueueSchema is the SQLite queue's one table.
+const sqliteQueueSchema = `CREATE TABLE queue (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	body BLOB NOT NULL,
+	lease_until INTEGER NOT NULL DEFAULT 0,
+	tries INTEGER NOT NULL DEFAULT 0)`
+
+// sqlitePop leases the oldest available message in one transaction
+// (SELECT, then UPDATE of its lease); ok is false when there is none.
+func sqlitePop(db *sql.DB) (id int64, ok bool, err error) {
+	tx, err := db.Begin()
+	if err != nil {
+		return 0, false, err
+	}
+	now := time.Now()
+	var body []byte
+	err = tx.QueryRow("SELECT id, body FROM queue WHERE lease_until <= ? ORDER BY id LIMIT 1",
+		now.UnixNano()).Scan(&id, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, tx.Rollback()
+	}
+	if err != nil {
+		tx.Rollback()
+		return 0, false, err
+	}
+	if _, err := tx.Exec("UPDATE queue SET lease_until = ?, tries = tries + 1 WHERE id = ?",
+		now.Add(leaseFor).UnixNano(), id); err != nil {
+		tx.Rollback()
+		return 0, false, err
+	}
+	return id, true, tx.Commit()
 }

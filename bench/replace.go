@@ -48,7 +48,7 @@ func replaceContenders(size int) []Contender {
 				Level:  Durable,
 				File:   "fsync of the temp file before the rename",
 				Dir:    "fsync of the directory after the rename",
-				Source: "bench/raw.go",
+				Source: "internal/bench/raw.go (RawReplace)",
 			},
 			Open: replacer(size, rawReplacer),
 		},

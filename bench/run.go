@@ -17,6 +17,7 @@ type config struct {
 	Keep bool   // keep what the workloads wrote
 	Plan plan
 	Mode string         // "full", "quick", "smoke": said in the report
+	Note string         // what the person running it wants said about the run
 	Only *regexp.Regexp // nil: every workload
 }
 
@@ -37,10 +38,13 @@ func run(cfg config, stdout, progress io.Writer) (*Report, error) {
 	if err := os.WriteFile(filepath.Join(cfg.Out, "chart.svg"), rep.chart(), 0o644); err != nil {
 		return nil, err
 	}
+	if err := os.WriteFile(filepath.Join(cfg.Out, "SUMMARY.md"), rep.summary(), 0o644); err != nil {
+		return nil, err
+	}
 	if _, err := stdout.Write(md); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(progress, "wrote %s and %s\n", filepath.Join(cfg.Out, "RESULTS.md"), filepath.Join(cfg.Out, "chart.svg"))
+	fmt.Fprintf(progress, "wrote RESULTS.md, SUMMARY.md and chart.svg in %s\n", cfg.Out)
 	return rep, nil
 }
 
@@ -63,10 +67,11 @@ func collect(cfg config, progress io.Writer) (rep *Report, err error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
+	cfg.Plan.tools = &tools{root: root}
 	start := time.Now()
-	rep = &Report{Machine: machine(root), Started: start, Mode: cfg.Mode, Evidence: map[string]Evidence{}}
+	rep = &Report{Machine: machine(root), Started: start, Mode: cfg.Mode, Note: cfg.Note, Evidence: map[string]Evidence{}}
 	var ws []Workload
-	for _, w := range workloads() {
+	for _, w := range workloads(cfg.Plan) {
 		if cfg.Only == nil || cfg.Only.MatchString(w.ID) {
 			ws = append(ws, w)
 		}
@@ -106,6 +111,15 @@ func collect(cfg config, progress io.Writer) (rep *Report, err error) {
 		}
 		rep.Workloads = append(rep.Workloads, WorkloadResult{Workload: w, Results: res})
 		fmt.Fprintf(progress, "  done in %v\n", time.Since(t).Round(time.Millisecond))
+	}
+	if cfg.Only == nil || cfg.Only.MatchString("footprint") {
+		fmt.Fprintf(progress, "measuring footprint (%d records each)...\n", footprintRecords)
+		rep.Footprints = footprints(root, footprintRecords)
+		for _, f := range rep.Footprints {
+			if f.Err != nil {
+				fmt.Fprintf(progress, "  %s: %v\n", f.Name, f.Err)
+			}
+		}
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil

@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -16,7 +18,7 @@ import (
 func benchVerb() verb {
 	return verb{
 		name:    "bench",
-		args:    "write|update|store|log|queue",
+		args:    "write|update|store|log|queue|scale",
 		summary: "measure durable against the raw syscall sequence, in one run",
 		about: `Measures durable's operations against the minimal syscall sequence they are
 built from, alternating the two in the same run so the machine's noise hits
@@ -35,11 +37,21 @@ both alike, and prints Markdown tables with medians and ratios.
            commit); verification and scan speed and memory on a large log
            (--log-size)
   queue    push+pop+ack of 256-byte messages, 1+1 and 8+8 goroutines
+  scale    what must cost the change, not the history (issue 23): the
+           CLI's queue pop with --backlog messages pending (vs starting
+           a process) and its jsonl append to a --jsonl-size file (vs a
+           process doing O_APPEND write+fdatasync), with peak memory; a
+           journal's disk use with 5 records; one field of a store
+           document of 100 KB, 1 MB and 10 MB vs the raw replace of the
+           same bytes; 4 processes vs 1 on one store; 4 processes x 4
+           goroutines vs 1 x 16 on a journal and a queue; 256 journal
+           writers vs a group-commit floor. --quick shrinks the sizes
 
 The files go in a scratch directory under --dir (removed afterwards): put it
 on the filesystem you care about.`,
 		example: `durable bench write
-durable bench update --rounds 200 --dir /var/tmp`,
+durable bench update --rounds 200 --dir /var/tmp
+durable bench scale --quick`,
 		run: runBench,
 	}
 }
@@ -50,13 +62,18 @@ func runBench(c *cli, args []string) int {
 	seconds := fs.Duration("duration", 2*time.Second, "time per side for each throughput measurement (three alternations)")
 	dir := fs.String("dir", os.TempDir(), "`directory` to measure in")
 	logSize := fs.Int64("log-size", 256<<20, "size in `bytes` of the log that bench log verifies and scans")
+	backlog := fs.Int("backlog", 1_000_000, "messages pending in the queue that bench scale pops from")
+	jsonlSize := fs.Int64("jsonl-size", 1<<30, "size in `bytes` of the file bench scale appends to")
+	docSizes := fs.String("doc-sizes", "100000,1000000,10000000", "document sizes in `bytes`, comma-separated, for bench scale's store rows")
+	quick := fs.Bool("quick", false, "bench scale with small sizes (10,000 messages, 16 MiB file, documents up to 1 MB, fewer rounds)")
+	durableBin := fs.String("durable", "", "the durable `binary` whose CLI bench scale times (default: this one)")
 	asJSON := fs.Bool("json", false, "print the results as JSON: the machine, the rows (durations in nanoseconds) and the report as markdown")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
 	}
 	if len(rest) != 1 {
-		return c.usageError("want one of: write, update, store, log, queue")
+		return c.usageError("want one of: write, update, store, log, queue, scale")
 	}
 	scratch, err := os.MkdirTemp(*dir, "durable-bench-")
 	if err != nil {
@@ -117,9 +134,50 @@ func runBench(c *cli, args []string) int {
 		if err := bench.Log(c.stdout, scratch, *rounds, *seconds, *logSize); err != nil {
 			return c.failBench(out, err, *asJSON)
 		}
+	case "scale":
+		exe, err := os.Executable()
+		if err != nil {
+			return c.failBench(out, err, *asJSON)
+		}
+		sizes, err := parseSizes(*docSizes)
+		if err != nil {
+			c.stdout = out
+			return c.usageError("--doc-sizes: " + err.Error())
+		}
+		o := bench.ScaleOptions{
+			Exe: exe, Durable: *durableBin, Backlog: *backlog, JSONLSize: *jsonlSize,
+			DocSizes: sizes, Rounds: *rounds, Duration: *seconds, Log: bench.StoreLogMode,
+			Progress: c.stderr,
+		}
+		if o.Durable == "" {
+			o.Durable = exe
+		}
+		if *quick {
+			// Small sizes, where no flag says otherwise.
+			set := map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+			if !set["doc-sizes"] {
+				o.DocSizes = []int{100_000, 1_000_000}
+			}
+			if !set["backlog"] {
+				o.Backlog = 10_000
+			}
+			if !set["jsonl-size"] {
+				o.JSONLSize = 16 << 20
+			}
+			if !set["rounds"] {
+				o.Rounds = 20
+			}
+			if !set["duration"] {
+				o.Duration = 500 * time.Millisecond
+			}
+		}
+		if err := bench.Scale(c.stdout, scratch, o); err != nil {
+			return c.failBench(out, err, *asJSON)
+		}
 	default:
 		c.stdout = out
-		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update, store, log or queue", rest[0]))
+		return c.usageError(fmt.Sprintf("unknown benchmark %q; want write, update, store, log, queue or scale", rest[0]))
 	}
 	if *asJSON {
 		c.stdout = out
@@ -132,6 +190,19 @@ func runBench(c *cli, args []string) int {
 		})
 	}
 	return exitOK
+}
+
+// parseSizes reads "100000,1000000": positive byte counts.
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number of bytes", f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 // failBench reports err on the real stdout (a --json run collects the

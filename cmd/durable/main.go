@@ -18,6 +18,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/durable-go/durable/internal/bench"
 )
 
 // verbs lists the commands, in the order "durable --help" shows them. A new
@@ -63,6 +65,10 @@ type cli struct {
 }
 
 func main() {
+	if bench.WorkerMain() {
+		// durable bench scale's worker processes are this binary.
+		return
+	}
 	ctx, stop := notifyContext()
 	c := &cli{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	code := c.main(os.Args[1:])

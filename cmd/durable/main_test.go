@@ -15,11 +15,15 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable/cmd/durable/internal/demo"
+	"github.com/durable-go/durable/internal/bench"
 )
 
 // TestMain lets the test binary stand in for the durable binary when the
 // demo re-executes itself as a writer child.
 func TestMain(m *testing.M) {
+	if bench.WorkerMain() {
+		os.Exit(0)
+	}
 	if demo.IsChild() {
 		c := &cli{ctx: context.Background(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 		os.Exit(c.main([]string{crashWriterName}))

@@ -7,7 +7,6 @@ package bench
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,38 +16,6 @@ import (
 
 	"github.com/durable-go/durable"
 )
-
-// RawReplace is the minimal durable replace, with nothing durable adds:
-// open a temp file, write, fsync, close, rename, fsync the directory. It is
-// the floor every ratio is measured against.
-func RawReplace(dir, name string, data []byte, tmp string) error {
-	t := filepath.Join(dir, tmp)
-	f, err := os.OpenFile(t, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(t, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	d.Close()
-	return err
-}
 
 // LatencyRow compares one write of Size bytes.
 type LatencyRow struct {

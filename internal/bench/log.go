@@ -12,46 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/journal"
-	"github.com/durable-go/durable/vfs"
 )
-
-// RawAppender is the floor a journal append is measured against: write
-// the record at the next offset of a preallocated file and flush it with
-// fdatasync, nothing else (no framing, no checksum, no lock, no tree).
-type RawAppender struct {
-	f   *os.File
-	off int64
-}
-
-// NewRawAppender preallocates size bytes in dir the way the journal
-// preallocates its segments (fallocate, then fsync).
-func NewRawAppender(dir string, size int64) (*RawAppender, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "raw-floor"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := vfs.Allocate(f, size); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &RawAppender{f: f}, nil
-}
-
-// Append writes p at the next offset and flushes it.
-func (r *RawAppender) Append(p []byte) error {
-	if _, err := r.f.WriteAt(p, r.off); err != nil {
-		return err
-	}
-	r.off += int64(len(p))
-	return vfs.Datasync(r.f)
-}
-
-// Close closes the file.
-func (r *RawAppender) Close() error { return r.f.Close() }
 
 // LogLatencyRow compares one append of Size bytes by one writer.
 type LogLatencyRow struct {

@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// record returns a record of n bytes that names writer g's i-th append.
+func record(g, i, n int) []byte {
+	r := bytes.Repeat([]byte{'.'}, n)
+	copy(r, fmt.Sprintf("<%d-%d>", g, i))
+	return r
+}
+
+// appendAll has writers goroutines append each records records through
+// app, and checks that every record is in the file afterwards, whole.
+func appendAll(t *testing.T, app func([]byte) error, file string, writers, records int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Go(func() {
+			for i := range records {
+				if err := app(record(g, i, 32)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g := range writers {
+		for i := range records {
+			if !bytes.Contains(data, record(g, i, 32)) {
+				t.Fatalf("record %d of writer %d is not in the file", i, g)
+			}
+		}
+	}
+}
+
+func TestGroupAppenderKeepsEveryRecord(t *testing.T) {
+	dir := t.TempDir()
+	g, err := NewGroupAppender(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	appendAll(t, g.Append, filepath.Join(dir, "group-floor"), 16, 20)
+	if g.synced != 16*20 {
+		t.Errorf("%d records acknowledged, want %d", g.synced, 16*20)
+	}
+}
+
+func TestGroupAppenderWrapsAround(t *testing.T) {
+	dir := t.TempDir()
+	g, err := NewGroupAppender(dir, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for i := range 20 {
+		if err := g.Append(record(0, i, 32)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "group-floor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != 256 {
+		t.Errorf("the floor's file grew to %d bytes, want its preallocated 256", fi.Size())
+	}
+}
+
+func TestGroupAppenderFailsEveryoneAfterAFailedFlush(t *testing.T) {
+	dir := t.TempDir()
+	g, err := NewGroupAppender(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.f.Close() // every later write fails
+	if err := g.Append([]byte("x")); err == nil {
+		t.Fatal("append to a closed file succeeded")
+	}
+	if err := g.Append([]byte("y")); err == nil {
+		t.Fatal("append after a failed flush succeeded")
+	}
+}
+
+func TestRawAppenderConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	r, err := NewRawAppender(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	appendAll(t, r.Append, filepath.Join(dir, "raw-floor"), 8, 10)
+}
+
+func TestRawReplacerConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	replace := RawReplacer()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 5 {
+				if err := replace(path, record(g, i, 64)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) != 64 || data[0] != '<' {
+		t.Errorf("target holds %q, want one whole record", data)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 {
+		t.Errorf("%d entries left in the directory, want the target alone", len(ents))
+	}
+}

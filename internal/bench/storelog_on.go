@@ -1,0 +1,20 @@
+//go:build storelog
+
+package bench
+
+import "github.com/durable-go/durable/store"
+
+// StoreLogMode reports whether this build measures the store's log mode
+// (store.Options.Log).
+const StoreLogMode = true
+
+func storeOptions(log bool) (*store.Options[StoreDoc], error) {
+	if log {
+		return &store.Options[StoreDoc]{Log: true}, nil
+	}
+	return nil, nil
+}
+
+// closeStore closes a store: in log mode Close compacts the pending patches
+// into the snapshot.
+func closeStore(s *store.Store[StoreDoc]) error { return s.Close() }
