@@ -56,11 +56,11 @@
 // line start or a 512-byte boundary and ends at a 512-byte boundary or the
 // end of the file (JSON never holds a zero byte, so such a run is exactly a
 // lost sector or page), it holds only such lines, valid lines and blank
-// lines, and it begins within the last 1 MiB of the file: with
+// lines, and it begins within the last 256 KiB of the file: with
 // durable.Full, only the last write can be unsynced, and a write of several
-// lines is at most 1 MiB (a larger AppendRawBatch is written in pieces, each
+// lines is at most 256 KiB (a larger AppendRawBatch is written in pieces, each
 // fsynced before the next). With durable.Cache appends are fsynced only
-// each time the file grows past a multiple of 1 MiB, so the stretch may
+// each time the file grows past a multiple of 256 KiB, so the stretch may
 // begin anywhere in the end of the file that Open reads. The lines cut were never acknowledged by an
 // fsync; they are in the evidence file. Any other invalid line, and zeros
 // of any other shape or further from the end, are corrupt lines in the
@@ -72,7 +72,7 @@
 // Options.Durability = durable.Cache weakens (2) by name: no fsync per
 // append, so an acknowledged line survives kill -9 (the kernel has it) but
 // not power loss; the torn tail a power cut leaves is repaired as usual.
-// (The append that takes the file past a multiple of 1 MiB does fsync, so
+// (The append that takes the file past a multiple of 256 KiB does fsync, so
 // that the unsynced part, which a power cut can damage, stays small.)
 //
 // # Opening a large file
@@ -80,12 +80,12 @@
 // Open does not read the whole file: a crash can damage only what was not
 // yet fsynced, and that is always at the end. With durable.Full every
 // append is fsynced before the next is written and a large one is written
-// in pieces of at most 1 MiB, each fsynced before the next, so the unsynced
-// part is at most the last 1 MiB of lines, or one longer line written
-// alone; with durable.Cache it is at most the 2 MiB written since the file
-// last crossed a multiple of 1 MiB, or 1 MiB of lines before one longer
-// line. Open reads from the start of the line 3 MiB or so before the end
-// (reaching back 1 MiB more before a long last line), which covers every
+// in pieces of at most 256 KiB, each fsynced before the next, so the unsynced
+// part is at most the last 256 KiB of lines, or one longer line written
+// alone; with durable.Cache it is at most the 512 KiB written since the file
+// last crossed a multiple of 256 KiB, or 256 KiB of lines before one longer
+// line. Open reads from the start of the line 768 KiB or so before the end
+// (reaching back 256 KiB more before a long last line), which covers every
 // such case, so it costs the same for a file of a gigabyte as for one of a
 // few megabytes. Nothing is persisted for this: no marker of a checked
 // size, which a crash, a copy or a hand edit could leave stale, and no

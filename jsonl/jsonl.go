@@ -44,13 +44,13 @@ type Options struct {
 	// lines in a power cut: an acknowledged line then survives a crash or
 	// kill -9 of the process, because it was handed to the kernel in one
 	// write, but not power loss. Even then the append that takes the file
-	// past a multiple of 1 MiB fsyncs, once per MiB written, so that what a
+	// past a multiple of 256 KiB fsyncs, once per 256 KiB written, so that what a
 	// power cut can damage stays within the end of the file that Open
 	// checks. Repairs are always made durable.
 	Durability durable.Durability
 	// AllowCorrupt lets Open (and Repair) go on when a line in the middle
 	// of the part they read is not valid JSON (Open reads only the last
-	// few MiB of a large file; Repair reads it all). By default they refuse
+	// 768 KiB or so of a large file; Repair reads it all). By default they refuse
 	// with an error wrapping durable.ErrCorrupt that names the line and its
 	// byte offset, and change nothing.
 	//
@@ -93,7 +93,7 @@ func (o *Options) withDefaults() Options {
 // it grows past a multiple of maxBatch. That bound is what lets Open check
 // only the file's end (see tail.go) and tell a crash's leftovers from
 // damage (see leftovers).
-const maxBatch = 1 << 20
+const maxBatch = 256 << 10
 
 // batchSize is maxBatch, or the smaller size a test sets so that its crash
 // states stay small.
@@ -169,11 +169,11 @@ type request struct {
 // not exist (its directory must exist), and repairs its end.
 //
 // Under the file's lock, Open reads the end of the file that a crash can
-// have left damaged: all of a file up to 3 MiB, and of a larger one its
-// last 3 MiB or so, from a line start (more when its last line is longer),
+// have left damaged: all of a file up to 768 KiB, and of a larger one its
+// last 768 KiB or so, from a line start (more when its last line is longer),
 // since everything before the last fsync is on disk as it was written (the
 // package doc says why that bound holds). So opening costs the same for a
-// file of a gigabyte as for one of a few megabytes. Report().CheckedFrom
+// file of a gigabyte as for one of a megabyte. Report().CheckedFrom
 // says where the check started. A full check of every line is Scan's,
 // Repair's and durable fsck's job.
 //

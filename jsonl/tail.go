@@ -25,7 +25,9 @@ import (
 // the writer wrote, and a crash adds none (lost blocks read as zeros), so
 // walking back to a newline never stops inside the unsynced part. The
 // check reads about 3*maxBatch bytes, plus the rest of a line longer than
-// that: the cost of an Open no longer grows with the file.
+// that: the cost of an Open no longer grows with the file. It reads that
+// much whatever the Open's own durability: the writer that crashed may
+// have used the other one.
 //
 // Nothing extra is persisted for this (no marker of the last checked size
 // that a crash, a copy or a hand edit could make stale): the bound follows
