@@ -87,10 +87,10 @@ func TestOpenRefusesZerosUnlikeLostBlocks(t *testing.T) {
 		far.WriteString(line("far", 800) + "\n")
 	}
 	cases := map[string]string{
-		"starts mid-line":          string(short),
-		"ends off a boundary":      string(unaligned),
+		"starts mid-line":            string(short),
+		"ends off a boundary":        string(unaligned),
 		"more than a batch from end": lostBlock(synced, far.String()[:strings.LastIndexByte(far.String()[:400<<10], '\n')+1], 4096),
-		"then a garbage line":      lostBlock(synced, write, 512) + "not json\n" + line("after", 1) + "\n",
+		"then a garbage line":        lostBlock(synced, write, 512) + "not json\n" + line("after", 1) + "\n",
 	}
 	for name, data := range cases {
 		m := memWith(map[string]string{"/l": data})
