@@ -36,7 +36,7 @@ func TestCrashWriterChild(t *testing.T) {
 // writerChild returns a spawn function for the crash drivers.
 func writerChild(cfg crashtest.WriterConfig) func() *exec.Cmd {
 	return func() *exec.Cmd {
-		return crashtest.Command(cfg, os.Args[0], "-test.run=^TestCrashWriterChild$", "-test.count=1")
+		return crashtest.Command(cfg, os.Args[0], testdir.Args("TestCrashWriterChild")...)
 	}
 }
 
