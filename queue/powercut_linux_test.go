@@ -71,8 +71,7 @@ func (c *cutter) report(kind string) bool {
 }
 
 func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, cut *cutter, env ...string) *powerChild {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
+	cmd := testdir.Command("", env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
