@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
@@ -164,9 +165,9 @@ func killAppenders(t *testing.T, batch string) {
 	gen := 0
 	start := func() *appender {
 		gen++
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
-		a := &appender{cmd: cmd, id: "p" + strconv.Itoa(gen), eof: make(chan struct{})}
-		cmd.Env = append(os.Environ(), killPathEnv+"="+path, killIDEnv+"="+a.id, killBatchEnv+"="+batch)
+		id := "p" + strconv.Itoa(gen)
+		cmd := testdir.Command("TestKillChild", killPathEnv+"="+path, killIDEnv+"="+id, killBatchEnv+"="+batch)
+		a := &appender{cmd: cmd, id: id, eof: make(chan struct{})}
 		if rng.IntN(8) == 0 {
 			cmd.Env = append(cmd.Env, killTearEnv+"=1")
 		}
