@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/vfs"
 )
@@ -67,11 +68,6 @@ func faultRunWith(t *testing.T, m *vfs.MemFS, fsys vfs.FS, opts *jsonl.Options, 
 	return acked, first
 }
 
-// faultKinds are the calls TestFaultEveryCall fails.
-var faultKinds = []vfs.Op{vfs.OpOpen, vfs.OpRead, vfs.OpWrite, vfs.OpSync, vfs.OpClose, vfs.OpTruncate,
-	vfs.OpChmod, vfs.OpChown, vfs.OpStat, vfs.OpReadDir, vfs.OpReadlink, vfs.OpRename, vfs.OpLink,
-	vfs.OpRemove, vfs.OpMkdir, vfs.OpSyncDir}
-
 func TestFaultEveryCall(t *testing.T) {
 	faultEveryCall(t, base, nil, 20, true)
 }
@@ -80,14 +76,9 @@ func TestFaultEveryCall(t *testing.T) {
 // holds prefix and a torn line. Acknowledged lines must survive a power
 // cut right after only when durable says they are synced.
 func faultEveryCall(t *testing.T, prefix string, opts *jsonl.Options, pad int, synced bool) {
-	kinds := faultKinds
+	kinds := crashtest.FaultOps()
 	files := map[string]string{faultLog: prefix + faultTorn}
 	initial, _ := scanAll(memWith(files), faultLog)
-	type fault struct {
-		label string
-		f     vfs.Fault
-		want  error
-	}
 	total := 0
 	for _, kind := range kinds {
 		probe := vfs.Inject(memWith(files), vfs.Fault{Ops: kind})
@@ -95,25 +86,17 @@ func faultEveryCall(t *testing.T, prefix string, opts *jsonl.Options, pad int, s
 			t.Fatalf("without faults: %v", err)
 		}
 		for n := 1; n <= probe.Count(); n++ {
-			faults := []fault{
-				{"ENOSPC", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC}, syscall.ENOSPC},
-				{"EIO", vfs.Fault{Ops: kind, N: n, Err: syscall.EIO}, syscall.EIO},
-				{"ENOSPC from then on", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC, Sticky: true}, syscall.ENOSPC},
-			}
-			if kind == vfs.OpWrite {
-				faults = append(faults, fault{"short write", vfs.Fault{Ops: kind, N: n, Short: true}, io.ErrShortWrite})
-			}
-			for _, fl := range faults {
+			for _, fl := range crashtest.FaultsAt(kind, n) {
 				total++
-				where := fmt.Sprintf("%s on %v call %d", fl.label, kind, n)
+				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
 				m := memWith(files)
-				inj := vfs.Inject(m, fl.f)
+				inj := vfs.Inject(m, fl.Fault)
 				acked, err := faultRunWith(t, m, inj, opts, pad)
 				if inj.Fired() == 0 {
 					t.Fatalf("%s: the fault never fired", where)
 				}
-				if !errors.Is(err, fl.want) {
-					t.Errorf("%s: first error %v, want one wrapping %v", where, err, fl.want)
+				if !errors.Is(err, fl.Want) {
+					t.Errorf("%s: first error %v, want one wrapping %v", where, err, fl.Want)
 				}
 				if err != nil && !strings.Contains(err.Error(), filepath.FromSlash(faultLog)) {
 					t.Errorf("%s: error %q does not name the file", where, err)
