@@ -23,7 +23,7 @@ func TestPowerCut(t *testing.T) {
 	if ok, why := crashtest.PowerCutSupported(); !ok {
 		t.Skip("no power cuts: " + why)
 	}
-	n := crashRounds(30, 10, 10)
+	n := testdir.Rounds(30, 10, 10)
 	for _, fstype := range []string{"ext4", "xfs"} {
 		t.Run(fstype, func(t *testing.T) {
 			if ok, why := crashtest.FSSupported(fstype); !ok {
