@@ -209,7 +209,7 @@ func checkAcked(t *testing.T, dir string, acked map[uint64]string, verifier note
 }
 
 func TestKillAppenders(t *testing.T) {
-	kills := crashRounds(200, 40, 12)
+	kills := testdir.Rounds(200, 40, 12)
 	dir := t.TempDir()
 	skey, vkey, err := note.GenerateKey(crand.Reader, "kill-test")
 	if err != nil {

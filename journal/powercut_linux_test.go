@@ -26,7 +26,7 @@ func TestPowerCut(t *testing.T) {
 	if ok, why := crashtest.PowerCutSupported(); !ok {
 		t.Skip("no power cuts: " + why)
 	}
-	n := crashRounds(30, 10, 4)
+	n := testdir.Rounds(30, 10, 4)
 	skey, vkey, err := note.GenerateKey(crand.Reader, "powercut")
 	if err != nil {
 		t.Fatal(err)
