@@ -147,13 +147,7 @@ func TestKillAppenders(t *testing.T) { killAppenders(t, "") }
 func TestKillAppendersTail(t *testing.T) { killAppenders(t, "4096") }
 
 func killAppenders(t *testing.T, batch string) {
-	kills := 30
-	switch {
-	case os.Getenv("CI") == "true":
-		kills = 200
-	case testing.Short():
-		kills = 10
-	}
+	kills := testdir.Rounds(200, 30, 10)
 	const procs = 4
 	path := filepath.Join(t.TempDir(), "log.jsonl")
 	seed := uint64(time.Now().UnixNano())

@@ -85,13 +85,7 @@ func TestPowerCutTail(t *testing.T) {
 	if ok, why := crashtest.PowerCutSupported(); !ok {
 		t.Skip("no power cuts: " + why)
 	}
-	rounds := 12
-	switch {
-	case os.Getenv("CI") == "true":
-		rounds = 40
-	case testing.Short():
-		rounds = 4
-	}
+	rounds := testdir.Rounds(40, 12, 4)
 	for _, fstype := range []string{"ext4", "xfs"} {
 		t.Run(fstype, func(t *testing.T) {
 			if ok, why := crashtest.FSSupported(fstype); !ok {
