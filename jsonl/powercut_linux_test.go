@@ -82,44 +82,27 @@ func (p *tailTarget) Read(ctx context.Context) (crashtest.LogContents, error) {
 func (p *tailTarget) Remove() error { return crashtest.FileLog(p.path).Remove() }
 
 func TestPowerCutTail(t *testing.T) {
-	if ok, why := crashtest.PowerCutSupported(); !ok {
-		t.Skip("no power cuts: " + why)
-	}
 	rounds := testdir.Rounds(40, 12, 4)
-	for _, fstype := range []string{"ext4", "xfs"} {
-		t.Run(fstype, func(t *testing.T) {
-			if ok, why := crashtest.FSSupported(fstype); !ok {
-				t.Skip("no power cuts on " + fstype + ": " + why)
-			}
-			m, err := crashtest.NewLoop(t.TempDir(), fstype, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := m.Close(); err != nil {
-					t.Errorf("cleaning up the %s mount: %v", fstype, err)
-				}
-			})
-			target := &tailTarget{path: filepath.Join(m.Dir, "log.jsonl")}
-			cfg := crashtest.LogWriterConfig{Kind: "jsonl", Path: target.path, MaxPause: crashtest.DefaultLogCutPause / 5}
-			spawn := func(cfg crashtest.LogWriterConfig) *exec.Cmd {
-				return crashtest.LogCommand(cfg, os.Args[0], testdir.Args("TestPowerCutChild")...)
-			}
-			tally, err := crashtest.LogPowerCutRounds(context.Background(), m, rounds, cfg, spawn, target, func(r crashtest.LogRound) {
-				if !r.Verdict.OK {
-					t.Errorf("%v", r)
-				}
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%v; %d of the checks read only the end of the file", tally, target.opened)
-			if tally.Violations() > 0 {
-				t.Errorf("%d of %d power cuts broke the promise", tally.Violations(), tally.Rounds)
-			}
-			if target.opened == 0 {
-				t.Errorf("no check after a cut read only the end (the file never grew past %d bytes)", 3*powerBatch)
+	crashtest.ForEachLoop(t, 64, func(t *testing.T, m *crashtest.Mount) {
+		target := &tailTarget{path: filepath.Join(m.Dir, "log.jsonl")}
+		cfg := crashtest.LogWriterConfig{Kind: "jsonl", Path: target.path, MaxPause: crashtest.DefaultLogCutPause / 5}
+		spawn := func(cfg crashtest.LogWriterConfig) *exec.Cmd {
+			return crashtest.LogCommand(cfg, os.Args[0], testdir.Args("TestPowerCutChild")...)
+		}
+		tally, err := crashtest.LogPowerCutRounds(context.Background(), m, rounds, cfg, spawn, target, func(r crashtest.LogRound) {
+			if !r.Verdict.OK {
+				t.Errorf("%v", r)
 			}
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%v; %d of the checks read only the end of the file", tally, target.opened)
+		if tally.Violations() > 0 {
+			t.Errorf("%d of %d power cuts broke the promise", tally.Violations(), tally.Rounds)
+		}
+		if target.opened == 0 {
+			t.Errorf("no check after a cut read only the end (the file never grew past %d bytes)", 3*powerBatch)
+		}
+	})
 }
