@@ -24,6 +24,18 @@ func tailOpts(d durable.Durability) *jsonl.Options {
 	return jsonl.WithBatch(&jsonl.Options{Durability: d}, tailBatch)
 }
 
+// openOn opens name on fsys with opts, failing the test on an error.
+func openOn(t *testing.T, fsys vfs.FS, name string, opts *jsonl.Options) *jsonl.File {
+	t.Helper()
+	o := *opts
+	o.FS = fsys
+	f, err := jsonl.Open(name, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // synced is a log of n durable lines of about 100 bytes, a prefix much
 // longer than the end Open reads.
 func synced(n int) string {
@@ -86,12 +98,7 @@ func TestCrashTail(t *testing.T) {
 				r.ack(l)
 			}
 			opts := tailOpts(d)
-			o := *opts
-			o.FS = m
-			f, err := jsonl.Open(name, &o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := openOn(t, m, name, opts)
 			if f.Report().CheckedFrom == 0 {
 				t.Fatalf("Open read the whole file of %d bytes: the test does not reach the tail check", f.Report().SizeBefore)
 			}
@@ -119,12 +126,7 @@ func TestTailOpenMatchesFullScan(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			m := memWith(map[string]string{name: synced(60)})
 			opts := tailOpts(d)
-			o := *opts
-			o.FS = m
-			f, err := jsonl.Open(name, &o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := openOn(t, m, name, opts)
 			rng := rand.New(rand.NewPCG(1, 2))
 			checked, tail, cuts := 0, 0, 0
 			m.SetHook(func(op vfs.Op, _ string) {
