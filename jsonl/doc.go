@@ -120,6 +120,12 @@
 //     hand edit), is not found by Open and does not stop appends, which
 //     stay safe after it. Scan, Repair and durable fsck read every line;
 //     run them to check a whole file. The file's directory must exist.
+//   - The shape rules for a crash's leftovers depend on the durability of
+//     the Open, not of the writer that crashed: after a power cut under
+//     durable.Cache, an Open with durable.Full refuses leftovers that begin
+//     more than 256 KiB from the end as corrupt lines (lines that far back
+//     are acknowledged under durable.Full, and cutting them would lose
+//     them). Open such a file with durable.Cache to cut them.
 //   - Renaming or replacing the file (log rotation) under an open File is
 //     not followed: Close and Open again.
 //   - A line that is being written can be seen half-written by a reader
