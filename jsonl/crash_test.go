@@ -90,15 +90,10 @@ func (r *recorder) finish() []crashState {
 	return r.states
 }
 
-// recover opens the crashed state as a restarted program would and checks
-// the invariants; it returns the first violation.
-func recoverState(t *testing.T, s crashState, name string) error {
-	return recoverStateWith(t, s, name, nil)
-}
-
-// recoverStateWith is recoverState with Open's options (nil: the defaults);
-// their FS is the crashed state's. Whatever part of the file Open checked,
-// the whole file must parse afterwards.
+// recoverStateWith opens the crashed state as a restarted program would,
+// with opts (nil: the defaults) on the crashed state's FS, and checks the
+// invariants; it returns the first violation. Whatever part of the file
+// Open checked, the whole file must parse afterwards.
 func recoverStateWith(t *testing.T, s crashState, name string, opts *jsonl.Options) error {
 	before := content(t, s.fs, name)
 	evBefore := evidence(t, s.fs, name)

@@ -106,7 +106,7 @@ func TestCrashBlocksBigBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		step, checked, failures := 0, 0, 0
-		// Lighter than recoverState, for files of megabytes: Open must
+		// Lighter than recoverStateWith, for files of megabytes: Open must
 		// succeed and keep every acknowledged line.
 		recoverBig := func(c *vfs.MemFS) error {
 			g, err := jsonl.Open(name, &jsonl.Options{FS: c})

@@ -26,15 +26,10 @@ const faultLog = "/app/log.jsonl"
 
 var faultTorn = `{"id":"torn","pad":"ppp`
 
-// faultRun opens the log through fsys and appends three lines, returning
-// the lines acknowledged and the first error. It checks that a failed
-// append that was not an fsync left the file as it was.
-func faultRun(t *testing.T, m *vfs.MemFS, fsys vfs.FS) (acked []string, first error) {
-	return faultRunWith(t, m, fsys, nil, 20)
-}
-
-// faultRunWith is faultRun with Open's options (nil: the defaults; FS is
-// set to fsys) and lines padded by pad bytes more each.
+// faultRunWith opens the log through fsys with opts (nil: the defaults)
+// and appends three lines, padded by pad bytes more each, returning the
+// lines acknowledged and the first error. It checks that a failed append
+// that was not an fsync left the file as it was.
 func faultRunWith(t *testing.T, m *vfs.MemFS, fsys vfs.FS, opts *jsonl.Options, pad int) (acked []string, first error) {
 	o := jsonl.Options{}
 	if opts != nil {
