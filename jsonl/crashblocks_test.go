@@ -87,6 +87,11 @@ func TestCrashBlocksConcurrentBatches(t *testing.T) {
 // refused as damage in the middle. The states are checked at each step
 // and dropped: each holds a megabyte or more. The batch changes no directory, so
 // one directory profile is enough.
+// bigSeeds is how many crash states TestCrashBlocksBigBatch samples per
+// step: its states hold over a megabyte each, and the batch is written in
+// six pieces.
+const bigSeeds = 24
+
 func TestCrashBlocksBigBatch(t *testing.T) {
 	const name = "/big.jsonl"
 	var lines [][]byte
@@ -127,7 +132,7 @@ func TestCrashBlocksBigBatch(t *testing.T) {
 		}
 		check := func(op string) {
 			step++
-			for seed := range uint64(48) {
+			for seed := range uint64(bigSeeds) {
 				checked++
 				if err := recoverBig(m.Crash(seed)); err != nil {
 					if failures++; failures <= 3 {
