@@ -50,24 +50,23 @@
 // A filesystem that writes blocks back in any order (xfs, ext4 for
 // overwrites; any of them for pages of one write) can also lose an earlier
 // block of the last unsynced write and keep a later one: zeros, then
-// complete lines. Such crash leftovers are cut as a torn tail too, from
-// the first line holding zeros, when the stretch has the shape a crash
-// leaves and damage rarely does: every run of zero bytes in it begins at a
-// line start or a 512-byte boundary and ends at a 512-byte boundary or the
-// end of the file (JSON never holds a zero byte, so such a run is exactly a
-// lost sector or page), it holds only such lines, valid lines and blank
-// lines, and it begins within the last 256 KiB of the file: with
-// durable.Full, only the last write can be unsynced, and a write of several
-// lines is at most 256 KiB (a larger AppendRawBatch is written in pieces, each
-// fsynced before the next). With durable.Cache appends are fsynced only
-// each time the file grows past a multiple of 256 KiB, so the stretch may
-// begin anywhere in the end of the file that Open reads. The lines cut were never acknowledged by an
-// fsync; they are in the evidence file. Any other invalid line, and zeros
+// complete lines. Such crash leftovers are cut as a torn tail too, from the
+// first line holding zeros, when the stretch has the shape a crash leaves
+// and damage rarely does: every run of zero bytes in it begins at a line
+// start or a 512-byte boundary and ends at a 512-byte boundary or the end of
+// the file (JSON never holds a zero byte, so such a run is exactly a lost
+// sector or page), it holds only such lines, valid lines and blank lines,
+// and it begins within the last 256 KiB of the file: with durable.Full, only
+// the last write can be unsynced, and a write of several lines is at most
+// 256 KiB (a larger AppendRawBatch is written in pieces, each fsynced before
+// the next). With durable.Cache appends are fsynced only each time the file
+// grows past a multiple of 256 KiB, so the stretch may begin anywhere in the
+// end of the file that Open reads. The lines cut were never acknowledged by
+// an fsync; they are in the evidence file. Any other invalid line, and zeros
 // of any other shape or further from the end, are corrupt lines in the
 // middle. A file of lines without checksums cannot tell a whole lost page
 // near its end from damage of the same shape; that case is cut, into
-// evidence, rather than refused. Scan judges as Open with durable.Full
-// does.
+// evidence, rather than refused. Scan judges as Open with durable.Full does.
 //
 // Options.Durability = durable.Cache weakens (2) by name: no fsync per
 // append, so an acknowledged line survives kill -9 (the kernel has it) but
@@ -78,22 +77,22 @@
 // # Opening a large file
 //
 // Open does not read the whole file: a crash can damage only what was not
-// yet fsynced, and that is always at the end. With durable.Full every
-// append is fsynced before the next is written and a large one is written
-// in pieces of at most 256 KiB, each fsynced before the next, so the unsynced
-// part is at most the last 256 KiB of lines, or one longer line written
-// alone; with durable.Cache it is at most the 512 KiB written since the file
-// last crossed a multiple of 256 KiB, or 256 KiB of lines before one longer
-// line. Open reads from the start of the line 768 KiB or so before the end
-// (reaching back 256 KiB more before a long last line), which covers every
-// such case, so it costs the same for a file of a gigabyte as for one of a
-// few megabytes. Nothing is persisted for this: no marker of a checked
-// size, which a crash, a copy or a hand edit could leave stale, and no
-// side file for readers to know about. The bound rests on the writers:
-// every writer appends through this package, and a writer killed between
-// its write and its fsync leaves its lines unsynced until the next
-// append's fsync covers them (the append right after it, which takes the
-// lock, does).
+// yet fsynced, and that is always at the end. With durable.Full every append
+// is fsynced before the next is written and a large one is written in pieces
+// of at most 256 KiB, each fsynced before the next, so the unsynced part is
+// at most the last 256 KiB of lines, or one longer line written alone; with
+// durable.Cache it is at most the 512 KiB written since the file last
+// crossed a multiple of 256 KiB, or 256 KiB of lines before one longer line.
+// Open finds the start of the line that holds the byte 512 KiB before the
+// end, steps back 256 KiB more and reads from the start of the line there:
+// about 768 KiB, more before a long last line, which covers every such case.
+// So an Open costs the same for a file of a gigabyte as for one of a few
+// megabytes. Nothing is persisted for this: no marker of a checked size,
+// which a crash, a copy or a hand edit could leave stale, and no side file
+// for readers to know about. The bound rests on the writers: every writer
+// appends through this package, and a writer killed between its write and
+// its fsync leaves its lines unsynced until the next append's fsync covers
+// them (the append right after it, which takes the lock, does).
 //
 // # Limits
 //

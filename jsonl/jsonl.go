@@ -38,21 +38,21 @@ type Options struct {
 	// Perm is the mode of a new file, less the umask; 0o600 by default.
 	// Evidence files get the mode of the file they come from.
 	Perm fs.FileMode
-	// Durability is durable.Full by default: an Append returns only after
-	// the fdatasync that covers its line. durable.Cache skips that fsync
-	// (and the directory fsync at Open), for logs that may lose their last
-	// lines in a power cut: an acknowledged line then survives a crash or
-	// kill -9 of the process, because it was handed to the kernel in one
-	// write, but not power loss. Even then the append that takes the file
-	// past a multiple of 256 KiB fsyncs, once per 256 KiB written, so that what a
-	// power cut can damage stays within the end of the file that Open
-	// checks. Repairs are always made durable.
+	// Durability is durable.Full by default: an Append returns only after the
+	// fdatasync that covers its line. durable.Cache skips that fsync (and the
+	// directory fsync at Open), for logs that may lose their last lines in a
+	// power cut: an acknowledged line then survives a crash or kill -9 of the
+	// process, because it was handed to the kernel in one write, but not power
+	// loss. Even then the append that takes the file past a multiple of 256
+	// KiB fsyncs, once per 256 KiB written, so that what a power cut can
+	// damage stays within the end of the file that Open checks. Repairs are
+	// always made durable.
 	Durability durable.Durability
-	// AllowCorrupt lets Open (and Repair) go on when a line in the middle
-	// of the part they read is not valid JSON (Open reads only the last
-	// 768 KiB or so of a large file; Repair reads it all). By default they refuse
-	// with an error wrapping durable.ErrCorrupt that names the line and its
-	// byte offset, and change nothing.
+	// AllowCorrupt lets Open (and Repair) go on when a line in the middle of
+	// the part they read is not valid JSON (Open reads only the last 768 KiB
+	// or so of a large file; Repair reads it all). By default they refuse with
+	// an error wrapping durable.ErrCorrupt that names the line and its byte
+	// offset, and change nothing.
 	//
 	// Appending after such a line is safe, which is why this option
 	// exists: a JSON Lines reader finds the next line at the next newline,
