@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -369,8 +368,7 @@ func TestUpdateOSWrapperKeepsCrossProcessLock(t *testing.T) {
 	}
 	dir := testdir.New(t)
 	name := filepath.Join(dir, "f")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestConcHelperHoldLock$")
-	cmd.Env = append(os.Environ(), "DURABLE_CONC_HOLD="+name)
+	cmd := testdir.Command("TestConcHelperHoldLock", "DURABLE_CONC_HOLD="+name)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,7 @@
 package durable_test
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"testing"
 
@@ -66,14 +64,7 @@ const absent = "<absent>"
 // content returns the file's content, or absent.
 func content(t *testing.T, fsys vfs.FS, name string) string {
 	t.Helper()
-	b, err := vfs.ReadFile(fsys, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return absent
-	}
-	if err != nil {
-		t.Fatalf("read %s: %v", name, err)
-	}
-	return string(b)
+	return crashtest.Content(t, fsys, name)
 }
 
 func oneOf(s string, allowed ...string) bool {
@@ -96,29 +87,7 @@ var (
 	v3 = "version-3 " + strings.Repeat("c", 100)
 )
 
-func memWith(files map[string]string) *vfs.MemFS {
-	m := vfs.NewMem()
-	for name, data := range files {
-		mkdirAll(m, pathDir(name))
-		if err := vfs.WriteFile(m, name, []byte(data), 0o600); err != nil {
-			panic(err)
-		}
-	}
-	m.SyncAll()
-	return m
-}
-
-func pathDir(name string) string { return name[:strings.LastIndexByte(name, '/')] }
-
-func mkdirAll(fsys vfs.FS, dir string) {
-	if dir == "" || dir == "/" {
-		return
-	}
-	mkdirAll(fsys, pathDir(dir))
-	if err := fsys.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		panic(err)
-	}
-}
+func memWith(files map[string]string) *vfs.MemFS { return crashtest.MemWith(files, 0o600) }
 
 func TestCrashWriteFileReplace(t *testing.T) {
 	const name = "/app/config.json"

@@ -3,13 +3,13 @@ package durable_test
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -92,14 +92,7 @@ func faultScenarios() []faultScenario {
 }
 
 func TestFaultEveryCall(t *testing.T) {
-	kinds := []vfs.Op{vfs.OpOpen, vfs.OpRead, vfs.OpWrite, vfs.OpSync, vfs.OpClose, vfs.OpTruncate,
-		vfs.OpChmod, vfs.OpChown, vfs.OpStat, vfs.OpReadDir, vfs.OpReadlink, vfs.OpRename, vfs.OpLink,
-		vfs.OpRemove, vfs.OpMkdir, vfs.OpSyncDir}
-	type fault struct {
-		label string
-		f     vfs.Fault
-		want  error
-	}
+	kinds := crashtest.FaultOps()
 	total := 0
 	for _, sc := range faultScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
@@ -109,24 +102,16 @@ func TestFaultEveryCall(t *testing.T) {
 					t.Fatalf("without faults: %v", err)
 				}
 				for n := 1; n <= probe.Count(); n++ {
-					faults := []fault{
-						{"ENOSPC", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC}, syscall.ENOSPC},
-						{"EIO", vfs.Fault{Ops: kind, N: n, Err: syscall.EIO}, syscall.EIO},
-						{"ENOSPC from then on", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC, Sticky: true}, syscall.ENOSPC},
-					}
-					if kind == vfs.OpWrite {
-						faults = append(faults, fault{"short write", vfs.Fault{Ops: kind, N: n, Short: true}, io.ErrShortWrite})
-					}
-					for _, fl := range faults {
+					for _, fl := range crashtest.FaultsAt(kind, n) {
 						total++
 						m := memWith(sc.files)
-						inj := vfs.Inject(m, fl.f)
+						inj := vfs.Inject(m, fl.Fault)
 						err := sc.run(inj)
-						where := fmt.Sprintf("%s on %v call %d", fl.label, kind, n)
+						where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
 						if inj.Fired() == 0 {
 							t.Fatalf("%s: the fault never fired", where)
 						}
-						checkFault(t, where, sc, m, kind, err, fl.want)
+						checkFault(t, where, sc, m, kind, err, fl.Want)
 					}
 				}
 			}

@@ -36,20 +36,8 @@ func TestCrashWriterChild(t *testing.T) {
 // writerChild returns a spawn function for the crash drivers.
 func writerChild(cfg crashtest.WriterConfig) func() *exec.Cmd {
 	return func() *exec.Cmd {
-		return crashtest.Command(cfg, os.Args[0], "-test.run=^TestCrashWriterChild$", "-test.count=1")
+		return crashtest.Command(cfg, os.Args[0], testdir.Args("TestCrashWriterChild")...)
 	}
-}
-
-// crashRounds picks how many crashes a test runs: many in CI, a handful with
-// -short, something in between for a developer's go test.
-func crashRounds(ci, normal, short int) int {
-	switch {
-	case os.Getenv("CI") == "true":
-		return ci
-	case testing.Short():
-		return short
-	}
-	return normal
 }
 
 // crashSeed returns a fresh seed for the crash timing and logs it, so a
@@ -73,7 +61,7 @@ func skipKillOnWindows(t *testing.T) {
 // complete version no older than the last acknowledged one.
 func TestKillWriter(t *testing.T) {
 	skipKillOnWindows(t)
-	n := crashRounds(200, 40, 20)
+	n := testdir.Rounds(200, 40, 20)
 	path := filepath.Join(testdir.New(t), "state.json")
 	cfg := crashtest.WriterConfig{Path: path, Durable: true}
 	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, func(r crashtest.Round) {
@@ -96,7 +84,7 @@ func TestKillWriter(t *testing.T) {
 // to land in a window of microseconds, but it says so.
 func TestKillNaive(t *testing.T) {
 	skipKillOnWindows(t)
-	n := crashRounds(100, 100, 30)
+	n := testdir.Rounds(100, 100, 30)
 	path := filepath.Join(testdir.New(t), "state.json")
 	cfg := crashtest.WriterConfig{Path: path, Durable: false}
 	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, nil,

@@ -81,8 +81,7 @@ func TestMkdirChild(t *testing.T) {
 }
 
 func mkdirChild(t *testing.T, mode, path, log string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMkdirChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), mkdirChildEnv+"="+mode, mkdirPathEnv+"="+path, mkdirLogEnv+"="+log)
+	cmd := testdir.Command("TestMkdirChild", mkdirChildEnv+"="+mode, mkdirPathEnv+"="+path, mkdirLogEnv+"="+log)
 	cmd.Stderr = os.Stderr
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/journal"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/queue"
@@ -74,7 +75,7 @@ func TestOwnerChild(t *testing.T) {
 func asUser(t *testing.T, op, name string, uid, gid int, groups ...uint32) {
 	t.Helper()
 	bin := testBinary(t)
-	cmd := exec.Command(bin, "-test.run=^TestOwnerChild$", "-test.count=1")
+	cmd := exec.Command(bin, testdir.Args("TestOwnerChild")...)
 	cmd.Env = append(os.Environ(), "DURABLE_OWNER_CHILD_FILE="+name, "DURABLE_OWNER_CHILD_OP="+op)
 	cmd.Dir = filepath.Dir(bin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{

@@ -20,40 +20,23 @@ import (
 // mutants break the promise in 27 to 30 of 30 cuts per filesystem (skipped
 // directory fsync: rolled back) and in 30 of 30 (skipped file fsync: empty).
 func TestPowerCut(t *testing.T) {
-	if ok, why := crashtest.PowerCutSupported(); !ok {
-		t.Skip("no power cuts: " + why)
-	}
-	n := crashRounds(30, 10, 10)
-	for _, fstype := range []string{"ext4", "xfs"} {
-		t.Run(fstype, func(t *testing.T) {
-			if ok, why := crashtest.FSSupported(fstype); !ok {
-				t.Skip("no power cuts on " + fstype + ": " + why)
-			}
-			m, err := crashtest.NewLoop(testdir.New(t), fstype, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := m.Close(); err != nil {
-					t.Errorf("cleaning up the %s mount: %v", fstype, err)
+	n := testdir.Rounds(30, 10, 10)
+	crashtest.ForEachLoop(t, 64, func(t *testing.T, m *crashtest.Mount) {
+		path := filepath.Join(m.Dir, "state.json")
+		cfg := crashtest.WriterConfig{Path: path, Durable: true, MaxPause: crashtest.DefaultCutPause}
+		start := time.Now()
+		tally, err := crashtest.PowerCutRounds(context.Background(), m, n, writerChild(cfg), path,
+			func(r crashtest.Round) {
+				if !r.Verdict.OK {
+					t.Errorf("%v", r)
 				}
-			})
-			path := filepath.Join(m.Dir, "state.json")
-			cfg := crashtest.WriterConfig{Path: path, Durable: true, MaxPause: crashtest.DefaultCutPause}
-			start := time.Now()
-			tally, err := crashtest.PowerCutRounds(context.Background(), m, n, writerChild(cfg), path,
-				func(r crashtest.Round) {
-					if !r.Verdict.OK {
-						t.Errorf("%v", r)
-					}
-				}, crashtest.WithSeed(crashSeed(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tally.Rounds != n {
-				t.Errorf("ran %d power cuts, want %d", tally.Rounds, n)
-			}
-			t.Logf("durable.WriteFile on %s, %v: %v", fstype, time.Since(start).Round(time.Millisecond), tally)
-		})
-	}
+			}, crashtest.WithSeed(crashSeed(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tally.Rounds != n {
+			t.Errorf("ran %d power cuts, want %d", tally.Rounds, n)
+		}
+		t.Logf("durable.WriteFile on %s, %v: %v", m.FSType, time.Since(start).Round(time.Millisecond), tally)
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/journal"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/lock"
@@ -65,7 +66,7 @@ func runAs(t *testing.T, bin string, uid int, groups []uint32, role, name, mark 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-test.run=^TestSidecarHelperProcess$")
+	cmd := exec.CommandContext(ctx, bin, testdir.Args("TestSidecarHelperProcess")...)
 	cmd.Env = append(os.Environ(), "DURABLE_SIDECAR_ROLE="+role, "DURABLE_SIDECAR_PATH="+name, "DURABLE_SIDECAR_MARK="+mark)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: groups}}
 	out, err := cmd.CombinedOutput()

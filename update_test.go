@@ -135,10 +135,8 @@ func TestUpdateProcessesLoseNothing(t *testing.T) {
 		each = 100
 	}
 	helper := func(role string, n int) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestUpdateHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "DURABLE_TEST_UPDATE_FILE="+name,
+		return testdir.Command("TestUpdateHelperProcess", "DURABLE_TEST_UPDATE_FILE="+name,
 			"DURABLE_TEST_UPDATE_ROLE="+role, "DURABLE_TEST_UPDATE_N="+strconv.Itoa(n))
-		return cmd
 	}
 	type reader struct {
 		cmd   *exec.Cmd

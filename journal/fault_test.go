@@ -3,13 +3,13 @@ package journal
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"syscall"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -100,31 +100,18 @@ func TestFaultEveryCall(t *testing.T) {
 			stride = calls / 150
 		}
 		for n := 1; n <= calls; n += stride {
-			type fault struct {
-				label string
-				f     vfs.Fault
-				want  error
-			}
-			faults := []fault{
-				{"ENOSPC", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC}, syscall.ENOSPC},
-				{"EIO", vfs.Fault{Ops: kind, N: n, Err: syscall.EIO}, syscall.EIO},
-				{"sticky ENOSPC", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC, Sticky: true}, syscall.ENOSPC},
-			}
-			if kind == vfs.OpWrite {
-				faults = append(faults, fault{"short write", vfs.Fault{Ops: kind, N: n, Short: true}, io.ErrShortWrite})
-			}
-			for _, fl := range faults {
+			for _, fl := range crashtest.FaultsAt(kind, n) {
 				total++
 				m := base.Crash(1)
-				inj := vfs.Inject(m, fl.f)
+				inj := vfs.Inject(m, fl.Fault)
 				r := faultWorkload(inj, signer)
-				where := fmt.Sprintf("%s on %v call %d", fl.label, kind, n)
+				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
 				if inj.Fired() == 0 {
 					t.Fatalf("%s: the fault never fired", where)
 				}
 				for _, err := range r.errs {
-					if !errors.Is(err, fl.want) {
-						t.Errorf("%s: error %v does not wrap %v", where, err, fl.want)
+					if !errors.Is(err, fl.Want) {
+						t.Errorf("%s: error %v does not wrap %v", where, err, fl.Want)
 					}
 				}
 				if len(r.errs) > 0 {

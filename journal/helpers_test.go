@@ -3,7 +3,6 @@ package journal
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -52,18 +51,6 @@ func readAll(fsys vfs.FS, dir string, opts *Options) (data []string, notes []Rec
 		return nil, nil, nil, fmt.Errorf("scan saw %d records, the journal says %d", next, j.Size())
 	}
 	return data, notes, j, nil
-}
-
-// crashRounds picks how many crashes a test runs: many in CI, a handful with
-// -short, something in between otherwise.
-func crashRounds(ci, normal, short int) int {
-	switch {
-	case os.Getenv("CI") == "true":
-		return ci
-	case testing.Short():
-		return short
-	}
-	return normal
 }
 
 func mustOpen(t testing.TB, dir string, o *Options) *Journal {

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // Process crashes: four processes append to one directory (the test binary
@@ -116,8 +118,7 @@ type appendChild struct {
 }
 
 func startChild(t *testing.T, dir string, id int, skey string, segSize int64) *appendChild {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestJournalChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envChildDir+"="+dir, envChildID+"="+strconv.Itoa(id), envChildKey+"="+skey,
+	cmd := testdir.Command("TestJournalChild", envChildDir+"="+dir, envChildID+"="+strconv.Itoa(id), envChildKey+"="+skey,
 		envChildSeg+"="+strconv.FormatInt(segSize, 10))
 	c := &appendChild{cmd: cmd, acks: map[uint64]string{}, done: make(chan struct{})}
 	cmd.Stderr = &c.errb
@@ -208,7 +209,7 @@ func checkAcked(t *testing.T, dir string, acked map[uint64]string, verifier note
 }
 
 func TestKillAppenders(t *testing.T) {
-	kills := crashRounds(200, 40, 12)
+	kills := testdir.Rounds(200, 40, 12)
 	dir := t.TempDir()
 	skey, vkey, err := note.GenerateKey(crand.Reader, "kill-test")
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/durable-go/durable/internal/crashtest"
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // TestPowerCut cuts the power under three appending processes: a
@@ -26,7 +26,7 @@ func TestPowerCut(t *testing.T) {
 	if ok, why := crashtest.PowerCutSupported(); !ok {
 		t.Skip("no power cuts: " + why)
 	}
-	n := crashRounds(30, 10, 4)
+	n := testdir.Rounds(30, 10, 4)
 	skey, vkey, err := note.GenerateKey(crand.Reader, "powercut")
 	if err != nil {
 		t.Fatal(err)
@@ -100,22 +100,7 @@ func TestPowerCut(t *testing.T) {
 // segment cannot be allocated) and change nothing; once space is freed,
 // appends go on and the log verifies.
 func TestFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("full-disk test needs root to mount a tiny tmpfs (CI runs it as root)")
-	}
-	mnt := filepath.Join(t.TempDir(), "mnt")
-	if err := os.Mkdir(mnt, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			exec.Command("umount", "-l", mnt).Run()
-			t.Errorf("umount %s: %v: %s", mnt, err, out)
-		}
-	})
+	mnt := testdir.TinyTmpfs(t, "512k")
 	// A filler that takes room now and is removed later.
 	filler := filepath.Join(mnt, "filler")
 	if err := os.WriteFile(filler, bytes.Repeat([]byte("f"), 192<<10), 0o600); err != nil {

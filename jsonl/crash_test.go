@@ -90,12 +90,19 @@ func (r *recorder) finish() []crashState {
 	return r.states
 }
 
-// recover opens the crashed state as a restarted program would and checks
-// the invariants; it returns the first violation.
-func recoverState(t *testing.T, s crashState, name string) error {
+// recoverStateWith opens the crashed state as a restarted program would,
+// with opts (nil: the defaults) on the crashed state's FS, and checks the
+// invariants; it returns the first violation. Whatever part of the file
+// Open checked, the whole file must parse afterwards.
+func recoverStateWith(t *testing.T, s crashState, name string, opts *jsonl.Options) error {
 	before := content(t, s.fs, name)
 	evBefore := evidence(t, s.fs, name)
-	f, err := jsonl.Open(name, &jsonl.Options{FS: s.fs})
+	o := jsonl.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.FS = s.fs
+	f, err := jsonl.Open(name, &o)
 	if err != nil {
 		return fmt.Errorf("Open after the crash: %v", err)
 	}
@@ -147,12 +154,17 @@ func recoverState(t *testing.T, s crashState, name string) error {
 
 func checkStates(t *testing.T, states []crashState, name string) {
 	t.Helper()
+	checkStatesWith(t, states, name, nil)
+}
+
+func checkStatesWith(t *testing.T, states []crashState, name string, opts *jsonl.Options) {
+	t.Helper()
 	if len(states) == 0 {
 		t.Fatal("no crash states were produced: the hook never fired")
 	}
 	failures := 0
 	for _, s := range states {
-		if err := recoverState(t, s, name); err != nil {
+		if err := recoverStateWith(t, s, name, opts); err != nil {
 			failures++
 			if failures <= 3 {
 				t.Errorf("%v\n%v", err, s)

@@ -32,8 +32,10 @@
 //     nanoseconds), only then truncated, and reported (File.Report,
 //     Options.OnRepair, Repair). A corrupt line in the middle of the file is
 //     never cut: Open refuses with an error wrapping durable.ErrCorrupt that
-//     gives its line number and byte offset, unless Options.AllowCorrupt
-//     says to append anyway. Scan reports both kinds of damage.
+//     gives its byte offset (and line number), unless Options.AllowCorrupt
+//     says to append anyway. Open looks for such lines only in the end of
+//     the file that it reads (see Limits); Scan, Repair and durable fsck
+//     read the whole file and report both kinds of damage anywhere.
 //  5. Nothing lost on bad input. AppendRaw refuses input that is not one
 //     JSON value (ErrInvalidJSON) before writing anything; Append writes
 //     json.Marshal's output, which never holds a raw newline.
@@ -48,27 +50,49 @@
 // A filesystem that writes blocks back in any order (xfs, ext4 for
 // overwrites; any of them for pages of one write) can also lose an earlier
 // block of the last unsynced write and keep a later one: zeros, then
-// complete lines. Such crash leftovers are cut as a torn tail too, from
-// the first line holding zeros, when the stretch has the shape a crash
-// leaves and damage rarely does: every run of zero bytes in it begins at a
-// line start or a 512-byte boundary and ends at a 512-byte boundary or the
-// end of the file (JSON never holds a zero byte, so such a run is exactly a
-// lost sector or page), it holds only such lines, valid lines and blank
-// lines, and it begins within the last 1 MiB of the file: with
-// durable.Full, only the last write can be unsynced, and a write of several
-// lines is at most 1 MiB (a larger AppendRawBatch is written in pieces, each
-// fsynced before the next). With durable.Cache nothing is fsynced, so the
-// stretch may begin anywhere. The lines cut were never acknowledged by an
-// fsync; they are in the evidence file. Any other invalid line, and zeros
+// complete lines. Such crash leftovers are cut as a torn tail too, from the
+// first line holding zeros, when the stretch has the shape a crash leaves
+// and damage rarely does: every run of zero bytes in it begins at a line
+// start or a 512-byte boundary and ends at a 512-byte boundary or the end of
+// the file (JSON never holds a zero byte, so such a run is exactly a lost
+// sector or page), it holds only such lines, valid lines and blank lines,
+// and it begins within the last 256 KiB of the file: with durable.Full, only
+// the last write can be unsynced, and a write of several lines is at most
+// 256 KiB (a larger AppendRawBatch is written in pieces, each fsynced before
+// the next). With durable.Cache appends are fsynced only each time the file
+// grows past a multiple of 256 KiB, so the stretch may begin anywhere in the
+// end of the file that Open reads. The lines cut were never acknowledged by
+// an fsync; they are in the evidence file. Any other invalid line, and zeros
 // of any other shape or further from the end, are corrupt lines in the
 // middle. A file of lines without checksums cannot tell a whole lost page
 // near its end from damage of the same shape; that case is cut, into
-// evidence, rather than refused. Scan judges as Open with durable.Full
-// does.
+// evidence, rather than refused. Scan judges as Open with durable.Full does.
 //
-// Options.Durability = durable.Cache weakens (2) by name: no fsync, so an
-// acknowledged line survives kill -9 (the kernel has it) but not power
-// loss; the torn tail a power cut leaves is repaired as usual.
+// Options.Durability = durable.Cache weakens (2) by name: no fsync per
+// append, so an acknowledged line survives kill -9 (the kernel has it) but
+// not power loss; the torn tail a power cut leaves is repaired as usual.
+// (The append that takes the file past a multiple of 256 KiB does fsync, so
+// that the unsynced part, which a power cut can damage, stays small.)
+//
+// # Opening a large file
+//
+// Open does not read the whole file: a crash can damage only what was not
+// yet fsynced, and that is always at the end. With durable.Full every append
+// is fsynced before the next is written and a large one is written in pieces
+// of at most 256 KiB, each fsynced before the next, so the unsynced part is
+// at most the last 256 KiB of lines, or one longer line written alone; with
+// durable.Cache it is at most the 512 KiB written since the file last
+// crossed a multiple of 256 KiB, or 256 KiB of lines before one longer line.
+// Open finds the start of the line that holds the byte 512 KiB before the
+// end, steps back 256 KiB more and reads from the start of the line there:
+// about 768 KiB, more before a long last line, which covers every such case.
+// So an Open costs the same for a file of a gigabyte as for one of a few
+// megabytes. Nothing is persisted for this: no marker of a checked size,
+// which a crash, a copy or a hand edit could leave stale, and no side file
+// for readers to know about. The bound rests on the writers: every writer
+// appends through this package, and a writer killed between its write and
+// its fsync leaves its lines unsynced until the next append's fsync covers
+// them (the append right after it, which takes the lock, does).
 //
 // # Limits
 //
@@ -90,8 +114,17 @@
 //     before the truncate reached the disk, leaves the torn bytes in the log
 //     and in the evidence file; the next repair saves them again, so they
 //     may be in two evidence files. They are never in none.
-//   - Open reads the whole file to find corrupt lines, which costs time in
-//     proportion to its size. The file's directory must exist.
+//   - Open checks only the end of a large file (see Opening a large file):
+//     a corrupt line further back, which no crash leaves (a disk error, a
+//     hand edit), is not found by Open and does not stop appends, which
+//     stay safe after it. Scan, Repair and durable fsck read every line;
+//     run them to check a whole file. The file's directory must exist.
+//   - The shape rules for a crash's leftovers depend on the durability of
+//     the Open, not of the writer that crashed: after a power cut under
+//     durable.Cache, an Open with durable.Full refuses leftovers that begin
+//     more than 256 KiB from the end as corrupt lines (lines that far back
+//     are acknowledged under durable.Full, and cutting them would lose
+//     them). Open such a file with durable.Cache to cut them.
 //   - Renaming or replacing the file (log rotation) under an open File is
 //     not followed: Close and Open again.
 //   - A line that is being written can be seen half-written by a reader

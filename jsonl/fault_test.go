@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/vfs"
 )
@@ -25,16 +26,22 @@ const faultLog = "/app/log.jsonl"
 
 var faultTorn = `{"id":"torn","pad":"ppp`
 
-// faultRun opens the log through fsys and appends three lines, returning
-// the lines acknowledged and the first error. It checks that a failed
-// append that was not an fsync left the file as it was.
-func faultRun(t *testing.T, m *vfs.MemFS, fsys vfs.FS) (acked []string, first error) {
-	f, err := jsonl.Open(faultLog, &jsonl.Options{FS: fsys})
+// faultRunWith opens the log through fsys with opts (nil: the defaults)
+// and appends three lines, padded by pad bytes more each, returning the
+// lines acknowledged and the first error. It checks that a failed append
+// that was not an fsync left the file as it was.
+func faultRunWith(t *testing.T, m *vfs.MemFS, fsys vfs.FS, opts *jsonl.Options, pad int) (acked []string, first error) {
+	o := jsonl.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.FS = fsys
+	f, err := jsonl.Open(faultLog, &o)
 	if err != nil {
 		return nil, err
 	}
 	for i := range 3 {
-		l := line(fmt.Sprintf("new-%d", i), 20*i)
+		l := line(fmt.Sprintf("new-%d", i), pad*i)
 		before := content(t, m, faultLog)
 		err := f.AppendRaw(context.Background(), []byte(l))
 		if err == nil {
@@ -57,42 +64,34 @@ func faultRun(t *testing.T, m *vfs.MemFS, fsys vfs.FS) (acked []string, first er
 }
 
 func TestFaultEveryCall(t *testing.T) {
-	kinds := []vfs.Op{vfs.OpOpen, vfs.OpRead, vfs.OpWrite, vfs.OpSync, vfs.OpClose, vfs.OpTruncate,
-		vfs.OpChmod, vfs.OpChown, vfs.OpStat, vfs.OpReadDir, vfs.OpReadlink, vfs.OpRename, vfs.OpLink,
-		vfs.OpRemove, vfs.OpMkdir, vfs.OpSyncDir}
-	files := map[string]string{faultLog: base + faultTorn}
+	faultEveryCall(t, base, nil, 20, true)
+}
+
+// faultEveryCall fails every call of faultRunWith in turn on a log that
+// holds prefix and a torn line. Acknowledged lines must survive a power
+// cut right after only when durable says they are synced.
+func faultEveryCall(t *testing.T, prefix string, opts *jsonl.Options, pad int, synced bool) {
+	kinds := crashtest.FaultOps()
+	files := map[string]string{faultLog: prefix + faultTorn}
 	initial, _ := scanAll(memWith(files), faultLog)
-	type fault struct {
-		label string
-		f     vfs.Fault
-		want  error
-	}
 	total := 0
 	for _, kind := range kinds {
 		probe := vfs.Inject(memWith(files), vfs.Fault{Ops: kind})
-		if _, err := faultRun(t, memWith(files), probe); err != nil {
+		if _, err := faultRunWith(t, memWith(files), probe, opts, pad); err != nil {
 			t.Fatalf("without faults: %v", err)
 		}
 		for n := 1; n <= probe.Count(); n++ {
-			faults := []fault{
-				{"ENOSPC", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC}, syscall.ENOSPC},
-				{"EIO", vfs.Fault{Ops: kind, N: n, Err: syscall.EIO}, syscall.EIO},
-				{"ENOSPC from then on", vfs.Fault{Ops: kind, N: n, Err: syscall.ENOSPC, Sticky: true}, syscall.ENOSPC},
-			}
-			if kind == vfs.OpWrite {
-				faults = append(faults, fault{"short write", vfs.Fault{Ops: kind, N: n, Short: true}, io.ErrShortWrite})
-			}
-			for _, fl := range faults {
+			for _, fl := range crashtest.FaultsAt(kind, n) {
 				total++
-				where := fmt.Sprintf("%s on %v call %d", fl.label, kind, n)
+				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
 				m := memWith(files)
-				inj := vfs.Inject(m, fl.f)
-				acked, err := faultRun(t, m, inj)
+				inj := vfs.Inject(m, fl.Fault)
+				acked, err := faultRunWith(t, m, inj, opts, pad)
 				if inj.Fired() == 0 {
 					t.Fatalf("%s: the fault never fired", where)
 				}
-				if !errors.Is(err, fl.want) {
-					t.Errorf("%s: first error %v, want one wrapping %v", where, err, fl.want)
+				if !errors.Is(err, fl.Want) {
+					t.Errorf("%s: first error %v, want one wrapping %v", where, err, fl.Want)
 				}
 				if err != nil && !strings.Contains(err.Error(), filepath.FromSlash(faultLog)) {
 					t.Errorf("%s: error %q does not name the file", where, err)
@@ -103,7 +102,11 @@ func TestFaultEveryCall(t *testing.T) {
 					label string
 					fs    *vfs.MemFS
 				}{{"as left", m}, {"after a power cut", m.Crash(0)}} {
-					if err := faultRecover(t, state.fs, append(initial, acked...)); err != nil {
+					want := append(initial, acked...)
+					if !synced && state.label != "as left" {
+						want = initial
+					}
+					if err := faultRecoverWith(t, state.fs, want, opts); err != nil {
 						t.Errorf("%s, %s: %v\n%s", where, state.label, err, state.fs.Dump())
 					}
 				}
@@ -113,8 +116,13 @@ func TestFaultEveryCall(t *testing.T) {
 	t.Logf("%d injected faults checked", total)
 }
 
-func faultRecover(t *testing.T, fsys *vfs.MemFS, acked []string) error {
-	f, err := jsonl.Open(faultLog, &jsonl.Options{FS: fsys})
+func faultRecoverWith(t *testing.T, fsys *vfs.MemFS, acked []string, opts *jsonl.Options) error {
+	o := jsonl.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.FS = fsys
+	f, err := jsonl.Open(faultLog, &o)
 	if err != nil {
 		return fmt.Errorf("next Open: %v", err)
 	}

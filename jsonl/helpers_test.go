@@ -2,51 +2,23 @@ package jsonl_test
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/vfs"
 )
 
 // memWith returns a crashable filesystem holding files, all durable.
-func memWith(files map[string]string) *vfs.MemFS {
-	m := vfs.NewMem()
-	for name, data := range files {
-		mkdirAll(m, path.Dir(name))
-		if err := vfs.WriteFile(m, name, []byte(data), 0o600); err != nil {
-			panic(err)
-		}
-	}
-	m.SyncAll()
-	return m
-}
-
-func mkdirAll(fsys vfs.FS, dir string) {
-	if dir == "/" || dir == "." {
-		return
-	}
-	mkdirAll(fsys, path.Dir(dir))
-	if err := fsys.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		panic(err)
-	}
-}
+func memWith(files map[string]string) *vfs.MemFS { return crashtest.MemWith(files, 0o600) }
 
 // content returns the file's content, or "<absent>".
 func content(t testing.TB, fsys vfs.FS, name string) string {
 	t.Helper()
-	b, err := vfs.ReadFile(fsys, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "<absent>"
-	}
-	if err != nil {
-		t.Fatalf("read %s: %v", name, err)
-	}
-	return string(b)
+	return crashtest.Content(t, fsys, name)
 }
 
 // evidence returns the evidence files of the log at name, by name.

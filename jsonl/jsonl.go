@@ -38,17 +38,21 @@ type Options struct {
 	// Perm is the mode of a new file, less the umask; 0o600 by default.
 	// Evidence files get the mode of the file they come from.
 	Perm fs.FileMode
-	// Durability is durable.Full by default: an Append returns only after
-	// the fdatasync that covers its line. durable.Cache skips that fsync
-	// (and the directory fsync at Open), for logs that may lose their last
-	// lines in a power cut: an acknowledged line then survives a crash or
-	// kill -9 of the process, because it was handed to the kernel in one
-	// write, but not power loss. Repairs are always made durable.
+	// Durability is durable.Full by default: an Append returns only after the
+	// fdatasync that covers its line. durable.Cache skips that fsync (and the
+	// directory fsync at Open), for logs that may lose their last lines in a
+	// power cut: an acknowledged line then survives a crash or kill -9 of the
+	// process, because it was handed to the kernel in one write, but not power
+	// loss. Even then the append that takes the file past a multiple of 256
+	// KiB fsyncs, once per 256 KiB written, so that what a power cut can
+	// damage stays within the end of the file that Open checks. Repairs are
+	// always made durable.
 	Durability durable.Durability
-	// AllowCorrupt lets Open (and Repair) go on when a line in the middle
-	// of the file is not valid JSON. By default Open refuses with an error
-	// wrapping durable.ErrCorrupt that names the line and its byte offset,
-	// and changes nothing.
+	// AllowCorrupt lets Open (and Repair) go on when a line in the middle of
+	// the part they read is not valid JSON (Open reads only the last 768 KiB
+	// or so of a large file; Repair reads it all). By default they refuse with
+	// an error wrapping durable.ErrCorrupt that names the line and its byte
+	// offset, and change nothing.
 	//
 	// Appending after such a line is safe, which is why this option
 	// exists: a JSON Lines reader finds the next line at the next newline,
@@ -61,6 +65,10 @@ type Options struct {
 	// by Open or before an append (when another process died in the
 	// middle of writing a line). The repair has already been made durable.
 	OnRepair func(RepairReport)
+
+	// batch replaces maxBatch in tests (export_test.go), so that crash
+	// tests of the tail check work on files of kilobytes.
+	batch int64
 }
 
 func (o *Options) withDefaults() Options {
@@ -78,29 +86,42 @@ func (o *Options) withDefaults() Options {
 }
 
 // maxBatch bounds the bytes one group commit writes at once, so that one
-// write stays a reasonable size. A single larger request is written alone,
-// and with durable.Full in pieces of at most maxBatch bytes (or one line),
-// each fsynced before the next is written: so a crash can leave at most
-// the last maxBatch bytes of several lines unsynced, which is what lets
-// Open tell a crash's leftovers from damage (see leftovers).
-const maxBatch = 1 << 20
+// write stays a reasonable size. A single larger request is written in
+// pieces of at most maxBatch bytes (or one line): with durable.Full each
+// piece is fsynced before the next is written, so a crash can leave at most
+// the last piece unsynced; with durable.Cache the file is fsynced whenever
+// it grows past a multiple of maxBatch. That bound is what lets Open check
+// only the file's end (see tail.go) and tell a crash's leftovers from
+// damage (see leftovers).
+const maxBatch = 256 << 10
+
+// batchSize is maxBatch, or the smaller size a test sets so that its crash
+// states stay small.
+func (o *Options) batchSize() int64 {
+	if o.batch > 0 {
+		return o.batch
+	}
+	return maxBatch
+}
 
 // unsyncedWindow is how far from the end of the file a crash may have left
-// unsynced lines: the last piece written under durable.Full, anything
-// written since the last fsync under durable.Cache.
+// unsynced lines after a lost block: the last piece written under
+// durable.Full; under durable.Cache, where Open reads only the file's end
+// (which holds everything a crash can have left unsynced), anywhere in what
+// was read.
 func (o *Options) unsyncedWindow() int64 {
 	if o.Durability == durable.Full {
-		return maxBatch
+		return o.batchSize()
 	}
 	return math.MaxInt64
 }
 
-// pieces splits data, whole lines, into writes of at most maxBatch bytes
-// each, a longer line alone.
-func pieces(data []byte) [][]byte {
+// pieces splits data, whole lines, into writes of at most max bytes each, a
+// longer line alone.
+func pieces(data []byte, max int64) [][]byte {
 	var out [][]byte
-	for len(data) > maxBatch {
-		n := bytes.LastIndexByte(data[:maxBatch], '\n') + 1
+	for int64(len(data)) > max {
+		n := bytes.LastIndexByte(data[:max], '\n') + 1
 		if n == 0 {
 			n = bytes.IndexByte(data, '\n') + 1
 		}
@@ -147,16 +168,24 @@ type request struct {
 // Open opens the JSON Lines file path for appending, creating it if it does
 // not exist (its directory must exist), and repairs its end.
 //
-// Under the file's lock, Open reads the whole file. If a crash left a torn
-// tail (a last line cut short, zero bytes, lines of zero bytes at the very
-// end), Open first writes those bytes durably to an evidence file beside it,
-// path + ".torn." + the time in Unix nanoseconds, and only then truncates
-// the file and fsyncs it; nothing is lost, and the Report says what was
-// cut. A complete last value that only lacks its newline is kept and
-// terminated. A corrupt line in the middle of the file is never cut: Open
-// returns an error wrapping durable.ErrCorrupt (errors.As gives the
-// *CorruptError with its line number and offset) and changes nothing,
-// unless Options.AllowCorrupt is set.
+// Under the file's lock, Open reads the end of the file that a crash can
+// have left damaged: all of a file up to 768 KiB, and of a larger one its
+// last 768 KiB or so, from a line start (more when its last line is longer),
+// since everything before the last fsync is on disk as it was written (the
+// package doc says why that bound holds). So opening costs the same for a
+// file of a gigabyte as for one of a megabyte. Report().CheckedFrom
+// says where the check started. A full check of every line is Scan's,
+// Repair's and durable fsck's job.
+//
+// If a crash left a torn tail (a last line cut short, zero bytes, lines of
+// zero bytes at the very end), Open first writes those bytes durably to an
+// evidence file beside it, path + ".torn." + the time in Unix nanoseconds,
+// and only then truncates the file and fsyncs it; nothing is lost, and the
+// Report says what was cut. A complete last value that only lacks its
+// newline is kept and terminated. A corrupt line in the part read is never
+// cut: Open returns an error wrapping durable.ErrCorrupt (errors.As gives
+// the *CorruptError with its offset, and its line number when the whole
+// file was read) and changes nothing, unless Options.AllowCorrupt is set.
 //
 // With durable.Full, Open also fsyncs the directory, so that the file's
 // name survives a power cut. It waits for the lock at most
@@ -205,7 +234,7 @@ func (f *File) open() error {
 		return f.wrap("open", err)
 	}
 	defer unlock()
-	rep, err := repairFile(f.path, f.f, &f.o)
+	rep, err := repairFile(f.path, f.f, &f.o, false)
 	f.report = rep
 	return err
 }
@@ -323,7 +352,7 @@ func (f *File) do(r *request) error {
 	if err := r.ctx.Err(); err != nil {
 		return f.wrap("append", err)
 	}
-	err := f.q.Do(r.ctx, r, joinBatch, f.runBatch)
+	err := f.q.Do(r.ctx, r, f.joinBatch, f.runBatch)
 	if err != nil && err == r.ctx.Err() {
 		err = f.wrap("append", err) // it left before its batch wrote it
 	}
@@ -334,12 +363,12 @@ func (f *File) do(r *request) error {
 }
 
 // joinBatch keeps one write to about maxBatch bytes.
-func joinBatch(batch []*request, r *request) bool {
-	n := len(r.data)
+func (f *File) joinBatch(batch []*request, r *request) bool {
+	n := int64(len(r.data))
 	for _, b := range batch {
-		n += len(b.data)
+		n += int64(len(b.data))
 	}
-	return n <= maxBatch
+	return n <= f.o.batchSize()
 }
 
 // runBatch writes and syncs one batch: lock, check the end, one write,
@@ -382,12 +411,19 @@ func (f *File) runBatch(b *group.Batch[*request]) error {
 		return f.wrap("append", err)
 	}
 	parts := [][]byte{data}
-	if f.o.Durability == durable.Full && !mutate.JSONLOnePiece {
-		parts = pieces(data)
+	if !mutate.JSONLOnePiece {
+		parts = pieces(data, f.o.batchSize())
 	}
+	// unsynced says the pieces written so far need an fsync before the
+	// next is written (and before the batch is acknowledged): always with
+	// durable.Full; with durable.Cache when the file grew past a multiple
+	// of the batch size, so that a power cut can damage only the file's
+	// last few batches, which is all Open reads.
+	unsynced := false
+	end := size
 	var err2 error
-	for i, part := range parts {
-		if i > 0 && !mutate.JSONLAckBeforeSync {
+	for _, part := range parts {
+		if unsynced && !mutate.JSONLAckBeforeSync {
 			// The piece before is synced before this one is written, so
 			// that only the last piece can be lost in part.
 			if err2 = datasync(f.f); err2 != nil {
@@ -399,7 +435,7 @@ func (f *File) runBatch(b *group.Batch[*request]) error {
 			err = io.ErrShortWrite
 		}
 		if err != nil {
-			if n > 0 || i > 0 {
+			if n > 0 || end > size {
 				// Take the partial write back: these bytes are ours, and
 				// nobody else wrote after them while we hold the lock. If
 				// the truncate fails, the next append repairs the end.
@@ -407,8 +443,10 @@ func (f *File) runBatch(b *group.Batch[*request]) error {
 			}
 			return f.wrap("append", err)
 		}
+		unsynced = f.o.Durability == durable.Full || f.crossesSyncPoint(end, end+int64(n))
+		end += int64(n)
 	}
-	if f.o.Durability != durable.Full {
+	if !unsynced && err2 == nil {
 		return nil
 	}
 	if mutate.JSONLAckBeforeSync {

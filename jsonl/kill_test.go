@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
@@ -33,7 +34,20 @@ const (
 	killPathEnv = "DURABLE_JSONL_KILL_PATH"
 	killIDEnv   = "DURABLE_JSONL_KILL_ID"
 	killTearEnv = "DURABLE_JSONL_KILL_TEAR"
+	// killBatchEnv, when set, is the batch size (WithBatch) the children
+	// and the final Open use: small, so that their Opens read only the end
+	// of a file that grows past it within the test.
+	killBatchEnv = "DURABLE_JSONL_KILL_BATCH"
 )
+
+// killOpts are the options a child opens the file with.
+func killOpts(batch string) *jsonl.Options {
+	n, err := strconv.ParseInt(batch, 10, 64)
+	if err != nil || n <= 0 {
+		return nil
+	}
+	return jsonl.WithBatch(nil, n)
+}
 
 // A kill rarely lands inside a write(2) of a few hundred bytes, though
 // Linux does stop a write that a SIGKILL interrupts between pages. A
@@ -81,7 +95,7 @@ func TestKillChild(t *testing.T) {
 		t.Skip("the appender child of TestKillAppenders; runs only when it starts it")
 	}
 	id := os.Getenv(killIDEnv)
-	f, err := jsonl.Open(path, nil)
+	f, err := jsonl.Open(path, killOpts(os.Getenv(killBatchEnv)))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(1)
@@ -125,14 +139,15 @@ type appender struct {
 	stderr  strings.Builder
 }
 
-func TestKillAppenders(t *testing.T) {
-	kills := 30
-	switch {
-	case os.Getenv("CI") == "true":
-		kills = 200
-	case testing.Short():
-		kills = 10
-	}
+func TestKillAppenders(t *testing.T) { killAppenders(t, "") }
+
+// TestKillAppendersTail is TestKillAppenders with a batch of 4 KiB: every
+// Open after the first few kills reads only the end of the file, so a kill
+// that left damage further back would show in the final Scan.
+func TestKillAppendersTail(t *testing.T) { killAppenders(t, "4096") }
+
+func killAppenders(t *testing.T, batch string) {
+	kills := testdir.Rounds(200, 30, 10)
 	const procs = 4
 	path := filepath.Join(t.TempDir(), "log.jsonl")
 	seed := uint64(time.Now().UnixNano())
@@ -144,9 +159,9 @@ func TestKillAppenders(t *testing.T) {
 	gen := 0
 	start := func() *appender {
 		gen++
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
-		a := &appender{cmd: cmd, id: "p" + strconv.Itoa(gen), eof: make(chan struct{})}
-		cmd.Env = append(os.Environ(), killPathEnv+"="+path, killIDEnv+"="+a.id)
+		id := "p" + strconv.Itoa(gen)
+		cmd := testdir.Command("TestKillChild", killPathEnv+"="+path, killIDEnv+"="+id, killBatchEnv+"="+batch)
+		a := &appender{cmd: cmd, id: id, eof: make(chan struct{})}
 		if rng.IntN(8) == 0 {
 			cmd.Env = append(cmd.Env, killTearEnv+"=1")
 		}
@@ -222,11 +237,14 @@ func TestKillAppenders(t *testing.T) {
 		}
 	}
 
-	f, err := jsonl.Open(path, nil)
+	f, err := jsonl.Open(path, killOpts(batch))
 	if err != nil {
 		t.Fatalf("Open after the kills: %v", err)
 	}
 	rep := f.Report()
+	if batch != "" && rep.CheckedFrom == 0 {
+		t.Errorf("the final Open read the whole file of %d bytes: the tail check went untested", rep.SizeBefore)
+	}
 	f.Close()
 	vals, errs := scanAll(vfs.OS{}, path)
 	if len(errs) > 0 {

@@ -87,10 +87,10 @@ func TestOpenRefusesZerosUnlikeLostBlocks(t *testing.T) {
 		far.WriteString(line("far", 800) + "\n")
 	}
 	cases := map[string]string{
-		"starts mid-line":          string(short),
-		"ends off a boundary":      string(unaligned),
-		"more than 1 MiB from end": lostBlock(synced, far.String(), 4096),
-		"then a garbage line":      lostBlock(synced, write, 512) + "not json\n" + line("after", 1) + "\n",
+		"starts mid-line":            string(short),
+		"ends off a boundary":        string(unaligned),
+		"more than a batch from end": lostBlock(synced, far.String()[:strings.LastIndexByte(far.String()[:400<<10], '\n')+1], 4096),
+		"then a garbage line":        lostBlock(synced, write, 512) + "not json\n" + line("after", 1) + "\n",
 	}
 	for name, data := range cases {
 		m := memWith(map[string]string{"/l": data})
@@ -103,11 +103,30 @@ func TestOpenRefusesZerosUnlikeLostBlocks(t *testing.T) {
 			t.Errorf("%s: a refused Open changed the file", name)
 		}
 	}
-	// Without fsyncs (durable.Cache) a lost block may be anywhere.
-	m := memWith(map[string]string{"/l": cases["more than 1 MiB from end"]})
-	f, err := jsonl.Open("/l", &jsonl.Options{FS: m, Durability: durable.Cache})
-	if err != nil {
-		t.Fatalf("Cache: Open refused a crash's leftovers far from the end: %v", err)
+	// With durable.Cache appends are fsynced only when the file grows past
+	// a multiple of the batch (256 KiB), so a lost block may lie up to two
+	// batches from the end: cut then, where durable.Full refuses it.
+	var mid strings.Builder
+	for mid.Len() < 384<<10 {
+		mid.WriteString(line("mid", 800) + "\n")
 	}
-	f.Close()
+	data := lostBlock(far.String(), mid.String(), 4096)
+	for _, d := range []durable.Durability{durable.Cache, durable.Full} {
+		m := memWith(map[string]string{"/l": data})
+		f, err := jsonl.Open("/l", &jsonl.Options{FS: m, Durability: d})
+		if d == durable.Full {
+			var ce *jsonl.CorruptError
+			if !errors.As(err, &ce) || ce.Torn || ce.Offset != int64(far.Len()) {
+				t.Errorf("Full: Open = %v, want the zeros at byte %d refused", err, far.Len())
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Cache: Open refused a crash's leftovers 384 KiB from the end: %v", err)
+		}
+		if rep := f.Report(); rep.CutOffset != int64(far.Len()) || rep.CheckedFrom == 0 {
+			t.Errorf("Cache: report %+v, want the leftovers cut at %d by a check of the end only", rep, far.Len())
+		}
+		f.Close()
+	}
 }

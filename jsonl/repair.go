@@ -30,9 +30,16 @@ type RepairReport struct {
 	Path       string `json:"path"`
 	SizeBefore int64  `json:"size_before"`
 	SizeAfter  int64  `json:"size_after"`
-	// Lines is the number of JSON values in the file after the repair.
-	// Only Open and Repair, which read the whole file, count them.
+	// Lines is the number of JSON values in the part of the file that was
+	// read, after the repair: the whole file for Repair, the lines from
+	// CheckedFrom on for Open. An append's repair counts none.
 	Lines int `json:"lines"`
+	// CheckedFrom is where the check started: 0 when the whole file was
+	// read, the offset of a line start near the end when Open read only
+	// the part a crash can have damaged (see Open). Corrupt and line
+	// numbers cover only that part; line numbers after a skipped part are
+	// not known and reported as 0.
+	CheckedFrom int64 `json:"checked_from,omitempty"`
 
 	// The torn tail that was cut: where it started, how long it was, the
 	// line it started on (when known), whether it held zero bytes, a
@@ -74,8 +81,11 @@ func (r RepairReport) String() string {
 		parts = append(parts, "added the missing newline after the last line")
 	}
 	if r.CorruptLines > 0 {
-		parts = append(parts, fmt.Sprintf("%d corrupt line(s) in the middle left in place (first: line %d, byte %d)",
-			r.CorruptLines, r.Corrupt[0].Line, r.Corrupt[0].Offset))
+		first := fmt.Sprintf("byte %d", r.Corrupt[0].Offset)
+		if r.Corrupt[0].Line > 0 {
+			first = fmt.Sprintf("line %d, byte %d", r.Corrupt[0].Line, r.Corrupt[0].Offset)
+		}
+		parts = append(parts, fmt.Sprintf("%d corrupt line(s) in the middle left in place (first: %s)", r.CorruptLines, first))
 	}
 	if len(parts) == 0 {
 		return fmt.Sprintf("%s: nothing to repair", r.Path)
@@ -86,11 +96,11 @@ func (r RepairReport) String() string {
 // Repair repairs the end of the JSON Lines file path as Open does, and
 // reports what it did: under the lock, a torn tail is written durably to an
 // evidence file beside it and then cut off, and a complete last value
-// without its newline is terminated. A corrupt line in the middle is
-// reported, with the report, in an error wrapping durable.ErrCorrupt, and
-// nothing is changed, unless opts.AllowCorrupt is set (the tail is then
-// repaired and the corrupt lines listed and left alone). The file must
-// exist.
+// without its newline is terminated. Unlike Open it reads the whole file:
+// a corrupt line anywhere in the middle is reported, with the report, in an
+// error wrapping durable.ErrCorrupt, and nothing is changed, unless
+// opts.AllowCorrupt is set (the tail is then repaired and the corrupt lines
+// listed and left alone). The file must exist.
 func Repair(path string, opts *Options) (RepairReport, error) {
 	o := opts.withDefaults()
 	f, path, err := follow.Open(o.FS, path, os.O_RDWR|os.O_APPEND, 0)
@@ -123,7 +133,7 @@ func repairOpen(path string, f vfs.File, o *Options) (RepairReport, error) {
 	if err != nil {
 		return RepairReport{Path: path}, &fs.PathError{Op: "repair", Path: path, Err: err}
 	}
-	rep, err := repairFile(path, f, o)
+	rep, err := repairFile(path, f, o, true)
 	unlock()
 	if rep.Changed() && o.OnRepair != nil {
 		o.OnRepair(rep)
@@ -131,9 +141,10 @@ func repairOpen(path string, f vfs.File, o *Options) (RepairReport, error) {
 	return rep, err
 }
 
-// repairFile reads the whole file, which the caller has locked, and repairs
-// its end; see Open.
-func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
+// repairFile reads the file, which the caller has locked, and repairs its
+// end; see Open. It reads the whole file when whole is set, otherwise only
+// the end that a crash can have damaged (see tailStart).
+func repairFile(path string, f vfs.File, o *Options, whole bool) (RepairReport, error) {
 	rep := RepairReport{Path: path}
 	fi, err := f.Stat()
 	if err != nil {
@@ -152,7 +163,14 @@ func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
 	}
 	size := fi.Size()
 	rep.SizeBefore, rep.SizeAfter = size, size
-	t, err := walk(path, io.NewSectionReader(f, 0, size), o.unsyncedWindow(), false, func(ev event) bool {
+	var from int64
+	if !whole {
+		if from, err = tailStart(f, size, o.batchSize()); err != nil {
+			return rep, &fs.PathError{Op: "repair", Path: path, Err: err}
+		}
+	}
+	rep.CheckedFrom = from
+	t, err := walk(path, io.NewSectionReader(f, from, size-from), from, o.unsyncedWindow(), false, func(ev event) bool {
 		if ev.corrupt != nil {
 			if rep.CorruptLines++; len(rep.Corrupt) < maxReported {
 				rep.Corrupt = append(rep.Corrupt, ev.corrupt)
@@ -165,8 +183,12 @@ func repairFile(path string, f vfs.File, o *Options) (RepairReport, error) {
 	}
 	rep.Lines = t.values
 	if rep.CorruptLines > 0 && !o.AllowCorrupt {
-		return rep, fmt.Errorf("%w (%d corrupt line(s) in all; nothing was changed; Options.AllowCorrupt appends anyway)",
-			rep.Corrupt[0], rep.CorruptLines)
+		in := "in all"
+		if from > 0 {
+			in = fmt.Sprintf("in the %d bytes read", size-from)
+		}
+		return rep, fmt.Errorf("%w (%d corrupt line(s) %s; nothing was changed; Options.AllowCorrupt appends anyway)",
+			rep.Corrupt[0], rep.CorruptLines, in)
 	}
 	if mutate.JSONLSkipRepair {
 		return rep, nil // broken on purpose: the torn tail stays

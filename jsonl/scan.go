@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"iter"
 	"os"
+	"strings"
 
 	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/internal/mutate"
@@ -25,8 +26,10 @@ var ErrTornTail = errors.New("jsonl: torn last line")
 // middle that is not valid JSON, or (Torn) the torn tail. It wraps
 // durable.ErrCorrupt, and ErrTornTail when Torn is set.
 type CorruptError struct {
-	Path   string `json:"path,omitempty"`
-	Line   int    `json:"line"`   // 1-based number of the (first) line
+	Path string `json:"path,omitempty"`
+	// Line is the 1-based number of the (first) line, or 0 when it is not
+	// known: Open reads only the end of a large file (see Open).
+	Line   int    `json:"line"`
 	Offset int64  `json:"offset"` // byte offset where it starts
 	Length int64  `json:"length"` // bytes, not counting the newline
 	Torn   bool   `json:"torn"`   // the torn tail, rather than a line in the middle
@@ -41,6 +44,10 @@ func (e *CorruptError) Error() string {
 	what := "line"
 	if e.Torn {
 		what = "torn tail at line"
+	}
+	if e.Line == 0 {
+		what = strings.TrimSuffix(what, " at line")
+		return fmt.Sprintf("jsonl: %s: %s at byte %d (%d bytes): %s", name, what, e.Offset, e.Length, e.Reason)
 	}
 	return fmt.Sprintf("jsonl: %s: %s %d (byte %d, %d bytes): %s", name, what, e.Line, e.Offset, e.Length, e.Reason)
 }
@@ -105,7 +112,7 @@ func ScanReader(r io.Reader) iter.Seq2[json.RawMessage, error] {
 func scanReader(path string, r io.Reader) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
 		stopped := false
-		t, err := walk(path, r, maxBatch, true, func(ev event) bool {
+		t, err := walk(path, r, 0, maxBatch, true, func(ev event) bool {
 			if ev.corrupt != nil {
 				stopped = !yield(nil, ev.corrupt)
 			} else {
@@ -167,18 +174,27 @@ func (t tail) tornError(path string) *CorruptError {
 // when the whole stretch looks like what a crash leaves of unsynced
 // appends (see leftovers); otherwise they are corrupt lines in the middle.
 //
-// window is how far from the end such a stretch may begin (see
-// Options.Durability); values says whether fn reads the values of held
-// lines, which are then copied.
-func walk(path string, r io.Reader, window int64, values bool, fn func(event) bool) (tail, error) {
+// r starts at byte base of the file, at a line start; offsets are the
+// file's. Lines are numbered only when base is 0: after a skipped part
+// their numbers are unknown and reported as 0. window is how far from the
+// end such a stretch may begin (see Options.Durability); values says
+// whether fn reads the values of held lines, which are then copied.
+func walk(path string, r io.Reader, base, window int64, values bool, fn func(event) bool) (tail, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var (
 		t   tail
-		off int64
+		off = base
 		num int
 		buf []byte
 		lo  = leftovers{window: window}
 	)
+	t.size = base
+	lineNo := func() int {
+		if base > 0 {
+			return 0
+		}
+		return num
+	}
 	// release gives up holding: the zero lines are damage in the middle,
 	// the values are values.
 	release := func() bool {
@@ -208,7 +224,7 @@ func walk(path string, r io.Reader, window int64, values bool, fn func(event) bo
 		off += int64(len(line))
 		if !terminated {
 			t.size = off
-			finish(line, start, num, &lo, &t, fn, release)
+			finish(line, start, lineNo(), &lo, &t, fn, release)
 			return t, nil
 		}
 		content := line[:len(line)-1]
@@ -238,12 +254,12 @@ func walk(path string, r io.Reader, window int64, values bool, fn func(event) bo
 			if lo.hasValues && !fits && !release() {
 				return t, nil
 			}
-			lo.holdZeros(&CorruptError{Path: path, Line: num, Offset: start, Length: int64(len(content))}, content, off, -1)
+			lo.holdZeros(&CorruptError{Path: path, Line: lineNo(), Offset: start, Length: int64(len(content))}, content, off, -1)
 		default:
 			if !release() {
 				return t, nil
 			}
-			e := &CorruptError{Path: path, Line: num, Offset: start, Length: int64(len(content)), Reason: invalidReason(v)}
+			e := &CorruptError{Path: path, Line: lineNo(), Offset: start, Length: int64(len(content)), Reason: invalidReason(v)}
 			if !fn(event{corrupt: e}) {
 				return t, nil
 			}

@@ -132,11 +132,7 @@ type helper struct {
 }
 
 func helperCommand(role, name string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-	// Under -race a child otherwise sleeps a second at exit before reporting.
-	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	cmd.Env = append(os.Environ(), roleEnv+"="+role, pathEnv+"="+name, "GORACE="+gorace)
-	return cmd
+	return testdir.Command("TestHelperProcess", roleEnv+"="+role, pathEnv+"="+name)
 }
 
 func startHelper(t *testing.T, role, name string) *helper {

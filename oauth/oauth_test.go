@@ -215,8 +215,7 @@ func TestRefreshRaceProcesses(t *testing.T) {
 	var children []child
 	start := time.Now()
 	for range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestTokenHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "OAUTH_TEST_FILE="+path, "OAUTH_TEST_URL="+srv.URL+"/token",
+		cmd := testdir.Command("TestTokenHelperProcess", "OAUTH_TEST_FILE="+path, "OAUTH_TEST_URL="+srv.URL+"/token",
 			"OAUTH_TEST_CALLS="+strconv.Itoa(calls), "OAUTH_TEST_DELTA="+delta.String())
 		in, _ := cmd.StdinPipe()
 		out := &lineBuffer{}

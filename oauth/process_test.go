@@ -57,8 +57,7 @@ func startClaimChildren(t *testing.T, n int, path, url string) []claimChild {
 	t.Helper()
 	var children []claimChild
 	for range n {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestClaimHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "OAUTH_CLAIM_FILE="+path, "OAUTH_CLAIM_URL="+url)
+		cmd := testdir.Command("TestClaimHelperProcess", "OAUTH_CLAIM_FILE="+path, "OAUTH_CLAIM_URL="+url)
 		in, _ := cmd.StdinPipe()
 		out := &lineBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out

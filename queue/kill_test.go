@@ -172,8 +172,7 @@ func (k *killLog) read(sc *bufio.Scanner) {
 }
 
 func startChild(t *testing.T, k *killLog, env ...string) (*exec.Cmd, chan struct{}) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
+	cmd := testdir.Command("", env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -65,8 +65,7 @@ func (c *cutter) report(kind string) bool {
 }
 
 func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, cut *cutter, env ...string) *powerChild {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
+	cmd := testdir.Command("", env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -257,22 +256,7 @@ func roundKind(c *cutter) string {
 // nothing; every acknowledged push is still queued; once space is freed,
 // pushes go on, and a drained queue shrinks.
 func TestFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("full-disk test needs root to mount a tiny tmpfs (CI runs it as root)")
-	}
-	mnt := filepath.Join(testdir.New(t), "mnt")
-	if err := os.Mkdir(mnt, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			exec.Command("umount", "-l", mnt).Run()
-			t.Errorf("umount %s: %v: %s", mnt, err, out)
-		}
-	})
+	mnt := testdir.TinyTmpfs(t, "512k")
 	filler := filepath.Join(mnt, "filler")
 	if err := os.WriteFile(filler, bytes.Repeat([]byte("f"), 320<<10), 0o600); err != nil {
 		t.Fatal(err)

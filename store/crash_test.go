@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,26 +88,7 @@ func version(t *testing.T, n int) string {
 
 func memWith(t *testing.T, files map[string]string) *vfs.MemFS {
 	t.Helper()
-	m := vfs.NewMem()
-	for name, data := range files {
-		dir := path.Dir(name)
-		for _, d := range parents(dir) {
-			m.Mkdir(d, 0o755)
-		}
-		if err := vfs.WriteFile(m, name, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.SyncAll()
-	return m
-}
-
-func parents(dir string) []string {
-	var out []string
-	for d := dir; d != "/" && d != "."; d = path.Dir(d) {
-		out = append([]string{d}, out...)
-	}
-	return out
+	return crashtest.MemWith(files, 0o644)
 }
 
 func nameOf(t *testing.T, content string) string {

@@ -99,8 +99,7 @@ func TestProcessesLoseNothing(t *testing.T) {
 		each = 100
 	}
 	helper := func(role string, n int) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestStoreHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "STORE_TEST_FILE="+name, "STORE_TEST_ROLE="+role, "STORE_TEST_N="+strconv.Itoa(n))
+		cmd := testdir.Command("TestStoreHelperProcess", "STORE_TEST_FILE="+name, "STORE_TEST_ROLE="+role, "STORE_TEST_N="+strconv.Itoa(n))
 		return cmd
 	}
 	type reader struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/durable-go/durable/store"
 	"github.com/durable-go/durable/vfs"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/internal/testdir"
 )
 
@@ -47,14 +48,7 @@ func open[T any](t *testing.T, path string, o *store.Options[T]) *store.Store[T]
 
 func readString(t *testing.T, fsys vfs.FS, name string) string {
 	t.Helper()
-	b, err := vfs.ReadFile(fsys, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "<absent>"
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return crashtest.Content(t, fsys, name)
 }
 
 func TestMissingFileIsDefaultNotError(t *testing.T) {

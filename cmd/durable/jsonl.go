@@ -53,10 +53,13 @@ Accepted JSON is the same everywhere in durable (jsonl, store, write
 (1e400 is refused; big integers are kept as written).
 
 FILE is created (--mode) if missing. If a crash left a torn last line, it is
-first saved to FILE.torn.<nanos> and cut off, and a note goes to stderr. A
-corrupt line in the middle stops the append with exit code 8, unless
---allow-corrupt is given. --no-sync skips the fdatasync: the lines survive a
-crash of this process but may be lost in a power cut.
+first saved to FILE.torn.<nanos> and cut off, and a note goes to stderr. Only
+the end of FILE that a crash can have damaged is read (about 768 KiB), so an
+append to a large file costs what one to a small file does. A corrupt line
+there stops the append with exit code 8, unless --allow-corrupt is given;
+'durable fsck' and 'durable jsonl repair' read every line. --no-sync skips
+the fdatasync (one is still made per 256 KiB the file grows): the lines
+survive a crash of this process but may be lost in a power cut.
 
 Exit codes: 0 appended; 2 usage error or a value refused; 4 permission
 denied; 5 disk full; 6/7 the lock is held / timed out; 8 corrupt line in the
@@ -71,7 +74,7 @@ func jsonlRepairVerb() verb {
 		name: "jsonl repair",
 		args: "FILE",
 		about: `Repairs the end of a JSON Lines file as every writer does before appending,
-and prints what it did. A torn tail (a last line cut short, zero bytes a
+and prints what it did. Unlike an append, it reads every line. A torn tail (a last line cut short, zero bytes a
 crash left) is written durably to FILE.torn.<nanos>, then cut off; a complete
 last value without its newline gets one. It takes the lock on FILE.lock.
 

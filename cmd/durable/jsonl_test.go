@@ -170,3 +170,36 @@ func TestJSONLUsage(t *testing.T) {
 		}
 	}
 }
+
+// An append reads only the end of a large file, so a corrupt line far back
+// does not stop it; fsck and repair read every line and report that line.
+func TestJSONLAppendChecksTheEndFsckTheWhole(t *testing.T) {
+	dir := testdir.New(t)
+	file := filepath.Join(dir, "big.jsonl")
+	line := `{"seq":1,"text":"` + strings.Repeat("x", 180) + "\"}\n"
+	big := "not json\n" + strings.Repeat(line, (2<<20)/len(line))
+	if err := os.WriteFile(file, []byte(big), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runJSONLVerb(t, nil, "append", file, `{"after":true}`); r.code != exitOK {
+		t.Fatalf("append to a 2 MiB file with a corrupt first line: %v", r)
+	}
+	if got := readString(t, file); !strings.HasSuffix(got, "\n{\"after\":true}\n") || !strings.HasPrefix(got, "not json\n") {
+		t.Fatalf("file ends %q", got[len(got)-40:])
+	}
+	r := runCLI(t, nil, append([]string{"fsck", "--json"}, append(fsckNow, dir)...)...)
+	var out fsckJSON
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != exitFsckProblems {
+		t.Fatalf("fsck: %v (%v)", r, err)
+	}
+	found := false
+	for _, f := range out.Findings {
+		found = found || f.Path == file && f.Problem && strings.Contains(f.Detail, "line 1 (byte 0)")
+	}
+	if !found {
+		t.Errorf("fsck does not report the corrupt first line: %+v", out.Findings)
+	}
+	if r := runJSONLVerb(t, nil, "repair", file); r.code != exitCorrupt || !strings.Contains(r.stderr, "line 1 (byte 0") {
+		t.Errorf("repair: %v", r)
+	}
+}

@@ -302,8 +302,7 @@ func TestStoreIncrProcesses(t *testing.T) {
 		// the test binary instead.
 		t.Logf("the built binary has no store verb yet; using the test binary")
 		command = func(args ...string) *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestStoreCLIHelper$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "DURABLE_STORE_CLI_ARGS="+strings.Join(args, "\x1f"))
+			cmd := testdir.Command("TestStoreCLIHelper", "DURABLE_STORE_CLI_ARGS="+strings.Join(args, "\x1f"))
 			return cmd
 		}
 	}

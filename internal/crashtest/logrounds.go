@@ -279,46 +279,19 @@ func (s *logState) check(ctx context.Context, t LogTarget) (LogVerdict, error) {
 // (and its recovery) too. The log starts empty.
 func LogKillRounds(ctx context.Context, n int, cfg LogWriterConfig, spawn func(LogWriterConfig) *exec.Cmd, target LogTarget, report func(LogRound), opts ...Option) (LogTally, error) {
 	c, rng := collect(DefaultLogKillDelay, opts)
-	var tally LogTally
-	if err := target.Remove(); err != nil {
-		return tally, err
-	}
-	st := newLogState()
-	for i := 1; i <= n; i++ {
+	return logRounds(ctx, n, target, report, func(st *logState) (LogRound, error) {
 		cfg.Start = st.next
-		ch, err := startChild(func() *exec.Cmd { return spawn(cfg) })
+		ch, at, err := killOnce(ctx, rng, c.maxDelay, func() *exec.Cmd { return spawn(cfg) })
 		if err != nil {
-			return tally, err
+			return LogRound{}, err
 		}
-		if rng.IntN(4) != 0 {
-			if err := ch.waitFirstAck(ctx, ackTimeout); err != nil {
-				ch.kill()
-				return tally, err
-			}
-		}
-		alive, err := ch.sleep(ctx, randDelay(rng, c.maxDelay))
-		at := time.Since(ch.start)
-		ch.kill()
-		if err != nil {
-			return tally, err
-		}
-		if !alive {
-			return tally, ch.exitError()
-		}
-		lr := LogRound{N: i, Kind: "kill", Start: cfg.Start, Acks: int(ch.acks.Load()), At: at}
+		lr := LogRound{Kind: "kill", Start: cfg.Start, Acks: int(ch.acks.Load()), At: at}
 		if lr.Acks > 0 {
 			lr.LastAck = ch.lastAck.Load()
 			st.ack(cfg.Start, lr.LastAck)
 		}
-		if lr.Verdict, err = st.check(ctx, target); err != nil {
-			return tally, err
-		}
-		tally.Add(lr.Verdict)
-		if report != nil {
-			report(lr)
-		}
-	}
-	return tally, nil
+		return lr, nil
+	})
 }
 
 // LogPowerCutRounds runs n power cuts on m under the log writer, as
@@ -329,49 +302,33 @@ func LogKillRounds(ctx context.Context, n int, cfg LogWriterConfig, spawn func(L
 // the cut; the log lives in m.
 func LogPowerCutRounds(ctx context.Context, m *Mount, n int, cfg LogWriterConfig, spawn func(LogWriterConfig) *exec.Cmd, target LogTarget, report func(LogRound), opts ...Option) (LogTally, error) {
 	c, rng := collect(DefaultLogCutDelay, opts)
+	return logRounds(ctx, n, target, report, func(st *logState) (LogRound, error) {
+		cfg.Start = st.next
+		ch, lo, at, err := cutOnce(ctx, m, rng, c.maxDelay, func() *exec.Cmd { return spawn(cfg) })
+		if err != nil {
+			return LogRound{}, err
+		}
+		st.ack(cfg.Start, lo)
+		st.next = max(st.next, ch.lastAck.Load()+1)
+		return LogRound{Kind: "power cut", Start: cfg.Start, Acks: int(ch.acks.Load()), LastAck: lo, At: at}, nil
+	})
+}
+
+// logRounds runs n rounds on a log that starts empty: crash crashes its
+// writer once and says what it acknowledged, then the log is read through
+// target, judged and reported.
+func logRounds(ctx context.Context, n int, target LogTarget, report func(LogRound), crash func(*logState) (LogRound, error)) (LogTally, error) {
 	var tally LogTally
 	if err := target.Remove(); err != nil {
 		return tally, err
 	}
 	st := newLogState()
 	for i := 1; i <= n; i++ {
-		if err := m.arm(); err != nil {
-			return tally, err
-		}
-		cfg.Start = st.next
-		ch, err := startChild(func() *exec.Cmd { return spawn(cfg) })
+		lr, err := crash(st)
 		if err != nil {
 			return tally, err
 		}
-		if err := ch.waitFirstAck(ctx, ackTimeout); err != nil {
-			ch.kill()
-			return tally, err
-		}
-		alive, err := ch.sleep(ctx, randDelay(rng, c.maxDelay))
-		if err == nil && alive && rng.IntN(2) == 0 {
-			alive, err = ch.waitNextAck(ctx, ackTimeout)
-		}
-		if err != nil || !alive {
-			ch.kill()
-			if err == nil {
-				err = ch.exitError()
-			}
-			return tally, err
-		}
-		// Only acks seen before the cut are sure to predate it.
-		lo := ch.lastAck.Load()
-		at := time.Since(ch.start)
-		cutErr := m.Shutdown()
-		ch.kill()
-		if cutErr != nil {
-			return tally, cutErr
-		}
-		if err := m.Remount(); err != nil {
-			return tally, err
-		}
-		lr := LogRound{N: i, Kind: "power cut", Start: cfg.Start, Acks: int(ch.acks.Load()), LastAck: lo, At: at}
-		st.ack(cfg.Start, lo)
-		st.next = max(st.next, ch.lastAck.Load()+1)
+		lr.N = i
 		if lr.Verdict, err = st.check(ctx, target); err != nil {
 			return tally, err
 		}

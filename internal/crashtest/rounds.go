@@ -92,24 +92,9 @@ func KillRounds(ctx context.Context, n int, spawn func() *exec.Cmd, path string,
 		return tally, err
 	}
 	for i := 1; i <= n; i++ {
-		ch, err := startChild(spawn)
+		ch, at, err := killOnce(ctx, rng, c.maxDelay, spawn)
 		if err != nil {
 			return tally, err
-		}
-		if rng.IntN(4) != 0 {
-			if err := ch.waitFirstAck(ctx, ackTimeout); err != nil {
-				ch.kill()
-				return tally, err
-			}
-		}
-		alive, err := ch.sleep(ctx, randDelay(rng, c.maxDelay))
-		at := time.Since(ch.start)
-		ch.kill()
-		if err != nil {
-			return tally, err
-		}
-		if !alive {
-			return tally, ch.exitError()
 		}
 		r := Round{N: i, Kind: "kill", Before: base, Acks: int(ch.acks.Load()), At: at}
 		r.LastAck = max(base, ch.lastAck.Load())
@@ -143,40 +128,11 @@ func PowerCutRounds(ctx context.Context, m *Mount, n int, spawn func() *exec.Cmd
 		return tally, err
 	}
 	for i := 1; i <= n; i++ {
-		if err := m.arm(); err != nil {
-			return tally, err
-		}
-		ch, err := startChild(spawn)
+		ch, seen, at, err := cutOnce(ctx, m, rng, c.maxDelay, spawn)
 		if err != nil {
 			return tally, err
 		}
-		if err := ch.waitFirstAck(ctx, ackTimeout); err != nil {
-			ch.kill()
-			return tally, err
-		}
-		alive, err := ch.sleep(ctx, randDelay(rng, c.maxDelay))
-		if err == nil && alive && rng.IntN(2) == 0 {
-			alive, err = ch.waitNextAck(ctx, ackTimeout)
-		}
-		if err != nil || !alive {
-			ch.kill()
-			if err == nil {
-				err = ch.exitError()
-			}
-			return tally, err
-		}
-		// Only acks seen before the cut are sure to predate it.
-		lo := max(base, ch.lastAck.Load())
-		at := time.Since(ch.start)
-		cutErr := m.Shutdown()
-		ch.kill()
-		if cutErr != nil {
-			return tally, cutErr
-		}
-		hi := max(base, ch.lastAck.Load()) + 1
-		if err := m.Remount(); err != nil {
-			return tally, err
-		}
+		lo, hi := max(base, seen), max(base, ch.lastAck.Load())+1
 		r := Round{N: i, Kind: "power cut", Before: base, Acks: int(ch.acks.Load()), LastAck: lo, At: at}
 		r.Verdict = CheckRange(path, lo, hi)
 		tally.Add(r.Verdict)
@@ -188,13 +144,6 @@ func PowerCutRounds(ctx context.Context, m *Mount, n int, spawn func() *exec.Cmd
 		}
 	}
 	return tally, nil
-}
-
-func randDelay(rng *rand.Rand, maxDelay time.Duration) time.Duration {
-	if maxDelay <= 0 {
-		return 0
-	}
-	return time.Duration(rng.Int64N(int64(maxDelay)))
 }
 
 // prepare makes sure path holds a complete, durable version to start from

@@ -1,7 +1,11 @@
 package crashtest
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"path"
+	"testing"
 
 	"github.com/durable-go/durable/vfs"
 )
@@ -74,4 +78,43 @@ func (t *StateCount) Add(states []State, enumerated bool) {
 
 func (t StateCount) String() string {
 	return fmt.Sprintf("%d crash states (%d enumerated, %d sampled)", t.Enumerated+t.Sampled, t.Enumerated, t.Sampled)
+}
+
+// MemWith returns a crash model holding files (name: content), each with
+// mode perm, in directories made on the way, all of it durable: the state
+// a crash test starts from.
+func MemWith(files map[string]string, perm fs.FileMode) *vfs.MemFS {
+	m := vfs.NewMem()
+	for name, data := range files {
+		mkdirAll(m, path.Dir(name))
+		if err := vfs.WriteFile(m, name, []byte(data), perm); err != nil {
+			panic(err)
+		}
+	}
+	m.SyncAll()
+	return m
+}
+
+func mkdirAll(fsys vfs.FS, dir string) {
+	if dir == "/" || dir == "." {
+		return
+	}
+	mkdirAll(fsys, path.Dir(dir))
+	if err := fsys.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		panic(err)
+	}
+}
+
+// Content returns the content of name on fsys, or "<absent>" when it does
+// not exist; any other error fails t.
+func Content(t testing.TB, fsys vfs.FS, name string) string {
+	t.Helper()
+	b, err := vfs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "<absent>"
+	}
+	if err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	return string(b)
 }

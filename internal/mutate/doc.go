@@ -15,6 +15,8 @@
 //	durable_mutate_jsonl_skip_repair      jsonl neither cuts a torn tail nor checks the line boundary
 //	durable_mutate_jsonl_refuse_leftovers jsonl refuses a crash's leftovers (a lost block before complete lines)
 //	durable_mutate_jsonl_one_piece        jsonl writes a batch beyond maxBatch in one piece, synced once
+//	durable_mutate_jsonl_short_tail       jsonl's Open reads only the last batch, too little of the end
+//	durable_mutate_jsonl_cache_never_syncs jsonl with durable.Cache never fsyncs, so damage is not bounded to the end
 //	durable_mutate_queue_ack_before_sync        queue Ack returns before the ack event is flushed
 //	durable_mutate_queue_push_before_sync       queue Push returns before the pushed message is flushed
 //	durable_mutate_store_skip_rotate_dirsync    store rotates backups with no directory fsync before the publish

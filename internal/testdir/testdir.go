@@ -40,3 +40,15 @@ func New(t testing.TB) string {
 	})
 	return dir
 }
+
+// Rounds picks how many rounds (crashes, kills, processes) a test runs:
+// ci in CI (CI=true), short with -short, normal for a developer's go test.
+func Rounds(ci, normal, short int) int {
+	switch {
+	case os.Getenv("CI") == "true":
+		return ci
+	case testing.Short():
+		return short
+	}
+	return normal
+}
