@@ -53,6 +53,9 @@ did, or why it cannot). Then a summary. Kinds:
                     writing, which cuts it into evidence/ and notes it
   corrupt-journal, tampered-journal, corrupt-queue, tampered-queue
                     damage that is not a torn tail; not fixable
+  queue-snapshot    a queue's state snapshot that is damaged, stale or gives
+                    another state than a replay of every event; --fix keeps
+                    it as queue.snapshot.corrupt and rebuilds it
   insecure-secret   a secret that group or others can access (Unix): a JSON
                     document with a credential key (access_token,
                     refresh_token, client_secret, password, api_key, ...; an

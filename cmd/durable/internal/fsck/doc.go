@@ -84,6 +84,11 @@
 //     damage that is not a torn tail (journal.Verify's ErrCorrupt and
 //     ErrTampered), or a queue record that is not a valid event. Not
 //     fixable: this needs a person, and the evidence must stay as it is.
+//   - queue-snapshot: a queue's state snapshot (queue.SnapshotName) that does
+//     not decode, belongs to another journal or history, or gives another
+//     state (Stats) than a replay of every event, which fsck always does.
+//     The journal holds every message, so Fix keeps the snapshot as
+//     evidence beside it and opens the queue for writing, which rebuilds it.
 //   - insecure-secret (Unix only): a file that holds secrets and that group
 //     or others may read or write. Secrets are recognised from disk alone:
 //     a JSON document with a non-empty string under a credential key

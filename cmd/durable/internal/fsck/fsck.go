@@ -35,6 +35,7 @@ const (
 	TornQueue       Kind = "torn-queue"
 	CorruptQueue    Kind = "corrupt-queue"
 	TamperedQueue   Kind = "tampered-queue"
+	QueueSnapshot   Kind = "queue-snapshot"
 	InsecureSecret  Kind = "insecure-secret"
 	InsecureDir     Kind = "insecure-dir"
 	StaleCorrupt    Kind = "stale-corrupt"

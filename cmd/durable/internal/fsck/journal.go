@@ -46,19 +46,8 @@ func (c *checker) journal(dir string, ents []entry) {
 		c.unreadable(dir, err)
 		return
 	}
-	if isQueue {
-		q, err := queue.Open(dir, &queue.Options{ReadOnly: true})
-		if err != nil {
-			kind := corrupt
-			if !errors.Is(err, durable.ErrCorrupt) {
-				kind = Unreadable
-			}
-			c.add(Finding{Path: dir, Kind: kind, Problem: true,
-				Detail: fmt.Sprintf("the queue's events do not replay: %v", errText(err, dir)),
-				Action: "not fixable: the journal under it verifies, but an event in it is not one the queue understands"})
-			return
-		}
-		q.Close()
+	if isQueue && !c.queue(dir, corrupt) {
+		return
 	}
 	t := rep.Torn
 	if t == nil {
