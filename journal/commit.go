@@ -104,12 +104,13 @@ func (j *Journal) locked(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// newSegment creates the segment that follows the sealed one.
-func (j *Journal) newSegment(size int64) error {
+// newSegment creates the segment that follows the sealed one, of capacity
+// size, with alloc bytes allocated.
+func (j *Journal) newSegment(size, alloc int64) error {
 	seg, err := createSegment(j.fs, j.dir, &header{
 		logID: j.logID, base: j.next, prevBase: j.seg.base, created: j.o.Now().UnixNano(),
 		size: size, state: append([]Hash(nil), j.tree.hashes...),
-	})
+	}, alloc)
 	if err != nil {
 		return err
 	}
@@ -117,11 +118,11 @@ func (j *Journal) newSegment(size int64) error {
 	return nil
 }
 
-// rotate seals the current segment and starts the next, of at least size
-// bytes. The seal is flushed before the new segment exists, so that a
+// rotate seals the current segment and starts the next, with at least
+// need bytes allocated. The seal is flushed before the new segment exists, so that a
 // process that still writes to the old one finds it sealed; the new one is
 // durable (file and directory fsynced) before anything is written to it.
-func (j *Journal) rotate(size int64) error {
+func (j *Journal) rotate(need int64) error {
 	if !j.sealed {
 		seal := appendFrame(nil, typeSeal, j.next, j.o.Now().UnixNano(), nil)
 		if err := j.write(seal, true, nil); err != nil {
@@ -130,16 +131,28 @@ func (j *Journal) rotate(size int64) error {
 		j.end += int64(len(seal))
 		j.sealed = true
 	}
-	if err := j.newSegment(size); err != nil {
-		return err
-	}
-	return nil
+	return j.newSegment(max(j.o.SegmentSize, need), max(j.o.firstAlloc, need))
 }
 
-// grow enlarges the last segment, which holds no records, to size bytes.
-// The new size is made durable (a full fsync) before anything is written
-// into it; other processes find it when they catch up (scanFrom).
-func (j *Journal) grow(size int64) error {
+// grow makes the last segment at least need bytes long. Segments are
+// allocated in steps, each twice the last, up to their capacity, so that a
+// small log stays small while a growing one pays a metadata commit only
+// every doubling: the new size is made durable (a full fsync; the
+// segment's name already is) before anything is written into it, so that
+// an append still costs only a data flush of bytes inside the file's
+// durable size. A crash during the extension leaves the old size or the
+// new one, with zeros after the last commit either way. Other processes
+// find the new size when they catch up (scanFrom) or grow it themselves:
+// the size is asked first, and never shrinks.
+func (j *Journal) grow(need int64) error {
+	if err := j.seg.refresh(); err != nil {
+		return err
+	}
+	if j.seg.size >= need {
+		return nil
+	}
+	size := max(need, min(2*j.seg.size, j.seg.capacity()))
+	size = (size + 4095) &^ 4095
 	if err := vfs.Allocate(j.seg.f, size); err != nil {
 		return err
 	}
@@ -162,7 +175,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 				return err
 			}
 		}
-		capacity := j.seg.size - sealSize
+		capacity := j.seg.capacity() - sealSize
 		buf := j.buf[:0]
 		work := j.tree.clone()
 		first := j.next
@@ -194,13 +207,13 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 				// right after a rotation): its successor would have its
 				// name, so it grows to fit the record instead.
 				need := j.end + align8(frameHeader+int64(len(p))) + commitSize + sealSize
-				if err := j.grow((need + 4095) &^ 4095); err != nil {
+				if err := j.grow(need); err != nil {
 					return err
 				}
 				continue
 			}
 			need := headerLen(64) + align8(frameHeader+int64(len(p))) + commitSize + sealSize
-			if err := j.rotate(max(j.o.SegmentSize, (need+4095)&^4095)); err != nil {
+			if err := j.rotate((need + 4095) &^ 4095); err != nil {
 				return err
 			}
 			continue
@@ -212,6 +225,13 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		}
 		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), info.encode())
 		j.buf = buf
+		// The batch and a seal after it fit in the segment's capacity;
+		// the space they take is allocated, durably, before the write.
+		if need := j.end + int64(len(buf)) + sealSize; need > j.seg.size {
+			if err := j.grow(need); err != nil {
+				return err
+			}
+		}
 		// A crash may leave one unflushed batch at the end of the log,
 		// never two: recovery tells a torn tail from damage inside the
 		// log by that (classifyTail). So a batch that follows an

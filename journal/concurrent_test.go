@@ -13,11 +13,12 @@ import (
 
 // Two handles on one directory (as two processes would have, with the real
 // cross-process lock), many goroutines each, segments small enough to
-// rotate: every index is handed out once, holds what its caller appended,
+// rotate and allocated in small steps, so that each handle grows segments
+// the other has a stale size of: every index is handed out once, holds what its caller appended,
 // and a follower sees every record in order while it is being written.
 func TestConcurrentHandlesAndFollow(t *testing.T) {
 	dir := testdir.New(t)
-	opts := &Options{SegmentSize: 64 << 10}
+	opts := &Options{SegmentSize: 64 << 10, firstAlloc: 4096}
 	a := mustOpen(t, dir, opts)
 	b := mustOpen(t, dir, opts)
 	f := mustOpen(t, dir, &Options{ReadOnly: true})

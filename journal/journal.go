@@ -16,7 +16,8 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultSegmentSize is the size segments are preallocated to.
+	// DefaultSegmentSize is the size a segment grows to before the
+	// journal moves to the next one.
 	DefaultSegmentSize = 64 << 20
 	// DefaultMaxBatchBytes bounds the payload bytes one group commit
 	// gathers from concurrent callers.
@@ -25,6 +26,9 @@ const (
 	// follows it.
 	DefaultOrigin  = "durable-journal"
 	minSegmentSize = 4096
+	// firstAlloc is what a new segment is allocated with; it doubles as
+	// records fill it, up to the segment size (Journal.grow).
+	firstAlloc = 64 << 10
 )
 
 // Options configure a journal. The zero value, like a nil *Options, gives
@@ -33,10 +37,11 @@ type Options struct {
 	// FS is the filesystem (vfs.OS{} by default): a vfs.MemFS to
 	// crash-test code that uses the journal, or a fault injector.
 	FS vfs.FS
-	// SegmentSize is the size each segment file is preallocated to, and
-	// so the point at which the journal moves to a new one
-	// (DefaultSegmentSize by default, rounded up to 4 KiB). A record that
-	// does not fit in a segment of this size gets a segment of its own.
+	// SegmentSize is the size a segment file grows to, and so the point at
+	// which the journal moves to a new one (DefaultSegmentSize by default,
+	// rounded up to 4 KiB). Space is allocated ahead in steps that double,
+	// from 64 KiB, so that a small log stays small. A record that does not
+	// fit in a segment of this size gets a segment of its own.
 	SegmentSize int64
 	// MaxBatchBytes bounds the payload bytes that concurrent appends share
 	// one write and one flush with (DefaultMaxBatchBytes by default).
@@ -65,6 +70,9 @@ type Options struct {
 	// tlog-tiles entry bundle cannot carry (payloads over MaxTilePayload),
 	// so that TilesHandler can serve every record.
 	TileEntries bool
+
+	// firstAlloc overrides firstAlloc, for tests that grow segments.
+	firstAlloc int64
 }
 
 func (o *Options) normalize() Options {
@@ -88,6 +96,10 @@ func (o *Options) normalize() Options {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.firstAlloc <= 0 {
+		c.firstAlloc = firstAlloc
+	}
+	c.firstAlloc = min(c.SegmentSize, (c.firstAlloc+4095)&^4095)
 	return c
 }
 

@@ -68,7 +68,7 @@ func (j *Journal) load() error {
 		}
 		seg, err := createSegment(j.fs, j.dir, &header{
 			logID: j.logID, base: 0, prevBase: noPrev, created: j.o.Now().UnixNano(), size: j.o.SegmentSize,
-		})
+		}, j.o.firstAlloc)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 // commit, which a power cut can make necessary.
 func (j *Journal) scanFrom(full bool) error {
 	for {
-		// Another process may have grown a segment that held no records.
+		// Another process may have grown the segment.
 		if err := j.seg.refresh(); err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (j *Journal) advance() error {
 		if j.o.ReadOnly {
 			return nil
 		}
-		return j.newSegment(j.o.SegmentSize)
+		return j.newSegment(j.o.SegmentSize, j.o.firstAlloc)
 	}
 	if err != nil {
 		return err
