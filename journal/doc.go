@@ -35,8 +35,8 @@
 // for records whose loss in a power cut costs only a repetition; the next
 // flush of the segment, by any process, covers them, and a batch is never
 // written unflushed after another unflushed one. Segment space is allocated
-// ahead (fallocate on Linux), in steps that double from 64 KiB up to
-// Options.SegmentSize, and made durable, file and directory, before it is
+// ahead (fallocate on Linux), in steps (64 KiB, then 16 times more
+// each time) up to Options.SegmentSize, and made durable, file and directory, before it is
 // used, so that an append costs a data flush of bytes inside the file's
 // size, not a metadata commit, and a log of a few records takes a few
 // kilobytes of disk, not a whole segment.

@@ -39,9 +39,10 @@ type Options struct {
 	FS vfs.FS
 	// SegmentSize is the size a segment file grows to, and so the point at
 	// which the journal moves to a new one (DefaultSegmentSize by default,
-	// rounded up to 4 KiB). Space is allocated ahead in steps that double,
-	// from 64 KiB, so that a small log stays small. A record that does not
-	// fit in a segment of this size gets a segment of its own.
+	// rounded up to 4 KiB). Space is allocated ahead in steps, from 64 KiB
+	// and 16 times more each time, so that a small log stays small. A
+	// record that does not fit in a segment of this size gets a segment of
+	// its own.
 	SegmentSize int64
 	// MaxBatchBytes bounds the payload bytes that concurrent appends share
 	// one write and one flush with (DefaultMaxBatchBytes by default).
