@@ -14,21 +14,31 @@ import (
 )
 
 func (j *Journal) submit(r *request, op string) (uint64, error) {
+	first, err, _ := j.submitAnswered(r, op)
+	return first, err
+}
+
+// submitAnswered is submit that also reports whether r's batch answered
+// it: the run is then done with r.
+func (j *Journal) submitAnswered(r *request, op string) (first uint64, err error, answered bool) {
 	if j.o.ReadOnly {
-		return 0, &Error{Op: op, Path: j.dir, Offset: -1, Err: errors.New("journal opened read-only")}
+		return 0, &Error{Op: op, Path: j.dir, Offset: -1, Err: errors.New("journal opened read-only")}, true
 	}
 	if err := r.ctx.Err(); err != nil {
-		return 0, &Error{Op: op, Path: j.dir, Offset: -1, Err: err}
+		return 0, &Error{Op: op, Path: j.dir, Offset: -1, Err: err}, true
 	}
 	if err := j.enter(op); err != nil {
-		return 0, err
+		return 0, err, true
 	}
 	defer j.wg.Done()
-	err := j.q.Do(r.ctx, r, j.join, j.run)
+	err = j.q.Do(r.ctx, r, j.join, j.run)
+	// Do's error is the batch's or the context's; only a caller that left
+	// with its context's error may still be among a running batch's items.
+	answered = err == nil
 	if err == nil {
 		err = r.err
 	}
-	return r.first, wrapErr(op, j.dir, err)
+	return r.first, wrapErr(op, j.dir, err), answered
 }
 
 // do runs fn alone, under the lock, with the journal caught up.
@@ -72,12 +82,14 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 	ctx, stop := b.Context()
 	defer stop()
 	return j.locked(ctx, func() error {
-		live := make([]*request, 0, len(batch))
+		live := j.live[:0]
 		for i, r := range batch {
 			if b.Claim(i) {
 				live = append(live, r)
 			}
 		}
+		j.live = live
+		defer clear(live) // the requests go back to their pool
 		if len(live) == 0 {
 			return nil
 		}
@@ -189,7 +201,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		work := j.tree.clone()
 		first := j.next
 		n := uint64(0)
-		var firsts []*request
+		firsts := j.firsts[:0]
 		for ri < len(reqs) {
 			r := reqs[ri]
 			p := r.payloads[pi]
@@ -203,7 +215,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			}
 			start := len(buf)
 			buf = appendFrame(buf, r.typ, first+n, r.t, p)
-			work.push(leafHash(buf[start+8 : start+frameHeader+len(p)]))
+			work.push(leafHashWith(j.leafH, buf[start+8:start+frameHeader+len(p)]))
 			n++
 			if pi++; pi == len(r.payloads) {
 				ri, pi = ri+1, 0
@@ -234,6 +246,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		}
 		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), info.encode())
 		j.buf = buf
+		j.firsts = firsts
 		// The batch and a seal after it fit in the segment's capacity;
 		// the space they take is allocated, durably, before the write.
 		if need := j.end + int64(len(buf)) + sealSize; need > j.seg.size {

@@ -476,6 +476,14 @@ func (b *Batch[T]) Context() (context.Context, context.CancelFunc) {
 	if len(b.ws) == 1 {
 		return b.ws[0].ctx, func() {}
 	}
+	for _, w := range b.ws {
+		if w.ctx.Done() == nil {
+			// A member that waits forever keeps the batch's waits going
+			// forever too: nothing to watch (an AfterFunc per member
+			// showed in the journal's CPU per append at 256 writers).
+			return context.WithoutCancel(b.ws[0].ctx), func() {}
+		}
+	}
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(b.ws[0].ctx))
 	var left atomic.Int32
 	left.Store(int32(len(b.ws)))
