@@ -62,8 +62,8 @@ func (j *Journal) join(batch []*request, r *request) bool {
 
 // run writes one batch: the leader of the group commit calls it with the
 // requests that queued while the previous batch was written. An operation
-// (a Transact, whose function is the caller's) runs alone: a panic in it is
-// raised again in its caller's goroutine, and an append or Transact of
+// (a WithLock, whose function is the caller's) runs alone: a panic in it is
+// raised again in its caller's goroutine, and an append or WithLock of
 // this journal from inside it is refused (ErrReentrant).
 func (j *Journal) run(b *group.Batch[*request]) error {
 	batch := b.Items()
@@ -93,7 +93,7 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 		if len(live) == 0 {
 			return nil
 		}
-		return j.commit(live, !j.o.NoSync, nil)
+		return j.commit(live, j.o.flushes(), nil)
 	})
 }
 
@@ -241,7 +241,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		}
 		crc := maskCRC(crc32.Checksum(buf, castagnoli))
 		info := commitInfo{count: n, crc: crc, root: work.root()}
-		if j.unflushed && !j.o.NoSync {
+		if j.unflushed && j.o.flushes() {
 			info.flags = commitAfterUnflushed
 		}
 		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), info.encode())
@@ -266,7 +266,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		if ri == len(reqs) {
 			last = written
 		}
-		if err := j.write(buf, flush || j.unflushed && !j.o.NoSync, last); err != nil {
+		if err := j.write(buf, flush || j.unflushed && j.o.flushes(), last); err != nil {
 			for _, r := range firsts {
 				r.first = 0
 			}
@@ -341,7 +341,7 @@ func (j *Journal) writeNote() error {
 		return nil
 	}
 	r := &request{ctx: context.Background(), typ: TypeNote, payloads: [][]byte{[]byte(j.note)}, t: j.o.Now().UnixNano()}
-	if err := j.commit([]*request{r}, !j.o.NoSync, nil); err != nil {
+	if err := j.commit([]*request{r}, j.o.flushes(), nil); err != nil {
 		return err
 	}
 	j.note = ""

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
@@ -56,10 +57,16 @@ type Options struct {
 	// recovery is done (a torn tail is left for a writer to cut, and
 	// readers do not see it), and appends fail.
 	ReadOnly bool
-	// NoSync weakens durability, by name: appends are written but not
-	// flushed, so they survive a crash of the process but maybe not a
-	// power cut. Segment creation and recovery still flush. Never the
-	// default.
+	// Durability is durable.Full by default: an append returns once the
+	// flush that covers it has. durable.Cache weakens that, by name:
+	// appends are written but not flushed, so they survive a crash of the
+	// process but maybe not a power cut. Segment creation and recovery
+	// still flush, and so does a checkpoint before it signs.
+	Durability durable.Durability
+	// NoSync is Durability: durable.Cache.
+	//
+	// Deprecated: Set Durability to durable.Cache, the knob every package
+	// of this module shares.
 	NoSync bool
 	// HoldLock makes Open take the directory's lock and hold it until
 	// Close, instead of taking it for each batch: appends then skip the lock
@@ -99,12 +106,18 @@ func (o *Options) normalize() Options {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.NoSync {
+		c.Durability = durable.Cache
+	}
 	if c.firstAlloc <= 0 {
 		c.firstAlloc = firstAlloc
 	}
 	c.firstAlloc = min(c.SegmentSize, (c.firstAlloc+4095)&^4095)
 	return c
 }
+
+// flushes reports whether appends are flushed (Durability Full).
+func (o *Options) flushes() bool { return o.Durability == durable.Full }
 
 // Journal is an append-only log in a directory. Its methods are safe for
 // concurrent use, and several processes may append to one directory: a
@@ -136,7 +149,7 @@ type Journal struct {
 	sealed bool     // seg ends with a seal; the next segment is due
 	broken error    // a failed write could not be undone
 	// unflushed: the last batch this process wrote was not flushed
-	// (Tx.Append) and nothing has flushed the segment since.
+	// (Tx.AppendUnflushed) and nothing has flushed the segment since.
 	unflushed bool
 	note      string // a recovery note to append
 	peek      [4]byte
@@ -191,6 +204,9 @@ func (j *Journal) recycle(r *request) {
 // ErrCorrupt that names the file and the offset.
 func Open(dir string, opts *Options) (*Journal, error) {
 	o := opts.normalize()
+	if o.Durability != durable.Full && o.Durability != durable.Cache {
+		return nil, &Error{Op: "open", Path: dir, Offset: -1, Err: fmt.Errorf("unknown durability %v", o.Durability)}
+	}
 	j := &Journal{dir: dir, fs: o.FS, o: o, notify: make(chan struct{}), done: make(chan struct{}), leafH: sha256.New()}
 	j.locker, j.unref = newLocker(o.FS, dir)
 	if err := j.open(); err != nil {
