@@ -83,9 +83,36 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 	defer stop()
 	return j.locked(ctx, func() error {
 		live := j.live[:0]
+		n := 0
 		for i, r := range batch {
 			if b.Claim(i) {
 				live = append(live, r)
+				n += r.bytes
+			}
+		}
+		// Appends that queued while the lock was awaited (other
+		// processes held it) share this write and flush rather than
+		// wait for the next turn: each process batches its own
+		// goroutines however long the lock takes.
+		for {
+			s := b.Steal(func(items []*request) bool {
+				if items[0].op != nil {
+					return false
+				}
+				m := n
+				for _, r := range items {
+					m += r.bytes
+				}
+				return m <= j.o.MaxBatchBytes
+			})
+			if s == nil {
+				break
+			}
+			for i, r := range s.Items() {
+				if s.Claim(i) {
+					live = append(live, r)
+					n += r.bytes
+				}
 			}
 		}
 		j.live = live
@@ -106,6 +133,7 @@ func (j *Journal) locked(ctx context.Context, fn func() error) error {
 			return err
 		}
 		defer unlock()
+		j.openMark()
 	}
 	if err := j.syncState(); err != nil {
 		return err
@@ -266,13 +294,17 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		if ri == len(reqs) {
 			last = written
 		}
-		if err := j.write(buf, flush || j.unflushed && j.o.flushes(), last); err != nil {
+		flushed := flush || j.unflushed && j.o.flushes()
+		if err := j.write(buf, flushed, last); err != nil {
 			for _, r := range firsts {
 				r.first = 0
 			}
 			return err
 		}
 		j.end += int64(len(buf))
+		if flushed && j.held == nil {
+			j.writeMark()
+		}
 		j.next += n
 		j.tree = work
 		j.size.Store(j.next)

@@ -157,6 +157,8 @@ type Journal struct {
 	live      []*request // the claimed requests of the batch that runs
 	firsts    []*request // commit's: the requests a batch starts
 	leafH     hash.Hash  // commit's SHA-256 digest for leaf hashes
+	mark      vfs.File   // the flush mark (flushmark.go), once opened
+	markTried bool
 
 	// reqs recycles the requests of Append and AppendBatch: at hundreds
 	// of writers their allocation showed in the CPU per append.
@@ -372,6 +374,9 @@ func (j *Journal) Close() error {
 		j.held = nil
 	}
 	j.unref()
+	if j.mark != nil {
+		j.mark.Close()
+	}
 	if err := j.seg.close(); err != nil {
 		return wrapErr("close", j.dir, err)
 	}

@@ -173,15 +173,21 @@ func (j *Journal) scanFrom(full bool) error {
 			return err
 		}
 		s := &scanner{seg: j.seg, fr: newFrameReader(j.seg.f, j.seg.size), off: j.end, next: j.next, tree: j.tree.clone(), track: true}
+		if !full {
+			s.fr.chunk = catchUpChunk
+		}
 		k, d, err := s.run()
 		if err != nil {
 			return err
 		}
 		if s.off != j.end && !j.o.ReadOnly {
 			// Another process wrote this, and may have died before its
-			// flush: make it durable before anything relies on it.
-			if err := vfs.Datasync(j.seg.f); err != nil {
-				return err
+			// flush: make it durable before anything relies on it,
+			// unless the flush mark says its writer flushed it.
+			if full || !j.markSays(j.seg.base, s.off) {
+				if err := vfs.Datasync(j.seg.f); err != nil {
+					return err
+				}
 			}
 			j.unflushed = false // the flush covered our batches too
 		}

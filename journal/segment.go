@@ -332,17 +332,24 @@ func removeTemps(fsys vfs.FS, dir string) {
 // frameReader reads a segment through a window, so that scanning costs
 // few system calls and bounded memory.
 type frameReader struct {
-	r    io.ReaderAt
-	size int64
-	buf  []byte
-	off  int64
+	r     io.ReaderAt
+	size  int64
+	buf   []byte
+	off   int64
+	chunk int64 // the next read's size; it doubles up to readChunk
 }
 
 const readChunk = 256 << 10
 
 func newFrameReader(r io.ReaderAt, size int64) *frameReader {
-	return &frameReader{r: r, size: size}
+	return &frameReader{r: r, size: size, chunk: readChunk}
 }
+
+// catchUpChunk is the first read of a writer catching up with what other
+// processes appended since its last batch: usually a few batches, while a
+// full window would read up to 256 KiB of the zeros after them at every
+// turn of the lock.
+const catchUpChunk = 8 << 10
 
 // read returns the bytes [off, off+n), fewer at the end of the file. The
 // slice is valid until the next call.
@@ -354,7 +361,8 @@ func (fr *frameReader) read(off, n int64) ([]byte, error) {
 	if off >= fr.off && off+n <= fr.off+int64(len(fr.buf)) {
 		return fr.buf[off-fr.off : off-fr.off+n], nil
 	}
-	want := min(max(n, readChunk), fr.size-off)
+	want := min(max(n, fr.chunk), fr.size-off)
+	fr.chunk = min(2*fr.chunk, readChunk)
 	if int64(cap(fr.buf)) < want {
 		fr.buf = make([]byte, want)
 	}
