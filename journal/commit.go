@@ -91,10 +91,12 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 			}
 		}
 		// Appends that queued while the lock was awaited (other
-		// processes held it) share this write and flush rather than
-		// wait for the next turn: each process batches its own
-		// goroutines however long the lock takes.
-		for {
+		// processes held it: they appended since this one's last batch)
+		// share this write and flush rather than wait for the next turn:
+		// each process batches its own goroutines however long the lock
+		// takes. Alone, the next batch rather forms while this one is
+		// flushed.
+		for j.othersWrote {
 			s := b.Steal(func(items []*request) bool {
 				if items[0].op != nil {
 					return false
@@ -135,6 +137,7 @@ func (j *Journal) locked(ctx context.Context, fn func() error) error {
 		defer unlock()
 		j.openMark()
 	}
+	j.othersWrote = false
 	if err := j.syncState(); err != nil {
 		return err
 	}

@@ -159,6 +159,9 @@ type Journal struct {
 	leafH     hash.Hash  // commit's SHA-256 digest for leaf hashes
 	mark      vfs.File   // the flush mark (flushmark.go), once opened
 	markTried bool
+	// othersWrote: the last catch-up found records other processes
+	// appended since this one's last batch.
+	othersWrote bool
 
 	// reqs recycles the requests of Append and AppendBatch: at hundreds
 	// of writers their allocation showed in the CPU per append.

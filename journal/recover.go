@@ -180,6 +180,9 @@ func (j *Journal) scanFrom(full bool) error {
 		if err != nil {
 			return err
 		}
+		if s.off != j.end {
+			j.othersWrote = true
+		}
 		if s.off != j.end && !j.o.ReadOnly {
 			// Another process wrote this, and may have died before its
 			// flush: make it durable before anything relies on it,
