@@ -305,7 +305,10 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			return err
 		}
 		j.end += int64(len(buf))
-		if flushed && j.held == nil {
+		if flushed && j.held == nil && j.othersWrote {
+			// Marked only while other processes append too: alone, a
+			// writer spares the system call, and a newcomer's first
+			// catch-up flushes.
 			j.writeMark()
 		}
 		j.next += n
