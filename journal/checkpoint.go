@@ -127,8 +127,8 @@ func (j *Journal) Checkpoint(ctx context.Context, signer note.Signer) ([]byte, e
 // signed tree is refused with an error wrapping ErrTampered, and nothing
 // changes. The memory is updated durably before the signature is made, so
 // a crash at any point never lets a later call sign a tree inconsistent
-// with a note this one signed. Records written unflushed (Options.NoSync,
-// Tx.Append) are flushed first: a signature never covers records a power
+// with a note this one signed. Records written unflushed (durable.Cache,
+// Tx.AppendUnflushed) are flushed first: a signature never covers records a power
 // cut could take back.
 //
 // Keep the returned note somewhere an attacker of this machine cannot
@@ -143,7 +143,7 @@ func (j *Journal) CheckpointWith(ctx context.Context, signer note.Signer, opts *
 	var msg []byte
 	var signed Signed
 	err := j.do(ctx, "checkpoint", func() error {
-		if j.unflushed || j.o.NoSync {
+		if j.unflushed || !j.o.flushes() {
 			if err := vfs.Datasync(j.seg.f); err != nil {
 				return err
 			}

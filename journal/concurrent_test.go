@@ -13,11 +13,12 @@ import (
 
 // Two handles on one directory (as two processes would have, with the real
 // cross-process lock), many goroutines each, segments small enough to
-// rotate: every index is handed out once, holds what its caller appended,
+// rotate and allocated in small steps, so that each handle grows segments
+// the other has a stale size of: every index is handed out once, holds what its caller appended,
 // and a follower sees every record in order while it is being written.
 func TestConcurrentHandlesAndFollow(t *testing.T) {
 	dir := testdir.New(t)
-	opts := &Options{SegmentSize: 64 << 10}
+	opts := &Options{SegmentSize: 64 << 10, firstAlloc: 4096}
 	a := mustOpen(t, dir, opts)
 	b := mustOpen(t, dir, opts)
 	f := mustOpen(t, dir, &Options{ReadOnly: true})
@@ -169,5 +170,56 @@ func TestHoldLock(t *testing.T) {
 	j.Close()
 	if len(data) != 41 || data[40] != "second writer" {
 		t.Fatalf("%d records", len(data))
+	}
+}
+
+// Requests are recycled once their batch answers them; callers that leave
+// early (their context ends while their batch runs) keep theirs out of
+// the pool. Under many writers with contexts cancelled at random, every
+// acknowledged index holds its caller's record (run with -race).
+func TestAppendRecyclesOnlyAnsweredRequests(t *testing.T) {
+	m := vfs.NewMem()
+	j := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10})
+	var mu sync.Mutex
+	acked := map[uint64]string{}
+	var wg sync.WaitGroup
+	for g := range 32 {
+		wg.Go(func() {
+			for k := range 40 {
+				p := fmt.Sprintf("g%d-k%d", g, k)
+				ctx, cancel := context.WithCancel(bg)
+				if k%3 == 0 {
+					go cancel()
+				}
+				var i uint64
+				var err error
+				if k%2 == 0 {
+					i, err = j.Append(ctx, []byte(p))
+				} else {
+					i, err = j.AppendBatch(ctx, [][]byte{[]byte(p)})
+				}
+				cancel()
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				acked[i] = p
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for r, err := range j.Scan(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := acked[r.Index]; ok && p != string(r.Payload) {
+			t.Fatalf("index %d holds %q, its caller appended %q", r.Index, r.Payload, p)
+		}
+		delete(acked, r.Index)
+	}
+	j.Close()
+	if len(acked) > 0 {
+		t.Fatalf("%d acknowledged records missing", len(acked))
 	}
 }

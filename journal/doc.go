@@ -26,18 +26,20 @@
 // the next batch, which is written as soon as the first is durable, so no
 // caller waits for more than two flushes, and none longer than its own
 // context allows, whoever leads its batch (one that gives up before its
-// batch is written is not written). A panic in a Transact or Update
+// batch is written is not written). A panic in a WithLock or Update
 // function is raised in its caller's goroutine and leaves the journal
-// usable; an append, Update or Transact of the journal from inside one
-// fails with durable.ErrReentrant instead of waiting for itself. Transact
-// lets a writer append,
-// under the lock, batches that are written but not flushed (Tx.Append),
-// for records whose loss in a power cut costs only a repetition; the next
-// flush of the segment, by any process, covers them, and a batch is never
-// written unflushed after another unflushed one. Segments are preallocated
-// (fallocate on Linux) and made durable, file and directory, before they
-// are used, so that an append costs a data flush of bytes inside the file's
-// size, not a metadata commit.
+// usable; an append, Update or WithLock of the journal from inside one
+// fails with durable.ErrReentrant instead of waiting for itself. WithLock
+// lets a writer append, under the lock, batches that are written but not
+// flushed (Tx.AppendUnflushed), for records whose loss in a power cut
+// costs only a repetition; the next flush of the segment, by any process,
+// covers them, and a batch is never written unflushed after another
+// unflushed one. Segment space is allocated ahead (fallocate on Linux), in
+// steps (64 KiB, then 16 times more each time) up to Options.SegmentSize,
+// and made durable, file and directory, before it is used, so that an
+// append costs a data flush of bytes inside the file's size, not a
+// metadata commit, and a log of a few records takes a few kilobytes of
+// disk, not a whole segment.
 //
 // # Recovery
 //

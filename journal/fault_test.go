@@ -25,9 +25,10 @@ type faultRun struct {
 	errs      []error
 }
 
-func faultWorkload(fsys vfs.FS, signer note.Signer) faultRun {
+func faultWorkload(fsys vfs.FS, signer note.Signer, o Options) faultRun {
 	r := faultRun{attempted: map[string]bool{}}
-	j, err := Open("/j", &Options{FS: fsys, SegmentSize: 4096})
+	o.FS = fsys
+	j, err := Open("/j", &o)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return r
@@ -83,14 +84,26 @@ func faultBase(t *testing.T) (*vfs.MemFS, []string) {
 }
 
 func TestFaultEveryCall(t *testing.T) {
-	base, initial := faultBase(t)
-	signer, _ := newKeys(t, "audit")
 	kinds := []vfs.Op{vfs.OpOpen, vfs.OpRead, vfs.OpWrite, vfs.OpSync, vfs.OpClose, vfs.OpTruncate,
 		vfs.OpStat, vfs.OpReadDir, vfs.OpRename, vfs.OpRemove, vfs.OpMkdir, vfs.OpSyncDir}
+	faultEveryCall(t, kinds, Options{SegmentSize: 4096})
+}
+
+// The same with segments allocated in steps: the extensions (an
+// allocation, which the model does with Truncate, and a full fsync) fail
+// in turn too.
+func TestFaultEveryCallGrowing(t *testing.T) {
+	kinds := []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpTruncate, vfs.OpStat}
+	faultEveryCall(t, kinds, Options{SegmentSize: 8192, firstAlloc: 4096})
+}
+
+func faultEveryCall(t *testing.T, kinds []vfs.Op, o Options) {
+	base, initial := faultBase(t)
+	signer, _ := newKeys(t, "audit")
 	total, surfaced := 0, 0
 	for _, kind := range kinds {
 		probe := vfs.Inject(base.Crash(1), vfs.Fault{Ops: kind})
-		if r := faultWorkload(probe, signer); len(r.errs) > 0 {
+		if r := faultWorkload(probe, signer, o); len(r.errs) > 0 {
 			t.Fatalf("without faults: %v", r.errs)
 		}
 		calls := probe.Count()
@@ -104,7 +117,7 @@ func TestFaultEveryCall(t *testing.T) {
 				total++
 				m := base.Crash(1)
 				inj := vfs.Inject(m, fl.Fault)
-				r := faultWorkload(inj, signer)
+				r := faultWorkload(inj, signer, o)
 				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
 				if inj.Fired() == 0 {
 					t.Fatalf("%s: the fault never fired", where)

@@ -11,8 +11,19 @@ import (
 
 // The on-disk format; FORMAT.md describes it for people.
 
-// Version is the format version written in every segment header.
-const Version = 1
+// FormatVersion is the on-disk format version written in every segment
+// header (FORMAT.md).
+const FormatVersion = 1
+
+// Version is the format version.
+//
+// Deprecated: Use FormatVersion; "version" alone names a content hash
+// elsewhere in this module.
+const Version = FormatVersion
+
+// MaxPayload is the largest record payload, 2^30 - 32 bytes: a frame,
+// header included, is at most 1 GiB.
+const MaxPayload = 1<<30 - 32
 
 var segMagic = [8]byte{'d', 'u', 'r', 'j', 'r', 'n', 'l', 0}
 
@@ -25,8 +36,6 @@ const (
 	// maxFrame bounds a frame so that a damaged length cannot ask for
 	// gigabytes; payloads are limited to MaxPayload.
 	maxFrame = 1 << 30
-	// MaxPayload is the largest record payload.
-	MaxPayload = maxFrame - frameHeader
 	// noPrev is the previous-base field of the first segment of a log.
 	noPrev = ^uint64(0)
 )
@@ -97,7 +106,7 @@ func (h *header) encode() []byte {
 	buf := make([]byte, headerLen(n))
 	copy(buf, segMagic[:])
 	le := binary.LittleEndian
-	le.PutUint16(buf[8:], Version)
+	le.PutUint16(buf[8:], FormatVersion)
 	le.PutUint16(buf[10:], uint16(len(buf)))
 	copy(buf[16:32], h.logID[:])
 	le.PutUint64(buf[32:], h.base)
@@ -132,7 +141,7 @@ func decodeHeader(buf []byte) (*header, int64, error) {
 	}
 	le := binary.LittleEndian
 	h := &header{version: le.Uint16(buf[8:])}
-	if h.version != Version {
+	if h.version != FormatVersion {
 		return nil, 0, fmt.Errorf("%w %d", errBadVersion, h.version)
 	}
 	h.length = int64(le.Uint16(buf[10:]))

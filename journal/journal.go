@@ -2,12 +2,15 @@ package journal
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/dirsync"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
@@ -16,7 +19,8 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultSegmentSize is the size segments are preallocated to.
+	// DefaultSegmentSize is the size a segment grows to before the
+	// journal moves to the next one.
 	DefaultSegmentSize = 64 << 20
 	// DefaultMaxBatchBytes bounds the payload bytes one group commit
 	// gathers from concurrent callers.
@@ -25,6 +29,9 @@ const (
 	// follows it.
 	DefaultOrigin  = "durable-journal"
 	minSegmentSize = 4096
+	// firstAlloc is what a new segment is allocated with; it doubles as
+	// records fill it, up to the segment size (Journal.grow).
+	firstAlloc = 64 << 10
 )
 
 // Options configure a journal. The zero value, like a nil *Options, gives
@@ -33,10 +40,12 @@ type Options struct {
 	// FS is the filesystem (vfs.OS{} by default): a vfs.MemFS to
 	// crash-test code that uses the journal, or a fault injector.
 	FS vfs.FS
-	// SegmentSize is the size each segment file is preallocated to, and
-	// so the point at which the journal moves to a new one
-	// (DefaultSegmentSize by default, rounded up to 4 KiB). A record that
-	// does not fit in a segment of this size gets a segment of its own.
+	// SegmentSize is the size a segment file grows to, and so the point at
+	// which the journal moves to a new one (DefaultSegmentSize by default,
+	// rounded up to 4 KiB). Space is allocated ahead in steps, from 64 KiB
+	// and 16 times more each time, so that a small log stays small. A
+	// record that does not fit in a segment of this size gets a segment of
+	// its own.
 	SegmentSize int64
 	// MaxBatchBytes bounds the payload bytes that concurrent appends share
 	// one write and one flush with (DefaultMaxBatchBytes by default).
@@ -48,10 +57,16 @@ type Options struct {
 	// recovery is done (a torn tail is left for a writer to cut, and
 	// readers do not see it), and appends fail.
 	ReadOnly bool
-	// NoSync weakens durability, by name: appends are written but not
-	// flushed, so they survive a crash of the process but maybe not a
-	// power cut. Segment creation and recovery still flush. Never the
-	// default.
+	// Durability is durable.Full by default: an append returns once the
+	// flush that covers it has. durable.Cache weakens that, by name:
+	// appends are written but not flushed, so they survive a crash of the
+	// process but maybe not a power cut. Segment creation and recovery
+	// still flush, and so does a checkpoint before it signs.
+	Durability durable.Durability
+	// NoSync is Durability: durable.Cache.
+	//
+	// Deprecated: Set Durability to durable.Cache, the knob every package
+	// of this module shares.
 	NoSync bool
 	// HoldLock makes Open take the directory's lock and hold it until
 	// Close, instead of taking it for each batch: appends then skip the lock
@@ -65,6 +80,9 @@ type Options struct {
 	// tlog-tiles entry bundle cannot carry (payloads over MaxTilePayload),
 	// so that TilesHandler can serve every record.
 	TileEntries bool
+
+	// firstAlloc overrides firstAlloc, for tests that grow segments.
+	firstAlloc int64
 }
 
 func (o *Options) normalize() Options {
@@ -88,8 +106,18 @@ func (o *Options) normalize() Options {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.NoSync {
+		c.Durability = durable.Cache
+	}
+	if c.firstAlloc <= 0 {
+		c.firstAlloc = firstAlloc
+	}
+	c.firstAlloc = min(c.SegmentSize, (c.firstAlloc+4095)&^4095)
 	return c
 }
+
+// flushes reports whether appends are flushed (Durability Full).
+func (o *Options) flushes() bool { return o.Durability == durable.Full }
 
 // Journal is an append-only log in a directory. Its methods are safe for
 // concurrent use, and several processes may append to one directory: a
@@ -121,11 +149,23 @@ type Journal struct {
 	sealed bool     // seg ends with a seal; the next segment is due
 	broken error    // a failed write could not be undone
 	// unflushed: the last batch this process wrote was not flushed
-	// (Tx.Append) and nothing has flushed the segment since.
+	// (Tx.AppendUnflushed) and nothing has flushed the segment since.
 	unflushed bool
 	note      string // a recovery note to append
 	peek      [4]byte
 	buf       []byte
+	live      []*request // the claimed requests of the batch that runs
+	firsts    []*request // commit's: the requests a batch starts
+	leafH     hash.Hash  // commit's SHA-256 digest for leaf hashes
+	mark      vfs.File   // the flush mark (flushmark.go), once opened
+	markTried bool
+	// othersWrote: the last catch-up found records other processes
+	// appended since this one's last batch.
+	othersWrote bool
+
+	// reqs recycles the requests of Append and AppendBatch: at hundreds
+	// of writers their allocation showed in the CPU per append.
+	reqs sync.Pool
 }
 
 // request is one caller's part of a batch: records to append, or an
@@ -139,6 +179,25 @@ type request struct {
 	op       func() error
 	first    uint64
 	err      error
+	one      [1][]byte // payloads of a single Append, without an allocation
+}
+
+// newRequest returns a request for records, from the pool.
+func (j *Journal) newRequest(ctx context.Context, payloads [][]byte, bytes int) *request {
+	r, _ := j.reqs.Get().(*request)
+	if r == nil {
+		r = new(request)
+	}
+	r.ctx, r.typ, r.payloads, r.bytes, r.t = ctx, TypeData, payloads, bytes, j.o.Now().UnixNano()
+	return r
+}
+
+// recycle returns r to the pool. Only a request whose batch has run may be
+// recycled: one whose caller left early may still be among a running
+// batch's items.
+func (j *Journal) recycle(r *request) {
+	*r = request{}
+	j.reqs.Put(r)
 }
 
 // Open opens the journal in dir, creating the directory and the journal
@@ -150,7 +209,10 @@ type request struct {
 // ErrCorrupt that names the file and the offset.
 func Open(dir string, opts *Options) (*Journal, error) {
 	o := opts.normalize()
-	j := &Journal{dir: dir, fs: o.FS, o: o, notify: make(chan struct{}), done: make(chan struct{})}
+	if o.Durability != durable.Full && o.Durability != durable.Cache {
+		return nil, &Error{Op: "open", Path: dir, Offset: -1, Err: fmt.Errorf("unknown durability %v", o.Durability)}
+	}
+	j := &Journal{dir: dir, fs: o.FS, o: o, notify: make(chan struct{}), done: make(chan struct{}), leafH: sha256.New()}
 	j.locker, j.unref = newLocker(o.FS, dir)
 	if err := j.open(); err != nil {
 		j.seg.close()
@@ -217,7 +279,33 @@ func (j *Journal) Size() uint64 { return j.size.Load() }
 // An error means the record may or may not be in the log (the write may
 // have reached the disk before the flush failed); it was not acknowledged.
 func (j *Journal) Append(ctx context.Context, payload []byte) (uint64, error) {
-	return j.AppendBatch(ctx, [][]byte{payload})
+	if err := j.checkPayload(0, payload); err != nil {
+		return 0, err
+	}
+	r := j.newRequest(ctx, nil, len(payload))
+	r.one[0] = payload
+	r.payloads = r.one[:]
+	return j.submitRecords(r)
+}
+
+func (j *Journal) checkPayload(i int, p []byte) error {
+	if len(p) > MaxPayload {
+		return &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("%w: record %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload)}
+	}
+	if j.o.TileEntries && len(p) > MaxTilePayload {
+		return &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("record %d is %d bytes, more than a tlog-tiles entry bundle carries (%d bytes of payload)", i, len(p), MaxTilePayload)}
+	}
+	return nil
+}
+
+// submitRecords submits a pooled request and recycles it once its batch
+// has answered it.
+func (j *Journal) submitRecords(r *request) (uint64, error) {
+	first, err, answered := j.submitAnswered(r, "append")
+	if answered {
+		j.recycle(r)
+	}
+	return first, err
 }
 
 // AppendBatch appends records with consecutive indices and returns the
@@ -228,15 +316,12 @@ func (j *Journal) AppendBatch(ctx context.Context, payloads [][]byte) (uint64, e
 	}
 	n := 0
 	for i, p := range payloads {
-		if len(p) > MaxPayload {
-			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("%w: record %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload)}
-		}
-		if j.o.TileEntries && len(p) > MaxTilePayload {
-			return 0, &Error{Op: "append", Path: j.dir, Offset: -1, Err: fmt.Errorf("record %d is %d bytes, more than a tlog-tiles entry bundle carries (%d bytes of payload)", i, len(p), MaxTilePayload)}
+		if err := j.checkPayload(i, p); err != nil {
+			return 0, err
 		}
 		n += len(p)
 	}
-	return j.submit(&request{ctx: ctx, typ: TypeData, payloads: payloads, bytes: n, t: j.o.Now().UnixNano()}, "append")
+	return j.submitRecords(j.newRequest(ctx, payloads, n))
 }
 
 // enter counts an operation in, unless the journal is closed.
@@ -292,6 +377,9 @@ func (j *Journal) Close() error {
 		j.held = nil
 	}
 	j.unref()
+	if j.mark != nil {
+		j.mark.Close()
+	}
 	if err := j.seg.close(); err != nil {
 		return wrapErr("close", j.dir, err)
 	}

@@ -68,7 +68,7 @@ func (j *Journal) load() error {
 		}
 		seg, err := createSegment(j.fs, j.dir, &header{
 			logID: j.logID, base: 0, prevBase: noPrev, created: j.o.Now().UnixNano(), size: j.o.SegmentSize,
-		})
+		}, j.o.firstAlloc)
 		if err != nil {
 			return err
 		}
@@ -168,20 +168,29 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 // commit, which a power cut can make necessary.
 func (j *Journal) scanFrom(full bool) error {
 	for {
-		// Another process may have grown a segment that held no records.
+		// Another process may have grown the segment.
 		if err := j.seg.refresh(); err != nil {
 			return err
 		}
 		s := &scanner{seg: j.seg, fr: newFrameReader(j.seg.f, j.seg.size), off: j.end, next: j.next, tree: j.tree.clone(), track: true}
+		if !full {
+			s.fr.chunk = catchUpChunk
+		}
 		k, d, err := s.run()
 		if err != nil {
 			return err
 		}
+		if s.off != j.end {
+			j.othersWrote = true
+		}
 		if s.off != j.end && !j.o.ReadOnly {
 			// Another process wrote this, and may have died before its
-			// flush: make it durable before anything relies on it.
-			if err := vfs.Datasync(j.seg.f); err != nil {
-				return err
+			// flush: make it durable before anything relies on it,
+			// unless the flush mark says its writer flushed it.
+			if full || !j.markSays(j.seg.base, s.off) {
+				if err := vfs.Datasync(j.seg.f); err != nil {
+					return err
+				}
 			}
 			j.unflushed = false // the flush covered our batches too
 		}
@@ -238,7 +247,7 @@ func (j *Journal) advance() error {
 		if j.o.ReadOnly {
 			return nil
 		}
-		return j.newSegment(j.o.SegmentSize)
+		return j.newSegment(j.o.SegmentSize, j.o.firstAlloc)
 	}
 	if err != nil {
 		return err

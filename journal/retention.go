@@ -12,7 +12,7 @@ import (
 // segments, with one directory fsync at the end. The removals may reach
 // the disk in any subset: a segment no longer linked to the chain that
 // ends with the last one is a leftover the retention record covers, which
-// readers skip and the next writer removes (Journal.dropLeftovers). The tree stays
+// readers skip and the next writer removes. The tree stays
 // verifiable: the first kept segment's header holds the Merkle state of
 // everything before it.
 func (j *Journal) DropBefore(ctx context.Context, index uint64) (uint64, error) {
@@ -40,7 +40,7 @@ func (j *Journal) DropBefore(ctx context.Context, index uint64) (uint64, error) 
 			msg += "\n" + a
 		}
 		r := &request{ctx: ctx, typ: TypeRetention, payloads: [][]byte{[]byte(msg)}, t: j.o.Now().UnixNano()}
-		if err := j.commit([]*request{r}, !j.o.NoSync, nil); err != nil {
+		if err := j.commit([]*request{r}, j.o.flushes(), nil); err != nil {
 			return err
 		}
 		for _, b := range bases[:k] {

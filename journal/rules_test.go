@@ -12,12 +12,12 @@ import (
 
 // The rules of the concurrency layer (internal/group), through Journal.
 
-// blockTransact starts a Transact that holds the journal until release.
-func blockTransact(t *testing.T, j *Journal) (release func(), done <-chan error) {
+// blockWithLock starts a WithLock that holds the journal until release.
+func blockWithLock(t *testing.T, j *Journal) (release func(), done <-chan error) {
 	in, out := make(chan struct{}), make(chan struct{})
 	ch := make(chan error, 1)
 	go func() {
-		ch <- j.Transact(context.Background(), func(tx *Tx) error {
+		ch <- j.WithLock(context.Background(), func(tx *Tx) error {
 			close(in)
 			<-out
 			return nil
@@ -27,17 +27,17 @@ func blockTransact(t *testing.T, j *Journal) (release func(), done <-chan error)
 	return func() { close(out) }, ch
 }
 
-func TestTransactReentryIsRefused(t *testing.T) {
+func TestWithLockReentryIsRefused(t *testing.T) {
 	j := mustOpen(t, "/j", &Options{FS: vfs.NewMem()})
 	defer j.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var inner, inner2 error
 	start := time.Now()
-	err := j.Transact(ctx, func(tx *Tx) error {
+	err := j.WithLock(ctx, func(tx *Tx) error {
 		_, inner = j.Append(ctx, []byte("inner"))
 		_, inner2 = j.Update(ctx, func(uint64) ([][]byte, error) { return nil, nil })
-		_, err := tx.Append([][]byte{[]byte("outer")}, true)
+		_, err := tx.AppendFlushed([][]byte{[]byte("outer")})
 		return err
 	})
 	if err != nil || !errors.Is(inner, durable.ErrReentrant) || !errors.Is(inner2, durable.ErrReentrant) || time.Since(start) > 8*time.Second {
@@ -48,7 +48,7 @@ func TestTransactReentryIsRefused(t *testing.T) {
 	}
 }
 
-func TestTransactPanicIsRaisedInItsCaller(t *testing.T) {
+func TestWithLockPanicIsRaisedInItsCaller(t *testing.T) {
 	j := mustOpen(t, "/j", &Options{FS: vfs.NewMem()})
 	defer j.Close()
 	func() {
@@ -57,7 +57,7 @@ func TestTransactPanicIsRaisedInItsCaller(t *testing.T) {
 				t.Fatalf("recovered %v", p)
 			}
 		}()
-		j.Transact(context.Background(), func(tx *Tx) error { panic("transact") })
+		j.WithLock(context.Background(), func(tx *Tx) error { panic("transact") })
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -66,12 +66,12 @@ func TestTransactPanicIsRaisedInItsCaller(t *testing.T) {
 	}
 }
 
-// An append queued behind a slow Transact returns at its own deadline,
+// An append queued behind a slow WithLock returns at its own deadline,
 // and is not written; the others of its batch are.
 func TestAppendHonoursItsOwnDeadline(t *testing.T) {
 	j := mustOpen(t, "/j", &Options{FS: vfs.NewMem()})
 	defer j.Close()
-	release, first := blockTransact(t, j)
+	release, first := blockWithLock(t, j)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	other := make(chan error, 1)

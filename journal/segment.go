@@ -220,8 +220,15 @@ func (s *segment) readHeader() error {
 	}
 }
 
-// refresh learns the segment's size again: a segment that holds no records
-// grows when its first record does not fit (Journal.grow).
+// capacity is the size the segment may grow to before the journal moves to
+// the next one: the size its header was created with (the file is
+// allocated in steps up to it, Journal.grow), or the file's size when that
+// is larger (a segment that held no records, grown to fit its first one;
+// a segment of an earlier release, preallocated whole).
+func (s *segment) capacity() int64 { return max(s.hdr.size, s.size) }
+
+// refresh learns the segment's size again: a segment grows as records fill
+// it (Journal.grow), in this process or another.
 func (s *segment) refresh() error {
 	fi, err := s.f.Stat()
 	if err != nil {
@@ -234,11 +241,12 @@ func (s *segment) refresh() error {
 }
 
 // createSegment makes a new segment durable before anyone can see it: it
-// is written under a temporary name, allocated, fsynced, renamed into
-// place, and the directory is fsynced. It gets the owner, group and
+// is written under a temporary name, allocated to alloc bytes (at most the
+// header's size, its capacity), fsynced, renamed into place, and the
+// directory is fsynced. It gets the owner, group and
 // permissions of a sidecar of the directory (see internal/sidecar), so
 // that root appending to a user's journal leaves the user's files.
-func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
+func createSegment(fsys vfs.FS, dir string, h *header, alloc int64) (*segment, error) {
 	name := segName(h.base)
 	path := filepath.Join(dir, name)
 	tmp := filepath.Join(dir, "."+name+".tmp")
@@ -268,7 +276,8 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 	} else if n < len(buf) {
 		return fail(&fs.PathError{Op: "write", Path: tmp, Err: io.ErrShortWrite})
 	}
-	if err := vfs.Allocate(f, h.size); err != nil {
+	alloc = min(h.size, max(alloc, (h.length+4095)&^4095))
+	if err := vfs.Allocate(f, alloc); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -303,7 +312,7 @@ func createSegment(fsys vfs.FS, dir string, h *header) (*segment, error) {
 	if f, _, err = sidecar.OpenSingle(fsys, path, os.O_RDWR); err != nil {
 		return nil, err
 	}
-	return &segment{fsys: fsys, path: path, base: h.base, f: f, hdr: h, size: h.size}, nil
+	return &segment{fsys: fsys, path: path, base: h.base, f: f, hdr: h, size: alloc}, nil
 }
 
 // removeTemps removes temporary segment files a crash left behind.
@@ -323,17 +332,24 @@ func removeTemps(fsys vfs.FS, dir string) {
 // frameReader reads a segment through a window, so that scanning costs
 // few system calls and bounded memory.
 type frameReader struct {
-	r    io.ReaderAt
-	size int64
-	buf  []byte
-	off  int64
+	r     io.ReaderAt
+	size  int64
+	buf   []byte
+	off   int64
+	chunk int64 // the next read's size; it doubles up to readChunk
 }
 
 const readChunk = 256 << 10
 
 func newFrameReader(r io.ReaderAt, size int64) *frameReader {
-	return &frameReader{r: r, size: size}
+	return &frameReader{r: r, size: size, chunk: readChunk}
 }
+
+// catchUpChunk is the first read of a writer catching up with what other
+// processes appended since its last batch: usually a few batches, while a
+// full window would read up to 256 KiB of the zeros after them at every
+// turn of the lock.
+const catchUpChunk = 8 << 10
 
 // read returns the bytes [off, off+n), fewer at the end of the file. The
 // slice is valid until the next call.
@@ -345,7 +361,8 @@ func (fr *frameReader) read(off, n int64) ([]byte, error) {
 	if off >= fr.off && off+n <= fr.off+int64(len(fr.buf)) {
 		return fr.buf[off-fr.off : off-fr.off+n], nil
 	}
-	want := min(max(n, readChunk), fr.size-off)
+	want := min(max(n, fr.chunk), fr.size-off)
+	fr.chunk = min(2*fr.chunk, readChunk)
 	if int64(cap(fr.buf)) < want {
 		fr.buf = make([]byte, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -13,7 +14,7 @@ import (
 // the batch written after an unflushed one is flushed whatever it is told,
 // so a crash leaves at most one unflushed batch at the end, and a flushed
 // batch makes every one before it durable.
-func TestTransactUnflushed(t *testing.T) {
+func TestWithLockUnflushed(t *testing.T) {
 	m := vfs.NewMem()
 	j, err := Open("/j", &Options{FS: m, SegmentSize: 4096})
 	if err != nil {
@@ -22,8 +23,13 @@ func TestTransactUnflushed(t *testing.T) {
 	defer j.Close()
 	appendOne := func(k int, flush bool) {
 		t.Helper()
-		if err := j.Transact(bg, func(tx *Tx) error {
-			_, err := tx.Append([][]byte{payload(k)}, flush)
+		if err := j.WithLock(bg, func(tx *Tx) error {
+			var err error
+			if flush {
+				_, err = tx.AppendFlushed([][]byte{payload(k)})
+			} else {
+				_, err = tx.AppendUnflushed([][]byte{payload(k)})
+			}
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -71,17 +77,17 @@ func TestTransactUnflushed(t *testing.T) {
 		t.Fatalf("without a power cut: %q", data)
 	}
 	var tx2 *Tx
-	j.Transact(bg, func(tx *Tx) error { tx2 = tx; return nil })
-	if _, err := tx2.Append([][]byte{payload(6)}, true); err == nil {
-		t.Fatal("Append after Transact returned succeeded")
+	j.WithLock(bg, func(tx *Tx) error { tx2 = tx; return nil })
+	if _, err := tx2.AppendFlushed([][]byte{payload(6)}); err == nil {
+		t.Fatal("AppendFlushed after WithLock returned succeeded")
 	}
 }
 
-// AppendThen lets written go once the batch is written and before it is
+// AppendFlushedThen lets written go once the batch is written and before it is
 // flushed: at that moment a process that opens the journal sees the
 // records, a power cut does not keep them, and a failed flush then wipes
 // them and fails the append.
-func TestAppendThen(t *testing.T) {
+func TestAppendFlushedThen(t *testing.T) {
 	m := vfs.NewMem()
 	j, err := Open("/j", &Options{FS: m, SegmentSize: 4096})
 	if err != nil {
@@ -93,8 +99,8 @@ func TestAppendThen(t *testing.T) {
 	}
 	var atWritten, cutAtWritten *vfs.MemFS
 	calls := 0
-	if err := j.Transact(bg, func(tx *Tx) error {
-		_, err := tx.AppendThen([][]byte{payload(1), payload(2)}, true, func() {
+	if err := j.WithLock(bg, func(tx *Tx) error {
+		_, err := tx.AppendFlushedThen([][]byte{payload(1), payload(2)}, func() {
 			calls++
 			atWritten, cutAtWritten = m.Crash(1), m.Crash(0)
 		})
@@ -122,7 +128,7 @@ func TestAppendThen(t *testing.T) {
 		t.Fatalf("written was called after the flush: a power cut then kept %q", got)
 	}
 	if got := read(m.Crash(0)); !slices.Equal(got, all) {
-		t.Fatalf("after AppendThen returned, a power cut keeps %q, want %q", got, all)
+		t.Fatalf("after AppendFlushedThen returned, a power cut keeps %q, want %q", got, all)
 	}
 
 	// A failed flush: written was called, the append fails, and the
@@ -140,8 +146,8 @@ func TestAppendThen(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls = 0
-	err = j3.Transact(bg, func(tx *Tx) error {
-		_, err := tx.AppendThen([][]byte{payload(1)}, true, func() { calls++ })
+	err = j3.WithLock(bg, func(tx *Tx) error {
+		_, err := tx.AppendFlushedThen([][]byte{payload(1)}, func() { calls++ })
 		return err
 	})
 	j3.Close()
@@ -191,8 +197,13 @@ func TestTornUnflushedThenFlushed(t *testing.T) {
 				if s.k == 1 {
 					start = j.end
 				}
-				if err := j.Transact(bg, func(tx *Tx) error {
-					_, err := tx.Append([][]byte{payload(s.k)}, s.flush)
+				if err := j.WithLock(bg, func(tx *Tx) error {
+					var err error
+					if s.flush {
+						_, err = tx.AppendFlushed([][]byte{payload(s.k)})
+					} else {
+						_, err = tx.AppendUnflushed([][]byte{payload(s.k)})
+					}
 					return err
 				}); err != nil {
 					t.Fatal(err)
@@ -235,5 +246,62 @@ func TestTornUnflushedThenFlushed(t *testing.T) {
 				t.Fatalf("kept %q with %d notes, want %q and the note of the cut", data, len(notes), want)
 			}
 		})
+	}
+}
+
+// The deprecated names still work: Transact is WithLock, Tx.Append and
+// Tx.AppendThen take the bare flush bool, Options.NoSync is durable.Cache
+// and Version is FormatVersion.
+func TestDeprecatedNames(t *testing.T) {
+	if Version != FormatVersion {
+		t.Fatal("Version differs from FormatVersion")
+	}
+	m := vfs.NewMem()
+	j := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 4096})
+	calls := 0
+	if err := j.Transact(bg, func(tx *Tx) error {
+		if _, err := tx.Append([][]byte{payload(0)}, true); err != nil {
+			return err
+		}
+		if _, err := tx.Append([][]byte{payload(1)}, false); err != nil {
+			return err
+		}
+		if !tx.Unflushed() {
+			t.Error("Append(false) flushed")
+		}
+		_, err := tx.AppendThen([][]byte{payload(2)}, true, func() { calls++ })
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	data, _, j2, err := readAll(m.Crash(0), "/j", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2.Close()
+	if calls != 1 || len(data) != 3 {
+		t.Fatalf("written called %d times, %d records kept by a power cut", calls, len(data))
+	}
+
+	// NoSync: appends are not flushed, as with durable.Cache.
+	for _, o := range []Options{{NoSync: true}, {Durability: durable.Cache}} {
+		m := vfs.NewMem()
+		probe := vfs.Inject(m, vfs.Fault{Ops: vfs.OpSync})
+		o.FS, o.SegmentSize = probe, 4096
+		j := mustOpen(t, "/j", &o)
+		before := probe.Count()
+		for k := range 5 {
+			if _, err := j.Append(bg, payload(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := probe.Count() - before; n != 0 {
+			t.Fatalf("%+v: %d flushes for 5 appends, want none", o, n)
+		}
+		j.Close()
+	}
+	if _, err := Open("/j", &Options{FS: vfs.NewMem(), Durability: durable.Durability(7)}); err == nil {
+		t.Fatal("an unknown durability was accepted")
 	}
 }

@@ -3,7 +3,6 @@ package journal
 import (
 	"context"
 	"errors"
-	"fmt"
 )
 
 // Update is a read-then-append transaction across goroutines and
@@ -20,23 +19,31 @@ import (
 // use Append for records that need no decision.
 func (j *Journal) Update(ctx context.Context, fn func(size uint64) ([][]byte, error)) (uint64, error) {
 	var first uint64
-	err := j.Transact(ctx, func(tx *Tx) error {
+	err := j.WithLock(ctx, func(tx *Tx) error {
 		payloads, err := fn(tx.Size())
 		if err != nil {
 			return err
 		}
-		first, err = tx.Append(payloads, true)
+		first, err = tx.AppendFlushed(payloads)
 		return err
 	})
 	return first, err
 }
 
-// Transact runs fn under the directory's lock, caught up with what other
-// processes appended, as Update does; fn may append several batches with
-// tx, flushed or not, each decided against what it has read and appended
-// before. What fn appended stays appended when it then returns an error.
-// tx must not be used after fn returns.
-func (j *Journal) Transact(ctx context.Context, fn func(tx *Tx) error) error {
+// WithLock runs fn with the directory's lock held and the journal caught
+// up with what other processes appended, as Update does; fn may append
+// several batches with tx, flushed or not, each decided against what it
+// has read and appended before. Each batch is committed when its Append
+// returns: what fn appended stays appended when fn then returns an error
+// (that error is returned, wrapped), so WithLock is no transaction that
+// rolls back. tx must not be used after fn returns.
+//
+// WithLock runs alone, like Update: no other append of this journal, from
+// any goroutine or process, happens while fn runs. A panic in fn is raised
+// again in the caller's goroutine and leaves the journal usable; an
+// append, Update or WithLock of the journal from inside fn fails with
+// durable.ErrReentrant.
+func (j *Journal) WithLock(ctx context.Context, fn func(tx *Tx) error) error {
 	return j.do(ctx, "update", func() error {
 		tx := &Tx{j: j, ctx: ctx}
 		defer func() { tx.j = nil }()
@@ -44,7 +51,26 @@ func (j *Journal) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	})
 }
 
-// Tx is the journal inside Transact.
+// Transact is WithLock.
+//
+// Deprecated: Use WithLock. What fn appended stays appended when it fails,
+// which the name of a rolling-back transaction (bbolt's Update) hides.
+func (j *Journal) Transact(ctx context.Context, fn func(tx *Tx) error) error {
+	return j.WithLock(ctx, fn)
+}
+
+// Tx appends to the journal while WithLock holds its lock. Each of its
+// appends is one batch of consecutive records, committed when it returns;
+// nothing is undone when the function given to WithLock fails.
+//
+// A batch is flushed (AppendFlushed) or only written (AppendUnflushed). A
+// written batch is seen by every process that takes the lock and survives
+// a crash of this one, but a power cut may take it back until a later
+// flush of the segment, by any process, makes it durable: a flush covers
+// every byte written to the file before it. The log stays a prefix of what
+// was appended: the batch after an unflushed one is always flushed, and
+// marked so that recovery cuts both if a power cut tears the earlier one
+// during that flush (FORMAT.md, "Recovery").
 type Tx struct {
 	j   *Journal
 	ctx context.Context
@@ -54,53 +80,76 @@ type Tx struct {
 func (tx *Tx) Size() uint64 { return tx.j.next }
 
 // Unflushed reports whether the last batch was appended without a flush
-// that has not happened since: the next Append then flushes, whatever it
-// is told.
-func (tx *Tx) Unflushed() bool { return tx.j.unflushed && !tx.j.o.NoSync }
+// that has not happened since: the next append then flushes, whichever
+// method makes it.
+func (tx *Tx) Unflushed() bool { return tx.j.unflushed && tx.j.o.flushes() }
 
-// Append appends payloads as one batch and returns the index of the first
-// (Size, when there are none). With flush, it returns once they are
-// durable. Without, it returns once they are written: every process sees
-// them and they survive a crash of this one, but not necessarily a power
-// cut, until a later flush of the segment by any process (an Append, an
-// Update, a flushed batch of a Transact, a rotation's seal, a writer that
-// catches up with them) makes them durable: a flush covers every byte
-// written to the file before it. This is for records whose loss in a power
-// cut costs only a repetition (a lease, which only live processes care
-// about). A power cut still leaves a prefix of the log: the batch after an
-// unflushed one is always flushed, whatever flush says, and marked so
-// that recovery can cut both if a power cut during that flush tears the
-// earlier one (classifyTail).
-func (tx *Tx) Append(payloads [][]byte, flush bool) (uint64, error) {
-	return tx.AppendThen(payloads, flush, nil)
+// AppendFlushed appends payloads as one batch and returns the index of the
+// first (Size, when there are none) once they are durable. With
+// Options.Durability set to durable.Cache it only writes them, as every
+// append of that journal does.
+func (tx *Tx) AppendFlushed(payloads [][]byte) (uint64, error) {
+	return tx.append(payloads, true, nil)
 }
 
-// AppendThen is Append that calls written, if not nil, once the records
-// are written (seen by every process that takes the lock, surviving a crash
-// of this one) and before they are flushed. It is for work that needs the
-// records written but not durable, such as handing out a lease, so that
-// it need not wait for the flush. If the flush then fails, the records are
-// wiped as on any failed Append (and AppendThen returns the error): what
-// written let go was never durable, as after a power cut.
+// AppendUnflushed appends payloads as one batch and returns the index of
+// the first (Size, when there are none) once they are written, without
+// waiting for a flush: see Tx for what survives what. It is for records
+// whose loss in a power cut costs only a repetition, such as a claim on
+// work that only live processes care about. If the previous batch was
+// unflushed too, this one is flushed, and covers both.
+func (tx *Tx) AppendUnflushed(payloads [][]byte) (uint64, error) {
+	return tx.append(payloads, false, nil)
+}
+
+// AppendFlushedThen is AppendFlushed that calls written, if not nil, once
+// the records are written and before they are flushed: at that point
+// every process that takes the lock sees them and they survive a crash of
+// this one. It lets work that needs the records written, not durable,
+// start while the flush runs. If the flush then fails, the records are
+// wiped as on any failed append, and AppendFlushedThen returns the error:
+// what written started on was never durable, as after a power cut.
+func (tx *Tx) AppendFlushedThen(payloads [][]byte, written func()) (uint64, error) {
+	return tx.append(payloads, true, written)
+}
+
+// Append is AppendFlushed when flush is true, else AppendUnflushed.
+//
+// Deprecated: Use AppendFlushed or AppendUnflushed, which say at the call
+// site what a bare bool does not.
+func (tx *Tx) Append(payloads [][]byte, flush bool) (uint64, error) {
+	return tx.append(payloads, flush, nil)
+}
+
+// AppendThen is AppendFlushedThen when flush is true; without it,
+// written is called once the records are written, as AppendUnflushed
+// returns.
+//
+// Deprecated: Use AppendFlushedThen, or AppendUnflushed and then the
+// work written would do.
 func (tx *Tx) AppendThen(payloads [][]byte, flush bool, written func()) (uint64, error) {
+	return tx.append(payloads, flush, written)
+}
+
+func (tx *Tx) append(payloads [][]byte, flush bool, written func()) (uint64, error) {
 	j := tx.j
 	if j == nil {
-		return 0, errors.New("journal: Tx used after its Transact returned")
+		return 0, errors.New("journal: Tx used after its WithLock returned")
 	}
 	first := j.next
 	if len(payloads) == 0 {
 		return first, nil
 	}
 	for i, p := range payloads {
-		if len(p) > MaxPayload {
-			return 0, fmt.Errorf("%w: record %d is %d bytes, the limit %d", ErrTooLarge, i, len(p), MaxPayload)
+		if err := j.checkPayload(i, p); err != nil {
+			return 0, err
 		}
 	}
 	if err := tx.ctx.Err(); err != nil {
 		return 0, err
 	}
 	r := &request{ctx: tx.ctx, typ: TypeData, payloads: payloads, t: j.o.Now().UnixNano()}
-	if err := j.commit([]*request{r}, flush && !j.o.NoSync, written); err != nil {
+	if err := j.commit([]*request{r}, flush && j.o.flushes(), written); err != nil {
 		return 0, err
 	}
 	if r.first != first {

@@ -11,7 +11,7 @@
 // operating system drops them with the process's last descriptor; on
 // Windows when the system gets to it, since Microsoft documents the
 // release of a dead process's locks as depending on available system
-// resources. A waiter keeps polling meanwhile, within its context.
+// resources. A waiter keeps waiting meanwhile, within its context.
 //
 // # Rules
 //
@@ -40,8 +40,17 @@
 //     durable.ErrUnsafeFile, and nothing outside is created or locked.
 //   - Waits are finite by default. When the context has no deadline, Lock and
 //     RLock give up after [DefaultTimeout] with an error wrapping [ErrLocked]
-//     and [context.DeadlineExceeded]. A wait polls with non-blocking attempts,
-//     so cancelling the context ends it promptly.
+//     and [context.DeadlineExceeded]. Cancelling the context ends a wait
+//     promptly. An exclusive wait (Lock, Mutex.Lock) sits in the kernel's
+//     queue for the lock, blocked in a goroutine of its own on a descriptor
+//     of its own, so that the lock passes to it the moment its holder
+//     releases it, with no sleep in between: writers of several processes
+//     taking turns hand it over at once. That call cannot be interrupted, so
+//     a wait that ends early leaves it behind for the next exclusive wait
+//     of the name in this process to take over (at most one per name), and
+//     a lock it gets that nobody waits for any more is released at once. A
+//     shared wait (RLock) retries non-blocking attempts with a short
+//     back-off.
 //   - Locks are not re-entrant. Code that calls back into its caller while
 //     it holds an exclusive lock runs the callback through [Held.Do]; a Lock
 //     or RLock of the same name from that callback would wait for itself,

@@ -36,6 +36,7 @@ type entry struct {
 	callbackG uint64
 	queued    int           // exclusive waiters
 	released  chan struct{} // closed, and replaced, whenever the state changes
+	fileWait  *fileWaiter   // a wait for the exclusive file lock, if one runs
 }
 
 func ref(key any) *entry {

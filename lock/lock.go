@@ -39,8 +39,9 @@ const DefaultTimeout = 30 * time.Second
 // Suffix is appended to a name to form its sidecar lock file.
 const Suffix = ".lock"
 
-// Back-off between non-blocking attempts: short at first, because most holds
-// are brief, and capped, so that a released lock is noticed soon.
+// Back-off between non-blocking attempts (shared waits, and opens Windows
+// refuses while another program holds the file): short at first, because
+// most holds are brief, and capped, so that a released lock is noticed soon.
 const (
 	minBackoff = time.Millisecond
 	maxBackoff = 50 * time.Millisecond
@@ -197,8 +198,19 @@ func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeou
 		}
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
-	if err := poll(ctx, f, exclusive); err != nil {
+	if exclusive {
+		err = osLocker{}.tryLock(f, true)
+		if errors.Is(err, ErrLocked) {
+			// Wait in the kernel's queue, on the waiter's descriptor.
+			f.Close()
+			f, err = waitExclusive(ctx, e, path)
+		} else if err != nil {
+			f.Close()
+		}
+	} else if err = poll(ctx, f, false); err != nil {
 		f.Close()
+	}
+	if err != nil {
 		e.release(exclusive)
 		if errors.Is(err, ErrLocked) {
 			err = waitError(parent, ctx, defaultTimeout)
@@ -238,7 +250,9 @@ func openWaiting(ctx context.Context, path string, exclusive bool) (*os.File, er
 
 // poll retries a non-blocking lock until it succeeds or ctx is done: a
 // blocking flock or LockFileEx cannot be cancelled. It returns ErrLocked when
-// ctx ends the wait.
+// ctx ends the wait. Shared waits use it; exclusive ones wait in the
+// kernel's queue (waitExclusive), so that writers taking turns hand the
+// lock over without a sleep.
 func poll(ctx context.Context, f *os.File, exclusive bool) error {
 	var timer *time.Timer
 	backoff := minBackoff
@@ -377,7 +391,11 @@ type sysLocker interface {
 	// tryLock makes one attempt that never blocks. It returns ErrLocked if a
 	// conflicting lock is held, through this or any other descriptor.
 	tryLock(f *os.File, exclusive bool) error
-	// unlock releases what tryLock took on f.
+	// waitLock blocks until it takes the lock on f (the kernel queues the
+	// waiters and grants the lock as soon as it is released), or fails.
+	// It cannot be cancelled: see fileWaiter.
+	waitLock(f *os.File, exclusive bool) error
+	// unlock releases what tryLock or waitLock took on f.
 	unlock(f *os.File) error
 }
 

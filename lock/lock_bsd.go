@@ -23,6 +23,18 @@ func (osLocker) tryLock(f *os.File, exclusive bool) error {
 	})
 }
 
+// waitLock blocks until flock takes the lock: the kernel hands it over the
+// moment its holder releases it.
+func (osLocker) waitLock(f *os.File, exclusive bool) error {
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	return control(f, func(fd uintptr) error {
+		return ignoringEINTR(func() error { return unix.Flock(int(fd), how) })
+	})
+}
+
 func (osLocker) unlock(f *os.File) error {
 	return control(f, func(fd uintptr) error {
 		return ignoringEINTR(func() error { return unix.Flock(int(fd), unix.LOCK_UN) })

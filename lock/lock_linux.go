@@ -31,6 +31,25 @@ func (osLocker) tryLock(f *os.File, exclusive bool) error {
 	})
 }
 
+// waitLock blocks until the lock is taken (F_OFD_SETLKW, or flock where
+// the kernel lacks OFD locks): the kernel hands the lock over the moment
+// its holder releases it.
+func (osLocker) waitLock(f *os.File, exclusive bool) error {
+	return control(f, func(fd uintptr) error {
+		lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: unix.SEEK_SET}
+		how := unix.LOCK_SH
+		if exclusive {
+			lk.Type = unix.F_WRLCK
+			how = unix.LOCK_EX
+		}
+		err := ignoringEINTR(func() error { return unix.FcntlFlock(fd, unix.F_OFD_SETLKW, &lk) })
+		if errors.Is(err, unix.EINVAL) {
+			err = ignoringEINTR(func() error { return unix.Flock(int(fd), how) })
+		}
+		return err
+	})
+}
+
 func (osLocker) unlock(f *os.File) error {
 	return control(f, func(fd uintptr) error {
 		lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: unix.SEEK_SET}

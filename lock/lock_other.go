@@ -18,6 +18,10 @@ func (osLocker) tryLock(*os.File, bool) error {
 	return fmt.Errorf("file locks on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
 
+func (osLocker) waitLock(*os.File, bool) error {
+	return fmt.Errorf("file locks on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+}
+
 func (osLocker) unlock(*os.File) error { return nil }
 
 // openBusy is false: opening a file here never fails because another

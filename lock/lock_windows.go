@@ -35,6 +35,19 @@ func (osLocker) tryLock(f *os.File, exclusive bool) error {
 	})
 }
 
+// waitLock blocks until LockFileEx takes the lock (the handle is
+// synchronous, so the call waits): it is granted the moment its holder
+// releases it.
+func (osLocker) waitLock(f *os.File, exclusive bool) error {
+	flags := uint32(0)
+	if exclusive {
+		flags |= windows.LOCKFILE_EXCLUSIVE_LOCK
+	}
+	return control(f, func(fd uintptr) error {
+		return windows.LockFileEx(windows.Handle(fd), flags, 0, 1, 0, lockRange())
+	})
+}
+
 func (osLocker) unlock(f *os.File) error {
 	return control(f, func(fd uintptr) error {
 		return windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, lockRange())

@@ -135,16 +135,26 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 		e.release(true)
 		return nil, &fs.PathError{Op: "lock", Path: m.path, Err: err}
 	}
-	if f != nil {
-		if err := poll(ctx, f, true); err != nil {
-			e.release(true)
-			if errors.Is(err, ErrLocked) {
-				err = waitError(parent, ctx, DefaultTimeout)
-			}
-			return nil, &fs.PathError{Op: "lock", Path: m.path, Err: err}
+	if f == nil {
+		return newHeld(m.path, nil, e, true, true), nil
+	}
+	err = osLocker{}.tryLock(f, true)
+	if err == nil {
+		return newHeld(m.path, f, e, true, true), nil
+	}
+	if errors.Is(err, ErrLocked) {
+		// Another process has it: wait in the kernel's queue, on the
+		// waiter's own descriptor, which the Held closes.
+		var wf *os.File
+		if wf, err = waitExclusive(ctx, e, m.path); err == nil {
+			return newHeld(m.path, wf, e, true, false), nil
 		}
 	}
-	return newHeld(m.path, f, e, true, true), nil
+	e.release(true)
+	if errors.Is(err, ErrLocked) {
+		err = waitError(parent, ctx, DefaultTimeout)
+	}
+	return nil, &fs.PathError{Op: "lock", Path: m.path, Err: err}
 }
 
 // lockNow takes the lock if nobody holds it, without setting up a wait

@@ -294,7 +294,7 @@ func (q *Queue) run(b *batch) error {
 	ran := false
 	start := time.Now()
 	var lateErr error
-	err := q.j.Transact(group.OwnCode(txCtx), func(tx *journal.Tx) error {
+	err := q.j.WithLock(group.OwnCode(txCtx), func(tx *journal.Tx) error {
 		if !stop() {
 			return context.Cause(ctx) // ended before the lock was held: nothing written
 		}
@@ -333,7 +333,7 @@ func (q *Queue) run(b *batch) error {
 			release(err)
 			return err
 		}
-		if _, err := tx.AppendThen(recs, true, func() { release(nil) }); err != nil {
+		if _, err := tx.AppendFlushedThen(recs, func() { release(nil) }); err != nil {
 			release(err)
 			return err
 		}
@@ -367,7 +367,7 @@ func (q *Queue) runPops(tx *journal.Tx, pops []*txn) error {
 	recs, err := q.decideAll(tx.Size(), pops)
 	q.mu.Unlock()
 	if err == nil {
-		_, err = tx.Append(recs, false)
+		_, err = tx.AppendUnflushed(recs)
 	}
 	if err != nil {
 		q.forget()

@@ -72,7 +72,7 @@
 //   - The journal never leaves two unflushed batches in a row: a batch
 //     written after an unflushed one is flushed, and says so in its commit
 //     frame, so a power cut leaves at most those two torn, which recovery
-//     cuts (see journal.Tx.Append and journal/FORMAT.md, "Recovery").
+//     cuts (see journal.Tx.AppendUnflushed and journal/FORMAT.md, "Recovery").
 //
 // The cost is in the count of attempts, which the lease records carry. A
 // delivery whose lease a power cut lost is not counted: the message is

@@ -210,7 +210,7 @@ func Open(dir string, opts *Options) (*Queue, error) {
 	q := &Queue{dir: dir, o: o, j: j, st: newState(), wake: make(chan struct{}), done: make(chan struct{})}
 	q.g.Hold = q.hold
 	if (mutate.QueueAckBeforeSync || mutate.QueuePushBeforeSync) && !o.ReadOnly {
-		q.bad, err = journal.Open(dir, &journal.Options{FS: o.FS, SegmentSize: o.SegmentSize, Now: o.Now, NoSync: true})
+		q.bad, err = journal.Open(dir, &journal.Options{FS: o.FS, SegmentSize: o.SegmentSize, Now: o.Now, Durability: durable.Cache})
 		if err != nil {
 			j.Close()
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/journal"
 )
 
@@ -134,10 +135,10 @@ func LogThroughput(dir string, writers []int, size int, d time.Duration) ([]LogT
 }
 
 // LogBuild fills a journal in dir with records of size bytes until it
-// holds about total bytes, in large batches (NoSync while building: only
-// the measurement matters), and returns the number of records.
+// holds about total bytes, in large batches (durable.Cache while building:
+// only the measurement matters), and returns the number of records.
 func LogBuild(dir string, total int64, size int) (uint64, error) {
-	j, err := journal.Open(dir, &journal.Options{NoSync: true})
+	j, err := journal.Open(dir, &journal.Options{Durability: durable.Cache})
 	if err != nil {
 		return 0, err
 	}

@@ -324,6 +324,45 @@ func TestBatchContextEndsWithTheLastMember(t *testing.T) {
 	}
 }
 
+// A member whose context cannot end (Done is nil) keeps Batch.Context
+// going when every other member's context has ended, and the batch's
+// context still carries the first member's values.
+func TestBatchContextWithAnUncancellableMember(t *testing.T) {
+	var q Queue[int]
+	rec := newRecorder()
+	done := make(chan struct{})
+	go func() { defer close(done); q.Do(bg, 0, nil, rec.run(nil)) }()
+	<-rec.started
+	type key struct{}
+	ctx1, cancel1 := context.WithCancel(context.WithValue(bg, key{}, "first"))
+	var ended bool
+	var value any
+	run := func(b *Batch[int]) error {
+		ctx, stop := b.Context()
+		defer stop()
+		cancel1()
+		select {
+		case <-ctx.Done():
+			ended = true
+		case <-time.After(50 * time.Millisecond):
+		}
+		value = ctx.Value(key{})
+		return nil
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- q.Do(ctx1, 1, nil, run) }()
+	waitWaiting(t, &q, 1)
+	go func() { errs <- q.Do(bg, 2, nil, run) }()
+	waitWaiting(t, &q, 2)
+	close(rec.release)
+	<-errs
+	<-errs
+	<-done
+	if ended || value != "first" {
+		t.Fatalf("batch context ended: %v; value %v", ended, value)
+	}
+}
+
 // Once the run has claimed an item, its caller waits for the outcome even
 // if its context ends.
 func TestClaimedCallerGetsItsOutcome(t *testing.T) {
