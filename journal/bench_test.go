@@ -107,7 +107,8 @@ func newConcurrentRaw(dir string, size int64) (*concurrentRaw, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := vfs.Allocate(f, size); err == nil {
+	err = vfs.Allocate(f, size)
+	if err == nil {
 		err = f.Sync()
 	}
 	if err != nil {

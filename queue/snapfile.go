@@ -162,7 +162,7 @@ func (q *Queue) writeSnapshot(ctx context.Context) error {
 	defer q.snapping.Store(false)
 	var data []byte
 	var seen uint64
-	err := q.j.Transact(group.OwnCode(ctx), func(tx *journal.Tx) error {
+	err := q.j.WithLock(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		if tx.Unflushed() {
 			return nil // this process's pops are not flushed yet: next time
 		}
