@@ -231,22 +231,21 @@ func TestWriteInterrupted(t *testing.T) {
 	file := filepath.Join(dir, "f")
 	os.WriteFile(file, []byte("old"), 0o600)
 	for _, args := range [][]string{{"write", "f"}, {"write", "f", "--", "sh", "-c", "echo partial; exec sleep 30"}} {
-		cmd := exec.Command(durableBinary(t), args...)
-		cmd.Dir = dir
-		stdin, _ := cmd.StdinPipe()
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		cmd.WaitDelay = 10 * time.Second
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(stdin, "partial input")
-		time.Sleep(300 * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGTERM)
-		err := cmd.Wait()
-		stdin.Close()
-		if err == nil || !strings.Contains(stderr.String(), "f is unchanged") {
-			t.Errorf("durable %v after SIGTERM: %v\n%s", args, err, stderr.String())
+		err, stderr := terminate(t, func() (*exec.Cmd, *strings.Builder) {
+			cmd := exec.Command(durableBinary(t), args...)
+			cmd.Dir = dir
+			stdin, _ := cmd.StdinPipe()
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			cmd.WaitDelay = 10 * time.Second
+			// The pipe holds the input until the child reads it, and
+			// stays open, so the child is still waiting for more when
+			// the signal comes (Wait closes our end).
+			io.WriteString(stdin, "partial input")
+			return cmd, &stderr
+		}, func() { assertUnchanged(t, file, "old") })
+		if err == nil || !strings.Contains(stderr, "f is unchanged") {
+			t.Errorf("durable %v after SIGTERM: %v\n%s", args, err, stderr)
 		}
 		assertUnchanged(t, file, "old")
 	}

@@ -7,9 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // TestQueueTraps runs the built binary: only push (or pop --create) makes
@@ -67,18 +65,15 @@ func TestQueueTraps(t *testing.T) {
 	}
 
 	// SIGTERM while waiting says what was interrupted and what was left.
-	cmd := exec.Command(durableBinary(t), "queue", "pop", jobs)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
-	if err == nil || !strings.Contains(stderr.String(), "terminated") || !strings.Contains(stderr.String(), "nothing was leased") ||
-		strings.Contains(stderr.String(), "context canceled") {
-		t.Errorf("pop after SIGTERM: %v\n%s", err, stderr.String())
+	err, stderr := terminate(t, func() (*exec.Cmd, *strings.Builder) {
+		cmd := exec.Command(durableBinary(t), "queue", "pop", jobs)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		return cmd, &stderr
+	}, nil)
+	if err == nil || !strings.Contains(stderr, "terminated") || !strings.Contains(stderr, "nothing was leased") ||
+		strings.Contains(stderr, "context canceled") {
+		t.Errorf("pop after SIGTERM: %v\n%s", err, stderr)
 	}
 
 	// The dead-letter limit has a flag and is in the help.
