@@ -231,7 +231,7 @@ func TestWriteInterrupted(t *testing.T) {
 	file := filepath.Join(dir, "f")
 	os.WriteFile(file, []byte("old"), 0o600)
 	for _, args := range [][]string{{"write", "f"}, {"write", "f", "--", "sh", "-c", "echo partial; exec sleep 30"}} {
-		err, stderr := terminate(t, func() (*exec.Cmd, *strings.Builder) {
+		stderr, err := terminate(t, func() (*exec.Cmd, *strings.Builder) {
 			cmd := exec.Command(durableBinary(t), args...)
 			cmd.Dir = dir
 			stdin, _ := cmd.StdinPipe()

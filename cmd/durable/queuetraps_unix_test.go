@@ -65,7 +65,7 @@ func TestQueueTraps(t *testing.T) {
 	}
 
 	// SIGTERM while waiting says what was interrupted and what was left.
-	err, stderr := terminate(t, func() (*exec.Cmd, *strings.Builder) {
+	stderr, err := terminate(t, func() (*exec.Cmd, *strings.Builder) {
 		cmd := exec.Command(durableBinary(t), "queue", "pop", jobs)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
