@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/durable-go/durable/internal/testdir"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,7 @@ func TestBenchScale(t *testing.T) {
 		t.Skip("starts dozens of processes")
 	}
 	bin := durableBinary(t)
-	r := runCLI(t, nil, "bench", "scale", "--quick", "--durable", bin, "--dir", t.TempDir(),
+	r := runCLI(t, nil, "bench", "scale", "--quick", "--durable", bin, "--dir", testdir.New(t),
 		"--backlog", "50", "--jsonl-size", "65536", "--doc-sizes", "2000", "--rounds", "2", "--duration", "20ms")
 	if r.code != 0 {
 		t.Fatal(r)
@@ -37,7 +38,7 @@ func TestBenchScale(t *testing.T) {
 
 func TestBenchScaleRefusesBadSizes(t *testing.T) {
 	for _, sizes := range []string{"", "0", "-5", "10,x"} {
-		r := runCLI(t, nil, "bench", "scale", "--doc-sizes", sizes, "--dir", t.TempDir())
+		r := runCLI(t, nil, "bench", "scale", "--doc-sizes", sizes, "--dir", testdir.New(t))
 		if r.code != exitUsage {
 			t.Errorf("--doc-sizes %q: %v, want exit %d", sizes, r, exitUsage)
 		}

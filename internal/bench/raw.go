@@ -38,7 +38,7 @@ func RawReplace(dir, name string, data []byte, tmp string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(t, filepath.Join(dir, name)); err != nil {
+	if err := (vfs.OS{}).Rename(t, filepath.Join(dir, name)); err != nil {
 		return err
 	}
 	return SyncDir(dir)
@@ -54,19 +54,11 @@ func RawReplacer() func(path string, data []byte) error {
 	}
 }
 
-// SyncDir fsyncs a directory, making the entries created or renamed in it
-// durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// SyncDir makes the entries created or renamed in a directory durable:
+// fsync(2) of the directory, or on Windows, which has none, what the
+// library does instead (vfs.OS.SyncDir), so the floor is a sequence that
+// works there too.
+func SyncDir(dir string) error { return (vfs.OS{}).SyncDir(dir) }
 
 // RawAppender is the floor a journal append is measured against: write
 // the record at the next offset of a preallocated file and flush it with

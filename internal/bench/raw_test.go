@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"github.com/durable-go/durable/internal/testdir"
 	"os"
 	"path/filepath"
 	"sync"
@@ -46,7 +47,7 @@ func appendAll(t *testing.T, app func([]byte) error, file string, writers, recor
 }
 
 func TestGroupAppenderKeepsEveryRecord(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	g, err := NewGroupAppender(dir, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +60,7 @@ func TestGroupAppenderKeepsEveryRecord(t *testing.T) {
 }
 
 func TestGroupAppenderWrapsAround(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	g, err := NewGroupAppender(dir, 256)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestGroupAppenderWrapsAround(t *testing.T) {
 }
 
 func TestGroupAppenderFailsEveryoneAfterAFailedFlush(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	g, err := NewGroupAppender(dir, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestGroupAppenderFailsEveryoneAfterAFailedFlush(t *testing.T) {
 }
 
 func TestRawAppenderConcurrent(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	r, err := NewRawAppender(dir, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestRawAppenderConcurrent(t *testing.T) {
 }
 
 func TestRawReplacerConcurrent(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	path := filepath.Join(dir, "target")
 	replace := RawReplacer()
 	var wg sync.WaitGroup

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"github.com/durable-go/durable/internal/testdir"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,7 +26,7 @@ func testExe(t *testing.T) string {
 // TestWorkersCountWhatTheyDid: two processes of two goroutines append to
 // one journal; the operations they report are exactly the records in it.
 func TestWorkersCountWhatTheyDid(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "journal")
+	path := filepath.Join(testdir.New(t), "journal")
 	ws, err := StartWorkers(testExe(t), 2, WorkerSpec{Kind: "journal", Path: path, Goroutines: 2, Size: 64})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func TestWorkersCountWhatTheyDid(t *testing.T) {
 // TestWorkerQueueAndStore: the other kinds run, and a queue's round trips
 // leave nothing pending.
 func TestWorkerQueueAndStore(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	q := filepath.Join(dir, "queue")
 	ws, err := StartWorkers(testExe(t), 2, WorkerSpec{Kind: "queue", Path: q, Goroutines: 2, Size: 32})
 	if err != nil {
@@ -105,7 +106,7 @@ func TestWorkerQueueAndStore(t *testing.T) {
 }
 
 func TestWorkerRefusesAnUnknownKind(t *testing.T) {
-	if _, err := StartWorkers(testExe(t), 1, WorkerSpec{Kind: "nonesuch", Path: t.TempDir()}); err == nil {
+	if _, err := StartWorkers(testExe(t), 1, WorkerSpec{Kind: "nonesuch", Path: testdir.New(t)}); err == nil {
 		t.Fatal("a worker of an unknown kind started")
 	}
 }
@@ -124,7 +125,7 @@ func TestSpawnerMeasuresTheChildAlone(t *testing.T) {
 	sink = bytes.Repeat([]byte{1}, ballast)
 	defer func() { sink = nil }()
 
-	file := filepath.Join(t.TempDir(), "lines")
+	file := filepath.Join(testdir.New(t), "lines")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestSpawnerMeasuresTheChildAlone(t *testing.T) {
 }
 
 func TestJournalFootprint(t *testing.T) {
-	u, err := JournalFootprint(filepath.Join(t.TempDir(), "j"), 5)
+	u, err := JournalFootprint(filepath.Join(testdir.New(t), "j"), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
