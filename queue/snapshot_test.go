@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -429,7 +430,7 @@ func TestSnapshotDamaged(t *testing.T) {
 				}
 				return
 			}
-			if len(reports) != 1 || !strings.Contains(reports[0].Error(), c.report) || !strings.Contains(reports[0].Error(), "/q") {
+			if len(reports) != 1 || !strings.Contains(reports[0].Error(), c.report) || !strings.Contains(reports[0].Error(), filepath.FromSlash("/q")) {
 				t.Fatalf("reports %v, want one saying %q and naming the queue", reports, c.report)
 			}
 			if c.name != "a directory" && !errors.Is(reports[0], durable.ErrCorrupt) {
