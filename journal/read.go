@@ -158,6 +158,16 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 			}
 			continue
 		case stepDamage:
+			// A writer grows the segment before it writes past the end
+			// this reader last saw (it holds no lock), so a batch that
+			// runs past that end may be whole in the longer file: look
+			// again at the new size before calling it damage.
+			if grown, err := r.regrow(s); err != nil {
+				fail("read", err)
+				return
+			} else if grown {
+				continue
+			}
 			_, bad, err := s.classifyTail(d)
 			if err != nil {
 				fail("read", err)
@@ -178,11 +188,21 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 			return
 		}
 		delay = min(2*delay, pollInterval)
-		if err := r.seg.refresh(); err != nil {
+		if _, err := r.regrow(s); err != nil {
 			fail("read", err)
 			return
 		}
-		s.fr.size = r.seg.size
-		s.fr.invalidate()
 	}
+}
+
+// regrow asks the segment's size again and, when it grew, has s read the
+// new bytes from the file rather than from what it read before.
+func (r *reader) regrow(s *scanner) (bool, error) {
+	old := r.seg.size
+	if err := r.seg.refresh(); err != nil {
+		return false, err
+	}
+	s.fr.size = r.seg.size
+	s.fr.invalidate()
+	return r.seg.size > old, nil
 }
