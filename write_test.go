@@ -284,21 +284,13 @@ func TestConcurrentWritersOneFile(t *testing.T) {
 	dir := testdir.New(t)
 	name := filepath.Join(dir, "shared.json")
 	durable.WriteFile(name, []byte("start"), 0o600)
-	stop := make(chan struct{})
-	var readers sync.WaitGroup
 	var bad sync.Map
-	readers.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			b, err := durable.ReadFile(name)
-			if err != nil || !(string(b) == "start" || bytes.HasPrefix(b, []byte("writer-")) && bytes.HasSuffix(b, []byte("-end"))) {
-				bad.Store(string(b), err)
-			}
+	stopReader := testdir.Repeat(func() bool {
+		b, err := durable.ReadFile(name)
+		if err != nil || !(string(b) == "start" || bytes.HasPrefix(b, []byte("writer-")) && bytes.HasSuffix(b, []byte("-end"))) {
+			bad.Store(string(b), err)
 		}
+		return true
 	})
 	var wg sync.WaitGroup
 	for g := range 32 {
@@ -318,8 +310,7 @@ func TestConcurrentWritersOneFile(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	readers.Wait()
+	stopReader()
 	bad.Range(func(k, v any) bool {
 		t.Errorf("reader saw an incomplete version %.40q (err %v)", k, v)
 		return true

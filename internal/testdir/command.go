@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -60,4 +61,30 @@ func StartPiped(tb testing.TB, cmd *exec.Cmd) (io.WriteCloser, io.ReadCloser) {
 		tb.Fatal(err)
 	}
 	return in, Start(tb, cmd)
+}
+
+// Repeat calls fn again and again in a goroutine of its own, a race
+// partner for the code under test, until fn returns false or the test
+// calls the returned stop. stop waits for the call in progress to return;
+// calling it again does nothing more.
+func Repeat(fn func() bool) (stop func()) {
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			if !fn() {
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-finished
+	}
 }
