@@ -190,11 +190,8 @@ func (p jsonlTarget) Remove() error { return crashtest.FileLog(p).Remove() }
 func logSuite(suite string) func(*demo) []demoPhase {
 	return func(d *demo) []demoPhase {
 		ws := logWriters(suite)
-		cs := crashSuite{name: suite, killRounds: d.cfg.logRounds, killFlag: "--log-rounds", cutRounds: d.cfg.logPowerCuts,
-			mustHold: func(i int) bool { return ws[i].mustHold }}
-		for _, w := range ws {
-			cs.writers = append(cs.writers, w.name)
-		}
+		cs := newCrashSuite(d, suite, d.cfg.logRounds, "--log-rounds", ws,
+			func(w logWriter) string { return w.name }, func(w logWriter) bool { return w.mustHold })
 		return d.crashPhases(cs, func(p *demoPhase, i int, fstype string) {
 			w, label := ws[i], p.label
 			if fstype == "" {
