@@ -443,14 +443,10 @@ func (q *Queue) Nack(ctx context.Context, r Receipt, delay time.Duration) error 
 	id := r.ID
 	q.gat.answered(id, time.Now())
 	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
-		m := q.st.get(id)
+		m, err := q.leased(r)
 		switch {
-		case m == nil:
-			return ErrNotFound
-		case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
-			return ErrLeaseLost
-		case m.state() != stateLeased:
-			return ErrNotLeased
+		case err != nil:
+			return err
 		case q.o.MaxAttempts > 0 && m.attempts() >= uint64(q.o.MaxAttempts):
 			emit(event{Kind: kindDead, ID: id, Reason: reasonNacked})
 			return nil
@@ -469,6 +465,22 @@ func (q *Queue) Nack(ctx context.Context, r Receipt, delay time.Duration) error 
 	return q.wrap("nack", err)
 }
 
+// leased returns the message whose lease r is, or why r holds no lease:
+// the message is gone (ErrNotFound), was delivered again (ErrLeaseLost) or
+// is not leased (ErrNotLeased). Nack and Extend ask it under the lock.
+func (q *Queue) leased(r Receipt) (*slot, error) {
+	m := q.st.get(r.ID)
+	switch {
+	case m == nil:
+		return nil, ErrNotFound
+	case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
+		return nil, ErrLeaseLost
+	case m.state() != stateLeased:
+		return nil, ErrNotLeased
+	}
+	return m, nil
+}
+
 // Extend makes a running lease end lease from now. It fails with
 // ErrLeaseExpired once the lease is over, and with ErrLeaseLost once the
 // message was delivered to someone else.
@@ -482,14 +494,10 @@ func (q *Queue) Extend(ctx context.Context, r Receipt, lease time.Duration) erro
 	id := r.ID
 	q.gat.answered(id, time.Now())
 	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
-		m := q.st.get(id)
+		m, err := q.leased(r)
 		switch {
-		case m == nil:
-			return ErrNotFound
-		case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
-			return ErrLeaseLost
-		case m.state() != stateLeased:
-			return ErrNotLeased
+		case err != nil:
+			return err
 		case m.at <= now:
 			return ErrLeaseExpired
 		}
