@@ -74,7 +74,7 @@ func openLogSink(cfg crashtest.LogWriterConfig) (crashtest.LogSink, error) {
 		if err != nil {
 			return nil, err
 		}
-		return jsonlSink{f}, nil
+		return crashtest.ValueSink{W: f}, nil
 	}
 	sink, ok, err := crashtest.OpenNaiveSink(cfg.Kind, cfg.Path)
 	if !ok {
@@ -91,14 +91,6 @@ func (s journalSink) Append(ctx context.Context, r crashtest.LogRecord) error {
 }
 
 func (s journalSink) Close() error { return s.j.Close() }
-
-type jsonlSink struct{ f *jsonl.File }
-
-func (s jsonlSink) Append(ctx context.Context, r crashtest.LogRecord) error {
-	return s.f.Append(ctx, r)
-}
-
-func (s jsonlSink) Close() error { return s.f.Close() }
 
 // journalTarget reads a journal the way its users do: journal.Open, which
 // cuts a torn tail, then every record through Scan, then journal.Verify,
