@@ -29,28 +29,28 @@ func TestBackupsRotate(t *testing.T) {
 		}
 	}
 	for n, want := range map[int]string{1: "v5", 2: "v4", 3: "v3"} {
-		if got := readString(t, durable.BackupName(name, n)); got != want {
+		if got := testdir.ReadString(t, durable.BackupName(name, n)); got != want {
 			t.Errorf("bak.%d = %q, want %q", n, got, want)
 		}
 	}
 	if _, err := os.Lstat(durable.BackupName(name, 4)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("bak.4 exists with Backups(3): %v", err)
 	}
-	if got := readString(t, name+".bak"); got != "legacy" {
+	if got := testdir.ReadString(t, name+".bak"); got != "legacy" {
 		t.Errorf("the legacy backup became %q", got)
 	}
 	// Fewer backups later: the ones beyond are left, the newest shift.
 	if err := durable.WriteFile(name, []byte("v7"), 0o600, durable.Backup()); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, durable.BackupName(name, 1)); got != "v6" {
+	if got := testdir.ReadString(t, durable.BackupName(name, 1)); got != "v6" {
 		t.Errorf("Backup after Backups(3): bak.1 = %q", got)
 	}
 	// Backups(0) keeps none and touches none.
 	if err := durable.WriteFile(name, []byte("v8"), 0o600, durable.Backups(0)); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, durable.BackupName(name, 1)); got != "v6" {
+	if got := testdir.ReadString(t, durable.BackupName(name, 1)); got != "v6" {
 		t.Errorf("Backups(0) changed bak.1 to %q", got)
 	}
 	noTemps(t, dir)

@@ -3,11 +3,11 @@ package durable_test
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,33 +46,21 @@ func TestCleanTempRacingSwap(t *testing.T) {
 		}
 	}
 	putBack()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			unix.Renameat2(unix.AT_FDCWD, sub, unix.AT_FDCWD, filepath.Join(base, "swap"), unix.RENAME_EXCHANGE)
-		}
-	}()
+	stop := testdir.Repeat(func() bool {
+		unix.Renameat2(unix.AT_FDCWD, sub, unix.AT_FDCWD, filepath.Join(base, "swap"), unix.RENAME_EXCHANGE)
+		return true
+	})
 	removed := 0
 	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
 		got, _ := durable.CleanTemp(sub, time.Minute)
 		removed += len(got)
 		if _, err := os.Lstat(young); err != nil {
-			close(stop)
-			wg.Wait()
+			stop()
 			t.Fatalf("CleanTemp removed a young temp file it had not looked at (after %d removals): %v", removed, err)
 		}
 		putBack()
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	t.Logf("%d removals", removed)
 	if removed == 0 {
 		t.Fatal("CleanTemp never removed its own old temp file: the race was not run against a real removal")

@@ -369,17 +369,7 @@ func TestUpdateOSWrapperKeepsCrossProcessLock(t *testing.T) {
 	dir := testdir.New(t)
 	name := filepath.Join(dir, "f")
 	cmd := testdir.Command("TestConcHelperHoldLock", "DURABLE_CONC_HOLD="+name)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout := testdir.StartPiped(t, cmd)
 	defer func() { stdin.Close(); cmd.Wait() }()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || !strings.Contains(line, "locked") {

@@ -80,7 +80,7 @@ func TestBackupAlreadyLinkedOS(t *testing.T) {
 	if err := durable.WriteFile(name, []byte("v2"), 0o600, durable.Backup()); err != nil {
 		t.Fatal(err)
 	}
-	if got, bak := readString(t, name), readString(t, name+".bak.1"); got != "v2" || bak != "v1" {
+	if got, bak := testdir.ReadString(t, name), testdir.ReadString(t, name+".bak.1"); got != "v2" || bak != "v1" {
 		t.Fatalf("file %q backup %q, want v2 and v1", got, bak)
 	}
 	noTemps(t, dir)
@@ -368,9 +368,7 @@ func TestNoSplitLinksOS(t *testing.T) {
 	if !errors.Is(err, durable.ErrHardLinked) {
 		t.Fatalf("err = %v, want ErrHardLinked", err)
 	}
-	if got := readString(t, name); got != "v1" {
-		t.Fatalf("refused, yet the file holds %q", got)
-	}
+	wantContent(t, name, "v1", "after the refusal")
 	noTemps(t, dir)
 }
 

@@ -40,6 +40,27 @@ func writerChild(cfg crashtest.WriterConfig) func() *exec.Cmd {
 	}
 }
 
+// everyRoundHolds is the report of a crash driver whose every round must
+// keep the promise: it fails the test at each round that did not.
+func everyRoundHolds(t *testing.T) func(crashtest.Round) {
+	return func(r crashtest.Round) {
+		if !r.Verdict.OK {
+			t.Errorf("%v", r)
+		}
+	}
+}
+
+// ranAll fails the test unless a crash driver ran all its n rounds.
+func ranAll(t *testing.T, tally crashtest.Tally, err error, n int) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Rounds != n {
+		t.Errorf("ran %d rounds, want %d", tally.Rounds, n)
+	}
+}
+
 // crashSeed returns a fresh seed for the crash timing and logs it, so a
 // failing run can be replayed (as far as timing allows).
 func crashSeed(t *testing.T) uint64 {
@@ -64,17 +85,9 @@ func TestKillWriter(t *testing.T) {
 	n := testdir.Rounds(200, 40, 20)
 	path := filepath.Join(testdir.New(t), "state.json")
 	cfg := crashtest.WriterConfig{Path: path, Durable: true}
-	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, func(r crashtest.Round) {
-		if !r.Verdict.OK {
-			t.Errorf("%v", r)
-		}
-	}, crashtest.WithSeed(crashSeed(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tally.Rounds != n {
-		t.Errorf("ran %d rounds, want %d", tally.Rounds, n)
-	}
+	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, everyRoundHolds(t),
+		crashtest.WithSeed(crashSeed(t)))
+	ranAll(t, tally, err, n)
 	t.Logf("durable.WriteFile under kill -9: %v", tally)
 }
 
@@ -89,11 +102,9 @@ func TestKillNaive(t *testing.T) {
 	cfg := crashtest.WriterConfig{Path: path, Durable: false}
 	tally, err := crashtest.KillRounds(context.Background(), n, writerChild(cfg), path, nil,
 		crashtest.WithSeed(crashSeed(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tally.Rounds != n {
-		t.Fatalf("ran %d rounds, want %d", tally.Rounds, n)
+	ranAll(t, tally, err, n)
+	if t.Failed() {
+		return
 	}
 	if tally.Violations() == 0 {
 		t.Logf("os.WriteFile survived all %d kills this time; the harness did not see it tear", n)

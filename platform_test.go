@@ -34,9 +34,7 @@ func TestReplaceReadOnlyFile(t *testing.T) {
 	if err := durable.WriteFile(name, []byte("new"), 0o644); err != nil {
 		t.Fatalf("replacing a read-only file: %v", err)
 	}
-	if got := readString(t, name); got != "new" {
-		t.Fatalf("content %q, want new", got)
-	}
+	wantContent(t, name, "new", "after the write")
 	fi, err := os.Stat(name)
 	if err != nil {
 		t.Fatal(err)
@@ -48,9 +46,7 @@ func TestReplaceReadOnlyFile(t *testing.T) {
 	if err := durable.WriteFile(name, []byte("newer"), 0o644); err != nil {
 		t.Fatalf("replacing the read-only replacement: %v", err)
 	}
-	if got := readString(t, name); got != "newer" {
-		t.Fatalf("content %q, want newer", got)
-	}
+	wantContent(t, name, "newer", "after the second write")
 	noTemps(t, dir)
 }
 
@@ -78,9 +74,7 @@ func TestLongPath(t *testing.T) {
 	if err := durable.Update(name, func(old []byte) ([]byte, error) { return append(old, '!'), nil }); err != nil {
 		t.Fatalf("Update of a %d-character path: %v", len(name), err)
 	}
-	if got := readString(t, name); got != "two!" {
-		t.Fatalf("content %q after Update", got)
-	}
+	wantContent(t, name, "two!", "after Update")
 	h, err := lock.Lock(context.Background(), name)
 	if err != nil {
 		t.Fatalf("lock a %d-character path: %v", len(name), err)
@@ -116,9 +110,7 @@ func TestCaseInsensitiveName(t *testing.T) {
 	if len(names) != 1 || !strings.EqualFold(names[0], "config.json") {
 		t.Fatalf("directory holds %q, want the one file", names)
 	}
-	if got := readString(t, name); got != "new" {
-		t.Fatalf("content %q, want new", got)
-	}
+	wantContent(t, name, "new", "after the write")
 	if runtime.GOOS == "windows" && names[0] != "config.json" {
 		t.Errorf("the replace renamed the file to %q", names[0])
 	}

@@ -26,17 +26,8 @@ func TestPowerCut(t *testing.T) {
 		cfg := crashtest.WriterConfig{Path: path, Durable: true, MaxPause: crashtest.DefaultCutPause}
 		start := time.Now()
 		tally, err := crashtest.PowerCutRounds(context.Background(), m, n, writerChild(cfg), path,
-			func(r crashtest.Round) {
-				if !r.Verdict.OK {
-					t.Errorf("%v", r)
-				}
-			}, crashtest.WithSeed(crashSeed(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tally.Rounds != n {
-			t.Errorf("ran %d power cuts, want %d", tally.Rounds, n)
-		}
+			everyRoundHolds(t), crashtest.WithSeed(crashSeed(t)))
+		ranAll(t, tally, err, n)
 		t.Logf("durable.WriteFile on %s, %v: %v", m.FSType, time.Since(start).Round(time.Millisecond), tally)
 	})
 }

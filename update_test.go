@@ -260,9 +260,7 @@ func TestUpdateNoChangeAndErrors(t *testing.T) {
 	if err := durable.Update(name, func([]byte) ([]byte, error) { return []byte("bad"), boom }); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the fn's error", err)
 	}
-	if got := readString(t, name); got != "v1" {
-		t.Fatalf("failed update changed the file: %q", got)
-	}
+	wantContent(t, name, "v1", "failed update changed the file")
 	// The lock file stays: deleting it could let two holders in.
 	if _, err := os.Stat(name + ".lock"); err != nil {
 		t.Fatalf("lock file: %v", err)
@@ -282,9 +280,7 @@ func TestIfVersionConflict(t *testing.T) {
 	if !errors.Is(err, durable.ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
 	}
-	if got := readString(t, name); got != "theirs" {
-		t.Fatalf("conflicting write landed: %q", got)
-	}
+	wantContent(t, name, "theirs", "conflicting write landed")
 	_, v, _ = durable.ReadRev(name)
 	if err := durable.WriteFile(name, []byte("mine"), 0o600, durable.IfRev(v)); err != nil {
 		t.Fatalf("write with a current version: %v", err)

@@ -17,15 +17,6 @@ import (
 	"github.com/durable-go/durable/internal/testdir"
 )
 
-func readString(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // noTemps fails if dir holds anything that looks like a temp file.
 func noTemps(t *testing.T, dir string) {
 	t.Helper()
@@ -47,7 +38,7 @@ func TestWriteFileReplaces(t *testing.T) {
 		if err := durable.WriteFile(name, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if got := readString(t, name); got != content {
+		if got := testdir.ReadString(t, name); got != content {
 			t.Fatalf("content = %q, want %q", got, content)
 		}
 		got, err := durable.ReadFile(name)
@@ -75,17 +66,13 @@ func TestSymlinkFollowedAndKept(t *testing.T) {
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		t.Fatalf("link was replaced by a regular file: %v %v", fi.Mode(), err)
 	}
-	if got := readString(t, real); got != "new" {
-		t.Fatalf("link target = %q, want new", got)
-	}
+	wantContent(t, real, "new", "the link's target")
 
 	err := durable.WriteFile(link, []byte("refused"), 0o600, durable.NoFollow())
 	if !errors.Is(err, durable.ErrSymlink) {
 		t.Fatalf("NoFollow: err = %v, want ErrSymlink", err)
 	}
-	if got := readString(t, real); got != "new" {
-		t.Fatalf("NoFollow changed the target: %q", got)
-	}
+	wantContent(t, real, "new", "NoFollow changed the target")
 
 	// A dangling link creates its target, as os.WriteFile would.
 	dangling := filepath.Join(dir, "dangling")
@@ -93,9 +80,7 @@ func TestSymlinkFollowedAndKept(t *testing.T) {
 	if err := durable.WriteFile(dangling, []byte("made"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, filepath.Join(dir, "made.json")); got != "made" {
-		t.Fatalf("dangling link target = %q", got)
-	}
+	wantContent(t, filepath.Join(dir, "made.json"), "made", "the dangling link's target")
 	noTemps(t, dir)
 }
 
@@ -113,9 +98,7 @@ func TestNoClobber(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Path != name {
 		t.Fatalf("error does not carry the path: %v", err)
 	}
-	if got := readString(t, name); got != "first" {
-		t.Fatalf("content = %q", got)
-	}
+	wantContent(t, name, "first", "after the refused write")
 	// The check also holds when the file appears after Create began.
 	late := filepath.Join(dir, "late")
 	f, err := durable.Create(late, 0o600, durable.NoClobber())
@@ -127,9 +110,7 @@ func TestNoClobber(t *testing.T) {
 	if err := f.Commit(); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("late Commit err = %v, want fs.ErrExist", err)
 	}
-	if got := readString(t, late); got != "theirs" {
-		t.Fatalf("content = %q, want theirs", got)
-	}
+	wantContent(t, late, "theirs", "after the late conflict")
 	noTemps(t, dir)
 }
 
@@ -147,7 +128,7 @@ func TestBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, bak := readString(t, name), readString(t, name+".bak.1"); got != "v3" || bak != "v2" {
+	if got, bak := testdir.ReadString(t, name), testdir.ReadString(t, name+".bak.1"); got != "v3" || bak != "v2" {
 		t.Fatalf("file %q backup %q, want v3 and v2", got, bak)
 	}
 	noTemps(t, dir)
@@ -168,9 +149,7 @@ func TestSkipUnchanged(t *testing.T) {
 	if err := durable.WriteFile(name, []byte("diff"), 0o600, durable.SkipUnchanged()); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, name); got != "diff" {
-		t.Fatalf("changed content skipped: %q", got)
-	}
+	wantContent(t, name, "diff", "changed content skipped")
 	noTemps(t, dir)
 }
 
@@ -190,9 +169,7 @@ func TestVerifyRefusal(t *testing.T) {
 	if string(seen) != "bad!" {
 		t.Fatalf("Verify saw %q, want the bytes read back from the temp file", seen)
 	}
-	if got := readString(t, name); got != "good" {
-		t.Fatalf("refused content was published: %q", got)
-	}
+	wantContent(t, name, "good", "refused content was published")
 	noTemps(t, dir)
 }
 
@@ -210,9 +187,7 @@ func TestCreateCommitCleanup(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, name); got != "old" {
-		t.Fatalf("Close published: %q", got)
-	}
+	wantContent(t, name, "old", "Close published")
 	noTemps(t, dir)
 
 	f, err = durable.Create(name, 0o644)
@@ -226,7 +201,7 @@ func TestCreateCommitCleanup(t *testing.T) {
 	if err := f.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, name); !strings.HasPrefix(got, "row,0\n") || !strings.HasSuffix(got, "row,999\n") {
+	if got := testdir.ReadString(t, name); !strings.HasPrefix(got, "row,0\n") || !strings.HasSuffix(got, "row,999\n") {
 		t.Fatalf("committed content wrong: %d bytes", len(got))
 	}
 	if err := f.Cleanup(); err != nil {
@@ -264,9 +239,7 @@ func TestParentIsAFile(t *testing.T) {
 	if err == nil {
 		t.Fatal("wrote below a regular file")
 	}
-	if got := readString(t, file); got != "x" {
-		t.Fatalf("file changed: %q", got)
-	}
+	wantContent(t, file, "x", "file changed")
 }
 
 func TestCleanTempRemovesOnlyOurs(t *testing.T) {
@@ -311,21 +284,13 @@ func TestConcurrentWritersOneFile(t *testing.T) {
 	dir := testdir.New(t)
 	name := filepath.Join(dir, "shared.json")
 	durable.WriteFile(name, []byte("start"), 0o600)
-	stop := make(chan struct{})
-	var readers sync.WaitGroup
 	var bad sync.Map
-	readers.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			b, err := durable.ReadFile(name)
-			if err != nil || !(string(b) == "start" || bytes.HasPrefix(b, []byte("writer-")) && bytes.HasSuffix(b, []byte("-end"))) {
-				bad.Store(string(b), err)
-			}
+	stopReader := testdir.Repeat(func() bool {
+		b, err := durable.ReadFile(name)
+		if err != nil || !(string(b) == "start" || bytes.HasPrefix(b, []byte("writer-")) && bytes.HasSuffix(b, []byte("-end"))) {
+			bad.Store(string(b), err)
 		}
+		return true
 	})
 	var wg sync.WaitGroup
 	for g := range 32 {
@@ -345,17 +310,14 @@ func TestConcurrentWritersOneFile(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	readers.Wait()
+	stopReader()
 	bad.Range(func(k, v any) bool {
 		t.Errorf("reader saw an incomplete version %.40q (err %v)", k, v)
 		return true
 	})
 	// A last, sequential write must win outright.
 	durable.WriteFile(name, []byte("final"), 0o600)
-	if got := readString(t, name); got != "final" {
-		t.Fatalf("final = %q", got)
-	}
+	wantContent(t, name, "final", "at the end")
 	noTemps(t, dir)
 }
 
@@ -365,5 +327,14 @@ func TestConcurrentWritersOneFile(t *testing.T) {
 func skipReadersStarveRenameUnderWine(t *testing.T) {
 	if testdir.UnderWine() {
 		t.Skip("Wine 8 cannot rename over a file that readers hold open with FILE_SHARE_DELETE")
+	}
+}
+
+// wantContent fails the test unless the file name holds want; when says
+// at which step of the test.
+func wantContent(t *testing.T, name, want, when string) {
+	t.Helper()
+	if got := testdir.ReadString(t, name); got != want {
+		t.Fatalf("%s: %s holds %q, want %q", when, name, got, want)
 	}
 }

@@ -53,9 +53,7 @@ func TestReplaceWhileReaderHoldsFile(t *testing.T) {
 	if err := durable.WriteFile(name, []byte("newer"), 0o600); err != nil {
 		t.Fatalf("replace while a foreign reader holds the file for 300ms: %v", err)
 	}
-	if got := readString(t, name); got != "newer" {
-		t.Fatalf("content %q", got)
-	}
+	wantContent(t, name, "newer", "after the write")
 	noTemps(t, dir)
 }
 
@@ -84,9 +82,7 @@ func TestWriteThroughShortName(t *testing.T) {
 	if err != nil || len(es) != 1 || es[0].Name() != "configuration.json" {
 		t.Fatalf("directory holds %v, %v; want configuration.json alone", es, err)
 	}
-	if got := readString(t, name); got != "new" {
-		t.Fatalf("content %q", got)
-	}
+	wantContent(t, name, "new", "after the write")
 }
 
 // A read-only target is replaced and stays read-only, with SkipUnchanged
@@ -111,7 +107,7 @@ func TestReadOnlyTarget(t *testing.T) {
 		if err := durable.WriteFile(name, []byte(tc.data), 0o644, tc.opts...); err != nil {
 			t.Fatalf("write %q over a read-only file: %v", tc.data, err)
 		}
-		if got := readString(t, name); got != tc.data {
+		if got := testdir.ReadString(t, name); got != tc.data {
 			t.Fatalf("content %q, want %q", got, tc.data)
 		}
 		if fi, err := os.Stat(name); err != nil || fi.Mode().Perm()&0o200 != 0 {
@@ -179,7 +175,7 @@ func TestReplaceKeepsDACL(t *testing.T) {
 	if got.String() != want {
 		t.Fatalf("DACL after the replace %s, want %s", got, want)
 	}
-	if readString(t, name) != "new" {
+	if testdir.ReadString(t, name) != "new" {
 		t.Fatal("not replaced")
 	}
 }

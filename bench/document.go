@@ -120,6 +120,20 @@ func openDurableUpdate(dir string, writers int) (Instance, error) {
 }
 
 func openSQLiteDocument(dir string, writers int) (Instance, error) {
+	var changes docChanges
+	return openSQLiteKV(dir, seedDoc().Items, changes.next)
+}
+
+func openBoltDocument(dir string, writers int) (Instance, error) {
+	var changes docChanges
+	return openBoltKV(dir, seedDoc().Items, changes.next)
+}
+
+// openSQLiteKV keeps a document as a table of one row an entry, seeded
+// with seed, and each op updates the row next names: how a database holds
+// what durable keeps as one JSON file. The document workload's values are
+// strings, the field workload's JSON bytes; each is bound as it is.
+func openSQLiteKV[V string | []byte](dir string, seed map[string]V, next func() (string, V)) (Instance, error) {
 	db, err := openSQLite(filepath.Join(dir, "doc.db"))
 	if err != nil {
 		return nil, err
@@ -135,7 +149,7 @@ func openSQLiteDocument(dir string, writers int) (Instance, error) {
 	if err != nil {
 		return fail(err)
 	}
-	for k, v := range seedDoc().Items {
+	for k, v := range seed {
 		if _, err := tx.Exec("INSERT INTO doc (k, v) VALUES (?, ?)", k, v); err != nil {
 			tx.Rollback()
 			return fail(err)
@@ -148,10 +162,9 @@ func openSQLiteDocument(dir string, writers int) (Instance, error) {
 	if err != nil {
 		return fail(err)
 	}
-	var changes docChanges
 	return funcs{
 		op: func(int) error {
-			k, v := changes.next()
+			k, v := next()
 			_, err := update.Exec(v, k)
 			return err
 		},
@@ -162,14 +175,15 @@ func openSQLiteDocument(dir string, writers int) (Instance, error) {
 	}, nil
 }
 
-func openBoltDocument(dir string, writers int) (Instance, error) {
+// openBoltKV is openSQLiteKV for bbolt: a key an entry, one Update an op.
+func openBoltKV[V string | []byte](dir string, seed map[string]V, next func() (string, V)) (Instance, error) {
 	db, err := openBolt(filepath.Join(dir, "doc.bolt"))
 	if err != nil {
 		return nil, err
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(boltBucket)
-		for k, v := range seedDoc().Items {
+		for k, v := range seed {
 			if err := b.Put([]byte(k), []byte(v)); err != nil {
 				return err
 			}
@@ -179,10 +193,9 @@ func openBoltDocument(dir string, writers int) (Instance, error) {
 		db.Close()
 		return nil, err
 	}
-	var changes docChanges
 	return funcs{
 		op: func(int) error {
-			k, v := changes.next()
+			k, v := next()
 			return db.Update(func(tx *bolt.Tx) error {
 				return tx.Bucket(boltBucket).Put([]byte(k), []byte(v))
 			})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/durable-go/durable"
 	ib "github.com/durable-go/durable/internal/bench"
-	bolt "go.etcd.io/bbolt"
 )
 
 // fieldWorkload is issue 23's store row at one document size: one Update
@@ -124,75 +123,21 @@ func (c *fieldChange) next() (string, []byte) {
 }
 
 func openSQLiteField(dir string, keys int) (Instance, error) {
-	db, err := openSQLite(filepath.Join(dir, "doc.db"))
-	if err != nil {
-		return nil, err
-	}
-	fail := func(err error) (Instance, error) {
-		db.Close()
-		return nil, err
-	}
-	if _, err := db.Exec("CREATE TABLE doc (k TEXT PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
-		return fail(err)
-	}
-	tx, err := db.Begin()
-	if err != nil {
-		return fail(err)
-	}
-	for k, e := range ib.NewStoreDoc(keys).Entries {
-		v, _ := json.Marshal(e)
-		if _, err := tx.Exec("INSERT INTO doc (k, v) VALUES (?, ?)", k, v); err != nil {
-			tx.Rollback()
-			return fail(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fail(err)
-	}
-	update, err := db.Prepare("UPDATE doc SET v = ? WHERE k = ?")
-	if err != nil {
-		return fail(err)
-	}
-	c := &fieldChange{keys: keys}
-	return funcs{
-		op: func(int) error {
-			k, v := c.next()
-			_, err := update.Exec(v, k)
-			return err
-		},
-		close: func() error {
-			update.Close()
-			return db.Close()
-		},
-	}, nil
+	return openSQLiteKV(dir, fieldSeed(keys), (&fieldChange{keys: keys}).next)
 }
 
 func openBoltField(dir string, keys int) (Instance, error) {
-	db, err := openBolt(filepath.Join(dir, "doc.bolt"))
-	if err != nil {
-		return nil, err
+	return openBoltKV(dir, fieldSeed(keys), (&fieldChange{keys: keys}).next)
+}
+
+// fieldSeed is the store's document of keys entries as the databases hold
+// it: each entry's JSON under its key.
+func fieldSeed(keys int) map[string][]byte {
+	seed := map[string][]byte{}
+	for k, e := range ib.NewStoreDoc(keys).Entries {
+		seed[k], _ = json.Marshal(e)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(boltBucket)
-		for k, e := range ib.NewStoreDoc(keys).Entries {
-			v, _ := json.Marshal(e)
-			if err := b.Put([]byte(k), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		db.Close()
-		return nil, err
-	}
-	c := &fieldChange{keys: keys}
-	return funcs{
-		op: func(int) error {
-			k, v := c.next()
-			return db.Update(func(tx *bolt.Tx) error { return tx.Bucket(boltBucket).Put([]byte(k), v) })
-		},
-		close: db.Close,
-	}, nil
+	return seed
 }
 
 func openDurableField(dir string, keys int) (Instance, error) {

@@ -123,26 +123,15 @@ func queueHook(producers int) (Contender, bool) {
 				}, nil
 			}
 			var b backlog
+			push := func() error { _, err := q.Push(ctx, msg); return err }
 			return funcs{
-				op: func(worker int) error {
-					if worker < producers {
-						if b.full() {
-							return nil
-						}
-						b.pushed.Add(1)
-						_, err := q.Push(ctx, msg)
-						return err
-					}
+				op: b.op(producers, push, func() error {
 					m, err := q.Pop(ctx, leaseFor)
 					if err != nil {
 						return err
 					}
-					if err := q.Ack(ctx, m.Receipt()); err != nil {
-						return err
-					}
-					b.acked.Add(1)
-					return nil
-				},
+					return q.Ack(ctx, m.Receipt())
+				}),
 				close: q.Close,
 			}, nil
 		},

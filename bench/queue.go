@@ -67,6 +67,26 @@ func (b *backlog) full() bool {
 	return true
 }
 
+// op is the operation of worker in a producers/consumers run: the first
+// producers workers push (holding back while the backlog is full), the
+// others consume one message (pop and ack it) each call.
+func (b *backlog) op(producers int, push, consume func() error) func(worker int) error {
+	return func(worker int) error {
+		if worker < producers {
+			if b.full() {
+				return nil
+			}
+			b.pushed.Add(1)
+			return push()
+		}
+		if err := consume(); err != nil {
+			return err
+		}
+		b.acked.Add(1)
+		return nil
+	}
+}
+
 func openSQLiteQueue(dir string, producers int) (Instance, error) {
 	db, err := openSQLite(filepath.Join(dir, "queue.db"))
 	if err != nil {
@@ -106,30 +126,19 @@ func openSQLiteQueue(dir string, producers int) (Instance, error) {
 	}
 	var b backlog
 	return funcs{
-		op: func(worker int) error {
-			if worker < producers {
-				if b.full() {
-					return nil
-				}
-				b.pushed.Add(1)
-				return push()
-			}
+		op: b.op(producers, push, func() error {
 			for {
 				id, ok, err := pop()
 				if err != nil {
 					return err
 				}
 				if ok {
-					if err := ack(id); err != nil {
-						return err
-					}
-					b.acked.Add(1)
-					return nil
+					return ack(id)
 				}
 				// Empty: SQLite cannot wait for a row, so poll.
 				time.Sleep(200 * time.Microsecond)
 			}
-		},
+		}),
 		close: db.Close,
 	}, nil
 }

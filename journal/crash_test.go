@@ -119,6 +119,23 @@ func (r *recorder) after() []crashState {
 
 // checkState checks the invariant in one crash state. ordered says the
 // acknowledged records must come in acknowledgement order (one writer).
+// checkStates checks every crash state r recorded with checkState,
+// stopping at the first that fails, and returns how many states there were
+// and how many of them recovery had to cut a torn tail from.
+func checkStates(t *testing.T, r *recorder, attempted map[string]bool, ordered bool) (states, recovered int) {
+	t.Helper()
+	all := r.after()
+	for _, s := range all {
+		if checkState(t, s, attempted, ordered) {
+			recovered++
+		}
+		if t.Failed() {
+			break
+		}
+	}
+	return len(all), recovered
+}
+
 func checkState(t *testing.T, s crashState, attempted map[string]bool, ordered bool) (recovered bool) {
 	t.Helper()
 	data, notes, j, err := readAll(s.fs, "/j", nil)
@@ -215,21 +232,12 @@ func TestCrashAppendAndRotate(t *testing.T) {
 	m := vfs.NewMem()
 	r := newRecorder(m, crashSeeds)
 	attempted := appendWorkload(t, m, r, 70)
-	states := r.after()
-	recovered := 0
-	for _, s := range states {
-		if checkState(t, s, attempted, true) {
-			recovered++
-		}
-		if t.Failed() {
-			break
-		}
-	}
+	states, recovered := checkStates(t, r, attempted, true)
 	segs, _ := listSegments(m, "/j")
 	if len(segs) < 3 {
 		t.Errorf("the workload made %d segments; it should rotate several times", len(segs))
 	}
-	t.Logf("%d crash states, %d needed a torn tail cut, %d segments", len(states), recovered, len(segs))
+	t.Logf("%d crash states, %d needed a torn tail cut, %d segments", states, recovered, len(segs))
 }
 
 // Concurrent appenders share writes and flushes; every acknowledged record
@@ -261,14 +269,8 @@ func TestCrashGroupCommit(t *testing.T) {
 	}
 	wg.Wait()
 	j.Close()
-	states := r.after()
-	for _, s := range states {
-		checkState(t, s, attempted, false)
-		if t.Failed() {
-			break
-		}
-	}
-	t.Logf("%d crash states", len(states))
+	states, _ := checkStates(t, r, attempted, false)
+	t.Logf("%d crash states", states)
 }
 
 // A crash during recovery, then recovery again: the same records, at most

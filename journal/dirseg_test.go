@@ -21,13 +21,7 @@ func TestSegmentReplacedByAnotherKindOfFile(t *testing.T) {
 	} {
 		for _, which := range []string{"first", "middle", "last"} {
 			t.Run(c.what+" "+which, func(t *testing.T) {
-				m := vfs.NewMem()
-				j := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 4096})
-				for k := range 60 {
-					j.Append(bg, payload(k))
-				}
-				j.Close()
-				bases, _ := listSegments(m, "/j")
+				m, bases := segmentedJournal(t)
 				b := map[string]uint64{"first": bases[0], "middle": bases[1], "last": bases[len(bases)-1]}[which]
 				path := filepath.Join("/j", segName(b))
 				m.Remove(path)

@@ -92,13 +92,7 @@ func TestDropBeforeAnySubsetOfRemovals(t *testing.T) {
 // A segment missing from the middle of the chain without a retention record
 // that drops it is still refused.
 func TestGapWithoutRetentionIsRefused(t *testing.T) {
-	m := vfs.NewMem()
-	j := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 4096})
-	for k := range 60 {
-		j.Append(bg, payload(k))
-	}
-	j.Close()
-	bases, _ := listSegments(m, "/j")
+	m, bases := segmentedJournal(t)
 	m.Remove(filepath.Join("/j", segName(bases[1])))
 	if _, err := Open("/j", &Options{FS: m, SegmentSize: 4096}); !errorsIsTampered(err) {
 		t.Fatalf("Open: %v, want ErrTampered", err)
@@ -112,3 +106,18 @@ func TestGapWithoutRetentionIsRefused(t *testing.T) {
 }
 
 func errorsIsTampered(err error) bool { return errors.Is(err, ErrTampered) }
+
+// segmentedJournal writes 60 records to a closed journal /j of 4 KiB
+// segments, several of them, and returns its filesystem and the segments'
+// base indexes.
+func segmentedJournal(t *testing.T) (*vfs.MemFS, []uint64) {
+	t.Helper()
+	m := vfs.NewMem()
+	j := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 4096})
+	for k := range 60 {
+		j.Append(bg, payload(k))
+	}
+	j.Close()
+	bases, _ := listSegments(m, "/j")
+	return m, bases
+}

@@ -99,7 +99,7 @@ func TestFaultEveryCallGrowing(t *testing.T) {
 
 func faultEveryCall(t *testing.T, kinds []vfs.Op, o Options) {
 	base, initial := faultBase(t)
-	signer, _ := newKeys(t, "audit")
+	signer, _ := testKey(t, "audit")
 	total, surfaced := 0, 0
 	for _, kind := range kinds {
 		probe := vfs.Inject(base.Crash(1), vfs.Fault{Ops: kind})

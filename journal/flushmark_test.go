@@ -112,12 +112,6 @@ func TestCrashTwoWritersWithFlushMark(t *testing.T) {
 	}
 	a.Close()
 	b.Close()
-	states := r.after()
-	for _, s := range states {
-		checkState(t, s, attempted, false)
-		if t.Failed() {
-			break
-		}
-	}
-	t.Logf("%d crash states", len(states))
+	states, _ := checkStates(t, r, attempted, false)
+	t.Logf("%d crash states", states)
 }

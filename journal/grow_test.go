@@ -196,16 +196,10 @@ func TestCrashGrow(t *testing.T) {
 		last = j.seg.size
 	}
 	j.Close()
-	states := r.after()
-	for _, s := range states {
-		checkState(t, s, attempted, true)
-		if t.Failed() {
-			break
-		}
-	}
+	states, _ := checkStates(t, r, attempted, true)
 	segs, _ := listSegments(m, "/j")
 	if grows < 2 || len(segs) < 2 {
 		t.Fatalf("the workload grew segments %d times over %d segments; it should grow several and rotate", grows, len(segs))
 	}
-	t.Logf("%d crash states, %d extensions, %d segments", len(states), grows, len(segs))
+	t.Logf("%d crash states, %d extensions, %d segments", states, grows, len(segs))
 }

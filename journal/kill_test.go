@@ -122,13 +122,7 @@ func startChild(t *testing.T, dir string, id int, skey string, segSize int64) *a
 		envChildSeg+"="+strconv.FormatInt(segSize, 10))
 	c := &appendChild{cmd: cmd, acks: map[uint64]string{}, done: make(chan struct{})}
 	cmd.Stderr = &c.errb
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out := testdir.Start(t, cmd)
 	go func() {
 		defer close(c.done)
 		sc := bufio.NewScanner(out)

@@ -203,12 +203,6 @@ func TestCrashOversizedRecords(t *testing.T) {
 		r.ack(p)
 	}
 	j.Close()
-	states := r.after()
-	for _, s := range states {
-		checkState(t, s, attempted, true)
-		if t.Failed() {
-			break
-		}
-	}
-	t.Logf("%d crash states", len(states))
+	states, _ := checkStates(t, r, attempted, true)
+	t.Logf("%d crash states", states)
 }

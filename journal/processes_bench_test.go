@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/journal"
 )
 
@@ -95,21 +96,10 @@ func startProcs(tb testing.TB, dir string, procs, writers, each int, d time.Dura
 	tb.Helper()
 	r := &procRun{}
 	for range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestAppendProcessChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), envProcDir+"="+dir, envProcWriters+"="+strconv.Itoa(writers),
-			envProcEach+"="+strconv.Itoa(each), envProcDuration+"="+d.String(), "GORACE=atexit_sleep_ms=0")
+		cmd := testdir.Command("TestAppendProcessChild", envProcDir+"="+dir, envProcWriters+"="+strconv.Itoa(writers),
+			envProcEach+"="+strconv.Itoa(each), envProcDuration+"="+d.String())
 		cmd.Stderr = os.Stderr
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			tb.Fatal(err)
-		}
+		in, out := testdir.StartPiped(tb, cmd)
 		tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		r.children, r.stdins, r.outs = append(r.children, cmd), append(r.stdins, in), append(r.outs, bufio.NewScanner(out))
 	}

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"hash/crc32"
 	"path/filepath"
@@ -33,26 +32,10 @@ type fixture struct {
 	logID    [16]byte
 }
 
-func newKeys(t *testing.T, name string) (note.Signer, note.Verifier) {
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
-}
-
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{m: vfs.NewMem()}
-	f.signer, f.verifier = newKeys(t, "audit")
-	f.other, _ = newKeys(t, "audit")
+	f.signer, f.verifier = testKey(t, "audit")
+	f.other, _ = testKey(t, "audit")
 	j := mustOpen(t, tamperDir, &Options{FS: f.m, SegmentSize: 4096})
 	defer j.Close()
 	f.logID = j.LogID()

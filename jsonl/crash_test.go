@@ -331,6 +331,13 @@ func TestCrashAppendCache(t *testing.T) {
 }
 
 func testCrashAppendCache(t *testing.T, order vfs.DirOrder) {
+	crashCacheAppends(t, order, 5, func(i int) int { return 40 * i })
+}
+
+// crashCacheAppends makes n appends with durable.Cache, the i-th padded
+// with pad(i) bytes, and checks every crash state: only the lines synced
+// before the appends count as acknowledged, since nothing after is synced.
+func crashCacheAppends(t *testing.T, order vfs.DirOrder, n int, pad func(i int) int) {
 	const name = "/cache.jsonl"
 	m := memUnder(order, map[string]string{name: base})
 	r := record(m)
@@ -338,8 +345,8 @@ func testCrashAppendCache(t *testing.T, order vfs.DirOrder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 5 {
-		if err := f.Append(context.Background(), rec{ID: fmt.Sprint(i), Pad: strings.Repeat("c", 40*i)}); err != nil {
+	for i := range n {
+		if err := f.Append(context.Background(), rec{ID: fmt.Sprint(i), Pad: strings.Repeat("c", pad(i))}); err != nil {
 			t.Fatal(err)
 		}
 	}

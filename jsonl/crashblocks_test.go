@@ -3,11 +3,9 @@ package jsonl_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/vfs"
 )
@@ -21,26 +19,7 @@ import (
 // any page of what was written may be lost and any later one kept.
 func TestCrashBlocksCache(t *testing.T) {
 	forProfiles(t, "", func(t *testing.T, order vfs.DirOrder) {
-		const name = "/cache.jsonl"
-		m := memUnder(order, map[string]string{name: base})
-		r := record(m)
-		f, err := jsonl.Open(name, &jsonl.Options{FS: m, Durability: durable.Cache})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 40 {
-			if err := f.Append(context.Background(), rec{ID: fmt.Sprint(i), Pad: strings.Repeat("c", 37*(i%9))}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		f.Close()
-		states := r.finish()
-		vals, _ := scanAll(memWith(map[string]string{name: base}), name)
-		for i := range states {
-			states[i].acked = vals
-		}
-		checkStates(t, states, name)
-		t.Log(r.count)
+		crashCacheAppends(t, order, 40, func(i int) int { return 37 * (i % 9) })
 	})
 }
 

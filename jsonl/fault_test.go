@@ -26,17 +26,22 @@ const faultLog = "/app/log.jsonl"
 
 var faultTorn = `{"id":"torn","pad":"ppp`
 
-// faultRunWith opens the log through fsys with opts (nil: the defaults)
-// and appends three lines, padded by pad bytes more each, returning the
-// lines acknowledged and the first error. It checks that a failed append
-// that was not an fsync left the file as it was.
-func faultRunWith(t *testing.T, m *vfs.MemFS, fsys vfs.FS, opts *jsonl.Options, pad int) (acked []string, first error) {
+// faultOptions is opts (nil: the defaults) on fsys.
+func faultOptions(opts *jsonl.Options, fsys vfs.FS) *jsonl.Options {
 	o := jsonl.Options{}
 	if opts != nil {
 		o = *opts
 	}
 	o.FS = fsys
-	f, err := jsonl.Open(faultLog, &o)
+	return &o
+}
+
+// faultRunWith opens the log through fsys with opts (nil: the defaults)
+// and appends three lines, padded by pad bytes more each, returning the
+// lines acknowledged and the first error. It checks that a failed append
+// that was not an fsync left the file as it was.
+func faultRunWith(t *testing.T, m *vfs.MemFS, fsys vfs.FS, opts *jsonl.Options, pad int) (acked []string, first error) {
+	f, err := jsonl.Open(faultLog, faultOptions(opts, fsys))
 	if err != nil {
 		return nil, err
 	}
@@ -117,12 +122,7 @@ func faultEveryCall(t *testing.T, prefix string, opts *jsonl.Options, pad int, s
 }
 
 func faultRecoverWith(t *testing.T, fsys *vfs.MemFS, acked []string, opts *jsonl.Options) error {
-	o := jsonl.Options{}
-	if opts != nil {
-		o = *opts
-	}
-	o.FS = fsys
-	f, err := jsonl.Open(faultLog, &o)
+	f, err := jsonl.Open(faultLog, faultOptions(opts, fsys))
 	if err != nil {
 		return fmt.Errorf("next Open: %v", err)
 	}

@@ -166,13 +166,7 @@ func killAppenders(t *testing.T, batch string) {
 			cmd.Env = append(cmd.Env, killTearEnv+"=1")
 		}
 		cmd.Stderr = &a.stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		out := testdir.Start(t, cmd)
 		go func() {
 			defer close(a.eof)
 			sc := bufio.NewScanner(out)

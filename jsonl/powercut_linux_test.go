@@ -37,16 +37,9 @@ func TestPowerCutChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = crashtest.RunLogWriter(context.Background(), os.Stdout, cfg, powerSink{f})
+	err = crashtest.RunLogWriter(context.Background(), os.Stdout, cfg, crashtest.ValueSink{W: f})
 	t.Fatal(err) // runs until killed
 }
-
-type powerSink struct{ f *jsonl.File }
-
-func (s powerSink) Append(ctx context.Context, r crashtest.LogRecord) error {
-	return s.f.Append(ctx, r)
-}
-func (s powerSink) Close() error { return s.f.Close() }
 
 // tailTarget reads the log after a cut: jsonl.Open with the small batch,
 // then every line of the file as a plain line reader would.

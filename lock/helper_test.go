@@ -139,17 +139,7 @@ func startHelper(t *testing.T, role, name string) *helper {
 	t.Helper()
 	cmd := helperCommand(role, name)
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout := testdir.StartPiped(t, cmd)
 	h := &helper{t: t, role: role, cmd: cmd, stdin: stdin, lines: make(chan string, 16), exited: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(stdout)

@@ -225,27 +225,15 @@ func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeou
 // the lock is busy, not broken. It returns ErrLocked when ctx ends the
 // wait.
 func openWaiting(ctx context.Context, path string, exclusive bool) (*os.File, error) {
-	var timer *time.Timer
-	backoff := minBackoff
-	for {
-		f, err := open(path, exclusive)
-		if !openBusy(err) {
-			return f, err
-		}
-		d := backoff/2 + rand.N(backoff/2+1)
-		if timer == nil {
-			timer = time.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ErrLocked
-		case <-timer.C:
-		}
-		backoff = min(2*backoff, maxBackoff)
+	var f *os.File
+	var err error
+	if werr := retry(ctx, func() bool {
+		f, err = open(path, exclusive)
+		return !openBusy(err)
+	}); werr != nil {
+		return nil, werr
 	}
+	return f, err
 }
 
 // poll retries a non-blocking lock until it succeeds or ctx is done: a
@@ -254,13 +242,23 @@ func openWaiting(ctx context.Context, path string, exclusive bool) (*os.File, er
 // kernel's queue (waitExclusive), so that writers taking turns hand the
 // lock over without a sleep.
 func poll(ctx context.Context, f *os.File, exclusive bool) error {
+	var err error
+	if werr := retry(ctx, func() bool {
+		err = osLocker{}.tryLock(f, exclusive)
+		return !errors.Is(err, ErrLocked)
+	}); werr != nil {
+		return werr
+	}
+	return err
+}
+
+// retry calls try until it reports that it is done, sleeping between calls
+// for a backoff that doubles from minBackoff to maxBackoff. It returns
+// ErrLocked when ctx ends the wait first.
+func retry(ctx context.Context, try func() (done bool)) error {
 	var timer *time.Timer
 	backoff := minBackoff
-	for {
-		err := osLocker{}.tryLock(f, exclusive)
-		if !errors.Is(err, ErrLocked) {
-			return err
-		}
+	for !try() {
 		// Jitter keeps waiters in several processes from retrying in step.
 		d := backoff/2 + rand.N(backoff/2+1)
 		if timer == nil {
@@ -276,6 +274,7 @@ func poll(ctx context.Context, f *os.File, exclusive bool) error {
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
+	return nil
 }
 
 // waitError says why a wait ended: parent is the caller's context, ctx the

@@ -20,20 +20,24 @@ func isLocked(err error) bool { return errors.Is(err, ErrLocked) }
 
 func mustLock(t *testing.T, name string) *Held {
 	t.Helper()
-	l, err := Lock(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return mustHeld(t)(Lock(context.Background(), name))
 }
 
 func mustRLock(t *testing.T, name string) *Held {
 	t.Helper()
-	l, err := RLock(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
+	return mustHeld(t)(RLock(context.Background(), name))
+}
+
+// mustHeld returns a function that passes on the lock a call returned, failing
+// the test if the call failed.
+func mustHeld(t *testing.T) func(*Held, error) *Held {
+	return func(l *Held, err error) *Held {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
 	}
-	return l
 }
 
 func mustUnlock(t *testing.T, l *Held) {
@@ -492,6 +496,54 @@ func TestErrorsCarryPathAndCause(t *testing.T) {
 	checkRegistryEmpty(t)
 }
 
+// holders are n goroutines that each take the lock with take and run
+// under it, again and again.
+type holders struct {
+	n     int
+	take  func(context.Context, string) (*Held, error)
+	under func() error
+}
+
+// runHolders starts every group of holders on name at once, each holder
+// taking the lock, running under and releasing it iterations times, and
+// fails the test with the errors any of them met (a holder stops at its
+// first).
+func runHolders(t *testing.T, ctx context.Context, name string, iterations int, groups ...holders) {
+	t.Helper()
+	var wg sync.WaitGroup
+	n := 0
+	for _, g := range groups {
+		n += g.n
+	}
+	errc := make(chan error, n)
+	for _, g := range groups {
+		for range g.n {
+			wg.Go(func() {
+				for range iterations {
+					l, err := g.take(ctx, name)
+					if err != nil {
+						errc <- err
+						return
+					}
+					err = g.under()
+					if uerr := l.Unlock(); err == nil {
+						err = uerr
+					}
+					if err != nil {
+						errc <- err
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+}
+
 func TestCounter(t *testing.T) {
 	const goroutines, iterations = 64, 200
 	name := tempName(t)
@@ -499,31 +551,12 @@ func TestCounter(t *testing.T) {
 	defer cancel()
 
 	counter := 0 // deliberately not atomic: the lock must protect it
-	var wg sync.WaitGroup
-	errc := make(chan error, goroutines)
-	for range goroutines {
-		wg.Go(func() {
-			for range iterations {
-				l, err := Lock(ctx, name)
-				if err != nil {
-					errc <- err
-					return
-				}
-				v := counter
-				runtime.Gosched()
-				counter = v + 1
-				if err := l.Unlock(); err != nil {
-					errc <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Fatal(err)
-	}
+	runHolders(t, ctx, name, iterations, holders{goroutines, Lock, func() error {
+		v := counter
+		runtime.Gosched()
+		counter = v + 1
+		return nil
+	}})
 	if counter != goroutines*iterations {
 		t.Fatalf("counter = %d, want %d: updates were lost", counter, goroutines*iterations)
 	}
@@ -539,42 +572,16 @@ func TestReadersAndWriters(t *testing.T) {
 	const writers, readers, iterations = 4, 8, 50
 
 	state := map[string]int{} // a map, so that a racing reader can crash
-	var wg sync.WaitGroup
-	errc := make(chan error, writers+readers)
-	for range writers {
-		wg.Go(func() {
-			for range iterations {
-				l, err := Lock(ctx, name)
-				if err != nil {
-					errc <- err
-					return
-				}
-				state["n"]++
-				state["m"] = state["n"]
-				l.Unlock()
-			}
-		})
-	}
-	for range readers {
-		wg.Go(func() {
-			for range iterations {
-				l, err := RLock(ctx, name)
-				if err != nil {
-					errc <- err
-					return
-				}
-				if state["n"] != state["m"] {
-					errc <- errors.New("reader saw a half-done update")
-				}
-				l.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Fatal(err)
-	}
+	runHolders(t, ctx, name, iterations, holders{writers, Lock, func() error {
+		state["n"]++
+		state["m"] = state["n"]
+		return nil
+	}}, holders{readers, RLock, func() error {
+		if state["n"] != state["m"] {
+			return errors.New("reader saw a half-done update")
+		}
+		return nil
+	}})
 	if state["n"] != writers*iterations {
 		t.Fatalf("n = %d, want %d", state["n"], writers*iterations)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/queue"
 )
 
@@ -81,27 +82,21 @@ func TestServerCrashLosesNothingAcknowledged(t *testing.T) {
 		afterPush          atomic.Int64
 		afterInc, afterAck atomic.Int64
 	)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	worker := func(step func() error, after *atomic.Int64) {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+	// worker runs step in a loop until stopped, counting its successes
+	// after the restart in after.
+	worker := func(step func() error, after *atomic.Int64) (stop func()) {
+		return testdir.Repeat(func() bool {
 			if err := step(); err != nil {
 				time.Sleep(20 * time.Millisecond) // the server is down: try again
-				continue
+				return true
 			}
 			if restarted.Load() {
 				after.Add(1)
 			}
-		}
+			return true
+		})
 	}
-	wg.Add(3)
-	go worker(func() error {
+	stopPush := worker(func() error {
 		id, err := pushes.Push(ctx, []byte("p"))
 		if err == nil {
 			mu.Lock()
@@ -110,7 +105,7 @@ func TestServerCrashLosesNothingAcknowledged(t *testing.T) {
 		}
 		return err
 	}, &afterPush)
-	go worker(func() error {
+	stopInc := worker(func() error {
 		incTried.Add(1)
 		_, err := counter.Update(ctx, func(v *settings) error { v.Runs++; return nil })
 		if err == nil {
@@ -118,7 +113,7 @@ func TestServerCrashLosesNothingAcknowledged(t *testing.T) {
 		}
 		return err
 	}, &afterInc)
-	go worker(func() error {
+	stopAck := worker(func() error {
 		m, ok, err := acks.TryPop(ctx, time.Minute)
 		if err != nil || !ok {
 			return err
@@ -146,8 +141,9 @@ func TestServerCrashLosesNothingAcknowledged(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
+	stopPush()
+	stopInc()
+	stopAck()
 
 	v, _, err := counter.Get()
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/internal/tokenserver"
 	"github.com/durable-go/durable/oauth"
 )
@@ -131,9 +132,7 @@ func child(role string) int {
 
 func spawn(t *testing.T, schema, role string, n int, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PG_CHILD="+role, "PG_SCHEMA="+schema, "PG_N="+strconv.Itoa(n))
-	cmd.Env = append(cmd.Env, env...)
+	cmd := testdir.Command("", append([]string{"PG_CHILD=" + role, "PG_SCHEMA=" + schema, "PG_N=" + strconv.Itoa(n)}, env...)...)
 	cmd.Stderr = os.Stderr
 	return cmd
 }

@@ -3,7 +3,6 @@ package queue
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,8 +59,7 @@ func printPeakRSS() {
 // runChild runs the test binary as a child with env and returns its wall
 // time and CPU time (user and system) in ms, and its peak RSS in MB.
 func runChild(tb testing.TB, env ...string) (wall, cpu, rss float64) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
+	cmd := testdir.Command("", env...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

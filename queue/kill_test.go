@@ -173,14 +173,8 @@ func (k *killLog) read(sc *bufio.Scanner) {
 
 func startChild(t *testing.T, k *killLog, env ...string) (*exec.Cmd, chan struct{}) {
 	cmd := testdir.Command("", env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out := testdir.Start(t, cmd)
 	done := make(chan struct{})
 	go func() {
 		k.read(bufio.NewScanner(out))

@@ -57,21 +57,10 @@ func runShape(tb testing.TB, procs, g int, d time.Duration) float64 {
 	}
 	var cs []child
 	for range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "QUEUE_CHILD=worker", "QUEUE_DIR="+dir,
+		cmd := testdir.Command("", "QUEUE_CHILD=worker", "QUEUE_DIR="+dir,
 			fmt.Sprintf("QUEUE_G=%d", g), fmt.Sprintf("QUEUE_D=%d", d))
 		cmd.Stderr = os.Stderr
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			tb.Fatal(err)
-		}
+		in, out := testdir.StartPiped(tb, cmd)
 		sc := bufio.NewScanner(out)
 		if !sc.Scan() || sc.Text() != "ready" {
 			tb.Fatalf("child did not start: %q", sc.Text())

@@ -440,26 +440,16 @@ func (q *Queue) Nack(ctx context.Context, r Receipt, delay time.Duration) error 
 	if err := q.check("nack", ctx); err != nil {
 		return err
 	}
-	id := r.ID
-	q.gat.answered(id, time.Now())
-	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
-		m := q.st.get(id)
-		switch {
-		case m == nil:
-			return ErrNotFound
-		case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
-			return ErrLeaseLost
-		case m.state() != stateLeased:
-			return ErrNotLeased
-		case q.o.MaxAttempts > 0 && m.attempts() >= uint64(q.o.MaxAttempts):
-			emit(event{Kind: kindDead, ID: id, Reason: reasonNacked})
+	err := q.updateLease(ctx, r, func(now int64, m *slot, emit func(event)) error {
+		if q.o.MaxAttempts > 0 && m.attempts() >= uint64(q.o.MaxAttempts) {
+			emit(event{Kind: kindDead, ID: r.ID, Reason: reasonNacked})
 			return nil
 		}
 		at := int64(0)
 		if delay > 0 {
 			at = now + int64(delay)
 		}
-		emit(event{Kind: kindNack, ID: id, Time: at})
+		emit(event{Kind: kindNack, ID: r.ID, Time: at})
 		return nil
 	})
 	if err == nil {
@@ -467,6 +457,26 @@ func (q *Queue) Nack(ctx context.Context, r Receipt, delay time.Duration) error 
 		q.maybeSnapshot(ctx)
 	}
 	return q.wrap("nack", err)
+}
+
+// updateLease is a synced update, for Nack and Extend, of the message
+// whose lease r is: fn runs under the lock only while r still holds that
+// lease, and the update fails when the message is gone (ErrNotFound), was
+// delivered again (ErrLeaseLost) or is not leased (ErrNotLeased).
+func (q *Queue) updateLease(ctx context.Context, r Receipt, fn func(now int64, m *slot, emit func(event)) error) error {
+	q.gat.answered(r.ID, time.Now())
+	return q.update(ctx, synced, func(now int64, emit func(event)) error {
+		m := q.st.get(r.ID)
+		switch {
+		case m == nil:
+			return ErrNotFound
+		case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
+			return ErrLeaseLost
+		case m.state() != stateLeased:
+			return ErrNotLeased
+		}
+		return fn(now, m, emit)
+	})
 }
 
 // Extend makes a running lease end lease from now. It fails with
@@ -479,21 +489,11 @@ func (q *Queue) Extend(ctx context.Context, r Receipt, lease time.Duration) erro
 	if lease <= 0 {
 		return q.wrap("extend", errors.New("lease must be positive"))
 	}
-	id := r.ID
-	q.gat.answered(id, time.Now())
-	err := q.update(ctx, synced, func(now int64, emit func(event)) error {
-		m := q.st.get(id)
-		switch {
-		case m == nil:
-			return ErrNotFound
-		case m.state() != stateDead && m.attempts() != uint64(r.Attempt):
-			return ErrLeaseLost
-		case m.state() != stateLeased:
-			return ErrNotLeased
-		case m.at <= now:
+	err := q.updateLease(ctx, r, func(now int64, m *slot, emit func(event)) error {
+		if m.at <= now {
 			return ErrLeaseExpired
 		}
-		emit(event{Kind: kindExtend, ID: id, Time: now + int64(lease)})
+		emit(event{Kind: kindExtend, ID: r.ID, Time: now + int64(lease)})
 		return nil
 	})
 	if err == nil {

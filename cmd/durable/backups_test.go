@@ -47,7 +47,7 @@ func TestBackupsOneScheme(t *testing.T) {
 			t.Fatalf("write --backup: %v", r)
 		}
 	}
-	if got := readString(t, p("w.json.bak.1")); got != `{"v":2}` {
+	if got := testdir.ReadString(t, p("w.json.bak.1")); got != `{"v":2}` {
 		t.Errorf("w.json.bak.1 = %q, want the previous version", got)
 	}
 	if _, err := os.Lstat(p("w.json.bak")); err == nil {
@@ -58,7 +58,7 @@ func TestBackupsOneScheme(t *testing.T) {
 	if r := run(`{"v":4}`, nil, "write", "--backup", "w.json"); r.code != exitOK {
 		t.Fatalf("write --backup: %v", r)
 	}
-	if b1, b2 := readString(t, p("w.json.bak.1")), readString(t, p("w.json.bak.2")); b1 != `{"v":3}` || b2 != `{"v":2}` {
+	if b1, b2 := testdir.ReadString(t, p("w.json.bak.1")), testdir.ReadString(t, p("w.json.bak.2")); b1 != `{"v":3}` || b2 != `{"v":2}` {
 		t.Errorf("after a shift: bak.1 %q, bak.2 %q; want v3, v2", b1, b2)
 	}
 
@@ -69,16 +69,16 @@ func TestBackupsOneScheme(t *testing.T) {
 	if r := run("", nil, "store", "set", "s.json", "a", "2"); r.code != exitOK {
 		t.Fatalf("store set: %v", r)
 	}
-	if !strings.Contains(readString(t, p("s.json.bak.1")), `"a": 1`) {
-		t.Errorf("store: s.json.bak.1 = %q", readString(t, p("s.json.bak.1")))
+	if !strings.Contains(testdir.ReadString(t, p("s.json.bak.1")), `"a": 1`) {
+		t.Errorf("store: s.json.bak.1 = %q", testdir.ReadString(t, p("s.json.bak.1")))
 	}
 	if runtime.GOOS != "windows" {
 		editor := writeEditor(t, `{"a": 3}`)
 		if r := run("", []string{"EDITOR=" + editor, "VISUAL="}, "edit", "s.json"); r.code != exitOK {
 			t.Fatalf("edit: %v", r)
 		}
-		if !strings.Contains(readString(t, p("s.json.bak.1")), `"a": 2`) {
-			t.Errorf("edit: s.json.bak.1 = %q", readString(t, p("s.json.bak.1")))
+		if !strings.Contains(testdir.ReadString(t, p("s.json.bak.1")), `"a": 2`) {
+			t.Errorf("edit: s.json.bak.1 = %q", testdir.ReadString(t, p("s.json.bak.1")))
 		}
 	}
 

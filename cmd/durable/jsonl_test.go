@@ -38,7 +38,7 @@ func TestJSONLAppend(t *testing.T) {
 		t.Fatalf("--json output %q: %v", r.stdout, err)
 	}
 	want := `{"event":"start","pid":42}` + "\n[1, 2]\n\"s\"\n" + `{"a":1}` + "\n" + `{"c":3}` + "\n"
-	if got := readString(t, file); got != want {
+	if got := testdir.ReadString(t, file); got != want {
 		t.Fatalf("file holds %q, want %q", got, want)
 	}
 
@@ -46,7 +46,7 @@ func TestJSONLAppend(t *testing.T) {
 	if r := runJSONLVerb(t, nil, "append", "--no-sync", file, "{\n \"p\": true\n}"); r.code != exitOK {
 		t.Fatalf("append of a multi-line value: %v", r)
 	}
-	if got := readString(t, file); !strings.HasSuffix(got, "\n{\"p\":true}\n") {
+	if got := testdir.ReadString(t, file); !strings.HasSuffix(got, "\n{\"p\":true}\n") {
 		t.Fatalf("file ends %q", got)
 	}
 }
@@ -66,7 +66,7 @@ func TestJSONLAppendRefusesInvalidJSON(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stdout, `"code": 2`) {
 		t.Fatalf("invalid argument with --json: %v", r)
 	}
-	if got := readString(t, file); got != "[0]\n" {
+	if got := testdir.ReadString(t, file); got != "[0]\n" {
 		t.Fatalf("a refused append changed the file: %q", got)
 	}
 	// Stdin is appended as it arrives: the lines before a bad one were
@@ -76,7 +76,7 @@ func TestJSONLAppendRefusesInvalidJSON(t *testing.T) {
 		!strings.Contains(r.stderr, "the 2 line(s) before it were appended") {
 		t.Fatalf("invalid stdin line: %v", r)
 	}
-	if got := readString(t, file); got != "[0]\n[1]\n[2]\n" {
+	if got := testdir.ReadString(t, file); got != "[0]\n[1]\n[2]\n" {
 		t.Fatalf("after a bad stdin line the file holds %q", got)
 	}
 }
@@ -88,7 +88,7 @@ func TestJSONLAppendRepairsFirst(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stderr, "repaired") || !strings.Contains(r.stderr, ".torn.") {
 		t.Fatalf("append to a torn file: %v", r)
 	}
-	if got := readString(t, file); got != "{\"a\":1}\n{\"d\":4}\n" {
+	if got := testdir.ReadString(t, file); got != "{\"a\":1}\n{\"d\":4}\n" {
 		t.Fatalf("file holds %q", got)
 	}
 	// A corrupt middle stops it, with exit code 8, unless allowed.
@@ -109,7 +109,7 @@ func TestJSONLRepair(t *testing.T) {
 		!strings.Contains(r.stdout, "saved in "+file+".torn.") {
 		t.Fatalf("repair: %v", r)
 	}
-	if got := readString(t, file); got != "{\"a\":1}\n{\"b\":2}\n" {
+	if got := testdir.ReadString(t, file); got != "{\"a\":1}\n{\"b\":2}\n" {
 		t.Fatalf("file holds %q", got)
 	}
 	r = runJSONLVerb(t, nil, "repair", "--json", file)
@@ -184,7 +184,7 @@ func TestJSONLAppendChecksTheEndFsckTheWhole(t *testing.T) {
 	if r := runJSONLVerb(t, nil, "append", file, `{"after":true}`); r.code != exitOK {
 		t.Fatalf("append to a 2 MiB file with a corrupt first line: %v", r)
 	}
-	if got := readString(t, file); !strings.HasSuffix(got, "\n{\"after\":true}\n") || !strings.HasPrefix(got, "not json\n") {
+	if got := testdir.ReadString(t, file); !strings.HasSuffix(got, "\n{\"after\":true}\n") || !strings.HasPrefix(got, "not json\n") {
 		t.Fatalf("file ends %q", got[len(got)-40:])
 	}
 	r := runCLI(t, nil, append([]string{"fsck", "--json"}, append(fsckNow, dir)...)...)

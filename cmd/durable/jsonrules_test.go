@@ -37,7 +37,7 @@ func TestOneJSONRule(t *testing.T) {
 			t.Errorf("durable %.60q: want exit %d saying %q\n%.400v", tc.args, exitUsage, tc.says, r)
 		}
 	}
-	if got := readString(t, doc); got != `{"a":1}` {
+	if got := testdir.ReadString(t, doc); got != `{"a":1}` {
 		t.Errorf("refused sets changed the document: %q", got)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "l.jsonl")); err == nil {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/durable-go/durable/internal/testdir"
 )
 
 // tempLeftovers lists durable's temp files (.NAME.<random>.tmp) in dir.
@@ -142,13 +144,13 @@ func TestWriteCommandPublishesOnlyOnSuccess(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.File != "out" || res.Bytes != int64(len("from stdin\nmore\n")) {
 		t.Errorf("--json: %v (%v)", r, err)
 	}
-	if got := readString(t, file); got != "from stdin\nmore\n" {
+	if got := testdir.ReadString(t, file); got != "from stdin\nmore\n" {
 		t.Errorf("file holds %q", got)
 	}
 	// Flags may come after FILE, before "--"; the command's own flags are
 	// its own.
 	r = runBinary(t, dir, nil, "write", "out", "--backup", "--", "echo", "--backup")
-	if r.code != exitOK || readString(t, file) != "--backup\n" || readString(t, file+".bak.1") != "from stdin\nmore\n" {
+	if r.code != exitOK || testdir.ReadString(t, file) != "--backup\n" || testdir.ReadString(t, file+".bak.1") != "from stdin\nmore\n" {
 		t.Errorf("flags around --: %v", r)
 	}
 	if r := runBinary(t, dir, nil, "write", "out", "--"); r.code != exitUsage {
@@ -157,11 +159,11 @@ func TestWriteCommandPublishesOnlyOnSuccess(t *testing.T) {
 	// A FILE that starts with a dash follows a first "--", and the
 	// command a second one.
 	r = runBinary(t, dir, nil, "write", "--", "-dash", "--", "echo", "dashed")
-	if r.code != exitOK || readString(t, filepath.Join(dir, "-dash")) != "dashed\n" {
+	if r.code != exitOK || testdir.ReadString(t, filepath.Join(dir, "-dash")) != "dashed\n" {
 		t.Errorf("write -- -dash -- echo: %v", r)
 	}
 	r = runBinary(t, dir, strings.NewReader("stdin"), "write", "--", "-dash")
-	if r.code != exitOK || readString(t, filepath.Join(dir, "-dash")) != "stdin" {
+	if r.code != exitOK || testdir.ReadString(t, filepath.Join(dir, "-dash")) != "stdin" {
 		t.Errorf("write -- -dash: %v", r)
 	}
 }
@@ -212,7 +214,7 @@ func TestWriteChecks(t *testing.T) {
 		if r := runBinary(t, dir, strings.NewReader(tc.input), args...); r.code != exitOK {
 			t.Errorf("%q with %v: %v", tc.input, tc.args, r)
 		}
-		if got := readString(t, file); got != tc.input {
+		if got := testdir.ReadString(t, file); got != tc.input {
 			t.Errorf("file holds %q, want %q", got, tc.input)
 		}
 	}
@@ -302,7 +304,7 @@ func TestJSONLAppendStreams(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stderr, "line 4") || !strings.Contains(r.stderr, "2 line(s) before it were appended") {
 		t.Errorf("invalid line: %v", r)
 	}
-	if got := readString(t, filepath.Join(dir, "x.jsonl")); got != "{\"a\":1}\n{\"b\":2}\n" {
+	if got := testdir.ReadString(t, filepath.Join(dir, "x.jsonl")); got != "{\"a\":1}\n{\"b\":2}\n" {
 		t.Errorf("file holds %q", got)
 	}
 	r = runBinary(t, dir, strings.NewReader("\"\xff\"\n"), "jsonl", "append", "z.jsonl")

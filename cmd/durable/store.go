@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/cmd/durable/internal/fsck"
+	"github.com/durable-go/durable/internal/storeverb"
 	"github.com/durable-go/durable/store"
 )
 
@@ -91,17 +92,9 @@ func runStore(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(rest) == 0 {
-		return c.usageError("want a subcommand: get, set, delete or incr")
-	}
-	sub, rest := rest[0], rest[1:]
-	want := map[string][2]int{"get": {1, 2}, "set": {3, 3}, "delete": {2, 2}, "incr": {2, 3}}
-	n, known := want[sub]
-	if !known {
-		return c.usageError(fmt.Sprintf("unknown subcommand %q: want get, set, delete or incr", sub))
-	}
-	if len(rest) < n[0] || len(rest) > n[1] {
-		return c.usageError(fmt.Sprintf("store %s: wrong number of arguments", sub))
+	sub, rest, err := storeverb.Parse(rest)
+	if err != nil {
+		return c.usageError(err.Error())
 	}
 	perm, err := parseMode(f.mode)
 	if err != nil {

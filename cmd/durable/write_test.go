@@ -18,15 +18,6 @@ import (
 	"github.com/durable-go/durable/internal/testdir"
 )
 
-func readString(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func TestWrite(t *testing.T) {
 	dir := testdir.New(t)
 	file := filepath.Join(dir, "sub", "token.json")
@@ -34,7 +25,7 @@ func TestWrite(t *testing.T) {
 	if r.code != exitOK || r.stdout != "" || r.stderr != "" {
 		t.Fatalf("write: %v", r)
 	}
-	if got := readString(t, file); got != `{"token":"abc"}` {
+	if got := testdir.ReadString(t, file); got != `{"token":"abc"}` {
 		t.Errorf("file holds %q", got)
 	}
 	if runtime.GOOS != "windows" {
@@ -51,17 +42,17 @@ func TestWrite(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("write --backup: %v", r)
 	}
-	if got := readString(t, file); got != "second" {
+	if got := testdir.ReadString(t, file); got != "second" {
 		t.Errorf("file holds %q after the replace", got)
 	}
-	if got := readString(t, file+".bak.1"); got != `{"token":"abc"}` {
+	if got := testdir.ReadString(t, file+".bak.1"); got != `{"token":"abc"}` {
 		t.Errorf("backup holds %q", got)
 	}
 	// Empty stdin is refused (a failed producer leaves it), unless allowed.
-	if r := runCLI(t, strings.NewReader(""), "write", "--no-sync", file); r.code != exitUsage || readString(t, file) != "second" {
+	if r := runCLI(t, strings.NewReader(""), "write", "--no-sync", file); r.code != exitUsage || testdir.ReadString(t, file) != "second" {
 		t.Errorf("write of empty stdin: %v", r)
 	}
-	if r := runCLI(t, strings.NewReader(""), "write", "--allow-empty", "--no-sync", file); r.code != exitOK || readString(t, file) != "" {
+	if r := runCLI(t, strings.NewReader(""), "write", "--allow-empty", "--no-sync", file); r.code != exitOK || testdir.ReadString(t, file) != "" {
 		t.Errorf("write of empty stdin: %v", r)
 	}
 }
@@ -124,12 +115,12 @@ func TestWriteUsageErrors(t *testing.T) {
 			t.Errorf("durable %v: %v", args, r)
 		}
 	}
-	if got := readString(t, file); got != "old" {
+	if got := testdir.ReadString(t, file); got != "old" {
 		t.Errorf("a usage error changed the file to %q", got)
 	}
 	// After "--" everything is a file name, even one that looks like a flag.
 	r := runCLI(t, strings.NewReader("dash"), "write", "--", filepath.Join(dir, "--json"))
-	if r.code != exitOK || readString(t, filepath.Join(dir, "--json")) != "dash" {
+	if r.code != exitOK || testdir.ReadString(t, filepath.Join(dir, "--json")) != "dash" {
 		t.Errorf("write -- --json: %v", r)
 	}
 }
@@ -151,7 +142,7 @@ func TestWriteNoClobber(t *testing.T) {
 	if r.code != exitExists || json.Unmarshal([]byte(r.stdout), &out) != nil || out.Code != exitExists || out.Error == "" {
 		t.Errorf("write --no-clobber --json of an existing file: %v", r)
 	}
-	if got := readString(t, file); got != "first" {
+	if got := testdir.ReadString(t, file); got != "first" {
 		t.Errorf("--no-clobber replaced the file with %q", got)
 	}
 }
@@ -169,7 +160,7 @@ func TestWriteStdinFails(t *testing.T) {
 	if r.code != exitFailure || !strings.Contains(r.stderr, "pipe broke") {
 		t.Errorf("write with a failing stdin: %v", r)
 	}
-	if got := readString(t, file); got != "old" {
+	if got := testdir.ReadString(t, file); got != "old" {
 		t.Errorf("a failed read changed the file to %q", got)
 	}
 }

@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -34,39 +35,47 @@ func Latency(dir string, sizes []int, rounds int) ([]LatencyRow, error) {
 	var rows []LatencyRow
 	for _, size := range sizes {
 		data := payload(size)
-		var dur, raw []time.Duration
-		for i := range rounds + 2 { // two warm-up rounds are dropped
-			var d, r time.Duration
-			var err error
-			runDurable := func() {
-				start := time.Now()
-				err = durable.WriteFile(filepath.Join(dir, "lat-durable"), data, 0o644)
-				d = time.Since(start)
-			}
-			runRaw := func() {
-				start := time.Now()
-				if e := RawReplace(dir, "lat-raw", data, "lat-raw.tmp"); e != nil && err == nil {
-					err = e
-				}
-				r = time.Since(start)
-			}
-			if i%2 == 0 {
-				runDurable()
-				runRaw()
-			} else {
-				runRaw()
-				runDurable()
-			}
-			if err != nil {
-				return nil, err
-			}
-			if i >= 2 {
-				dur, raw = append(dur, d), append(raw, r)
-			}
+		dur, raw, err := latencies(rounds, 2, func() error {
+			return durable.WriteFile(filepath.Join(dir, "lat-durable"), data, 0o644)
+		}, func() error {
+			return RawReplace(dir, "lat-raw", data, "lat-raw.tmp")
+		})
+		if err != nil {
+			return nil, err
 		}
-		rows = append(rows, LatencyRow{Size: size, Durable: median(dur), Raw: median(raw), Rounds: rounds})
+		rows = append(rows, LatencyRow{Size: size, Durable: dur, Raw: raw, Rounds: rounds})
 	}
 	return rows, nil
+}
+
+// latencies times a and b once each a round, taking turns at going first,
+// for warm rounds and then rounds more, and returns the median time of
+// each over the last rounds (the warm-up rounds are dropped). It stops at
+// the first round in which either fails.
+func latencies(rounds, warm int, a, b func() error) (time.Duration, time.Duration, error) {
+	var as, bs []time.Duration
+	timed := func(fn func() error, into *[]time.Duration, i int) error {
+		start := time.Now()
+		err := fn()
+		if i >= warm {
+			*into = append(*into, time.Since(start))
+		}
+		return err
+	}
+	for i := range rounds + warm {
+		var errA, errB error
+		if i%2 == 0 {
+			errA = timed(a, &as, i)
+			errB = timed(b, &bs, i)
+		} else {
+			errB = timed(b, &bs, i)
+			errA = timed(a, &as, i)
+		}
+		if err := cmp.Or(errA, errB); err != nil {
+			return 0, 0, err
+		}
+	}
+	return median(as), median(bs), nil
 }
 
 // ThroughputRow compares operations per second of n concurrent writers.

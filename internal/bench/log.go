@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,38 +47,13 @@ func LogLatency(dir, name string, opts *journal.Options, size, rounds int) (LogL
 	defer raw.Close()
 	data := payload(size)
 	ctx := context.Background()
-	var jd, rd []time.Duration
-	for i := range rounds + 5 { // five warm-up rounds are dropped
-		var a, b time.Duration
-		var err error
-		runJ := func() {
-			start := time.Now()
-			_, err = j.Append(ctx, data)
-			a = time.Since(start)
-		}
-		runR := func() {
-			start := time.Now()
-			if e := raw.Append(data); e != nil && err == nil {
-				err = e
-			}
-			b = time.Since(start)
-		}
-		if i%2 == 0 {
-			runJ()
-			runR()
-		} else {
-			runR()
-			runJ()
-		}
-		if err != nil {
-			return row, err
-		}
-		if i >= 5 {
-			jd, rd = append(jd, a), append(rd, b)
-		}
-	}
-	row.Journal, row.Raw = median(jd), median(rd)
-	return row, nil
+	row.Journal, row.Raw, err = latencies(rounds, 5, func() error {
+		_, err := j.Append(ctx, data)
+		return err
+	}, func() error {
+		return raw.Append(data)
+	})
+	return row, err
 }
 
 // LogThroughputRow is the append rate of Writers concurrent goroutines.
@@ -105,28 +79,14 @@ func LogThroughput(dir string, writers []int, size int, d time.Duration) ([]LogT
 	ctx := context.Background()
 	var rows []LogThroughputRow
 	for _, n := range writers {
-		var ops atomic.Int64
-		var first error
-		var once sync.Once
-		stop := time.Now().Add(d)
-		start := time.Now()
-		var wg sync.WaitGroup
-		for range n {
-			wg.Go(func() {
-				for time.Now().Before(stop) {
-					if _, err := j.Append(ctx, data); err != nil {
-						once.Do(func() { first = err })
-						return
-					}
-					ops.Add(1)
-				}
-			})
+		ops, took, err := hammer("", n, d, func(int, int) error {
+			_, err := j.Append(ctx, data)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		wg.Wait()
-		if first != nil {
-			return nil, first
-		}
-		rows = append(rows, LogThroughputRow{Writers: n, Size: size, PerSec: float64(ops.Load()) / time.Since(start).Seconds()})
+		rows = append(rows, LogThroughputRow{Writers: n, Size: size, PerSec: float64(ops) / took.Seconds()})
 	}
 	for i := range rows {
 		rows[i].Base = rows[0].PerSec

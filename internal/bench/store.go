@@ -106,36 +106,34 @@ func storeRow(dir string, keys, rounds, n int, d time.Duration, backups int) (St
 	var st, raw, wf []time.Duration
 	for i := range rounds + 2 {
 		var err error
+		// copyOf times write of the store's file as it is now: the
+		// floor (raw) and durable.WriteFile with the store's bytes.
+		copyOf := func(times *[]time.Duration, write func(data []byte) error) func() {
+			return func() {
+				data, e := os.ReadFile(path)
+				if e != nil {
+					err = e
+					return
+				}
+				start := time.Now()
+				if e := write(data); e != nil && err == nil {
+					err = e
+				}
+				*times = append(*times, time.Since(start))
+			}
+		}
 		sides := []func(){
 			func() {
 				start := time.Now()
 				_, err = s.Update(ctx, bump)
 				st = append(st, time.Since(start))
 			},
-			func() {
-				data, e := os.ReadFile(path)
-				if e != nil {
-					err = e
-					return
-				}
-				start := time.Now()
-				if e := RawReplace(dir, "store-raw.json", data, "store-raw.json.tmp"); e != nil && err == nil {
-					err = e
-				}
-				raw = append(raw, time.Since(start))
-			},
-			func() {
-				data, e := os.ReadFile(path)
-				if e != nil {
-					err = e
-					return
-				}
-				start := time.Now()
-				if e := durable.WriteFile(filepath.Join(dir, "store-wf.json"), data, 0o644); e != nil && err == nil {
-					err = e
-				}
-				wf = append(wf, time.Since(start))
-			},
+			copyOf(&raw, func(data []byte) error {
+				return RawReplace(dir, "store-raw.json", data, "store-raw.json.tmp")
+			}),
+			copyOf(&wf, func(data []byte) error {
+				return durable.WriteFile(filepath.Join(dir, "store-wf.json"), data, 0o644)
+			}),
 		}
 		k := i % 3
 		sides[k]()

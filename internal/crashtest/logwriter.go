@@ -68,6 +68,21 @@ type LogSink interface {
 	Close() error
 }
 
+// ValueSink is the LogSink of a writer that appends each record as a
+// value it encodes itself (a jsonl.File): the record's JSON is its line.
+type ValueSink struct {
+	W interface {
+		Append(ctx context.Context, v any) error
+		Close() error
+	}
+}
+
+// Append appends r as a value.
+func (s ValueSink) Append(ctx context.Context, r LogRecord) error { return s.W.Append(ctx, r) }
+
+// Close closes the writer.
+func (s ValueSink) Close() error { return s.W.Close() }
+
 // OpenNaiveSink opens one of the naive writers (LogBufio, LogAppend) on
 // path; ok is false for another kind.
 func OpenNaiveSink(kind, path string) (sink LogSink, ok bool, err error) {

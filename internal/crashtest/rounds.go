@@ -86,28 +86,16 @@ func collect(maxDelay time.Duration, opts []Option) (config, *rand.Rand) {
 // those are in the rounds and the returned Tally.
 func KillRounds(ctx context.Context, n int, spawn func() *exec.Cmd, path string, report func(Round), opts ...Option) (Tally, error) {
 	c, rng := collect(DefaultKillDelay, opts)
-	var tally Tally
-	base, err := prepare(path, c.size)
-	if err != nil {
-		return tally, err
-	}
-	for i := 1; i <= n; i++ {
+	return fileRounds(path, c.size, n, report, func(base uint64) (Round, uint64, error) {
 		ch, at, err := killOnce(ctx, rng, c.maxDelay, spawn)
 		if err != nil {
-			return tally, err
+			return Round{}, 0, err
 		}
-		r := Round{N: i, Kind: "kill", Before: base, Acks: int(ch.acks.Load()), At: at}
+		r := Round{Kind: "kill", Before: base, Acks: int(ch.acks.Load()), At: at}
 		r.LastAck = max(base, ch.lastAck.Load())
 		r.Verdict = Check(path, r.LastAck)
-		tally.Add(r.Verdict)
-		if report != nil {
-			report(r)
-		}
-		if base, err = next(path, r.Verdict, r.LastAck+1, c.size); err != nil {
-			return tally, err
-		}
-	}
-	return tally, nil
+		return r, r.LastAck + 1, nil
+	})
 }
 
 // PowerCutRounds runs n power cuts on m: start the writer child that spawn
@@ -122,24 +110,41 @@ func KillRounds(ctx context.Context, n int, spawn func() *exec.Cmd, path string,
 // reused from round to round.
 func PowerCutRounds(ctx context.Context, m *Mount, n int, spawn func() *exec.Cmd, path string, report func(Round), opts ...Option) (Tally, error) {
 	c, rng := collect(DefaultCutDelay, opts)
+	return fileRounds(path, c.size, n, report, func(base uint64) (Round, uint64, error) {
+		ch, seen, at, err := cutOnce(ctx, m, rng, c.maxDelay, spawn)
+		if err != nil {
+			return Round{}, 0, err
+		}
+		lo, hi := max(base, seen), max(base, ch.lastAck.Load())+1
+		r := Round{Kind: "power cut", Before: base, Acks: int(ch.acks.Load()), LastAck: lo, At: at}
+		r.Verdict = CheckRange(path, lo, hi)
+		return r, hi, nil
+	})
+}
+
+// fileRounds runs n rounds on the file at path, as logRounds does on a
+// log: it starts from a complete, durable version, and crash crashes the
+// writer once, from version base, and returns the round, judged, and a
+// version above every one that may have been written. Each round is
+// counted and reported, and the next starts from what the file holds or,
+// when it failed, from a version the harness writes (next).
+func fileRounds(path string, size, n int, report func(Round), crash func(base uint64) (Round, uint64, error)) (Tally, error) {
 	var tally Tally
-	base, err := prepare(path, c.size)
+	base, err := prepare(path, size)
 	if err != nil {
 		return tally, err
 	}
 	for i := 1; i <= n; i++ {
-		ch, seen, at, err := cutOnce(ctx, m, rng, c.maxDelay, spawn)
+		r, written, err := crash(base)
 		if err != nil {
 			return tally, err
 		}
-		lo, hi := max(base, seen), max(base, ch.lastAck.Load())+1
-		r := Round{N: i, Kind: "power cut", Before: base, Acks: int(ch.acks.Load()), LastAck: lo, At: at}
-		r.Verdict = CheckRange(path, lo, hi)
+		r.N = i
 		tally.Add(r.Verdict)
 		if report != nil {
 			report(r)
 		}
-		if base, err = next(path, r.Verdict, hi, c.size); err != nil {
+		if base, err = next(path, r.Verdict, written, size); err != nil {
 			return tally, err
 		}
 	}

@@ -52,3 +52,14 @@ func Rounds(ci, normal, short int) int {
 	}
 	return normal
 }
+
+// ReadString returns the content of the file name, failing the test if it
+// cannot be read.
+func ReadString(tb testing.TB, name string) string {
+	tb.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}

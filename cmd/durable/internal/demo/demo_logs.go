@@ -74,7 +74,7 @@ func openLogSink(cfg crashtest.LogWriterConfig) (crashtest.LogSink, error) {
 		if err != nil {
 			return nil, err
 		}
-		return jsonlSink{f}, nil
+		return crashtest.ValueSink{W: f}, nil
 	}
 	sink, ok, err := crashtest.OpenNaiveSink(cfg.Kind, cfg.Path)
 	if !ok {
@@ -91,14 +91,6 @@ func (s journalSink) Append(ctx context.Context, r crashtest.LogRecord) error {
 }
 
 func (s journalSink) Close() error { return s.j.Close() }
-
-type jsonlSink struct{ f *jsonl.File }
-
-func (s jsonlSink) Append(ctx context.Context, r crashtest.LogRecord) error {
-	return s.f.Append(ctx, r)
-}
-
-func (s jsonlSink) Close() error { return s.f.Close() }
 
 // journalTarget reads a journal the way its users do: journal.Open, which
 // cuts a torn tail, then every record through Scan, then journal.Verify,
@@ -190,11 +182,8 @@ func (p jsonlTarget) Remove() error { return crashtest.FileLog(p).Remove() }
 func logSuite(suite string) func(*demo) []demoPhase {
 	return func(d *demo) []demoPhase {
 		ws := logWriters(suite)
-		cs := crashSuite{name: suite, killRounds: d.cfg.logRounds, killFlag: "--log-rounds", cutRounds: d.cfg.logPowerCuts,
-			mustHold: func(i int) bool { return ws[i].mustHold }}
-		for _, w := range ws {
-			cs.writers = append(cs.writers, w.name)
-		}
+		cs := newCrashSuite(d, suite, d.cfg.logRounds, "--log-rounds", ws,
+			func(w logWriter) string { return w.name }, func(w logWriter) bool { return w.mustHold })
 		return d.crashPhases(cs, func(p *demoPhase, i int, fstype string) {
 			w, label := ws[i], p.label
 			if fstype == "" {

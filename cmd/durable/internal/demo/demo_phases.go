@@ -86,6 +86,18 @@ type crashSuite struct {
 	mustHold   func(i int) bool
 }
 
+// newCrashSuite describes suite name: its writers ws, in the rows that
+// row names, must hold their promise where holds says so; power cuts run
+// --log-power-cuts rounds.
+func newCrashSuite[W any](d *demo, name string, killRounds int, killFlag string, ws []W, row func(W) string, holds func(W) bool) crashSuite {
+	s := crashSuite{name: name, killRounds: killRounds, killFlag: killFlag, cutRounds: d.cfg.logPowerCuts,
+		mustHold: func(i int) bool { return holds(ws[i]) }}
+	for _, w := range ws {
+		s.writers = append(s.writers, row(w))
+	}
+	return s
+}
+
 // crashPhases returns the phases of s: each writer under kill -9, then
 // each under power cuts on every filesystem this machine can loop-mount,
 // noting why those that cannot run do not. fill sets the run function of

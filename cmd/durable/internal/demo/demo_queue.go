@@ -268,11 +268,7 @@ func (v queueVerdict) String() string {
 // under power cuts on ext4 and xfs.
 func queueSuite(d *demo) []demoPhase {
 	ws := queueWriters()
-	suite := crashSuite{name: "queue", killRounds: d.cfg.queueRounds, killFlag: "--queue-rounds", cutRounds: d.cfg.logPowerCuts,
-		mustHold: func(i int) bool { return !ws[i].naive }}
-	for _, w := range ws {
-		suite.writers = append(suite.writers, w.name())
-	}
+	suite := newCrashSuite(d, "queue", d.cfg.queueRounds, "--queue-rounds", ws, queueWriter.name, func(w queueWriter) bool { return !w.naive })
 	return d.crashPhases(suite, func(p *demoPhase, i int, fstype string) {
 		w, label := ws[i], p.label
 		if fstype == "" {

@@ -118,11 +118,7 @@ func storeWriters() []storeWriter { return []storeWriter{{naive: true}, {naive: 
 // under power cuts on ext4 and xfs.
 func storeSuite(d *demo) []demoPhase {
 	ws := storeWriters()
-	suite := crashSuite{name: "store", killRounds: d.cfg.storeRounds, killFlag: "--store-rounds", cutRounds: d.cfg.logPowerCuts,
-		mustHold: func(i int) bool { return !ws[i].naive }}
-	for _, w := range ws {
-		suite.writers = append(suite.writers, w.name())
-	}
+	suite := newCrashSuite(d, "store", d.cfg.storeRounds, "--store-rounds", ws, storeWriter.name, func(w storeWriter) bool { return !w.naive })
 	return d.crashPhases(suite, func(p *demoPhase, i int, fstype string) {
 		w, label := ws[i], p.label
 		if fstype == "" {

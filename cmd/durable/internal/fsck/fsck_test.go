@@ -38,15 +38,6 @@ func write(t *testing.T, path string, data string, perm fs.FileMode) {
 	}
 }
 
-func read(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // newJournal makes a journal in dir with n batches of one record each.
 func newJournal(t *testing.T, dir string, records ...string) {
 	t.Helper()
@@ -69,7 +60,7 @@ func tearTail(t *testing.T, dir string) {
 	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 	slices.Sort(segs)
 	seg := segs[len(segs)-1]
-	data := []byte(read(t, seg))
+	data := []byte(testdir.ReadString(t, seg))
 	end := len(data)
 	for end > 0 && data[end-1] == 0 {
 		end--
@@ -89,7 +80,7 @@ func tearTail(t *testing.T, dir string) {
 func flipIn(t *testing.T, dir, s string) {
 	t.Helper()
 	seg := filepath.Join(dir, "00000000000000000000.seg")
-	data := []byte(read(t, seg))
+	data := []byte(testdir.ReadString(t, seg))
 	i := bytes.Index(data, []byte(s))
 	if i < 0 {
 		t.Fatalf("%q not in %s", s, seg)
@@ -285,7 +276,7 @@ func seed(t *testing.T) *seeded {
 		t.Fatal(err)
 	}
 	j.Close()
-	write(t, p("j-tampered", "checkpoint"), read(t, p("j-other", "checkpoint")), 0o644)
+	write(t, p("j-tampered", "checkpoint"), testdir.ReadString(t, p("j-other", "checkpoint")), 0o644)
 	add(p("j-tampered"), TamperedJournal, true, false)
 	s.untouch = append(s.untouch, p("j-tampered", "checkpoint"), p("j-tampered", "00000000000000000000.seg"))
 
@@ -468,15 +459,15 @@ func TestFixRepairsOnlyWhatIsSafe(t *testing.T) {
 	}
 	mustStat(t, p(".notours.tmp"))
 	// The corrupt document is its backup again, the damaged file kept.
-	if got := read(t, p("cfg.json")); got != `{"port": 79}`+"\n" {
+	if got := testdir.ReadString(t, p("cfg.json")); got != `{"port": 79}`+"\n" {
 		t.Errorf("cfg.json after --fix: %q", got)
 	}
 	kepts, _ := filepath.Glob(p("cfg.json.corrupt.*"))
-	if len(kepts) != 1 || read(t, kepts[0]) != `{"port": 80, "na` {
+	if len(kepts) != 1 || testdir.ReadString(t, kepts[0]) != `{"port": 80, "na` {
 		t.Errorf("the damaged cfg.json was not kept: %v", kepts)
 	}
 	// The torn JSON Lines file is cut, the tail kept as evidence.
-	if got := read(t, p("log", "t.jsonl")); got != "{\"a\":1}\n" {
+	if got := testdir.ReadString(t, p("log", "t.jsonl")); got != "{\"a\":1}\n" {
 		t.Errorf("t.jsonl after --fix: %q", got)
 	}
 	// The torn journal and queue verify clean, their tails in evidence/.

@@ -6,11 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/testdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,25 +80,15 @@ func TestFixRacingSwapToOutside(t *testing.T) {
 			a, b, reset := tc.setup(t, tree, outside)
 			before := outsideState(t, outside)
 
-			stop := make(chan struct{})
 			var swaps atomic.Int64
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if err := unix.Renameat2(unix.AT_FDCWD, filepath.Join(tree, a), unix.AT_FDCWD, filepath.Join(tree, b), unix.RENAME_EXCHANGE); err != nil {
-						t.Errorf("renameat2: %v", err)
-						return
-					}
-					swaps.Add(1)
+			stop := testdir.Repeat(func() bool {
+				if err := unix.Renameat2(unix.AT_FDCWD, filepath.Join(tree, a), unix.AT_FDCWD, filepath.Join(tree, b), unix.RENAME_EXCHANGE); err != nil {
+					t.Errorf("renameat2: %v", err)
+					return false
 				}
-			}()
+				swaps.Add(1)
+				return true
+			})
 			o := &Options{Fix: true, Now: later, Grace: time.Nanosecond, openFiles: func() *openFiles {
 				return &openFiles{ok: true, open: map[fileID]bool{}, hidden: map[uint32]int{}}
 			}}
@@ -117,13 +107,11 @@ func TestFixRacingSwapToOutside(t *testing.T) {
 				}
 				reset()
 				if after := outsideState(t, outside); !sameSnapshot(before, after) {
-					close(stop)
-					wg.Wait()
+					stop()
 					t.Fatalf("after %d passes and %d swaps, fsck --fix changed a file outside the tree:\nbefore %v\nafter  %v", passes, swaps.Load(), before, after)
 				}
 			}
-			close(stop)
-			wg.Wait()
+			stop()
 			t.Logf("%d passes, %d swaps, %d repairs of the tree's own file(s)", passes, swaps.Load(), fixed)
 			if fixed == 0 {
 				t.Errorf("no repair ever succeeded: the race was never run against a real repair")

@@ -2,24 +2,6 @@
 
 package fsck
 
-import (
-	"os"
-	"syscall"
-	"time"
-)
+import "syscall"
 
-func changeTime(fi os.FileInfo) (time.Time, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(st.Ctimespec.Sec), int64(st.Ctimespec.Nsec)), true
-}
-
-func fileIdentity(fi os.FileInfo) (fileID, uint32, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, 0, false
-	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, st.Uid, true
-}
+func ctimespec(st *syscall.Stat_t) syscall.Timespec { return st.Ctimespec }

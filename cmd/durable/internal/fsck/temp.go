@@ -88,27 +88,27 @@ func (c *checker) temp(e *entry) {
 		}
 		defer dir.Close()
 		changed := errors.New("it changed since fsck looked: a writer is using it; left alone")
-		f, fi, err := dir.OpenChecked(e.name, os.O_RDONLY, e.info)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return "already gone", nil
-		case errors.Is(err, checked.ErrChanged), errors.Is(err, checked.ErrNotRegular):
-			return "", changed
-		case err != nil:
+		// failed says what a failed step of the checked open and remove
+		// means: the file went away, or was swapped, or the step failed.
+		failed := func(err error) (string, error) {
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				return "already gone", nil
+			case errors.Is(err, checked.ErrChanged), errors.Is(err, checked.ErrNotRegular):
+				return "", changed
+			}
 			return "", err
+		}
+		f, fi, err := dir.OpenChecked(e.name, os.O_RDONLY, e.info)
+		if err != nil {
+			return failed(err)
 		}
 		f.Close()
 		if !lastChange(fi).Equal(lastChange(e.info)) || fi.Size() != e.info.Size() {
 			return "", changed
 		}
-		err = dir.Remove(e.name, fi)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return "already gone", nil
-		case errors.Is(err, checked.ErrChanged), errors.Is(err, checked.ErrNotRegular):
-			return "", changed
-		case err != nil:
-			return "", err
+		if err := dir.Remove(e.name, fi); err != nil {
+			return failed(err)
 		}
 		return "removed", nil
 	})
