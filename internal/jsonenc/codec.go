@@ -434,20 +434,35 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	}
 	it := v.MapRange()
 	for it.Next() {
-		kv.SetIterKey(it)
-		vv.SetIterValue(it)
-		k := kv.String()
+		// Read the key and value where the map keeps them, and copy the
+		// value out only to encode it (mapiter.go).
+		var k string
+		kp, cur := iterPtrs(it)
+		if kp != nil {
+			k = *(*string)(kp)
+		} else {
+			kv.SetIterKey(it)
+			k = kv.String()
+		}
+		if cur == nil {
+			vv.SetIterValue(it)
+			cur = vvPtr
+		}
+		copied := cur == vvPtr
 		if n != nil {
 			if i, w, ok := walk.find(k); ok {
 				seen++
 				// Compare with the copy kept in walk order, read front
 				// to back, or else with the kid's own.
 				if valBase != nil && w >= 0 {
-					if memEqual(vvPtr, unsafe.Add(valBase, uintptr(w)*valSize)) {
+					if memEqual(cur, unsafe.Add(valBase, uintptr(w)*valSize)) {
 						continue
 					}
-				} else if snaps != nil && snaps[i] != nil && memEqual(vvPtr, snaps[i]) {
+				} else if snaps != nil && snaps[i] != nil && memEqual(cur, snaps[i]) {
 					continue
+				}
+				if !copied {
+					vv.SetIterValue(it)
 				}
 				nk, changed, err := c.sync(sc, p.elem, n.kids[i], vv, depth+1)
 				if err != nil {
@@ -458,6 +473,9 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 				}
 				continue
 			}
+		}
+		if !copied {
+			vv.SetIterValue(it)
 		}
 		nk, _, err := c.sync(sc, p.elem, nil, vv, depth+1)
 		if err != nil {
