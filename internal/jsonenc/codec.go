@@ -58,6 +58,8 @@ type Codec struct {
 	// back, because T holds something whose decoding may refuse what its
 	// encoding wrote (a custom unmarshaler, a non-empty interface).
 	readBack bool
+	// minCached and blockSize: see mapCache and SetMapCache.
+	minCached, blockSize int
 	// exact: T has no hidden state, so the tree's snapshots undo a failed
 	// update (see undo.go).
 	exact bool
@@ -84,7 +86,7 @@ const exactMinTree = 16 << 10
 // (as json.MarshalIndent(v, "", indent) writes them), or compact when
 // indent is "".
 func New(t reflect.Type, indent string) *Codec {
-	c := &Codec{t: t, indent: indent}
+	c := &Codec{t: t, indent: indent, minCached: defaultMinCachedMap, blockSize: defaultBlockSize}
 	c.root = planFor(t)
 	c.minTree = defaultMinTree
 	c.readBack = mayNotReadBack(t, map[reflect.Type]bool{})

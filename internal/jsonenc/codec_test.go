@@ -139,9 +139,11 @@ func TestInvalidDocumentIsNeverReturned(t *testing.T) {
 	if mc == nil {
 		t.Fatal("the map keeps no encoding: the test damages nothing")
 	}
-	for i := range mc.enc {
-		if mc.enc[i] == ':' {
-			mc.enc[i] = '#'
+	for _, blk := range mc.blocks {
+		for i := range blk.enc {
+			if blk.enc[i] == ':' {
+				blk.enc[i] = '#'
+			}
 		}
 	}
 	if err := s.Update(func(d *doc) error { d.M["k05"]["v05"] = -1; return nil }); err != nil {
