@@ -30,6 +30,7 @@ type mapCache struct {
 	blocks  []cacheBlock
 	blockOf []int32 // the block that holds member i's value
 	dirty   []int   // members changed since the blocks were written
+	spare   []byte  // a block's memory, free to write the next one into
 }
 
 // cacheBlock is a run of a map's encoding: the bytes from the end of the
@@ -137,7 +138,12 @@ func (c *Codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 			continue
 		}
 		// Splice the block's changed members into a new block.
-		enc := make([]byte, 0, len(blk.enc)+len(blk.enc)/8+64)
+		// Into the memory of the block replaced last time: nothing else
+		// holds it.
+		enc := mc.spare[:0]
+		if need := len(blk.enc) + len(blk.enc)/8 + 64; cap(enc) < need {
+			enc = make([]byte, 0, need)
+		}
 		pos, next := int32(0), 0 // copied blk.enc[:pos]; members before next are placed
 		var delta int32          // where the rest of blk.enc moves to
 		shift := func(to int) {
@@ -159,6 +165,7 @@ func (c *Codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 		}
 		shift(len(blk.vals) / 2)
 		enc = append(enc, blk.enc[pos:]...)
+		mc.spare = blk.enc
 		blk.enc, blk.sum = enc, crc32.Checksum(enc, castagnoli)
 		b = append(b, enc...)
 	}
