@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	jt "github.com/durable-go/durable/internal/jsonenc/jsonenctest"
 )
 
 // harness drives a Codec as the store does, one update at a time: save
@@ -82,7 +84,7 @@ func (h *harness[T]) document() []byte {
 // write it.
 func oracle(t *testing.T, v any, indent string) []byte {
 	t.Helper()
-	b, err := storeEncoding(v, indent)
+	b, err := jt.Encoding(v, indent)
 	if err != nil {
 		t.Fatalf("oracle: %v", err)
 	}
