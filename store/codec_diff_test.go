@@ -26,59 +26,15 @@ import (
 // corpus is in testdata/fuzz/FuzzCodecDiff. TestCodecDiffSeeded runs a
 // fixed set of seeds in plain go test.
 
-func FuzzCodecDiff(f *testing.F) {
-	for seed := range uint64(8) {
-		f.Add(jt.SeededInput(seed, 400))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1<<12 {
-			return
-		}
-		runDiff(t, jt.NewIn(data), 64)
-	})
-}
+func FuzzCodecDiff(f *testing.F) { jt.Fuzz(f, diffDrivers) }
 
 // TestCodecDiffSeeded is the fuzzer's CI run: at least 5,000 updates over
 // every type, encoder choice and indentation.
-func TestCodecDiffSeeded(t *testing.T) {
-	total := 0
-	for seed := uint64(0); total < 5200; seed++ {
-		total += runDiff(t, jt.NewIn(jt.SeededInput(seed, 1500)), 100)
-		if t.Failed() {
-			t.Fatalf("seed %d", seed)
-		}
-	}
-	t.Logf("%d updates, 0 mismatches", total)
-}
+func TestCodecDiffSeeded(t *testing.T) { jt.Seeded(t, diffDrivers) }
 
-var diffTypes = []struct {
-	t   reflect.Type
-	run func(t *testing.T, in *jt.In, tree bool, indent string, max int) int
-}{
-	{reflect.TypeFor[jt.Doc](), diffRun[jt.Doc]},
-	{reflect.TypeFor[jt.EmbDoc](), diffRun[jt.EmbDoc]},
-	{reflect.TypeFor[jt.Nest](), diffRun[jt.Nest]},
-	{reflect.TypeFor[jt.MapOfMaps](), diffRun[jt.MapOfMaps]},
-	{reflect.TypeFor[jt.MMDoc](), diffRun[jt.MMDoc]},
-	{reflect.TypeFor[jt.ItemMap](), diffRun[jt.ItemMap]},
-	{reflect.TypeFor[jt.Items](), diffRun[jt.Items]},
-	{reflect.TypeFor[jt.ExactDoc](), diffRun[jt.ExactDoc]},
-	{reflect.TypeFor[jt.ExactMap](), diffRun[jt.ExactMap]},
-}
-
-func TestCodecDiffRoots(t *testing.T) {
-	var types []reflect.Type
-	for _, d := range diffTypes {
-		types = append(types, d.t)
-	}
-	jt.CheckRoots(t, types)
-}
-
-// runDiff runs the input and returns the number of updates it made.
-func runDiff(t *testing.T, in *jt.In, max int) int {
-	root, tree, indent := jt.Mode(in)
-	return diffTypes[root].run(t, in, tree, indent, max)
-}
+// diffDrivers has a driver for each of jt.Roots, in order.
+var diffDrivers = []jt.Driver{diffRun[jt.Doc], diffRun[jt.EmbDoc], diffRun[jt.Nest], diffRun[jt.MapOfMaps],
+	diffRun[jt.MMDoc], diffRun[jt.ItemMap], diffRun[jt.Items], diffRun[jt.ExactDoc], diffRun[jt.ExactMap]}
 
 func diffRun[T any](t *testing.T, in *jt.In, tree bool, indent string, max int) int {
 	t.Helper()

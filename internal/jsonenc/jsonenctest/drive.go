@@ -33,6 +33,7 @@ import (
 type In struct {
 	data []byte
 	pos  int
+	root reflect.Type // the root type Mode chose
 }
 
 // NewIn returns an In reading data.
@@ -58,7 +59,7 @@ func (in *In) done() bool { return in.Done() }
 
 // Roots are the root types the differential test picks from, in the order
 // of an input's first choice. Each package under test lists a driver for
-// every one of them (see CheckRoots).
+// every one of them (see Dispatch).
 var Roots = []reflect.Type{
 	reflect.TypeFor[fzDoc](),
 	reflect.TypeFor[fzEmbDoc](),
@@ -90,15 +91,6 @@ type (
 	Text      = fzText
 )
 
-// CheckRoots fails t unless drivers lists a driver for each of Roots, in
-// order: types names the type each one drives.
-func CheckRoots(t testing.TB, types []reflect.Type) {
-	t.Helper()
-	if !slices.Equal(types, Roots) {
-		t.Fatalf("the drivers cover %v, not the roots %v", types, Roots)
-	}
-}
-
 // SeededInput is an input of n bytes from seed, whose first bytes cover
 // every root type, encoder and indentation as seed grows.
 func SeededInput(seed uint64, n int) []byte {
@@ -116,8 +108,51 @@ func SeededInput(seed uint64, n int) []byte {
 // encode whole until the document is large), and the indentation.
 func Mode(in *In) (root int, tree bool, indent string) {
 	root = in.n(len(Roots))
+	in.root = Roots[root]
 	mode := in.n(6)
 	return root, mode < 3, []string{"  ", "\t", ""}[mode%3]
+}
+
+// A Driver runs an input on one root type, as chosen by Mode, in the
+// package under test (which sets up its Subject and calls Drive), and
+// returns how many updates it ran.
+type Driver func(t *testing.T, in *In, tree bool, indent string, max int) int
+
+// Dispatch reads the input's mode and runs it with the driver of its root
+// type: drivers has one for each of Roots, in order.
+func Dispatch(t *testing.T, in *In, max int, drivers []Driver) int {
+	if len(drivers) != len(Roots) {
+		t.Fatalf("%d drivers for %d root types", len(drivers), len(Roots))
+	}
+	root, tree, indent := Mode(in)
+	return drivers[root](t, in, tree, indent, max)
+}
+
+// Fuzz is the fuzz target of the differential test (FuzzCodecDiff in
+// each package under test).
+func Fuzz(f *testing.F, drivers []Driver) {
+	for seed := range uint64(8) {
+		f.Add(SeededInput(seed, 400))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<12 {
+			return
+		}
+		Dispatch(t, NewIn(data), 64, drivers)
+	})
+}
+
+// Seeded is the fuzzer's CI run: at least 5,000 updates over every root
+// type, encoder choice and indentation.
+func Seeded(t *testing.T, drivers []Driver) {
+	total := 0
+	for seed := uint64(0); total < 5200; seed++ {
+		total += Dispatch(t, NewIn(SeededInput(seed, 1500)), 100, drivers)
+		if t.Failed() {
+			t.Fatalf("seed %d", seed)
+		}
+	}
+	t.Logf("%d updates, 0 mismatches", total)
 }
 
 // MapCache reads the next choice: most runs that keep a tree splice every
@@ -169,6 +204,9 @@ type Run struct {
 // returns how many it ran.
 func Drive[T any](t *testing.T, in *In, s Subject[T], r Run) int {
 	t.Helper()
+	if in.root != nil && in.root != reflect.TypeFor[T]() {
+		t.Fatalf("the input chose the root %v, the driver drives %v", in.root, reflect.TypeFor[T]())
+	}
 	var zero T
 	model := Fingerprint(reflect.ValueOf(&zero).Elem())
 	indent := r.Indent
