@@ -11,6 +11,7 @@ import (
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/jsonenc"
+	"github.com/durable-go/durable/internal/prerename"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -116,10 +117,13 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	}
 	// The batch guards the callbacks against re-entry (group.Batch.User):
 	// the Updater need not.
-	err := s.update(group.OwnCode(ctx), func(old []byte) ([]byte, error) {
+	err := s.update(prerename.With(group.OwnCode(ctx), s.waitRotated), func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
+	if werr := s.waitRotated(); err == nil {
+		err = werr // only if the replace never reached its rename
+	}
 	if err != nil {
 		// The document in memory may hold changes that never reached the
 		// disk: load it again next time.
