@@ -32,8 +32,8 @@ import (
 // equal: they are encoded again and compared as bytes (see ops.go).
 // Nodes are replaced, not changed, except a map's members, which change in
 // place once the whole document encoded (see syncTree); a large map also
-// keeps a private copy of its encoding and splices the changed members
-// into it.
+// keeps a private copy of its encoding, in blocks, and rewrites only the
+// blocks that hold a changed member (see mapCache).
 //
 // A failed Sync changes no node, so the tree still describes the value as
 // it was before the update: for a type without hidden state, the undo
