@@ -87,8 +87,15 @@ type txn struct {
 	wrote     bool
 	data      []byte
 	rev       durable.Rev
+	revDone   chan durable.Rev // rev, while it is computed beside the write
 	recovered *RecoveredError
 }
+
+// asyncRev is the size of document from which its Rev is computed while
+// the file is written and fsynced rather than before: a pass over the
+// whole document (RevTracker compares it with the last one) that would
+// otherwise add to every update.
+const asyncRev = 256 << 10
 
 func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	// The lock is waited for until every caller has given up.
@@ -121,6 +128,9 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
+	if tx.revDone != nil {
+		tx.rev = <-tx.revDone // before anything touches the state again
+	}
 	if werr := s.waitRotated(); err == nil {
 		err = werr // only if the replace never reached its rename
 	}
@@ -269,7 +279,15 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 			return nil, err
 		}
 	}
-	tx.wrote, tx.data, tx.rev = true, data, st.versions.Rev(data)
+	tx.wrote, tx.data = true, data
+	if len(data) < asyncRev {
+		tx.rev = st.versions.Rev(data)
+		return data, nil
+	}
+	// Nothing changes data or the state until run has the Rev.
+	done := make(chan durable.Rev, 1)
+	tx.revDone = done
+	go func() { done <- st.versions.Rev(data) }()
 	return data, nil
 }
 
