@@ -36,6 +36,9 @@ type PendingFile struct {
 	mode fs.FileMode
 	root bool
 	caps []xattr
+	// beforeRename, when set, runs once the temp file is sealed, right
+	// before the rename; its error abandons the replace (internal/prerename).
+	beforeRename func() error
 }
 
 // Create starts writing a new version of name. Write to it, then Commit to
@@ -347,6 +350,11 @@ func (p *PendingFile) syncParent() error {
 func (p *PendingFile) publishDurably() error {
 	if err := p.seal(); err != nil {
 		return err
+	}
+	if p.beforeRename != nil {
+		if err := p.beforeRename(); err != nil {
+			return p.abort(err)
+		}
 	}
 	return p.install()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/durable-go/durable/internal/goid"
 	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/internal/prerename"
 	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
 )
@@ -318,7 +319,7 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 		return err
 	}
 	u.last = nil // unknown until the replace succeeds
-	w := &writeReq{o: o, name: u.name, data: next, perm: o.newFileMode, seen: seen}
+	w := &writeReq{o: o, name: u.name, data: next, perm: o.newFileMode, seen: seen, beforeRename: prerename.From(ctx)}
 	if err := w.replace(target); err != nil {
 		return err
 	}

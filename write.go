@@ -118,6 +118,9 @@ type writeReq struct {
 	perm      fs.FileMode
 	published *PendingFile // set for every member of a batch that published
 	seen      fs.FileInfo  // the target as the caller just saw it under the lock, or nil
+	// beforeRename: see internal/prerename (Updater.Update only; such a
+	// write is never batched with others).
+	beforeRename func() error
 }
 
 func joinWrites(batch []*writeReq, w *writeReq) bool {
@@ -154,6 +157,7 @@ func (w *writeReq) publish(target string) (*PendingFile, error) {
 // fill writes w.data to the new version p and publishes it, up to, not
 // including, the directory fsync.
 func (w *writeReq) fill(p *PendingFile) (*PendingFile, error) {
+	p.beforeRename = w.beforeRename
 	if _, err := p.Write(w.data); err != nil {
 		p.abort(nil)
 		return nil, err

@@ -6,111 +6,37 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"reflect"
-	"runtime/debug"
-	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/durable-go/durable/internal/jsonenc"
+	jt "github.com/durable-go/durable/internal/jsonenc/jsonenctest"
 	"github.com/durable-go/durable/vfs"
 )
 
-// The differential test of the encoder: updates chosen by the input change
-// a document of one of the types in codec_difftypes_test.go in place (deep
-// inside, through aliases kept from earlier updates, through backing
-// arrays several slices share, set and set back), some of them then fail
-// or panic. After every step the file must be exactly what encoding/json
-// writes for the value the last successful function left, a failed one
-// must leave the value exactly as it was (unexported fields included),
-// and a fresh Open+Get must read what the file says.
+// The differential test of the encoder through the store (package
+// jsonenctest): updates chosen by the input change a document in place,
+// some of them then fail or panic. After every step the file must be
+// exactly what encoding/json writes for the value the last successful
+// function left, a failed one must leave the value exactly as it was
+// (unexported fields included), and a fresh Open+Get must read what the
+// file says. internal/jsonenc runs the same inputs on a Codec directly.
 //
 // FuzzCodecDiff explores (go test -fuzz FuzzCodecDiff ./store/); its
 // corpus is in testdata/fuzz/FuzzCodecDiff. TestCodecDiffSeeded runs a
 // fixed set of seeds in plain go test.
 
-func FuzzCodecDiff(f *testing.F) {
-	for seed := range uint64(8) {
-		f.Add(seededInput(seed, 400))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1<<12 {
-			return
-		}
-		runDiff(t, &fzIn{data: data}, 64)
-	})
-}
+func FuzzCodecDiff(f *testing.F) { jt.Fuzz(f, diffDrivers) }
 
 // TestCodecDiffSeeded is the fuzzer's CI run: at least 5,000 updates over
 // every type, encoder choice and indentation.
-func TestCodecDiffSeeded(t *testing.T) {
-	total := 0
-	for seed := uint64(0); total < 5200; seed++ {
-		total += runDiff(t, &fzIn{data: seededInput(seed, 1500)}, 100)
-		if t.Failed() {
-			t.Fatalf("seed %d", seed)
-		}
-	}
-	t.Logf("%d updates, 0 mismatches", total)
-}
+func TestCodecDiffSeeded(t *testing.T) { jt.Seeded(t, diffDrivers) }
 
-func seededInput(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, 0x17))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	// The first bytes pick type, encoder and indentation: cover them all.
-	b[0], b[1] = byte(seed), byte(seed/uint64(len(diffTypes)))
-	return b
-}
+// diffDrivers has a driver for each of jt.Roots, in order.
+var diffDrivers = []jt.Driver{diffRun[jt.Doc], diffRun[jt.EmbDoc], diffRun[jt.Nest], diffRun[jt.MapOfMaps],
+	diffRun[jt.MMDoc], diffRun[jt.ItemMap], diffRun[jt.Items], diffRun[jt.ExactDoc], diffRun[jt.ExactMap]}
 
-// fzIn reads choices from the input; past its end every choice is 0.
-type fzIn struct {
-	data []byte
-	pos  int
-}
-
-func (in *fzIn) n(k int) int {
-	if in.pos >= len(in.data) {
-		in.pos++
-		return 0
-	}
-	b := in.data[in.pos]
-	in.pos++
-	return int(b) % k
-}
-
-func (in *fzIn) done() bool { return in.pos >= len(in.data) }
-
-var diffTypes = []func(t *testing.T, in *fzIn, tree bool, indent string, max int) int{
-	diffRun[fzDoc],
-	diffRun[fzEmbDoc],
-	diffRun[fzNest],
-	diffRun[fzMapOfMaps],
-	diffRun[fzMMDoc],
-	diffRun[fzItemMap],
-	diffRun[fzItems],
-	diffRun[fzExactDoc],
-	diffRun[fzExactMap],
-}
-
-// runDiff runs the input and returns the number of updates it made.
-func runDiff(t *testing.T, in *fzIn, max int) int {
-	typ := in.n(len(diffTypes))
-	mode := in.n(6)
-	indent := []string{"  ", "\t", ""}[mode%3]
-	return diffTypes[typ](t, in, mode < 3, indent, max)
-}
-
-var errFz = errors.New("the update function refused")
-
-const fzPanic = "the update function panicked"
-
-func diffRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) int {
+func diffRun[T any](t *testing.T, in *jt.In, tree bool, indent string, max int) int {
 	t.Helper()
 	m := vfs.NewMem()
 	opts := &Options[T]{FS: m, Backups: 1, Indent: indent, Compact: indent == ""}
@@ -120,98 +46,41 @@ func diffRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) i
 	}
 	if tree {
 		s.c.enc.SetTreeThreshold(0)
+		if minMembers, block, ok := jt.MapCache(in); ok {
+			s.c.enc.SetMapCache(minMembers, block)
+		}
 	}
 	var zero T
-	model := fingerprint(reflect.ValueOf(&zero).Elem())
-	cur, err := storeEncoding(&zero, indent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exists := false
-	mut := &fzMut{in: in}
 	where := fmt.Sprintf("%T tree=%v indent=%q", zero, tree, indent)
-	steps := 0
-	for ; steps < max && !in.done(); steps++ {
-		end := in.n(10) // 0: refuse, 1: panic, else succeed
-		nops := 1 + in.n(4)
-		var startFP, endFP string
-		var endEnc []byte
-		var encErr error
-		fn := func(d *T) error {
-			defer func() {
-				if p := recover(); p != nil {
-					if p == fzPanic {
-						panic(p)
-					}
-					panic(fmt.Sprintf("the test's mutator: %v\n%s", p, debug.Stack()))
-				}
-			}()
-			v := reflect.ValueOf(d).Elem()
-			startFP = fingerprint(v)
-			for range nops {
-				switch in.n(8) {
-				case 0: // set, then set back
-					save := jsonenc.DeepCopy(v)
-					mut.mutate(v, 0)
-					mut.mutate(v, 0)
-					v.Set(save)
-				default:
-					mut.mutate(v, 0)
-				}
-			}
-			switch end {
-			case 0:
-				return errFz
-			case 1:
-				panic(fzPanic)
-			}
-			endFP = fingerprint(v)
-			endEnc, encErr = storeEncoding(d, indent)
-			if encErr == nil {
-				// What encoding/json cannot read back, the store refuses.
-				encErr = json.Unmarshal(endEnc, new(T))
-			}
-			return nil
-		}
-		var panicked any
-		func() {
-			defer func() { panicked = recover() }()
-			_, err = s.Update(context.Background(), fn)
-		}()
-		step := fmt.Sprintf("%s step %d (end %d)", where, steps, end)
-		if startFP != model {
-			t.Fatalf("%s: the function saw\n%s\nwant\n%s", step, startFP, model)
-		}
-		switch {
-		case end == 0:
-			if !errors.Is(err, errFz) || panicked != nil {
-				t.Fatalf("%s: err = %v, panic %v; want the function's error", step, err, panicked)
-			}
-		case end == 1:
-			if panicked != fzPanic {
-				t.Fatalf("%s: panic %v, err %v; want the function's panic", step, panicked, err)
-			}
-		case encErr != nil:
-			if err == nil && panicked == nil {
-				t.Fatalf("%s: encoding/json fails (%v) but the update succeeded", step, encErr)
-			}
-		default:
-			if panicked != nil || (err != nil && !errors.Is(err, ErrNoChange)) {
-				t.Fatalf("%s: err = %v, panic %v", step, err, panicked)
-			}
-			model = endFP
-			if !bytes.Equal(endEnc, cur) {
-				cur, exists = endEnc, true
-			}
-		}
-		if _, err := m.Stat("/doc.json"); err == nil {
-			// A change that encodes alike (a nil map made empty) may
-			// write the same document: then it must be that one.
-			exists = true
-		}
-		checkDiffFile(t, m, s, step, exists, cur)
+	return jt.Drive(t, in, jt.Subject[T](&storeSubject[T]{m: m, s: s}), jt.Run{Where: where, Indent: indent, Max: max, DeepCopy: jsonenc.DeepCopy})
+}
+
+// storeSubject is a Store driven through Update, checked through its file.
+type storeSubject[T any] struct {
+	m *vfs.MemFS
+	s *Store[T]
+}
+
+func (s *storeSubject[T]) Update(fn func(*T) error) (changed bool, panicked any, err error) {
+	func() {
+		defer func() { panicked = recover() }()
+		_, err = s.s.Update(context.Background(), fn)
+	}()
+	if errors.Is(err, ErrNoChange) {
+		return false, panicked, nil
 	}
-	return steps
+	return true, panicked, err
+}
+
+// Check checks the file: it exists once an update changed the document (a
+// change that encodes alike, a nil map made empty, may write the same
+// document: then it must be that one).
+func (s *storeSubject[T]) Check(t *testing.T, step string, want []byte, wrote bool) {
+	t.Helper()
+	if _, err := s.m.Stat("/doc.json"); err == nil {
+		wrote = true
+	}
+	checkDiffFile(t, s.m, s.s, step, wrote, want)
 }
 
 // checkDiffFile checks the file against encoding/json's bytes want, and
@@ -249,118 +118,5 @@ func checkDiffFile[T any](t *testing.T, m *vfs.MemFS, s *Store[T], step string, 
 	fv, _, err := fresh.Get()
 	if err != nil || !reflect.DeepEqual(fv, decoded) {
 		t.Fatalf("%s: a fresh Get returns %+v, %v; want %+v", step, fv, err, decoded)
-	}
-}
-
-// storeEncoding is the store's format, made by encoding/json alone:
-// json.Marshal of the pointer without HTML escaping, a nil root map as
-// {}, indented (or not) and a newline.
-func storeEncoding(v any, indent string) (b []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("encoding/json panicked: %v", p)
-		}
-	}()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	doc := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if reflect.TypeOf(v).Elem().Kind() == reflect.Map && string(doc) == "null" {
-		doc = []byte("{}")
-	}
-	if indent == "" {
-		return append(slices.Clone(doc), '\n'), nil
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, doc, "", indent); err != nil {
-		return nil, err
-	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
-}
-
-// fingerprint writes down everything in v, unexported fields included, so
-// that two values print alike exactly when they are deeply equal. It is
-// the test's own, independent of the store's deep copy.
-func fingerprint(v reflect.Value) string {
-	var b strings.Builder
-	fp(&b, v, 0)
-	return b.String()
-}
-
-func fp(b *strings.Builder, v reflect.Value, depth int) {
-	if depth > 40 {
-		b.WriteString("…")
-		return
-	}
-	switch v.Kind() {
-	case reflect.Bool:
-		fmt.Fprint(b, v.Bool())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		fmt.Fprint(b, v.Int())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		fmt.Fprint(b, v.Uint())
-	case reflect.Float32, reflect.Float64:
-		fmt.Fprintf(b, "f%x", math.Float64bits(v.Float()))
-	case reflect.String:
-		fmt.Fprintf(b, "%q", v.String())
-	case reflect.Pointer:
-		if v.IsNil() {
-			b.WriteString("nil")
-			return
-		}
-		if v.Type().Elem() == reflect.TypeFor[time.Location]() {
-			fmt.Fprintf(b, "loc(%p)", v.UnsafePointer())
-			return
-		}
-		b.WriteString("&")
-		fp(b, v.Elem(), depth+1)
-	case reflect.Interface:
-		if v.IsNil() {
-			b.WriteString("nil")
-			return
-		}
-		fmt.Fprintf(b, "(%v)", v.Elem().Type())
-		fp(b, v.Elem(), depth+1)
-	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.IsNil() {
-			b.WriteString("nil")
-			return
-		}
-		b.WriteString("[")
-		for i := range v.Len() {
-			fp(b, v.Index(i), depth+1)
-			b.WriteString(",")
-		}
-		b.WriteString("]")
-	case reflect.Map:
-		if v.IsNil() {
-			b.WriteString("nil")
-			return
-		}
-		var ents []string
-		it := v.MapRange()
-		for it.Next() {
-			var e strings.Builder
-			fp(&e, it.Key(), depth+1)
-			e.WriteString(":")
-			fp(&e, it.Value(), depth+1)
-			ents = append(ents, e.String())
-		}
-		slices.Sort(ents)
-		fmt.Fprintf(b, "map%v", ents)
-	case reflect.Struct:
-		b.WriteString("{")
-		for i := range v.NumField() {
-			b.WriteString(v.Type().Field(i).Name + ":")
-			fp(b, v.Field(i), depth+1)
-			b.WriteString(" ")
-		}
-		b.WriteString("}")
-	default:
-		fmt.Fprintf(b, "<%v>", v.Kind())
 	}
 }

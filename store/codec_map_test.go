@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -191,5 +195,47 @@ func updateLikeModel[T any](t *testing.T, m *vfs.MemFS, s *Store[T], model *T, i
 	got, _ := vfs.ReadFile(m, "/d.json")
 	if want := oracle(t, model, indent, nil, nil); step > 0 && !bytes.Equal(got, want) {
 		t.Fatalf("indent %q step %d: wrote\n%s\nwant\n%s", indent, step, got, want)
+	}
+}
+
+// A document large enough that its Rev is computed while the file is
+// written (asyncRev): every Update returns the Rev of what it wrote, with
+// and without backups (whose directory fsync the rename also waits for).
+func TestLargeDocumentRev(t *testing.T) {
+	for _, backups := range []int{-1, 1} {
+		path := filepath.Join(testdir.New(t), "doc.json")
+		s, err := Open(path, &Options[map[string]string]{Backups: backups})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 6 {
+			rev, err := s.Update(context.Background(), func(d *map[string]string) error {
+				if *d == nil {
+					*d = map[string]string{}
+				}
+				for j := range 2000 {
+					if j%(i+1) == 0 || i == 0 {
+						(*d)[fmt.Sprintf("k%05d", j)] = strings.Repeat("v", 150) + fmt.Sprint(i)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data) < asyncRev {
+				t.Fatalf("the document is %d bytes: too small to test asyncRev", len(data))
+			}
+			if want := durable.RevOf(data); rev != want {
+				t.Fatalf("backups %d, update %d: Update returned %v, the file is at %v", backups, i, rev, want)
+			}
+			if _, grev, err := s.Get(); err != nil || grev != rev {
+				t.Fatalf("Get: %v, %v; want %v", grev, err, rev)
+			}
+		}
 	}
 }

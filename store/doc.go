@@ -57,16 +57,17 @@
 // every update. A larger one, of a plain struct or string-keyed map type,
 // is encoded incrementally: the store keeps the encoding of every member and, after
 // an update, compares rather than re-encodes what did not change, and
-// splices changed members of a large map into its last encoding, which
-// makes changing one key of a 1 MB document several times cheaper. A
+// rewrites only the blocks (about 16 KiB each) of a large map's last
+// encoding that hold a changed member, which makes changing one key of a
+// 1 MB document several times cheaper. A
 // member whose encoding may change without anything the comparison sees
 // changing (a marshaler, an IsZero method, omitzero over unexported
 // fields, TextMarshaler keys) is always encoded again. The store never
 // publishes invalid JSON: a document encoded whole passes json.Indent (or
 // json.Valid, compact); one the incremental encoder assembles is made only
 // of what encoding/json wrote and decoded back when it changed, and of a
-// large map's cached encoding, a private copy that is reused only if its
-// checksum and the places of the changes spliced into it check out (a
+// large map's cached blocks, private copies that are reused only if their
+// checksums and the places of the changes spliced into them check out (a
 // check of the whole document would cost more than the rest of the
 // update). An encoding that encoding/json could not read back into T is
 // refused, so the store never publishes a file it cannot open. The
@@ -75,7 +76,8 @@
 // go test) checks after every update that the file equals encoding/json's
 // output, that a fresh Open and Get read the value back, and that a failed
 // update left the value exactly as it was, unexported fields included;
-// internal/jsonenc runs the same fuzzer on the encoder alone.
+// internal/jsonenc runs the same fuzzer (internal/jsonenc/jsonenctest) on
+// the encoder alone.
 //
 // # File format
 //

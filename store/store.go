@@ -119,6 +119,9 @@ type Store[T any] struct {
 
 	st    *state // the document as last loaded or written; only batches touch it
 	spare []byte // a buffer for the next document: what st.file held before
+	// rotated: the directory fsync that makes the backup rotation durable,
+	// running while the new version is written (see rotate); nil if none.
+	rotated chan error
 
 	mu        sync.Mutex
 	seen      fs.FileInfo // the file as of the last Get (nil: it did not exist)

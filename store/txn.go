@@ -11,6 +11,7 @@ import (
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/jsonenc"
+	"github.com/durable-go/durable/internal/prerename"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -86,8 +87,15 @@ type txn struct {
 	wrote     bool
 	data      []byte
 	rev       durable.Rev
+	revDone   chan durable.Rev // rev, while it is computed beside the write
 	recovered *RecoveredError
 }
+
+// asyncRev is the size of document from which its Rev is computed while
+// the file is written and fsynced rather than before: a pass over the
+// whole document (RevTracker compares it with the last one) that would
+// otherwise add to every update.
+const asyncRev = 256 << 10
 
 func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	// The lock is waited for until every caller has given up.
@@ -116,10 +124,16 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	}
 	// The batch guards the callbacks against re-entry (group.Batch.User):
 	// the Updater need not.
-	err := s.update(group.OwnCode(ctx), func(old []byte) ([]byte, error) {
+	err := s.update(prerename.With(group.OwnCode(ctx), s.waitRotated), func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
+	if tx.revDone != nil {
+		tx.rev = <-tx.revDone // before anything touches the state again
+	}
+	if werr := s.waitRotated(); err == nil {
+		err = werr // only if the replace never reached its rename
+	}
 	if err != nil {
 		// The document in memory may hold changes that never reached the
 		// disk: load it again next time.
@@ -265,7 +279,15 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 			return nil, err
 		}
 	}
-	tx.wrote, tx.data, tx.rev = true, data, st.versions.Rev(data)
+	tx.wrote, tx.data = true, data
+	if len(data) < asyncRev {
+		tx.rev = st.versions.Rev(data)
+		return data, nil
+	}
+	// Nothing changes data or the state until run has the Rev.
+	done := make(chan durable.Rev, 1)
+	tx.revDone = done
+	go func() { done <- st.versions.Rev(data) }()
 	return data, nil
 }
 

@@ -32,8 +32,8 @@ import (
 // equal: they are encoded again and compared as bytes (see ops.go).
 // Nodes are replaced, not changed, except a map's members, which change in
 // place once the whole document encoded (see syncTree); a large map also
-// keeps a private copy of its encoding and splices the changed members
-// into it.
+// keeps a private copy of its encoding, in blocks, and rewrites only the
+// blocks that hold a changed member (see mapCache).
 //
 // A failed Sync changes no node, so the tree still describes the value as
 // it was before the update: for a type without hidden state, the undo
@@ -58,6 +58,8 @@ type Codec struct {
 	// back, because T holds something whose decoding may refuse what its
 	// encoding wrote (a custom unmarshaler, a non-empty interface).
 	readBack bool
+	// minCached and blockSize: see mapCache and SetMapCache.
+	minCached, blockSize int
 	// exact: T has no hidden state, so the tree's snapshots undo a failed
 	// update (see undo.go).
 	exact bool
@@ -84,7 +86,7 @@ const exactMinTree = 16 << 10
 // (as json.MarshalIndent(v, "", indent) writes them), or compact when
 // indent is "".
 func New(t reflect.Type, indent string) *Codec {
-	c := &Codec{t: t, indent: indent}
+	c := &Codec{t: t, indent: indent, minCached: defaultMinCachedMap, blockSize: defaultBlockSize}
 	c.root = planFor(t)
 	c.minTree = defaultMinTree
 	c.readBack = mayNotReadBack(t, map[reflect.Type]bool{})
@@ -434,20 +436,35 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	}
 	it := v.MapRange()
 	for it.Next() {
-		kv.SetIterKey(it)
-		vv.SetIterValue(it)
-		k := kv.String()
+		// Read the key and value where the map keeps them, and copy the
+		// value out only to encode it (mapiter.go).
+		var k string
+		kp, cur := iterPtrs(it)
+		if kp != nil {
+			k = *(*string)(kp)
+		} else {
+			kv.SetIterKey(it)
+			k = kv.String()
+		}
+		if cur == nil {
+			vv.SetIterValue(it)
+			cur = vvPtr
+		}
+		copied := cur == vvPtr
 		if n != nil {
 			if i, w, ok := walk.find(k); ok {
 				seen++
 				// Compare with the copy kept in walk order, read front
 				// to back, or else with the kid's own.
 				if valBase != nil && w >= 0 {
-					if memEqual(vvPtr, unsafe.Add(valBase, uintptr(w)*valSize)) {
+					if memEqual(cur, unsafe.Add(valBase, uintptr(w)*valSize)) {
 						continue
 					}
-				} else if snaps != nil && snaps[i] != nil && memEqual(vvPtr, snaps[i]) {
+				} else if snaps != nil && snaps[i] != nil && memEqual(cur, snaps[i]) {
 					continue
+				}
+				if !copied {
+					vv.SetIterValue(it)
 				}
 				nk, changed, err := c.sync(sc, p.elem, n.kids[i], vv, depth+1)
 				if err != nil {
@@ -458,6 +475,9 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 				}
 				continue
 			}
+		}
+		if !copied {
+			vv.SetIterValue(it)
 		}
 		nk, _, err := c.sync(sc, p.elem, nil, vv, depth+1)
 		if err != nil {

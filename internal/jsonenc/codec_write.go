@@ -11,23 +11,43 @@ import (
 
 // mapCache is a large map node's last encoding, so that writing the map
 // again after a few members changed (in place, see syncMap) is a splice
-// rather than a walk of every member. enc is the cache's own copy, never a
-// slice of a document: document buffers are reused, and an inner map's
-// encoding is copied as bytes by an outer map's splice while the inner
-// cache lives on, so a cache that pointed into a document would one day
-// splice from memory overwritten since.
+// rather than a walk of every member. The encoding is kept in blocks of
+// about cacheBlock bytes, each cut right after a member's value: a change
+// rewrites the block that holds it, and every other block is copied as it
+// is, so the work of a write beyond the copy of the document is that of
+// the members that changed, whatever the size of the map. Blocks are the
+// cache's own memory, never a slice of a document: document buffers are
+// reused, and an inner map's encoding is copied as bytes by an outer map's
+// splice while the inner cache lives on, so a cache that pointed into a
+// document would one day splice from memory overwritten since.
 //
-// The cache is reused only if it still holds what was written (sum) and
-// the places to splice are whole members (spliceable): a document is not
+// A block is reused only if it still holds what was written (sum) and the
+// places to splice are whole members (spliceable): a document is not
 // checked whole before it is published (see Append), so what is copied
 // from memory kept across updates is checked, at a cost far below
 // json.Valid's.
 type mapCache struct {
+	blocks  []cacheBlock
+	blockOf []int32 // the block that holds member i's value
+	dirty   []int   // members changed since the blocks were written
+	spare   []byte  // a block's memory, free to write the next one into
+}
+
+// cacheBlock is a run of a map's encoding: the bytes from the end of the
+// value of member first-1 (the map's start for the first block) to the end
+// of the value of member first+len(vals)/2-1 (the map's end for the last).
+type cacheBlock struct {
 	enc   []byte
 	sum   uint32  // CRC-32C of enc
-	vals  []int32 // member i's value is enc[vals[2i]:vals[2i+1]]
-	dirty []int   // members changed since enc was written
+	first int     // the first member whose value the block holds
+	vals  []int32 // member first+j's value is enc[vals[2j]:vals[2j+1]]
 }
+
+// defaultBlockSize is the size from which a block is cut at the next
+// member's end (Codec.blockSize): small enough that rewriting one is cheap
+// next to the file's write, large enough that the blocks of a 10 MB map
+// are few.
+const defaultBlockSize = 16 << 10
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -36,8 +56,23 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // publish (ErrInvalidDocument), as encoding/json stops on its own errors.
 type badCache struct{}
 
-// minCachedMap is the size from which a map keeps its encoding.
-const minCachedMap = 32
+// defaultMinCachedMap is the size from which a map keeps its encoding
+// (Codec.minCached).
+const defaultMinCachedMap = 32
+
+// SetMapCache sets the number of members from which a map keeps its
+// encoding, and the size of the blocks it is kept in (see mapCache); 0
+// keeps the default. The tests make both small, so that every map of
+// their documents is spliced, across many blocks. It must be called
+// before the Codec is used.
+func (c *Codec) SetMapCache(minMembers, blockSize int) {
+	if minMembers > 0 {
+		c.minCached = minMembers
+	}
+	if blockSize > 0 {
+		c.blockSize = blockSize
+	}
+}
 
 // writeNode appends the node's encoding at depth: a leaf's cached bytes,
 // or an object written member by member. Objects are not cached whole:
@@ -47,7 +82,7 @@ func (c *Codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 		return append(b, n.enc...)
 	}
 	if p.obj.isMap {
-		if len(n.kids) >= minCachedMap {
+		if len(n.kids) >= c.minCached {
 			return c.appendMap(b, p.obj, n, depth)
 		}
 		return c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
@@ -66,60 +101,102 @@ func (c *Codec) writeNode(b []byte, p childPlan, n *node, depth int) []byte {
 }
 
 // appendMap appends the encoding of the map node n at depth, from its
-// cache: as it was if no member changed since, spliced if some did, and
-// written whole the first time. The cache then points at what was
-// appended: the document is the only copy of the encoding (see mapCache).
+// cache: its blocks as they were, the ones holding members changed since
+// spliced first, or all of it written from the members the first time.
 func (c *Codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 	mc := n.cache
 	if mc == nil {
-		mc = &mapCache{vals: make([]int32, 2*len(n.kids))}
 		start := len(b)
+		vals := make([]int32, 2*len(n.kids))
 		b = c.writeObject(b, depth, nil, len(n.kids), func(b []byte, i int) []byte {
 			b = append(b, n.keyEnc[i]...)
 			b = append(b, c.sep...)
-			mc.vals[2*i] = int32(len(b) - start)
+			vals[2*i] = int32(len(b) - start)
 			b = c.writeNode(b, p.elem, n.kids[i], depth+1)
-			mc.vals[2*i+1] = int32(len(b) - start)
+			vals[2*i+1] = int32(len(b) - start)
 			return b
 		}, nil)
-		mc.enc = bytes.Clone(b[start:])
-		mc.sum = crc32.Checksum(mc.enc, castagnoli)
-		n.cache = mc
+		n.cache = newMapCache(b[start:], vals, c.blockSize)
 		return b
 	}
 	slices.Sort(mc.dirty)
 	mc.dirty = slices.Compact(mc.dirty)
-	if crc32.Checksum(mc.enc, castagnoli) != mc.sum || !c.spliceable(mc, len(n.kids)) {
+	if !c.spliceable(mc, len(n.kids)) {
 		n.cache = nil // written from the members next time
 		panic(badCache{})
 	}
-	base := len(b)
-	pos, next := int32(0), 0 // copied enc[:pos]; members before next are placed
-	var delta int32          // where the rest of enc moves to
-	shift := func(to int) {
-		for j := 2 * next; j < 2*to; j++ {
-			mc.vals[j] += delta
+	d := mc.dirty
+	for bi := range mc.blocks {
+		blk := &mc.blocks[bi]
+		if crc32.Checksum(blk.enc, castagnoli) != blk.sum {
+			n.cache = nil
+			panic(badCache{})
 		}
+		last := blk.first + len(blk.vals)/2
+		if len(d) == 0 || d[0] >= last {
+			b = append(b, blk.enc...)
+			continue
+		}
+		// Splice the block's changed members into a new block.
+		// Into the memory of the block replaced last time: nothing else
+		// holds it.
+		enc := mc.spare[:0]
+		if need := len(blk.enc) + len(blk.enc)/8 + 64; cap(enc) < need {
+			enc = make([]byte, 0, need)
+		}
+		pos, next := int32(0), 0 // copied blk.enc[:pos]; members before next are placed
+		var delta int32          // where the rest of blk.enc moves to
+		shift := func(to int) {
+			for j := 2 * next; j < 2*to; j++ {
+				blk.vals[j] += delta
+			}
+		}
+		for len(d) > 0 && d[0] < last {
+			j := d[0] - blk.first
+			d = d[1:]
+			shift(j)
+			start, end := blk.vals[2*j], blk.vals[2*j+1]
+			enc = append(enc, blk.enc[pos:start]...)
+			blk.vals[2*j] = int32(len(enc))
+			enc = c.writeNode(enc, p.elem, n.kids[blk.first+j], depth+1)
+			blk.vals[2*j+1] = int32(len(enc))
+			delta = int32(len(enc)) - end
+			pos, next = end, j+1
+		}
+		shift(len(blk.vals) / 2)
+		enc = append(enc, blk.enc[pos:]...)
+		mc.spare = blk.enc
+		blk.enc, blk.sum = enc, crc32.Checksum(enc, castagnoli)
+		b = append(b, enc...)
 	}
-	for _, i := range mc.dirty {
-		shift(i)
-		start, end := mc.vals[2*i], mc.vals[2*i+1]
-		b = append(b, mc.enc[pos:start]...)
-		mc.vals[2*i] = int32(len(b) - base)
-		b = c.writeNode(b, p.elem, n.kids[i], depth+1)
-		mc.vals[2*i+1] = int32(len(b) - base)
-		delta = int32(len(b)-base) - end
-		pos, next = end, i+1
-	}
-	shift(len(n.kids))
-	b = append(b, mc.enc[pos:]...)
-	// Copied, not kept as a slice of b: b is a document buffer the store
-	// reuses, and an inner map's cache must stay good while an outer one
-	// copies it as bytes.
-	mc.enc = append(mc.enc[:0], b[base:]...)
-	mc.sum = crc32.Checksum(mc.enc, castagnoli)
 	mc.dirty = mc.dirty[:0]
 	return b
+}
+
+// newMapCache cuts a map's encoding enc, whose member i has its value at
+// enc[vals[2i]:vals[2i+1]], into blocks of its own memory, each cut at
+// the first member end past blockSize bytes.
+func newMapCache(enc []byte, vals []int32, blockSize int) *mapCache {
+	members := len(vals) / 2
+	mc := &mapCache{blockOf: make([]int32, members)}
+	cut, first := int32(0), 0
+	for i := range members {
+		mc.blockOf[i] = int32(len(mc.blocks))
+		end := vals[2*i+1]
+		if i == members-1 {
+			end = int32(len(enc)) // the last block holds the map's end
+		} else if int(end-cut) < blockSize {
+			continue
+		}
+		bv := make([]int32, 0, 2*(i+1-first))
+		for j := first; j <= i; j++ {
+			bv = append(bv, vals[2*j]-cut, vals[2*j+1]-cut)
+		}
+		blk := bytes.Clone(enc[cut:end])
+		mc.blocks = append(mc.blocks, cacheBlock{enc: blk, sum: crc32.Checksum(blk, castagnoli), first: first, vals: bv})
+		cut, first = end, i+1
+	}
+	return mc
 }
 
 // spliceable checks, at a cost of the changed members only, that each
@@ -129,7 +206,7 @@ func (c *Codec) appendMap(b []byte, p *objPlan, n *node, depth int) []byte {
 // (syncLeaf) and objects written by writeObject, this is what keeps the
 // document valid JSON without a check of all of it (see Append).
 func (c *Codec) spliceable(mc *mapCache, members int) bool {
-	if len(mc.vals) != 2*members {
+	if len(mc.blockOf) != members || len(mc.blocks) == 0 {
 		return false
 	}
 	sepEnd := c.sep[len(c.sep)-1]
@@ -137,11 +214,31 @@ func (c *Codec) spliceable(mc *mapCache, members int) bool {
 		if i < 0 || i >= members {
 			return false
 		}
-		start, end := int(mc.vals[2*i]), int(mc.vals[2*i+1])
-		if start < 1 || end < start || end >= len(mc.enc) || mc.enc[start-1] != sepEnd {
+		bi := int(mc.blockOf[i])
+		if bi < 0 || bi >= len(mc.blocks) {
 			return false
 		}
-		switch mc.enc[end] {
+		blk := &mc.blocks[bi]
+		j := i - blk.first
+		if j < 0 || 2*j+1 >= len(blk.vals) {
+			return false
+		}
+		start, end := int(blk.vals[2*j]), int(blk.vals[2*j+1])
+		if start < 1 || end < start || end > len(blk.enc) || blk.enc[start-1] != sepEnd {
+			return false
+		}
+		// What ends the value: in its block, or the first byte of the
+		// next block (a cut is always right after a value).
+		var after byte
+		switch {
+		case end < len(blk.enc):
+			after = blk.enc[end]
+		case bi+1 < len(mc.blocks) && len(mc.blocks[bi+1].enc) > 0:
+			after = mc.blocks[bi+1].enc[0]
+		default:
+			return false
+		}
+		switch after {
 		case ',', '\n', '}':
 		default:
 			return false

@@ -15,10 +15,13 @@
 // encoded whole by encoding/json on every Sync, where nothing cleverer is
 // faster. A large one of a plain struct or string-keyed map type is kept as
 // a tree of its members' encodings: Sync compares rather than re-encodes
-// what did not change, and Append splices the changed members of a large
-// map into its last encoding (see Codec). The differential tests and the
-// fuzzer FuzzCodecDiff drive a Codec as the store does, through in-place
-// mutations, aliases, shared slices and failing and panicking updates, and
+// what did not change (a large map's members where the map keeps them,
+// mapiter.go), and Append rewrites only the blocks of a large map's last
+// encoding that hold a changed member (see mapCache). The differential
+// tests and the fuzzer FuzzCodecDiff (package jsonenctest, shared with the
+// store's, which runs them through Store.Update) drive a Codec as the store
+// does, through in-place mutations, aliases, shared slices and failing and
+// panicking updates, with maps cut into blocks of a few members, and
 // compare every document with encoding/json's; TestPlanMatchesEncodingJSON
 // checks the plan's reading of struct tags against encoding/json over
 // generated types.

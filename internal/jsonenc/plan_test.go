@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jt "github.com/durable-go/durable/internal/jsonenc/jsonenctest"
 )
 
 // plan.go restates encoding/json's rules for struct fields: tag names and
@@ -221,7 +223,7 @@ func checkGenerated(t *testing.T, r *rand.Rand, name string) (int, bool) {
 	for val := range 12 {
 		genValue(r, v, 0)
 		where := fmt.Sprintf("%s %v value %d", name, st, val)
-		want, werr := storeEncoding(v.Addr().Interface(), "  ")
+		want, werr := jt.Encoding(v.Addr().Interface(), "  ")
 		if werr == nil {
 			werr = json.Unmarshal(want, reflect.New(st).Interface())
 		}

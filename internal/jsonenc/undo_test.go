@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	jt "github.com/durable-go/durable/internal/jsonenc/jsonenctest"
 )
 
 // Which types the tree may undo from its snapshots: only those whose
@@ -53,8 +55,8 @@ func TestExactTypes(t *testing.T) {
 			Next *recursive
 			Kids map[string]recursive
 		}
-		textKey   struct{ M map[fzText]int }
-		hiddenKid struct{ K []fzHidden }
+		textKey   struct{ M map[jt.Text]int }
+		hiddenKid struct{ K []jt.Hidden }
 	)
 	// Two fields under one name, made at run time so that vet does not
 	// take the deliberate clash for a mistake.
@@ -68,9 +70,9 @@ func TestExactTypes(t *testing.T) {
 	}{
 		{reflect.TypeFor[plain](), true},
 		{reflect.TypeFor[recursive](), true},
-		{reflect.TypeFor[fzLeaf](), true},
-		{reflect.TypeFor[fzExactDoc](), true},
-		{reflect.TypeFor[fzExactMap](), true},
+		{reflect.TypeFor[jt.Leaf](), true},
+		{reflect.TypeFor[jt.ExactDoc](), true},
+		{reflect.TypeFor[jt.ExactMap](), true},
 		{reflect.TypeFor[map[string]map[string]int](), true},
 		{reflect.TypeFor[[]*[3]string](), true},
 		{reflect.TypeFor[unexported](), false},
@@ -85,9 +87,9 @@ func TestExactTypes(t *testing.T) {
 		{reflect.TypeFor[zeroTime](), false},
 		{reflect.TypeFor[textKey](), false},
 		{reflect.TypeFor[hiddenKid](), false},
-		{reflect.TypeFor[fzDoc](), false},
-		{reflect.TypeFor[fzItem](), false},
-		{reflect.TypeFor[fzMarshal](), false},
+		{reflect.TypeFor[jt.Doc](), false},
+		{reflect.TypeFor[jt.Item](), false},
+		{reflect.TypeFor[jt.Marshal](), false},
 		{reflect.TypeFor[complex64](), false},
 		{reflect.TypeFor[map[float64]int](), false},
 	} {
@@ -100,8 +102,8 @@ func TestExactTypes(t *testing.T) {
 type undoDoc struct {
 	Title string                       `json:"title"`
 	M     map[string]map[string]int    `json:"m"`
-	Big   map[string]fzLeaf            `json:"big"`
-	Sub   fzExactSub                   `json:"sub,omitzero"`
+	Big   map[string]jt.Leaf           `json:"big"`
+	Sub   jt.ExactSub                  `json:"sub,omitzero"`
 	Ptrs  map[string]map[string]*int64 `json:"ptrs"`
 }
 
@@ -119,11 +121,11 @@ func TestUndoFromTree(t *testing.T) {
 	if err := s.Update(func(d *undoDoc) error {
 		d.Title = "\xff"
 		d.M = map[string]map[string]int{}
-		d.Big = map[string]fzLeaf{}
+		d.Big = map[string]jt.Leaf{}
 		for i := range 40 {
 			k := benchKey(i)
 			d.M[k] = map[string]int{"x": i}
-			d.Big[k] = fzLeaf{N: i, S: k}
+			d.Big[k] = jt.Leaf{N: i, S: k}
 		}
 		d.Ptrs = map[string]map[string]*int64{"a": {"p": &seven}, "b": {"p": nil}}
 		return nil
@@ -138,7 +140,7 @@ func TestUndoFromTree(t *testing.T) {
 	if err := s.Update(func(d *undoDoc) error { d.Title = "\xfe"; return nil }); err != nil && !errors.Is(err, errNoChange) {
 		t.Fatal(err)
 	}
-	want := fingerprint(reflect.ValueOf(s.v.Interface()))
+	want := jt.Fingerprint(reflect.ValueOf(s.v.Interface()))
 	boom := errors.New("boom")
 	for name, fn := range map[string]func(d *undoDoc){
 		"alias maps": func(d *undoDoc) {
@@ -157,7 +159,7 @@ func TestUndoFromTree(t *testing.T) {
 		"same bytes": func(d *undoDoc) { d.Title = "\xfd" },
 		"keys": func(d *undoDoc) {
 			delete(d.Big, benchKey(4))
-			d.Big["new"] = fzLeaf{}
+			d.Big["new"] = jt.Leaf{}
 			d.M = nil
 		},
 		"whole map": func(d *undoDoc) { d.Big = nil },
@@ -180,14 +182,14 @@ func TestUndoFromTree(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("%s: err = %v", name, err)
 			}
-			if got := fingerprint(s.v); got != want {
+			if got := jt.Fingerprint(s.v); got != want {
 				t.Fatalf("%s (panics %v): after the undo\n%s\nwant\n%s", name, panics, got, want)
 			}
 		}
 	}
 	// The undone value is what the next update sees.
 	if err := s.Update(func(d *undoDoc) error {
-		if got := fingerprint(reflect.ValueOf(*d)); got != want {
+		if got := jt.Fingerprint(reflect.ValueOf(*d)); got != want {
 			t.Errorf("the next update sees\n%s\nwant\n%s", got, want)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package store
+package jsonenctest
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 // (a map, a slice, a pointer) to set later through, or to store elsewhere
 // in the document so that two members share it.
 type fzMut struct {
-	in  *fzIn
+	in  *In
 	bag []reflect.Value // references met in this and earlier updates
 }
 
@@ -113,7 +113,7 @@ func (m *fzMut) descend(v reflect.Value, depth int) bool {
 
 func sortedKeys(v reflect.Value) []reflect.Value {
 	keys := v.MapKeys()
-	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fingerprint(a), fingerprint(b)) })
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(Fingerprint(a), Fingerprint(b)) })
 	return keys
 }
 

@@ -1,4 +1,4 @@
-package store
+package jsonenctest
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The family of types the differential fuzzer (codec_diff_test.go) drives
+// The family of types the differential fuzzer (drive.go) drives
 // through the store. Go cannot make types with methods at run time, so the
 // family is fixed and rich: every rule of encoding/json that the encoder
 // models or must leave alone appears in it, and several of them read
@@ -44,7 +44,7 @@ func (o *fzPOpt) IsZero() bool { return o == nil || !o.on }
 // fzPlain has no IsZero: omitzero then asks reflect, which reads mark.
 type fzPlain struct {
 	A int `json:"a"`
-	//lint:ignore U1000 set through reflection by the mutator (codec_diffmut_test.go)
+	//lint:ignore U1000 set through reflection by the mutator (mut.go)
 	mark int8
 }
 
@@ -135,7 +135,7 @@ type FzBase struct {
 
 type fzHidden struct {
 	Shown int `json:"shown"`
-	//lint:ignore U1000 set through reflection by the mutator (codec_diffmut_test.go)
+	//lint:ignore U1000 set through reflection by the mutator (mut.go)
 	gone int
 }
 
@@ -172,7 +172,7 @@ type fzDoc struct {
 	Hid      fzHidden                      `json:"hid"`
 	Arrs     [2]fzItem                     `json:"arrs"`
 	Skip     string                        `json:"-"`
-	//lint:ignore U1000 set through reflection by the mutator (codec_diffmut_test.go)
+	//lint:ignore U1000 set through reflection by the mutator (mut.go)
 	hidden int
 }
 
