@@ -357,6 +357,7 @@ func (j *Journal) undo(n int, cause error) {
 // published wakes up followers.
 func (j *Journal) published() {
 	j.mu.Lock()
+	j.rememberLocked()
 	close(j.notify)
 	j.notify = make(chan struct{})
 	j.mu.Unlock()

@@ -163,6 +163,12 @@ type Journal struct {
 	// appended since this one's last batch.
 	othersWrote bool
 
+	// places are where the last batches this journal wrote or caught up
+	// with end (hint.go), guarded by mu; noPlaces turns them off (tests).
+	places   [places]place
+	nplaces  int
+	noPlaces bool
+
 	// reqs recycles the requests of Append and AppendBatch: at hundreds
 	// of writers their allocation showed in the CPU per append.
 	reqs sync.Pool

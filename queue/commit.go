@@ -170,15 +170,11 @@ func (q *Queue) updateN(ctx context.Context, dur durability, bytes int, decide f
 // joinTxns keeps pops, flushed operations and (in mutation builds) broken
 // ones in batches of their own, within maxBatch and maxBatchBytes.
 func joinTxns(b []*txn, t *txn) bool {
-	if len(b) >= maxBatch || b[0].dur != t.dur {
-		return false
-	}
-	n := t.bytes
-	for _, o := range b {
-		n += o.bytes
-	}
-	return n <= maxBatchBytes
+	// The bytes are q.g's to bound (Weight): it keeps each batch's sum.
+	return len(b) < maxBatch && b[0].dur == t.dur
 }
+
+func txnBytes(t *txn) int { return t.bytes }
 
 func isPops(ts []*txn) bool    { return ts[0].dur == unsynced }
 func isFlushed(ts []*txn) bool { return ts[0].dur == synced }
