@@ -36,7 +36,10 @@ func TestLeaderLeavingAtItsTurnHandsTheBatchOn(t *testing.T) {
 	close(rec.release)
 	rec.batches = 1 // no batch waits for release
 	run := rec.run(nil)
-	b, leader := pendingTurn(&q, bg, 1)
+	// Only a leader whose context can end leaves.
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	b, leader := pendingTurn(&q, ctx, 1)
 	member := make(chan error, 1)
 	go func() { member <- q.Do(bg, 2, nil, run) }()
 	waitWaiting(t, &q, 2)
@@ -71,7 +74,9 @@ func TestBatchLeftAtItsTurnIsDropped(t *testing.T) {
 	close(rec.release)
 	rec.batches = 1
 	run := rec.run(nil)
-	b, leader := pendingTurn(&q, bg, 1)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	b, leader := pendingTurn(&q, ctx, 1)
 	later := make(chan error, 1)
 	go func() { later <- q.Do(bg, 2, func([]int, int) bool { return false }, run) }()
 	waitWaiting(t, &q, 2)
