@@ -296,14 +296,14 @@ func (q *Queue) run(b *batch) error {
 		}
 		ran = true
 		if flushed == nil {
-			if !tx.Unflushed() {
-				// Pops alone: written, not flushed.
-				return q.runPops(tx, claim(b))
-			}
-			// This write flushes anyway: let it be that of a flushed
-			// batch that waits.
+			// A flushed batch that waits shares this turn of the lock:
+			// the pops are let go once written, before the flush, so
+			// they do not wait for it, and the flushed batch does not
+			// wait for a turn of its own (with other processes taking
+			// turns, that turn came after all of theirs).
 			f := b.StealAny(isFlushed)
 			if f == nil {
+				// Pops alone: written, not flushed.
 				return q.runPops(tx, claim(b))
 			}
 			flushed = []*batch{f}
