@@ -31,7 +31,7 @@ func (j *Journal) submitAnswered(r *request, op string) (first uint64, err error
 		return 0, err, true
 	}
 	defer j.wg.Done()
-	err = j.q.Do(r.ctx, r, j.join, j.run)
+	err = j.q.Do(r.ctx, r, j.joinFn, j.runFn)
 	// Do's error is the batch's or the context's; only a caller that left
 	// with its context's error may still be among a running batch's items.
 	answered = err == nil
@@ -49,15 +49,10 @@ func (j *Journal) do(ctx context.Context, op string, fn func() error) error {
 	return err
 }
 
+// join lets appends share a batch; an operation runs alone. The queue
+// bounds a batch's bytes (Weight, MaxWeight).
 func (j *Journal) join(batch []*request, r *request) bool {
-	if r.op != nil || batch[0].op != nil {
-		return false
-	}
-	n := r.bytes
-	for _, b := range batch {
-		n += b.bytes
-	}
-	return n <= j.o.MaxBatchBytes
+	return r.op == nil && batch[0].op == nil
 }
 
 // run writes one batch: the leader of the group commit calls it with the
@@ -246,7 +241,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			}
 			start := len(buf)
 			buf = appendFrame(buf, r.typ, first+n, r.t, p)
-			work.push(leafHashWith(j.leafH, buf[start+8:start+frameHeader+len(p)]))
+			work.push(j.leafH.sum(buf[start+8 : start+frameHeader+len(p)]))
 			n++
 			if pi++; pi == len(r.payloads) {
 				ri, pi = ri+1, 0
@@ -362,6 +357,7 @@ func (j *Journal) undo(n int, cause error) {
 // published wakes up followers.
 func (j *Journal) published() {
 	j.mu.Lock()
+	j.rememberLocked()
 	close(j.notify)
 	j.notify = make(chan struct{})
 	j.mu.Unlock()

@@ -2,10 +2,8 @@ package journal
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,6 +128,8 @@ type Journal struct {
 	unref  func() // releases the locker
 	held   func() // with HoldLock: releases the lock held since Open
 	q      group.Queue[*request]
+	joinFn func([]*request, *request) bool    // j.join and j.run, made once:
+	runFn  func(*group.Batch[*request]) error // a method value allocates
 	wg     sync.WaitGroup
 
 	mu     sync.Mutex // guards closed, notify and the snapshot below
@@ -156,12 +156,18 @@ type Journal struct {
 	buf       []byte
 	live      []*request // the claimed requests of the batch that runs
 	firsts    []*request // commit's: the requests a batch starts
-	leafH     hash.Hash  // commit's SHA-256 digest for leaf hashes
+	leafH     leafHasher // commit's, for leaf hashes
 	mark      vfs.File   // the flush mark (flushmark.go), once opened
 	markTried bool
 	// othersWrote: the last catch-up found records other processes
 	// appended since this one's last batch.
 	othersWrote bool
+
+	// places are where the last batches this journal wrote or caught up
+	// with end (hint.go), guarded by mu; noPlaces turns them off (tests).
+	places   [places]place
+	nplaces  int
+	noPlaces bool
 
 	// reqs recycles the requests of Append and AppendBatch: at hundreds
 	// of writers their allocation showed in the CPU per append.
@@ -212,7 +218,10 @@ func Open(dir string, opts *Options) (*Journal, error) {
 	if o.Durability != durable.Full && o.Durability != durable.Cache {
 		return nil, &Error{Op: "open", Path: dir, Offset: -1, Err: fmt.Errorf("unknown durability %v", o.Durability)}
 	}
-	j := &Journal{dir: dir, fs: o.FS, o: o, notify: make(chan struct{}), done: make(chan struct{}), leafH: sha256.New()}
+	j := &Journal{dir: dir, fs: o.FS, o: o, notify: make(chan struct{}), done: make(chan struct{}), leafH: newLeafHasher()}
+	j.joinFn, j.runFn = j.join, j.run
+	j.q.Weight = func(r *request) int { return r.bytes }
+	j.q.MaxWeight = o.MaxBatchBytes
 	j.locker, j.unref = newLocker(o.FS, dir)
 	if err := j.open(); err != nil {
 		j.seg.close()
@@ -350,7 +359,7 @@ func (j *Journal) Head(ctx context.Context) (size uint64, root Hash, err error) 
 			}
 			size, root = j.next, j.tree.root()
 			return nil
-		}}, j.join, j.run)
+		}}, j.joinFn, j.runFn)
 		return size, root, wrapErr("head", j.dir, err)
 	}
 	err = j.do(ctx, "head", func() error {

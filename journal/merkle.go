@@ -24,20 +24,29 @@ var emptyRoot = Hash(sha256.Sum256(nil))
 
 // leafHash is RFC 6962's leaf hash, SHA-256(0x00 || data).
 func leafHash(data []byte) Hash {
-	return leafHashWith(sha256.New(), data)
+	return newLeafHasher().sum(data)
 }
 
 var leafPrefix = []byte{0}
 
-// leafHashWith is leafHash with a SHA-256 digest to reuse: the group
-// commit hashes every record of a batch in its critical path.
-func leafHashWith(h hash.Hash, data []byte) Hash {
-	h.Reset()
-	h.Write(leafPrefix)
-	h.Write(data)
-	var out Hash
-	h.Sum(out[:0])
-	return out
+// leafHasher is leafHash with a SHA-256 digest and a sum buffer to reuse:
+// the group commit hashes every record of a batch in its critical path,
+// and a Hash returned through the hash.Hash interface escaped, one
+// allocation per record.
+type leafHasher struct {
+	h   hash.Hash
+	out []byte
+}
+
+func newLeafHasher() leafHasher {
+	return leafHasher{h: sha256.New(), out: make([]byte, 0, sha256.Size)}
+}
+
+func (l leafHasher) sum(data []byte) Hash {
+	l.h.Reset()
+	l.h.Write(leafPrefix)
+	l.h.Write(data)
+	return Hash(l.h.Sum(l.out[:0]))
 }
 
 // nodeHash is RFC 6962's interior node hash, SHA-256(0x01 || left || right).

@@ -23,77 +23,60 @@ import (
 // mounted again. Every record any process acknowledged must be there, and
 // the log must verify after recovery.
 func TestPowerCut(t *testing.T) {
-	if ok, why := crashtest.PowerCutSupported(); !ok {
-		t.Skip("no power cuts: " + why)
-	}
 	n := testdir.Rounds(30, 10, 4)
 	skey, vkey, err := note.GenerateKey(crand.Reader, "powercut")
 	if err != nil {
 		t.Fatal(err)
 	}
 	verifier, _ := note.NewVerifier(vkey)
-	for _, fstype := range []string{"ext4", "xfs"} {
-		t.Run(fstype, func(t *testing.T) {
-			if ok, why := crashtest.FSSupported(fstype); !ok {
-				t.Skip("no power cuts on " + fstype + ": " + why)
+	crashtest.ForEachLoop(t, 128, func(t *testing.T, m *crashtest.Mount) {
+		dir := filepath.Join(m.Dir, "audit")
+		seed := uint64(time.Now().UnixNano())
+		t.Logf("crash timing seed %d", seed)
+		rng := rand.New(rand.NewPCG(seed, 2))
+		acked := map[uint64]string{}
+		start := time.Now()
+		records := 0
+		for round := range n {
+			var kids []*appendChild
+			for id := range 3 {
+				kids = append(kids, startChild(t, dir, round*4+id, skey, 64<<10))
 			}
-			m, err := crashtest.NewLoop(t.TempDir(), fstype, 128)
-			if err != nil {
+			deadline := time.Now().Add(20 * time.Second)
+			for kids[0].count() == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(150 * time.Millisecond))))
+			// Only acks read before the cut surely predate it: a flush
+			// that straddles the shutdown ioctl may report success while
+			// the shutdown aborts its journal commit, which no real power
+			// cut can do (crashtest makes the same distinction).
+			before := map[uint64]string{}
+			for _, c := range kids {
+				c.mu.Lock()
+				for i, p := range c.acks {
+					before[i] = p
+				}
+				c.mu.Unlock()
+			}
+			cutErr := m.Shutdown()
+			for _, c := range kids {
+				c.kill()
+			}
+			if cutErr != nil {
+				t.Fatal(cutErr)
+			}
+			if err := m.Remount(); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() {
-				if err := m.Close(); err != nil {
-					t.Errorf("cleaning up the %s mount: %v", fstype, err)
-				}
-			})
-			dir := filepath.Join(m.Dir, "audit")
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("crash timing seed %d", seed)
-			rng := rand.New(rand.NewPCG(seed, 2))
-			acked := map[uint64]string{}
-			start := time.Now()
-			records := 0
-			for round := range n {
-				var kids []*appendChild
-				for id := range 3 {
-					kids = append(kids, startChild(t, dir, round*4+id, skey, 64<<10))
-				}
-				deadline := time.Now().Add(20 * time.Second)
-				for kids[0].count() == 0 && time.Now().Before(deadline) {
-					time.Sleep(time.Millisecond)
-				}
-				time.Sleep(time.Duration(rng.Int64N(int64(150 * time.Millisecond))))
-				// Only acks read before the cut surely predate it: a flush
-				// that straddles the shutdown ioctl may report success while
-				// the shutdown aborts its journal commit, which no real power
-				// cut can do (crashtest makes the same distinction).
-				before := map[uint64]string{}
-				for _, c := range kids {
-					c.mu.Lock()
-					for i, p := range c.acks {
-						before[i] = p
-					}
-					c.mu.Unlock()
-				}
-				cutErr := m.Shutdown()
-				for _, c := range kids {
-					c.kill()
-				}
-				if cutErr != nil {
-					t.Fatal(cutErr)
-				}
-				if err := m.Remount(); err != nil {
-					t.Fatal(err)
-				}
-				for i, p := range before {
-					acked[i] = p
-				}
-				records = checkAcked(t, dir, acked, verifier)
+			for i, p := range before {
+				acked[i] = p
 			}
-			t.Logf("%d power cuts on %s in %v: %d acknowledged records, %d in the log, all present",
-				n, fstype, time.Since(start).Round(time.Millisecond), len(acked), records)
-		})
-	}
+			records = checkAcked(t, dir, acked, verifier)
+		}
+		t.Logf("%d power cuts on %s in %v: %d acknowledged records, %d in the log, all present",
+			n, m.FSType, time.Since(start).Round(time.Millisecond), len(acked), records)
+	})
 }
 
 // TestFullDisk fills a tiny tmpfs: appends fail with ENOSPC (when a new

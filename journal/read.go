@@ -59,6 +59,15 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 	fail := func(op string, err error) {
 		yield(Record{}, wrapErr(op, r.j.dir, err))
 	}
+	// Start where this journal last saw a batch end, if it can (hint.go);
+	// a first step there that finds damage sends it down the plain path.
+	var s *scanner
+	trial := false
+	if p, ok := r.j.placeFor(from); ok {
+		s = r.scanFromPlace(p)
+		trial = s != nil
+	}
+plain:
 	// Find the segment holding from.
 	for r.seg == nil {
 		wake := r.j.waitChan()
@@ -99,10 +108,12 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 		}
 		r.seg = seg
 	}
-	s, err := newScanner(r.seg, false, true)
-	if err != nil {
-		fail("read", err)
-		return
+	if s == nil {
+		var err error
+		if s, err = newScanner(r.seg, false, true); err != nil {
+			fail("read", err)
+			return
+		}
 	}
 	delay := time.Millisecond
 	for {
@@ -114,6 +125,14 @@ func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(R
 		if err != nil {
 			fail("read", err)
 			return
+		}
+		if trial {
+			trial = false
+			if k == stepDamage {
+				r.seg.close()
+				r.seg, s = nil, nil
+				goto plain
+			}
 		}
 		switch k {
 		case stepBatch:

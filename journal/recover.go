@@ -196,6 +196,9 @@ func (j *Journal) scanFrom(full bool) error {
 		}
 		j.end, j.next, j.tree = s.off, s.next, s.tree
 		j.size.Store(j.next)
+		if k != stepSeal {
+			j.remember()
+		}
 		switch k {
 		case stepSeal:
 			j.sealed = true

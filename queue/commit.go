@@ -170,15 +170,11 @@ func (q *Queue) updateN(ctx context.Context, dur durability, bytes int, decide f
 // joinTxns keeps pops, flushed operations and (in mutation builds) broken
 // ones in batches of their own, within maxBatch and maxBatchBytes.
 func joinTxns(b []*txn, t *txn) bool {
-	if len(b) >= maxBatch || b[0].dur != t.dur {
-		return false
-	}
-	n := t.bytes
-	for _, o := range b {
-		n += o.bytes
-	}
-	return n <= maxBatchBytes
+	// The bytes are q.g's to bound (Weight): it keeps each batch's sum.
+	return len(b) < maxBatch && b[0].dur == t.dur
 }
+
+func txnBytes(t *txn) int { return t.bytes }
 
 func isPops(ts []*txn) bool    { return ts[0].dur == unsynced }
 func isFlushed(ts []*txn) bool { return ts[0].dur == synced }
@@ -300,14 +296,14 @@ func (q *Queue) run(b *batch) error {
 		}
 		ran = true
 		if flushed == nil {
-			if !tx.Unflushed() {
-				// Pops alone: written, not flushed.
-				return q.runPops(tx, claim(b))
-			}
-			// This write flushes anyway: let it be that of a flushed
-			// batch that waits.
+			// A flushed batch that waits shares this turn of the lock:
+			// the pops are let go once written, before the flush, so
+			// they do not wait for it, and the flushed batch does not
+			// wait for a turn of its own (with other processes taking
+			// turns, that turn came after all of theirs).
 			f := b.StealAny(isFlushed)
 			if f == nil {
+				// Pops alone: written, not flushed.
 				return q.runPops(tx, claim(b))
 			}
 			flushed = []*batch{f}

@@ -130,119 +130,102 @@ func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, cut *cutter, 
 // middle of writes and flushes, which exercises the recovery of torn
 // batches.
 func TestPowerCut(t *testing.T) {
-	if ok, why := crashtest.PowerCutSupported(); !ok {
-		t.Skip("no power cuts: " + why)
-	}
 	n := 30
 	if testing.Short() {
 		n = 6
 	}
-	for _, fstype := range []string{"ext4", "xfs"} {
-		t.Run(fstype, func(t *testing.T) {
-			if ok, why := crashtest.FSSupported(fstype); !ok {
-				t.Skip("no power cuts on " + fstype + ": " + why)
+	crashtest.ForEachLoop(t, 128, func(t *testing.T, m *crashtest.Mount) {
+		dir := filepath.Join(m.Dir, "q")
+		seed := uint64(time.Now().UnixNano())
+		t.Logf("timing seed %d", seed)
+		rng := rand.New(rand.NewPCG(seed, 3))
+		l := newLedger()
+		start := time.Now()
+		live := 0 // messages left by the rounds before
+		stepped := map[string]int{}
+		for round := range n {
+			env := []string{"QUEUE_DIR=" + dir, "QUEUE_PACE_MS=2"}
+			var kids []*powerChild
+			var lines atomic.Int64
+			var cut *cutter
+			nprod, ncons := 2, 2
+			switch round % 3 {
+			case 0:
+				nprod, ncons = 1, 0
+				cut = &cutter{kind: "pushed", k: 1 + rng.IntN(20), now: make(chan struct{})}
+			case 1:
+				nprod, ncons = 0, 1
+				cut = &cutter{kind: "acked", k: 1 + rng.IntN(max(1, live)), now: make(chan struct{})}
 			}
-			m, err := crashtest.NewLoop(testdir.New(t), fstype, 128)
-			if err != nil {
+			for p := range nprod {
+				kids = append(kids, startPowerChild(t, l, &lines, cut, append(env, "QUEUE_CHILD=producer", fmt.Sprintf("QUEUE_NAME=r%dp%d", round, p))...))
+			}
+			for range ncons {
+				kids = append(kids, startPowerChild(t, l, &lines, cut, append(env, "QUEUE_CHILD=consumer")...))
+			}
+			if cut != nil {
+				// The k-th report, or (a consumer that found fewer
+				// messages than k, or a slow start) a cut anyway.
+				select {
+				case <-cut.now:
+					stepped[cut.kind]++
+				case <-time.After(3 * time.Second):
+				}
+			} else {
+				deadline := time.Now().Add(5 * time.Second)
+				for lines.Load() == 0 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(time.Duration(20+rng.Int64N(300)) * time.Millisecond)
+			}
+			// Only reports read before the cut surely predate it.
+			before := l.snapshot()
+			cutErr := m.Shutdown()
+			for _, c := range kids {
+				c.cmd.Process.Kill()
+				<-c.done
+			}
+			if cutErr != nil {
+				t.Fatal(cutErr)
+			}
+			if err := m.Remount(); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() {
-				if err := m.Close(); err != nil {
-					t.Errorf("cleaning up the %s mount: %v", fstype, err)
-				}
-			})
-			dir := filepath.Join(m.Dir, "q")
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("timing seed %d", seed)
-			rng := rand.New(rand.NewPCG(seed, 3))
-			l := newLedger()
-			start := time.Now()
-			live := 0 // messages left by the rounds before
-			stepped := map[string]int{}
-			for round := range n {
-				env := []string{"QUEUE_DIR=" + dir, "QUEUE_PACE_MS=2"}
-				var kids []*powerChild
-				var lines atomic.Int64
-				var cut *cutter
-				nprod, ncons := 2, 2
-				switch round % 3 {
-				case 0:
-					nprod, ncons = 1, 0
-					cut = &cutter{kind: "pushed", k: 1 + rng.IntN(20), now: make(chan struct{})}
-				case 1:
-					nprod, ncons = 0, 1
-					cut = &cutter{kind: "acked", k: 1 + rng.IntN(max(1, live)), now: make(chan struct{})}
-				}
-				for p := range nprod {
-					kids = append(kids, startPowerChild(t, l, &lines, cut, append(env, "QUEUE_CHILD=producer", fmt.Sprintf("QUEUE_NAME=r%dp%d", round, p))...))
-				}
-				for range ncons {
-					kids = append(kids, startPowerChild(t, l, &lines, cut, append(env, "QUEUE_CHILD=consumer")...))
-				}
-				if cut != nil {
-					// The k-th report, or (a consumer that found fewer
-					// messages than k, or a slow start) a cut anyway.
-					select {
-					case <-cut.now:
-						stepped[cut.kind]++
-					case <-time.After(3 * time.Second):
-					}
-				} else {
-					deadline := time.Now().Add(5 * time.Second)
-					for lines.Load() == 0 && time.Now().Before(deadline) {
-						time.Sleep(time.Millisecond)
-					}
-					time.Sleep(time.Duration(20+rng.Int64N(300)) * time.Millisecond)
-				}
-				// Only reports read before the cut surely predate it.
-				before := l.snapshot()
-				cutErr := m.Shutdown()
-				for _, c := range kids {
-					c.cmd.Process.Kill()
-					<-c.done
-				}
-				if cutErr != nil {
-					t.Fatal(cutErr)
-				}
-				if err := m.Remount(); err != nil {
-					t.Fatal(err)
-				}
-				// What a consumer got after the snapshot may be acked or not:
-				// count it as tried.
-				after := l.snapshot()
-				before.ackTried, before.tried = after.ackTried, after.tried
-				if err := sameAsReplayDir(dir); err != nil {
-					t.Fatalf("round %d (%s): %v", round, roundKind(cut), err)
-				}
-				payloads, err := livePayloads(dir)
-				if err != nil {
-					t.Fatalf("round %d: reopen after the cut: %v", round, err)
-				}
-				if err := checkLive(payloads, before); err != nil {
-					t.Fatalf("round %d (%s): %v", round, roundKind(cut), err)
-				}
-				live = len(payloads)
-				l.mu.Lock()
-				// Pushes that returned after the snapshot may be lost or not:
-				// from now on they count as tried only.
-				for p := range l.pushed {
-					if !before.pushed[p] {
-						delete(l.pushed, p)
-					}
-				}
-				for p := range l.acked {
-					if !before.acked[p] {
-						delete(l.acked, p)
-					}
-				}
-				l.mu.Unlock()
+			// What a consumer got after the snapshot may be acked or not:
+			// count it as tried.
+			after := l.snapshot()
+			before.ackTried, before.tried = after.ackTried, after.tried
+			if err := sameAsReplayDir(dir); err != nil {
+				t.Fatalf("round %d (%s): %v", round, roundKind(cut), err)
 			}
+			payloads, err := livePayloads(dir)
+			if err != nil {
+				t.Fatalf("round %d: reopen after the cut: %v", round, err)
+			}
+			if err := checkLive(payloads, before); err != nil {
+				t.Fatalf("round %d (%s): %v", round, roundKind(cut), err)
+			}
+			live = len(payloads)
 			l.mu.Lock()
-			t.Logf("%d power cuts on %s in %v (%d right after a push returned, %d right after an ack returned, the others at random): %d pushes and %d acks acknowledged before a cut, all kept",
-				n, fstype, time.Since(start).Round(time.Millisecond), stepped["pushed"], stepped["acked"], len(l.pushed), len(l.acked))
+			// Pushes that returned after the snapshot may be lost or not:
+			// from now on they count as tried only.
+			for p := range l.pushed {
+				if !before.pushed[p] {
+					delete(l.pushed, p)
+				}
+			}
+			for p := range l.acked {
+				if !before.acked[p] {
+					delete(l.acked, p)
+				}
+			}
 			l.mu.Unlock()
-		})
-	}
+		}
+		l.mu.Lock()
+		t.Logf("%d power cuts on %s in %v (%d right after a push returned, %d right after an ack returned, the others at random): %d pushes and %d acks acknowledged before a cut, all kept",
+			n, m.FSType, time.Since(start).Round(time.Millisecond), stepped["pushed"], stepped["acked"], len(l.pushed), len(l.acked))
+		l.mu.Unlock()
+	})
 }
 
 func roundKind(c *cutter) string {

@@ -209,6 +209,7 @@ func Open(dir string, opts *Options) (*Queue, error) {
 	}
 	q := &Queue{dir: dir, o: o, j: j, st: newState(), wake: make(chan struct{}), done: make(chan struct{})}
 	q.g.Hold = q.hold
+	q.g.Weight, q.g.MaxWeight = txnBytes, maxBatchBytes
 	if (mutate.QueueAckBeforeSync || mutate.QueuePushBeforeSync) && !o.ReadOnly {
 		q.bad, err = journal.Open(dir, &journal.Options{FS: o.FS, SegmentSize: o.SegmentSize, Now: o.Now, Durability: durable.Cache})
 		if err != nil {

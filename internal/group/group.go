@@ -62,10 +62,21 @@ type Queue[T any] struct {
 	// batch, even a lone caller's, starts through it.
 	Hold func(items []T)
 
+	// Weight, if set, weighs an item, and an item joins a batch only if
+	// the batch's weight with it stays within MaxWeight (a lone item
+	// always has a batch of its own). The queue keeps each batch's sum, so
+	// that a join need not add up a batch's items at every arrival: under
+	// the queue's mutex, that grew with the batch.
+	Weight    func(item T) int
+	MaxWeight int
+
 	mu      sync.Mutex
 	running bool
 	pending []*Batch[T] // batches waiting for their turn, oldest first
-	next    *Batch[T]   // the batch whose turn has come, while it still takes items
+	next    *Batch[T]   // the batch whose turn has come, while it still takes items (Hold)
+
+	// waiters recycles the waiters of callers answered by their batch.
+	waiters sync.Pool
 
 	// user is the goroutine running a callback of the running batch, 0
 	// when none does: a Do from that goroutine is re-entry.
@@ -82,10 +93,11 @@ const (
 )
 
 type waiter[T any] struct {
-	item  T
-	ctx   context.Context
-	state atomic.Int32
-	err   error // the outcome, set before the batch's done is closed
+	item   T
+	ctx    context.Context
+	weight int
+	state  atomic.Int32
+	err    error // the outcome, set before the batch's done is closed
 
 	panicked bool
 	panicVal any
@@ -98,15 +110,22 @@ type Batch[T any] struct {
 	ws    []*waiter[T]
 	items []T // parallel to ws
 
-	// Guarded by q.mu until the batch starts.
-	open    bool          // still accepting items (has not started)
+	// Guarded by q.mu until the batch starts. Without Hold, a batch stops
+	// taking items when its turn comes, so that its leader starts it
+	// without the mutex, which the callers who come back from the batch
+	// before it all want at that moment. ws and items change only while
+	// the batch is open; a member that leaves a closed batch stays in
+	// them, withdrawn, and Claim skips it.
+	open    bool          // still accepting items
 	hasTurn bool          // its turn has come (turn is closed)
+	weight  int           // the sum of its members' weights (Queue.Weight)
 	leader  *waiter[T]    // the member that runs it when its turn comes
 	turn    chan struct{} // closed when this batch may start
 	handoff chan struct{} // closed, and replaced, when the leader changes
 	done    chan struct{} // closed when every member has its outcome
 
 	finished bool
+	started  bool        // set and read by its leader's goroutine only
 	stolen   []*Batch[T] // batches taken over, answered with this one at the latest
 	parent   *Batch[T]   // for a stolen batch: the one that took it
 	gid      uint64      // the goroutine running it, once known
@@ -114,9 +133,30 @@ type Batch[T any] struct {
 
 func newBatch[T any](q *Queue[T], w *waiter[T]) *Batch[T] {
 	return &Batch[T]{
-		q: q, ws: []*waiter[T]{w}, items: []T{w.item}, open: true, leader: w,
+		q: q, ws: []*waiter[T]{w}, items: []T{w.item}, open: true, leader: w, weight: w.weight,
 		turn: make(chan struct{}), handoff: make(chan struct{}), done: make(chan struct{}),
 	}
+}
+
+// newWaiter returns a waiter for item, from the pool.
+func (q *Queue[T]) newWaiter(ctx context.Context, item T) *waiter[T] {
+	w, _ := q.waiters.Get().(*waiter[T])
+	if w == nil {
+		w = new(waiter[T])
+	}
+	w.item, w.ctx = item, ctx
+	if q.Weight != nil {
+		w.weight = q.Weight(item)
+	}
+	return w
+}
+
+// recycle returns w to the pool. Only the waiter of a caller its batch
+// answered may be recycled: its batch is done with it. One that withdrew
+// may still be looked at by a run (Claim), and is left to the collector.
+func (q *Queue[T]) recycle(w *waiter[T]) {
+	*w = waiter[T]{}
+	q.waiters.Put(w)
 }
 
 // Do adds item to a batch and waits until that batch has run, returning
@@ -132,20 +172,14 @@ func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &waiter[T]{item: item, ctx: ctx}
-	q.mu.Lock()
-	if q.running {
-		if g := q.user.Load(); g != 0 {
-			// Someone runs a callback. If it is this goroutine, waiting
-			// would be waiting for itself. (The test is exact: while this
-			// goroutine runs the callback, user cannot change.)
-			q.mu.Unlock()
-			if goid.ID() == g {
-				return ErrReentrant
-			}
-			q.mu.Lock()
-		}
+	if g := q.user.Load(); g != 0 && goid.ID() == g {
+		// This goroutine runs a callback of the running batch: waiting
+		// would be waiting for itself. (The test is exact: while this
+		// goroutine runs the callback, user cannot change.)
+		return ErrReentrant
 	}
+	w := q.newWaiter(ctx, item)
+	q.mu.Lock()
 	if !q.running && q.Hold == nil {
 		q.running = true
 		q.mu.Unlock()
@@ -158,10 +192,12 @@ func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) 
 		last = q.pending[n-1]
 	}
 	var b *Batch[T]
-	if last != nil && last.open && (join == nil || join(last.items, item)) {
+	if last != nil && last.open && (q.Weight == nil || last.weight+w.weight <= q.MaxWeight) &&
+		(join == nil || join(last.items, item)) {
 		b = last
 		b.ws = append(b.ws, w)
 		b.items = append(b.items, item)
+		b.weight += w.weight
 	} else {
 		b = newBatch(q, w)
 		if q.running {
@@ -172,35 +208,46 @@ func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) 
 			close(b.turn)
 		}
 	}
+	leads, wake := b.leader == w, b.handoff
+	if leads {
+		wake = b.turn
+	}
 	q.mu.Unlock()
-	return q.wait(ctx, b, w, run)
+	return q.wait(ctx, b, w, leads, wake, run)
 }
 
-// wait waits for w's outcome, leading b if its turn comes while w leads.
-func (q *Queue[T]) wait(ctx context.Context, b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
+// answered recycles w, whose batch answered it with err, and returns err.
+// (A panic raised in the caller's goroutine leaves w to the collector.)
+func (q *Queue[T]) answered(w *waiter[T], err error) error {
+	q.recycle(w)
+	return err
+}
+
+// wait waits for w's outcome, leading b if its turn comes while w leads
+// (leads, and then wake is b.turn; else wake is the handoff channel of
+// when w last looked). Only w itself can give up its lead, so a leader
+// woken by the turn starts without asking the mutex who leads.
+func (q *Queue[T]) wait(ctx context.Context, b *Batch[T], w *waiter[T], leads bool, wake <-chan struct{}, run func(*Batch[T]) error) error {
 	for {
-		q.mu.Lock()
-		wake := b.handoff
-		if b.leader == w {
-			wake = b.turn
-		}
-		q.mu.Unlock()
 		select {
 		case <-b.done:
-			return w.outcome()
+			return q.answered(w, w.outcome())
 		case <-wake:
-			q.mu.Lock()
-			lead := b.leader == w && b.open && b.hasTurn
-			q.mu.Unlock()
-			if lead {
+			if leads {
 				return q.start(b, w, run)
 			}
+			q.mu.Lock()
+			leads, wake = b.leader == w, b.handoff
+			if leads {
+				wake = b.turn
+			}
+			q.mu.Unlock()
 		case <-ctx.Done():
 			if q.withdraw(b, w) {
 				return ctx.Err()
 			}
 			<-b.done // claimed: its outcome is on its way
-			return w.outcome()
+			return q.answered(w, w.outcome())
 		}
 	}
 }
@@ -213,7 +260,26 @@ func (q *Queue[T]) withdraw(b *Batch[T], w *waiter[T]) bool {
 		return false
 	}
 	if !b.open {
-		return true // running: Claim will skip it
+		// Closed: w stays among its members, and Claim skips it. Only a
+		// leader that leaves a batch whose turn has come, before
+		// starting it, has more to do. (b.started is read only when w
+		// leads: only w's goroutine writes it then.)
+		if b.leader != w || !b.hasTurn || b.started {
+			return true
+		}
+		for _, m := range b.ws {
+			if m != w && m.state.Load() == waiting {
+				b.leader = m
+				close(b.handoff)
+				b.handoff = make(chan struct{})
+				return true
+			}
+		}
+		b.leader = nil
+		b.finished = true
+		close(b.done)
+		q.handOverLocked()
+		return true
 	}
 	i := 0
 	for b.ws[i] != w {
@@ -221,6 +287,7 @@ func (q *Queue[T]) withdraw(b *Batch[T], w *waiter[T]) bool {
 	}
 	b.ws = append(b.ws[:i], b.ws[i+1:]...)
 	b.items = append(b.items[:i:i], b.items[i+1:]...)
+	b.weight -= w.weight
 	if b.leader != w {
 		return true
 	}
@@ -252,16 +319,19 @@ func (q *Queue[T]) withdraw(b *Batch[T], w *waiter[T]) bool {
 
 // start runs b, whose turn has come and which w leads.
 func (q *Queue[T]) start(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
+	b.started = true
 	if q.Hold != nil {
+		// The batch took items until now, and takes more while Hold
+		// waits.
 		q.mu.Lock()
 		items := b.items
 		q.mu.Unlock()
 		q.Hold(items)
+		q.mu.Lock()
+		b.open = false
+		q.next = nil
+		q.mu.Unlock()
 	}
-	q.mu.Lock()
-	b.open = false
-	q.next = nil
-	q.mu.Unlock()
 	return q.lead(b, w, run)
 }
 
@@ -272,6 +342,7 @@ func (q *Queue[T]) start(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) e
 // batch, the run's waits (Context) end with its context anyway. (b has
 // started: nobody joins it any more.)
 func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) error {
+	b.started = true
 	if w.ctx.Done() != nil && len(b.ws) > 1 {
 		go q.runDetached(b, w, run)
 		select {
@@ -282,7 +353,7 @@ func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) er
 			}
 			<-b.done
 		}
-		return w.outcome()
+		return q.answered(w, w.outcome())
 	}
 	ok := false
 	defer func() {
@@ -297,7 +368,7 @@ func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) er
 	ok = true
 	b.finish(err)
 	q.handOver()
-	return w.outcome()
+	return q.answered(w, w.outcome())
 }
 
 // runDetached runs b for its leader w, which waits in another goroutine.
@@ -310,9 +381,12 @@ func (q *Queue[T]) runDetached(b *Batch[T], w *waiter[T], run func(*Batch[T]) er
 			return
 		}
 		p := recover()
-		given := p == nil // runtime.Goexit: nothing to raise
+		// runtime.Goexit: nothing to raise. A batch answered already
+		// (Finish) has nobody left to take it: its waiters may be
+		// recycled.
+		given := p == nil
 		for _, m := range append([]*waiter[T]{w}, b.ws...) {
-			if given {
+			if given || b.finished {
 				break
 			}
 			if m.state.CompareAndSwap(waiting, claimed) || m.state.Load() == claimed {
@@ -370,8 +444,12 @@ func (q *Queue[T]) handOverLocked() {
 	b := q.pending[0]
 	q.pending[0] = nil
 	q.pending = q.pending[1:]
-	q.next = b
 	b.hasTurn = true
+	if q.Hold == nil {
+		b.open = false // its leader starts it without the mutex
+	} else {
+		q.next = b
+	}
 	close(b.turn)
 }
 
@@ -491,9 +569,10 @@ func (b *Batch[T]) Context() (context.Context, context.CancelFunc) {
 	left.Store(int32(len(b.ws)))
 	stops := make([]func() bool, len(b.ws))
 	for i, w := range b.ws {
-		stops[i] = context.AfterFunc(w.ctx, func() {
+		wctx := w.ctx // not w: waiters are recycled once answered
+		stops[i] = context.AfterFunc(wctx, func() {
 			if left.Add(-1) == 0 {
-				cancel(context.Cause(w.ctx))
+				cancel(context.Cause(wctx))
 			}
 		})
 	}
