@@ -244,3 +244,15 @@ func (s *Store[T]) Close() error {
 	lm.mu.Unlock()
 	return errors.Join(err, lm.j.Close())
 }
+
+// DiscardLogAt is Store.DiscardLog for the document at path on the
+// operating system's filesystem, which need not open: the way out when
+// Open fails with a *LogConflictError (durable store compact --discard).
+func DiscardLogAt(ctx context.Context, path string) (string, error) {
+	s, err := newStore[json.RawMessage](path, &Options[json.RawMessage]{Log: true})
+	if err != nil {
+		return "", err
+	}
+	defer s.log.j.Close()
+	return s.DiscardLog(ctx)
+}
