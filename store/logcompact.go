@@ -222,7 +222,7 @@ func (s *Store[T]) evidenceName(target string) (string, error) {
 }
 
 // Close releases what a Store holds open. In log mode it first compacts
-// (see Compact), and closes the log; an error of the compaction is
+// (see Compact), then closes the log and the lock file; an error of the compaction is
 // returned, and the patches stay in the log for the next Open. Calls after
 // Close fail with durable.ErrClosed in log mode; a Store in the default
 // mode holds nothing open and keeps working.
@@ -242,7 +242,9 @@ func (s *Store[T]) Close() error {
 	lm.closed = true
 	s.st = nil
 	lm.mu.Unlock()
-	return errors.Join(err, lm.j.Close())
+	// The lock file too, which the default mode leaves to the garbage
+	// collector: a closed Store in log mode holds nothing open.
+	return errors.Join(err, lm.j.Close(), s.upd.Close())
 }
 
 // DiscardLogAt is Store.DiscardLog for the document at path on the
