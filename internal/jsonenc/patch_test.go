@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 )
 
 // The differential test of MergePatch and ApplyMergePatch against the
-// plain path: the same in-place updates as the codec's differential test
-// (codec_diffmut_test.go), several to a batch as the store applies them,
-// some failing and undone. After each batch:
+// plain path: in-place updates chosen by the input, several to a batch as
+// the store applies them, some failing and undone. After each batch:
 //
 //   - the patch MergePatch derived from the tree, applied by an
 //     independent RFC 7386 implementation on decoded JSON (mergeAny) to
@@ -23,24 +23,26 @@ import (
 //     value that encodes as the new one (for values that survive a round
 //     trip through their encoding at all: hidden state does not).
 //
-// FuzzMergePatch explores; TestMergePatchSeeded is its CI run.
+// The family of types and the mutator are this file's own, so that the
+// test stands apart from the codec's differential test. FuzzMergePatch
+// explores; TestMergePatchSeeded is its CI run.
 
 func FuzzMergePatch(f *testing.F) {
 	for seed := range uint64(8) {
-		f.Add(seededInput(seed, 400))
+		f.Add(patchSeed(seed, 400))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<12 {
 			return
 		}
-		runPatch(t, &fzIn{data: data}, 48)
+		runPatch(t, &patchIn{data: data}, 48)
 	})
 }
 
 func TestMergePatchSeeded(t *testing.T) {
 	var st patchStats
 	for seed := uint64(0); st.batches < 3000; seed++ {
-		st.add(runPatch(t, &fzIn{data: seededInput(seed, 1500)}, 60))
+		st.add(runPatch(t, &patchIn{data: patchSeed(seed, 1500)}, 60))
 		if t.Failed() {
 			t.Fatalf("seed %d", seed)
 		}
@@ -51,6 +53,34 @@ func TestMergePatchSeeded(t *testing.T) {
 	}
 }
 
+func patchSeed(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 0x23))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	b[0], b[1] = byte(seed), byte(seed/uint64(len(patchTypes)))
+	return b
+}
+
+// patchIn reads choices from the input; past its end every choice is 0.
+type patchIn struct {
+	data []byte
+	pos  int
+}
+
+func (in *patchIn) n(k int) int {
+	if in.pos >= len(in.data) {
+		in.pos++
+		return 0
+	}
+	b := in.data[in.pos]
+	in.pos++
+	return int(b) % k
+}
+
+func (in *patchIn) done() bool { return in.pos >= len(in.data) }
+
 type patchStats struct{ batches, exact, applied, inexact int }
 
 func (s *patchStats) add(o patchStats) {
@@ -60,26 +90,176 @@ func (s *patchStats) add(o patchStats) {
 	s.inexact += o.inexact
 }
 
-var patchTypes = []func(t *testing.T, in *fzIn, tree bool, indent string, max int) patchStats{
-	patchRun[fzDoc],
-	patchRun[fzEmbDoc],
-	patchRun[fzNest],
-	patchRun[fzMapOfMaps],
-	patchRun[fzMMDoc],
-	patchRun[fzItemMap],
-	patchRun[fzItems],
-	patchRun[fzExactDoc],
-	patchRun[fzExactMap],
+// The type family: objects the plan splits (structs, maps, maps of maps,
+// a map at the root), leaves of every kind (structs in maps, pointers
+// that write null, omitempty and omitzero, slices, interfaces holding
+// objects, a marshaler), so that patches cross the boundary between the
+// tree and encoding/json's own encodings.
+type (
+	ptLeaf struct {
+		N int    `json:"n"`
+		S string `json:"s,omitempty"`
+		P *int   `json:"p"`
+		L []int  `json:"l,omitempty"`
+	}
+	ptSub struct {
+		A int                `json:"a"`
+		M map[string]*ptLeaf `json:"m"`
+	}
+	ptDoc struct {
+		Title  string                    `json:"title"`
+		Count  int                       `json:"count,omitzero"`
+		Ptr    *string                   `json:"ptr"`
+		OptPtr *string                   `json:"opt_ptr,omitempty"`
+		Leaves map[string]ptLeaf         `json:"leaves"`
+		Nested map[string]map[string]int `json:"nested,omitempty"`
+		Sub    ptSub                     `json:"sub"`
+		Any    any                       `json:"any"`
+		Marsh  ptMarsh                   `json:"marsh"`
+		Tags   []string                  `json:"tags"`
+	}
+	ptRootMap map[string]map[string]ptLeaf
+	ptMarsh   struct{ V int }
+)
+
+// MarshalJSON writes an object whose members depend on V (and null for 7).
+func (m ptMarsh) MarshalJSON() ([]byte, error) {
+	if m.V == 7 {
+		return []byte("null"), nil
+	}
+	if m.V%2 == 0 {
+		return fmt.Appendf(nil, `{"v":%d}`, m.V), nil
+	}
+	return fmt.Appendf(nil, `{"v":%d,"odd":true}`, m.V), nil
 }
 
-func runPatch(t *testing.T, in *fzIn, max int) patchStats {
+func (m *ptMarsh) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		m.V = 7
+		return nil
+	}
+	var x struct {
+		V int `json:"v"`
+	}
+	err := json.Unmarshal(b, &x)
+	m.V = x.V
+	return err
+}
+
+var patchTypes = []func(t *testing.T, in *patchIn, tree bool, indent string, max int) patchStats{
+	patchRun[ptDoc],
+	patchRun[ptRootMap],
+	patchRun[ptSub],
+	patchRun[map[string]any],
+}
+
+func runPatch(t *testing.T, in *patchIn, max int) patchStats {
 	typ := in.n(len(patchTypes))
 	mode := in.n(6)
 	indent := []string{"  ", "\t", ""}[mode%3]
 	return patchTypes[typ](t, in, mode < 3, indent, max)
 }
 
-func patchRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) (st patchStats) {
+// mutate changes one thing somewhere in v, chosen by the input: it
+// descends into structs, maps, pointers and slices, and sets, adds or
+// deletes on the way.
+func (in *patchIn) mutate(v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[ptMarsh]() {
+			v.Field(0).SetInt(int64(in.n(9)))
+			return
+		}
+		in.mutate(v.Field(in.n(v.NumField())), depth+1)
+	case reflect.Map:
+		if v.IsNil() || in.n(8) == 0 {
+			if in.n(3) == 0 {
+				v.SetZero()
+			} else {
+				v.Set(reflect.MakeMap(v.Type()))
+			}
+			return
+		}
+		k := reflect.ValueOf(fmt.Sprintf("k%d", in.n(6))).Convert(v.Type().Key())
+		switch in.n(4) {
+		case 0:
+			v.SetMapIndex(k, reflect.Value{})
+		default:
+			e := reflect.New(v.Type().Elem()).Elem()
+			if cur := v.MapIndex(k); cur.IsValid() {
+				e.Set(cur)
+			}
+			// A copy: never change a map another member may share.
+			e = cloneForTest(e)
+			in.mutate(e, depth+1)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.Pointer:
+		if v.IsNil() || in.n(4) == 0 {
+			if in.n(2) == 0 {
+				v.SetZero()
+			} else {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			return
+		}
+		in.mutate(v.Elem(), depth+1)
+	case reflect.Slice:
+		switch in.n(3) {
+		case 0:
+			v.SetZero()
+		default:
+			e := reflect.New(v.Type().Elem()).Elem()
+			in.mutate(e, depth+1)
+			v.Set(reflect.Append(v, e))
+		}
+	case reflect.Interface:
+		if x := in.anyValue(depth); x == nil {
+			v.SetZero()
+		} else {
+			v.Set(reflect.ValueOf(x))
+		}
+	case reflect.String:
+		v.SetString([]string{"", "a", "b", "x y", "\u00e9", "null"}[in.n(6)])
+	case reflect.Int:
+		v.SetInt(int64(in.n(5)))
+	}
+}
+
+func (in *patchIn) anyValue(depth int) any {
+	switch k := in.n(6); {
+	case k == 0 || depth > 4:
+		return nil
+	case k == 1:
+		return float64(in.n(4))
+	case k == 2:
+		return "s"
+	case k == 3:
+		return []any{in.anyValue(depth + 1), in.anyValue(depth + 1)}
+	default:
+		m := map[string]any{}
+		for range in.n(3) {
+			m[fmt.Sprintf("a%d", in.n(4))] = in.anyValue(depth + 1)
+		}
+		return m
+	}
+}
+
+// cloneForTest deep-copies a value through its encoding where that is
+// exact (the family has no hidden state but ptMarsh, which round-trips).
+func cloneForTest(v reflect.Value) reflect.Value {
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return v
+	}
+	out := reflect.New(v.Type())
+	if json.Unmarshal(b, out.Interface()) != nil {
+		return v
+	}
+	return out.Elem()
+}
+
+func patchRun[T any](t *testing.T, in *patchIn, tree bool, indent string, max int) (st patchStats) {
 	t.Helper()
 	c := New(reflect.TypeFor[T](), indent)
 	if tree {
@@ -91,7 +271,6 @@ func patchRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	mut := &fzMut{in: in}
 	where := fmt.Sprintf("%T tree=%v indent=%q", doc, tree, indent)
 	for step := 0; step < max && !in.done(); step++ {
 		old, err := compactJSON(&doc)
@@ -103,18 +282,13 @@ func patchRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) 
 			fail := in.n(6) == 0
 			undo := c.SaveForUndo(enc, v)
 			for range 1 + in.n(3) {
-				mut.mutate(v, 0)
+				in.mutate(v, 0)
 			}
 			var next *Tree
-			var panicked any
 			if !fail {
-				func() {
-					// A marshaler may panic: undone like a failure.
-					defer func() { panicked = recover() }()
-					next, _, err = c.Sync(enc, v)
-				}()
+				next, _, err = c.Sync(enc, v)
 			}
-			if fail || err != nil || panicked != nil {
+			if fail || err != nil {
 				if uerr := undo(); uerr != nil {
 					t.Fatalf("%s: undo: %v", where, uerr)
 				}
@@ -137,6 +311,9 @@ func patchRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) 
 		}
 		if !exact {
 			st.inexact++
+			if !needsNull(decodeAny(old), decodeAny(nw)) {
+				t.Errorf("%s: not exact, but no member is set to null", label)
+			}
 			continue
 		}
 		st.exact++
@@ -172,10 +349,65 @@ func patchRun[T any](t *testing.T, in *fzIn, tree bool, indent string, max int) 
 	return st
 }
 
-// compactJSON is encoding/json's compact encoding, a nil root map as {}.
+// needsNull reports whether turning old into new sets some object member
+// to null, or puts a null member inside an object that is new or replaces
+// a non-object: what no merge patch can say. It is the plain path's
+// reading of MergePatch's exact flag.
+func needsNull(old, new any) bool {
+	nm, ok := new.(map[string]any)
+	if !ok {
+		return false
+	}
+	om, _ := old.(map[string]any)
+	for k, nv := range nm {
+		ov, had := om[k]
+		switch {
+		case nv == nil && (!had || ov != nil):
+			return true
+		case nv == nil:
+		case om == nil || !had:
+			if hasNullAny(nv) {
+				return true
+			}
+		case !reflect.DeepEqual(ov, nv) && needsNull(ov, nv):
+			return true
+		}
+	}
+	return false
+}
+
+func hasNullAny(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	for _, x := range m {
+		if x == nil || hasNullAny(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// compactJSON is encoding/json's compact encoding without HTML escaping,
+// a nil root map as {}, as the store writes a document (compact).
 func compactJSON(v any) (b []byte, err error) {
-	b, err = storeEncoding(v, "")
-	return bytes.TrimSuffix(b, []byte("\n")), err
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("encoding/json panicked: %v", p)
+		}
+	}()
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if reflect.TypeOf(v).Elem().Kind() == reflect.Map && string(b) == "null" {
+		b = []byte("{}")
+	}
+	return b, nil
 }
 
 func jsonEqual(a, b []byte) bool {
