@@ -284,3 +284,42 @@ func TestLogNames(t *testing.T) {
 		t.Error("IsDiscardedLogName")
 	}
 }
+
+// TestLogDefaultModeRefuses: a program that opens the document without
+// Options.Log while patches are pending would read a stale file and
+// overwrite the patches: Open refuses, saying what to do; once compacted,
+// the default mode opens it, and log mode adopts what it wrote.
+func TestLogDefaultModeRefuses(t *testing.T) {
+	path := filepath.Join(testdir.New(t), "doc.json")
+	ctx := context.Background()
+	s := logOpen(t, path, nil)
+	if _, err := s.Update(ctx, bump("a")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open[logDoc](path, nil)
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "compact") {
+		t.Fatalf("default-mode Open with a patch pending: %v", err)
+	}
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, err := store.Open[logDoc](path, nil)
+	if err != nil {
+		t.Fatalf("default-mode Open after compaction: %v", err)
+	}
+	if _, err := d.Update(ctx, bump("a")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Get(); err != nil || got.Entries["a"].Hits != 2 {
+		t.Fatalf("log mode after a default-mode write: %+v, %v", got, err)
+	}
+	// Get inside an update function would wait for itself: refused.
+	_, err = s.Update(ctx, func(*logDoc) error { _, _, err := s.Get(); return err })
+	if !errors.Is(err, durable.ErrReentrant) {
+		t.Errorf("Get inside Update: %v, want ErrReentrant", err)
+	}
+	s.Close()
+	if _, _, err := s.Get(); !errors.Is(err, durable.ErrClosed) {
+		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+}

@@ -152,6 +152,13 @@ func Open[T any](path string, opts *Options[T]) (*Store[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.log == nil && s.be == nil {
+		// Patches pending in a log beside the file (log mode): the file
+		// alone is not the document (logcheck.go).
+		if err := s.refuseLogged(); err != nil {
+			return nil, err
+		}
+	}
 	if _, _, err := s.Get(); err != nil {
 		return nil, err
 	}
