@@ -58,7 +58,7 @@ type logMode struct {
 
 // logSegmentSize keeps segments small: a reader catching up reads the
 // segment that holds its position from the start.
-const logSegmentSize = 256 << 10
+const logSegmentSize = 64 << 10
 
 func (s *Store[T]) openLog() error {
 	target, err := s.target()

@@ -19,11 +19,10 @@ import (
 const LogFormatVersion = 1
 
 const (
-	logSuffix       = ".patchlog"
-	discardedInfix  = ".patchlog.discarded."
-	logOrigin       = "durable-store-log"
-	defaultCompact  = 4 << 20
-	logSegmentFloor = 1 << 20
+	logSuffix      = ".patchlog"
+	discardedInfix = ".patchlog.discarded."
+	logOrigin      = "durable-store-log"
+	defaultCompact = 4 << 20
 )
 
 // LogName returns the name of the patch log a Store in log mode keeps
