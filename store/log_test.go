@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/testdir"
@@ -321,5 +322,30 @@ func TestLogDefaultModeRefuses(t *testing.T) {
 	s.Close()
 	if _, _, err := s.Get(); !errors.Is(err, durable.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestLogWatch: Watch in log mode sees a change another Store (another
+// process's worth of state) appended to the log.
+func TestLogWatch(t *testing.T) {
+	path := filepath.Join(testdir.New(t), "doc.json")
+	a := logOpen(t, path, &store.Options[logDoc]{PollInterval: 5 * time.Millisecond})
+	b := logOpen(t, path, nil)
+	defer a.Close()
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch := a.Watch(ctx)
+	rev, err := b.Update(ctx, bump("w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-ch:
+		if got != rev {
+			t.Errorf("Watch sent %v, the update returned %v", got, rev)
+		}
+	case <-ctx.Done():
+		t.Fatal("Watch saw nothing")
 	}
 }
