@@ -108,24 +108,17 @@ func runStore(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
+	if f.discard || len(rest) > 0 && rest[0] == "compact" {
+		return c.storeCompactArgs(fs, &f, rest) // storecompact.go
+	}
 	if len(rest) == 0 {
-		return c.usageError("want a subcommand: get, set, delete, incr or compact")
+		return c.usageError("want a subcommand: get, set, delete or incr")
 	}
 	sub, rest := rest[0], rest[1:]
-	if sub == "compact" {
-		// Flags may follow the subcommand here: compact --discard FILE.
-		var ok bool
-		if rest, code, ok = c.parse(fs, rest); !ok {
-			return code
-		}
-	}
-	want := map[string][2]int{"get": {1, 2}, "set": {3, 3}, "delete": {2, 2}, "incr": {2, 3}, "compact": {1, 1}}
+	want := map[string][2]int{"get": {1, 2}, "set": {3, 3}, "delete": {2, 2}, "incr": {2, 3}}
 	n, known := want[sub]
 	if !known {
-		return c.usageError(fmt.Sprintf("unknown subcommand %q: want get, set, delete, incr or compact", sub))
-	}
-	if f.discard && sub != "compact" {
-		return c.usageError("--discard is for store compact")
+		return c.usageError(fmt.Sprintf("unknown subcommand %q: want get, set, delete or incr", sub))
 	}
 	if len(rest) < n[0] || len(rest) > n[1] {
 		return c.usageError(fmt.Sprintf("store %s: wrong number of arguments", sub))
@@ -135,9 +128,6 @@ func runStore(c *cli, args []string) int {
 		return c.usageError(err.Error())
 	}
 	file := rest[0]
-	if sub == "compact" {
-		return c.storeCompact(file, f)
-	}
 	var path []string
 	if len(rest) > 1 {
 		if path, err = parseKeyPath(rest[1]); err != nil {

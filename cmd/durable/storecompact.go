@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -25,6 +26,22 @@ func hasLog(file string) bool {
 	}
 	fi, err := os.Stat(store.LogName(target))
 	return err == nil && fi.IsDir()
+}
+
+// storeCompactArgs runs "store compact [--discard] FILE", rest being the
+// arguments after the verb's flags (flags may follow the subcommand too).
+func (c *cli) storeCompactArgs(fs *flag.FlagSet, f *storeFlags, rest []string) int {
+	if len(rest) == 0 || rest[0] != "compact" {
+		return c.usageError("--discard is for store compact")
+	}
+	rest, code, ok := c.parse(fs, rest[1:])
+	if !ok {
+		return code
+	}
+	if len(rest) != 1 {
+		return c.usageError("store compact: want one FILE")
+	}
+	return c.storeCompact(rest[0], *f)
 }
 
 func (c *cli) storeCompact(file string, f storeFlags) int {
