@@ -81,7 +81,7 @@ key. With --json: {"file", "rev", "value", "warnings"}; compact
 durable store get ~/.config/app/config.json server
 durable store incr state.json stats.runs
 durable store compact state.json`,
-		run: runStore,
+		run: runStoreVerb, // runStore, and compact (storecompact.go)
 	}
 }
 
@@ -90,8 +90,6 @@ type storeFlags struct {
 	raw     bool
 	mode    string
 	timeout time.Duration
-
-	discard bool
 
 	warnings []string // what opening the document found, for --json
 }
@@ -103,13 +101,9 @@ func runStore(c *cli, args []string) int {
 	fs.BoolVar(&f.raw, "raw", false, "get: print a string value without quotes")
 	fs.StringVar(&f.mode, "mode", "0600", "`permissions` of a new file, in octal (an existing file keeps its mode)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the document's lock")
-	fs.BoolVar(&f.discard, "discard", false, "compact: set the pending patches aside (kept as evidence) instead of folding them in")
 	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
-	}
-	if f.discard || len(rest) > 0 && rest[0] == "compact" {
-		return c.storeCompactArgs(fs, &f, rest) // storecompact.go
 	}
 	if len(rest) == 0 {
 		return c.usageError("want a subcommand: get, set, delete or incr")

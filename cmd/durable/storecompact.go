@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/store"
@@ -28,23 +29,59 @@ func hasLog(file string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// storeCompactArgs runs "store compact [--discard] FILE", rest being the
-// arguments after the verb's flags (flags may follow the subcommand too).
-func (c *cli) storeCompactArgs(fs *flag.FlagSet, f *storeFlags, rest []string) int {
-	if len(rest) == 0 || rest[0] != "compact" {
-		return c.usageError("--discard is for store compact")
+// runStoreVerb runs "store compact" here and every other subcommand in
+// runStore: compact has flags of its own (--discard).
+func runStoreVerb(c *cli, args []string) int {
+	if firstOperand(args) != "compact" {
+		return runStore(c, args)
 	}
-	rest, code, ok := c.parse(fs, rest[1:])
+	fs := c.flags()
+	var f storeFlags
+	fs.BoolVar(&f.json, "json", false, "print the result, or the error, as JSON on stdout")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the document's lock")
+	discard := fs.Bool("discard", false, "compact: set the pending patches aside (kept as evidence in FILE.patchlog.discarded.<time>) instead of folding them in")
+	rest, code, ok := c.parse(fs, args)
 	if !ok {
 		return code
+	}
+	if len(rest) > 0 && rest[0] == "compact" {
+		// Flags may follow the subcommand too: compact --discard FILE.
+		if rest, code, ok = c.parse(fs, rest[1:]); !ok {
+			return code
+		}
 	}
 	if len(rest) != 1 {
 		return c.usageError("store compact: want one FILE")
 	}
-	return c.storeCompact(rest[0], *f)
+	return c.storeCompact(rest[0], f, *discard)
 }
 
-func (c *cli) storeCompact(file string, f storeFlags) int {
+// valueFlags are the store verb's flags that take a value.
+var valueFlags = map[string]bool{"mode": true, "timeout": true}
+
+// firstOperand is the first argument that is not a flag (or a flag's
+// value), as the flag package would find it.
+func firstOperand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			return a
+		}
+		name := strings.TrimLeft(a, "-")
+		if !strings.Contains(name, "=") && valueFlags[name] {
+			i++ // its value
+		}
+	}
+	return ""
+}
+
+func (c *cli) storeCompact(file string, f storeFlags, discard bool) int {
 	ctx, cancel := context.WithTimeout(c.ctx, f.timeout)
 	defer cancel()
 	out := struct {
@@ -59,7 +96,7 @@ func (c *cli) storeCompact(file string, f storeFlags) int {
 		if _, err := os.Stat(file); err != nil {
 			return c.fail(err, f.json)
 		}
-	case f.discard:
+	case discard:
 		kept, err := store.DiscardLogAt(ctx, file)
 		if err != nil {
 			return c.fail(err, f.json)
