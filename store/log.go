@@ -108,6 +108,9 @@ func (s *Store[T]) logReady(limit uint64) error {
 	}
 	if err := s.logCatchUp(limit); err != nil {
 		s.st = nil
+		if err == errCatchUpGap {
+			return s.logLoad(limit) // read it all again
+		}
 		return err
 	}
 	err := s.logCheckSnapshot(limit)
@@ -224,6 +227,10 @@ func (s *Store[T]) logState(data []byte) (*state, error) {
 	return st, nil
 }
 
+// errCatchUpGap: the records after the state's position did not start
+// there; the state is read anew.
+var errCatchUpGap = errors.New("store: the patch log's records since the last read do not follow on")
+
 // logCatchUp applies the records appended since the state was last
 // brought up to date.
 func (s *Store[T]) logCatchUp(limit uint64) error {
@@ -237,6 +244,12 @@ func (s *Store[T]) logCatchUp(limit uint64) error {
 		}
 		if limit > 0 && rec.Index >= limit {
 			break
+		}
+		if rec.Index != lm.next {
+			// Records are numbered without gaps: one missing from the
+			// catch-up (dropped meanwhile by a compaction, or a reader
+			// that started past it) must never be skipped silently.
+			return errCatchUpGap
 		}
 		lm.next = rec.Index + 1
 		if rec.Type != journal.TypeData {
