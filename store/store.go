@@ -238,8 +238,9 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 	}
 	s.dopts = []durable.Option{durable.WithFS(s.fs), durable.NewFileMode(s.perm)}
 	s.upd = durable.NewUpdater(path, s.dopts...)
-	// A Store has no Close: its Updater's lock file is closed once the
-	// Store is unreachable (never during an update, which holds s).
+	// In the default mode nothing needs Close: the Updater's lock file is
+	// closed once the Store is unreachable (never during an update, which
+	// holds s). In log mode Close closes it (logcompact.go).
 	runtime.AddCleanup(s, func(u *durable.Updater) { u.Close() }, s.upd)
 	s.key = keyFor(s.fs, path)
 	if o.Log {
