@@ -309,7 +309,7 @@ func multiProcessWorkload(kind string, budget time.Duration) Workload {
 }
 
 // storeProcessWorkload: 4 processes against 1 updating one field of one
-// ~100 KB store document, in the default mode or (storelog builds) log
+// ~100 KB store document, in the default mode or log
 // mode.
 func storeProcessWorkload(log bool, budget time.Duration) Workload {
 	keys := ib.StoreKeysFor(100_000)
@@ -388,6 +388,6 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// storeLogMode is whether this build measures the store's log mode (built
-// with -tags storelog).
+// storeLogMode is whether this build measures the store's log mode (it
+// always does now that the store has it).
 const storeLogMode = ib.StoreLogMode

@@ -152,6 +152,52 @@
 // never silently chmod-ed. Backups and damaged
 // copies have the mode of the file they keep.
 //
+// # Log mode
+//
+// With Options.Log, a write costs what its change costs, not what the
+// document does. The file stays the readable snapshot, and each Update
+// appends a JSON merge patch (RFC 7386) of its change to the patch log
+// beside it, LogName(file) ("file.patchlog", a journal directory, see
+// package journal), flushed before Update returns. The patch is derived
+// from what the incremental encoder found changed, so a one-field update
+// of a 1 MB document appends a few dozen bytes. Compaction folds the
+// patches into the snapshot (a durable replace, with the backups): when
+// they reach Options.LogCompactSize, on Close, on Compact, and with
+// durable store compact FILE. Get and Update read the snapshot once and
+// then only the patches they have not seen, from any process.
+//
+// The guarantee is the same as in the default mode: after a crash, kill or
+// power cut at any point (compactions included), Open returns a document
+// equal to the result of some prefix of the updates that includes every
+// acknowledged one. The log names, with a content hash, the snapshot its
+// patches build on, so an edit of the file made without the lock while
+// patches are pending (a hand edit, a backup put back, a program opening
+// it without Options.Log) is detected and never merged blindly: Open, Get,
+// Update and Compact fail with a *LogConflictError, which says what to do.
+// Store.DiscardLog (or DiscardLogAt, or durable store compact --discard)
+// keeps the edit and sets the patches aside as evidence in
+// "file.patchlog.discarded.<time>". An edit while nothing is pending is
+// simply the document. durable edit and the durable store verbs work
+// through the log (edit compacts before and after, so that the file holds
+// what was edited).
+//
+// A merge patch cannot set a member to null (null deletes it): an update
+// that does (a nil pointer or map written as null) is logged as the whole
+// document instead, which costs what the default mode's write does. In
+// log mode a revision (durable.Rev) is the snapshot's content hash when
+// nothing is pending, and otherwise names the version by the log's id, the
+// snapshot and the last patch; a compaction changes it without changing
+// the document, so a Replace with a revision read before a compaction
+// fails with ErrConflict. Log mode does not recover a damaged snapshot
+// from a backup nor migrate an older schema (Open reports both: open it
+// once without Options.Log, after durable store compact), and it does not
+// apply to a Backend. The record format is in store/LOGFORMAT.md.
+//
+// Choose log mode for documents of about 100 KB and more that are updated
+// often, a few fields at a time, or by several processes; the default mode
+// is simpler (one file, nothing to compact) and as fast for small
+// documents updated now and then.
+//
 // # Other backends
 //
 // Options.Backend keeps the document somewhere other than a file, with the

@@ -99,6 +99,18 @@ type Options[T any] struct {
 	// Backend); the path given to Open is then only a name for errors,
 	// and FS, Perm, Secret and Backups do not apply.
 	Backend Backend
+
+	// Log turns on log mode: the file stays the readable snapshot, and
+	// each write appends a JSON merge patch (RFC 7386) of its change to
+	// the patch log beside it (LogName), which compaction folds into the
+	// snapshot (by LogCompactSize, on Close, on Compact, and by durable
+	// store compact). A write then costs what its change costs, not what
+	// the document does. See the package doc, "Log mode".
+	Log bool
+	// LogCompactSize is how many bytes of patches the log holds before a
+	// write folds them into the snapshot (4 MiB by default; negative:
+	// only Close, Compact and durable store compact fold).
+	LogCompactSize int64
 }
 
 // Store is a typed JSON document in a file, shared safely by goroutines and
@@ -128,6 +140,8 @@ type Store[T any] struct {
 	seenValid bool
 
 	warns warnings // what Open and Get found that no callback took (warnings.go)
+
+	log *logMode // the patch log, in log mode (log.go)
 }
 
 // Open opens the document at path, reading and checking it at once: a file
@@ -140,6 +154,13 @@ func Open[T any](path string, opts *Options[T]) (*Store[T], error) {
 	s, err := newStore(path, opts)
 	if err != nil {
 		return nil, err
+	}
+	if s.log == nil && s.be == nil {
+		// Patches pending in a log beside the file (log mode): the file
+		// alone is not the document (logcheck.go).
+		if err := s.refuseLogged(); err != nil {
+			return nil, err
+		}
 	}
 	if _, _, err := s.Get(); err != nil {
 		return nil, err
@@ -211,16 +232,25 @@ func newStore[T any](path string, opts *Options[T]) (*Store[T], error) {
 		}
 	}
 	if o.Backend != nil {
+		if o.Log {
+			return nil, fmt.Errorf("store: %s: log mode keeps a patch log beside a file; a Backend keeps its own history", path)
+		}
 		s.be, s.backups, s.path = o.Backend, -1, o.Backend.Name()
 		s.key = queueKey{path: "\x00backend\x00" + s.path}
 		return s, nil
 	}
 	s.dopts = []durable.Option{durable.WithFS(s.fs), durable.NewFileMode(s.perm)}
 	s.upd = durable.NewUpdater(path, s.dopts...)
-	// A Store has no Close: its Updater's lock file is closed once the
-	// Store is unreachable (never during an update, which holds s).
+	// In the default mode nothing needs Close: the Updater's lock file is
+	// closed once the Store is unreachable (never during an update, which
+	// holds s). In log mode Close closes it (logcompact.go).
 	runtime.AddCleanup(s, func(u *durable.Updater) { u.Close() }, s.upd)
 	s.key = keyFor(s.fs, path)
+	if o.Log {
+		if err := s.openLog(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -241,6 +271,9 @@ func (s *Store[T]) Path() string { return s.path }
 func (s *Store[T]) Get() (T, durable.Rev, error) {
 	if s.be != nil {
 		return s.getBackend(context.Background())
+	}
+	if s.log != nil {
+		return s.getLog()
 	}
 	var zero T
 	var fixErr error

@@ -48,6 +48,10 @@ func (s *Store[T]) do(r *request[T]) {
 	err := batchers.Do(r.ctx, s.key, r, sameOwner, func(b *group.Batch[job]) error {
 		reqs := requests[T](b)
 		b.User(func() {
+			if s.log != nil {
+				s.runLog(reqs) // log.go
+				return
+			}
 			s.run(reqs, func() []*request[T] {
 				if st := b.Steal(func(items []job) bool { return items[0].owner() == s }); st != nil {
 					return requests[T](st)

@@ -16,8 +16,8 @@ import (
 // modification time, without reading it. It also reports true after this
 // Store's own writes, until the next Get.
 func (s *Store[T]) Changed() bool {
-	if s.be != nil {
-		return true // only a read can tell
+	if s.be != nil || s.log != nil {
+		return true // only a read can tell (in log mode, of the log)
 	}
 	target, err := s.target()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/store"
 )
 
@@ -72,6 +73,15 @@ func runEdit(c *cli, args []string) int {
 	warnings := c.warn(warns, *asJSON)
 	ctx, cancel := context.WithTimeout(c.ctx, *timeout)
 	defer cancel()
+	// A document in log mode is compacted before the edit (the editor
+	// shows the file as it is, pending patches folded in) and after it
+	// (the file then holds what was edited): see storecompact.go.
+	logMode := hasLog(file)
+	if logMode {
+		if err := st.Compact(ctx); err != nil {
+			return c.fail(err, *asJSON)
+		}
+	}
 	dir, err := os.MkdirTemp("", "durable-edit-")
 	if err != nil {
 		return c.fail(err, *asJSON)
@@ -120,6 +130,14 @@ func runEdit(c *cli, args []string) int {
 			}
 		}
 	})
+	if logMode && err == nil {
+		if err = st.Close(); err == nil {
+			var data []byte
+			if data, err = os.ReadFile(file); err == nil {
+				rev = durable.RevOf(data)
+			}
+		}
+	}
 	var bad *badInputError
 	switch {
 	case errors.As(err, &bad):

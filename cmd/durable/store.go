@@ -27,7 +27,7 @@ const exitBadInput = exitUsage
 func storeVerb() verb {
 	return verb{
 		name:    "store",
-		args:    "get|set|delete|incr FILE [KEY.PATH] [VALUE]",
+		args:    "get|set|delete|incr|compact FILE [KEY.PATH] [VALUE]",
 		summary: "read or change one key of a JSON document, under its lock",
 		about: `Reads or changes a JSON document the way package store does: every change
 takes the document's lock (FILE.lock), reads the latest version, applies the
@@ -45,6 +45,17 @@ never lost, and readers never see a half-written file.
   incr FILE KEY.PATH [N]       add N (default 1) to the integer at KEY.PATH
                                (0 if absent) and print the new value; put
                                "--" before a negative N
+  compact [--discard] FILE     fold the patch log of a document kept in log
+                               mode (FILE.patchlog, store.Options.Log) into
+                               FILE; with --discard, set the pending patches
+                               aside instead, kept as evidence in
+                               FILE.patchlog.discarded.<time> (the way out
+                               when FILE was edited without its lock while
+                               patches were pending: exit code 10)
+
+A document with a patch log is read and changed through it (get, set,
+delete, incr and edit see every pending patch); edit compacts first and
+after, so that the file holds what was edited.
 
 KEY.PATH names nested object members, separated by dots; write \. for a dot
 inside a key and \\ for a backslash. A VALUE that is not JSON, or a path
@@ -63,12 +74,15 @@ mode.
 
 Exit codes: 0 done; 2 usage error or a refused VALUE or path (the file is
 unchanged); 4 permission denied; 5 disk full; 7 timed out waiting for the
-lock; 8 corrupt with no good backup; 14 get: no such file or key. With
---json: {"file", "rev", "value", "warnings"}, errors {"error", "code"}.`,
+lock; 8 corrupt with no good backup; 10 compact: FILE was changed without
+its lock while patches were pending (see --discard); 14 get: no such file or
+key. With --json: {"file", "rev", "value", "warnings"}; compact
+{"file", "rev", "compacted", "discarded"}; errors {"error", "code"}.`,
 		example: `durable store set ~/.config/app/config.json server.port 8080
 durable store get ~/.config/app/config.json server
-durable store incr state.json stats.runs`,
-		run: runStore,
+durable store incr state.json stats.runs
+durable store compact state.json`,
+		run: runStoreVerb, // runStore, and compact (storecompact.go)
 	}
 }
 
@@ -169,7 +183,9 @@ func runStore(c *cli, args []string) int {
 // backups as the file already has (at least one). warns is what the store
 // found that is not a failure (a recovery from a backup), for c.warn.
 func openDoc(file string, perm os.FileMode) (*store.Store[json.RawMessage], []error, error) {
-	st, err := store.Open(file, &store.Options[json.RawMessage]{Perm: perm, Backups: existingBackups(file)})
+	// A document kept in log mode is changed through its log, never
+	// beside it.
+	st, err := store.Open(file, &store.Options[json.RawMessage]{Perm: perm, Backups: existingBackups(file), Log: hasLog(file)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,8 +39,7 @@ func SeedStore(path string, keys int) ([]byte, error) {
 }
 
 // OpenFieldUpdater opens the store at path (seeded with SeedStore), in
-// log mode when log is set (only in builds with -tags storelog: see
-// StoreLogMode).
+// log mode when log is set.
 func OpenFieldUpdater(path string, keys int, log bool) (*FieldUpdater, error) {
 	opts, err := storeOptions(log)
 	if err != nil {

@@ -21,7 +21,7 @@ type ScaleOptions struct {
 	DocSizes  []int         // document sizes for the one-field store update
 	Rounds    int           // latency samples per side
 	Duration  time.Duration // per side and run for throughput (three alternations)
-	Log       bool          // also the store's log mode (builds with -tags storelog)
+	Log       bool          // also the store's log mode
 	Progress  io.Writer     // where each row's start and time go; nil for nowhere
 }
 

@@ -1,11 +1,9 @@
-//go:build storelog
-
 package bench
 
 import "github.com/durable-go/durable/store"
 
-// StoreLogMode reports whether this build measures the store's log mode
-// (store.Options.Log).
+// StoreLogMode reports whether the benchmarks measure the store's log mode
+// (store.Options.Log): always, now that the store has it.
 const StoreLogMode = true
 
 func storeOptions(log bool) (*store.Options[StoreDoc], error) {

@@ -36,6 +36,7 @@ const (
 	CorruptQueue    Kind = "corrupt-queue"
 	TamperedQueue   Kind = "tampered-queue"
 	QueueSnapshot   Kind = "queue-snapshot"
+	StoreLog        Kind = "store-log"
 	InsecureSecret  Kind = "insecure-secret"
 	InsecureDir     Kind = "insecure-dir"
 	StaleCorrupt    Kind = "stale-corrupt"
@@ -272,6 +273,9 @@ func (c *checker) dir(ref *dirRef, top bool) error {
 		if err := c.dir(s, false); err != nil {
 			return err
 		}
+		if doc, ok := isStoreLogName(s.path); ok {
+			c.storeLog(doc, s.path)
+		}
 	}
 	return nil
 }
@@ -315,6 +319,9 @@ func (c *checker) files(dir string, ents []entry) {
 				f.pre = append(f.pre, e)
 			case copyTorn:
 				f.torn = append(f.torn, e)
+			case copyDiscardedLog:
+				// Patches a user set aside (durable store compact
+				// --discard): evidence to keep, nothing to check.
 			}
 			continue
 		}

@@ -30,6 +30,10 @@ func isTempName(name string) bool {
 // isLockName reports whether name is a sidecar lock file (package lock).
 func isLockName(name string) bool { return strings.HasSuffix(name, lock.Suffix) }
 
+// isStoreLogName reports whether name is a store document's patch log
+// (a journal directory beside the document), and names the document.
+func isStoreLogName(name string) (doc string, ok bool) { return store.ParseLogName(name) }
+
 // isSegmentName reports whether name is a journal segment.
 func isSegmentName(name string) bool {
 	_, ok := journal.ParseSegmentName(name)
@@ -47,6 +51,7 @@ const (
 	copyCorrupt                          // name.corrupt.<time> (store)
 	copyPreMigration                     // name.pre-vN (store)
 	copyTorn                             // name.torn.<unix ns> (jsonl)
+	copyDiscardedLog                     // name.patchlog.discarded.<time> (store)
 )
 
 // copyOf asks each package whether name is a backup or a kept copy of
@@ -63,6 +68,9 @@ func copyOf(name string) (base string, k copyKind, ok bool) {
 	}
 	if of, _, ok := jsonl.ParseEvidenceName(name); ok {
 		return of, copyTorn, true
+	}
+	if of, _, ok := store.ParseDiscardedLogName(name); ok {
+		return of, copyDiscardedLog, true
 	}
 	return "", 0, false
 }
@@ -85,6 +93,9 @@ func keptAt(name string, k copyKind) (time.Time, bool) {
 		return at, ok
 	case copyTorn:
 		_, at, ok := jsonl.ParseEvidenceName(name)
+		return at, ok
+	case copyDiscardedLog:
+		_, at, ok := store.ParseDiscardedLogName(name)
 		return at, ok
 	}
 	return time.Time{}, false

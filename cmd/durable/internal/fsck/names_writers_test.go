@@ -83,19 +83,39 @@ func TestWritersNamesAreRecognised(t *testing.T) {
 	q.Push(ctx, []byte("job"))
 	q.Close()
 
-	primary := map[string]bool{"plain.txt": true, "doc.json": true, "log.jsonl": true, "audit": true, "jobs": true}
+	// store in log mode: its patch log, and patches set aside.
+	ls, err := store.Open(p("logged.json"), &store.Options[doc]{Log: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls.Update(ctx, func(d *doc) error { d.N = 1; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls.DiscardLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls.Update(ctx, func(d *doc) error { d.N = 2; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	primary := map[string]bool{"plain.txt": true, "doc.json": true, "log.jsonl": true, "audit": true, "jobs": true, "logged.json": true}
 	kinds := map[string]int{}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		n := e.Name()
 		switch base, k, ok := copyOf(n); {
 		case primary[n]:
+		case e.IsDir() && isLogOf(n, primary):
+			kinds["patchlog"]++
 		case isTempName(n):
 			kinds["temp"]++
 		case isLockName(n):
 			kinds["lock"]++
 		case ok:
-			kinds[map[copyKind]string{copyBackup: "backup", copyCorrupt: "corrupt", copyPreMigration: "pre", copyTorn: "torn"}[k]]++
+			kinds[map[copyKind]string{copyBackup: "backup", copyCorrupt: "corrupt", copyPreMigration: "pre", copyTorn: "torn", copyDiscardedLog: "discarded"}[k]]++
 			if !primary[base] {
 				t.Errorf("%s is a copy of %q, which is not there", n, base)
 			}
@@ -103,10 +123,13 @@ func TestWritersNamesAreRecognised(t *testing.T) {
 			t.Errorf("%s: made by a writer, recognised by no classifier", n)
 		}
 	}
+	if kinds["patchlog"] != 1 || kinds["discarded"] != 1 {
+		t.Errorf("log mode: recognised %v", kinds)
+	}
 	if kinds["temp"] != 1 || kinds["backup"] != 4 || kinds["corrupt"] != 1 || kinds["pre"] != 1 || kinds["torn"] != 1 || kinds["lock"] < 2 {
 		t.Errorf("recognised %v", kinds)
 	}
-	for _, sub := range []string{"audit", "jobs"} {
+	for _, sub := range []string{"audit", "jobs", "logged.json.patchlog"} {
 		ents, _ := os.ReadDir(p(sub))
 		segs := 0
 		for _, e := range ents {
@@ -134,4 +157,9 @@ func entriesOf(t *testing.T, dir string) []entry {
 		out = append(out, entry{name: e.Name()})
 	}
 	return out
+}
+
+func isLogOf(name string, primary map[string]bool) bool {
+	doc, ok := isStoreLogName(name)
+	return ok && primary[doc]
 }

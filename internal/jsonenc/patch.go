@@ -1,0 +1,606 @@
+package jsonenc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+)
+
+// Merge patches (RFC 7386) between two versions of a document, for the
+// store's log mode: MergePatch derives the patch from what Sync changed in
+// the tree, so that its cost follows the change, not the document, and
+// ApplyMergePatch applies one to a value, member by member down to the
+// leaves it names.
+//
+// A merge patch cannot set a member to null: null deletes it. A change
+// that needs one (a nil pointer, slice or map written as null inside an
+// object) has no exact merge patch; MergePatch says so, and the caller
+// records the whole document instead.
+//
+// The tests compare both against the plain path: encode the old and the new
+// value with encoding/json, compute the merge patch of the two generically,
+// apply it to the old encoding, and compare with the new (patch_test.go,
+// FuzzMergePatch).
+
+// Shape is what MergePatch needs to know of a tree before an update
+// changes it. Sync replaces the nodes it changes, except the members of a
+// map, which it changes in place: Shape keeps a copy of each map's members.
+// Taking it costs a copy of the member pointers of every map in the tree
+// (no encoding, no comparison).
+type Shape struct {
+	root *node
+	maps map[*node][]*node
+}
+
+// Shape returns the shape of tree, to pass to MergePatch once the update
+// is synced.
+func (c *Codec) Shape(tree *Tree) Shape {
+	n := (*node)(tree)
+	sh := Shape{root: n}
+	if n == nil || n.whole || c.root == nil {
+		return sh
+	}
+	c.shape(&sh, c.root, n)
+	return sh
+}
+
+func (c *Codec) shape(sh *Shape, p *objPlan, n *node) {
+	if p.isMap {
+		if n.null {
+			return
+		}
+		if sh.maps == nil {
+			sh.maps = map[*node][]*node{}
+		}
+		sh.maps[n] = slices.Clone(n.kids)
+		if p.elem.obj != nil {
+			for _, k := range n.kids {
+				c.shape(sh, p.elem.obj, k)
+			}
+		}
+		return
+	}
+	for i := range p.fields {
+		if f := &p.fields[i]; f.child.obj != nil && n.present[i] && n.kids[i] != nil {
+			c.shape(sh, f.child.obj, n.kids[i])
+		}
+	}
+}
+
+// MergePatch appends to buf the merge patch (RFC 7386, compact JSON) that
+// turns the encoding of the value as it was when before was taken into its
+// encoding as after describes it, and reports whether they differ. exact
+// is false when no merge patch says it (a member set to null, a duplicate
+// key, no tree before): the caller must then record the whole value.
+func (c *Codec) MergePatch(buf []byte, before Shape, after *Tree) (patch []byte, changed, exact bool) {
+	o, n := before.root, (*node)(after)
+	if o == nil || n == nil {
+		return buf, true, false
+	}
+	pt := &patcher{c: c, maps: before.maps, exact: true}
+	root := childPlan{t: c.t, obj: c.root, addr: true}
+	var out []byte
+	if o.whole || n.whole || c.root == nil || o.null || n.null {
+		out, changed = pt.raw(buf, pt.renderRoot(o, true), pt.renderRoot(n, false), true)
+	} else {
+		out, changed = pt.node(buf, root, o, n, true)
+	}
+	if !changed {
+		return buf, false, true
+	}
+	return out, true, pt.exact
+}
+
+type patcher struct {
+	c     *Codec
+	maps  map[*node][]*node
+	exact bool
+}
+
+// oldKids is the members a map node had when the shape was taken.
+func (pt *patcher) oldKids(o *node) []*node {
+	if k, ok := pt.maps[o]; ok {
+		return k
+	}
+	return o.kids
+}
+
+// node appends the patch from o to n (nodes of plan p), or nothing and
+// false when they encode alike.
+func (pt *patcher) node(b []byte, p childPlan, o, n *node, top bool) ([]byte, bool) {
+	if p.obj == nil || o.null || n.null || o.whole || n.whole {
+		if o == n {
+			return b, false // leaves are replaced, never changed
+		}
+		return pt.raw(b, pt.render(nil, p, o, true), pt.render(nil, p, n, false), top)
+	}
+	if !p.obj.isMap {
+		if o == n {
+			return b, false // structs are replaced, never changed
+		}
+		return pt.structs(b, p.obj, o, n)
+	}
+	return pt.mapNodes(b, p.obj, o, n)
+}
+
+func (pt *patcher) structs(b []byte, p *objPlan, o, n *node) ([]byte, bool) {
+	mark := len(b)
+	b = append(b, '{')
+	any := false
+	for i := range p.fields {
+		f := &p.fields[i]
+		op, np := o.present[i], n.present[i]
+		if !op && !np {
+			continue
+		}
+		m := len(b)
+		if any {
+			b = append(b, ',')
+		}
+		b = append(append(b, f.key...), ':')
+		changed := true
+		switch {
+		case op && np:
+			b, changed = pt.node(b, f.child, o.kids[i], n.kids[i], false)
+		case op:
+			// Gone from the encoding: the patch deletes it, and the
+			// applier sets the zero value, which must be omitted too.
+			b = append(b, "null"...)
+			if !f.omitted(reflect.Zero(f.child.t)) {
+				pt.exact = false
+			}
+		default:
+			b = pt.value(b, pt.render(nil, f.child, n.kids[i], false), false)
+		}
+		if !changed {
+			b = b[:m]
+			continue
+		}
+		any = true
+	}
+	if !any {
+		return b[:mark], false
+	}
+	return append(b, '}'), true
+}
+
+func (pt *patcher) mapNodes(b []byte, p *objPlan, o, n *node) ([]byte, bool) {
+	ok := pt.oldKids(o)
+	mark := len(b)
+	b = append(b, '{')
+	any := false
+	member := func(key []byte, f func([]byte) ([]byte, bool)) {
+		m := len(b)
+		if any {
+			b = append(b, ',')
+		}
+		b = append(append(b, key...), ':')
+		var changed bool
+		if b, changed = f(b); !changed {
+			b = b[:m]
+			return
+		}
+		any = true
+	}
+	if o == n {
+		// Changed in place: same keys, some members replaced.
+		if len(ok) != len(n.kids) {
+			return pt.raw(b[:mark], pt.renderKids(nil, p, o, ok, true), pt.renderKids(nil, p, n, n.kids, false), false)
+		}
+		for i, nk := range n.kids {
+			if nk == ok[i] && p.elem.obj == nil {
+				continue
+			}
+			member(n.keyEnc[i], func(b []byte) ([]byte, bool) { return pt.node(b, p.elem, ok[i], nk, false) })
+		}
+	} else {
+		// Keys came or went: walk both sorted key lists.
+		i, j := 0, 0
+		for i < len(o.keys) || j < len(n.keys) {
+			switch {
+			case j == len(n.keys) || (i < len(o.keys) && o.keys[i] < n.keys[j]):
+				member(o.keyEnc[i], func(b []byte) ([]byte, bool) { return append(b, "null"...), true })
+				i++
+			case i == len(o.keys) || n.keys[j] < o.keys[i]:
+				nk := n.kids[j]
+				member(n.keyEnc[j], func(b []byte) ([]byte, bool) { return pt.value(b, pt.render(nil, p.elem, nk, false), false), true })
+				j++
+			default:
+				okid, nk := ok[i], n.kids[j]
+				member(n.keyEnc[j], func(b []byte) ([]byte, bool) { return pt.node(b, p.elem, okid, nk, false) })
+				i++
+				j++
+			}
+		}
+	}
+	if !any {
+		return b[:mark], false
+	}
+	return append(b, '}'), true
+}
+
+// value appends v, a whole new value, as the patch of a member, noting
+// when the patch cannot say it.
+func (pt *patcher) value(b, v []byte, top bool) []byte {
+	if !top && string(v) == "null" || hasNullMember(v) {
+		pt.exact = false
+	}
+	return append(b, v...)
+}
+
+// render appends the compact encoding of the node n of plan p: as it was
+// when the shape was taken if old is set (maps changed in place since
+// are written with the members they had), as it is otherwise.
+func (pt *patcher) render(b []byte, p childPlan, n *node, old bool) []byte {
+	switch {
+	case n.whole:
+		return append(b, n.enc...)
+	case p.obj == nil:
+		if pt.c.indent == "" {
+			return append(b, n.enc...)
+		}
+		return appendCompact(b, n.enc)
+	case n.null:
+		return append(b, "null"...)
+	case p.obj.isMap:
+		kids := n.kids
+		if old {
+			kids = pt.oldKids(n)
+		}
+		return pt.renderKids(b, p.obj, n, kids, old)
+	}
+	b = append(b, '{')
+	first := true
+	for i := range p.obj.fields {
+		if !n.present[i] {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		f := &p.obj.fields[i]
+		b = append(append(b, f.key...), ':')
+		b = pt.render(b, f.child, n.kids[i], old)
+	}
+	return append(b, '}')
+}
+
+func (pt *patcher) renderKids(b []byte, p *objPlan, n *node, kids []*node, old bool) []byte {
+	b = append(b, '{')
+	for i, k := range kids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(b, n.keyEnc[i]...), ':')
+		b = pt.render(b, p.elem, k, old)
+	}
+	return append(b, '}')
+}
+
+// renderRoot is the compact encoding of the whole value as the document
+// holds it (a nil map at the root is written {}).
+func (pt *patcher) renderRoot(n *node, old bool) []byte {
+	b := pt.render(nil, childPlan{t: pt.c.t, obj: pt.c.root, addr: true}, n, old)
+	if pt.c.t.Kind() == reflect.Map && string(b) == "null" {
+		return []byte("{}")
+	}
+	return b
+}
+
+// raw appends the merge patch from one compact encoding to another,
+// member by member where both are objects.
+func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
+	if bytes.Equal(old, new) {
+		return b, false
+	}
+	if !isObject(old) || !isObject(new) {
+		return pt.value(b, new, top), true
+	}
+	om, nm := objectMembers(old), objectMembers(new)
+	idx := make(map[string]int, len(om))
+	for i, m := range om {
+		if _, dup := idx[m.key]; dup {
+			pt.exact = false // which one counts is the decoder's choice
+		}
+		idx[m.key] = i
+	}
+	mark := len(b)
+	b = append(b, '{')
+	any := false
+	seen := make(map[string]bool, len(nm))
+	for _, m := range nm {
+		if seen[m.key] {
+			pt.exact = false
+		}
+		seen[m.key] = true
+		at := len(b)
+		if any {
+			b = append(b, ',')
+		}
+		b = append(append(b, m.raw...), ':')
+		changed := true
+		if i, ok := idx[m.key]; ok {
+			b, changed = pt.raw(b, om[i].val, m.val, false)
+		} else {
+			b = pt.value(b, m.val, false)
+		}
+		if !changed {
+			b = b[:at]
+			continue
+		}
+		any = true
+	}
+	for _, m := range om {
+		if seen[m.key] {
+			continue
+		}
+		seen[m.key] = true
+		if any {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, m.raw...), ':'), "null"...)
+		any = true
+	}
+	if !any {
+		// Alike as JSON values but not as bytes (spacing, escapes):
+		// nothing to patch.
+		return b[:mark], false
+	}
+	return append(b, '}'), true
+}
+
+// ApplyMergePatch applies the merge patch to v, an addressable value of
+// the Codec's type: member by member where the plan splits v into
+// members, and at a leaf by applying the patch to the leaf's encoding and
+// decoding the result into a fresh value (as encoding/json decodes a
+// document). Its cost follows the members the patch names. On error v may
+// be partly patched: the caller loads it again.
+func (c *Codec) ApplyMergePatch(v reflect.Value, patch []byte) error {
+	if !json.Valid(patch) {
+		return fmt.Errorf("the merge patch is not valid JSON")
+	}
+	return c.apply(childPlan{t: c.t, obj: c.root, addr: true}, v, patch, true)
+}
+
+func (c *Codec) apply(p childPlan, v reflect.Value, patch []byte, present bool) error {
+	if !isObject(patch) {
+		return decodeInto(v, patch)
+	}
+	if p.obj == nil {
+		var cur []byte
+		if present {
+			var err error
+			x := v.Interface()
+			if p.addr && v.CanAddr() {
+				x = v.Addr().Interface()
+			}
+			if cur, err = json.Marshal(x); err != nil {
+				return err
+			}
+		}
+		return decodeInto(v, MergeRaw(cur, patch))
+	}
+	members := objectMembers(patch)
+	if p.obj.isMap {
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(p.t))
+		}
+		for _, m := range members {
+			k := reflect.ValueOf(m.key).Convert(p.t.Key())
+			if string(m.val) == "null" {
+				v.SetMapIndex(k, reflect.Value{})
+				continue
+			}
+			ev := reflect.New(p.t.Elem()).Elem()
+			cur := v.MapIndex(k)
+			if cur.IsValid() {
+				ev.Set(cur)
+				if p.obj.elem.obj != nil && !cur.IsNil() {
+					// A map inside a map: patch a copy, never a map the
+					// value may share with another member.
+					cp := reflect.MakeMapWithSize(p.t.Elem(), cur.Len())
+					for it := cur.MapRange(); it.Next(); {
+						cp.SetMapIndex(it.Key(), it.Value())
+					}
+					ev.Set(cp)
+				}
+			}
+			if err := c.apply(p.obj.elem, ev, m.val, cur.IsValid()); err != nil {
+				return fmt.Errorf("at %s: %w", m.raw, err)
+			}
+			v.SetMapIndex(k, ev)
+		}
+		return nil
+	}
+	for _, m := range members {
+		i := slices.IndexFunc(p.obj.fields, func(f fieldPlan) bool { return f.name == m.key })
+		if i < 0 {
+			return fmt.Errorf("the patch names %s, which %v does not have", m.raw, p.t)
+		}
+		f := &p.obj.fields[i]
+		fv := v.Field(f.index)
+		if string(m.val) == "null" {
+			fv.SetZero()
+			continue
+		}
+		if err := c.apply(f.child, fv, m.val, !f.omitted(fv)); err != nil {
+			return fmt.Errorf("at %s: %w", m.raw, err)
+		}
+	}
+	return nil
+}
+
+// decodeInto sets v to the value data decodes to, decoded into a fresh
+// value as encoding/json decodes a member of a document.
+func decodeInto(v reflect.Value, data []byte) error {
+	nv := reflect.New(v.Type())
+	if err := json.Unmarshal(data, nv.Interface()); err != nil {
+		return err
+	}
+	v.Set(nv.Elem())
+	return nil
+}
+
+// MergeRaw applies the merge patch to the JSON value target (nil when
+// there is none) as RFC 7386 says, on encodings: members keep their order,
+// new ones follow in the patch's order.
+func MergeRaw(target, patch []byte) []byte {
+	if !isObject(patch) {
+		return patch
+	}
+	var tm []member
+	if isObject(target) {
+		tm = objectMembers(target)
+	}
+	pm := objectMembers(patch)
+	last := make(map[string]int, len(pm))
+	for i, m := range pm {
+		last[m.key] = i
+	}
+	out := []byte{'{'}
+	emit := func(raw, val []byte) {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, raw...), ':'), val...)
+	}
+	done := make(map[string]bool, len(pm))
+	for _, m := range tm {
+		i, ok := last[m.key]
+		if !ok {
+			emit(m.raw, m.val)
+			continue
+		}
+		if done[m.key] {
+			continue
+		}
+		done[m.key] = true
+		if pv := pm[i].val; string(pv) != "null" {
+			emit(m.raw, MergeRaw(m.val, pv))
+		}
+	}
+	for i, m := range pm {
+		if done[m.key] || last[m.key] != i || string(m.val) == "null" {
+			continue
+		}
+		emit(m.raw, MergeRaw(nil, m.val))
+	}
+	return append(out, '}')
+}
+
+// hasNullMember reports whether the JSON value v holds an object member
+// whose value is null (outside arrays, which a merge patch replaces whole):
+// as part of a patch, such a member would delete rather than set.
+func hasNullMember(v []byte) bool {
+	if !isObject(v) {
+		return false
+	}
+	for _, m := range objectMembers(v) {
+		if string(m.val) == "null" || hasNullMember(m.val) {
+			return true
+		}
+	}
+	return false
+}
+
+func appendCompact(b, enc []byte) []byte {
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, enc); err != nil {
+		return append(b, enc...) // not ours to fix: compared as it is
+	}
+	return buf.Bytes()
+}
+
+// member is one member of a JSON object: its key unescaped and as
+// written, and its value.
+type member struct {
+	key      string
+	raw, val []byte
+}
+
+func isObject(v []byte) bool {
+	i := skipWS(v, 0)
+	return i < len(v) && v[i] == '{'
+}
+
+// objectMembers splits a valid JSON object into its members, in order.
+func objectMembers(v []byte) []member {
+	var out []member
+	i := skipWS(v, 0) + 1
+	for {
+		i = skipWS(v, i)
+		if i >= len(v) || v[i] == '}' {
+			return out
+		}
+		if v[i] == ',' {
+			i = skipWS(v, i+1)
+		}
+		end := skipStr(v, i)
+		raw := v[i:end]
+		var key string
+		if bytes.IndexByte(raw, '\\') < 0 {
+			key = string(raw[1 : len(raw)-1])
+		} else if err := json.Unmarshal(raw, &key); err != nil {
+			key = string(raw)
+		}
+		i = skipWS(v, end)
+		i = skipWS(v, i+1) // the colon
+		vend := skipVal(v, i)
+		out = append(out, member{key: key, raw: raw, val: v[i:vend]})
+		i = vend
+	}
+}
+
+func skipWS(v []byte, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// skipStr returns the index after the string that starts at v[i].
+func skipStr(v []byte, i int) int {
+	for i++; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// skipVal returns the index after the value that starts at v[i].
+func skipVal(v []byte, i int) int {
+	if i >= len(v) {
+		return i
+	}
+	switch v[i] {
+	case '"':
+		return skipStr(v, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(v); i++ {
+			switch v[i] {
+			case '"':
+				i = skipStr(v, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(v) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(v[i])) {
+		i++
+	}
+	return i
+}
