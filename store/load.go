@@ -84,16 +84,10 @@ func (st *state) rev() durable.Rev {
 
 // parsed is a file's content, decoded.
 type parsed struct {
-	val     reflect.Value // addressable T; invalid when the version needs migrating
-	version int           // schema version in the file (0 when absent)
-	members []rawMember   // top-level members in file order (objects only)
+	val     reflect.Value       // addressable T; invalid when the version needs migrating
+	version int                 // schema version in the file (0 when absent)
+	members []jsonenc.RawMember // top-level members in file order (objects only)
 	unknown []jsonenc.Member
-}
-
-type rawMember struct {
-	key string
-	raw []byte // the key as written, quotes included
-	val []byte
 }
 
 // parseError describes why a file's content is not a valid document.
@@ -146,18 +140,18 @@ func (c *format) parse(data []byte) (*parsed, error) {
 	p := &parsed{}
 	first := firstByte(data)
 	if first == '{' && (!c.allKnown || c.schemaKey != "") {
-		p.members = scanObject(data)
+		p.members = jsonenc.ObjectMembers(data)
 	} else if c.mustObj && first != '{' {
 		return nil, &parseError{-1, fmt.Sprintf("the document is %s, want a JSON object", jsonKind(first))}
 	}
 	if c.schemaKey != "" {
 		for _, m := range p.members {
-			if m.key != c.schemaKey {
+			if m.Key != c.schemaKey {
 				continue
 			}
-			v, err := strconv.Atoi(string(m.val))
+			v, err := strconv.Atoi(string(m.Val))
 			if err != nil || v < 0 {
-				return nil, &parseError{-1, fmt.Sprintf("%q is %s, want a schema version number", c.schemaKey, m.val)}
+				return nil, &parseError{-1, fmt.Sprintf("%q is %s, want a schema version number", c.schemaKey, m.Val)}
 			}
 			p.version = v
 		}
@@ -180,7 +174,7 @@ func (c *format) parse(data []byte) (*parsed, error) {
 	}
 	p.val = ptr.Elem()
 	for _, m := range p.members {
-		if m.key == c.schemaKey || c.knows(m.key) {
+		if m.Key == c.schemaKey || c.knows(m.Key) {
 			continue
 		}
 		p.unknown = append(p.unknown, c.unknownMember(m))
@@ -188,8 +182,8 @@ func (c *format) parse(data []byte) (*parsed, error) {
 	return p, nil
 }
 
-func (c *format) unknownMember(m rawMember) jsonenc.Member {
-	return c.enc.Member(m.key, m.val)
+func (c *format) unknownMember(m jsonenc.RawMember) jsonenc.Member {
+	return c.enc.Member(m.Key, m.Val)
 }
 
 func quoteKey(k string) []byte {
@@ -238,82 +232,6 @@ func (c *format) knows(key string) bool {
 	return known
 }
 
-// scanObject splits a valid JSON object into its members, in order.
-func scanObject(data []byte) []rawMember {
-	var out []rawMember
-	i := skipSpace(data, 0) + 1
-	for {
-		i = skipSpace(data, i)
-		if data[i] == '}' {
-			return out
-		}
-		if data[i] == ',' {
-			i = skipSpace(data, i+1)
-		}
-		end := skipString(data, i)
-		raw := data[i:end]
-		var key string
-		if bytes.IndexByte(raw, '\\') < 0 {
-			key = string(raw[1 : len(raw)-1])
-		} else {
-			json.Unmarshal(raw, &key)
-		}
-		i = skipSpace(data, end)
-		i = skipSpace(data, i+1) // the colon
-		vend := skipValue(data, i)
-		out = append(out, rawMember{key: key, raw: raw, val: data[i:vend]})
-		i = vend
-	}
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at data[i].
-func skipString(data []byte, i int) int {
-	for i++; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
-
-// skipValue returns the index after the value starting at data[i].
-func skipValue(data []byte, i int) int {
-	switch data[i] {
-	case '"':
-		return skipString(data, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(data); i++ {
-			switch data[i] {
-			case '"':
-				i = skipString(data, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return i
-	}
-	for i < len(data) && !strings.ContainsRune(",}] \t\r\n", rune(data[i])) {
-		i++
-	}
-	return i
-}
-
 // migrate runs the migrations from the file's version up to the store's
 // and returns the migrated content (compact, schema key first). Steps
 // without a function leave the document as it is.
@@ -321,13 +239,13 @@ func (c *format) migrate(p *parsed, steps map[int]func(map[string]json.RawMessag
 	doc := make(map[string]json.RawMessage, len(p.members))
 	var order []string
 	for _, m := range p.members {
-		if m.key == c.schemaKey {
+		if m.Key == c.schemaKey {
 			continue
 		}
-		if _, dup := doc[m.key]; !dup {
-			order = append(order, m.key)
+		if _, dup := doc[m.Key]; !dup {
+			order = append(order, m.Key)
 		}
-		doc[m.key] = bytes.Clone(m.val)
+		doc[m.Key] = bytes.Clone(m.Val)
 	}
 	for v := p.version; v < c.version; v++ {
 		fn := steps[v]

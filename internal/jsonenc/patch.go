@@ -299,33 +299,33 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 	if !isObject(old) || !isObject(new) {
 		return pt.value(b, new, top), true
 	}
-	om, nm := objectMembers(old), objectMembers(new)
+	om, nm := ObjectMembers(old), ObjectMembers(new)
 	idx := make(map[string]int, len(om))
 	for i, m := range om {
-		if _, dup := idx[m.key]; dup {
+		if _, dup := idx[m.Key]; dup {
 			pt.exact = false // which one counts is the decoder's choice
 		}
-		idx[m.key] = i
+		idx[m.Key] = i
 	}
 	mark := len(b)
 	b = append(b, '{')
 	any := false
 	seen := make(map[string]bool, len(nm))
 	for _, m := range nm {
-		if seen[m.key] {
+		if seen[m.Key] {
 			pt.exact = false
 		}
-		seen[m.key] = true
+		seen[m.Key] = true
 		at := len(b)
 		if any {
 			b = append(b, ',')
 		}
-		b = append(append(b, m.raw...), ':')
+		b = append(append(b, m.Raw...), ':')
 		changed := true
-		if i, ok := idx[m.key]; ok {
-			b, changed = pt.raw(b, om[i].val, m.val, false)
+		if i, ok := idx[m.Key]; ok {
+			b, changed = pt.raw(b, om[i].Val, m.Val, false)
 		} else {
-			b = pt.value(b, m.val, false)
+			b = pt.value(b, m.Val, false)
 		}
 		if !changed {
 			b = b[:at]
@@ -334,14 +334,14 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 		any = true
 	}
 	for _, m := range om {
-		if seen[m.key] {
+		if seen[m.Key] {
 			continue
 		}
-		seen[m.key] = true
+		seen[m.Key] = true
 		if any {
 			b = append(b, ',')
 		}
-		b = append(append(append(b, m.raw...), ':'), "null"...)
+		b = append(append(append(b, m.Raw...), ':'), "null"...)
 		any = true
 	}
 	if !any {
@@ -383,14 +383,14 @@ func (c *Codec) apply(p childPlan, v reflect.Value, patch []byte, present bool) 
 		}
 		return decodeInto(v, MergeRaw(cur, patch))
 	}
-	members := objectMembers(patch)
+	members := ObjectMembers(patch)
 	if p.obj.isMap {
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(p.t))
 		}
 		for _, m := range members {
-			k := reflect.ValueOf(m.key).Convert(p.t.Key())
-			if string(m.val) == "null" {
+			k := reflect.ValueOf(m.Key).Convert(p.t.Key())
+			if string(m.Val) == "null" {
 				v.SetMapIndex(k, reflect.Value{})
 				continue
 			}
@@ -408,26 +408,26 @@ func (c *Codec) apply(p childPlan, v reflect.Value, patch []byte, present bool) 
 					ev.Set(cp)
 				}
 			}
-			if err := c.apply(p.obj.elem, ev, m.val, cur.IsValid()); err != nil {
-				return fmt.Errorf("at %s: %w", m.raw, err)
+			if err := c.apply(p.obj.elem, ev, m.Val, cur.IsValid()); err != nil {
+				return fmt.Errorf("at %s: %w", m.Raw, err)
 			}
 			v.SetMapIndex(k, ev)
 		}
 		return nil
 	}
 	for _, m := range members {
-		i := slices.IndexFunc(p.obj.fields, func(f fieldPlan) bool { return f.name == m.key })
+		i := slices.IndexFunc(p.obj.fields, func(f fieldPlan) bool { return f.name == m.Key })
 		if i < 0 {
-			return fmt.Errorf("the patch names %s, which %v does not have", m.raw, p.t)
+			return fmt.Errorf("the patch names %s, which %v does not have", m.Raw, p.t)
 		}
 		f := &p.obj.fields[i]
 		fv := v.Field(f.index)
-		if string(m.val) == "null" {
+		if string(m.Val) == "null" {
 			fv.SetZero()
 			continue
 		}
-		if err := c.apply(f.child, fv, m.val, !f.omitted(fv)); err != nil {
-			return fmt.Errorf("at %s: %w", m.raw, err)
+		if err := c.apply(f.child, fv, m.Val, !f.omitted(fv)); err != nil {
+			return fmt.Errorf("at %s: %w", m.Raw, err)
 		}
 	}
 	return nil
@@ -451,14 +451,14 @@ func MergeRaw(target, patch []byte) []byte {
 	if !isObject(patch) {
 		return patch
 	}
-	var tm []member
+	var tm []RawMember
 	if isObject(target) {
-		tm = objectMembers(target)
+		tm = ObjectMembers(target)
 	}
-	pm := objectMembers(patch)
+	pm := ObjectMembers(patch)
 	last := make(map[string]int, len(pm))
 	for i, m := range pm {
-		last[m.key] = i
+		last[m.Key] = i
 	}
 	out := []byte{'{'}
 	emit := func(raw, val []byte) {
@@ -469,24 +469,24 @@ func MergeRaw(target, patch []byte) []byte {
 	}
 	done := make(map[string]bool, len(pm))
 	for _, m := range tm {
-		i, ok := last[m.key]
+		i, ok := last[m.Key]
 		if !ok {
-			emit(m.raw, m.val)
+			emit(m.Raw, m.Val)
 			continue
 		}
-		if done[m.key] {
+		if done[m.Key] {
 			continue
 		}
-		done[m.key] = true
-		if pv := pm[i].val; string(pv) != "null" {
-			emit(m.raw, MergeRaw(m.val, pv))
+		done[m.Key] = true
+		if pv := pm[i].Val; string(pv) != "null" {
+			emit(m.Raw, MergeRaw(m.Val, pv))
 		}
 	}
 	for i, m := range pm {
-		if done[m.key] || last[m.key] != i || string(m.val) == "null" {
+		if done[m.Key] || last[m.Key] != i || string(m.Val) == "null" {
 			continue
 		}
-		emit(m.raw, MergeRaw(nil, m.val))
+		emit(m.Raw, MergeRaw(nil, m.Val))
 	}
 	return append(out, '}')
 }
@@ -498,8 +498,8 @@ func hasNullMember(v []byte) bool {
 	if !isObject(v) {
 		return false
 	}
-	for _, m := range objectMembers(v) {
-		if string(m.val) == "null" || hasNullMember(m.val) {
+	for _, m := range ObjectMembers(v) {
+		if string(m.Val) == "null" || hasNullMember(m.Val) {
 			return true
 		}
 	}
@@ -512,95 +512,4 @@ func appendCompact(b, enc []byte) []byte {
 		return append(b, enc...) // not ours to fix: compared as it is
 	}
 	return buf.Bytes()
-}
-
-// member is one member of a JSON object: its key unescaped and as
-// written, and its value.
-type member struct {
-	key      string
-	raw, val []byte
-}
-
-func isObject(v []byte) bool {
-	i := skipWS(v, 0)
-	return i < len(v) && v[i] == '{'
-}
-
-// objectMembers splits a valid JSON object into its members, in order.
-func objectMembers(v []byte) []member {
-	var out []member
-	i := skipWS(v, 0) + 1
-	for {
-		i = skipWS(v, i)
-		if i >= len(v) || v[i] == '}' {
-			return out
-		}
-		if v[i] == ',' {
-			i = skipWS(v, i+1)
-		}
-		end := skipStr(v, i)
-		raw := v[i:end]
-		var key string
-		if bytes.IndexByte(raw, '\\') < 0 {
-			key = string(raw[1 : len(raw)-1])
-		} else if err := json.Unmarshal(raw, &key); err != nil {
-			key = string(raw)
-		}
-		i = skipWS(v, end)
-		i = skipWS(v, i+1) // the colon
-		vend := skipVal(v, i)
-		out = append(out, member{key: key, raw: raw, val: v[i:vend]})
-		i = vend
-	}
-}
-
-func skipWS(v []byte, i int) int {
-	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// skipStr returns the index after the string that starts at v[i].
-func skipStr(v []byte, i int) int {
-	for i++; i < len(v); i++ {
-		switch v[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
-
-// skipVal returns the index after the value that starts at v[i].
-func skipVal(v []byte, i int) int {
-	if i >= len(v) {
-		return i
-	}
-	switch v[i] {
-	case '"':
-		return skipStr(v, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(v); i++ {
-			switch v[i] {
-			case '"':
-				i = skipStr(v, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return i
-	}
-	for i < len(v) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(v[i])) {
-		i++
-	}
-	return i
 }
