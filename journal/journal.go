@@ -10,6 +10,7 @@ import (
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/dirsync"
+	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/vfs"
@@ -72,6 +73,14 @@ type Options struct {
 	// Linux), but no other process can append meanwhile (its Open waits
 	// for the lock and fails with ErrLocked). For a single writer process.
 	HoldLock bool
+	// NoFollow refuses a symbolic link (or anything but a directory) at
+	// dir with ErrUnsafeFile, wherever it is, before anything is created
+	// or opened in it. It is for a journal whose directory a package keeps
+	// beside a caller's file under a name it derives (the store's patch
+	// log): such a name is a sidecar, never reached through a link,
+	// while a directory the caller names is followed under the rule for
+	// shared directories (see the package documentation).
+	NoFollow bool
 	// Now is the clock for record times (time.Now by default).
 	Now func() time.Time
 	// TileEntries refuses, before anything is written, records that a
@@ -232,6 +241,11 @@ func Open(dir string, opts *Options) (*Journal, error) {
 }
 
 func (j *Journal) open() error {
+	if j.o.NoFollow {
+		if err := j.refuseLink(); err != nil {
+			return err
+		}
+	}
 	if j.o.ReadOnly {
 		if err := follow.Dir(j.fs, j.dir); err != nil {
 			return err
@@ -246,6 +260,11 @@ func (j *Journal) open() error {
 	// sticky bit keeps anyone else from swapping it.
 	if err := follow.Dir(j.fs, j.dir); err != nil {
 		return err
+	}
+	if j.o.NoFollow {
+		if err := j.refuseLink(); err != nil {
+			return err
+		}
 	}
 	unlock, err := j.locker.lock(context.Background())
 	if err != nil {
@@ -393,6 +412,16 @@ func (j *Journal) Close() error {
 		return wrapErr("close", j.dir, err)
 	}
 	return nil
+}
+
+// refuseLink fails with ErrUnsafeFile when dir is there and is not a
+// directory: a symbolic link to one included (Options.NoFollow).
+func (j *Journal) refuseLink() error {
+	fi, err := j.fs.Lstat(j.dir)
+	if err != nil || fi.IsDir() {
+		return nil // a missing dir is created, or its absence reported, later
+	}
+	return fmt.Errorf("%w: %s is %s, not the journal's directory", errs.ErrUnsafeFile, j.dir, describeType(fi.Mode().Type()))
 }
 
 // mkdirAll creates dir and missing parents (0700) and makes the whole path

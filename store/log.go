@@ -69,7 +69,7 @@ func (s *Store[T]) openLog() error {
 	if lm.compactAt == 0 {
 		lm.compactAt = defaultCompact
 	}
-	j, err := journal.Open(lm.dir, &journal.Options{FS: s.fs, SegmentSize: logSegmentSize, Origin: logOrigin})
+	j, err := journal.Open(lm.dir, &journal.Options{FS: s.fs, SegmentSize: logSegmentSize, Origin: logOrigin, NoFollow: true})
 	if err != nil {
 		return fmt.Errorf("store: opening the patch log of %s: %w", s.path, err)
 	}

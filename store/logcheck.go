@@ -26,12 +26,16 @@ func CheckLog(path string) error {
 		return err
 	}
 	dir := LogName(target)
-	if fi, err := s.fs.Stat(dir); err != nil || !fi.IsDir() {
+	// Anything but a directory there is refused (NoFollow) rather than
+	// read through: the log is a sidecar, never reached through a link.
+	if _, err := s.fs.Lstat(dir); err != nil {
 		return nil
 	}
-	j, err := journal.Open(dir, &journal.Options{FS: s.fs, ReadOnly: true})
+	j, err := journal.Open(dir, &journal.Options{FS: s.fs, ReadOnly: true, NoFollow: true})
 	if err != nil {
-		return &LogError{Path: dir, Cause: err}
+		// Not LogError: a log that cannot be opened (a planted link,
+		// no permission) is not a corrupt one.
+		return fmt.Errorf("store: opening the patch log of %s: %w", s.path, err)
 	}
 	defer j.Close()
 	s.log = &logMode{dir: dir, j: j}
@@ -50,12 +54,16 @@ func (s *Store[T]) refuseLogged() error {
 		return nil // Get reports it
 	}
 	dir := LogName(target)
-	if fi, err := s.fs.Stat(dir); err != nil || !fi.IsDir() {
+	// Anything but a directory there is refused (NoFollow) rather than
+	// read through: the log is a sidecar, never reached through a link.
+	if _, err := s.fs.Lstat(dir); err != nil {
 		return nil
 	}
-	j, err := journal.Open(dir, &journal.Options{FS: s.fs, ReadOnly: true})
+	j, err := journal.Open(dir, &journal.Options{FS: s.fs, ReadOnly: true, NoFollow: true})
 	if err != nil {
-		return &LogError{Path: dir, Cause: err}
+		// Not LogError: a log that cannot be opened (a planted link,
+		// no permission) is not a corrupt one.
+		return fmt.Errorf("store: opening the patch log of %s: %w", s.path, err)
 	}
 	defer j.Close()
 	pending := 0

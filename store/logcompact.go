@@ -186,7 +186,7 @@ func (s *Store[T]) DiscardLog(ctx context.Context) (string, error) {
 			if err != nil {
 				return err
 			}
-			if err := durable.WriteFile(name, buf.Bytes(), s.perm, durable.WithFS(s.fs)); err != nil {
+			if err := durable.WriteFile(name, buf.Bytes(), s.perm, durable.WithFS(s.fs), durable.SidecarOf(target), durable.NoClobber()); err != nil {
 				return err
 			}
 			kept = name

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,9 +111,11 @@ func (c *cli) storeCompact(file string, f storeFlags, discard bool) int {
 		}
 		out.Compacted = true
 	}
-	if _, rev, err := readRev(file); err == nil {
-		out.Rev = rev
+	_, rev, err := readRev(file)
+	if err != nil {
+		return c.fail(err, f.json)
 	}
+	out.Rev = rev
 	if f.json {
 		c.printJSON(out)
 		return exitOK
@@ -133,12 +133,14 @@ func (c *cli) storeCompact(file string, f storeFlags, discard bool) int {
 
 // readRev is the file's content and revision as durable.Rev prints it.
 func readRev(file string) ([]byte, string, error) {
-	data, err := os.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "absent", nil
-	}
+	// durable.ReadRev reads a FIFO or device planted at the name without
+	// blocking, and refuses it.
+	data, rev, err := durable.ReadRev(file)
 	if err != nil {
 		return nil, "", err
 	}
-	return data, durable.RevOf(data).String(), nil
+	if data == nil {
+		return nil, "absent", nil
+	}
+	return data, rev.String(), nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/durable-go/durable/lock"
+	"github.com/durable-go/durable/store"
 )
 
 // The users. Numeric ids that need no account: the attacker plants, the
@@ -191,7 +192,10 @@ func (sc *scene) plantAt(t *testing.T, p plant, k string) {
 	must(t, os.Mkdir(v+".d", 0o755))
 	must(t, os.WriteFile(filepath.Join(v+".d", "inner"), []byte("inner"), 0o644))
 	// A directory's name gets a link to a directory.
-	isDir := p.name == targets[journalFam] || p.name == targets[queueFam] || strings.HasSuffix(p.name, "/evidence")
+	// (The store's patch log is a journal: the names inside it are the
+	// journal family's, planted there.)
+	isDir := p.name == targets[journalFam] || p.name == targets[queueFam] || strings.HasSuffix(p.name, "/evidence") ||
+		store.IsLogName(p.name)
 	switch k {
 	case symlinkKind:
 		to := v

@@ -5,6 +5,8 @@ package hostile
 import (
 	"github.com/durable-go/durable/jsonl"
 	"github.com/durable-go/durable/lock"
+	"github.com/durable-go/durable/queue"
+	"github.com/durable-go/durable/store"
 )
 
 // family groups a verb with the names it creates or opens.
@@ -40,6 +42,8 @@ type plant struct {
 // names them: durable's temp files (".name.<12 base32>.tmp", the token
 // random, so these are guesses) and Backup ("name.bak.N", and "name.bak" of earlier releases), lock.Suffix,
 // store's backups, damaged and pre-migration copies (store/backup.go),
+// its patch log and the patches DiscardLog sets aside (store/logformat.go),
+// the queue's state snapshot and the copy kept of a damaged one,
 // jsonl.EvidenceInfix, the journal's segments, segment temp, lock,
 // checkpoint and evidence directory (journal/segment.go), which a queue
 // shares, and log keygen's pair. A new name is one line here.
@@ -53,6 +57,8 @@ var plants = []plant{
 	{docFam, "doc.json.bak.2", false},
 	{docFam, "doc.json.corrupt.2026-01-02T03-04-05.000Z", false},
 	{docFam, "doc.json.pre-v1", false},
+	{docFam, store.LogName("doc.json"), false},
+	{docFam, store.LogName("doc.json") + ".discarded.2026-01-02T03-04-05.000Z", false},
 	{jsonlFam, "log.jsonl", true},
 	{jsonlFam, "log.jsonl" + lock.Suffix, false},
 	{jsonlFam, ".log.jsonl.k3vq7ztm2xja.tmp", false},
@@ -71,6 +77,9 @@ var plants = []plant{
 	{queueFam, "queue/checkpoint", false},
 	{queueFam, "queue/.checkpoint.k3vq7ztm2xja.tmp", false},
 	{queueFam, "queue/evidence", false},
+	{queueFam, "queue/" + queue.SnapshotName, false},
+	{queueFam, "queue/" + queue.SnapshotName + ".corrupt", false},
+	{queueFam, "queue/." + queue.SnapshotName + ".k3vq7ztm2xja.tmp", false},
 	{keyFam, "signer.key", false},
 	{keyFam, "signer.pub", false},
 	{keyFam, ".signer.key.k3vq7ztm2xja.tmp", false},
@@ -129,6 +138,7 @@ var verbs = []verbCase{
 	{"store-incr", docFam, []step{storeIncr, storeIncr}},
 	{"store-delete", docFam, []step{storeSet, storeDelete}},
 	{"edit", docFam, []step{storeSet, {"edit", "{F}"}}},
+	{"store-compact", docFam, []step{storeSet, {"store", "compact", "{F}"}}},
 	{"lock", docFam, []step{lockTryVicts}},
 	{"jsonl-append", jsonlFam, []step{jsonlAppend, jsonlAppend}},
 	{"jsonl-repair", jsonlFam, []step{jsonlAppend, {"!tear"}, {"jsonl", "repair", "{F}"}}},
