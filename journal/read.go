@@ -116,6 +116,7 @@ plain:
 		}
 	}
 	delay := time.Millisecond
+	settle, settledIdle := 0, false // see stepDamage
 	for {
 		if err := ctx.Err(); err != nil {
 			return
@@ -137,6 +138,7 @@ plain:
 		switch k {
 		case stepBatch:
 			delay = time.Millisecond
+			settle, settledIdle = 0, false
 			for _, rec := range s.recs {
 				if rec.Index >= from && !yield(rec, nil) {
 					return
@@ -193,6 +195,30 @@ plain:
 				return
 			}
 			if bad != nil {
+				// A reader holds no lock, and a platform may show a batch
+				// being written in pieces that look damaged (Wine does).
+				// Damage is reported once it is still there after a moment
+				// in which no writer held the lock: a writer finishes its
+				// batch before it releases it.
+				if settle < maxSettle && !r.j.idle() {
+					settle++
+					if !r.wait(ctx, wake, pollInterval) {
+						return
+					}
+					if _, err := r.regrow(s); err != nil {
+						fail("read", err)
+						return
+					}
+					continue
+				}
+				if settle < maxSettle && !settledIdle {
+					settledIdle = true // idle now: read once more, then believe it
+					if _, err := r.regrow(s); err != nil {
+						fail("read", err)
+						return
+					}
+					continue
+				}
 				fail("read", bad)
 				return
 			}
@@ -212,6 +238,22 @@ plain:
 			return
 		}
 	}
+}
+
+// maxSettle bounds how many polls a reader waits for a writer to finish a
+// batch that looks damaged (stepDamage in run): a writer that holds the
+// lock longer than that (stopped, or this very process inside WithLock)
+// does not keep the damage from being reported.
+const maxSettle = 50
+
+// idle reports whether no writer holds the journal's lock at this moment.
+func (j *Journal) idle() bool {
+	h, err := j.locker.m.TryLock()
+	if err != nil {
+		return false
+	}
+	h.Unlock()
+	return true
 }
 
 // regrow asks the segment's size again and, when it grew, has s read the
