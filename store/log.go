@@ -13,6 +13,7 @@ import (
 	"github.com/durable-go/durable/internal/goid"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/jsonenc"
+	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/journal"
 )
 
@@ -434,7 +435,11 @@ func (s *Store[T]) runLog(batch []*request[T]) {
 			rec = encodeRecord(logHeader{Op: opWhole, Base: lm.gen}, doc)
 		}
 		payloads = append(payloads, rec)
-		first, err := tx.AppendFlushed(payloads)
+		appendRecs := tx.AppendFlushed
+		if mutate.StoreLogAckBeforeSync {
+			appendRecs = tx.AppendUnflushed
+		}
+		first, err := appendRecs(payloads)
 		if err != nil {
 			s.st = nil // holds a change that is not in the log
 			return err
