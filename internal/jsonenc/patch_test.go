@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	jt "github.com/durable-go/durable/internal/jsonenc/jsonenctest"
 )
 
 // The differential test of MergePatch and ApplyMergePatch against the
@@ -35,14 +37,14 @@ func FuzzMergePatch(f *testing.F) {
 		if len(data) > 1<<12 {
 			return
 		}
-		runPatch(t, &patchIn{data: data}, 48)
+		runPatch(t, &patchIn{jt.NewIn(data)}, 48)
 	})
 }
 
 func TestMergePatchSeeded(t *testing.T) {
 	var st patchStats
 	for seed := uint64(0); st.batches < 3000; seed++ {
-		st.add(runPatch(t, &patchIn{data: patchSeed(seed, 1500)}, 60))
+		st.add(runPatch(t, &patchIn{jt.NewIn(patchSeed(seed, 1500))}, 60))
 		if t.Failed() {
 			t.Fatalf("seed %d", seed)
 		}
@@ -63,23 +65,12 @@ func patchSeed(seed uint64, n int) []byte {
 	return b
 }
 
-// patchIn reads choices from the input; past its end every choice is 0.
-type patchIn struct {
-	data []byte
-	pos  int
-}
+// patchIn reads choices from the input as the codec's differential test
+// does (past its end every choice is 0), with the mutations of this test.
+type patchIn struct{ *jt.In }
 
-func (in *patchIn) n(k int) int {
-	if in.pos >= len(in.data) {
-		in.pos++
-		return 0
-	}
-	b := in.data[in.pos]
-	in.pos++
-	return int(b) % k
-}
-
-func (in *patchIn) done() bool { return in.pos >= len(in.data) }
+func (in *patchIn) n(k int) int { return in.N(k) }
+func (in *patchIn) done() bool  { return in.Done() }
 
 type patchStats struct{ batches, exact, applied, inexact int }
 
