@@ -101,16 +101,8 @@ func TestBatchLeftAtItsTurnIsDropped(t *testing.T) {
 // leaves an open batch gives its weight back.
 func TestWeightBoundsABatch(t *testing.T) {
 	q := Queue[int]{Weight: func(v int) int { return v }, MaxWeight: 10}
-	var mu sync.Mutex
-	var batches [][]int
 	rec := newRecorder()
-	inner := rec.run(nil)
-	run := func(b *Batch[int]) error {
-		mu.Lock()
-		batches = append(batches, slices.Clone(b.Items()))
-		mu.Unlock()
-		return inner(b)
-	}
+	run, batches := recordBatches(rec)
 	done := rec.holdFirst(&q, run)
 	ctx, cancel := context.WithCancel(bg)
 	results := make(chan error, 5)
@@ -139,8 +131,8 @@ func TestWeightBoundsABatch(t *testing.T) {
 		t.Fatalf("%d callers left, want 1", errs)
 	}
 	want := [][]int{{0}, {4}, {3}, {20}, {6}}
-	if !slices.EqualFunc(batches, want, slices.Equal) {
-		t.Fatalf("batches %v, want %v", batches, want)
+	if got := batches(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("batches %v, want %v", got, want)
 	}
 	if !idleSoon(&q) {
 		t.Fatal("not idle")
@@ -150,16 +142,8 @@ func TestWeightBoundsABatch(t *testing.T) {
 // Weight with room: items join up to the bound.
 func TestWeightLetsItemsJoinUpToTheBound(t *testing.T) {
 	q := Queue[int]{Weight: func(v int) int { return v }, MaxWeight: 10}
-	var mu sync.Mutex
-	var batches [][]int
 	rec := newRecorder()
-	inner := rec.run(nil)
-	run := func(b *Batch[int]) error {
-		mu.Lock()
-		batches = append(batches, slices.Clone(b.Items()))
-		mu.Unlock()
-		return inner(b)
-	}
+	run, batches := recordBatches(rec)
 	done := rec.holdFirst(&q, run)
 	results := make(chan error, 4)
 	for i, v := range []int{3, 3, 4, 1} {
@@ -174,8 +158,8 @@ func TestWeightLetsItemsJoinUpToTheBound(t *testing.T) {
 		}
 	}
 	want := [][]int{{0}, {3, 3, 4}, {1}}
-	if !slices.EqualFunc(batches, want, slices.Equal) {
-		t.Fatalf("batches %v, want %v", batches, want)
+	if got := batches(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("batches %v, want %v", got, want)
 	}
 }
 
@@ -206,4 +190,23 @@ func TestRecycledWaitersKeepOutcomesApart(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// recordBatches returns rec's run function, which also records the items
+// of every batch it runs, and a function that returns them.
+func recordBatches(rec *recorder) (func(*Batch[int]) error, func() [][]int) {
+	var mu sync.Mutex
+	var batches [][]int
+	inner := rec.run(nil)
+	run := func(b *Batch[int]) error {
+		mu.Lock()
+		batches = append(batches, slices.Clone(b.Items()))
+		mu.Unlock()
+		return inner(b)
+	}
+	return run, func() [][]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(batches)
+	}
 }
