@@ -38,6 +38,14 @@ func backupName(target string, i int) string { return durable.BackupName(target,
 // one step older, and whenever the new version survived, name.bak.1 holds
 // the one it replaced. The cost is one directory fsync per backup kept (one
 // by default), the last of them run while the new version is written.
+//
+// Where the filesystem keeps directory changes in one global order
+// (vfs.OrderedDirs: xfs, ext4 with its journal), the same holds without
+// them: a crash keeps the changes made up to some point, so the new
+// version's rename never survives without the steps before it, and the
+// directory fsync after that rename makes them all durable at once. There
+// the fsyncs would only wait for journal commits that order nothing, and
+// they are skipped (DESIGN.md, "Backups").
 func (s *Store[T]) rotate(target string) error {
 	n := s.backups
 	if n <= 0 {
@@ -54,6 +62,7 @@ func (s *Store[T]) rotate(target string) error {
 	s.awaitFreed()
 	defer s.freeLater(reclaim.Hold(s.fs, backupName(target, n)))
 	dir := filepath.Dir(target)
+	ordered := s.orderedDirs(dir)
 	for i := n - 1; i >= 1; i-- {
 		from, to := backupName(target, i), backupName(target, i+1)
 		err := s.fs.Rename(from, to)
@@ -63,7 +72,7 @@ func (s *Store[T]) rotate(target string) error {
 		if err != nil {
 			return unsafeBackup(s.fs, err, from, to)
 		}
-		if !mutate.StoreSkipRotateDirSync {
+		if !mutate.StoreSkipRotateDirSync && !ordered {
 			if err := s.fs.SyncDir(dir); err != nil {
 				return err
 			}
@@ -75,6 +84,9 @@ func (s *Store[T]) rotate(target string) error {
 	}
 	if mutate.StoreSkipRotateDirSync {
 		return nil // broken on purpose: the publish may outrun the backup
+	}
+	if ordered {
+		return nil // the publish's directory fsync covers the rotation
 	}
 	if _, ok := s.fs.(vfs.OS); ok && s.be == nil {
 		// The last fsync need only come before the new version's
@@ -89,6 +101,31 @@ func (s *Store[T]) rotate(target string) error {
 		return nil
 	}
 	return s.fs.SyncDir(dir)
+}
+
+// dirOrder is what vfs.OrderedDirs said of the document's directory on the
+// OS, where asking costs a few system calls, and of which directory: the
+// same directory (device and inode) is on the same filesystem, which
+// cannot be unmounted while the Updater holds the lock file in it open.
+type dirOrder struct {
+	dir     fs.FileInfo
+	ordered bool
+}
+
+// orderedDirs is vfs.OrderedDirs(s.fs, dir), remembered on the OS.
+func (s *Store[T]) orderedDirs(dir string) bool {
+	if _, ok := s.fs.(vfs.OS); !ok {
+		return vfs.OrderedDirs(s.fs, dir)
+	}
+	fi, err := s.fs.Stat(dir)
+	if err != nil {
+		return false
+	}
+	if c := s.order; c.dir != nil && sameFile(c.dir, fi) {
+		return c.ordered
+	}
+	s.order = dirOrder{fi, vfs.OrderedDirs(s.fs, dir)}
+	return s.order.ordered
 }
 
 // freeLater lets the held backup go once the update in progress has

@@ -138,6 +138,7 @@ type Store[T any] struct {
 	// freed, once the backup the last rotation dropped is freed (freeLater).
 	afterUpdate chan struct{}
 	freed       chan struct{}
+	order       dirOrder // whether the directory orders its changes (rotate)
 
 	mu        sync.Mutex
 	seen      fs.FileInfo // the file as of the last Get (nil: it did not exist)
