@@ -9,6 +9,7 @@ import (
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/mutate"
+	"github.com/durable-go/durable/internal/reclaim"
 	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
@@ -37,6 +38,14 @@ func backupName(target string, i int) string { return durable.BackupName(target,
 // one step older, and whenever the new version survived, name.bak.1 holds
 // the one it replaced. The cost is one directory fsync per backup kept (one
 // by default), the last of them run while the new version is written.
+//
+// Where the filesystem keeps directory changes in one global order
+// (vfs.OrderedDirs: xfs, ext4 with its journal), the same holds without
+// them: a crash keeps the changes made up to some point, so the new
+// version's rename never survives without the steps before it, and the
+// directory fsync after that rename makes them all durable at once. There
+// the fsyncs would only wait for journal commits that order nothing, and
+// they are skipped (DESIGN.md, "Backups").
 func (s *Store[T]) rotate(target string) error {
 	n := s.backups
 	if n <= 0 {
@@ -48,7 +57,12 @@ func (s *Store[T]) rotate(target string) error {
 	if same, err := s.sameFile(target, backupName(target, 1)); err != nil || same {
 		return err
 	}
+	// The renames below drop the oldest backup: free it after the update
+	// rather than inside a rename (freeLater).
+	s.awaitFreed()
+	defer s.freeLater(reclaim.Hold(s.fs, backupName(target, n)))
 	dir := filepath.Dir(target)
+	ordered := s.orderedDirs(dir)
 	for i := n - 1; i >= 1; i-- {
 		from, to := backupName(target, i), backupName(target, i+1)
 		err := s.fs.Rename(from, to)
@@ -58,7 +72,7 @@ func (s *Store[T]) rotate(target string) error {
 		if err != nil {
 			return unsafeBackup(s.fs, err, from, to)
 		}
-		if !mutate.StoreSkipRotateDirSync {
+		if !mutate.StoreSkipRotateDirSync && !ordered {
 			if err := s.fs.SyncDir(dir); err != nil {
 				return err
 			}
@@ -70,6 +84,9 @@ func (s *Store[T]) rotate(target string) error {
 	}
 	if mutate.StoreSkipRotateDirSync {
 		return nil // broken on purpose: the publish may outrun the backup
+	}
+	if ordered {
+		return nil // the publish's directory fsync covers the rotation
 	}
 	if _, ok := s.fs.(vfs.OS); ok && s.be == nil {
 		// The last fsync need only come before the new version's
@@ -84,6 +101,60 @@ func (s *Store[T]) rotate(target string) error {
 		return nil
 	}
 	return s.fs.SyncDir(dir)
+}
+
+// dirOrder is what vfs.OrderedDirs said of the document's directory on the
+// OS, where asking costs a few system calls, and of which directory: the
+// same directory (device and inode) is on the same filesystem, which
+// cannot be unmounted while the Updater holds the lock file in it open.
+type dirOrder struct {
+	dir     fs.FileInfo
+	ordered bool
+}
+
+// orderedDirs is vfs.OrderedDirs(s.fs, dir), remembered on the OS.
+func (s *Store[T]) orderedDirs(dir string) bool {
+	if _, ok := s.fs.(vfs.OS); !ok {
+		return vfs.OrderedDirs(s.fs, dir)
+	}
+	fi, err := s.fs.Stat(dir)
+	if err != nil {
+		return false
+	}
+	if c := s.order; c.dir != nil && sameFile(c.dir, fi) {
+		return c.ordered
+	}
+	s.order = dirOrder{fi, vfs.OrderedDirs(s.fs, dir)}
+	return s.order.ordered
+}
+
+// freeLater lets the held backup go once the update in progress has
+// returned (afterUpdate), in the background: dropping the last name of a
+// large file frees its blocks, which on a filesystem mounted with online
+// discard waits for the device (see internal/reclaim), and nothing of the
+// update depends on it.
+func (s *Store[T]) freeLater(h *reclaim.Held) {
+	if h == nil {
+		return
+	}
+	after, done := s.afterUpdate, make(chan struct{})
+	s.freed = done
+	go func() {
+		defer close(done)
+		if after != nil {
+			<-after
+		}
+		h.Release()
+	}()
+}
+
+// awaitFreed waits until the backup the last rotation dropped is freed, so
+// that files waiting to be freed cannot pile up behind a slow device.
+func (s *Store[T]) awaitFreed() {
+	if s.freed != nil {
+		<-s.freed
+		s.freed = nil
+	}
 }
 
 // waitRotated waits for the directory fsync rotate left running, and

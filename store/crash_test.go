@@ -34,16 +34,25 @@ type crashState struct {
 }
 
 func crashEveryStep(m *vfs.MemFS, op func(vfs.FS) error) (during, after []crashState, err error) {
+	return crashEveryStepOn(m, vfs.DirsPOSIX, crashtest.Profiles(), op)
+}
+
+// crashEveryStepOn is crashEveryStep with op running on a filesystem of
+// profile run (what vfs.OrderedDirs tells the code), its crashes
+// enumerated under each of profiles.
+func crashEveryStepOn(m *vfs.MemFS, run vfs.DirOrder, profiles []vfs.DirOrder, op func(vfs.FS) error) (during, after []crashState, err error) {
 	step := 0
+	m.SetCrashModel(vfs.CrashModel{Dirs: run})
 	collect := func(op string) []crashState {
 		var out []crashState
-		for _, order := range crashtest.Profiles() {
+		for _, order := range profiles {
 			m.SetCrashModel(vfs.CrashModel{Dirs: order})
 			states, _ := crashtest.States(m, crashBound)
 			for _, st := range states {
 				out = append(out, crashState{step, op, st, order, st.FS})
 			}
 		}
+		m.SetCrashModel(vfs.CrashModel{Dirs: run})
 		return out
 	}
 	m.SetHook(func(o vfs.Op, name string) {
@@ -119,17 +128,26 @@ func reopen(s crashState, name string, backups int, allowed ...string) error {
 }
 
 func TestCrashUpdateRotatesBackups(t *testing.T) {
-	// One backup (the default) shifts nothing; three shift a chain.
-	for _, backups := range []int{1, 3} {
-		t.Run(fmt.Sprintf("backups=%d", backups), func(t *testing.T) { testCrashRotate(t, backups) })
+	// One backup (the default) shifts nothing; three shift a chain. On a
+	// filesystem that orders directory changes (vfs.OrderedDirs) the
+	// rotation skips its directory fsyncs: its crashes are those of that
+	// profile alone.
+	for _, run := range vfs.DirOrders() {
+		profiles := crashtest.Profiles()
+		if run == vfs.DirsOrdered {
+			profiles = []vfs.DirOrder{vfs.DirsOrdered}
+		}
+		for _, backups := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%v/backups=%d", run, backups), func(t *testing.T) { testCrashRotate(t, backups, run, profiles) })
+		}
 	}
 }
 
-func testCrashRotate(t *testing.T, backups int) {
+func testCrashRotate(t *testing.T, backups int, run vfs.DirOrder, profiles []vfs.DirOrder) {
 	const name = "/app/config.json"
 	v0, v1, v2, v3 := version(t, 0), version(t, 1), version(t, 2), version(t, 3)
 	m := memWith(t, map[string]string{name: v2, name + ".bak.1": v1, name + ".bak.2": v0})
-	during, after, err := crashEveryStep(m, func(fsys vfs.FS) error {
+	during, after, err := crashEveryStepOn(m, run, profiles, func(fsys vfs.FS) error {
 		s, err := store.Open(name, &store.Options[Config]{FS: fsys, Backups: backups})
 		if err != nil {
 			return err
@@ -139,6 +157,17 @@ func testCrashRotate(t *testing.T, backups int) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The publish fsyncs the directory once; the rotation adds one per
+	// step, except where the directory orders its changes.
+	syncs := map[int]bool{}
+	for _, st := range during {
+		if strings.HasPrefix(st.op, "syncdir ") {
+			syncs[st.step] = true
+		}
+	}
+	if want := map[bool]int{false: 1 + backups, true: 1}[run == vfs.DirsOrdered]; len(syncs) != want {
+		t.Errorf("%d directory fsyncs, want %d", len(syncs), want)
 	}
 	good := map[string]bool{v0: true, v1: true, v2: true, v3: true}
 	checkStates(t, during, func(s crashState) error {

@@ -222,8 +222,12 @@
 // survive a crash, as under the journaling filesystems' one global order,
 // after a crash the file is the old or the new version, every backup is a
 // good version, and whenever the new version survived, name.bak.1 holds the
-// one it replaced. A damaged file's copy and a pre-migration copy get a
-// directory fsync of their own before anything replaces the file.
+// one it replaced. On Linux's xfs and on ext4 with its journal, which keep
+// directory changes in one order (vfs.OrderedDirs), the same holds without
+// those fsyncs, and they are skipped: the directory fsync after the new
+// version's rename makes the rotation durable with it. A damaged file's
+// copy and a pre-migration copy get a directory fsync of their own before
+// anything replaces the file.
 //
 // Performance: an update costs the write of the whole file plus, for the
 // store, a deep copy of the document (for the undo), its encoding (for a

@@ -31,8 +31,10 @@ type cutDoc struct {
 // and mounts it again. The file must hold a complete version no older than
 // the last one acknowledged before the cut, and name.bak.1 the version
 // before it (or, when the cut came between the rotation and the publish,
-// the same): the rotation's directory fsync, which runs while the new
-// version is written, must land before the new version's rename.
+// the same). ext4 and xfs keep directory changes in one order
+// (vfs.OrderedDirs), so the rotation takes no directory fsync of its own
+// there: this checks that the order holds, that the new version's rename
+// never lands without the rotation before it.
 func TestPowerCutBackups(t *testing.T) {
 	n := testdir.Rounds(30, 10, 4)
 	seed := uint64(time.Now().UnixNano())

@@ -5,7 +5,9 @@
 // The store keeps the version being replaced as name.bak.1 and must make
 // that link durable (a directory fsync) before the new version is renamed
 // over the file: otherwise a crash could keep the new version and lose
-// the old one's only name. That fsync need not come before the new
+// the old one's only name (where the filesystem keeps directory changes
+// in one order, the store skips it: see vfs.OrderedDirs). That fsync need
+// not come before the new
 // version is written, only before it is renamed, so the store starts it
 // and passes, through the context of Updater.Update, a function that waits
 // for it; the Updater calls it after the temp file is written and synced,
