@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -85,7 +86,7 @@ func (s *Store[T]) openLog() error {
 func (s *Store[T]) getLog() (T, durable.Rev, error) {
 	var zero T
 	lm := s.log
-	if lm.owner.Load() == goid.ID() {
+	if o := lm.owner.Load(); o != 0 && o == goid.ID() {
 		return zero, durable.Rev{}, &fs.PathError{Op: "get", Path: s.path, Err: durable.ErrReentrant}
 	}
 	lm.mu.Lock()
@@ -308,11 +309,10 @@ func (s *Store[T]) logApply(st *state, r logRecord) error {
 // did not take the lock.
 func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 	lm := s.log
-	target, err := s.target()
+	target, fi, serr, err := s.logStat()
 	if err != nil {
 		return err
 	}
-	fi, serr := s.fs.Stat(target)
 	if serr == nil && lm.snapStat != nil && sameFile(fi, lm.snapStat) && fi.Size() == lm.snapStat.Size() && fi.ModTime().Equal(lm.snapStat.ModTime()) {
 		return nil
 	}
@@ -345,6 +345,23 @@ func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 	return &LogConflictError{Path: s.path, Log: lm.dir, Pending: lm.npend, Snapshot: h, Want: lm.gen}
 }
 
+// logStat is s.target() and a Stat of it, in one system call where the
+// name is no symbolic link (every update makes it): the Lstat that
+// resolves the name then says what a Stat would. serr is the Stat's error,
+// err the resolution's.
+func (s *Store[T]) logStat() (target string, fi fs.FileInfo, serr, err error) {
+	p := filepath.Clean(s.path)
+	fi, serr = s.fs.Lstat(p)
+	if serr == nil && fi.Mode()&fs.ModeSymlink == 0 || errors.Is(serr, fs.ErrNotExist) {
+		return p, fi, serr, nil
+	}
+	if target, err = s.target(); err != nil {
+		return "", nil, nil, err
+	}
+	fi, serr = s.fs.Stat(target)
+	return target, fi, serr, nil
+}
+
 // logRev is the revision of the document the state holds: the snapshot's
 // durable.Rev when no patch is pending over it, and otherwise one derived
 // from the log (its id, the snapshot the patches build on and the last
@@ -368,11 +385,20 @@ func (s *Store[T]) runLog(batch []*request[T]) {
 	}
 	defer cancel()
 	lm := s.log
+	// The goroutine that runs the callbacks, for Get's re-entry test: the
+	// batch knows it already (goid.ID walks the stack, and this one is
+	// deep).
+	var gid uint64
+	if b := batch[0].b; b != nil {
+		gid = b.Goroutine()
+	} else {
+		gid = goid.ID()
+	}
 	var rev durable.Rev
 	var applied []*request[T]
 	err := lm.j.WithLock(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
-		lm.owner.Store(goid.ID())
+		lm.owner.Store(gid)
 		defer func() {
 			lm.owner.Store(0)
 			lm.mu.Unlock()

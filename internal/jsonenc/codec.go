@@ -128,6 +128,7 @@ type node struct {
 	vals    reflect.Value    // map of leaves with memEqual: copies of the kids' snaps, by place in index's order
 	valBase unsafe.Pointer   // vals' first element; nil when vals is not set
 	cache   *mapCache        // large map: its last encoding
+	table   *mapTable        // map of plain records: its table as the node describes it (maptable.go)
 	null    bool             // map: nil, written as null
 }
 
@@ -137,6 +138,8 @@ type scratch struct {
 	enc     *json.Encoder
 	ibuf    bytes.Buffer
 	commits []kidCommit // see syncMap
+	tables  []tableCommit
+	tbuf    []byte // the groups tables holds
 }
 
 // kidCommit replaces a member of a map node once the whole sync succeeded.
@@ -251,6 +254,7 @@ func (c *Codec) encodeWhole(sc *scratch, v reflect.Value) ([]byte, error) {
 // syncTree is syncRoot for a document kept as a tree.
 func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
 	sc.commits = sc.commits[:0]
+	sc.tables, sc.tbuf = sc.tables[:0], sc.tbuf[:0]
 	nn, changed, err := c.sync(sc, childPlan{t: c.t, obj: c.root, addr: true}, n, v, 0)
 	if err != nil {
 		var me *memberError
@@ -258,8 +262,19 @@ func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 			err = &memberError{err: err}
 		}
 		clear(sc.commits)
+		clear(sc.tables)
+		sc.tables = sc.tables[:0]
 		return nn, changed, err
 	}
+	for _, tc := range sc.tables {
+		if tc.t == nil {
+			tc.n.table = tc.install
+		} else {
+			copy(tc.t.mem[tc.off:], sc.tbuf[tc.at:tc.at+tc.size])
+		}
+	}
+	clear(sc.tables)
+	sc.tables, sc.tbuf = sc.tables[:0], sc.tbuf[:0]
 	for _, cm := range sc.commits {
 		n := cm.n
 		n.kids[cm.i] = cm.kid
@@ -410,6 +425,13 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	if n != nil && n.null {
 		n = nil
 	}
+	if n != nil && n.table != nil && p.table != nil && tablePeekOK {
+		if changed, ok, err := c.syncMapTable(sc, p, n, v, depth); err != nil {
+			return nil, false, err
+		} else if ok {
+			return n, changed, nil
+		}
+	}
 	kv := reflect.New(p.t.Key()).Elem()
 	vv := reflect.New(p.t.Elem()).Elem()
 	// The hot loop of an update: for plain records, compare in place.
@@ -490,6 +512,7 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	}
 	if n != nil && len(added) == 0 && seen == len(n.keys) {
 		if len(changes) == 0 {
+			c.retakeTable(sc, p, n, v)
 			return n, false, nil
 		}
 		// A large map changes a few members at a time: rather than copy
@@ -499,6 +522,7 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		for _, ch := range changes {
 			sc.commits = append(sc.commits, kidCommit{n, ch.i, ch.n})
 		}
+		c.retakeTable(sc, p, n, v)
 		return n, true, nil
 	}
 	// Keys came or went: rebuild the order.
@@ -536,6 +560,9 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		nn.keys[i], nn.keyEnc[i], nn.kids[i] = e.k, e.ke, e.n
 	}
 	nn.index, nn.keys = newKeyIndex(nn.keys)
+	if p.table != nil && tablePeekOK {
+		nn.table = takeTable(p.table, nn, v)
+	}
 	if memEqual != nil {
 		nn.snaps = make([]unsafe.Pointer, len(ents))
 		for i, kid := range nn.kids {
