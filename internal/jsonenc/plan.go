@@ -50,8 +50,8 @@ func custom(t reflect.Type) bool {
 type objPlan struct {
 	t      reflect.Type
 	isMap  bool
-	fields []fieldPlan // struct
-	elem   childPlan   // map
+	fields []fieldPlan  // struct
+	elem   childPlan    // map
 	table  *tableLayout // map of plain records: its table can be compared in place
 }
 
