@@ -129,7 +129,13 @@ type node struct {
 	valBase unsafe.Pointer   // vals' first element; nil when vals is not set
 	cache   *mapCache        // large map: its last encoding
 	table   *mapTable        // map of plain records: its table as the node describes it (maptable.go)
-	null    bool             // map: nil, written as null
+
+	// map of leaves: the members replaced in place since the last Shape
+	// (patch.go), while shapeGen is not 0.
+	edits     []kidEdit
+	editsLost bool   // more than maxEdits: not all are in edits
+	shapeGen  uint64 // how many shapes were taken of the node
+	null      bool   // map: nil, written as null
 }
 
 // scratch is working space for one goroutine.
@@ -277,6 +283,7 @@ func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 	sc.tables, sc.tbuf = sc.tables[:0], sc.tbuf[:0]
 	for _, cm := range sc.commits {
 		n := cm.n
+		n.recordEdit(cm.i)
 		n.kids[cm.i] = cm.kid
 		if n.snaps != nil {
 			n.snaps[cm.i] = cm.kid.snapPtr
