@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -373,7 +375,11 @@ func (s *Store[T]) logRev() durable.Rev {
 		return lm.snapRev
 	}
 	id := lm.j.LogID()
-	return durable.RevOf(fmt.Appendf(nil, "durable store log\n%x\n%s\n%d\n", id, lm.gen, lm.last))
+	// fmt.Appendf(nil, "durable store log\n%x\n%s\n%d\n", id, lm.gen, lm.last), by hand: every update asks.
+	b := make([]byte, 0, 128)
+	b = hex.AppendEncode(append(b, "durable store log\n"...), id[:])
+	b = strconv.AppendUint(append(append(append(b, '\n'), lm.gen...), '\n'), lm.last, 10)
+	return durable.RevOf(append(b, '\n'))
 }
 
 // runLog is run in log mode: apply the batch's functions to the state and

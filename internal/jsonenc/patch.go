@@ -416,29 +416,54 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 		return pt.value(b, new, top), true
 	}
 	om, nm := ObjectMembers(old), ObjectMembers(new)
-	idx := make(map[string]int, len(om))
+	// A record's few members are looked up by a scan: the maps cost more
+	// than the patch of a changed leaf otherwise does.
+	small := len(om) <= smallObject && len(nm) <= smallObject
+	var idx map[string]int
+	var seen map[string]bool
+	if !small {
+		idx = make(map[string]int, len(om))
+		seen = make(map[string]bool, len(nm))
+	}
 	for i, m := range om {
+		if small {
+			if memberAt(om[:i], m.Key) >= 0 {
+				pt.exact = false // which one counts is the decoder's choice
+			}
+			continue
+		}
 		if _, dup := idx[m.Key]; dup {
-			pt.exact = false // which one counts is the decoder's choice
+			pt.exact = false
 		}
 		idx[m.Key] = i
 	}
 	mark := len(b)
 	b = append(b, '{')
 	any := false
-	seen := make(map[string]bool, len(nm))
-	for _, m := range nm {
-		if seen[m.Key] {
-			pt.exact = false
+	for j, m := range nm {
+		var i int
+		if small {
+			if memberAt(nm[:j], m.Key) >= 0 {
+				pt.exact = false
+			}
+			i = memberAt(om, m.Key)
+		} else {
+			if seen[m.Key] {
+				pt.exact = false
+			}
+			seen[m.Key] = true
+			var ok bool
+			if i, ok = idx[m.Key]; !ok {
+				i = -1
+			}
 		}
-		seen[m.Key] = true
 		at := len(b)
 		if any {
 			b = append(b, ',')
 		}
 		b = append(append(b, m.Raw...), ':')
 		changed := true
-		if i, ok := idx[m.Key]; ok {
+		if i >= 0 {
 			b, changed = pt.raw(b, om[i].Val, m.Val, false)
 		} else {
 			b = pt.value(b, m.Val, false)
@@ -449,11 +474,17 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 		}
 		any = true
 	}
-	for _, m := range om {
-		if seen[m.Key] {
-			continue
+	for i, m := range om {
+		if small {
+			if memberAt(nm, m.Key) >= 0 || memberAt(om[:i], m.Key) >= 0 {
+				continue
+			}
+		} else {
+			if seen[m.Key] {
+				continue
+			}
+			seen[m.Key] = true
 		}
-		seen[m.Key] = true
 		if any {
 			b = append(b, ',')
 		}
@@ -466,6 +497,19 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 		return b[:mark], false
 	}
 	return append(b, '}'), true
+}
+
+// smallObject is the number of members up to which raw scans.
+const smallObject = 16
+
+// memberAt returns the index of the last member of ms named key, or -1.
+func memberAt(ms []RawMember, key string) int {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Key == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // ApplyMergePatch applies the merge patch to v, an addressable value of

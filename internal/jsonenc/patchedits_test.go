@@ -1,7 +1,10 @@
 package jsonenc
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 )
@@ -57,5 +60,60 @@ func TestMergePatchEditListLost(t *testing.T) {
 	bump(1)
 	if _, changed, exact := c.MergePatch(nil, old, tree); !changed || exact {
 		t.Fatalf("with a newer shape taken: changed=%v exact=%v, want changed and not exact", changed, exact)
+	}
+}
+
+// raw scans the members of small objects and indexes large ones: both
+// ways must give a patch that turns the old object into the new one, and
+// call it inexact exactly when a key repeats.
+func TestRawPatchSmallAndLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 7))
+	for _, size := range []int{2, 5, smallObject, smallObject + 1, 40} {
+		for range 300 {
+			dup := false
+			obj := func() []byte {
+				var b bytes.Buffer
+				b.WriteByte('{')
+				seen := map[string]bool{}
+				n := 1 + rng.IntN(size)
+				for i := range n {
+					k := fmt.Sprintf("k%d", rng.IntN(size+size/2+1))
+					dup = dup || seen[k]
+					seen[k] = true
+					if i > 0 {
+						b.WriteByte(',')
+					}
+					fmt.Fprintf(&b, "%q:", k)
+					if rng.IntN(4) == 0 {
+						fmt.Fprintf(&b, `{"x":%d,"y":[%d]}`, rng.IntN(3), rng.IntN(3))
+					} else {
+						fmt.Fprint(&b, rng.IntN(3))
+					}
+				}
+				b.WriteByte('}')
+				return b.Bytes()
+			}
+			old, nw := obj(), obj()
+			pt := &patcher{exact: true}
+			patch, changed := pt.raw(nil, old, nw, true)
+			if dup {
+				if pt.exact {
+					t.Fatalf("size %d: %s -> %s: a repeated key, and the patch %s is called exact", size, old, nw, patch)
+				}
+				continue
+			}
+			if !pt.exact {
+				t.Fatalf("size %d: %s -> %s: no repeated key, and the patch %s is not exact", size, old, nw, patch)
+			}
+			if !changed {
+				if !jsonEqual(old, nw) {
+					t.Fatalf("size %d: %s -> %s: no change reported", size, old, nw)
+				}
+				continue
+			}
+			if got := MergeRaw(old, patch); !jsonEqual(got, nw) {
+				t.Fatalf("size %d: %s + %s gives %s, want %s", size, old, patch, got, nw)
+			}
+		}
 	}
 }
