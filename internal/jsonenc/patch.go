@@ -415,7 +415,9 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 	if !isObject(old) || !isObject(new) {
 		return pt.value(b, new, top), true
 	}
-	om, nm := ObjectMembers(old), ObjectMembers(new)
+	// old and new are the patcher's own renderings, or the tree's
+	// encodings, which nobody changes: their keys need no copies.
+	om, nm := objectMembers(old, nil, true), objectMembers(new, nil, true)
 	// A record's few members are looked up by a scan: the maps cost more
 	// than the patch of a changed leaf otherwise does.
 	small := len(om) <= smallObject && len(nm) <= smallObject
