@@ -78,6 +78,10 @@ func (s *Store[T]) openLog() error {
 		return fmt.Errorf("store: opening the patch log of %s: %w", s.path, err)
 	}
 	lm.j = j
+	// Every update takes a merge patch: from the tree, where the type
+	// allows one, at every size (a whole document's patch compares both
+	// encodings in full).
+	s.c.enc.PreferTree()
 	s.log = lm
 	return nil
 }

@@ -207,6 +207,17 @@ func (c *Codec) Sync(tree *Tree, v reflect.Value) (*Tree, bool, error) {
 // called before the Codec is used.
 func (c *Codec) SetTreeThreshold(n int) { c.minTree = n }
 
+// PreferTree keeps the encoding as a tree at every size where the tree is
+// as fast as encoding/json alone (a type without hidden state: see
+// exactMinTree), for a caller that takes a merge patch of every update
+// (Shape, MergePatch), whose cost then follows the change rather than the
+// document. It must be called before the Codec is used.
+func (c *Codec) PreferTree() {
+	if c.exact && c.root != nil {
+		c.minTree = 0
+	}
+}
+
 // Custom reports whether t (or *t) decides its own JSON or text form,
 // which the Codec then never looks into.
 func Custom(t reflect.Type) bool { return custom(t) }
