@@ -417,7 +417,8 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 	}
 	// old and new are the patcher's own renderings, or the tree's
 	// encodings, which nobody changes: their keys need no copies.
-	om, nm := objectMembers(old, nil, true), objectMembers(new, nil, true)
+	var omBuf, nmBuf [smallObject]RawMember
+	om, nm := objectMembers(old, omBuf[:0], true), objectMembers(new, nmBuf[:0], true)
 	// A record's few members are looked up by a scan: the maps cost more
 	// than the patch of a changed leaf otherwise does.
 	small := len(om) <= smallObject && len(nm) <= smallObject
