@@ -36,9 +36,12 @@ import (
 //     changed without the lock: that is a *LogConflictError, never a
 //     merge.
 //
-// Writers take only the log's lock: an update costs a stat of the snapshot,
-// reading the records other processes appended since (applied member by
-// member), the merge patch of its own change, and one append and flush.
+// Writers take only the log's lock: an update costs one Lstat of the
+// snapshot, reading the records other processes appended since (applied
+// member by member; nothing to read when the journal's size says nobody
+// appended), the merge patch of its own change, taken from the encoding
+// tree at a cost that follows the change (jsonenc: Shape, MergePatch, the
+// map table copy), and one append and flush.
 
 type logMode struct {
 	dir       string
