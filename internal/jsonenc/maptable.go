@@ -175,7 +175,7 @@ func (l *tableLayout) fullSlots(t *mapTable, fn func(slot unsafe.Pointer) bool) 
 // sameShape reports whether the live map m still keeps its groups where
 // t saw them (no growth, no new map): then its memory can be compared with
 // t's copy.
-func (t *mapTable) sameShape(m unsafe.Pointer) bool {
+func (l *tableLayout) sameShape(t *mapTable, m unsafe.Pointer) bool {
 	h := (*rtMap)(m)
 	if m != t.m || h.used != t.used || h.dirPtr != t.dir || h.dirLen != t.dirLen {
 		return false
@@ -189,7 +189,10 @@ func (t *mapTable) sameShape(m unsafe.Pointer) bool {
 		if i > 0 && tp == dir[i-1] {
 			continue
 		}
-		if k == len(t.tables) || tp != t.tables[k] || (*rtTable)(tp).groups != t.groups[k] {
+		if k == len(t.tables) || tp != t.tables[k] {
+			return false
+		}
+		if tb := (*rtTable)(tp); tb.groups != t.groups[k] || uintptr(tb.lengthMask+1)*l.groupSize != t.sizes[k] {
 			return false
 		}
 		k++
@@ -287,7 +290,7 @@ func tableAgrees[V comparable](m map[string]V) bool {
 	}
 	// And a change of one member shows in its group alone.
 	t.take()
-	if !t.sameShape(rv.UnsafePointer()) {
+	if !l.sameShape(&t, rv.UnsafePointer()) {
 		return false
 	}
 	changed := 0
@@ -352,7 +355,7 @@ func (c *Codec) retakeTable(sc *scratch, p *objPlan, n *node, v reflect.Value) {
 // a member): then the walk decides, and takes a new copy.
 func (c *Codec) syncMapTable(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (changed, ok bool, err error) {
 	l, t := p.table, n.table
-	if v.IsNil() || !t.sameShape(v.UnsafePointer()) || t.used != uint64(len(n.keys)) || n.snaps == nil {
+	if v.IsNil() || !l.sameShape(t, v.UnsafePointer()) || t.used != uint64(len(n.keys)) || n.snaps == nil {
 		return false, false, nil
 	}
 	memEqual := p.elem.ops.memEqual
