@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -33,9 +36,12 @@ import (
 //     changed without the lock: that is a *LogConflictError, never a
 //     merge.
 //
-// Writers take only the log's lock: an update costs a stat of the snapshot,
-// reading the records other processes appended since (applied member by
-// member), the merge patch of its own change, and one append and flush.
+// Writers take only the log's lock: an update costs one Lstat of the
+// snapshot, reading the records other processes appended since (applied
+// member by member; nothing to read when the journal's size says nobody
+// appended), the merge patch of its own change, taken from the encoding
+// tree at a cost that follows the change (jsonenc: Shape, MergePatch, the
+// map table copy), and one append and flush.
 
 type logMode struct {
 	dir       string
@@ -75,6 +81,10 @@ func (s *Store[T]) openLog() error {
 		return fmt.Errorf("store: opening the patch log of %s: %w", s.path, err)
 	}
 	lm.j = j
+	// Every update takes a merge patch: from the tree, where the type
+	// allows one, at every size (a whole document's patch compares both
+	// encodings in full).
+	s.c.enc.PreferTree()
 	s.log = lm
 	return nil
 }
@@ -85,7 +95,7 @@ func (s *Store[T]) openLog() error {
 func (s *Store[T]) getLog() (T, durable.Rev, error) {
 	var zero T
 	lm := s.log
-	if lm.owner.Load() == goid.ID() {
+	if o := lm.owner.Load(); o != 0 && o == goid.ID() {
 		return zero, durable.Rev{}, &fs.PathError{Op: "get", Path: s.path, Err: durable.ErrReentrant}
 	}
 	lm.mu.Lock()
@@ -308,11 +318,10 @@ func (s *Store[T]) logApply(st *state, r logRecord) error {
 // did not take the lock.
 func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 	lm := s.log
-	target, err := s.target()
+	target, fi, serr, err := s.logStat()
 	if err != nil {
 		return err
 	}
-	fi, serr := s.fs.Stat(target)
 	if serr == nil && lm.snapStat != nil && sameFile(fi, lm.snapStat) && fi.Size() == lm.snapStat.Size() && fi.ModTime().Equal(lm.snapStat.ModTime()) {
 		return nil
 	}
@@ -345,6 +354,23 @@ func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 	return &LogConflictError{Path: s.path, Log: lm.dir, Pending: lm.npend, Snapshot: h, Want: lm.gen}
 }
 
+// logStat is s.target() and a Stat of it, in one system call where the
+// name is no symbolic link (every update makes it): the Lstat that
+// resolves the name then says what a Stat would. serr is the Stat's error,
+// err the resolution's.
+func (s *Store[T]) logStat() (target string, fi fs.FileInfo, serr, err error) {
+	p := filepath.Clean(s.path)
+	fi, serr = s.fs.Lstat(p)
+	if serr == nil && fi.Mode()&fs.ModeSymlink == 0 || errors.Is(serr, fs.ErrNotExist) {
+		return p, fi, serr, nil
+	}
+	if target, err = s.target(); err != nil {
+		return "", nil, nil, err
+	}
+	fi, serr = s.fs.Stat(target)
+	return target, fi, serr, nil
+}
+
 // logRev is the revision of the document the state holds: the snapshot's
 // durable.Rev when no patch is pending over it, and otherwise one derived
 // from the log (its id, the snapshot the patches build on and the last
@@ -356,7 +382,11 @@ func (s *Store[T]) logRev() durable.Rev {
 		return lm.snapRev
 	}
 	id := lm.j.LogID()
-	return durable.RevOf(fmt.Appendf(nil, "durable store log\n%x\n%s\n%d\n", id, lm.gen, lm.last))
+	// fmt.Appendf(nil, "durable store log\n%x\n%s\n%d\n", id, lm.gen, lm.last), by hand: every update asks.
+	b := make([]byte, 0, 128)
+	b = hex.AppendEncode(append(b, "durable store log\n"...), id[:])
+	b = strconv.AppendUint(append(append(append(b, '\n'), lm.gen...), '\n'), lm.last, 10)
+	return durable.RevOf(append(b, '\n'))
 }
 
 // runLog is run in log mode: apply the batch's functions to the state and
@@ -368,11 +398,20 @@ func (s *Store[T]) runLog(batch []*request[T]) {
 	}
 	defer cancel()
 	lm := s.log
+	// The goroutine that runs the callbacks, for Get's re-entry test: the
+	// batch knows it already (goid.ID walks the stack, and this one is
+	// deep).
+	var gid uint64
+	if b := batch[0].b; b != nil {
+		gid = b.Goroutine()
+	} else {
+		gid = goid.ID()
+	}
 	var rev durable.Rev
 	var applied []*request[T]
 	err := lm.j.WithLock(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
-		lm.owner.Store(goid.ID())
+		lm.owner.Store(gid)
 		defer func() {
 			lm.owner.Store(0)
 			lm.mu.Unlock()

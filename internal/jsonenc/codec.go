@@ -128,7 +128,14 @@ type node struct {
 	vals    reflect.Value    // map of leaves with memEqual: copies of the kids' snaps, by place in index's order
 	valBase unsafe.Pointer   // vals' first element; nil when vals is not set
 	cache   *mapCache        // large map: its last encoding
-	null    bool             // map: nil, written as null
+	table   *mapTable        // map of plain records: its table as the node describes it (maptable.go)
+
+	// map of leaves: the members replaced in place since the last Shape
+	// (patch.go), while shapeGen is not 0.
+	edits     []kidEdit
+	editsLost bool   // more than maxEdits: not all are in edits
+	shapeGen  uint64 // how many shapes were taken of the node
+	null      bool   // map: nil, written as null
 }
 
 // scratch is working space for one goroutine.
@@ -137,6 +144,8 @@ type scratch struct {
 	enc     *json.Encoder
 	ibuf    bytes.Buffer
 	commits []kidCommit // see syncMap
+	tables  []tableCommit
+	tbuf    []byte // the groups tables holds
 }
 
 // kidCommit replaces a member of a map node once the whole sync succeeded.
@@ -198,6 +207,17 @@ func (c *Codec) Sync(tree *Tree, v reflect.Value) (*Tree, bool, error) {
 // called before the Codec is used.
 func (c *Codec) SetTreeThreshold(n int) { c.minTree = n }
 
+// PreferTree keeps the encoding as a tree at every size where the tree is
+// as fast as encoding/json alone (a type without hidden state: see
+// exactMinTree), for a caller that takes a merge patch of every update
+// (Shape, MergePatch), whose cost then follows the change rather than the
+// document. It must be called before the Codec is used.
+func (c *Codec) PreferTree() {
+	if c.exact && c.root != nil {
+		c.minTree = 0
+	}
+}
+
 // Custom reports whether t (or *t) decides its own JSON or text form,
 // which the Codec then never looks into.
 func Custom(t reflect.Type) bool { return custom(t) }
@@ -251,6 +271,7 @@ func (c *Codec) encodeWhole(sc *scratch, v reflect.Value) ([]byte, error) {
 // syncTree is syncRoot for a document kept as a tree.
 func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, error) {
 	sc.commits = sc.commits[:0]
+	sc.tables, sc.tbuf = sc.tables[:0], sc.tbuf[:0]
 	nn, changed, err := c.sync(sc, childPlan{t: c.t, obj: c.root, addr: true}, n, v, 0)
 	if err != nil {
 		var me *memberError
@@ -258,10 +279,22 @@ func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 			err = &memberError{err: err}
 		}
 		clear(sc.commits)
+		clear(sc.tables)
+		sc.tables = sc.tables[:0]
 		return nn, changed, err
 	}
+	for _, tc := range sc.tables {
+		if tc.t == nil {
+			tc.n.table = tc.install
+		} else {
+			copy(tc.t.mem[tc.off:], sc.tbuf[tc.at:tc.at+tc.size])
+		}
+	}
+	clear(sc.tables)
+	sc.tables, sc.tbuf = sc.tables[:0], sc.tbuf[:0]
 	for _, cm := range sc.commits {
 		n := cm.n
+		n.recordEdit(cm.i)
 		n.kids[cm.i] = cm.kid
 		if n.snaps != nil {
 			n.snaps[cm.i] = cm.kid.snapPtr
@@ -410,6 +443,13 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	if n != nil && n.null {
 		n = nil
 	}
+	if n != nil && n.table != nil && p.table != nil && tablePeekOK {
+		if changed, ok, err := c.syncMapTable(sc, p, n, v, depth); err != nil {
+			return nil, false, err
+		} else if ok {
+			return n, changed, nil
+		}
+	}
 	kv := reflect.New(p.t.Key()).Elem()
 	vv := reflect.New(p.t.Elem()).Elem()
 	// The hot loop of an update: for plain records, compare in place.
@@ -490,6 +530,7 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 	}
 	if n != nil && len(added) == 0 && seen == len(n.keys) {
 		if len(changes) == 0 {
+			c.retakeTable(sc, p, n, v)
 			return n, false, nil
 		}
 		// A large map changes a few members at a time: rather than copy
@@ -499,6 +540,7 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		for _, ch := range changes {
 			sc.commits = append(sc.commits, kidCommit{n, ch.i, ch.n})
 		}
+		c.retakeTable(sc, p, n, v)
 		return n, true, nil
 	}
 	// Keys came or went: rebuild the order.
@@ -536,6 +578,9 @@ func (c *Codec) syncMap(sc *scratch, p *objPlan, n *node, v reflect.Value, depth
 		nn.keys[i], nn.keyEnc[i], nn.kids[i] = e.k, e.ke, e.n
 	}
 	nn.index, nn.keys = newKeyIndex(nn.keys)
+	if p.table != nil && tablePeekOK {
+		nn.table = takeTable(p.table, nn, v)
+	}
 	if memEqual != nil {
 		nn.snaps = make([]unsafe.Pointer, len(ents))
 		for i, kid := range nn.kids {

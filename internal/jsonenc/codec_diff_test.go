@@ -41,6 +41,14 @@ func TestCodecDiffSeededCopying(t *testing.T) {
 	jt.Seeded(t, diffDrivers)
 }
 
+// TestCodecDiffSeededNoTable runs the same seeds with the table copy
+// turned off (maptable.go), as on a Go release whose map layout failed the
+// startup check: every map is walked.
+func TestCodecDiffSeededNoTable(t *testing.T) {
+	defer setTablePeek(false)()
+	jt.Seeded(t, diffDrivers)
+}
+
 // diffDrivers has a driver for each of jt.Roots, in order.
 var diffDrivers = []jt.Driver{diffRun[jt.Doc], diffRun[jt.EmbDoc], diffRun[jt.Nest], diffRun[jt.MapOfMaps],
 	diffRun[jt.MMDoc], diffRun[jt.ItemMap], diffRun[jt.Items], diffRun[jt.ExactDoc], diffRun[jt.ExactMap]}

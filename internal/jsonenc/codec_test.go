@@ -247,6 +247,9 @@ func TestCodecFlatMapWalkOrder(t *testing.T) {
 // the next walk, or every later walk compares the key's bytes where one
 // pointer comparison would do; the test checks the guesses themselves.
 func TestCodecWalkAdoptsAssignedKeys(t *testing.T) {
+	// The walk's own test: the table copy (maptable.go) spares the walk
+	// where it can.
+	defer setTablePeek(false)()
 	c := New(reflect.TypeFor[benchDoc](), "  ")
 	c.SetTreeThreshold(0)
 	doc := newBenchDoc(200)

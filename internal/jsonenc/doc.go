@@ -16,8 +16,11 @@
 // faster. A large one of a plain struct or string-keyed map type is kept as
 // a tree of its members' encodings: Sync compares rather than re-encodes
 // what did not change (a large map's members where the map keeps them,
-// mapiter.go), and Append rewrites only the blocks of a large map's last
-// encoding that hold a changed member (see mapCache). The differential
+// mapiter.go; for a map of plain records, only the slots whose memory
+// differs from a copy of the map's hash table, maptable.go), and Append
+// rewrites only the blocks of a large map's last encoding that hold a
+// changed member (see mapCache). MergePatch reads what a map of leaves
+// replaced since Shape from its edit list (patch.go). The differential
 // tests and the fuzzer FuzzCodecDiff (package jsonenctest, shared with the
 // store's, which runs them through Store.Update) drive a Codec as the store
 // does, through in-place mutations, aliases, shared slices and failing and

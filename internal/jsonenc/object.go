@@ -3,6 +3,7 @@ package jsonenc
 import (
 	"bytes"
 	"encoding/json"
+	"unsafe"
 )
 
 // RawMember is one member of a JSON object as written: its key unescaped
@@ -20,8 +21,12 @@ func isObject(v []byte) bool {
 // ObjectMembers splits a valid JSON object into its members, in order,
 // duplicates included: the store reads its files with it, and merge
 // patches are applied member by member.
-func ObjectMembers(v []byte) []RawMember {
-	var out []RawMember
+func ObjectMembers(v []byte) []RawMember { return objectMembers(v, nil, false) }
+
+// objectMembers is ObjectMembers appending to out; with alias, a key
+// without escapes is a string over v's bytes rather than a copy, for a
+// caller that neither changes v nor keeps the keys past v.
+func objectMembers(v []byte, out []RawMember, alias bool) []RawMember {
 	i := skipWS(v, 0) + 1
 	for {
 		i = skipWS(v, i)
@@ -35,7 +40,11 @@ func ObjectMembers(v []byte) []RawMember {
 		raw := v[i:end]
 		var key string
 		if bytes.IndexByte(raw, '\\') < 0 {
-			key = string(raw[1 : len(raw)-1])
+			if alias {
+				key = unsafe.String(unsafe.SliceData(raw[1:]), len(raw)-2)
+			} else {
+				key = string(raw[1 : len(raw)-1])
+			}
 		} else if err := json.Unmarshal(raw, &key); err != nil {
 			key = string(raw)
 		}

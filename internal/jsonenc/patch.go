@@ -26,12 +26,17 @@ import (
 
 // Shape is what MergePatch needs to know of a tree before an update
 // changes it. Sync replaces the nodes it changes, except the members of a
-// map, which it changes in place: Shape keeps a copy of each map's members.
-// Taking it costs a copy of the member pointers of every map in the tree
-// (no encoding, no comparison).
+// map, which it changes in place. For a map of leaves, Shape starts the
+// map node's edit list (node.edits), where each member replaced from then
+// on leaves the member it replaced: MergePatch reads what changed there,
+// at a cost that follows the change, not the map. A map of objects, whose
+// members may change inside, gets a copy of its member pointers. Taking a
+// shape ends the edit lists of the shapes taken before: MergePatch with an
+// older shape is not exact (see shapeGen).
 type Shape struct {
-	root *node
-	maps map[*node][]*node
+	root  *node
+	maps  map[*node][]*node // maps of objects: their members
+	edits map[*node]uint64  // maps of leaves: their shapeGen when taken
 }
 
 // Shape returns the shape of tree, to pass to MergePatch once the update
@@ -49,6 +54,16 @@ func (c *Codec) Shape(tree *Tree) Shape {
 func (c *Codec) shape(sh *Shape, p *objPlan, n *node) {
 	if p.isMap {
 		if n.null {
+			return
+		}
+		if p.elem.obj == nil && !noEditLists {
+			if sh.edits == nil {
+				sh.edits = map[*node]uint64{}
+			}
+			clear(n.edits)
+			n.edits, n.editsLost = n.edits[:0], false
+			n.shapeGen++
+			sh.edits[n] = n.shapeGen
 			return
 		}
 		if sh.maps == nil {
@@ -69,6 +84,46 @@ func (c *Codec) shape(sh *Shape, p *objPlan, n *node) {
 	}
 }
 
+// noEditLists turns the edit lists off, for the tests: every map then
+// gets a copy of its members, the plain path.
+var noEditLists = false
+
+// maxEdits bounds a map node's edit list: past it, MergePatch is not
+// exact and the caller records the whole document.
+const maxEdits = 4096
+
+// kidEdit is a member a map node replaced in place since its shape: its
+// position and the node it replaced.
+type kidEdit struct {
+	i   int
+	old *node
+}
+
+// recordEdit notes, before a map node's member i is replaced in place,
+// the member it had, if a shape follows the node.
+func (n *node) recordEdit(i int) {
+	if n.shapeGen == 0 || n.editsLost {
+		return
+	}
+	if len(n.edits) == maxEdits {
+		clear(n.edits)
+		n.edits, n.editsLost = n.edits[:0], true
+		return
+	}
+	n.edits = append(n.edits, kidEdit{i, n.kids[i]})
+}
+
+// editsSince reports whether n is a map of leaves the shape follows
+// (tracked), and whether its edit list holds every member replaced since
+// the shape was taken (whole).
+func (pt *patcher) editsSince(n *node) (tracked, whole bool) {
+	g, ok := pt.edits[n]
+	if !ok {
+		return false, false
+	}
+	return true, n.shapeGen == g && !n.editsLost
+}
+
 // MergePatch appends to buf the merge patch (RFC 7386, compact JSON) that
 // turns the encoding of the value as it was when before was taken into its
 // encoding as after describes it, and reports whether they differ. exact
@@ -79,7 +134,7 @@ func (c *Codec) MergePatch(buf []byte, before Shape, after *Tree) (patch []byte,
 	if o == nil || n == nil {
 		return buf, true, false
 	}
-	pt := &patcher{c: c, maps: before.maps, exact: true}
+	pt := &patcher{c: c, maps: before.maps, edits: before.edits, exact: true}
 	root := childPlan{t: c.t, obj: c.root, addr: true}
 	var out []byte
 	if o.whole || n.whole || c.root == nil || o.null || n.null {
@@ -96,6 +151,7 @@ func (c *Codec) MergePatch(buf []byte, before Shape, after *Tree) (patch []byte,
 type patcher struct {
 	c     *Codec
 	maps  map[*node][]*node
+	edits map[*node]uint64
 	exact bool
 }
 
@@ -104,7 +160,19 @@ func (pt *patcher) oldKids(o *node) []*node {
 	if k, ok := pt.maps[o]; ok {
 		return k
 	}
-	return o.kids
+	tracked, whole := pt.editsSince(o)
+	if !tracked || len(o.edits) == 0 {
+		return o.kids
+	}
+	if !whole {
+		pt.exact = false // what it had is lost: record the whole document
+		return o.kids
+	}
+	kids := slices.Clone(o.kids)
+	for j := len(o.edits) - 1; j >= 0; j-- {
+		kids[o.edits[j].i] = o.edits[j].old
+	}
+	return kids
 }
 
 // node appends the patch from o to n (nodes of plan p), or nothing and
@@ -167,6 +235,16 @@ func (pt *patcher) structs(b []byte, p *objPlan, o, n *node) ([]byte, bool) {
 }
 
 func (pt *patcher) mapNodes(b []byte, p *objPlan, o, n *node) ([]byte, bool) {
+	if o == n {
+		if tracked, whole := pt.editsSince(n); tracked {
+			if !whole {
+				// What changed is lost: say so, and record the whole.
+				pt.exact = false
+				return append(b, "null"...), true
+			}
+			return pt.editedMembers(b, p, n)
+		}
+	}
 	ok := pt.oldKids(o)
 	mark := len(b)
 	b = append(b, '{')
@@ -214,6 +292,44 @@ func (pt *patcher) mapNodes(b []byte, p *objPlan, o, n *node) ([]byte, bool) {
 				j++
 			}
 		}
+	}
+	if !any {
+		return b[:mark], false
+	}
+	return append(b, '}'), true
+}
+
+// editedMembers is mapNodes for a map of leaves changed in place since
+// its shape: the members its edit list names, each against the member it
+// had first, in key order.
+func (pt *patcher) editedMembers(b []byte, p *objPlan, n *node) ([]byte, bool) {
+	if len(n.edits) == 0 {
+		return b, false
+	}
+	first := make(map[int]*node, len(n.edits))
+	order := make([]int, 0, len(n.edits))
+	for _, e := range n.edits {
+		if _, seen := first[e.i]; !seen {
+			first[e.i] = e.old
+			order = append(order, e.i)
+		}
+	}
+	slices.Sort(order)
+	mark := len(b)
+	b = append(b, '{')
+	any := false
+	for _, i := range order {
+		m := len(b)
+		if any {
+			b = append(b, ',')
+		}
+		b = append(append(b, n.keyEnc[i]...), ':')
+		var changed bool
+		if b, changed = pt.node(b, p.elem, first[i], n.kids[i], false); !changed {
+			b = b[:m]
+			continue
+		}
+		any = true
 	}
 	if !any {
 		return b[:mark], false
@@ -299,30 +415,58 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 	if !isObject(old) || !isObject(new) {
 		return pt.value(b, new, top), true
 	}
-	om, nm := ObjectMembers(old), ObjectMembers(new)
-	idx := make(map[string]int, len(om))
+	// old and new are the patcher's own renderings, or the tree's
+	// encodings, which nobody changes: their keys need no copies.
+	var omBuf, nmBuf [smallObject]RawMember
+	om, nm := objectMembers(old, omBuf[:0], true), objectMembers(new, nmBuf[:0], true)
+	// A record's few members are looked up by a scan: the maps cost more
+	// than the patch of a changed leaf otherwise does.
+	small := len(om) <= smallObject && len(nm) <= smallObject
+	var idx map[string]int
+	var seen map[string]bool
+	if !small {
+		idx = make(map[string]int, len(om))
+		seen = make(map[string]bool, len(nm))
+	}
 	for i, m := range om {
+		if small {
+			if memberAt(om[:i], m.Key) >= 0 {
+				pt.exact = false // which one counts is the decoder's choice
+			}
+			continue
+		}
 		if _, dup := idx[m.Key]; dup {
-			pt.exact = false // which one counts is the decoder's choice
+			pt.exact = false
 		}
 		idx[m.Key] = i
 	}
 	mark := len(b)
 	b = append(b, '{')
 	any := false
-	seen := make(map[string]bool, len(nm))
-	for _, m := range nm {
-		if seen[m.Key] {
-			pt.exact = false
+	for j, m := range nm {
+		var i int
+		if small {
+			if memberAt(nm[:j], m.Key) >= 0 {
+				pt.exact = false
+			}
+			i = memberAt(om, m.Key)
+		} else {
+			if seen[m.Key] {
+				pt.exact = false
+			}
+			seen[m.Key] = true
+			var ok bool
+			if i, ok = idx[m.Key]; !ok {
+				i = -1
+			}
 		}
-		seen[m.Key] = true
 		at := len(b)
 		if any {
 			b = append(b, ',')
 		}
 		b = append(append(b, m.Raw...), ':')
 		changed := true
-		if i, ok := idx[m.Key]; ok {
+		if i >= 0 {
 			b, changed = pt.raw(b, om[i].Val, m.Val, false)
 		} else {
 			b = pt.value(b, m.Val, false)
@@ -333,11 +477,17 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 		}
 		any = true
 	}
-	for _, m := range om {
-		if seen[m.Key] {
-			continue
+	for i, m := range om {
+		if small {
+			if memberAt(nm, m.Key) >= 0 || memberAt(om[:i], m.Key) >= 0 {
+				continue
+			}
+		} else {
+			if seen[m.Key] {
+				continue
+			}
+			seen[m.Key] = true
 		}
-		seen[m.Key] = true
 		if any {
 			b = append(b, ',')
 		}
@@ -350,6 +500,19 @@ func (pt *patcher) raw(b, old, new []byte, top bool) ([]byte, bool) {
 		return b[:mark], false
 	}
 	return append(b, '}'), true
+}
+
+// smallObject is the number of members up to which raw scans.
+const smallObject = 16
+
+// memberAt returns the index of the last member of ms named key, or -1.
+func memberAt(ms []RawMember, key string) int {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Key == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // ApplyMergePatch applies the merge patch to v, an addressable value of

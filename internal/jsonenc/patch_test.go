@@ -55,6 +55,16 @@ func TestMergePatchSeeded(t *testing.T) {
 	}
 }
 
+// TestMergePatchSeededPlain runs the seeds with the shortcuts off: no
+// edit lists (every map's members copied at Shape, patch.go) and no table
+// copies (maptable.go).
+func TestMergePatchSeededPlain(t *testing.T) {
+	noEditLists = true
+	defer func() { noEditLists = false }()
+	defer setTablePeek(false)()
+	TestMergePatchSeeded(t)
+}
+
 func patchSeed(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, 0x23))
 	b := make([]byte, n)

@@ -50,8 +50,9 @@ func custom(t reflect.Type) bool {
 type objPlan struct {
 	t      reflect.Type
 	isMap  bool
-	fields []fieldPlan // struct
-	elem   childPlan   // map
+	fields []fieldPlan  // struct
+	elem   childPlan    // map
+	table  *tableLayout // map of plain records: its table can be compared in place
 }
 
 type fieldPlan struct {
@@ -109,6 +110,9 @@ func buildPlan(t reflect.Type, addr bool) *objPlan {
 			p.elem = leafPlan(t.Elem(), false)
 			if t.Elem().Kind() == reflect.Map {
 				p.elem.obj = buildPlan(t.Elem(), false)
+			}
+			if p.elem.obj == nil && p.elem.ops.memEqual != nil {
+				p.table = tableLayoutFor(t) // see maptable.go
 			}
 		}
 	} else {
