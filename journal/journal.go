@@ -13,6 +13,7 @@ import (
 	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -166,8 +167,14 @@ type Journal struct {
 	live      []*request // the claimed requests of the batch that runs
 	firsts    []*request // commit's: the requests a batch starts
 	leafH     leafHasher // commit's, for leaf hashes
-	mark      vfs.File   // the flush mark (flushmark.go), once opened
+	mark      vfs.File   // the marks (flushmark.go), once opened
 	markTried bool
+	flock     *lock.Mutex // the flush lock, with the marks
+	// behind: records other processes wrote before j.end are not known
+	// to be flushed; this process's next flush covers them
+	// (deferCatchUp let the catch-up leave them so).
+	behind       bool
+	deferCatchUp bool
 	// othersWrote: the last catch-up found records other processes
 	// appended since this one's last batch.
 	othersWrote bool
@@ -405,6 +412,9 @@ func (j *Journal) Close() error {
 		j.held = nil
 	}
 	j.unref()
+	if j.flock != nil {
+		j.flock.Close()
+	}
 	if j.mark != nil {
 		j.mark.Close()
 	}
