@@ -2,12 +2,14 @@ package journal
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -249,4 +251,90 @@ func TestCrashSharedFlushProcesses(t *testing.T) {
 	states, recovered := checkStates(t, r, attempted, false)
 	segs, _ := listSegments(m, "/j")
 	t.Logf("%d crash states, %d cut a torn tail, %d segments", states, recovered, len(segs))
+}
+
+// sharedFaultWorkload appends through two handles in turn, so that every
+// append of the faulty one (on fsys) shares its flush with the clean one.
+func sharedFaultWorkload(fsys vfs.FS, m *vfs.MemFS) faultRun {
+	r := faultRun{attempted: map[string]bool{}}
+	a, err := Open("/j", &Options{FS: fsys, SegmentSize: 4096})
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return r
+	}
+	b, err := Open("/j", &Options{FS: m, SegmentSize: 4096})
+	if err != nil {
+		panic(err)
+	}
+	for k := 100; k < 130; k++ {
+		p := payload(k)
+		r.attempted[string(p)] = true
+		if k%2 == 1 {
+			if _, err := b.Append(bg, p); err != nil {
+				panic(err) // b's calls do not fail
+			}
+			r.acked = append(r.acked, string(p))
+			continue
+		}
+		if _, err := a.Append(bg, p); err != nil {
+			r.errs = append(r.errs, err)
+		} else {
+			r.acked = append(r.acked, string(p))
+		}
+	}
+	b.Close()
+	if err := a.Close(); err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return r
+}
+
+// Every call of a writer that shares its flushes fails in turn: the error
+// wraps its cause, the other writer goes on, and every acknowledged
+// record survives, also a power cut after it.
+func TestFaultSharedFlush(t *testing.T) {
+	base := vfs.NewMem()
+	withLockFile(t, base)
+	j := mustOpen(t, "/j", &Options{FS: base, SegmentSize: 4096})
+	var initial []string
+	for k := range 10 {
+		if _, err := j.Append(bg, payload(k)); err != nil {
+			t.Fatal(err)
+		}
+		initial = append(initial, string(payload(k)))
+	}
+	j.Close()
+	base.SyncAll()
+	total, surfaced := 0, 0
+	for _, kind := range []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpRead, vfs.OpTruncate, vfs.OpStat} {
+		m := base.Crash(1)
+		probe := vfs.Inject(m, vfs.Fault{Ops: kind})
+		if r := sharedFaultWorkload(probe, m); len(r.errs) > 0 {
+			t.Fatalf("without faults: %v", r.errs)
+		}
+		calls := probe.Count()
+		stride := max(1, calls/150)
+		for n := 1; n <= calls; n += stride {
+			for _, fl := range crashtest.FaultsAt(kind, n) {
+				total++
+				m := base.Crash(1)
+				inj := vfs.Inject(m, fl.Fault)
+				r := sharedFaultWorkload(inj, m)
+				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
+				for _, err := range r.errs {
+					if !errors.Is(err, fl.Want) {
+						t.Errorf("%s: error %v does not wrap %v", where, err, fl.Want)
+					}
+				}
+				if len(r.errs) > 0 {
+					surfaced++
+				}
+				checkAfterFault(t, where, m, initial, r)
+				if t.Failed() {
+					t.FailNow()
+				}
+			}
+		}
+	}
+	t.Logf("%d injected faults checked, %d surfaced as errors", total, surfaced)
 }
