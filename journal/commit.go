@@ -162,6 +162,15 @@ func (j *Journal) locked(ctx context.Context, fn func() error) error {
 	if err := j.syncState(); err != nil {
 		return err
 	}
+	if j.behind && !j.deferCatchUp {
+		// Left by an append whose batch was not written or whose flush
+		// did not run: an operation (a checkpoint, a Tx) relies on what
+		// it caught up with, so it is made durable first.
+		if err := vfs.Datasync(j.seg.f); err != nil {
+			return err
+		}
+		j.unflushed, j.behind = false, false
+	}
 	if err := j.writeNote(); err != nil {
 		return err
 	}

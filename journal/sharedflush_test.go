@@ -338,3 +338,25 @@ func TestFaultSharedFlush(t *testing.T) {
 	}
 	t.Logf("%d injected faults checked, %d surfaced as errors", total, surfaced)
 }
+
+// An operation under the lock (a Tx, a checkpoint) relies on what its
+// catch-up found: records that an append left for a shared flush that did
+// not run (its write or its lock wait failed) are flushed first.
+func TestOperationFlushesWhatAppendLeft(t *testing.T) {
+	m := vfs.NewMem()
+	withLockFile(t, m)
+	probe := vfs.Inject(m, vfs.Fault{Ops: vfs.OpSync})
+	a := mustOpen(t, "/j", &Options{FS: probe, SegmentSize: 64 << 10})
+	defer a.Close()
+	if _, err := a.Append(bg, payload(0)); err != nil {
+		t.Fatal(err)
+	}
+	a.behind = true // as a failed shared append leaves it
+	before := probe.Count()
+	if err := a.WithLock(bg, func(tx *Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := probe.Count() - before; n != 1 || a.behind {
+		t.Errorf("WithLock after records left unflushed: %d flushes (want 1), behind %v", n, a.behind)
+	}
+}
