@@ -129,7 +129,8 @@ func (o *Options) flushes() bool { return o.Durability == durable.Full }
 
 // Journal is an append-only log in a directory. Its methods are safe for
 // concurrent use, and several processes may append to one directory: a
-// lock on the file "journal.lock" in it serialises their writes.
+// lock on the file "journal.lock" in it serialises their writes, and
+// they share flushes (FORMAT.md, "The marks").
 type Journal struct {
 	dir    string
 	fs     vfs.FS
