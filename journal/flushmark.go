@@ -79,13 +79,20 @@ func (j *Journal) writeMark(at int64, base uint64, end int64) {
 }
 
 // clearMarks makes both marks name no place: the log's end is about to
-// move back. Caller holds the lock.
+// move back. Caller holds the lock. The flush lock is taken too, so that
+// no flush that began before the clear records a place afterwards.
 func (j *Journal) clearMarks() error {
+	j.openMark() // recovery at Open cuts before any append opened them
 	if j.mark == nil {
 		return nil
 	}
+	h, err := j.flock.Lock(context.Background())
+	if err != nil {
+		return err
+	}
+	defer h.Unlock()
 	var b [writtenMarkAt + markSize]byte
-	_, err := j.mark.WriteAt(b[:], 0)
+	_, err = j.mark.WriteAt(b[:], 0)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -358,5 +359,63 @@ func TestOperationFlushesWhatAppendLeft(t *testing.T) {
 	}
 	if n := probe.Count() - before; n != 1 || a.behind {
 		t.Errorf("WithLock after records left unflushed: %d flushes (want 1), behind %v", n, a.behind)
+	}
+}
+
+// A cut moves the log's end back: recovery clears the marks first, also
+// at Open, before any append opened them, so that no mark names a place
+// past the cut.
+func TestCutClearsMarks(t *testing.T) {
+	m := vfs.NewMem()
+	withLockFile(t, m)
+	a := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10})
+	b := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10})
+	for k := range 4 {
+		j := a
+		if k%2 == 1 {
+			j = b
+		}
+		if _, err := j.Append(bg, payload(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, ok := a.readMark(flushMarkAt); !ok {
+		t.Fatal("no flush mark after writers took turns")
+	}
+	start, end := b.seg.hdr.length, b.end
+	// As if the damage came after a flush past it was marked.
+	b.writeMark(flushMarkAt, 0, end+4096)
+	b.writeMark(writtenMarkAt, 0, end+4096)
+	a.Close()
+	b.Close()
+	// A torn tail: the first record's first 40 bytes, then zeros.
+	f, err := m.OpenFile("/j/"+segName(0), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 40)
+	f.ReadAt(head, start)
+	f.WriteAt(head, end)
+	f.Close()
+	c, notes := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10}), 0
+	defer c.Close()
+	for r, err := range c.Scan(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Type == TypeNote {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Fatalf("%d notes, want 1 (the cut)", notes)
+	}
+	c.openMark()
+	// The note's flush may have marked its own end since.
+	if base, e, ok := c.readMark(flushMarkAt); ok && (base != 0 || e > c.end) {
+		t.Errorf("the flush mark names offset %d of segment %d, past the log's end %d", e, base, c.end)
+	}
+	if _, _, ok := c.readMark(writtenMarkAt); ok {
+		t.Error("the written mark survived the cut")
 	}
 }
