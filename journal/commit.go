@@ -76,7 +76,11 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 	// The lock is waited for until every caller has given up.
 	ctx, stop := b.Context()
 	defer stop()
-	return j.locked(ctx, func() error {
+	var pend pendingFlush
+	defer func() { clear(j.live) }() // the requests go back to their pool
+	j.live = j.live[:0]
+	j.deferCatchUp = j.shares()
+	err := j.locked(ctx, func() error {
 		live := j.live[:0]
 		n := 0
 		for i, r := range batch {
@@ -113,12 +117,34 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 			}
 		}
 		j.live = live
-		defer clear(live) // the requests go back to their pool
 		if len(live) == 0 {
 			return nil
 		}
-		return j.commit(live, j.o.flushes(), nil)
+		if !j.othersWrote || !j.shares() {
+			return j.commit(live, j.o.flushes(), nil)
+		}
+		// Others append too: the flush is shared (flushmark.go), after
+		// the lock is let go, so that they write while it runs.
+		if err := j.commit(live, false, nil); err != nil {
+			return err
+		}
+		j.writeMark(writtenMarkAt, j.seg.base, j.end)
+		pend = pendingFlush{f: j.seg.f, base: j.seg.base, end: j.end}
+		return nil
 	})
+	j.deferCatchUp = false
+	if err != nil || pend.f == nil {
+		return err
+	}
+	// The callers are answered when run returns: after this flush.
+	if err := j.sharedFlush(ctx, pend); err != nil {
+		for _, r := range j.live {
+			r.first = 0
+		}
+		return err
+	}
+	j.unflushed, j.behind = false, false
+	return nil
 }
 
 // locked takes the lock, catches up with the directory, appends a pending
@@ -135,6 +161,15 @@ func (j *Journal) locked(ctx context.Context, fn func() error) error {
 	j.othersWrote = false
 	if err := j.syncState(); err != nil {
 		return err
+	}
+	if j.behind && !j.deferCatchUp {
+		// Left by an append whose batch was not written or whose flush
+		// did not run: an operation (a checkpoint, a Tx) relies on what
+		// it caught up with, so it is made durable first.
+		if err := vfs.Datasync(j.seg.f); err != nil {
+			return err
+		}
+		j.unflushed, j.behind = false, false
 	}
 	if err := j.writeNote(); err != nil {
 		return err
@@ -267,7 +302,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		}
 		crc := maskCRC(crc32.Checksum(buf, castagnoli))
 		info := commitInfo{count: n, crc: crc, root: work.root()}
-		if j.unflushed && j.o.flushes() {
+		if (j.unflushed || j.behind) && j.o.flushes() {
 			info.flags = commitAfterUnflushed
 		}
 		buf = appendFrame(buf, typeCommit, first, j.o.Now().UnixNano(), info.encode())
@@ -304,7 +339,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			// Marked only while other processes append too: alone, a
 			// writer spares the system call, and a newcomer's first
 			// catch-up flushes.
-			j.writeMark()
+			j.writeMark(flushMarkAt, j.seg.base, j.end)
 		}
 		j.next += n
 		j.tree = work
@@ -335,12 +370,19 @@ func (j *Journal) write(buf []byte, flush bool, written func()) error {
 		return err
 	}
 	j.unflushed = !flush
+	if flush {
+		j.behind = false
+	}
 	return nil
 }
 
 func (j *Journal) undo(n int, cause error) {
+	err := j.clearMarks()
 	zeros := make([]byte, n)
-	m, err := j.seg.f.WriteAt(zeros, j.end)
+	m, werr := j.seg.f.WriteAt(zeros, j.end)
+	if err == nil {
+		err = werr
+	}
 	if err == nil && m < n {
 		err = io.ErrShortWrite
 	}

@@ -34,7 +34,13 @@
 // flushed (Tx.AppendUnflushed), for records whose loss in a power cut
 // costs only a repetition; the next flush of the segment, by any process,
 // covers them, and a batch is never written unflushed after another
-// unflushed one. Segment space is allocated ahead (fallocate on Linux), in
+// unflushed one. Processes that append to one journal at the same time
+// share flushes too: each writes its batch under the lock and lets it go
+// before flushing, under a second lock, unless a flush that another
+// process started after the batch was written already covers it
+// (FORMAT.md, "The marks"); a reader in another process may see a batch
+// before it is flushed, as it may see any batch before its writer
+// acknowledges it. Segment space is allocated ahead (fallocate on Linux), in
 // steps (64 KiB, then 16 times more each time) up to Options.SegmentSize,
 // and made durable, file and directory, before it is used, so that an
 // append costs a data flush of bytes inside the file's size, not a

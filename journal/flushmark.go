@@ -1,35 +1,57 @@
 package journal
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 
+	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/lock"
+	"github.com/durable-go/durable/vfs"
 )
 
-// The flush mark: the first bytes of journal.lock say how far the log is
-// known to be flushed. A writer that catches up with batches other
-// processes appended flushes them before relying on them, since their
-// writer may have died between its write and its flush; that flush costs a
-// device cache flush at every turn of the lock when processes take turns.
-// The mark lets a writer skip it: right after a flush that covers the log
-// up to an offset, the writer (holding the lock) records the last
-// segment's base and that offset; a writer that catches up to exactly that
-// place knows it flushed. Anything else leaves a mark that names another
+// Marks: the first bytes of journal.lock say how far the log is known to
+// be flushed, and where the last batch written by a writer that shares its
+// flush ends. Both are hints, kept for processes that append to one
+// journal at the same time; recovery (Open) never reads them.
+//
+// The flush mark lets a writer skip a flush that another process already
+// made: right after a flush that started once the log was written up to
+// an offset of a segment, the flusher records the log's id, the segment's
+// base and that offset. A writer whose records end at or before that place
+// (or in an earlier segment: a rotation flushes the segment it seals)
+// knows them flushed. Anything else leaves a mark that names an earlier
 // place, and the flush is done: a crash before the mark was written, an
-// unflushed batch (Tx.AppendUnflushed, durable.Cache), a writer of an
-// older release, a damaged mark (it has a CRC). The mark is a hint for
-// this one decision only; recovery (Open) never reads it.
+// unflushed batch, a writer of an older release, a damaged mark (it has a
+// CRC). A cut of a torn tail, or the undo of a failed write, moves the
+// log's end back: both clear the marks first, under the lock.
+//
+// The written mark is what lets one flush serve several processes (group
+// commit across processes, as PostgreSQL's WAL does it): a writer that
+// shares its flush writes its batch under the journal's lock, records
+// where the batch ends, lets the lock go, and flushes under a second lock
+// (flush.lock), unless the flush mark already covers its batch. Before its
+// flush starts it reads the written mark: every batch written up to there
+// is covered by that flush, and the flush mark it records names that place.
+// So while one process flushes, the others write their batches and queue
+// for the flush lock; the first of them flushes for all, and the rest find
+// their batches covered. A batch is acknowledged only after a flush that
+// started after it was written.
+const (
+	markSize      = 36 // log id, base, offset, masked CRC-32C
+	flushMarkAt   = 0
+	writtenMarkAt = 64
+	flushLockName = "flush" // the flush lock is on flush.lock
+)
 
-const markSize = 20 // base, offset, masked CRC-32C
-
-// openMark opens the mark once, with the lock held: the lock file exists
+// openMark opens the marks once, with the lock held: the lock file exists
 // then on the real filesystem. Where it does not (the in-memory model, or
-// a lock file this process may not write), there is no mark, and every
-// catch-up flushes.
+// a lock file this process may not write), there are no marks: every
+// catch-up flushes, and no flush is shared.
 func (j *Journal) openMark() {
 	if j.markTried || j.held != nil {
 		return
@@ -38,32 +60,112 @@ func (j *Journal) openMark() {
 	f, _, err := sidecar.OpenSingle(j.fs, filepath.Join(j.dir, lockName+lock.Suffix), os.O_RDWR)
 	if err == nil {
 		j.mark = f
+		j.flock = lock.New(j.fs, filepath.Join(j.dir, flushLockName))
 	}
 }
 
-// writeMark records that the log is flushed up to j.end of the last
-// segment. A failed write leaves a mark that names another place.
-func (j *Journal) writeMark() {
+// writeMark records at (flushMarkAt or writtenMarkAt) the place end of the
+// segment at base. A failed write leaves a mark that names another place.
+func (j *Journal) writeMark(at int64, base uint64, end int64) {
 	if j.mark == nil {
 		return
 	}
 	var b [markSize]byte
-	binary.LittleEndian.PutUint64(b[0:], j.seg.base)
-	binary.LittleEndian.PutUint64(b[8:], uint64(j.end))
-	binary.LittleEndian.PutUint32(b[16:], maskCRC(crc32.Checksum(b[:16], castagnoli)))
-	j.mark.WriteAt(b[:], 0)
+	copy(b[0:], j.logID[:])
+	binary.LittleEndian.PutUint64(b[16:], base)
+	binary.LittleEndian.PutUint64(b[24:], uint64(end))
+	binary.LittleEndian.PutUint32(b[32:], maskCRC(crc32.Checksum(b[:32], castagnoli)))
+	j.mark.WriteAt(b[:], at)
 }
 
-// markSays reports whether the mark says the log is flushed up to end of
-// the segment at base.
-func (j *Journal) markSays(base uint64, end int64) bool {
+// clearMarks makes both marks name no place: the log's end is about to
+// move back. Caller holds the lock. The flush lock is taken too, so that
+// no flush that began before the clear records a place afterwards.
+func (j *Journal) clearMarks() error {
+	j.openMark() // recovery at Open cuts before any append opened them
 	if j.mark == nil {
-		return false
+		return nil
+	}
+	h, err := j.flock.Lock(context.Background())
+	if err != nil {
+		return err
+	}
+	defer h.Unlock()
+	var b [writtenMarkAt + markSize]byte
+	_, err = j.mark.WriteAt(b[:], 0)
+	return err
+}
+
+// readMark returns the place the mark at at names, if it is intact and of
+// this log.
+func (j *Journal) readMark(at int64) (base uint64, end int64, ok bool) {
+	if j.mark == nil {
+		return 0, 0, false
 	}
 	var b [markSize]byte
-	if n, _ := j.mark.ReadAt(b[:], 0); n < markSize {
-		return false
+	if n, _ := j.mark.ReadAt(b[:], at); n < markSize {
+		return 0, 0, false
 	}
-	return binary.LittleEndian.Uint32(b[16:]) == maskCRC(crc32.Checksum(b[:16], castagnoli)) &&
-		binary.LittleEndian.Uint64(b[0:]) == base && int64(binary.LittleEndian.Uint64(b[8:])) == end
+	if binary.LittleEndian.Uint32(b[32:]) != maskCRC(crc32.Checksum(b[:32], castagnoli)) || [16]byte(b[:16]) != j.logID {
+		return 0, 0, false
+	}
+	return binary.LittleEndian.Uint64(b[16:]), int64(binary.LittleEndian.Uint64(b[24:])), true
+}
+
+// markSays reports whether the flush mark says the log is flushed up to
+// end of the segment at base.
+func (j *Journal) markSays(base uint64, end int64) bool {
+	b, e, ok := j.readMark(flushMarkAt)
+	return ok && (b > base || b == base && e >= end)
+}
+
+// pendingFlush is a batch written with its flush left for after the lock
+// is let go (sharedFlush).
+type pendingFlush struct {
+	f    vfs.File // its segment
+	base uint64
+	end  int64
+}
+
+// shares reports whether this batch may share its flush with other
+// processes: they appended since this process's last batch (so taking
+// turns with the flush inside the lock would cost each turn a flush), the
+// marks are there, and no unflushed batch of this process's own is pending
+// (which the next batch must flush and cover under the lock).
+func (j *Journal) shares() bool {
+	return j.mark != nil && j.held == nil && j.o.flushes() && !j.unflushed
+}
+
+// sharedFlush makes the batch p durable, after the journal's lock was let
+// go: under the flush lock, it is done if the flush mark covers it;
+// otherwise the place the written mark names (at least p's end) is read,
+// the segment flushed, and that place recorded in the flush mark. A failed
+// flush cannot be undone as a failed write is: other processes may already
+// have written after the batch. The journal then refuses further writes
+// until it is opened again.
+func (j *Journal) sharedFlush(ctx context.Context, p pendingFlush) error {
+	// A flush that covers the batch may have ended while the lock was
+	// let go: the mark names only places a flush covered (clearMarks
+	// keeps it so), whoever holds the flush lock.
+	if !mutate.JournalSkipSharedFlush && j.markSays(p.base, p.end) {
+		return nil
+	}
+	unlock, err := j.flock.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock.Unlock()
+	if mutate.JournalSkipSharedFlush || j.markSays(p.base, p.end) {
+		return nil
+	}
+	end := p.end
+	if b, e, ok := j.readMark(writtenMarkAt); ok && b == p.base && e > end {
+		end = e
+	}
+	if err := vfs.Datasync(p.f); err != nil {
+		j.broken = fmt.Errorf("a failed flush (%w) cannot be undone once other processes may have written after it: reopen the journal to recover", err)
+		return err
+	}
+	j.writeMark(flushMarkAt, p.base, end)
+	return nil
 }

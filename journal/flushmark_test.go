@@ -34,10 +34,15 @@ func TestFlushMarkSkipsOnlyKnownFlushes(t *testing.T) {
 	probe := vfs.Inject(m, vfs.Fault{Ops: vfs.OpSync})
 	b := mustOpen(t, "/j", &Options{FS: probe, SegmentSize: 64 << 10})
 	defer b.Close()
+	// b appends in a WithLock: its catch-up is its own, not left for a
+	// shared flush (sharedflush_test.go tests those).
 	appendB := func() int {
 		t.Helper()
 		before := probe.Count()
-		if _, err := b.Append(bg, payload(1)); err != nil {
+		if err := b.WithLock(bg, func(tx *Tx) error {
+			_, err := tx.AppendFlushed([][]byte{payload(1)})
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		return probe.Count() - before

@@ -13,6 +13,7 @@ import (
 	"github.com/durable-go/durable/internal/errs"
 	"github.com/durable-go/durable/internal/follow"
 	"github.com/durable-go/durable/internal/group"
+	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -128,7 +129,8 @@ func (o *Options) flushes() bool { return o.Durability == durable.Full }
 
 // Journal is an append-only log in a directory. Its methods are safe for
 // concurrent use, and several processes may append to one directory: a
-// lock on the file "journal.lock" in it serialises their writes.
+// lock on the file "journal.lock" in it serialises their writes, and
+// they share flushes (FORMAT.md, "The marks").
 type Journal struct {
 	dir    string
 	fs     vfs.FS
@@ -166,8 +168,14 @@ type Journal struct {
 	live      []*request // the claimed requests of the batch that runs
 	firsts    []*request // commit's: the requests a batch starts
 	leafH     leafHasher // commit's, for leaf hashes
-	mark      vfs.File   // the flush mark (flushmark.go), once opened
+	mark      vfs.File   // the marks (flushmark.go), once opened
 	markTried bool
+	flock     *lock.Mutex // the flush lock, with the marks
+	// behind: records other processes wrote before j.end are not known
+	// to be flushed; this process's next flush covers them
+	// (deferCatchUp let the catch-up leave them so).
+	behind       bool
+	deferCatchUp bool
 	// othersWrote: the last catch-up found records other processes
 	// appended since this one's last batch.
 	othersWrote bool
@@ -405,6 +413,9 @@ func (j *Journal) Close() error {
 		j.held = nil
 	}
 	j.unref()
+	if j.flock != nil {
+		j.flock.Close()
+	}
 	if j.mark != nil {
 		j.mark.Close()
 	}

@@ -7,9 +7,10 @@ import (
 // The names a Journal creates in its directory are recognised here, so that
 // durable fsck (and anyone else) asks rather than restating them: segments,
 // the files that exist only while a segment is created or dropped, and the
-// evidence of a cut torn tail. The rest are fixed: the lock
-// ("journal" + lock.Suffix), the checkpoint ("checkpoint") and the evidence
-// directory ("evidence").
+// evidence of a cut torn tail. The rest are fixed: the locks
+// ("journal" + lock.Suffix, and "flush" + lock.Suffix once processes share
+// a flush), the checkpoint ("checkpoint") and the evidence directory
+// ("evidence").
 
 // ParseSegmentName reports whether name is a segment's file name, twenty
 // decimal digits and ".seg", and returns the index of the segment's first

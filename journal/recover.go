@@ -159,6 +159,7 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 	j.next = seg.base
 	j.tree = t
 	j.sealed = false
+	j.behind = false // the segment before was flushed when it was sealed
 	j.size.Store(j.next)
 }
 
@@ -186,13 +187,20 @@ func (j *Journal) scanFrom(full bool) error {
 		if s.off != j.end && !j.o.ReadOnly {
 			// Another process wrote this, and may have died before its
 			// flush: make it durable before anything relies on it,
-			// unless the flush mark says its writer flushed it.
-			if full || !j.markSays(j.seg.base, s.off) {
+			// unless the flush mark says its writer flushed it, or the
+			// batch about to be written shares a flush, which covers it
+			// (and says in its commit frame that it follows records not
+			// known to be flushed).
+			switch {
+			case !full && j.markSays(j.seg.base, s.off):
+			case !full && j.deferCatchUp:
+				j.behind = true
+			default:
 				if err := vfs.Datasync(j.seg.f); err != nil {
 					return err
 				}
+				j.unflushed, j.behind = false, false // the flush covered our batches too
 			}
-			j.unflushed = false // the flush covered our batches too
 		}
 		j.end, j.next, j.tree = s.off, s.next, s.tree
 		j.size.Store(j.next)
@@ -325,6 +333,9 @@ func (j *Journal) cut(t tail) error {
 		return err
 	}
 	if err := durable.WriteFile(filepath.Join(j.dir, evidenceDir, name), data, 0o600, durable.WithFS(j.fs), durable.SidecarOf(j.dir)); err != nil {
+		return err
+	}
+	if err := j.clearMarks(); err != nil {
 		return err
 	}
 	if !mutate.JournalSkipTruncate {

@@ -198,19 +198,19 @@ type tail struct {
 
 // classifyTail decides whether what follows s.off (where d, if not nil,
 // was found) is a torn tail, which a crash can leave and recovery cuts, or
-// damage to data that was acknowledged. A crash leaves at most one
-// unflushed batch after the last commit, written in one piece, of which any
-// part may be missing or zero (a power cut can write the pages of a batch
-// in any order) — or, during the flush of a batch that follows an
-// unflushed one, those two, in any mix of their pages. So the tail is torn
-// when every intact frame in it belongs to such a batch: records from index
-// s.next on and at most one commit frame for them (which must be at
-// s.next), then possibly records of a second batch and its commit, which
-// must say that it followed an unflushed batch; nothing intact after that.
-// An intact frame that cannot belong there (a third batch, a seal, a
-// second commit that does not say so) means the damage is inside the log,
-// not at its end. (Damage after the flush that happens to take one of
-// these shapes is cut too: FORMAT.md, "Recovery", names the price.)
+// damage to data that was acknowledged. A crash leaves the batches written
+// since the last flush after the last commit: one, or a chain of them when
+// each was written while those before it were not known to be flushed (a
+// batch after an unflushed one of the same process, or processes sharing
+// a flush), any part of any of them missing or zero (a power cut can write
+// their pages in any order). So the tail is torn when every intact frame
+// in it belongs to such a chain: records from index s.next on, a first
+// commit at s.next, then batches whose commits say that they followed an
+// unflushed batch, at or after the index where the one before ended.
+// An intact frame that cannot belong there (a seal, a commit that does not
+// say so, a record or commit before its place) means the damage is inside
+// the log, not at its end. (Damage after the flush that happens to take
+// one of these shapes is cut too: FORMAT.md, "Recovery", names the price.)
 func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 	t := tail{start: s.off, end: s.off}
 	if d != nil && d.tampered {
@@ -221,7 +221,7 @@ func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 		at = d.off
 	}
 	commits := 0
-	second := uint64(0) // where the second batch starts, once known
+	second := uint64(0) // where the next batch starts, once known
 	closed := false     // a commit that ends the tail was seen
 	intact := false     // an intact record or commit frame was seen
 	after := false      // ... after the damage
@@ -268,17 +268,13 @@ func (s *scanner) classifyTail(d *damage) (tail, *damage, error) {
 		case f.typ == typeCommit:
 			c := decodeCommit(f.body)
 			flagged := c.flags&commitAfterUnflushed != 0
-			switch {
-			case commits == 0 && f.index == s.next:
-				second = s.next + c.count
-				closed = flagged // a batch that follows one before s.next: nothing else
-			case commits == 0:
-				ok = ok && flagged && f.index > s.next // the first batch's commit was lost
-				closed = true
-			default:
-				ok = ok && flagged && f.index == second
-				closed = true
+			if commits > 0 || f.index != s.next {
+				// A later batch of the chain (the commits of those
+				// between may be lost): it was written while the
+				// batches before it were not known to be flushed.
+				ok = ok && flagged && f.index >= max(s.next, second)
 			}
+			second = f.index + c.count
 			commits++
 			intact, after = true, after || pos > d.off
 		case f.typ == typeSeal:

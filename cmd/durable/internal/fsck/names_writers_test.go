@@ -11,6 +11,7 @@ import (
 	"github.com/durable-go/durable/internal/testdir"
 	"github.com/durable-go/durable/journal"
 	"github.com/durable-go/durable/jsonl"
+	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/queue"
 	"github.com/durable-go/durable/store"
 )
@@ -75,7 +76,19 @@ func TestWritersNamesAreRecognised(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Append(ctx, []byte("x"))
+	// A second writer: appends that take turns share their flushes,
+	// under the journal's flush lock (flush.lock).
+	j2, err := journal.Open(p("audit"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2.Append(ctx, []byte("y"))
+	j.Append(ctx, []byte("z"))
+	j2.Close()
 	j.Close()
+	if _, err := os.Stat(p("audit/flush" + lock.Suffix)); err != nil {
+		t.Errorf("no flush lock after writers took turns: %v", err)
+	}
 	q, err := queue.Open(p("jobs"), nil)
 	if err != nil {
 		t.Fatal(err)
