@@ -312,9 +312,12 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		prep := flushed && ri == len(reqs) && j.batch != nil
 		if prep {
 			j.prep.start(j.seg, j.end+int64(len(buf)), capacity, first+n, work)
-			// The callers who joined the next batch before now found
-			// nothing to build on: one goroutine prepares their records.
-			go j.prepare()
+			if len(reqs) > 1 {
+				// The callers who joined the next batch before now found
+				// nothing to build on: one goroutine prepares their
+				// records. (A lone writer has nobody behind it.)
+				go j.prepare()
+			}
 		}
 		err := j.write(buf, flushed, last)
 		if prep {
