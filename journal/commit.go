@@ -120,6 +120,8 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 		if len(live) == 0 {
 			return nil
 		}
+		j.batch = b
+		defer func() { j.batch = nil }()
 		if !j.othersWrote || !j.shares() {
 			return j.commit(live, j.o.flushes(), nil)
 		}
@@ -263,6 +265,18 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		first := j.next
 		n := uint64(0)
 		firsts := j.firsts[:0]
+		if ri == 0 && j.batch != nil {
+			if pbuf, ptree, pn, k := j.adopt(j.batch, reqs, buf); k > 0 {
+				buf, work, n = pbuf, ptree, pn
+				m := uint64(0)
+				for _, r := range reqs[:k] {
+					r.first = first + m
+					m += uint64(len(r.payloads))
+					firsts = append(firsts, r)
+				}
+				ri = k
+			}
+		}
 		for ri < len(reqs) {
 			r := reqs[ri]
 			p := r.payloads[pi]
@@ -328,7 +342,23 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			last = written
 		}
 		flushed := flush || j.unflushed && j.o.flushes()
-		if err := j.write(buf, flushed, last); err != nil {
+		// While the flush waits on the disk, the callers of the next
+		// batch frame and hash it (prepare.go).
+		prep := flushed && ri == len(reqs) && j.batch != nil
+		if prep {
+			j.prep.start(j.seg, j.end+int64(len(buf)), capacity, first+n, work)
+			if len(reqs) > 1 {
+				// The callers who joined the next batch before now found
+				// nothing to build on: one goroutine prepares their
+				// records. (A lone writer has nobody behind it.)
+				go j.prepare()
+			}
+		}
+		err := j.write(buf, flushed, last)
+		if prep {
+			j.prep.stop()
+		}
+		if err != nil {
 			for _, r := range firsts {
 				r.first = 0
 			}

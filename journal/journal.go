@@ -186,6 +186,12 @@ type Journal struct {
 	nplaces  int
 	noPlaces bool
 
+	// batch is the batch of appends that runs, while it commits; prep is
+	// the next one, prepared during its flush (prepare.go).
+	batch   *group.Batch[*request]
+	prep    prepared
+	adopted uint64 // records written as prepared, for tests
+
 	// reqs recycles the requests of Append and AppendBatch: at hundreds
 	// of writers their allocation showed in the CPU per append.
 	reqs sync.Pool
@@ -239,6 +245,7 @@ func Open(dir string, opts *Options) (*Journal, error) {
 	j.joinFn, j.runFn = j.join, j.run
 	j.q.Weight = func(r *request) int { return r.bytes }
 	j.q.MaxWeight = o.MaxBatchBytes
+	j.q.Joined = j.prepare
 	j.locker, j.unref = newLocker(o.FS, dir)
 	if err := j.open(); err != nil {
 		j.seg.close()

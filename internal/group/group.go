@@ -70,6 +70,14 @@ type Queue[T any] struct {
 	Weight    func(item T) int
 	MaxWeight int
 
+	// Joined, if set, is called by a caller that joined a batch whose
+	// turn has not come, in its own goroutine, after joining and before
+	// waiting. With Upcoming it lets the callers of the next batch
+	// prepare its work while the running batch waits on a disk, so that
+	// the next run finds it done (the journal frames and hashes its
+	// records so). It must not call Do.
+	Joined func()
+
 	mu      sync.Mutex
 	running bool
 	pending []*Batch[T] // batches waiting for their turn, oldest first
@@ -212,7 +220,21 @@ func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) 
 	if leads {
 		wake = b.turn
 	}
+	// A member whose leader cannot leave, and who cannot leave either,
+	// only waits for the outcome: a plain receive, where a select would
+	// lock both channels when the batch's end wakes it, and the hundreds
+	// woken together queue on those locks while the next batch's leader
+	// waits for the processor.
+	plain := !leads && b.leader.ctx.Done() == nil && ctx.Done() == nil
+	joined := q.Joined != nil && !b.hasTurn
 	q.mu.Unlock()
+	if joined {
+		q.Joined()
+	}
+	if plain {
+		<-b.done
+		return q.answered(w, w.outcome())
+	}
 	return q.wait(ctx, b, w, leads, wake, run)
 }
 
@@ -366,8 +388,8 @@ func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) er
 	}()
 	err := run(b)
 	ok = true
-	b.finish(err)
 	q.handOver()
+	b.finish(err)
 	return q.answered(w, w.outcome())
 }
 
@@ -451,6 +473,26 @@ func (q *Queue[T]) handOverLocked() {
 		q.next = b
 	}
 	close(b.turn)
+}
+
+// Upcoming appends to dst the items of the batch whose turn comes next,
+// from its from'th on, and returns dst and that batch, which serves only
+// to tell one batch from another: nil when no batch waits, or the one
+// that does no longer takes items. The items before from may have
+// changed since an earlier call (a member whose context ended leaves an
+// open batch); a caller that relies on them looks only at items whose
+// callers cannot leave.
+func (q *Queue[T]) Upcoming(dst []T, from int) ([]T, *Batch[T]) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 || !q.pending[0].open {
+		return dst, nil
+	}
+	b := q.pending[0]
+	if from < len(b.items) {
+		dst = append(dst, b.items[from:]...)
+	}
+	return dst, b
 }
 
 // Idle reports whether no batch is running or waiting.
