@@ -136,8 +136,9 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	// The batch guards the callbacks against re-entry (group.Batch.User):
 	// the Updater need not. The lock still guards them against re-entry
 	// through other APIs (lock.Held.Do): it is told the id the batch took.
+	// Not a Backend's: it might lock and call back on another goroutine.
 	uctx := group.OwnCode(ctx)
-	if b := batch[0].b; b != nil {
+	if b := batch[0].b; b != nil && s.be == nil {
 		uctx = goid.With(uctx, b.Goroutine())
 	}
 	err := s.update(prerename.With(uctx, s.waitRotated), func(old []byte) ([]byte, error) {

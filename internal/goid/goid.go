@@ -3,9 +3,10 @@
 // file, a lock taken twice) is refused instead of deadlocking.
 //
 // Go hides goroutine ids on purpose; this package reads the id from the
-// header of the calling goroutine's stack trace. That costs about a
-// microsecond, so callers take it only where re-entry is possible: around
-// callbacks, and when an exclusive lock is taken.
+// header of the calling goroutine's stack trace. That walks the whole
+// stack (5 to 18 µs deep in a store update), so callers take it only where
+// re-entry is possible, around callbacks and when an exclusive lock is
+// taken, and pass it on (With) rather than take it twice.
 package goid
 
 import (
