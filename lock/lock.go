@@ -52,6 +52,7 @@ type Held struct {
 	path    string // the sidecar, for errors
 	h       atomic.Pointer[held]
 	cleanup runtime.Cleanup
+	doG     uint64 // the goroutine that calls Do, if the Lock's ctx said (goid.With); 0: ask
 }
 
 // held is what must be released. It is separate from Held so that the
@@ -113,7 +114,10 @@ func (l *Held) Do(fn func()) {
 		return
 	}
 	e := h.entry
-	me := goid.ID()
+	me := l.doG
+	if me == 0 {
+		me = goid.ID()
+	}
 	e.mu.Lock()
 	prev := e.callbackG
 	e.callbackG = me

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/durable-go/durable/internal/goid"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -111,6 +112,15 @@ func realFiles(fsys vfs.FS, dir string) bool {
 // Lock takes the lock, waiting like the package-level Lock: until ctx is
 // done, or DefaultTimeout if ctx has no deadline.
 func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
+	l, err := m.lock(ctx)
+	if l != nil {
+		// Set before anyone else can see l.
+		l.doG = goid.From(ctx)
+	}
+	return l, err
+}
+
+func (m *Mutex) lock(ctx context.Context) (*Held, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &fs.PathError{Op: "lock", Path: m.path, Err: withCause(ctx, err)}
 	}

@@ -9,6 +9,7 @@ import (
 	"reflect"
 
 	"github.com/durable-go/durable"
+	"github.com/durable-go/durable/internal/goid"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/jsonenc"
 	"github.com/durable-go/durable/internal/prerename"
@@ -133,8 +134,14 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 		return reqs
 	}
 	// The batch guards the callbacks against re-entry (group.Batch.User):
-	// the Updater need not.
-	err := s.update(prerename.With(group.OwnCode(ctx), s.waitRotated), func(old []byte) ([]byte, error) {
+	// the Updater need not. The lock still guards them against re-entry
+	// through other APIs (lock.Held.Do): it is told the id the batch took.
+	// Not a Backend's: it might lock and call back on another goroutine.
+	uctx := group.OwnCode(ctx)
+	if b := batch[0].b; b != nil && s.be == nil {
+		uctx = goid.With(uctx, b.Goroutine())
+	}
+	err := s.update(prerename.With(uctx, s.waitRotated), func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
