@@ -409,7 +409,7 @@ func (s *Store[T]) runLog(batch []*request[T]) {
 	}
 	var rev durable.Rev
 	var applied []*request[T]
-	err := lm.j.WithLock(group.OwnCode(ctx), func(tx *journal.Tx) error {
+	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
 		lm.owner.Store(gid)
 		defer func() {
