@@ -202,7 +202,7 @@ func (j *Journal) rotate(need int64) error {
 		// that a shared flush was to cover) is flushed before the seal
 		// is written, or a power cut during the seal's flush could keep
 		// the seal and lose the batch.
-		if (j.unflushed || j.behind) && j.o.flushes() {
+		if (j.unflushed || j.behind) && j.o.flushes() && !mutate.JournalSealUnflushed {
 			if err := vfs.Datasync(j.seg.f); err != nil {
 				return err
 			}

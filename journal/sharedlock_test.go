@@ -222,3 +222,38 @@ func TestFaultWithLockShared(t *testing.T) {
 	}
 	t.Logf("%d injected faults checked, %d surfaced as errors", total, surfaced)
 }
+
+// A batch written unflushed, then one that does not fit in the segment:
+// the rotation flushes the first before it writes the seal, so that no
+// crash state keeps the seal and loses the batch before it (which
+// recovery would report as damage inside the log, and refuse to open).
+func TestCrashSealAfterUnflushed(t *testing.T) {
+	m := vfs.NewMem()
+	r := newRecorder(m, crashSeeds)
+	j := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 4096})
+	attempted := map[string]bool{}
+	for k := range 6 {
+		// The small batch spans sectors, so that a crash can keep the
+		// sector of its end (and the seal's) and lose an earlier one.
+		small := append(payload(k), bytes.Repeat([]byte{'s'}, 900)...)
+		big := append(payload(100+k), bytes.Repeat([]byte{'b'}, 2900)...)
+		attempted[string(small)], attempted[string(big)] = true, true
+		if err := j.WithLock(bg, func(tx *Tx) error {
+			if _, err := tx.AppendUnflushed([][]byte{small}); err != nil {
+				return err
+			}
+			_, err := tx.AppendFlushed([][]byte{big})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.ack(string(small), string(big))
+	}
+	j.Close()
+	states, _ := checkStates(t, r, attempted, false)
+	segs, _ := listSegments(m, "/j")
+	if len(segs) < 3 {
+		t.Fatalf("%d segments: the workload did not rotate", len(segs))
+	}
+	t.Logf("%d crash states, %d segments", states, len(segs))
+}
