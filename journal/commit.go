@@ -199,6 +199,17 @@ func (j *Journal) newSegment(size, alloc int64) error {
 // durable (file and directory fsynced) before anything is written to it.
 func (j *Journal) rotate(need int64) error {
 	if !j.sealed {
+		// Recovery cuts no torn batch before a seal (classifyTail): a
+		// batch not known to be flushed (this process's, or others'
+		// that a shared flush was to cover) is flushed before the seal
+		// is written, or a power cut during the seal's flush could keep
+		// the seal and lose the batch.
+		if (j.unflushed || j.behind) && j.o.flushes() && !mutate.JournalSealUnflushed {
+			if err := vfs.Datasync(j.seg.f); err != nil {
+				return err
+			}
+			j.unflushed, j.behind = false, false
+		}
 		seal := appendFrame(nil, typeSeal, j.next, j.o.Now().UnixNano(), nil)
 		if err := j.write(seal, true, nil); err != nil {
 			return err

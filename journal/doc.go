@@ -40,7 +40,9 @@
 // process started after the batch was written already covers it
 // (FORMAT.md, "The marks"); a reader in another process may see a batch
 // before it is flushed, as it may see any batch before its writer
-// acknowledges it. Segment space is allocated ahead (fallocate on Linux), in
+// acknowledges it. WithLockShared does the same for a writer under the
+// lock: its AppendFlushed is made durable by a shared flush after the lock
+// is let go, before WithLockShared returns. Segment space is allocated ahead (fallocate on Linux), in
 // steps (64 KiB, then 16 times more each time) up to Options.SegmentSize,
 // and made durable, file and directory, before it is used, so that an
 // append costs a data flush of bytes inside the file's size, not a

@@ -74,6 +74,10 @@ func (j *Journal) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 type Tx struct {
 	j   *Journal
 	ctx context.Context
+	// share: WithLockShared's, when others appended since this process's
+	// last batch: the first AppendFlushed leaves its flush for after the
+	// lock. deferred: a batch so written has not been flushed since.
+	share, deferred bool
 }
 
 // Size returns the number of records: the index the next one will get.
@@ -149,9 +153,13 @@ func (tx *Tx) append(payloads [][]byte, flush bool, written func()) (uint64, err
 		return 0, err
 	}
 	r := &request{ctx: tx.ctx, typ: TypeData, payloads: payloads, t: j.o.Now().UnixNano()}
-	if err := j.commit([]*request{r}, flush && j.o.flushes(), written); err != nil {
+	later := flush && tx.share && j.shares()
+	if err := j.commit([]*request{r}, flush && j.o.flushes() && !later, written); err != nil {
 		return 0, err
 	}
+	// A flush since (this batch's, the seal of a rotation) covered a
+	// deferred batch.
+	tx.deferred = later || tx.deferred && j.unflushed
 	if r.first != first {
 		return 0, errors.New("update: records not appended where expected")
 	}

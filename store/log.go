@@ -41,7 +41,9 @@ import (
 // member by member; nothing to read when the journal's size says nobody
 // appended), the merge patch of its own change, taken from the encoding
 // tree at a cost that follows the change (jsonenc: Shape, MergePatch, the
-// map table copy), and one append and flush.
+// map table copy), and one append and flush. The flush comes after the
+// log's lock is let go (journal.WithLockShared), so that processes that
+// update at the same time share it rather than take turns with it.
 
 type logMode struct {
 	dir       string
@@ -409,7 +411,7 @@ func (s *Store[T]) runLog(batch []*request[T]) {
 	}
 	var rev durable.Rev
 	var applied []*request[T]
-	err := lm.j.WithLock(group.OwnCode(ctx), func(tx *journal.Tx) error {
+	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
 		lm.owner.Store(gid)
 		defer func() {
