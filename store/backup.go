@@ -9,7 +9,6 @@ import (
 
 	"github.com/durable-go/durable"
 	"github.com/durable-go/durable/internal/mutate"
-	"github.com/durable-go/durable/internal/reclaim"
 	"github.com/durable-go/durable/internal/sidecar"
 	"github.com/durable-go/durable/vfs"
 )
@@ -57,10 +56,6 @@ func (s *Store[T]) rotate(target string) error {
 	if same, err := s.sameFile(target, backupName(target, 1)); err != nil || same {
 		return err
 	}
-	// The renames below drop the oldest backup: free it after the update
-	// rather than inside a rename (freeLater).
-	s.awaitFreed()
-	defer s.freeLater(reclaim.Hold(s.fs, backupName(target, n)))
 	dir := filepath.Dir(target)
 	ordered := s.orderedDirs(dir)
 	for i := n - 1; i >= 1; i-- {
@@ -126,35 +121,6 @@ func (s *Store[T]) orderedDirs(dir string) bool {
 	}
 	s.order = dirOrder{fi, vfs.OrderedDirs(s.fs, dir)}
 	return s.order.ordered
-}
-
-// freeLater lets the held backup go once the update in progress has
-// returned (afterUpdate), in the background: dropping the last name of a
-// large file frees its blocks, which on a filesystem mounted with online
-// discard waits for the device (see internal/reclaim), and nothing of the
-// update depends on it.
-func (s *Store[T]) freeLater(h *reclaim.Held) {
-	if h == nil {
-		return
-	}
-	after, done := s.afterUpdate, make(chan struct{})
-	s.freed = done
-	go func() {
-		defer close(done)
-		if after != nil {
-			<-after
-		}
-		h.Release()
-	}()
-}
-
-// awaitFreed waits until the backup the last rotation dropped is freed, so
-// that files waiting to be freed cannot pile up behind a slow device.
-func (s *Store[T]) awaitFreed() {
-	if s.freed != nil {
-		<-s.freed
-		s.freed = nil
-	}
 }
 
 // waitRotated waits for the directory fsync rotate left running, and

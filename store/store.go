@@ -134,11 +134,7 @@ type Store[T any] struct {
 	// rotated: the directory fsync that makes the backup rotation durable,
 	// running while the new version is written (see rotate); nil if none.
 	rotated chan error
-	// afterUpdate is closed when the update in progress (run) returns;
-	// freed, once the backup the last rotation dropped is freed (freeLater).
-	afterUpdate chan struct{}
-	freed       chan struct{}
-	order       dirOrder // whether the directory orders its changes (rotate)
+	order   dirOrder // whether the directory orders its changes (rotate)
 
 	mu        sync.Mutex
 	seen      fs.FileInfo // the file as of the last Get (nil: it did not exist)

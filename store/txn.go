@@ -109,12 +109,6 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 		ctx, cancel = b.Context()
 	}
 	defer cancel()
-	after := make(chan struct{})
-	s.afterUpdate = after
-	defer func() {
-		s.afterUpdate = nil
-		close(after)
-	}()
 	var tx txn
 	steals := 0
 	// A panic here (a bug in the store, or OnRecover's) is raised in this
