@@ -294,6 +294,17 @@ func sharedFaultWorkload(fsys vfs.FS, m *vfs.MemFS) faultRun {
 // wraps its cause, the other writer goes on, and every acknowledged
 // record survives, also a power cut after it.
 func TestFaultSharedFlush(t *testing.T) {
+	total, surfaced := faultEachCall(t, sharedFaultWorkload)
+	t.Logf("%d injected faults checked, %d surfaced as errors", total, surfaced)
+}
+
+// faultEachCall runs workload on a journal of ten records once per call
+// it makes of each kind (sampled to about 150 a kind), failing that call
+// in each way crashtest.FaultsAt lists: every error must wrap the
+// injected one, and checkAfterFault must hold after it. It returns how
+// many faults ran and how many surfaced as errors.
+func faultEachCall(t *testing.T, workload func(fsys vfs.FS, m *vfs.MemFS) faultRun) (total, surfaced int) {
+	t.Helper()
 	base := vfs.NewMem()
 	withLockFile(t, base)
 	j := mustOpen(t, "/j", &Options{FS: base, SegmentSize: 4096})
@@ -306,11 +317,10 @@ func TestFaultSharedFlush(t *testing.T) {
 	}
 	j.Close()
 	base.SyncAll()
-	total, surfaced := 0, 0
 	for _, kind := range []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpRead, vfs.OpTruncate, vfs.OpStat} {
 		m := base.Crash(1)
 		probe := vfs.Inject(m, vfs.Fault{Ops: kind})
-		if r := sharedFaultWorkload(probe, m); len(r.errs) > 0 {
+		if r := workload(probe, m); len(r.errs) > 0 {
 			t.Fatalf("without faults: %v", r.errs)
 		}
 		calls := probe.Count()
@@ -319,8 +329,7 @@ func TestFaultSharedFlush(t *testing.T) {
 			for _, fl := range crashtest.FaultsAt(kind, n) {
 				total++
 				m := base.Crash(1)
-				inj := vfs.Inject(m, fl.Fault)
-				r := sharedFaultWorkload(inj, m)
+				r := workload(vfs.Inject(m, fl.Fault), m)
 				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
 				for _, err := range r.errs {
 					if !errors.Is(err, fl.Want) {
@@ -337,7 +346,7 @@ func TestFaultSharedFlush(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d injected faults checked, %d surfaced as errors", total, surfaced)
+	return total, surfaced
 }
 
 // An operation under the lock (a Tx, a checkpoint) relies on what its

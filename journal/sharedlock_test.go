@@ -2,12 +2,9 @@ package journal
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"sync"
 	"testing"
 
-	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -175,48 +172,7 @@ func sharedLockFaultWorkload(fsys vfs.FS, m *vfs.MemFS) faultRun {
 // the lock fails in turn: the error wraps its cause, and every
 // acknowledged record survives, also a power cut after it.
 func TestFaultWithLockShared(t *testing.T) {
-	base := vfs.NewMem()
-	withLockFile(t, base)
-	j := mustOpen(t, "/j", &Options{FS: base, SegmentSize: 4096})
-	var initial []string
-	for k := range 10 {
-		if _, err := j.Append(bg, payload(k)); err != nil {
-			t.Fatal(err)
-		}
-		initial = append(initial, string(payload(k)))
-	}
-	j.Close()
-	base.SyncAll()
-	total, surfaced := 0, 0
-	for _, kind := range []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpRead, vfs.OpTruncate, vfs.OpStat} {
-		m := base.Crash(1)
-		probe := vfs.Inject(m, vfs.Fault{Ops: kind})
-		if r := sharedLockFaultWorkload(probe, m); len(r.errs) > 0 {
-			t.Fatalf("without faults: %v", r.errs)
-		}
-		calls := probe.Count()
-		stride := max(1, calls/150)
-		for n := 1; n <= calls; n += stride {
-			for _, fl := range crashtest.FaultsAt(kind, n) {
-				total++
-				m := base.Crash(1)
-				r := sharedLockFaultWorkload(vfs.Inject(m, fl.Fault), m)
-				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
-				for _, err := range r.errs {
-					if !errors.Is(err, fl.Want) {
-						t.Errorf("%s: error %v does not wrap %v", where, err, fl.Want)
-					}
-				}
-				if len(r.errs) > 0 {
-					surfaced++
-				}
-				checkAfterFault(t, where, m, initial, r)
-				if t.Failed() {
-					t.FailNow()
-				}
-			}
-		}
-	}
+	total, surfaced := faultEachCall(t, sharedLockFaultWorkload)
 	if surfaced == 0 {
 		t.Fatal("no fault surfaced")
 	}
