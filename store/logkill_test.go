@@ -90,7 +90,16 @@ func logKillCheck(path string, acked int) (int, error) {
 // the steps it printed.
 func runKillChild(t *testing.T, path string) (*exec.Cmd, *atomic.Int64, chan struct{}) {
 	t.Helper()
-	cmd := testdir.Command("TestLogKillHelper", "STORE_LOG_KILL_FILE="+path)
+	return startCounting(t, "child", testdir.Command("TestLogKillHelper", "STORE_LOG_KILL_FILE="+path))
+}
+
+// startCounting starts cmd, a helper that prints the number of steps it
+// has had acknowledged, one line each, and returns it with the last
+// number printed and a channel closed when its output ends. Any other
+// line fails the test, except EIO, which is what a power cut leaves the
+// child.
+func startCounting(t *testing.T, label string, cmd *exec.Cmd) (*exec.Cmd, *atomic.Int64, chan struct{}) {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +117,7 @@ func runKillChild(t *testing.T, path string) (*exec.Cmd, *atomic.Int64, chan str
 			if n, err := strconv.Atoi(sc.Text()); err == nil {
 				acked.Store(int64(n))
 			} else if !strings.Contains(sc.Text(), "input/output error") {
-				// (EIO is what a power cut leaves the child.)
-				t.Errorf("child: %s", sc.Text())
+				t.Errorf("%s: %s", label, sc.Text())
 			}
 		}
 	}()

@@ -101,29 +101,8 @@ func logSharedKillCheck(path string, names []string, acked []int) ([]int, error)
 
 func runSharedChild(t *testing.T, path, name string) (*exec.Cmd, *atomic.Int64, chan struct{}) {
 	t.Helper()
-	cmd := testdir.Command("TestLogSharedHelper", "STORE_LOG_SHARED_FILE="+path, "STORE_LOG_SHARED_NAME="+name)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var acked atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if n, err := strconv.Atoi(sc.Text()); err == nil {
-				acked.Store(int64(n))
-			} else if !strings.Contains(sc.Text(), "input/output error") {
-				t.Errorf("child %s: %s", name, sc.Text())
-			}
-		}
-	}()
-	return cmd, &acked, done
+	return startCounting(t, "child "+name,
+		testdir.Command("TestLogSharedHelper", "STORE_LOG_SHARED_FILE="+path, "STORE_LOG_SHARED_NAME="+name))
 }
 
 func TestLogPowerCutProcesses(t *testing.T) {
