@@ -329,8 +329,12 @@ func faultEachCall(t *testing.T, workload func(fsys vfs.FS, m *vfs.MemFS) faultR
 			for _, fl := range crashtest.FaultsAt(kind, n) {
 				total++
 				m := base.Crash(1)
-				r := workload(vfs.Inject(m, fl.Fault), m)
+				inj := vfs.Inject(m, fl.Fault)
+				r := workload(inj, m)
 				where := fmt.Sprintf("%s on %v call %d", fl.Label, kind, n)
+				if inj.Fired() == 0 {
+					t.Fatalf("%s: the fault never fired", where)
+				}
 				for _, err := range r.errs {
 					if !errors.Is(err, fl.Want) {
 						t.Errorf("%s: error %v does not wrap %v", where, err, fl.Want)
@@ -345,6 +349,9 @@ func faultEachCall(t *testing.T, workload func(fsys vfs.FS, m *vfs.MemFS) faultR
 				}
 			}
 		}
+	}
+	if surfaced == 0 {
+		t.Fatal("no fault surfaced")
 	}
 	return total, surfaced
 }
