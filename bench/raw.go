@@ -15,9 +15,9 @@ import (
 // fsync the directory.
 func rawReplacer() func(path string, data []byte) error { return ib.RawReplacer() }
 
-// rawAppendSize is how much the raw appenders preallocate: far more than a
-// run writes, so appends never grow the file. They wrap around if it
-// fills.
+// rawAppendSize is how much the raw appenders preallocate at a time: more
+// than most runs write. A floor that fills it allocates as much again and
+// goes on; it never writes over its own records (internal/bench's space).
 const rawAppendSize = 64 << 20
 
 // payload returns size bytes of printable filler.

@@ -65,35 +65,48 @@ func SyncDir(dir string) error { return (vfs.OS{}).SyncDir(dir) }
 // fdatasync, nothing else (no framing, no checksum, no lock, no tree).
 // Concurrent callers each reserve an offset and flush on their own: one
 // fdatasync per writer, and any sharing of a flush is the kernel's doing,
-// not a group commit. It wraps around when the file is full, so its size
-// and extents never change.
+// not a group commit.
 type RawAppender struct {
-	f    *os.File
-	size int64
-	off  atomic.Int64
+	s *space
 }
 
 // NewRawAppender preallocates size bytes in dir/raw-floor the way the
 // journal preallocates its segments (fallocate, then fsync of the file and
-// of dir), so that every append only has to flush data.
+// of dir), so that every append only has to flush data. When they are
+// used up it allocates size bytes more (see space).
 func NewRawAppender(dir string, size int64) (*RawAppender, error) {
-	f, err := openPrealloc(filepath.Join(dir, "raw-floor"), size)
+	s, err := openSpace(filepath.Join(dir, "raw-floor"), size)
 	if err != nil {
 		return nil, err
 	}
-	return &RawAppender{f: f, size: size}, nil
+	return &RawAppender{s: s}, nil
 }
 
-func openPrealloc(path string, size int64) (*os.File, error) {
+// space is a floor's file, written front to back and never twice in the
+// same place. On ext4 and xfs the first flush of blocks written since
+// fallocate also commits their conversion from unwritten extents: here a
+// write+fdatasync into never-written space took 300 µs, into blocks
+// written before 197 µs. A log pays the first price on every append, so a
+// floor that wrapped around and overwrote its own records would, from its
+// second lap on, measure something no log does (the 256-writer floor
+// wrapped four times in a full run). When the allocated space is used up,
+// the file is extended by another step, as a journal grows its segment.
+type space struct {
+	f    *os.File
+	step int64
+
+	next  atomic.Int64 // the offset the next reservation starts at
+	alloc atomic.Int64 // bytes allocated and synced
+	mu    sync.Mutex   // one grow at a time
+}
+
+func openSpace(path string, step int64) (*space, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := vfs.Allocate(f, size); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
+	s := &space{f: f, step: step}
+	if err := s.grow(step); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -101,29 +114,58 @@ func openPrealloc(path string, size int64) (*os.File, error) {
 		f.Close()
 		return nil, err
 	}
-	return f, nil
+	return s, nil
 }
 
-// reserve returns the offset where n bytes go, wrapping around at size.
-func reserve(off *atomic.Int64, size, n int64) int64 {
-	end := off.Add(n)
-	if end > size {
-		off.Store(n)
-		end = n
+// reserve returns the offset where n bytes go, growing the file first if
+// they would end past its allocated space.
+func (s *space) reserve(n int64) (int64, error) {
+	end := s.next.Add(n)
+	if end > s.alloc.Load() {
+		if err := s.grow(end); err != nil {
+			return 0, err
+		}
 	}
-	return end - n
+	return end - n, nil
+}
+
+// grow allocates whole steps until at least end bytes are allocated, and
+// syncs the file so that its new size is durable before any write into it
+// is acknowledged.
+func (s *space) grow(end int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.alloc.Load()
+	if end <= a {
+		return nil
+	}
+	for a < end {
+		a += s.step
+	}
+	if err := vfs.Allocate(s.f, a); err != nil {
+		return err
+	}
+	if err := s.f.Sync(); err != nil {
+		return err
+	}
+	s.alloc.Store(a)
+	return nil
 }
 
 // Append writes p at the next offset and flushes it.
 func (r *RawAppender) Append(p []byte) error {
-	if _, err := r.f.WriteAt(p, reserve(&r.off, r.size, int64(len(p)))); err != nil {
+	off, err := r.s.reserve(int64(len(p)))
+	if err != nil {
 		return err
 	}
-	return vfs.Datasync(r.f)
+	if _, err := r.s.f.WriteAt(p, off); err != nil {
+		return err
+	}
+	return vfs.Datasync(r.s.f)
 }
 
 // Close closes the file.
-func (r *RawAppender) Close() error { return r.f.Close() }
+func (r *RawAppender) Close() error { return r.s.f.Close() }
 
 // GroupAppender is the group-commit floor: concurrent appenders share one
 // write and one fdatasync of a preallocated file. The first caller to find
@@ -133,8 +175,7 @@ func (r *RawAppender) Close() error { return r.f.Close() }
 // tree. It is what a journal with group commit cannot beat, where
 // RawAppender (one flush per writer) is what it beats by batching.
 type GroupAppender struct {
-	f    *os.File
-	size int64
+	s *space
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -143,18 +184,17 @@ type GroupAppender struct {
 	queued  uint64 // records queued so far
 	synced  uint64 // records covered by a finished flush
 	busy    bool   // a leader is writing and flushing
-	off     int64
-	err     error // the first failed flush fails everyone after it
+	err     error  // the first failed flush fails everyone after it
 }
 
-// NewGroupAppender preallocates size bytes in dir/group-floor, as
-// NewRawAppender does.
+// NewGroupAppender preallocates size bytes in dir/group-floor, and more
+// when they are used up, as NewRawAppender does.
 func NewGroupAppender(dir string, size int64) (*GroupAppender, error) {
-	f, err := openPrealloc(filepath.Join(dir, "group-floor"), size)
+	s, err := openSpace(filepath.Join(dir, "group-floor"), size)
 	if err != nil {
 		return nil, err
 	}
-	g := &GroupAppender{f: f, size: size}
+	g := &GroupAppender{s: s}
 	g.cond = sync.NewCond(&g.mu)
 	return g, nil
 }
@@ -174,15 +214,13 @@ func (g *GroupAppender) Append(p []byte) error {
 		g.busy = true
 		batch, upto := g.pending, g.queued
 		g.pending = g.spare[:0]
-		off := g.off
-		if off+int64(len(batch)) > g.size {
-			off = 0
-		}
-		g.off = off + int64(len(batch))
 		g.mu.Unlock()
-		_, err := g.f.WriteAt(batch, off)
+		off, err := g.s.reserve(int64(len(batch)))
 		if err == nil {
-			err = vfs.Datasync(g.f)
+			_, err = g.s.f.WriteAt(batch, off)
+		}
+		if err == nil {
+			err = vfs.Datasync(g.s.f)
 		}
 		g.mu.Lock()
 		g.spare = batch
@@ -201,4 +239,4 @@ func (g *GroupAppender) Append(p []byte) error {
 }
 
 // Close closes the file.
-func (g *GroupAppender) Close() error { return g.f.Close() }
+func (g *GroupAppender) Close() error { return g.s.f.Close() }

@@ -59,24 +59,31 @@ func TestGroupAppenderKeepsEveryRecord(t *testing.T) {
 	}
 }
 
-func TestGroupAppenderWrapsAround(t *testing.T) {
+// The floors never write where they wrote before (see space): when the
+// allocated space runs out they grow by a step, and every record stays.
+func TestFloorsGrowInsteadOfWrapping(t *testing.T) {
 	dir := testdir.New(t)
 	g, err := NewGroupAppender(dir, 256)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	for i := range 20 {
-		if err := g.Append(record(0, i, 32)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fi, err := os.Stat(filepath.Join(dir, "group-floor"))
+	r, err := NewRawAppender(dir, 256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Size() != 256 {
-		t.Errorf("the floor's file grew to %d bytes, want its preallocated 256", fi.Size())
+	defer r.Close()
+	appendAll(t, g.Append, filepath.Join(dir, "group-floor"), 4, 10)
+	appendAll(t, r.Append, filepath.Join(dir, "raw-floor"), 4, 10)
+	for _, name := range []string{"group-floor", "raw-floor"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 40 records of 32 bytes fill 1280 bytes: five steps of 256.
+		if fi.Size() != 1280 {
+			t.Errorf("%s is %d bytes, want 1280: five steps of 256", name, fi.Size())
+		}
 	}
 }
 
@@ -86,7 +93,7 @@ func TestGroupAppenderFailsEveryoneAfterAFailedFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.f.Close() // every later write fails
+	g.s.f.Close() // every later write fails
 	if err := g.Append([]byte("x")); err == nil {
 		t.Fatal("append to a closed file succeeded")
 	}
