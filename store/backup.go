@@ -24,8 +24,10 @@ import (
 func backupName(target string, i int) string { return durable.BackupName(target, i) }
 
 // rotate keeps the current version (about to be replaced) as name.bak.1,
-// shifting older backups up to name.bak.N. It runs under the lock, just
-// before the new version is published in the same directory.
+// shifting older backups up to name.bak.N, and returns once that is
+// durable. It runs under the lock, just before the new version is
+// published in the same directory. An update starts it instead
+// (startRotate), so that it runs while the new version is written.
 //
 // Each step is made durable with a directory fsync before the next one
 // replaces anything: POSIX does not order directory changes (btrfs's log
@@ -36,7 +38,7 @@ func backupName(target string, i int) string { return durable.BackupName(target,
 // crash at any point every backup is a good version, the oldest at worst
 // one step older, and whenever the new version survived, name.bak.1 holds
 // the one it replaced. The cost is one directory fsync per backup kept (one
-// by default), the last of them run while the new version is written.
+// by default).
 //
 // Where the filesystem keeps directory changes in one global order
 // (vfs.OrderedDirs: xfs, ext4 with its journal), the same holds without
@@ -46,56 +48,118 @@ func backupName(target string, i int) string { return durable.BackupName(target,
 // the fsyncs would only wait for journal commits that order nothing, and
 // they are skipped (DESIGN.md, "Backups").
 func (s *Store[T]) rotate(target string) error {
+	return runSteps(s.rotation(target))
+}
+
+// startRotate starts the rotation (see rotate) for an update about to
+// publish a new version of target; the update's rename waits for it
+// (waitRotated, through internal/prerename), and so does the update's end,
+// whether or not it got as far as the rename.
+//
+// None of the rotation has to come before the new version is written and
+// fsynced, only before it is renamed: nothing the rotation touches is
+// touched by the write (the temp file has a name of its own), and the
+// rename is the first step that could outrun it. On the OS it runs on a
+// goroutine, so that its renames (the one over the oldest backup frees a
+// document-sized file, which costs a discard on some filesystems) and its
+// directory fsync overlap the new version's write and fsync instead of
+// queueing before them. On any other vfs.FS, where the crash and fault
+// tests count and fail calls one by one, it runs in line, before the
+// write, unless a test interleaves it (interleave).
+func (s *Store[T]) startRotate(target string) error {
+	steps := s.rotation(target)
+	if len(steps) == 0 {
+		return nil
+	}
+	if s.interleave != nil {
+		s.rotated = s.interleave(steps)
+		return nil
+	}
+	if _, ok := s.fs.(vfs.OS); !ok || s.be != nil {
+		return runSteps(steps)
+	}
+	done := make(chan error, 1)
+	s.rotated = func() error { return <-done }
+	go func() { done <- runSteps(steps) }()
+	return nil
+}
+
+// runSteps runs steps in order, up to the first that fails.
+func runSteps(steps []func() error) error {
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rotation returns the steps of rotate, each a single change of the
+// directory or its fsync, the first a check that changes nothing. A step
+// reads and writes nothing of the Store but what the steps share, so they
+// may run on another goroutine than the caller's while it writes the new
+// version.
+func (s *Store[T]) rotation(target string) []func() error {
 	n := s.backups
 	if n <= 0 {
 		return nil
 	}
+	dir := filepath.Dir(target)
+	ordered := s.orderedDirs(dir) // on the caller's goroutine: it caches in s
+	syncDir := func() error {
+		if mutate.StoreSkipRotateDirSync || ordered {
+			// The publish's directory fsync covers the rotation, or
+			// (the mutation) this build is broken on purpose: the
+			// publish may outrun the backup.
+			return nil
+		}
+		return s.fs.SyncDir(dir)
+	}
 	// After a publish that failed, bak.1 may already be this very version
 	// (a link to the same inode): shifting again would only push a
-	// duplicate up the chain and drop the oldest backup.
-	if same, err := s.sameFile(target, backupName(target, 1)); err != nil || same {
+	// duplicate up the chain and drop the oldest backup. Then every step
+	// after the check does nothing.
+	skip := false
+	steps := []func() error{func() error {
+		same, err := s.sameFile(target, backupName(target, 1))
+		skip = same
 		return err
-	}
-	dir := filepath.Dir(target)
-	ordered := s.orderedDirs(dir)
+	}}
 	for i := n - 1; i >= 1; i-- {
 		from, to := backupName(target, i), backupName(target, i+1)
-		err := s.fs.Rename(from, to)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return unsafeBackup(s.fs, err, from, to)
-		}
-		if !mutate.StoreSkipRotateDirSync && !ordered {
-			if err := s.fs.SyncDir(dir); err != nil {
-				return err
+		moved := false
+		steps = append(steps, func() error {
+			if skip {
+				return nil
 			}
+			err := s.fs.Rename(from, to)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil {
+				return unsafeBackup(s.fs, err, from, to)
+			}
+			moved = true
+			return nil
+		}, func() error {
+			if skip || !moved {
+				return nil
+			}
+			return syncDir()
+		})
+	}
+	// bak.1 is now gone, or another file than target (checked first).
+	return append(steps, func() error {
+		if skip {
+			return nil
 		}
-	}
-	// bak.1 is now gone, or another file than target (checked above).
-	if err := s.linkOrCopy(target, backupName(target, 1)); err != nil {
-		return err
-	}
-	if mutate.StoreSkipRotateDirSync {
-		return nil // broken on purpose: the publish may outrun the backup
-	}
-	if ordered {
-		return nil // the publish's directory fsync covers the rotation
-	}
-	if _, ok := s.fs.(vfs.OS); ok && s.be == nil {
-		// The last fsync need only come before the new version's
-		// rename, not before its write: run it while the new version
-		// is written and fsynced, and have the rename wait for it
-		// (waitRotated, internal/prerename). On a vfs.FS other than
-		// the OS's, where the crash tests count and fail calls one by
-		// one, it stays in line.
-		done := make(chan error, 1)
-		s.rotated = done
-		go func() { done <- s.fs.SyncDir(dir) }()
-		return nil
-	}
-	return s.fs.SyncDir(dir)
+		return s.linkOrCopy(target, backupName(target, 1))
+	}, func() error {
+		if skip {
+			return nil
+		}
+		return syncDir()
+	})
 }
 
 // dirOrder is what vfs.OrderedDirs said of the document's directory on the
@@ -123,17 +187,17 @@ func (s *Store[T]) orderedDirs(dir string) bool {
 	return s.order.ordered
 }
 
-// waitRotated waits for the directory fsync rotate left running, and
+// waitRotated waits for the rotation startRotate left running, and
 // returns its error. The update's rename waits for it; so does every
 // update's end, whether or not it got as far as the rename.
 func (s *Store[T]) waitRotated() error {
 	if s.rotated == nil {
 		return nil
 	}
-	err := <-s.rotated
+	err := s.rotated()
 	s.rotated = nil
 	if err != nil {
-		return fmt.Errorf("making the backup durable: %w", err)
+		return fmt.Errorf("keeping the current version as a backup: %w", err)
 	}
 	return nil
 }

@@ -41,6 +41,13 @@ func crashEveryStep(m *vfs.MemFS, op func(vfs.FS) error) (during, after []crashS
 // profile run (what vfs.OrderedDirs tells the code), its crashes
 // enumerated under each of profiles.
 func crashEveryStepOn(m *vfs.MemFS, run vfs.DirOrder, profiles []vfs.DirOrder, op func(vfs.FS) error) (during, after []crashState, err error) {
+	return crashEveryStepThen(m, run, profiles, op, nil)
+}
+
+// crashEveryStepThen is crashEveryStepOn that calls then, if not nil,
+// after each step's states are collected (an interleaver runs the steps
+// of a concurrent rotation there: see interleaver).
+func crashEveryStepThen(m *vfs.MemFS, run vfs.DirOrder, profiles []vfs.DirOrder, op func(vfs.FS) error, then func()) (during, after []crashState, err error) {
 	step := 0
 	m.SetCrashModel(vfs.CrashModel{Dirs: run})
 	collect := func(op string) []crashState {
@@ -58,6 +65,9 @@ func crashEveryStepOn(m *vfs.MemFS, run vfs.DirOrder, profiles []vfs.DirOrder, o
 	m.SetHook(func(o vfs.Op, name string) {
 		step++
 		during = append(during, collect(fmt.Sprintf("%v %s", o, name))...)
+		if then != nil {
+			then()
+		}
 	})
 	err = op(m)
 	m.SetHook(nil)
@@ -138,23 +148,36 @@ func TestCrashUpdateRotatesBackups(t *testing.T) {
 			profiles = []vfs.DirOrder{vfs.DirsOrdered}
 		}
 		for _, backups := range []int{1, 3} {
-			t.Run(fmt.Sprintf("%v/backups=%d", run, backups), func(t *testing.T) { testCrashRotate(t, backups, run, profiles) })
+			t.Run(fmt.Sprintf("%v/backups=%d", run, backups), func(t *testing.T) { testCrashRotate(t, backups, run, profiles, nil) })
 		}
 	}
 }
 
-func testCrashRotate(t *testing.T, backups int, run vfs.DirOrder, profiles []vfs.DirOrder) {
+// testCrashRotate runs the update in line, its rotation before the new
+// version is written, or with iv not nil, its rotation's steps where iv
+// says (TestCrashRotateInterleaved).
+func testCrashRotate(t *testing.T, backups int, run vfs.DirOrder, profiles []vfs.DirOrder, iv *interleaver) {
 	const name = "/app/config.json"
 	v0, v1, v2, v3 := version(t, 0), version(t, 1), version(t, 2), version(t, 3)
 	m := memWith(t, map[string]string{name: v2, name + ".bak.1": v1, name + ".bak.2": v0})
-	during, after, err := crashEveryStepOn(m, run, profiles, func(fsys vfs.FS) error {
+	var then func()
+	if iv != nil {
+		then = iv.changed
+	}
+	during, after, err := crashEveryStepThen(m, run, profiles, func(fsys vfs.FS) error {
 		s, err := store.Open(name, &store.Options[Config]{FS: fsys, Backups: backups})
 		if err != nil {
 			return err
 		}
+		if iv != nil {
+			store.Interleave(s, iv.start)
+		}
 		_, err = s.Update(ctx, func(c *Config) error { c.Name, c.Port = "v3", 3; return nil })
 		return err
-	})
+	}, then)
+	if iv != nil && iv.started != 1 {
+		t.Fatalf("the rotation was interleaved %d times, want once", iv.started)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,19 +215,19 @@
 //
 // The lock and the atomic replace are those of packages lock and durable,
 // with their platform notes: on NFS neither is reliable across clients.
-// Backups are rotated just before the new version is published, each step
-// made durable by a directory fsync of its own (one per backup kept), so
-// that nothing relies on directory changes reaching the disk in order:
-// under POSIX's rules, where any subset of unsynced directory changes may
-// survive a crash, as under the journaling filesystems' one global order,
-// after a crash the file is the old or the new version, every backup is a
-// good version, and whenever the new version survived, name.bak.1 holds the
-// one it replaced. On Linux's xfs and on ext4 with its journal, which keep
-// directory changes in one order (vfs.OrderedDirs), the same holds without
-// those fsyncs, and they are skipped: the directory fsync after the new
-// version's rename makes the rotation durable with it. A damaged file's
-// copy and a pre-migration copy get a directory fsync of their own before
-// anything replaces the file.
+// Backups are rotated while the new version is written, and before it is
+// published, each step made durable by a directory fsync of its own (one
+// per backup kept), so that nothing relies on directory changes reaching
+// the disk in order: under POSIX's rules, where any subset of unsynced
+// directory changes may survive a crash, as under the journaling
+// filesystems' one global order, after a crash the file is the old or the
+// new version, every backup is a good version, and whenever the new
+// version survived, name.bak.1 holds the one it replaced. On Linux's xfs
+// and on ext4 with its journal, which keep directory changes in one order
+// (vfs.OrderedDirs), the same holds without those fsyncs, and they are
+// skipped: the directory fsync after the new version's rename makes the
+// rotation durable with it. A damaged file's copy and a pre-migration copy
+// get a directory fsync of their own before anything replaces the file.
 //
 // Performance: an update costs the write of the whole file plus, for the
 // store, a deep copy of the document (for the undo), its encoding (for a

@@ -131,10 +131,14 @@ type Store[T any] struct {
 
 	st    *state // the document as last loaded or written; only batches touch it
 	spare []byte // a buffer for the next document: what st.file held before
-	// rotated: the directory fsync that makes the backup rotation durable,
-	// running while the new version is written (see rotate); nil if none.
-	rotated chan error
+	// rotated waits for the backup rotation running while the new
+	// version is written (startRotate) and returns its error; nil if none.
+	rotated func() error
 	order   dirOrder // whether the directory orders its changes (rotate)
+	// interleave, set by tests only, is given the rotation's steps
+	// instead of startRotate running them, and returns what waits for
+	// the rest: the crash tests run them between the write's calls.
+	interleave func(steps []func() error) (wait func() error)
 
 	mu        sync.Mutex
 	seen      fs.FileInfo // the file as of the last Get (nil: it did not exist)

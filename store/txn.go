@@ -12,6 +12,7 @@ import (
 	"github.com/durable-go/durable/internal/goid"
 	"github.com/durable-go/durable/internal/group"
 	"github.com/durable-go/durable/internal/jsonenc"
+	"github.com/durable-go/durable/internal/mutate"
 	"github.com/durable-go/durable/internal/prerename"
 	"github.com/durable-go/durable/vfs"
 )
@@ -135,7 +136,12 @@ func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	if b := batch[0].b; b != nil && s.be == nil {
 		uctx = goid.With(uctx, b.Goroutine())
 	}
-	err := s.update(prerename.With(uctx, s.waitRotated), func(old []byte) ([]byte, error) {
+	// The rename of the new version waits for the backup rotation
+	// running while it is written (startRotate).
+	if !mutate.StoreRenameBeforeRotation {
+		uctx = prerename.With(uctx, s.waitRotated)
+	}
+	err := s.update(uctx, func(old []byte) ([]byte, error) {
 		tx = txn{old: old}
 		return s.transact(&tx, batch, old, more)
 	})
@@ -285,7 +291,7 @@ func (s *Store[T]) transact(tx *txn, batch []*request[T], old []byte, more func(
 		return nil, err
 	}
 	if old != nil && fx.recovered == nil && s.backups > 0 {
-		if err := s.rotate(s.upd.Target()); err != nil {
+		if err := s.startRotate(s.upd.Target()); err != nil {
 			s.st = nil
 			return nil, err
 		}

@@ -23,4 +23,5 @@
 //	durable_mutate_queue_ack_before_sync        queue Ack returns before the ack event is flushed
 //	durable_mutate_queue_push_before_sync       queue Push returns before the pushed message is flushed
 //	durable_mutate_store_skip_rotate_dirsync    store rotates backups with no directory fsync before the publish
+//	durable_mutate_store_rename_before_rotation store publishes without waiting for the backup rotation running beside the write
 package mutate

@@ -6,14 +6,14 @@
 // that link durable (a directory fsync) before the new version is renamed
 // over the file: otherwise a crash could keep the new version and lose
 // the old one's only name (where the filesystem keeps directory changes
-// in one order, the store skips it: see vfs.OrderedDirs). That fsync need
-// not come before the new
-// version is written, only before it is renamed, so the store starts it
-// and passes, through the context of Updater.Update, a function that waits
-// for it; the Updater calls it after the temp file is written and synced,
-// right before the rename, and abandons the replace if it fails. The two
-// fsyncs then overlap instead of queueing one behind the other. Users
-// cannot set it: the key is internal.
+// in one order, the store skips the fsync: see vfs.OrderedDirs). None of
+// that rotation need come before the new version is written, only before
+// it is renamed, so the store starts it on a goroutine and passes, through
+// the context of Updater.Update, a function that waits for it; the Updater
+// calls it after the temp file is written and synced, right before the
+// rename, and abandons the replace if it fails. The rotation's link,
+// renames and fsync then overlap the write and its fsync instead of
+// queueing in front of them. Users cannot set it: the key is internal.
 package prerename
 
 import "context"
