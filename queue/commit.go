@@ -290,7 +290,11 @@ func (q *Queue) run(b *batch) error {
 	ran := false
 	start := time.Now()
 	var lateErr error
-	err := q.j.WithLock(group.OwnCode(txCtx), func(tx *journal.Tx) error {
+	// WithLockShared: when other processes append too, the batch's flush
+	// runs after the lock is let go and is shared with theirs (the
+	// journal's flush marks), so they write while it runs; alone, it is
+	// WithLock. Either way the batch is durable when it returns.
+	err := q.j.WithLockShared(group.OwnCode(txCtx), func(tx *journal.Tx) error {
 		if !stop() {
 			return context.Cause(ctx) // ended before the lock was held: nothing written
 		}
@@ -334,6 +338,13 @@ func (q *Queue) run(b *batch) error {
 			return err
 		}
 		release(nil)
+		if tx.Unflushed() {
+			// The flush is left for after the lock, shared with other
+			// processes: pops written now would be the second
+			// unflushed batch in a row, which the journal flushes under
+			// the lock. Those that arrived meanwhile take the next turn.
+			return nil
+		}
 		// The batch is durable; the lock is still held. Pops that
 		// arrived meanwhile need no flush: decide and write them now
 		// rather than after another turn for the lock.
