@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/durable-go/durable"
@@ -20,7 +21,7 @@ func (q *Queue) refresh() error {
 		return err
 	}
 	q.mu.Lock()
-	err = q.catchUp(size)
+	err = q.catchUp(size, q.j.Scan)
 	q.mu.Unlock()
 	q.report()
 	return err
@@ -30,8 +31,9 @@ func (q *Queue) refresh() error {
 // holds q.mu. A state loaded from a snapshot is first matched with the
 // journal (snapfile.go); a gap (records dropped by another process's
 // compaction before this one read them) makes it reload the snapshot, or
-// rebuild the state from scratch.
-func (q *Queue) catchUp(size uint64) error {
+// rebuild the state from scratch. scan is the journal's Scan, or, under
+// the lock, the Tx's, which reads the segment the journal has open.
+func (q *Queue) catchUp(size uint64, scan func(from uint64) iter.Seq2[journal.Record, error]) error {
 	if q.st.seen >= size && !q.st.fresh && !q.st.check {
 		return nil
 	}
@@ -41,7 +43,7 @@ func (q *Queue) catchUp(size uint64) error {
 		if q.st.check {
 			from--
 		}
-		for rec, err := range q.j.Scan(from) {
+		for rec, err := range scan(from) {
 			if err != nil {
 				return err
 			}
@@ -206,8 +208,8 @@ func claim(bs ...*batch) []*txn {
 
 // decideAll decides ts against the state, caught up to size, and returns
 // their events. Caller holds q.mu.
-func (q *Queue) decideAll(size uint64, ts []*txn) ([][]byte, error) {
-	if err := q.catchUp(size); err != nil {
+func (q *Queue) decideAll(size uint64, scan func(uint64) iter.Seq2[journal.Record, error], ts []*txn) ([][]byte, error) {
+	if err := q.catchUp(size, scan); err != nil {
 		return nil, err
 	}
 	now := q.now()
@@ -266,7 +268,7 @@ func (q *Queue) run(b *batch) error {
 		_, err := q.bad.Update(ctx, func(size uint64) ([][]byte, error) {
 			q.mu.Lock()
 			defer q.mu.Unlock()
-			return q.decideAll(size, claim(b))
+			return q.decideAll(size, q.j.Scan, claim(b))
 		})
 		if err != nil {
 			q.forget()
@@ -329,7 +331,7 @@ func (q *Queue) run(b *batch) error {
 			}
 		}
 		q.mu.Lock()
-		recs, err := q.decideAll(tx.Size(), append(claim(early...), claim(flushed...)...))
+		recs, err := q.decideAll(tx.Size(), tx.Scan, append(claim(early...), claim(flushed...)...))
 		q.mu.Unlock()
 		if err != nil {
 			release(err)
@@ -373,7 +375,7 @@ func (q *Queue) runPops(tx *journal.Tx, pops []*txn) error {
 		return nil
 	}
 	q.mu.Lock()
-	recs, err := q.decideAll(tx.Size(), pops)
+	recs, err := q.decideAll(tx.Size(), tx.Scan, pops)
 	q.mu.Unlock()
 	if err == nil {
 		_, err = tx.AppendUnflushed(recs)
