@@ -36,6 +36,10 @@ func (j *Journal) Follow(ctx context.Context, from uint64) iter.Seq2[Record, err
 type reader struct {
 	j   *Journal
 	seg *segment
+	// own: the caller holds the journal's lock (Tx.Scan), so the segment
+	// the journal has open is neither changed nor closed while the
+	// reader runs, and is read without opening it again.
+	own bool
 }
 
 // wait waits for a commit in this process, a poll interval, or the end.

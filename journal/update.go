@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"iter"
 )
 
 // Update is a read-then-append transaction across goroutines and
@@ -87,6 +88,22 @@ func (tx *Tx) Size() uint64 { return tx.j.next }
 // that has not happened since: the next append then flushes, whichever
 // method makes it.
 func (tx *Tx) Unflushed() bool { return tx.j.unflushed && tx.j.o.flushes() }
+
+// Scan is Journal.Scan for fn to call while WithLock holds the lock: it
+// reads the segment the journal has open rather than opening it again,
+// which a process that catches up with other processes' records at every
+// turn of the lock would pay for at every turn. The iterator must not be
+// used after fn returns.
+func (tx *Tx) Scan(from uint64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		if tx.j == nil {
+			yield(Record{}, errors.New("journal: Tx used after its WithLock returned"))
+			return
+		}
+		r := &reader{j: tx.j, own: true}
+		r.run(context.Background(), from, false, yield)
+	}
+}
 
 // AppendFlushed appends payloads as one batch and returns the index of the
 // first (Size, when there are none) once they are durable. With

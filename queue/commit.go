@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/durable-go/durable"
@@ -20,7 +21,7 @@ func (q *Queue) refresh() error {
 		return err
 	}
 	q.mu.Lock()
-	err = q.catchUp(size)
+	err = q.catchUp(size, q.j.Scan)
 	q.mu.Unlock()
 	q.report()
 	return err
@@ -30,8 +31,9 @@ func (q *Queue) refresh() error {
 // holds q.mu. A state loaded from a snapshot is first matched with the
 // journal (snapfile.go); a gap (records dropped by another process's
 // compaction before this one read them) makes it reload the snapshot, or
-// rebuild the state from scratch.
-func (q *Queue) catchUp(size uint64) error {
+// rebuild the state from scratch. scan is the journal's Scan, or, under
+// the lock, the Tx's, which reads the segment the journal has open.
+func (q *Queue) catchUp(size uint64, scan func(from uint64) iter.Seq2[journal.Record, error]) error {
 	if q.st.seen >= size && !q.st.fresh && !q.st.check {
 		return nil
 	}
@@ -41,7 +43,7 @@ func (q *Queue) catchUp(size uint64) error {
 		if q.st.check {
 			from--
 		}
-		for rec, err := range q.j.Scan(from) {
+		for rec, err := range scan(from) {
 			if err != nil {
 				return err
 			}
@@ -145,7 +147,9 @@ type batch = group.Batch[*txn]
 // update runs decide under the directory's lock with the state caught up
 // and returns once its events are written, and flushed unless dur is
 // unsynced. Concurrent updates in this process go through one queue (q.g)
-// and share one lock, one write and one flush (group commit). Pops form
+// and share one lock, one write and one flush (group commit); while other
+// processes append, the flush runs after the lock is let go and is shared
+// with theirs (journal.Journal.WithLockShared). Pops form
 // batches of their own, which need no flush: each flushed batch takes the
 // pop batches waiting when it starts into its write and lets them go
 // before its flush, and, right after the flush and still under the lock,
@@ -204,8 +208,8 @@ func claim(bs ...*batch) []*txn {
 
 // decideAll decides ts against the state, caught up to size, and returns
 // their events. Caller holds q.mu.
-func (q *Queue) decideAll(size uint64, ts []*txn) ([][]byte, error) {
-	if err := q.catchUp(size); err != nil {
+func (q *Queue) decideAll(size uint64, scan func(uint64) iter.Seq2[journal.Record, error], ts []*txn) ([][]byte, error) {
+	if err := q.catchUp(size, scan); err != nil {
 		return nil, err
 	}
 	now := q.now()
@@ -264,7 +268,7 @@ func (q *Queue) run(b *batch) error {
 		_, err := q.bad.Update(ctx, func(size uint64) ([][]byte, error) {
 			q.mu.Lock()
 			defer q.mu.Unlock()
-			return q.decideAll(size, claim(b))
+			return q.decideAll(size, q.j.Scan, claim(b))
 		})
 		if err != nil {
 			q.forget()
@@ -290,7 +294,11 @@ func (q *Queue) run(b *batch) error {
 	ran := false
 	start := time.Now()
 	var lateErr error
-	err := q.j.WithLock(group.OwnCode(txCtx), func(tx *journal.Tx) error {
+	// WithLockShared: when other processes append too, the batch's flush
+	// runs after the lock is let go and is shared with theirs (the
+	// journal's flush marks), so they write while it runs; alone, it is
+	// WithLock. Either way the batch is durable when it returns.
+	err := q.j.WithLockShared(group.OwnCode(txCtx), func(tx *journal.Tx) error {
 		if !stop() {
 			return context.Cause(ctx) // ended before the lock was held: nothing written
 		}
@@ -323,7 +331,7 @@ func (q *Queue) run(b *batch) error {
 			}
 		}
 		q.mu.Lock()
-		recs, err := q.decideAll(tx.Size(), append(claim(early...), claim(flushed...)...))
+		recs, err := q.decideAll(tx.Size(), tx.Scan, append(claim(early...), claim(flushed...)...))
 		q.mu.Unlock()
 		if err != nil {
 			release(err)
@@ -334,6 +342,13 @@ func (q *Queue) run(b *batch) error {
 			return err
 		}
 		release(nil)
+		if tx.Unflushed() {
+			// The flush is left for after the lock, shared with other
+			// processes: pops written now would be the second
+			// unflushed batch in a row, which the journal flushes under
+			// the lock. Those that arrived meanwhile take the next turn.
+			return nil
+		}
 		// The batch is durable; the lock is still held. Pops that
 		// arrived meanwhile need no flush: decide and write them now
 		// rather than after another turn for the lock.
@@ -360,7 +375,7 @@ func (q *Queue) runPops(tx *journal.Tx, pops []*txn) error {
 		return nil
 	}
 	q.mu.Lock()
-	recs, err := q.decideAll(tx.Size(), pops)
+	recs, err := q.decideAll(tx.Size(), tx.Scan, pops)
 	q.mu.Unlock()
 	if err == nil {
 		_, err = tx.AppendUnflushed(recs)

@@ -53,10 +53,18 @@ func seedFor(step int, k uint64) uint64 {
 
 // record crashes m after every step under both directory profiles.
 func record(m *vfs.MemFS, l *ledger) (finish func() []crashState) {
-	var mu sync.Mutex
-	var states []crashState
+	var mu, crashing sync.Mutex // crashing: the crash model is m's, one at a time
+	var all []crashState
 	step := 0
-	add := func(s int, op string, snap *ledger) {
+	// Handles run concurrently with the crashes, so the ledger is read on
+	// both sides of them: what was acknowledged before the first (a
+	// subset of what each state must keep) and what was tried after the
+	// last (a superset of what a state may hold).
+	add := func(s int, op string) {
+		crashing.Lock()
+		defer crashing.Unlock()
+		snap := l.snapshot()
+		var states []crashState
 		for k := range uint64(crashSeeds) {
 			seed := seedFor(s, k)
 			for _, order := range crashtest.Profiles() {
@@ -64,24 +72,26 @@ func record(m *vfs.MemFS, l *ledger) (finish func() []crashState) {
 				// queue checksums every frame.
 				garbage := seed%2 == 1 && seed > 1
 				m.SetCrashModel(vfs.CrashModel{Dirs: order, Garbage: garbage})
-				st := crashState{step: s, op: op, seed: seed, order: order, fs: m.Crash(seed), l: snap, garbage: garbage}
-				mu.Lock()
-				states = append(states, st)
-				mu.Unlock()
+				states = append(states, crashState{step: s, op: op, seed: seed, order: order, fs: m.Crash(seed), l: snap, garbage: garbage})
 			}
 		}
+		after := l.snapshot()
+		snap.tried, snap.ackTried = after.tried, after.ackTried
+		mu.Lock()
+		all = append(all, states...)
+		mu.Unlock()
 	}
 	m.SetHook(func(op vfs.Op, name string) {
 		mu.Lock()
 		step++
 		s := step
 		mu.Unlock()
-		add(s, fmt.Sprintf("%v %s", op, name), l.snapshot())
+		add(s, fmt.Sprintf("%v %s", op, name))
 	})
 	return func() []crashState {
 		m.SetHook(nil)
-		add(step+1, "returned", l.snapshot())
-		return states
+		add(step+1, "returned")
+		return all
 	}
 }
 

@@ -15,8 +15,12 @@
 //  3. Durable. Push, Ack, Nack, Extend, Retry and Purge return only after
 //     the fsync (fdatasync) that covers their record. Concurrent
 //     operations of one process share the lock, one write and one flush
-//     (group commit). Pop's lease is written under the lock but not
-//     flushed; see "Leases and power cuts" for why that is enough.
+//     (group commit); processes share flushes too: while other processes
+//     append, a batch is written under the lock and flushed after it is
+//     let go, and one flush covers every batch written before it began,
+//     whoever wrote it (journal.Journal.WithLockShared). Pop's lease is
+//     written under the lock but not flushed; see "Leases and power cuts"
+//     for why that is enough.
 //  4. Isolated. A Pop picks a message and records its lease under the
 //     directory's lock, after reading every other process's events, so no
 //     message is leased twice at once.
@@ -86,8 +90,19 @@
 // Pops therefore never wait for a flush of their own. A flushed batch
 // takes the pops waiting when it starts into its write and lets them go
 // once it is written, before its flush; right after the flush, still
-// under the lock, it writes the pops that arrived meanwhile. A Pop waits
-// for at most the flush in progress. Every operation waits at most until
+// under the lock, it writes the pops that arrived meanwhile (when other
+// processes append, its flush runs after the lock and those pops take the
+// next turn). A Pop waits for at most the flush in progress, and for a
+// flush of other processes' records it read, when nobody is known to
+// have flushed them yet.
+//
+// A flush shared with other processes that fails cannot be undone, as a
+// failed write is: they may have written after the batch. The operations
+// it was to cover return the error, their records stay written (a later
+// flush, by any process, may make them durable, so a Push that failed so
+// may still be delivered, and an Ack that failed so may still take
+// effect, as when a reply is lost), and the handle refuses writes until
+// the queue is opened again. Every operation waits at most until
 // its own context ends, whoever leads its batch: one that gives up before
 // its batch is written is not written, and fails nobody else. And because consumers usually Ack
 // soon after they Pop, a flushed batch waits a moment, at most one flush,

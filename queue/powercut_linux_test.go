@@ -119,20 +119,25 @@ func startPowerChild(t *testing.T, l *ledger, lines *atomic.Int64, cut *cutter, 
 // to a consumer is still queued, and no message whose Ack returned before
 // the cut is queued again.
 //
-// Rounds come in three kinds. A producer alone, and a consumer alone
+// Rounds come in five kinds. A producer alone, and a consumer alone
 // (draining what earlier rounds left), report each acknowledged Push or
 // Ack and wait for the parent's word before going on; the parent cuts the
 // power right after the k-th report (k at random), while the child waits:
 // no later flush of the child's own can rescue an acknowledgement that
 // was not durable when it returned, and nobody else writes. That catches
-// an Ack or a Push that returns before its flush. Then two producers and
-// two consumers run freely and the cut lands at a random moment, in the
+// an Ack or a Push that returns before its flush. Then three producers
+// and a consumer, and a producer and three consumers, step the same way
+// (the cut comes after the k-th report of any of them, and each child
+// waits after its own): processes that write at once share their
+// flushes (journal.WithLockShared), and an acknowledgement whose shared
+// flush was skipped is caught there. Last, two producers and two
+// consumers run freely and the cut lands at a random moment, in the
 // middle of writes and flushes, which exercises the recovery of torn
 // batches.
 func TestPowerCut(t *testing.T) {
 	n := 30
 	if testing.Short() {
-		n = 6
+		n = 10
 	}
 	crashtest.ForEachLoop(t, 128, func(t *testing.T, m *crashtest.Mount) {
 		dir := filepath.Join(m.Dir, "q")
@@ -149,12 +154,18 @@ func TestPowerCut(t *testing.T) {
 			var lines atomic.Int64
 			var cut *cutter
 			nprod, ncons := 2, 2
-			switch round % 3 {
+			switch round % 5 {
 			case 0:
 				nprod, ncons = 1, 0
 				cut = &cutter{kind: "pushed", k: 1 + rng.IntN(20), now: make(chan struct{})}
 			case 1:
 				nprod, ncons = 0, 1
+				cut = &cutter{kind: "acked", k: 1 + rng.IntN(max(1, live)), now: make(chan struct{})}
+			case 2:
+				nprod, ncons = 3, 1
+				cut = &cutter{kind: "pushed", k: 3 + rng.IntN(40), now: make(chan struct{})}
+			case 3:
+				nprod, ncons = 1, 3
 				cut = &cutter{kind: "acked", k: 1 + rng.IntN(max(1, live)), now: make(chan struct{})}
 			}
 			for p := range nprod {

@@ -168,7 +168,7 @@ func (q *Queue) writeSnapshot(ctx context.Context) error {
 		}
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		if err := q.catchUp(tx.Size()); err != nil {
+		if err := q.catchUp(tx.Size(), tx.Scan); err != nil {
 			return err
 		}
 		if q.st.seen != tx.Size() {
