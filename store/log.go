@@ -51,7 +51,7 @@ type logMode struct {
 	compactAt int64
 
 	mu    sync.Mutex    // guards what follows, and the Store's state (st) in log mode
-	owner atomic.Uint64 // the goroutine holding mu for a write (see Get)
+	owner atomic.Uint64 // the goid.Token of the goroutine holding mu for a write (see Get)
 
 	next     uint64      // journal index after the last record applied
 	gen      string      // content hash of the snapshot the pending patches build on
@@ -97,7 +97,7 @@ func (s *Store[T]) openLog() error {
 func (s *Store[T]) getLog() (T, durable.Rev, error) {
 	var zero T
 	lm := s.log
-	if o := lm.owner.Load(); o != 0 && o == goid.ID() {
+	if o := lm.owner.Load(); o != 0 && goid.Is(goid.Token(o)) {
 		return zero, durable.Rev{}, &fs.PathError{Op: "get", Path: s.path, Err: durable.ErrReentrant}
 	}
 	lm.mu.Lock()
@@ -392,28 +392,20 @@ func (s *Store[T]) logRev() durable.Rev {
 }
 
 // runLog is run in log mode: apply the batch's functions to the state and
-// append one patch of their change.
-func (s *Store[T]) runLog(batch []*request[T]) {
+// append one patch of their change. self names the goroutine that runs
+// the callbacks (group.Batch.UserPinned), for Get's re-entry test.
+func (s *Store[T]) runLog(batch []*request[T], self goid.Token) {
 	ctx, cancel := batch[0].ctx, context.CancelFunc(func() {})
 	if b := batch[0].b; b != nil {
 		ctx, cancel = b.Context()
 	}
 	defer cancel()
 	lm := s.log
-	// The goroutine that runs the callbacks, for Get's re-entry test: the
-	// batch knows it already (goid.ID walks the stack, and this one is
-	// deep).
-	var gid uint64
-	if b := batch[0].b; b != nil {
-		gid = b.Goroutine()
-	} else {
-		gid = goid.ID()
-	}
 	var rev durable.Rev
 	var applied []*request[T]
 	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
-		lm.owner.Store(gid)
+		lm.owner.Store(uint64(self))
 		defer func() {
 			lm.owner.Store(0)
 			lm.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -358,5 +359,63 @@ func TestLogWatch(t *testing.T) {
 		case <-ctx.Done():
 		}
 		t.Fatal("Watch saw nothing")
+	}
+}
+
+// TestLogReentryIsRefused: in log mode an Update or Get of the document
+// from inside an update function, through this Store or another of the
+// same file, is refused rather than left waiting for itself; while the
+// function runs, other goroutines' Gets and Updates wait and succeed.
+// (The runner is named by a goid.Token, not a goroutine id: a token that
+// named the wrong goroutine fails one half of this test or the other.)
+func TestLogReentryIsRefused(t *testing.T) {
+	path := filepath.Join(testdir.New(t), "doc.json")
+	s := logOpen(t, path, nil)
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for round := range 20 {
+		var inner, innerGet error
+		others := make(chan error, 16)
+		_, err := s.Update(ctx, func(d *logDoc) error {
+			ictx, icancel := context.WithTimeout(ctx, 5*time.Second)
+			_, inner = s.Update(ictx, bump("inner"))
+			icancel()
+			// A Get that waited for itself would wait forever (it takes
+			// no context): fail loudly rather than hang the run.
+			stuck := time.AfterFunc(10*time.Second, func() { panic("a Get inside an update function waits for itself") })
+			_, _, innerGet = s.Get()
+			stuck.Stop()
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					_, _, err := s.Get()
+					others <- err
+				}()
+				go func() {
+					defer wg.Done()
+					_, err := s.Update(ctx, bump("other"))
+					others <- err
+				}()
+			}
+			// Give them time to find the update running.
+			time.Sleep(time.Millisecond)
+			go func() { wg.Wait(); close(others) }()
+			return bump("outer")(d)
+		})
+		if err != nil || !errors.Is(inner, durable.ErrReentrant) || !errors.Is(innerGet, durable.ErrReentrant) {
+			t.Fatalf("round %d: outer %v, inner Update %v, inner Get %v", round, err, inner, innerGet)
+		}
+		for err := range others {
+			if err != nil {
+				t.Fatalf("round %d: another goroutine's call during the update: %v", round, err)
+			}
+		}
+	}
+	got, _, err := s.Get()
+	if err != nil || got.Entries["outer"].Hits != 20 || got.Entries["other"].Hits != 80 || got.Entries["inner"].Hits != 0 {
+		t.Fatalf("after the rounds: %+v, %v", got.Entries, err)
 	}
 }

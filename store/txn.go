@@ -49,11 +49,11 @@ func (r *request[T]) claim() bool { return r.b == nil || r.b.Claim(r.i) }
 func (s *Store[T]) do(r *request[T]) {
 	err := batchers.Do(r.ctx, s.key, r, sameOwner, func(b *group.Batch[job]) error {
 		reqs := requests[T](b)
+		if s.log != nil {
+			b.UserPinned(func(t goid.Token) { s.runLog(reqs, t) }) // log.go
+			return nil
+		}
 		b.User(func() {
-			if s.log != nil {
-				s.runLog(reqs) // log.go
-				return
-			}
 			s.run(reqs, func() []*request[T] {
 				if st := b.Steal(func(items []job) bool { return items[0].owner() == s }); st != nil {
 					return requests[T](st)

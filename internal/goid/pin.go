@@ -1,0 +1,53 @@
+package goid
+
+import "runtime"
+
+// A Token names one goroutine for as long as it holds it: from Pin to
+// the Unpin that follows. Tokens are for re-entry tests that run on every
+// operation, where ID's stack walk (about 7 µs even on a shallow stack)
+// would be most of the CPU an operation costs: Is(t) tells whether the
+// calling goroutine is the one holding t, exactly, while it does.
+//
+// Where the platform gives a cheap thread id (Linux), Pin locks the
+// goroutine to its thread (runtime.LockOSThread) and the token is that
+// thread's id, marked so that it never equals a goroutine id: while a
+// goroutine is locked to a thread, no other goroutine runs on it, so a
+// caller of Is that runs on the token's thread is its holder. Elsewhere
+// the token is the goroutine's ID.
+type Token uint64
+
+// threadMark sets a thread token apart from goroutine ids.
+const threadMark = 1 << 63
+
+// Pin returns a token for the calling goroutine, which must call Unpin
+// (deferred, so that a panic or runtime.Goexit also lets go) before it
+// does anything else with the thread; the token must no longer be
+// published by then. Pins nest, as runtime.LockOSThread does, and leave
+// the caller's own LockOSThread in place.
+func Pin() Token {
+	if !threadTokens {
+		return Token(ID())
+	}
+	runtime.LockOSThread()
+	return Token(threadID() | threadMark)
+}
+
+// Unpin ends the hold that the Pin which returned t began.
+func Unpin(t Token) {
+	if t&threadMark != 0 {
+		runtime.UnlockOSThread()
+	}
+}
+
+// Is reports whether the calling goroutine holds t (t is not 0).
+func Is(t Token) bool {
+	if t&threadMark == 0 {
+		return ID() == uint64(t)
+	}
+	// Locked to its thread while it looks, the caller runs on the
+	// token's thread only if it is the holder: the holder stays locked
+	// there until it has withdrawn the token.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return Token(threadID()|threadMark) == t
+}
