@@ -13,7 +13,11 @@ import "runtime"
 // thread's id, marked so that it never equals a goroutine id: while a
 // goroutine is locked to a thread, no other goroutine runs on it, so a
 // caller of Is that runs on the token's thread is its holder. Elsewhere
-// the token is the goroutine's ID.
+// the token is the goroutine's ID. Code that runs while the token is held
+// and calls runtime.UnlockOSThread more often than LockOSThread ends the
+// lock early; another goroutine may then run on the thread and be taken
+// for the holder, so a re-entry test errs towards refusing (ErrReentrant),
+// never towards letting a second runner in.
 type Token uint64
 
 // threadMark sets a thread token apart from goroutine ids.
