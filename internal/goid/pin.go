@@ -15,9 +15,11 @@ import "runtime"
 // caller of Is that runs on the token's thread is its holder. Elsewhere
 // the token is the goroutine's ID. Code that runs while the token is held
 // and calls runtime.UnlockOSThread more often than LockOSThread ends the
-// lock early; another goroutine may then run on the thread and be taken
-// for the holder, so a re-entry test errs towards refusing (ErrReentrant),
-// never towards letting a second runner in.
+// lock early: the holder may then move to another thread and another
+// goroutine run on its thread, and Is may mistake one for the other (a
+// re-entrant call that waits for itself, or a call refused as re-entrant).
+// Neither lets two runners in at once: the lock itself does not depend on
+// the token.
 type Token uint64
 
 // threadMark sets a thread token apart from goroutine ids.
