@@ -64,24 +64,28 @@ func (j *Journal) placeFor(from uint64) (place, bool) {
 	return best, ok
 }
 
-// scanFromPlace opens the segment of p and returns a scanner positioned
-// there, or nil when the place cannot be trusted (see above).
+// scanFromPlace opens the segment of p (or reads through the writer's,
+// when it is that one) and returns a scanner positioned there, or nil when
+// the place cannot be trusted (see above).
 func (r *reader) scanFromPlace(p place) *scanner {
-	seg, err := openSegment(r.j.fs, r.j.dir, p.base, false)
-	if err != nil {
-		return nil
+	seg := r.own
+	if seg == nil || seg.base != p.base {
+		var err error
+		if seg, err = openSegment(r.j.fs, r.j.dir, p.base, false); err != nil {
+			return nil
+		}
 	}
+	r.seg = seg
 	if seg.hdr.logID != p.logID || p.off < seg.hdr.length || p.off > seg.size {
-		seg.close()
+		r.closeSeg()
 		return nil
 	}
 	s := &scanner{seg: seg, fr: newFrameReader(seg.f, seg.size), off: p.off, next: p.index, keep: true}
 	s.fr.chunk = catchUpChunk
 	if p.off == seg.hdr.length && p.index != seg.base || p.off > seg.hdr.length && !s.commitEndsAt(p.off, p.index) {
-		seg.close()
+		r.closeSeg()
 		return nil
 	}
-	r.seg = seg
 	return s
 }
 

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"iter"
 )
 
 // Update is a read-then-append transaction across goroutines and
@@ -82,6 +83,33 @@ type Tx struct {
 
 // Size returns the number of records: the index the next one will get.
 func (tx *Tx) Size() uint64 { return tx.j.next }
+
+// Scan is Journal.Scan of the records from index from up to Size, for a
+// writer that catches up at every turn of the lock with what other
+// processes appended (package store's log mode): when from lies in the
+// segment the journal writes to, it reads through that open file rather
+// than opening the segment again. It must not be used after fn returns,
+// nor while appending with tx.
+func (tx *Tx) Scan(from uint64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		j := tx.j
+		if j == nil {
+			yield(Record{}, errors.New("journal: Tx used after its WithLock returned"))
+			return
+		}
+		size := j.next
+		if from >= size {
+			return
+		}
+		r := &reader{j: j, own: j.seg}
+		r.run(context.Background(), from, false, func(rec Record, err error) bool {
+			if err == nil && rec.Index >= size {
+				return false
+			}
+			return yield(rec, err)
+		})
+	}
+}
 
 // Unflushed reports whether the last batch was appended without a flush
 // that has not happened since: the next append then flushes, whichever
