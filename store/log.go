@@ -63,6 +63,7 @@ type logMode struct {
 	snapRev  durable.Rev // and its durable.Rev
 	snapStat fs.FileInfo // and its stat then (nil: unknown)
 	closed   bool
+	tx       *journal.Tx // the log's, while runLog holds its lock
 }
 
 // logSegmentSize keeps segments small: a reader catching up reads the
@@ -199,8 +200,17 @@ func (s *Store[T]) logLoad(limit uint64) error {
 		s.st = st
 		return nil
 	}
+	// One Sync of the tree after the last patch, as in logCatchUp.
+	stale := false
 	for _, r := range recs {
-		if err := s.logApply(st, r); err != nil {
+		applied, err := s.logApplyValue(st, r)
+		if err != nil {
+			return err
+		}
+		stale = stale || applied
+	}
+	if stale {
+		if err := s.logSync(st, recs[len(recs)-1]); err != nil {
 			return err
 		}
 	}
@@ -251,7 +261,18 @@ func (s *Store[T]) logCatchUp(limit uint64) error {
 	if limit > 0 && lm.next >= limit {
 		return nil // nobody else appended: the common case of one writer
 	}
-	for rec, err := range lm.j.Scan(lm.next) {
+	// Under the log's lock (runLog), through the file the journal
+	// writes: a writer catches up at every turn, and opens nothing for it.
+	scan := lm.j.Scan
+	if lm.tx != nil {
+		scan = lm.tx.Scan
+	}
+	// The encoding tree is brought up to date once, after the last
+	// patch: each Sync walks the document's tables, and a writer among
+	// several finds a patch of each of the others at every turn.
+	var last logRecord // the last record applied, if the tree is behind
+	stale := false
+	for rec, err := range scan(lm.next) {
 		if err != nil {
 			return &LogError{Path: lm.dir, Cause: err}
 		}
@@ -272,46 +293,62 @@ func (s *Store[T]) logCatchUp(limit uint64) error {
 		if err != nil {
 			return &LogError{Path: lm.dir, Cause: err}
 		}
-		if err := s.logApply(s.st, r); err != nil {
+		applied, err := s.logApplyValue(s.st, r)
+		if err != nil {
 			return err
 		}
+		if applied {
+			last, stale = r, true
+		}
+	}
+	if stale {
+		return s.logSync(s.st, last)
 	}
 	return nil
 }
 
-// logApply applies one record to the state.
-func (s *Store[T]) logApply(st *state, r logRecord) error {
+// logApplyValue applies one record to the state's value, and reports
+// whether it changed the value, which leaves the state's encoding tree
+// behind until logSync.
+func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	lm := s.log
 	if r.Op == opFold {
 		// Everything before it is in the snapshot it names: the state,
 		// which holds everything before it, is that snapshot.
 		lm.gen, lm.needFold, lm.pending, lm.npend = r.Rev, false, 0, 0
-		return nil
+		return false, nil
 	}
 	if r.Base != lm.gen {
-		return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d builds on %s, but the log's snapshot there is %s", r.index, shortHash(r.Base), shortHash(lm.gen))}
+		return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d builds on %s, but the log's snapshot there is %s", r.index, shortHash(r.Base), shortHash(lm.gen))}
 	}
 	switch r.Op {
 	case opPatch:
 		if err := s.c.enc.ApplyMergePatch(st.val, r.body); err != nil {
-			return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
+			return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
 		}
 	case opWhole:
 		p, err := s.c.parse(r.body)
 		if err != nil {
-			return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
+			return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
 		}
 		st.val.Set(p.val)
 		st.unknown = p.unknown
 	}
-	root, _, err := s.c.enc.Sync(st.root, st.val)
-	if err != nil {
-		return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
-	}
-	st.root, st.missing = root, false
+	st.missing = false
 	lm.pending += int64(r.size)
 	lm.npend++
 	lm.last = r.index
+	return true, nil
+}
+
+// logSync brings the state's encoding tree up to date with its value,
+// after the records up to r were applied to it.
+func (s *Store[T]) logSync(st *state, r logRecord) error {
+	root, _, err := s.c.enc.Sync(st.root, st.val)
+	if err != nil {
+		return &LogError{Path: s.log.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
+	}
+	st.root = root
 	return nil
 }
 
@@ -414,7 +451,9 @@ func (s *Store[T]) runLog(batch []*request[T]) {
 	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
 		lm.owner.Store(gid)
+		lm.tx = tx
 		defer func() {
+			lm.tx = nil
 			lm.owner.Store(0)
 			lm.mu.Unlock()
 		}()
