@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -64,7 +65,14 @@ type logMode struct {
 	snapStat fs.FileInfo // and its stat then (nil: unknown)
 	closed   bool
 	tx       *journal.Tx // the log's, while runLog holds its lock
+	// folds: the snapshots named by the folds applied since the file was
+	// last checked (the last maxFolds), which it may hold (logCheckSnapshot).
+	folds []string
 }
+
+// maxFolds bounds logMode.folds: only one compaction at a time has
+// appended its fold and not yet replaced the file.
+const maxFolds = 8
 
 // logSegmentSize keeps segments small: a reader catching up reads the
 // segment that holds its position from the start.
@@ -185,6 +193,7 @@ func (s *Store[T]) logLoad(limit uint64) error {
 		}
 	}
 	lm.next, lm.gen, lm.needFold, lm.pending, lm.npend, lm.last = next, h, false, 0, 0, 0
+	lm.folds = lm.folds[:0]
 	lm.snapHash, lm.snapRev, lm.snapStat = h, durable.RevOf(data), fi
 	if !matched {
 		if len(recs) > 0 {
@@ -315,6 +324,10 @@ func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	if r.Op == opFold {
 		// Everything before it is in the snapshot it names: the state,
 		// which holds everything before it, is that snapshot.
+		if len(lm.folds) == maxFolds {
+			lm.folds = append(lm.folds[:0], lm.folds[1:]...)
+		}
+		lm.folds = append(lm.folds, r.Rev)
 		lm.gen, lm.needFold, lm.pending, lm.npend = r.Rev, false, 0, 0
 		return false, nil
 	}
@@ -375,7 +388,13 @@ func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 		return &fs.PathError{Op: "read", Path: s.path, Err: err}
 	}
 	h := snapshotHash(data)
-	if h != lm.snapHash && h != lm.gen && limit == 0 {
+	// A snapshot that a fold names is a compaction's: the one this
+	// state builds on, or an earlier one whose compaction replaced the
+	// file while a later one, whose fold this catch-up passed too, has
+	// not replaced it yet (compactions append their fold, then replace
+	// the file, one after the other).
+	known := func() bool { return h == lm.snapHash || h == lm.gen || slices.Contains(lm.folds, h) }
+	if !known() && limit == 0 {
 		// Without the log's lock, a compaction may have appended its
 		// fold after this reader caught up, and replaced the file since:
 		// its fold is committed now.
@@ -383,8 +402,9 @@ func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 			return err
 		}
 	}
-	if h == lm.snapHash || h == lm.gen {
+	if known() {
 		lm.snapHash, lm.snapRev, lm.snapStat = h, durable.RevOf(data), fi
+		lm.folds = lm.folds[:0]
 		return nil
 	}
 	if lm.npend == 0 && lm.snapHash == lm.gen {
