@@ -106,6 +106,42 @@ func (j *Journal) readMark(at int64) (base uint64, end int64, ok bool) {
 	if n, _ := j.mark.ReadAt(b[:], at); n < markSize {
 		return 0, 0, false
 	}
+	return j.decodeMark(b[:])
+}
+
+// readMarks returns what both marks name, read in one system call (the
+// shared flush asks for both at every turn).
+func (j *Journal) readMarks() (flushed, written markPlace) {
+	if j.mark == nil {
+		return
+	}
+	var b [writtenMarkAt + markSize]byte
+	n, _ := j.mark.ReadAt(b[:], 0)
+	if n >= flushMarkAt+markSize {
+		flushed.base, flushed.end, flushed.ok = j.decodeMark(b[flushMarkAt : flushMarkAt+markSize])
+	}
+	if n >= writtenMarkAt+markSize {
+		written.base, written.end, written.ok = j.decodeMark(b[writtenMarkAt:])
+	}
+	return flushed, written
+}
+
+// markPlace is what a mark names, if ok.
+type markPlace struct {
+	base uint64
+	end  int64
+	ok   bool
+}
+
+// covers reports whether the place is at or after end of the segment at
+// base.
+func (m markPlace) covers(base uint64, end int64) bool {
+	return m.ok && (m.base > base || m.base == base && m.end >= end)
+}
+
+// decodeMark decodes a mark: the place it names, if it is intact and of
+// this log.
+func (j *Journal) decodeMark(b []byte) (base uint64, end int64, ok bool) {
 	if binary.LittleEndian.Uint32(b[32:]) != maskCRC(crc32.Checksum(b[:32], castagnoli)) || [16]byte(b[:16]) != j.logID {
 		return 0, 0, false
 	}
@@ -116,7 +152,7 @@ func (j *Journal) readMark(at int64) (base uint64, end int64, ok bool) {
 // end of the segment at base.
 func (j *Journal) markSays(base uint64, end int64) bool {
 	b, e, ok := j.readMark(flushMarkAt)
-	return ok && (b > base || b == base && e >= end)
+	return markPlace{b, e, ok}.covers(base, end)
 }
 
 // pendingFlush is a batch written with its flush left for after the lock
@@ -155,12 +191,13 @@ func (j *Journal) sharedFlush(ctx context.Context, p pendingFlush) error {
 		return err
 	}
 	defer unlock.Unlock()
-	if mutate.JournalSkipSharedFlush || j.markSays(p.base, p.end) {
+	flushed, written := j.readMarks()
+	if mutate.JournalSkipSharedFlush || flushed.covers(p.base, p.end) {
 		return nil
 	}
 	end := p.end
-	if b, e, ok := j.readMark(writtenMarkAt); ok && b == p.base && e > end {
-		end = e
+	if written.ok && written.base == p.base && written.end > end {
+		end = written.end
 	}
 	if err := vfs.Datasync(p.f); err != nil {
 		j.broken = fmt.Errorf("a failed flush (%w) cannot be undone once other processes may have written after it: reopen the journal to recover", err)

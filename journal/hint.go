@@ -1,7 +1,5 @@
 package journal
 
-import "github.com/durable-go/durable/vfs"
-
 // Scan's shortcut. A reader finds the segment that holds its first record
 // by listing the directory, and then walks that segment from its header:
 // the queue, which catches up with what other processes appended at each
@@ -66,31 +64,28 @@ func (j *Journal) placeFor(from uint64) (place, bool) {
 	return best, ok
 }
 
-// scanFromPlace opens the segment of p and returns a scanner positioned
-// there, or nil when the place cannot be trusted (see above).
+// scanFromPlace opens the segment of p (or reads through the writer's,
+// when it is that one) and returns a scanner positioned there, or nil when
+// the place cannot be trusted (see above).
 func (r *reader) scanFromPlace(p place) *scanner {
-	var seg *segment
-	if r.own && r.j.seg != nil && r.j.seg.f != nil && p.base == r.j.seg.base {
-		own := *r.j.seg
-		own.f = keptOpen{own.f}
-		seg = &own
-	} else {
+	seg := r.own
+	if seg == nil || seg.base != p.base {
 		var err error
 		if seg, err = openSegment(r.j.fs, r.j.dir, p.base, false); err != nil {
 			return nil
 		}
 	}
+	r.seg = seg
 	if seg.hdr.logID != p.logID || p.off < seg.hdr.length || p.off > seg.size {
-		seg.close()
+		r.closeSeg()
 		return nil
 	}
 	s := &scanner{seg: seg, fr: newFrameReader(seg.f, seg.size), off: p.off, next: p.index, keep: true}
 	s.fr.chunk = catchUpChunk
 	if p.off == seg.hdr.length && p.index != seg.base || p.off > seg.hdr.length && !s.commitEndsAt(p.off, p.index) {
-		seg.close()
+		r.closeSeg()
 		return nil
 	}
-	r.seg = seg
 	return s
 }
 
@@ -104,9 +99,3 @@ func (s *scanner) commitEndsAt(off int64, index uint64) bool {
 	}
 	return f.index+decodeCommit(f.body).count == index
 }
-
-// keptOpen is the journal's own segment file as a reader under the lock
-// sees it: the journal closes it, not the reader.
-type keptOpen struct{ vfs.File }
-
-func (keptOpen) Close() error { return nil }

@@ -36,10 +36,17 @@ func (j *Journal) Follow(ctx context.Context, from uint64) iter.Seq2[Record, err
 type reader struct {
 	j   *Journal
 	seg *segment
-	// own: the caller holds the journal's lock (Tx.Scan), so the segment
-	// the journal has open is neither changed nor closed while the
-	// reader runs, and is read without opening it again.
-	own bool
+	// own: the writer's open segment (Tx.Scan), read through rather than
+	// opened again when the scan starts in it, and never closed here.
+	own *segment
+}
+
+// closeSeg closes the segment being read, unless it is the writer's.
+func (r *reader) closeSeg() {
+	if r.seg != r.own {
+		r.seg.close()
+	}
+	r.seg = nil
 }
 
 // wait waits for a commit in this process, a poll interval, or the end.
@@ -59,7 +66,7 @@ func (r *reader) wait(ctx context.Context, wake <-chan struct{}, delay time.Dura
 }
 
 func (r *reader) run(ctx context.Context, from uint64, follow bool, yield func(Record, error) bool) {
-	defer func() { r.seg.close() }()
+	defer func() { r.closeSeg() }()
 	fail := func(op string, err error) {
 		yield(Record{}, wrapErr(op, r.j.dir, err))
 	}
@@ -134,8 +141,8 @@ plain:
 		if trial {
 			trial = false
 			if k == stepDamage {
-				r.seg.close()
-				r.seg, s = nil, nil
+				r.closeSeg()
+				s = nil
 				goto plain
 			}
 		}
@@ -175,7 +182,7 @@ plain:
 				fail("read", tamperedAt(next.path, 0, "segment belongs to another log"))
 				return
 			}
-			r.seg.close()
+			r.closeSeg()
 			r.seg = next
 			if s, err = newScanner(next, false, true); err != nil {
 				fail("read", err)

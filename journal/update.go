@@ -84,26 +84,37 @@ type Tx struct {
 // Size returns the number of records: the index the next one will get.
 func (tx *Tx) Size() uint64 { return tx.j.next }
 
+// Scan is Journal.Scan of the records from index from up to Size, for a
+// writer that catches up at every turn of the lock with what other
+// processes appended (package store's log mode): when from lies in the
+// segment the journal writes to, it reads through that open file rather
+// than opening the segment again. It must not be used after fn returns,
+// nor while appending with tx.
+func (tx *Tx) Scan(from uint64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		j := tx.j
+		if j == nil {
+			yield(Record{}, errors.New("journal: Tx used after its WithLock returned"))
+			return
+		}
+		size := j.next
+		if from >= size {
+			return
+		}
+		r := &reader{j: j, own: j.seg}
+		r.run(context.Background(), from, false, func(rec Record, err error) bool {
+			if err == nil && rec.Index >= size {
+				return false
+			}
+			return yield(rec, err)
+		})
+	}
+}
+
 // Unflushed reports whether the last batch was appended without a flush
 // that has not happened since: the next append then flushes, whichever
 // method makes it.
 func (tx *Tx) Unflushed() bool { return tx.j.unflushed && tx.j.o.flushes() }
-
-// Scan is Journal.Scan for fn to call while WithLock holds the lock: it
-// reads the segment the journal has open rather than opening it again,
-// which a process that catches up with other processes' records at every
-// turn of the lock would pay for at every turn. The iterator must not be
-// used after fn returns.
-func (tx *Tx) Scan(from uint64) iter.Seq2[Record, error] {
-	return func(yield func(Record, error) bool) {
-		if tx.j == nil {
-			yield(Record{}, errors.New("journal: Tx used after its WithLock returned"))
-			return
-		}
-		r := &reader{j: tx.j, own: true}
-		r.run(context.Background(), from, false, yield)
-	}
-}
 
 // AppendFlushed appends payloads as one batch and returns the index of the
 // first (Size, when there are none) once they are durable. With

@@ -63,6 +63,7 @@ type held struct {
 	entry     *entry
 	exclusive bool
 	keepOpen  bool   // f belongs to a Mutex: unlock it, do not close it
+	spareFor  *Mutex // f is a waiter's descriptor that may go back to this Mutex
 	remote    Remote // a lock held elsewhere (remote.go): release it there
 }
 
@@ -207,7 +208,7 @@ func acquire(ctx context.Context, op, name string, exclusive bool, defaultTimeou
 		if errors.Is(err, ErrLocked) {
 			// Wait in the kernel's queue, on the waiter's descriptor.
 			f.Close()
-			f, err = waitExclusive(ctx, e, path)
+			f, _, err = waitExclusive(ctx, e, path, nil)
 		} else if err != nil {
 			f.Close()
 		}
@@ -374,7 +375,12 @@ func (h *held) release() error {
 	var err error
 	if h.f != nil {
 		err = osLocker{}.unlock(h.f)
-		if !h.keepOpen {
+		// A waiter's descriptor, unlocked, holds nothing and waits for
+		// nothing: its Mutex keeps it for its next wait, which then
+		// opens no descriptor (and checks no sidecar) at each hand-over.
+		if h.spareFor != nil && err == nil && h.spareFor.putSpare(h.f) {
+			h.f = nil
+		} else if !h.keepOpen {
 			// Close releases the lock too, so the lock never outlives it.
 			if cerr := h.f.Close(); err == nil {
 				err = cerr

@@ -42,6 +42,7 @@ type Mutex struct {
 
 	mu      sync.Mutex
 	f       *os.File // the open sidecar (vfs.OS only), opened on first use
+	spare   *os.File // a second descriptor of it, for the next wait (waitExclusive)
 	closed  bool
 	probe   bool  // whether fsys must still be checked for real files
 	refused error // why fsys cannot be locked, once probed
@@ -156,8 +157,15 @@ func (m *Mutex) lock(ctx context.Context) (*Held, error) {
 		// Another process has it: wait in the kernel's queue, on the
 		// waiter's own descriptor, which the Held closes.
 		var wf *os.File
-		if wf, err = waitExclusive(ctx, e, m.path); err == nil {
-			return newHeld(m.path, wf, e, true, false), nil
+		spare := m.takeSpare()
+		wf, used, werr := waitExclusive(ctx, e, m.path, spare)
+		if !used && spare != nil {
+			m.putSpare(spare) // another waiter was running: keep it
+		}
+		if err = werr; err == nil {
+			h := newHeld(m.path, wf, e, true, false)
+			h.h.Load().spareFor = m
+			return h, nil
 		}
 	}
 	e.release(true)
@@ -219,6 +227,30 @@ func (m *Mutex) file() (*os.File, error) {
 	return f, nil
 }
 
+// takeSpare returns the descriptor kept for waits, if any, and keeps it
+// no longer.
+func (m *Mutex) takeSpare() *os.File {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.spare
+	m.spare = nil
+	return f
+}
+
+// putSpare keeps f, a descriptor of the sidecar that holds no lock and
+// waits for none, for the next wait, and reports whether it did: a closed
+// Mutex, or one that keeps another already, leaves f to its caller to
+// close.
+func (m *Mutex) putSpare(f *os.File) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.spare != nil {
+		return false
+	}
+	m.spare = f
+	return true
+}
+
 // Close closes the sidecar. The sidecar file itself stays: it is never
 // deleted, since someone may be about to lock it.
 func (m *Mutex) Close() error {
@@ -228,10 +260,17 @@ func (m *Mutex) Close() error {
 		return &fs.PathError{Op: "close", Path: m.path, Err: ErrClosed}
 	}
 	m.closed = true
-	if m.f == nil {
-		return nil
+	var err error
+	if m.spare != nil {
+		err = m.spare.Close()
+		m.spare = nil
 	}
-	err := m.f.Close()
+	if m.f == nil {
+		return err
+	}
+	if cerr := m.f.Close(); err == nil {
+		err = cerr
+	}
 	m.f = nil
 	return err
 }

@@ -39,16 +39,20 @@ func (w *fileWaiter) run(e *entry) {
 
 // waitExclusive takes the exclusive file lock on path through e's waiter,
 // starting one if there is none, and returns the descriptor that holds it,
-// which the caller closes to release it. It returns ErrLocked when ctx ends
-// the wait first. The caller holds e exclusively.
-func waitExclusive(ctx context.Context, e *entry, path string) (*os.File, error) {
+// which the caller closes to release it. A new waiter waits on spare, an
+// open descriptor of path that holds no lock and waits for none, when
+// there is one (used reports whether it took it), and on one it opens
+// otherwise. It returns ErrLocked when ctx ends the wait first. The caller
+// holds e exclusively.
+func waitExclusive(ctx context.Context, e *entry, path string, spare *os.File) (f *os.File, used bool, err error) {
 	e.mu.Lock()
 	w := e.fileWait
 	e.mu.Unlock()
 	if w == nil {
-		f, err := openWaiting(ctx, path, true)
-		if err != nil {
-			return nil, err
+		if f, used = spare, spare != nil; f == nil {
+			if f, err = openWaiting(ctx, path, true); err != nil {
+				return nil, false, err
+			}
 		}
 		w = &fileWaiter{f: f, done: make(chan error, 1)}
 		ref(e.key) // the waiter's reference to e
@@ -62,16 +66,16 @@ func waitExclusive(ctx context.Context, e *entry, path string) (*os.File, error)
 		w.wanted = true
 		e.mu.Unlock()
 	}
-	taken := func(err error) (*os.File, error) {
+	taken := func(err error) (*os.File, bool, error) {
 		e.mu.Lock()
 		e.fileWait = nil
 		e.mu.Unlock()
 		e.unref() // the waiter's
 		if err != nil {
 			w.f.Close()
-			return nil, err
+			return nil, used, err
 		}
-		return w.f, nil
+		return w.f, used, nil
 	}
 	select {
 	case err := <-w.done:
@@ -84,11 +88,11 @@ func waitExclusive(ctx context.Context, e *entry, path string) (*os.File, error)
 	case err := <-w.done:
 		// It came as the context ended: give it back.
 		e.mu.Unlock()
-		if f, err := taken(err); err == nil {
+		if f, _, err := taken(err); err == nil {
 			f.Close()
 		}
 	default:
 		e.mu.Unlock()
 	}
-	return nil, ErrLocked
+	return nil, used, ErrLocked
 }

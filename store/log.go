@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,15 @@ type logMode struct {
 	snapRev  durable.Rev // and its durable.Rev
 	snapStat fs.FileInfo // and its stat then (nil: unknown)
 	closed   bool
+	tx       *journal.Tx // the log's, while runLog holds its lock
+	// folds: the snapshots named by the folds applied since the file was
+	// last checked (the last maxFolds), which it may hold (logCheckSnapshot).
+	folds []string
 }
+
+// maxFolds bounds logMode.folds: only one compaction at a time has
+// appended its fold and not yet replaced the file.
+const maxFolds = 8
 
 // logSegmentSize keeps segments small: a reader catching up reads the
 // segment that holds its position from the start.
@@ -184,6 +193,7 @@ func (s *Store[T]) logLoad(limit uint64) error {
 		}
 	}
 	lm.next, lm.gen, lm.needFold, lm.pending, lm.npend, lm.last = next, h, false, 0, 0, 0
+	lm.folds = lm.folds[:0]
 	lm.snapHash, lm.snapRev, lm.snapStat = h, durable.RevOf(data), fi
 	if !matched {
 		if len(recs) > 0 {
@@ -199,8 +209,17 @@ func (s *Store[T]) logLoad(limit uint64) error {
 		s.st = st
 		return nil
 	}
+	// One Sync of the tree after the last patch, as in logCatchUp.
+	stale := false
 	for _, r := range recs {
-		if err := s.logApply(st, r); err != nil {
+		applied, err := s.logApplyValue(st, r)
+		if err != nil {
+			return err
+		}
+		stale = stale || applied
+	}
+	if stale {
+		if err := s.logSync(st, recs[len(recs)-1]); err != nil {
 			return err
 		}
 	}
@@ -251,7 +270,18 @@ func (s *Store[T]) logCatchUp(limit uint64) error {
 	if limit > 0 && lm.next >= limit {
 		return nil // nobody else appended: the common case of one writer
 	}
-	for rec, err := range lm.j.Scan(lm.next) {
+	// Under the log's lock (runLog), through the file the journal
+	// writes: a writer catches up at every turn, and opens nothing for it.
+	scan := lm.j.Scan
+	if lm.tx != nil {
+		scan = lm.tx.Scan
+	}
+	// The encoding tree is brought up to date once, after the last
+	// patch: each Sync walks the document's tables, and a writer among
+	// several finds a patch of each of the others at every turn.
+	var last logRecord // the last record applied, if the tree is behind
+	stale := false
+	for rec, err := range scan(lm.next) {
 		if err != nil {
 			return &LogError{Path: lm.dir, Cause: err}
 		}
@@ -272,46 +302,66 @@ func (s *Store[T]) logCatchUp(limit uint64) error {
 		if err != nil {
 			return &LogError{Path: lm.dir, Cause: err}
 		}
-		if err := s.logApply(s.st, r); err != nil {
+		applied, err := s.logApplyValue(s.st, r)
+		if err != nil {
 			return err
 		}
+		if applied {
+			last, stale = r, true
+		}
+	}
+	if stale {
+		return s.logSync(s.st, last)
 	}
 	return nil
 }
 
-// logApply applies one record to the state.
-func (s *Store[T]) logApply(st *state, r logRecord) error {
+// logApplyValue applies one record to the state's value, and reports
+// whether it changed the value, which leaves the state's encoding tree
+// behind until logSync.
+func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	lm := s.log
 	if r.Op == opFold {
 		// Everything before it is in the snapshot it names: the state,
 		// which holds everything before it, is that snapshot.
+		if len(lm.folds) == maxFolds {
+			lm.folds = append(lm.folds[:0], lm.folds[1:]...)
+		}
+		lm.folds = append(lm.folds, r.Rev)
 		lm.gen, lm.needFold, lm.pending, lm.npend = r.Rev, false, 0, 0
-		return nil
+		return false, nil
 	}
 	if r.Base != lm.gen {
-		return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d builds on %s, but the log's snapshot there is %s", r.index, shortHash(r.Base), shortHash(lm.gen))}
+		return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d builds on %s, but the log's snapshot there is %s", r.index, shortHash(r.Base), shortHash(lm.gen))}
 	}
 	switch r.Op {
 	case opPatch:
 		if err := s.c.enc.ApplyMergePatch(st.val, r.body); err != nil {
-			return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
+			return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
 		}
 	case opWhole:
 		p, err := s.c.parse(r.body)
 		if err != nil {
-			return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
+			return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
 		}
 		st.val.Set(p.val)
 		st.unknown = p.unknown
 	}
-	root, _, err := s.c.enc.Sync(st.root, st.val)
-	if err != nil {
-		return &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
-	}
-	st.root, st.missing = root, false
+	st.missing = false
 	lm.pending += int64(r.size)
 	lm.npend++
 	lm.last = r.index
+	return true, nil
+}
+
+// logSync brings the state's encoding tree up to date with its value,
+// after the records up to r were applied to it.
+func (s *Store[T]) logSync(st *state, r logRecord) error {
+	root, _, err := s.c.enc.Sync(st.root, st.val)
+	if err != nil {
+		return &LogError{Path: s.log.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
+	}
+	st.root = root
 	return nil
 }
 
@@ -338,7 +388,13 @@ func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 		return &fs.PathError{Op: "read", Path: s.path, Err: err}
 	}
 	h := snapshotHash(data)
-	if h != lm.snapHash && h != lm.gen && limit == 0 {
+	// A snapshot that a fold names is a compaction's: the one this
+	// state builds on, or an earlier one whose compaction replaced the
+	// file while a later one, whose fold this catch-up passed too, has
+	// not replaced it yet (compactions append their fold, then replace
+	// the file, one after the other).
+	known := func() bool { return h == lm.snapHash || h == lm.gen || slices.Contains(lm.folds, h) }
+	if !known() && limit == 0 {
 		// Without the log's lock, a compaction may have appended its
 		// fold after this reader caught up, and replaced the file since:
 		// its fold is committed now.
@@ -346,8 +402,9 @@ func (s *Store[T]) logCheckSnapshot(limit uint64) error {
 			return err
 		}
 	}
-	if h == lm.snapHash || h == lm.gen {
+	if known() {
 		lm.snapHash, lm.snapRev, lm.snapStat = h, durable.RevOf(data), fi
+		lm.folds = lm.folds[:0]
 		return nil
 	}
 	if lm.npend == 0 && lm.snapHash == lm.gen {
@@ -406,7 +463,9 @@ func (s *Store[T]) runLog(batch []*request[T], self goid.Token) {
 	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
 		lm.owner.Store(uint64(self))
+		lm.tx = tx
 		defer func() {
+			lm.tx = nil
 			lm.owner.Store(0)
 			lm.mu.Unlock()
 		}()
