@@ -243,15 +243,7 @@ func TestFaultEveryCall(t *testing.T) {
 						t.Errorf("%s: error %v does not wrap %v", where, err, fl.want)
 					}
 				}
-				for i, fsys := range []*vfs.MemFS{m, m.Crash(0)} {
-					live, err := drain(fsys, "/q")
-					if err != nil {
-						t.Fatalf("%s (power cut %v): reopen: %v", where, i == 1, err)
-					}
-					if err := checkLive(live, l); err != nil {
-						t.Fatalf("%s (power cut %v): %v", where, i == 1, err)
-					}
-				}
+				checkFilesAndCut(t, m, l, where)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/durable-go/durable/vfs"
@@ -95,6 +96,21 @@ func drain(fsys vfs.FS, dir string) (live []string, err error) {
 		live = append(live, string(d.Payload))
 	}
 	return live, nil
+}
+
+// checkFilesAndCut checks the invariant in what m holds as it is and after
+// a power cut of it.
+func checkFilesAndCut(t *testing.T, m *vfs.MemFS, l *ledger, where string) {
+	t.Helper()
+	for i, fsys := range []*vfs.MemFS{m, m.Crash(0)} {
+		live, err := drain(fsys, "/q")
+		if err != nil {
+			t.Fatalf("%s (power cut %v): reopen: %v", where, i == 1, err)
+		}
+		if err := checkLive(live, l); err != nil {
+			t.Fatalf("%s (power cut %v): %v", where, i == 1, err)
+		}
+	}
 }
 
 // checkLive checks the invariant against what a reopened queue holds:

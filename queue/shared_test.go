@@ -288,15 +288,7 @@ func TestFaultSharedHandles(t *testing.T) {
 				if err := ls.err(); err != nil {
 					t.Fatalf("%s: %v", where, err)
 				}
-				for i, fsys := range []*vfs.MemFS{m, m.Crash(0)} {
-					live, err := drain(fsys, "/q")
-					if err != nil {
-						t.Fatalf("%s (power cut %v): reopen: %v", where, i == 1, err)
-					}
-					if err := checkLive(live, l); err != nil {
-						t.Fatalf("%s (power cut %v): %v", where, i == 1, err)
-					}
-				}
+				checkFilesAndCut(t, m, l, where)
 			}
 		}
 	}
