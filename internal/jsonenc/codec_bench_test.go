@@ -227,3 +227,42 @@ func median(xs []float64) float64 {
 	slices.Sort(xs)
 	return xs[len(xs)/2]
 }
+
+// BenchmarkCodecPatch is the store's CPU work in log mode for one update
+// of one key of the benchmark document (10, 1000 and 10,000 keys): the
+// shape before, the undo, the sync and the merge patch of the change.
+func BenchmarkCodecPatch(b *testing.B) {
+	for _, keys := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+			c := New(reflect.TypeFor[benchDoc](), "  ")
+			c.PreferTree()
+			doc := newBenchDoc(keys)
+			v := reflect.ValueOf(&doc).Elem()
+			tree, _, err := c.Sync(nil, v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var buf []byte
+			i := 0
+			for b.Loop() {
+				i++
+				sh := c.Shape(tree)
+				c.SaveForUndo(tree, v)
+				k := benchKey(i * 7919 % keys)
+				e := doc.Entries[k]
+				e.Hits++
+				doc.Entries[k] = e
+				t, changed, err := c.Sync(tree, v)
+				if err != nil || !changed {
+					b.Fatal(err, changed)
+				}
+				tree = t
+				patch, changed, exact := c.MergePatch(buf[:0], sh, tree)
+				if !changed || !exact {
+					b.Fatal(changed, exact)
+				}
+				buf = patch
+			}
+		})
+	}
+}
