@@ -98,7 +98,9 @@ func randomJSONValue(rng *rand.Rand, depth int) any {
 // refusing decodes nothing that it writes once it is 7.
 type refusing struct{ V int }
 
-func (r refusing) MarshalJSON() ([]byte, error) { return []byte(`{"v":` + strconv.Itoa(r.V) + `}`), nil }
+func (r refusing) MarshalJSON() ([]byte, error) {
+	return []byte(`{"v":` + strconv.Itoa(r.V) + `}`), nil
+}
 func (r *refusing) UnmarshalJSON(d []byte) error {
 	if bytes.Contains(d, []byte("7")) {
 		return errors.New("cannot read 7")
