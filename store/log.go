@@ -442,7 +442,8 @@ func (s *Store[T]) logRev() durable.Rev {
 	}
 	id := lm.j.LogID()
 	// fmt.Appendf(nil, "durable store log\n%x\n%s\n%d\n", id, lm.gen, lm.last), by hand: every update asks.
-	b := make([]byte, 0, 128)
+	var buf [192]byte // on the stack: RevOf keeps nothing of it
+	b := buf[:0]
 	b = hex.AppendEncode(append(b, "durable store log\n"...), id[:])
 	b = strconv.AppendUint(append(append(append(b, '\n'), lm.gen...), '\n'), lm.last, 10)
 	return durable.RevOf(append(b, '\n'))

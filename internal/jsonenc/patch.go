@@ -2,6 +2,7 @@ package jsonenc
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -36,7 +37,43 @@ import (
 type Shape struct {
 	root  *node
 	maps  map[*node][]*node // maps of objects: their members
-	edits map[*node]uint64  // maps of leaves: their shapeGen when taken
+	edits shapeGens         // maps of leaves: their shapeGen when taken
+}
+
+// shapeGens maps the maps of leaves a shape follows to their shapeGen
+// when it was taken: in place for the first few (a document has one or
+// two; a map per Shape cost an allocation on every update), then in a map.
+type shapeGens struct {
+	few  [4]shapeGen
+	n    int
+	more map[*node]uint64
+}
+
+type shapeGen struct {
+	n   *node
+	gen uint64
+}
+
+func (g *shapeGens) set(n *node, gen uint64) {
+	if g.n < len(g.few) {
+		g.few[g.n] = shapeGen{n, gen}
+		g.n++
+		return
+	}
+	if g.more == nil {
+		g.more = map[*node]uint64{}
+	}
+	g.more[n] = gen
+}
+
+func (g *shapeGens) get(n *node) (uint64, bool) {
+	for _, e := range g.few[:g.n] {
+		if e.n == n {
+			return e.gen, true
+		}
+	}
+	gen, ok := g.more[n]
+	return gen, ok
 }
 
 // Shape returns the shape of tree, to pass to MergePatch once the update
@@ -57,13 +94,10 @@ func (c *Codec) shape(sh *Shape, p *objPlan, n *node) {
 			return
 		}
 		if p.elem.obj == nil && !noEditLists {
-			if sh.edits == nil {
-				sh.edits = map[*node]uint64{}
-			}
 			clear(n.edits)
 			n.edits, n.editsLost = n.edits[:0], false
 			n.shapeGen++
-			sh.edits[n] = n.shapeGen
+			sh.edits.set(n, n.shapeGen)
 			return
 		}
 		if sh.maps == nil {
@@ -117,7 +151,7 @@ func (n *node) recordEdit(i int) {
 // (tracked), and whether its edit list holds every member replaced since
 // the shape was taken (whole).
 func (pt *patcher) editsSince(n *node) (tracked, whole bool) {
-	g, ok := pt.edits[n]
+	g, ok := pt.edits.get(n)
 	if !ok {
 		return false, false
 	}
@@ -134,7 +168,7 @@ func (c *Codec) MergePatch(buf []byte, before Shape, after *Tree) (patch []byte,
 	if o == nil || n == nil {
 		return buf, true, false
 	}
-	pt := &patcher{c: c, maps: before.maps, edits: before.edits, exact: true}
+	pt := &patcher{c: c, maps: before.maps, edits: &before.edits, exact: true}
 	root := childPlan{t: c.t, obj: c.root, addr: true}
 	var out []byte
 	if o.whole || n.whole || c.root == nil || o.null || n.null {
@@ -151,7 +185,7 @@ func (c *Codec) MergePatch(buf []byte, before Shape, after *Tree) (patch []byte,
 type patcher struct {
 	c     *Codec
 	maps  map[*node][]*node
-	edits map[*node]uint64
+	edits *shapeGens
 	exact bool
 }
 
@@ -306,26 +340,27 @@ func (pt *patcher) editedMembers(b []byte, p *objPlan, n *node) ([]byte, bool) {
 	if len(n.edits) == 0 {
 		return b, false
 	}
-	first := make(map[int]*node, len(n.edits))
-	order := make([]int, 0, len(n.edits))
-	for _, e := range n.edits {
-		if _, seen := first[e.i]; !seen {
-			first[e.i] = e.old
-			order = append(order, e.i)
-		}
-	}
-	slices.Sort(order)
+	// The edits by member, each member's first (it holds the member as
+	// the shape saw it) ahead of its later ones: a stable sort of a copy,
+	// on the stack for the few of a usual update.
+	var few [8]kidEdit
+	es := append(few[:0], n.edits...)
+	slices.SortStableFunc(es, func(a, b kidEdit) int { return cmp.Compare(a.i, b.i) })
 	mark := len(b)
 	b = append(b, '{')
 	any := false
-	for _, i := range order {
+	for j, e := range es {
+		if j > 0 && es[j-1].i == e.i {
+			continue // a later edit of a member already patched
+		}
+		i := e.i
 		m := len(b)
 		if any {
 			b = append(b, ',')
 		}
 		b = append(append(b, n.keyEnc[i]...), ':')
 		var changed bool
-		if b, changed = pt.node(b, p.elem, first[i], n.kids[i], false); !changed {
+		if b, changed = pt.node(b, p.elem, e.old, n.kids[i], false); !changed {
 			b = b[:m]
 			continue
 		}
