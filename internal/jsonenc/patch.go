@@ -40,42 +40,6 @@ type Shape struct {
 	edits shapeGens         // maps of leaves: their shapeGen when taken
 }
 
-// shapeGens maps the maps of leaves a shape follows to their shapeGen
-// when it was taken: in place for the first few (a document has one or
-// two; a map per Shape cost an allocation on every update), then in a map.
-type shapeGens struct {
-	few  [4]shapeGen
-	n    int
-	more map[*node]uint64
-}
-
-type shapeGen struct {
-	n   *node
-	gen uint64
-}
-
-func (g *shapeGens) set(n *node, gen uint64) {
-	if g.n < len(g.few) {
-		g.few[g.n] = shapeGen{n, gen}
-		g.n++
-		return
-	}
-	if g.more == nil {
-		g.more = map[*node]uint64{}
-	}
-	g.more[n] = gen
-}
-
-func (g *shapeGens) get(n *node) (uint64, bool) {
-	for _, e := range g.few[:g.n] {
-		if e.n == n {
-			return e.gen, true
-		}
-	}
-	gen, ok := g.more[n]
-	return gen, ok
-}
-
 // Shape returns the shape of tree, to pass to MergePatch once the update
 // is synced.
 func (c *Codec) Shape(tree *Tree) Shape {
@@ -702,35 +666,4 @@ func hasNullMember(v []byte) bool {
 		}
 	}
 	return false
-}
-
-// appendCompact appends a leaf's encoding compact, as json.Compact writes
-// it. A leaf's encoding is encodeLeaf's: encoding/json's output (valid
-// JSON: it checks what marshalers write), indented by json.Indent when it
-// is an object or an array. Compacting valid JSON only drops the spaces,
-// tabs and newlines outside strings, which is done here by hand: every
-// update renders its changed leaves, and json.Compact's scanner cost as
-// much as the rest of the patch (TestAppendCompact, FuzzAppendCompact).
-func appendCompact(b, enc []byte) []byte {
-	if len(enc) == 0 || enc[0] != '{' && enc[0] != '[' {
-		return append(b, enc...) // encodeLeaf indents nothing else
-	}
-	start, inStr := 0, false
-	for i := 0; i < len(enc); i++ {
-		switch c := enc[i]; {
-		case inStr:
-			switch c {
-			case '\\':
-				i++ // the escaped byte, whatever it is
-			case '"':
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			b = append(b, enc[start:i]...)
-			start = i + 1
-		}
-	}
-	return append(b, enc[start:]...)
 }
