@@ -80,6 +80,7 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 	defer func() { clear(j.live) }() // the requests go back to their pool
 	j.live = j.live[:0]
 	j.deferCatchUp = j.shares()
+	j.letJoin(j.deferCatchUp)
 	err := j.locked(ctx, func() error {
 		live := j.live[:0]
 		n := 0

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -209,4 +210,53 @@ func TestCrashSealAfterUnflushed(t *testing.T) {
 		t.Fatalf("%d segments: the workload did not rotate", len(segs))
 	}
 	t.Logf("%d crash states, %d segments", states, len(segs))
+}
+
+// The callers of one process that its last batch answered join its next
+// batch when other processes append too (letJoin), rather than wait a
+// whole turn behind a batch of one: with one processor, the leader of a
+// batch that finds the lock free would otherwise write its record alone
+// before the others could queue, and theirs would follow in batches (and
+// turns of the lock, and flushes) of their own: 4 batches a round without
+// the yield, 1 with it. A round may still split when the runtime switches
+// goroutines at a moment of its own (a collection), so the bound is on
+// the total.
+func TestSharedTurnTakesWaitingCallers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	m := vfs.NewMem()
+	withLockFile(t, m)
+	a := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 1 << 20})
+	defer a.Close()
+	b := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 1 << 20})
+	defer b.Close()
+	const rounds = 10
+	batches, k := 0, 0
+	for range rounds {
+		// a's last turn found b's records, and b has appended since:
+		// a's next turn shares its flush.
+		for _, j := range []*Journal{b, a, b} {
+			if _, err := j.Append(bg, payload(k)); err != nil {
+				t.Fatal(err)
+			}
+			k++
+		}
+		before := len(flagged(t, m, 0))
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Go(func() {
+				if _, err := a.Append(bg, payload(k+i)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		k += 4
+		batches += len(flagged(t, m, 0)) - before
+	}
+	if batches > 2*rounds {
+		t.Errorf("%d rounds of 4 concurrent appends of one process wrote %d batches, want at most %d", rounds, batches, 2*rounds)
+	}
+	if n := a.Size(); n != uint64(k) {
+		t.Errorf("size %d, want %d", n, k)
+	}
 }
