@@ -154,11 +154,11 @@ func (j *Journal) run(b *group.Batch[*request]) error {
 // recovery note and runs fn.
 func (j *Journal) locked(ctx context.Context, fn func() error) error {
 	if j.held == nil {
-		unlock, err := j.locker.lock(ctx)
+		h, err := j.locker.lock(ctx)
 		if err != nil {
 			return err
 		}
-		defer unlock()
+		defer h.Unlock()
 		j.openMark()
 	}
 	j.othersWrote = false
@@ -273,7 +273,11 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 		}
 		capacity := j.seg.capacity() - sealSize
 		buf := j.buf[:0]
-		work := j.tree.clone()
+		// The tree after the batch is built in the spare buffer, which
+		// becomes the old tree's once the batch is written: no allocation
+		// per batch. (j.tree's hashes are never shared: everyone else
+		// copies them.)
+		work := compact{size: j.tree.size, hashes: append(j.spareHashes[:0], j.tree.hashes...)}
 		first := j.next
 		n := uint64(0)
 		firsts := j.firsts[:0]
@@ -384,7 +388,7 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			j.writeMark(flushMarkAt, j.seg.base, j.end)
 		}
 		j.next += n
-		j.tree = work
+		j.spareHashes, j.tree = j.tree.hashes[:0], work
 		j.size.Store(j.next)
 		j.published()
 	}
@@ -438,18 +442,26 @@ func (j *Journal) undo(n int, cause error) {
 	j.unflushed = false
 }
 
-// published wakes up followers.
+// published wakes up followers. The channel is made by the first follower
+// that waits (waitChan), not by every commit: a writer nobody follows
+// allocates nothing here.
 func (j *Journal) published() {
 	j.mu.Lock()
 	j.rememberLocked()
-	close(j.notify)
-	j.notify = make(chan struct{})
+	if j.notify != nil {
+		close(j.notify)
+		j.notify = nil
+	}
 	j.mu.Unlock()
 }
 
+// waitChan returns a channel closed by the next commit.
 func (j *Journal) waitChan() <-chan struct{} {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.notify == nil {
+		j.notify = make(chan struct{})
+	}
 	return j.notify
 }
 

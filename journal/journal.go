@@ -145,20 +145,23 @@ type Journal struct {
 
 	mu     sync.Mutex // guards closed, notify and the snapshot below
 	closed bool
-	notify chan struct{} // closed and replaced after every commit
+	notify chan struct{} // closed by the next commit; made when a follower waits
 	done   chan struct{} // closed by Close
 
 	size atomic.Uint64 // next index, as this process last saw it
 
 	// Only the batch that runs (one at a time, under the queue, with the
 	// lock held) touches these.
-	logID  [16]byte
-	seg    *segment // the last segment
-	end    int64    // offset after the last commit (or seal) in seg
-	next   uint64   // index of the next record
-	tree   compact  // Merkle state at next
-	sealed bool     // seg ends with a seal; the next segment is due
-	broken error    // a failed write could not be undone
+	logID [16]byte
+	seg   *segment // the last segment
+	end   int64    // offset after the last commit (or seal) in seg
+	next  uint64   // index of the next record
+	tree  compact  // Merkle state at next
+	// spareHashes is the buffer commit builds the next tree in; it never
+	// shares an array with tree.
+	spareHashes []Hash
+	sealed      bool  // seg ends with a seal; the next segment is due
+	broken      error // a failed write could not be undone
 	// unflushed: the last batch this process wrote was not flushed
 	// (Tx.AppendUnflushed) and nothing has flushed the segment since.
 	unflushed bool
@@ -241,7 +244,7 @@ func Open(dir string, opts *Options) (*Journal, error) {
 	if o.Durability != durable.Full && o.Durability != durable.Cache {
 		return nil, &Error{Op: "open", Path: dir, Offset: -1, Err: fmt.Errorf("unknown durability %v", o.Durability)}
 	}
-	j := &Journal{dir: dir, fs: o.FS, o: o, notify: make(chan struct{}), done: make(chan struct{}), leafH: newLeafHasher()}
+	j := &Journal{dir: dir, fs: o.FS, o: o, done: make(chan struct{}), leafH: newLeafHasher()}
 	j.joinFn, j.runFn = j.join, j.run
 	j.q.Weight = func(r *request) int { return r.bytes }
 	j.q.MaxWeight = o.MaxBatchBytes
@@ -281,16 +284,16 @@ func (j *Journal) open() error {
 			return err
 		}
 	}
-	unlock, err := j.locker.lock(context.Background())
+	h, err := j.locker.lock(context.Background())
 	if err != nil {
 		return err
 	}
 	ok := false
 	defer func() {
 		if j.o.HoldLock && ok {
-			j.held = unlock
+			j.held = func() { h.Unlock() }
 		} else {
-			unlock()
+			h.Unlock()
 		}
 	}()
 	if err := j.syncState(); err != nil {

@@ -14,12 +14,10 @@ import (
 // for the journal's life), within the process on any other filesystem.
 type locker struct{ m *lock.Mutex }
 
-func (l locker) lock(ctx context.Context) (func(), error) {
-	h, err := l.m.Lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return func() { h.Unlock() }, nil
+// lock takes the lock; the caller unlocks the Held (a closure around it
+// would cost an allocation per batch).
+func (l locker) lock(ctx context.Context) (*lock.Held, error) {
+	return l.m.Lock(ctx)
 }
 
 // newLocker returns the locker for dir and a function that releases it when

@@ -34,9 +34,12 @@ type entry struct {
 	// callbackG is the goroutine running a callback under the exclusive
 	// lock (Held.Do), 0 when none: a wait from it would be for itself.
 	callbackG uint64
-	queued    int           // exclusive waiters
-	released  chan struct{} // closed, and replaced, whenever the state changes
-	fileWait  *fileWaiter   // a wait for the exclusive file lock, if one runs
+	queued    int // exclusive waiters
+	// released is closed whenever the state changes; made by the first
+	// waiter that needs it (nil when nobody waits: a lock taken and let go
+	// with nobody waiting allocates nothing).
+	released chan struct{}
+	fileWait *fileWaiter // a wait for the exclusive file lock, if one runs
 }
 
 func ref(key any) *entry {
@@ -47,7 +50,7 @@ func ref(key any) *entry {
 	}
 	e := registry.m[key]
 	if e == nil {
-		e = &entry{key: key, released: make(chan struct{})}
+		e = &entry{key: key}
 		registry.m[key] = e
 	}
 	e.refs++
@@ -98,6 +101,9 @@ func acquireEntry(ctx context.Context, key any, exclusive bool) (*entry, error) 
 		if exclusive && !queued {
 			queued = true
 			e.queued++
+		}
+		if e.released == nil {
+			e.released = make(chan struct{})
 		}
 		wake := e.released
 		e.mu.Unlock()
@@ -164,6 +170,8 @@ func (e *entry) release(exclusive bool) {
 
 // broadcast wakes every waiter to look again; e.mu must be held.
 func (e *entry) broadcast() {
-	close(e.released)
-	e.released = make(chan struct{})
+	if e.released != nil {
+		close(e.released)
+		e.released = nil
+	}
 }

@@ -138,13 +138,29 @@ type Batch[T any] struct {
 	stolen   []*Batch[T] // batches taken over, answered with this one at the latest
 	parent   *Batch[T]   // for a stolen batch: the one that took it
 	gid      uint64      // the goroutine running it, once known
+
+	// The first member, in place: a lone caller's batch (the common case
+	// with one writer) then costs one allocation.
+	ws1    [1]*waiter[T]
+	items1 [1]T
 }
 
 func newBatch[T any](q *Queue[T], w *waiter[T]) *Batch[T] {
-	return &Batch[T]{
-		q: q, ws: []*waiter[T]{w}, items: []T{w.item}, open: true, leader: w, weight: w.weight,
-		turn: make(chan struct{}), handoff: make(chan struct{}), done: make(chan struct{}),
-	}
+	b := newLoneBatch(q, w)
+	b.open = true
+	b.turn, b.handoff, b.done = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	return b
+}
+
+// newLoneBatch returns the batch of a caller that found the queue idle and
+// runs it at once: closed, never pending, so nobody joins, steals, waits
+// for or withdraws from it, and it needs none of the channels (finishOwn
+// closes done only if there is one).
+func newLoneBatch[T any](q *Queue[T], w *waiter[T]) *Batch[T] {
+	b := &Batch[T]{q: q, leader: w, weight: w.weight}
+	b.ws1[0], b.items1[0] = w, w.item
+	b.ws, b.items = b.ws1[:], b.items1[:]
+	return b
 }
 
 // newWaiter returns a waiter for item, from the pool.
@@ -192,9 +208,7 @@ func (q *Queue[T]) Do(ctx context.Context, item T, join func(batch []T, item T) 
 	if !q.running && q.Hold == nil {
 		q.running = true
 		q.mu.Unlock()
-		b := newBatch(q, w)
-		b.open = false
-		return q.lead(b, w, run)
+		return q.lead(newLoneBatch(q, w), w, run)
 	}
 	last := q.next
 	if n := len(q.pending); n > 0 {
@@ -449,7 +463,9 @@ func (b *Batch[T]) finishOwn(err error) {
 			w.err = err
 		}
 	}
-	close(b.done)
+	if b.done != nil { // nil for a lone batch (newLoneBatch): nobody waits on it
+		close(b.done)
+	}
 }
 
 // handOver hands the queue to the oldest waiting batch, or marks it idle.
@@ -611,14 +627,14 @@ func (b *Batch[T]) UserPinned(fn func(goid.Token)) {
 // cancelled or expired context fails nobody else.
 func (b *Batch[T]) Context() (context.Context, context.CancelFunc) {
 	if len(b.ws) == 1 {
-		return b.ws[0].ctx, func() {}
+		return b.ws[0].ctx, noStop
 	}
 	for _, w := range b.ws {
 		if w.ctx.Done() == nil {
 			// A member that waits forever keeps the batch's waits going
 			// forever too: nothing to watch (an AfterFunc per member
 			// showed in the journal's CPU per append at 256 writers).
-			return context.WithoutCancel(b.ws[0].ctx), func() {}
+			return context.WithoutCancel(b.ws[0].ctx), noStop
 		}
 	}
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(b.ws[0].ctx))
@@ -640,6 +656,10 @@ func (b *Batch[T]) Context() (context.Context, context.CancelFunc) {
 		cancel(nil)
 	}
 }
+
+// noStop is Context's stop when there is nothing to stop: a func literal
+// in a generic method allocates (it captures the type's dictionary).
+func noStop() {}
 
 // Steal takes over the oldest waiting batch if ok accepts its items, and
 // returns it (nil if there is none or ok refuses). Its members are then
