@@ -42,9 +42,11 @@ import (
 // member by member; nothing to read when the journal's size says nobody
 // appended), the merge patch of its own change, taken from the encoding
 // tree at a cost that follows the change (jsonenc: Shape, MergePatch, the
-// map table copy), and one append and flush. The flush comes after the
-// log's lock is let go (journal.WithLockShared), so that processes that
-// update at the same time share it rather than take turns with it.
+// map table copy), and one append and flush. While other processes append
+// too, the flush comes after the log's lock is let go
+// (journal.WithLockShared), so that processes that update at the same time
+// share it rather than take turns with it; a writer alone flushes under
+// the lock, where nobody waits behind it.
 
 type logMode struct {
 	dir       string
