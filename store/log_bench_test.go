@@ -21,37 +21,51 @@ type benchDoc struct {
 	Entries map[string]benchEntry `json:"entries"`
 }
 
+// openFieldDoc opens a store in dir's doc.json (log mode if log) holding
+// a map document of keys entries of about 100 bytes each.
+func openFieldDoc(b *testing.B, keys int, log bool) *store.Store[benchDoc] {
+	path := filepath.Join(testdir.New(b), "doc.json")
+	s, err := store.Open(path, &store.Options[benchDoc]{Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if _, err := s.Update(context.Background(), func(d *benchDoc) error {
+		d.Entries = map[string]benchEntry{}
+		for i := range keys {
+			d.Entries[fmt.Sprintf("key-%05d", i)] = benchEntry{Name: fmt.Sprintf("entry number %d", i), Value: fmt.Sprintf("%012d", i)}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// bumpField counts one more hit on the i-th entry of a stride through the
+// keys, a different entry each call.
+func bumpField(b *testing.B, s *store.Store[benchDoc], keys, i int) {
+	k := fmt.Sprintf("key-%05d", i*7919%keys)
+	if _, err := s.Update(context.Background(), func(d *benchDoc) error {
+		e := d.Entries[k]
+		e.Hits++
+		d.Entries[k] = e
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkLogField: one field of a map document of about 100 bytes a
 // key, in log mode and in the default mode.
 func BenchmarkLogField(b *testing.B) {
 	for _, keys := range []int{10, 1000, 10000} {
 		for _, log := range []bool{true, false} {
 			b.Run(fmt.Sprintf("keys=%d/log=%v", keys, log), func(b *testing.B) {
-				path := filepath.Join(testdir.New(b), "doc.json")
-				s, err := store.Open(path, &store.Options[benchDoc]{Log: log})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				ctx := context.Background()
-				s.Update(ctx, func(d *benchDoc) error {
-					d.Entries = map[string]benchEntry{}
-					for i := range keys {
-						d.Entries[fmt.Sprintf("key-%05d", i)] = benchEntry{Name: fmt.Sprintf("entry number %d", i), Value: fmt.Sprintf("%012d", i)}
-					}
-					return nil
-				})
+				s := openFieldDoc(b, keys, log)
 				b.ResetTimer()
 				for i := 0; b.Loop(); i++ {
-					k := fmt.Sprintf("key-%05d", i*7919%keys)
-					if _, err := s.Update(ctx, func(d *benchDoc) error {
-						e := d.Entries[k]
-						e.Hits++
-						d.Entries[k] = e
-						return nil
-					}); err != nil {
-						b.Fatal(err)
-					}
+					bumpField(b, s, keys, i)
 				}
 			})
 		}
@@ -71,36 +85,15 @@ func BenchmarkLogFieldCold(b *testing.B) {
 	junk := make([]byte, 32<<20)
 	for _, keys := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
-			path := filepath.Join(testdir.New(b), "doc.json")
-			s, err := store.Open(path, &store.Options[benchDoc]{Log: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			ctx := context.Background()
-			s.Update(ctx, func(d *benchDoc) error {
-				d.Entries = map[string]benchEntry{}
-				for i := range keys {
-					d.Entries[fmt.Sprintf("key-%05d", i)] = benchEntry{Name: fmt.Sprintf("entry number %d", i), Value: fmt.Sprintf("%012d", i)}
-				}
-				return nil
-			})
+			s := openFieldDoc(b, keys, true)
 			b.ResetTimer()
 			for i := range b.N {
 				b.StopTimer()
 				for j := 0; j < len(junk); j += 64 {
 					junk[j]++
 				}
-				k := fmt.Sprintf("key-%05d", i*7919%keys)
 				b.StartTimer()
-				if _, err := s.Update(ctx, func(d *benchDoc) error {
-					e := d.Entries[k]
-					e.Hits++
-					d.Entries[k] = e
-					return nil
-				}); err != nil {
-					b.Fatal(err)
-				}
+				bumpField(b, s, keys, i)
 			}
 		})
 	}

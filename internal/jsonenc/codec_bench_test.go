@@ -26,6 +26,15 @@ type benchDoc struct {
 
 func benchKey(i int) string { return fmt.Sprintf("key-%04d", i) }
 
+// bumpEntry counts one more hit on the i-th entry of a stride through the
+// keys of a document of keys entries: a different entry each call.
+func bumpEntry(doc *benchDoc, keys, i int) {
+	k := benchKey(i * 7919 % keys)
+	e := doc.Entries[k]
+	e.Hits++
+	doc.Entries[k] = e
+}
+
 func newBenchDoc(n int) benchDoc {
 	d := benchDoc{Title: "benchmark", Entries: make(map[string]benchEntry, n)}
 	for i := range n {
@@ -49,10 +58,7 @@ func BenchmarkCodecUpdate(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		k := benchKey(i * 7919 % 1000)
-		e := doc.Entries[k]
-		e.Hits++
-		doc.Entries[k] = e
+		bumpEntry(&doc, 1000, i)
 		t, changed, err := c.Sync(tree, v)
 		if err != nil || !changed {
 			b.Fatal(err, changed)
@@ -79,12 +85,7 @@ func BenchmarkCodecPaths(b *testing.B) {
 		entries int
 	}{{"1KB", 10}, {"10KB", 100}, {"100KB", 1000}, {"300KB", 3000}, {"1MB", 10000}} {
 		doc := newBenchDoc(size.entries)
-		bump := func(i int) {
-			k := benchKey(i * 7919 % size.entries)
-			e := doc.Entries[k]
-			e.Hits++
-			doc.Entries[k] = e
-		}
+		bump := func(i int) { bumpEntry(&doc, size.entries, i) }
 		b.Run(size.name+"/encoding-json", func(b *testing.B) {
 			var buf, out bytes.Buffer
 			enc := json.NewEncoder(&buf)
@@ -248,10 +249,7 @@ func BenchmarkCodecPatch(b *testing.B) {
 				i++
 				sh := c.Shape(tree)
 				c.SaveForUndo(tree, v)
-				k := benchKey(i * 7919 % keys)
-				e := doc.Entries[k]
-				e.Hits++
-				doc.Entries[k] = e
+				bumpEntry(&doc, keys, i)
 				t, changed, err := c.Sync(tree, v)
 				if err != nil || !changed {
 					b.Fatal(err, changed)
