@@ -23,6 +23,17 @@ func withLockFile(t *testing.T, m *vfs.MemFS) {
 	m.SyncAll()
 }
 
+// twoHandles opens the journal at /j on m twice, as two processes would,
+// each closed when the test ends.
+func twoHandles(t *testing.T, m *vfs.MemFS, segmentSize int64) (a, b *Journal) {
+	t.Helper()
+	a = mustOpen(t, "/j", &Options{FS: m, SegmentSize: segmentSize})
+	t.Cleanup(func() { a.Close() })
+	b = mustOpen(t, "/j", &Options{FS: m, SegmentSize: segmentSize})
+	t.Cleanup(func() { b.Close() })
+	return a, b
+}
+
 // A writer catching up with another's flushed batches skips their flush
 // when the mark names exactly where it caught up to, and flushes when it
 // does not: after an unflushed batch, and when the mark is damaged.

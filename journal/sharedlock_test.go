@@ -86,10 +86,7 @@ func TestCrashWithLockShared(t *testing.T) {
 func TestWithLockSharedDefers(t *testing.T) {
 	m := vfs.NewMem()
 	withLockFile(t, m)
-	a := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10})
-	defer a.Close()
-	b := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10})
-	defer b.Close()
+	a, b := twoHandles(t, m, 64<<10)
 	for k := range 6 {
 		j := a
 		if k%2 == 1 {
@@ -225,10 +222,7 @@ func TestSharedTurnTakesWaitingCallers(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	m := vfs.NewMem()
 	withLockFile(t, m)
-	a := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 1 << 20})
-	defer a.Close()
-	b := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 1 << 20})
-	defer b.Close()
+	a, b := twoHandles(t, m, 1<<20)
 	const rounds = 10
 	batches, k := 0, 0
 	for range rounds {

@@ -125,10 +125,7 @@ func scanned(seq func(yield func(Record, error) bool)) ([]string, error) {
 func TestTxScanIsScan(t *testing.T) {
 	m := vfs.NewMem()
 	withLockFile(t, m)
-	a := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 4096})
-	defer a.Close()
-	b := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 4096})
-	defer b.Close()
+	a, b := twoHandles(t, m, 4096)
 	for k := range 40 {
 		j := a
 		if k%3 == 2 {
