@@ -63,6 +63,8 @@ type Codec struct {
 	// exact: T has no hidden state, so the tree's snapshots undo a failed
 	// update (see undo.go).
 	exact bool
+	// members: SetMember's verdict on each field of the root (memberSafe).
+	members sync.Map
 }
 
 // Tree is the encoding of one value as Sync last brought it up to date;
@@ -293,29 +295,35 @@ func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 	clear(sc.tables)
 	sc.tables, sc.tbuf = sc.tables[:0], sc.tbuf[:0]
 	for _, cm := range sc.commits {
-		n := cm.n
-		n.recordEdit(cm.i)
-		n.kids[cm.i] = cm.kid
-		if n.snaps != nil {
-			n.snaps[cm.i] = cm.kid.snapPtr
-		}
-		if n.valBase != nil {
-			if w := n.index.at[cm.i]; w >= 0 && cm.kid.snap.IsValid() {
-				n.vals.Index(int(w)).Set(cm.kid.snap)
-			} else {
-				n.vals, n.valBase = reflect.Value{}, nil
-			}
-		}
-		if mc := n.cache; mc != nil {
-			if len(mc.dirty) > len(n.kids)/8 {
-				n.cache = nil // cheaper to write it all again
-			} else {
-				mc.dirty = append(mc.dirty, cm.i)
-			}
-		}
+		cm.n.commitKid(cm.i, cm.kid)
 	}
 	clear(sc.commits)
 	return nn, changed, nil
+}
+
+// commitKid replaces member i of the map node n in place with kid, and
+// brings what n keeps beside its members up to date: the edit list, the
+// snapshots compared in place, and the cached encoding.
+func (n *node) commitKid(i int, kid *node) {
+	n.recordEdit(i)
+	n.kids[i] = kid
+	if n.snaps != nil {
+		n.snaps[i] = kid.snapPtr
+	}
+	if n.valBase != nil {
+		if w := n.index.at[i]; w >= 0 && kid.snap.IsValid() {
+			n.vals.Index(int(w)).Set(kid.snap)
+		} else {
+			n.vals, n.valBase = reflect.Value{}, nil
+		}
+	}
+	if mc := n.cache; mc != nil {
+		if len(mc.dirty) > len(n.kids)/8 {
+			n.cache = nil // cheaper to write it all again
+		} else {
+			mc.dirty = append(mc.dirty, i)
+		}
+	}
 }
 
 func (c *Codec) sync(sc *scratch, p childPlan, n *node, v reflect.Value, depth int) (*node, bool, error) {
