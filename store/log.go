@@ -492,7 +492,11 @@ func (s *Store[T]) runLog(batch []*request[T], self goid.Token) {
 					continue
 				}
 			}
-			if err := s.apply(st, r); err != nil {
+			handled, err := s.applyMember(st, r) // member.go
+			if !handled {
+				err = s.apply(st, r)
+			}
+			if err != nil {
 				if errors.Is(err, errBroken) {
 					s.st = nil
 					return err

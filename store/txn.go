@@ -26,7 +26,8 @@ type request[T any] struct {
 	fn      func(*T) error
 	replace *T
 	ifRev   durable.Rev
-	load    bool // Get's repair: recover or migrate, nothing else
+	load    bool      // Get's repair: recover or migrate, nothing else
+	member  *memberOp // UpdateMember's change, which fn makes too (member.go)
 
 	b *group.Batch[job] // the batch that holds it, and where
 	i int

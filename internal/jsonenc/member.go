@@ -76,14 +76,22 @@ func (c *Codec) SetMember(tree *Tree, v reflect.Value, field int, key reflect.Va
 		return tree, false, true, err
 	}
 	m.SetMapIndex(key, nv)
+	// Until the tree takes it, a failure (or a panic, though none is
+	// known: the member is flat) puts the old member back.
+	kept := false
+	defer func() {
+		if !kept {
+			m.SetMapIndex(key, old)
+		}
+	}()
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	// The depth a member of a field of the root has: see syncStruct.
+	// The depth of a member of a field of the root: see syncStruct.
 	nk, kidChanged, err := c.sync(sc, mp.elem, n.kids[i], nv, 2)
 	if err != nil {
-		m.SetMapIndex(key, old)
 		return tree, false, true, inMember(f.name, inMember(key.String(), err))
 	}
+	kept = true
 	if !kidChanged {
 		return tree, false, true, nil
 	}
