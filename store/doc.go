@@ -160,7 +160,12 @@
 // beside it, LogName(file) ("file.patchlog", a journal directory, see
 // package journal), flushed before Update returns. The patch is derived
 // from what the incremental encoder found changed, so a one-field update
-// of a 1 MB document appends a few dozen bytes. Compaction folds the
+// of a 1 MB document appends a few dozen bytes. Finding what changed
+// still compares the whole document after Update's function ran (Go does
+// not say what a function changed); UpdateMember, for a change of one
+// member of a map of plain records, runs its function on a copy of the
+// member, so nothing else can change, and spares that compare, which at
+// 10,000 members is half an update's CPU time. Compaction folds the
 // patches into the snapshot (a durable replace, with the backups): when
 // they reach Options.LogCompactSize, on Close, on Compact, and with
 // durable store compact FILE. Get and Update read the snapshot once and

@@ -68,7 +68,7 @@ func TestUpdateMemberDifferential(t *testing.T) {
 			ctx := context.Background()
 			seedDoc := func(d *memDoc) error {
 				d.Entries = map[string]memEntry{}
-				for i := range 2000 { // large enough for the tree
+				for i := range 300 {
 					d.Entries[fmt.Sprintf("k%04d", i)] = memEntry{Name: fmt.Sprint("entry ", i)}
 				}
 				return nil
@@ -81,8 +81,8 @@ func TestUpdateMemberDifferential(t *testing.T) {
 				}
 			}
 			r := rand.New(rand.NewPCG(seed, 3))
-			for step := range 400 {
-				k := fmt.Sprintf("k%04d", r.IntN(2100)) // some not there yet
+			for step := range 200 {
+				k := fmt.Sprintf("k%04d", r.IntN(330)) // some not there yet
 				switch op := r.IntN(10); {
 				case op < 7:
 					fail := r.IntN(10)
@@ -291,35 +291,41 @@ func TestUpdateMemberFieldAndValidate(t *testing.T) {
 	}
 }
 
-// BenchmarkLogMember is BenchmarkLogField's one-field update of a 10,000
-// key document through UpdateMember, warm and with the caches cold (as
+// BenchmarkLogMember is BenchmarkLogField's one-field update in log mode
+// through UpdateMember, warm and with the caches cold (as
 // BenchmarkLogFieldCold makes them), beside Update.
 func BenchmarkLogMember(b *testing.B) {
 	junk := make([]byte, 32<<20)
-	for _, cold := range []bool{false, true} {
-		for _, member := range []bool{true, false} {
-			b.Run(fmt.Sprintf("cold=%v/member=%v", cold, member), func(b *testing.B) {
-				s := openFieldDoc(b, 10000, true)
-				ctx := context.Background()
-				b.ResetTimer()
-				for i := range b.N {
-					if cold {
-						b.StopTimer()
-						for j := 0; j < len(junk); j += 64 {
-							junk[j]++
-						}
-						b.StartTimer()
-					}
-					if !member {
-						bumpField(b, s, 10000, i)
-						continue
-					}
-					k := fmt.Sprintf("key-%05d", i*7919%10000)
-					if _, err := store.UpdateMember(ctx, s, "entries", k, func(e *benchEntry) error { e.Hits++; return nil }); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+	for _, keys := range []int{10, 10000} {
+		for _, cold := range []bool{false, true} {
+			for _, member := range []bool{true, false} {
+				benchLogMember(b, junk, keys, cold, member)
+			}
 		}
 	}
+}
+
+func benchLogMember(b *testing.B, junk []byte, keys int, cold, member bool) {
+	b.Run(fmt.Sprintf("keys=%d/cold=%v/member=%v", keys, cold, member), func(b *testing.B) {
+		s := openFieldDoc(b, keys, true)
+		ctx := context.Background()
+		b.ResetTimer()
+		for i := range b.N {
+			if cold {
+				b.StopTimer()
+				for j := 0; j < len(junk); j += 64 {
+					junk[j]++
+				}
+				b.StartTimer()
+			}
+			if !member {
+				bumpField(b, s, keys, i)
+				continue
+			}
+			k := fmt.Sprintf("key-%05d", i*7919%keys)
+			if _, err := store.UpdateMember(ctx, s, "entries", k, func(e *benchEntry) error { e.Hits++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
