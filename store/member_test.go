@@ -296,7 +296,7 @@ func TestUpdateMemberFieldAndValidate(t *testing.T) {
 // BenchmarkLogFieldCold makes them), beside Update.
 func BenchmarkLogMember(b *testing.B) {
 	junk := make([]byte, 32<<20)
-	for _, keys := range []int{10, 10000} {
+	for _, keys := range []int{10, 1000, 10000} {
 		for _, cold := range []bool{false, true} {
 			for _, member := range []bool{true, false} {
 				benchLogMember(b, junk, keys, cold, member)

@@ -286,9 +286,12 @@ func (c *Codec) syncTree(sc *scratch, n *node, v reflect.Value) (*node, bool, er
 		return nn, changed, err
 	}
 	for _, tc := range sc.tables {
-		if tc.t == nil {
+		switch {
+		case tc.t == nil:
 			tc.n.table = tc.install
-		} else {
+		case tc.unstale:
+			tc.t.stale = tc.t.stale[:0]
+		default:
 			copy(tc.t.mem[tc.off:], sc.tbuf[tc.at:tc.at+tc.size])
 		}
 	}

@@ -3,6 +3,7 @@ package jsonenc
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"unsafe"
 )
 
@@ -102,7 +103,17 @@ type mapTable struct {
 	groups []unsafe.Pointer // each table's groups
 	sizes  []uintptr        // and their size in bytes
 	mem    []byte           // all the groups, back to back
+	// stale: the members (indices in the node) that SetMember stored
+	// since the copy last agreed with the node. Their slots may hold
+	// again what the copy holds while the node describes another value
+	// (a member changed by SetMember, then set back by hand): a sync
+	// looks at each of them, whatever the compare says.
+	stale []int
 }
+
+// maxStale bounds mapTable.stale: past it, SetMember drops the copy, and
+// the next sync walks the map and takes a new one.
+const maxStale = 64
 
 // regions reads where the map m keeps its groups. It refuses (false)
 // what it does not expect.
@@ -328,6 +339,7 @@ type tableCommit struct {
 	at, size int
 	n        *node
 	install  *mapTable
+	unstale  bool // t's stale members were all looked at: forget them
 }
 
 // takeTable copies the table of v, a map that n (a map node that Sync has
@@ -395,6 +407,9 @@ func (c *Codec) syncMapTable(sc *scratch, p *objPlan, n *node, v reflect.Value, 
 			if !found {
 				return false
 			}
+			if slices.Contains(t.stale, i) {
+				continue // looked at below
+			}
 			cur := unsafe.Add(slot, l.elemOff)
 			if n.snaps[i] != nil && memEqual(cur, n.snaps[i]) {
 				continue
@@ -417,6 +432,9 @@ func (c *Codec) syncMapTable(sc *scratch, p *objPlan, n *node, v reflect.Value, 
 		sc.tables = append(sc.tables, tableCommit{t: t, off: off, at: at, size: int(l.groupSize)})
 		return true
 	})
+	if ok && len(t.stale) > 0 {
+		ok, err = c.syncStale(sc, p, n, v, depth)
+	}
 	if !ok {
 		clear(sc.commits[commits:])
 		clear(sc.tables[tables:])
@@ -424,4 +442,37 @@ func (c *Codec) syncMapTable(sc *scratch, p *objPlan, n *node, v reflect.Value, 
 		return false, false, err
 	}
 	return len(sc.commits) > commits, true, nil
+}
+
+// syncStale is syncMapTable for the members SetMember stored since the
+// copy last agreed with the node (mapTable.stale), which the compare of
+// the copy cannot vouch for: each is read from the map and compared with
+// the node's snapshot.
+func (c *Codec) syncStale(sc *scratch, p *objPlan, n *node, v reflect.Value, depth int) (bool, error) {
+	t, memEqual := n.table, p.elem.ops.memEqual
+	kv := reflect.New(p.t.Key()).Elem()
+	vv := reflect.New(p.t.Elem()).Elem()
+	for j, i := range t.stale {
+		if slices.Contains(t.stale[:j], i) {
+			continue
+		}
+		kv.SetString(n.keys[i])
+		cur := v.MapIndex(kv)
+		if !cur.IsValid() {
+			return false, nil // gone: the walk decides
+		}
+		vv.Set(cur)
+		if n.snaps[i] != nil && memEqual(unsafe.Pointer(vv.UnsafeAddr()), n.snaps[i]) {
+			continue
+		}
+		nk, changed, err := c.sync(sc, p.elem, n.kids[i], vv, depth+1)
+		if err != nil {
+			return false, inMember(n.keys[i], err)
+		}
+		if changed {
+			sc.commits = append(sc.commits, kidCommit{n, i, nk})
+		}
+	}
+	sc.tables = append(sc.tables, tableCommit{t: t, unstale: true})
+	return true, nil
 }

@@ -22,9 +22,11 @@ import (
 //     document encoded whole) is not handled, before the function runs,
 //     and the caller takes the plain path.
 //
-// The table copy of the map is left as it was: the next Sync finds the
-// changed slot different from it, and its member equal to the tree's
-// snapshot, which SetMember updated (syncMapTable).
+// The table copy of the map (maptable.go) is left as it was, and the
+// member is marked stale in it: the copy no longer vouches for its slot,
+// which may come to hold the copy's bytes again while the tree describes
+// another value (set back by hand), and the next Sync reads each stale
+// member from the map (syncStale).
 
 // SetMember runs fn on a copy of the member key of the map held by field
 // (a reflect field index) of v, an addressable value of the Codec's
@@ -92,6 +94,14 @@ func (c *Codec) SetMember(tree *Tree, v reflect.Value, field int, key reflect.Va
 		return tree, false, true, inMember(f.name, inMember(key.String(), err))
 	}
 	kept = true
+	// The table copy no longer vouches for this member (see mapTable.stale).
+	if t := n.table; t != nil {
+		if len(t.stale) == maxStale {
+			n.table = nil
+		} else {
+			t.stale = append(t.stale, i)
+		}
+	}
 	if !kidChanged {
 		return tree, false, true, nil
 	}

@@ -46,10 +46,16 @@ func runMemberDiff(t *testing.T, next func(n int) int, steps int) (set int) {
 	c := New(reflect.TypeFor[memDoc](), "  ")
 	c.SetTreeThreshold(0)
 	var a, b memberSide
+	// The keys are the same strings throughout, so that a member set back
+	// to what it held is the same memory (see TestSetMemberThenBackByHand).
+	names := make([]string, 48)
+	for i := range names {
+		names[i] = fmt.Sprintf("k%02d", i)
+	}
 	for _, s := range []*memberSide{&a, &b} {
 		s.doc.Entries = map[string]memRec{}
 		for i := range 40 {
-			s.doc.Entries[fmt.Sprintf("k%02d", i)] = memRec{Name: fmt.Sprint("entry ", i), N: int64(i)}
+			s.doc.Entries[names[i]] = memRec{Name: fmt.Sprint("entry ", i), N: int64(i)}
 		}
 		s.v = reflect.ValueOf(&s.doc).Elem()
 		tree, _, err := c.Sync(nil, s.v)
@@ -58,7 +64,9 @@ func runMemberDiff(t *testing.T, next func(n int) int, steps int) (set int) {
 		}
 		s.tree = tree
 	}
-	key := func() string { return fmt.Sprintf("k%02d", next(48)) }
+	key := func() string { return names[next(len(names))] }
+	var lastK string // the member SetMember last changed, and what it held
+	var lastOld memRec
 	prev, _ := json.Marshal(&a.doc)
 	errRefused := errors.New("refused")
 	for step := range steps {
@@ -78,6 +86,7 @@ func runMemberDiff(t *testing.T, next func(n int) int, steps int) (set int) {
 					r.F = math.NaN() // encoding/json refuses it
 				}
 			}
+			old := a.doc.Entries[k]
 			tree, changed, handled, err := c.SetMember(a.tree, a.v, 1, reflect.ValueOf(k), func(e reflect.Value) error {
 				change(e.Addr().Interface().(*memRec))
 				if fail == 0 {
@@ -108,6 +117,7 @@ func runMemberDiff(t *testing.T, next func(n int) int, steps int) (set int) {
 				a.tree = tree
 				if changed {
 					set++
+					lastK, lastOld = k, old
 				}
 			}
 			if fail < 2 && (a.tree != tree || changed || a.doc.Entries[k] != b.doc.Entries[k]) {
@@ -141,11 +151,21 @@ func runMemberDiff(t *testing.T, next func(n int) int, steps int) (set int) {
 				}
 				s.doc.Tags[k] = fmt.Sprint(step)
 			}
-		default: // a member by hand on both: the table copy sees it
+		default:
+			_, in := b.doc.Entries[lastK]
+			back := in && next(2) == 0
 			for _, s := range []*memberSide{&a, &b} {
-				r := s.doc.Entries[k]
-				r.N = int64(step)
-				s.doc.Entries[k] = r
+				if back {
+					// The member SetMember changed last, back by hand to
+					// what it held: its memory is what the table copy
+					// holds again.
+					s.doc.Entries[lastK] = lastOld
+				} else {
+					// A member by hand: the table copy sees it.
+					r := s.doc.Entries[k]
+					r.N = int64(step)
+					s.doc.Entries[k] = r
+				}
 			}
 		}
 		if op >= 6 {
@@ -266,4 +286,57 @@ func TestSetMemberRefuses(t *testing.T) {
 	check("a new key", &ok{A: m()}, "y", false)
 	check("a nil map", &ok{}, "x", false)
 	check("a plain map", &ok{A: m()}, "x", true)
+}
+
+// A member SetMember changed, set back by hand to the bytes it had (the
+// same key string, the same value) before any Sync: the map's memory is
+// then what the table copy holds, and only the tree knows the member
+// changed. Sync must see it.
+func TestSetMemberThenBackByHand(t *testing.T) {
+	c := New(reflect.TypeFor[memDoc](), "")
+	c.SetTreeThreshold(0)
+	var d memDoc
+	d.Entries = map[string]memRec{}
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%02d", i)
+		d.Entries[keys[i]] = memRec{Name: keys[i]}
+	}
+	v := reflect.ValueOf(&d).Elem()
+	tree, _, err := c.Sync(nil, v)
+	for range 2 {
+		if err == nil {
+			tree, _, err = c.Sync(tree, v) // the table copy is taken once the map is steady
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tablePeekOK && (*node)(tree).kids[1].table == nil {
+		t.Fatal("no table copy taken")
+	}
+	for round := range 3 {
+		k := keys[round*7]
+		old := d.Entries[k]
+		tree, _, _, err = c.SetMember(tree, v, 1, reflect.ValueOf(k), func(e reflect.Value) error {
+			e.Addr().Interface().(*memRec).N++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Entries[k] = old
+		var changed bool
+		if tree, changed, err = c.Sync(tree, v); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(&d)
+		got, err := c.Append(nil, tree, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !changed || !bytes.Equal(bytes.TrimSpace(got), want) {
+			t.Fatalf("round %d: changed %v; the codec writes\n%.300s\nencoding/json writes\n%.300s", round, changed, got, want)
+		}
+	}
 }
