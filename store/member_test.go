@@ -329,3 +329,35 @@ func benchLogMember(b *testing.B, junk []byte, keys int, cold, member bool) {
 		}
 	})
 }
+
+func ExampleUpdateMember() {
+	type Counter struct {
+		Hits int    `json:"hits"`
+		Last string `json:"last"`
+	}
+	type Stats struct {
+		Pages map[string]Counter `json:"pages"`
+	}
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	s, err := store.Open(filepath.Join(dir, "stats.json"), &store.Options[Stats]{Log: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for _, page := range []string{"/", "/about", "/"} {
+		// Only this page's counter changes, whatever the size of the map.
+		if _, err := store.UpdateMember(context.Background(), s, "pages", page, func(c *Counter) error {
+			c.Hits++
+			c.Last = "today"
+			return nil
+		}); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	st, _, _ := s.Get()
+	fmt.Println(st.Pages["/"].Hits, st.Pages["/about"].Hits)
+	// Output: 2 1
+}
