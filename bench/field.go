@@ -52,7 +52,7 @@ func fieldWorkload(size int, budget time.Duration, probe bool) Workload {
 	}
 	if storeLogMode {
 		cs = append(cs[:1], append([]Contender{{
-			ID: "storelog", Name: "durable store.Update, log mode",
+			ID: "storelog", Name: "durable store.UpdateMember, log mode",
 			Claim: Claim{Level: Durable, File: "fdatasync of the merge patch appended to the store's journal before Update returns",
 				Dir: "fsync of the directory when the journal or a compacted snapshot is created", Source: "store/log*.go in this tree"},
 			Open: func(dir string, _ int) (Instance, error) { return openField(dir, keys, true) },
@@ -98,6 +98,7 @@ func openField(dir string, keys int, log bool) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	u.Member = log // one member: store.UpdateMember, in log mode
 	ctx := context.Background()
 	return funcs{op: func(int) error { return u.Update(ctx) }, close: u.Close}, nil
 }

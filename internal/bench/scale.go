@@ -172,6 +172,7 @@ func scaleStoreField(w io.Writer, dir string, o ScaleOptions) error {
 			if err != nil {
 				return err
 			}
+			u.Member = log
 			raw := NewRawDoc(sub, "raw.json", append([]byte(nil), data...))
 			lat, err := interleave(o.Rounds,
 				timed(func() error { return u.Update(ctx) }),
@@ -184,7 +185,7 @@ func scaleStoreField(w io.Writer, dir string, o ScaleOptions) error {
 			}
 			mode := "default"
 			if log {
-				mode = "log (Options.Log)"
+				mode = "log (Options.Log), through UpdateMember"
 			}
 			fmt.Fprintf(w, "| %s | %s | %v | %v | %.2f |\n", approxSize(len(data)), mode,
 				median(lat[0]).Round(time.Microsecond), median(lat[1]).Round(time.Microsecond), ratio(lat[0], lat[1]))
