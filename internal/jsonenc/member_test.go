@@ -220,10 +220,15 @@ func choices(rng *rand.Rand, data []byte) func(n int) int {
 }
 
 func TestSetMemberDiff(t *testing.T) {
-	for seed := range uint64(20) {
-		if set := runMemberDiff(t, choices(rand.New(rand.NewPCG(seed, 11)), nil), 300); set < 50 {
-			t.Errorf("seed %d: SetMember changed only %d members in 300 steps", seed, set)
-		}
+	for _, on := range []bool{true, false} {
+		t.Run(map[bool]string{true: "table", false: "walk"}[on], func(t *testing.T) {
+			defer setTablePeek(on)()
+			for seed := range uint64(10) {
+				if set := runMemberDiff(t, choices(rand.New(rand.NewPCG(seed, 11)), nil), 300); set < 50 {
+					t.Errorf("seed %d: SetMember changed only %d members in 300 steps", seed, set)
+				}
+			}
+		})
 	}
 }
 
