@@ -181,13 +181,13 @@ var summaryRows = []summaryRow{
 	{"journal-4p4g", "journal, 4 processes × 4 goroutines", []summaryContender{
 		vsFloor("4p4g", "1 process × 16 goroutines"), plain("1p16g")}},
 	{"document-1kb", "one field of a 1 KB document, 1 writer", []summaryContender{
-		vsBoth("store"), vsBoth("storelog"), vsFloor("sqlite", "the raw replace")}},
+		vsBoth("store"), vsBoth("storelog"), vsBoth("storelogupdate"), vsFloor("sqlite", "the raw replace")}},
 	{"document-100kb", "one field of a 100 KB document, 1 writer", []summaryContender{
-		vsBoth("store"), vsBoth("storelog"), vsFloor("sqlite", "the raw replace"), vsPeer("durable", "SQLite")}},
+		vsBoth("store"), vsBoth("storelog"), vsBoth("storelogupdate"), vsFloor("sqlite", "the raw replace"), vsPeer("durable", "SQLite")}},
 	{"document-1mb", "one field of a 1 MB document, 1 writer", []summaryContender{
-		vsBoth("store"), vsBoth("storelog"), vsFloor("sqlite", "the raw replace")}},
+		vsBoth("store"), vsBoth("storelog"), vsBoth("storelogupdate"), vsFloor("sqlite", "the raw replace")}},
 	{"document-10mb", "one field of a 10 MB document, 1 writer", []summaryContender{
-		vsBoth("store"), vsBoth("storelog"), vsFloor("sqlite", "the raw replace")}},
+		vsBoth("store"), vsBoth("storelog"), vsBoth("storelogupdate"), vsFloor("sqlite", "the raw replace")}},
 	{"document-16w", "one key of a ~100 KiB document, 16 writers", []summaryContender{
 		plain("store"), plain("sqlite")}},
 	{"store-4p", "store, 4 processes", []summaryContender{
