@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,11 +162,13 @@ type Queue struct {
 	j   *journal.Journal
 	bad *journal.Journal // mutation builds only: a journal that skips fsync
 
-	mu       sync.Mutex // guards st, cache, snapSeen and reports
+	mu       sync.Mutex // guards st, cache, snapSeen, snapNow, peers and reports
 	st       *state
 	cache    payloadCache
-	snapSeen uint64  // seen of the last snapshot this process loaded or wrote
+	snapSeen uint64  // seen of the last snapshot this process loaded, wrote or learnt of
 	snapNow  bool    // the snapshot was not trusted: replace it
+	peers    bool    // another handle wrote a snapshot this one learnt of (peerSnapshot)
+	skew     uint64  // records this handle waits past a due snapshot once it has peers (snapDue)
 	reports  []error // for Options.OnRecover
 	snapping atomic.Bool
 
@@ -208,6 +211,7 @@ func Open(dir string, opts *Options) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{dir: dir, o: o, j: j, st: newState(), wake: make(chan struct{}), done: make(chan struct{})}
+	q.skew = rand.Uint64N(uint64(o.CompactRecords)/2 + 1)
 	q.g.Hold = q.hold
 	q.g.Weight, q.g.MaxWeight = txnBytes, maxBatchBytes
 	if (mutate.QueueAckBeforeSync || mutate.QueuePushBeforeSync) && !o.ReadOnly {

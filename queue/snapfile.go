@@ -121,6 +121,7 @@ func (q *Queue) peerSnapshot() bool {
 	// ran at all, this handle learns from its move events: applyEvent.)
 	q.snapSeen = max(q.snapSeen, seen)
 	q.st.base = max(q.st.base, base)
+	q.peers = true
 	return true
 }
 
@@ -198,7 +199,14 @@ func (q *Queue) maybeSnapshot(ctx context.Context) {
 func (q *Queue) snapDue() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.snapNow || q.st.seen >= q.snapSeen+q.snapEvery()
+	every := q.snapEvery()
+	if q.peers {
+		// Processes that share the directory count the same records:
+		// without a skew of their own they would all find a snapshot
+		// due at once, before any of them could see another's.
+		every += q.skew
+	}
+	return q.snapNow || q.st.seen >= q.snapSeen+every
 }
 
 // writeSnapshot writes the state as the journal's durable records make
