@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-go/durable/journal"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -228,5 +229,78 @@ func TestPeersSnapshotSkew(t *testing.T) {
 	}
 	if due(a, 70+64+19) || !due(a, 70+64+20) {
 		t.Fatal("with a peer, a's next snapshot is due its skew past CompactRecords after b's")
+	}
+}
+
+// TestTurnTakesWaitingOperations: a batch that waited for the lock
+// (another process held it) takes the flushed operations that queued in
+// this process meanwhile into its write and flush, rather than leave them
+// for a turn of their own after it.
+func TestTurnTakesWaitingOperations(t *testing.T) {
+	m := vfs.NewMem()
+	a, err := Open("/q", &Options{FS: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open("/q", &Options{FS: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	// b holds the lock until told.
+	held, release := make(chan struct{}), make(chan struct{})
+	bdone := make(chan error, 1)
+	go func() {
+		bdone <- b.j.WithLock(ctx, func(*journal.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	var writes atomic.Int64
+	m.SetHook(func(op vfs.Op, name string) {
+		if op == vfs.OpWrite && strings.HasSuffix(name, ".seg") {
+			writes.Add(1)
+		}
+	})
+	// The first push leads a batch that waits for the lock; the other
+	// three wait behind it, in a batch of their own.
+	const n = 4
+	errs := make(chan error, n)
+	push := func() {
+		_, err := a.Push(ctx, []byte("m"))
+		errs <- err
+	}
+	go push()
+	for a.g.Idle() {
+		time.Sleep(time.Millisecond)
+	}
+	for range n - 1 {
+		go push()
+	}
+	// They wait in a batch of their own once the leader's has closed,
+	// which it does as soon as it starts (microseconds). Pushes that
+	// came sooner joined it, and would not test anything.
+	for deadline := time.Now().Add(5 * time.Second); a.g.Waiting() != n-1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Skip("the pushes joined the first batch before it started")
+		}
+	}
+	close(release)
+	if err := <-bdone; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.SetHook(nil)
+	if w := writes.Load(); w != 1 {
+		t.Fatalf("%d pushes took %d writes: want them in the one turn", n, w)
 	}
 }
