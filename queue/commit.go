@@ -149,7 +149,9 @@ type batch = group.Batch[*txn]
 // unsynced. Concurrent updates in this process go through one queue (q.g)
 // and share one lock, one write and one flush (group commit); while other
 // processes append, the flush runs after the lock is let go and is shared
-// with theirs (journal.Journal.WithLockShared). Pops form
+// with theirs (journal.Journal.WithLockShared). A flushed batch that
+// holds the lock takes the flushed batches that queued while it waited for
+// it into its write and flush. Pops form
 // batches of their own, which need no flush: each flushed batch takes the
 // pop batches waiting when it starts into its write and lets them go
 // before its flush, and, right after the flush and still under the lock,
