@@ -359,7 +359,9 @@ func (q *Queue) run(b *batch) error {
 		// waited ~0.4 ms for the lock, the callers its predecessor
 		// answered (pushing again, acking) came back meanwhile, and
 		// turns carried 2.3 flushed operations out of 4 goroutines.
-		// Alone, the lock is taken at once and few are waiting.
+		// Alone, the lock is taken at once and fewer are waiting, but
+		// those few still save a flush each: with 1 process of 16
+		// goroutines it cut flushes per message by a quarter.
 		flushed = append(flushed, stealFlushed(b, flushed)...)
 		// Pops waiting now share the batch's write and are let go once
 		// it is written, before its flush, which they do not need:
