@@ -12,9 +12,13 @@ const compactBytes = 16 << 20
 // due. Its errors are not the caller's: the Ack is durable either way, and
 // the next compaction tries again.
 func (q *Queue) maybeCompact(ctx context.Context) {
+	due := q.compactDue()
+	if due && q.cmp.Load() {
+		return // one runs in this process
+	}
 	// A compaction another process did since counts as this one's
 	// (peerSnapshot).
-	if q.compactDue() && (!q.peerSnapshot() || q.compactDue()) {
+	if due && (!q.peerSnapshot() || q.compactDue()) {
 		q.compact(ctx, true)
 	} else {
 		q.maybeSnapshot(ctx)

@@ -187,8 +187,8 @@ func (q *Queue) report() {
 // the last one this process loaded or wrote. Its errors are not the
 // caller's: the journal has everything, and the next try writes it.
 func (q *Queue) maybeSnapshot(ctx context.Context) {
-	if q.o.ReadOnly {
-		return
+	if q.o.ReadOnly || q.snapping.Load() {
+		return // a snapshot is being written: no need to look at the file
 	}
 	if q.snapDue() && (!q.peerSnapshot() || q.snapDue()) {
 		q.writeSnapshot(ctx)
