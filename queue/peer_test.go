@@ -304,3 +304,21 @@ func TestTurnTakesWaitingOperations(t *testing.T) {
 		t.Fatalf("%d pushes took %d writes: want them in the one turn", n, w)
 	}
 }
+
+// TestSkewSpread: processes get skews spread over [0, CompactRecords/2].
+func TestSkewSpread(t *testing.T) {
+	seen := map[uint64]bool{}
+	for pid := 1000; pid < 1016; pid++ {
+		s := skewFor(pid, 4096)
+		if s > 2048 {
+			t.Fatalf("pid %d: skew %d, past CompactRecords/2", pid, s)
+		}
+		seen[s] = true
+	}
+	if len(seen) < 12 {
+		t.Fatalf("16 consecutive pids got %d distinct skews", len(seen))
+	}
+	if skewFor(1234, 4096) != skewFor(1234, 4096) {
+		t.Fatal("a process's skew should not change")
+	}
+}
