@@ -318,7 +318,4 @@ func TestSkewSpread(t *testing.T) {
 	if len(seen) < 12 {
 		t.Fatalf("16 consecutive pids got %d distinct skews", len(seen))
 	}
-	if skewFor(1234, 4096) != skewFor(1234, 4096) {
-		t.Fatal("a process's skew should not change")
-	}
 }
