@@ -46,8 +46,8 @@ func (q *Queue) compactDueLocked() bool {
 // Compact reclaims space: it rewrites the live messages that lie in old
 // segments at the end of the journal (a "move" event that carries their
 // payload and state; their ID stays), then drops every segment below, and
-// writes a state snapshot. A drained queue returns to one segment. Ack
-// calls it when due.
+// writes a state snapshot if it dropped any (or one is due). A drained
+// queue returns to one segment. Ack calls it when due.
 func (q *Queue) Compact(ctx context.Context) error {
 	return q.compact(ctx, false)
 }
