@@ -149,7 +149,9 @@ type batch = group.Batch[*txn]
 // unsynced. Concurrent updates in this process go through one queue (q.g)
 // and share one lock, one write and one flush (group commit); while other
 // processes append, the flush runs after the lock is let go and is shared
-// with theirs (journal.Journal.WithLockShared). Pops form
+// with theirs (journal.Journal.WithLockShared). A flushed batch that
+// holds the lock takes the flushed batches that queued while it waited for
+// it into its write and flush. Pops form
 // batches of their own, which need no flush: each flushed batch takes the
 // pop batches waiting when it starts into its write and lets them go
 // before its flush, and, right after the flush and still under the lock,
@@ -259,6 +261,40 @@ func stealPops(b *batch) []*batch {
 	return pops
 }
 
+// stealFlushed takes over the batches of flushed operations waiting, as
+// many as fit with have (the flushed batches the run holds already) within
+// maxBatch operations and maxBatchBytes.
+func stealFlushed(b *batch, have []*batch) []*batch {
+	n, bytes := 0, 0
+	add := func(ts []*txn) {
+		n += len(ts)
+		for _, t := range ts {
+			bytes += t.bytes
+		}
+	}
+	for _, f := range have {
+		add(f.Items())
+	}
+	var fs []*batch
+	for {
+		f := b.StealAny(func(ts []*txn) bool {
+			if !isFlushed(ts) || n+len(ts) > maxBatch {
+				return false
+			}
+			w := 0
+			for _, t := range ts {
+				w += t.bytes
+			}
+			return bytes+w <= maxBatchBytes
+		})
+		if f == nil {
+			return fs
+		}
+		fs = append(fs, f)
+		add(f.Items())
+	}
+}
+
 // run runs one batch: flushed operations with the pop batches waiting, or
 // pops alone (see update), or, in mutation builds, broken operations.
 func (q *Queue) run(b *batch) error {
@@ -316,6 +352,17 @@ func (q *Queue) run(b *batch) error {
 			}
 			flushed = []*batch{f}
 		}
+		// Flushed operations that came while the lock was awaited share
+		// this write and flush rather than wait for the next turn, which
+		// comes only after this flush and, while other processes append,
+		// after all of theirs: with 4 processes of 4 goroutines a batch
+		// waited ~0.4 ms for the lock, the callers its predecessor
+		// answered (pushing again, acking) came back meanwhile, and
+		// turns carried 2.3 flushed operations out of 4 goroutines.
+		// Alone, the lock is taken at once and fewer are waiting, but
+		// those few still save a flush each: with 1 process of 16
+		// goroutines it cut flushes per message by a quarter.
+		flushed = append(flushed, stealFlushed(b, flushed)...)
 		// Pops waiting now share the batch's write and are let go once
 		// it is written, before its flush, which they do not need:
 		// their consumers work, and ack into the next batch, while this

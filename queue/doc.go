@@ -46,8 +46,10 @@
 // (where its payload is, its state, lease and attempts), and a payload is
 // read from its record when the message is delivered, with a bounded
 // read-ahead of the next ones. Writers keep a state snapshot
-// (SnapshotName, FORMAT.md "State snapshot") at every compaction and
-// every max(CompactRecords, live/32) records; Open loads it and replays
+// (SnapshotName, FORMAT.md "State snapshot") at every compaction that
+// drops records and every max(CompactRecords, live/32) records (processes
+// that share the directory count each other's, so they do not each keep
+// one, nor each compact); Open loads it and replays
 // only the records after it, so opening a queue of a million pending
 // messages costs about a 1 MB read and 32 MB of memory, not a replay of
 // the backlog. The snapshot is trusted only when the journal confirms it

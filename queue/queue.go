@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,11 +162,13 @@ type Queue struct {
 	j   *journal.Journal
 	bad *journal.Journal // mutation builds only: a journal that skips fsync
 
-	mu       sync.Mutex // guards st, cache, snapSeen and reports
+	mu       sync.Mutex // guards st, cache, snapSeen, snapNow, peers and reports
 	st       *state
 	cache    payloadCache
-	snapSeen uint64  // seen of the last snapshot this process loaded or wrote
+	snapSeen uint64  // seen of the last snapshot this process loaded, wrote or learnt of
 	snapNow  bool    // the snapshot was not trusted: replace it
+	peers    bool    // another handle wrote a snapshot this one learnt of (peerSnapshot)
+	skew     uint64  // records this handle waits past a due snapshot once it has peers (snapDue)
 	reports  []error // for Options.OnRecover
 	snapping atomic.Bool
 
@@ -208,6 +211,7 @@ func Open(dir string, opts *Options) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{dir: dir, o: o, j: j, st: newState(), wake: make(chan struct{}), done: make(chan struct{})}
+	q.skew = skewFor(os.Getpid(), o.CompactRecords)
 	q.g.Hold = q.hold
 	q.g.Weight, q.g.MaxWeight = txnBytes, maxBatchBytes
 	if (mutate.QueueAckBeforeSync || mutate.QueuePushBeforeSync) && !o.ReadOnly {
@@ -230,6 +234,16 @@ func Open(dir string, opts *Options) (*Queue, error) {
 	// Open from it.
 	q.maybeSnapshot(context.Background())
 	return q, nil
+}
+
+// skewFor is the skew (snapDue) of the handles of process pid: spread
+// over [0, compactRecords/2] across processes (a multiplicative hash of
+// the pid), and the same for every handle of one process, so that a run
+// does the same calls whenever it is repeated (the fault tests count
+// them, then fail each in turn).
+func skewFor(pid, compactRecords int) uint64 {
+	h := uint64(pid) * 0x9e3779b97f4a7c15
+	return (h >> 32) % (uint64(compactRecords)/2 + 1)
 }
 
 // Dir returns the queue's directory.

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +77,54 @@ func readSnapshot(fsys vfs.FS, path string) ([]byte, error) {
 	return b, nil
 }
 
+// peerSnapshot learns, from the snapshot file's header, of a snapshot or
+// compaction another process (or another handle) did since this handle's
+// last one: each of them has the same state to keep, and before, each
+// wrote its own snapshot and ran its own compaction (which rewrites every
+// live message) on its own count of records, so n processes did n times
+// the work. The header is not checked (its checksum covers the whole
+// file): what it says only decides when this handle next snapshots or
+// compacts, never what any state holds, and it is believed only up to the
+// records this handle has seen (a peer may have seen more), so a damaged
+// or planted file can put that off by at most one interval from now
+// (snapEvery, CompactRecords), never forever.
+// Open still reads and checks the whole file before trusting any of it.
+// It reports whether it learnt anything.
+func (q *Queue) peerSnapshot() bool {
+	var b [8 + 1 + 16 + 8 + 8]byte // magic, version, log ID, seen, base
+	f, _, err := sidecar.OpenSingle(q.o.FS, q.snapPath(), os.O_RDONLY)
+	if err != nil {
+		return false
+	}
+	_, err = io.ReadFull(f, b[:])
+	f.Close()
+	id := q.j.LogID()
+	if err != nil || [8]byte(b[:8]) != snapMagic || b[8] != SnapshotVersion || [16]byte(b[9:25]) != id {
+		return false
+	}
+	seen := binary.LittleEndian.Uint64(b[25:])
+	base := binary.LittleEndian.Uint64(b[33:])
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if base > seen {
+		return false
+	}
+	// The peer may have seen more records than this handle yet.
+	seen, base = min(seen, q.st.seen), min(base, q.st.seen)
+	if seen <= q.snapSeen && base <= q.st.base {
+		return false
+	}
+	// A snapshot of the first seen records exists: the next one is due
+	// snapEvery records after it. One written after a compaction that
+	// dropped records says where the records the journal keeps begin
+	// (base), which the next compaction counts from. (That a compaction
+	// ran at all, this handle learns from its move events: applyEvent.)
+	q.snapSeen = max(q.snapSeen, seen)
+	q.st.base = max(q.st.base, base)
+	q.peers = true
+	return true
+}
+
 // stale drops a snapshot state that the journal does not confirm: it ends
 // with record i (0 when the journal holds no record at or after the one
 // the snapshot ends with), whose checksum is sum. Caller holds q.mu.
@@ -138,15 +187,26 @@ func (q *Queue) report() {
 // the last one this process loaded or wrote. Its errors are not the
 // caller's: the journal has everything, and the next try writes it.
 func (q *Queue) maybeSnapshot(ctx context.Context) {
-	if q.o.ReadOnly {
-		return
+	if q.o.ReadOnly || q.snapping.Load() {
+		return // a snapshot is being written: no need to look at the file
 	}
-	q.mu.Lock()
-	due := q.snapNow || q.st.seen >= q.snapSeen+q.snapEvery()
-	q.mu.Unlock()
-	if due {
+	if q.snapDue() && (!q.peerSnapshot() || q.snapDue()) {
 		q.writeSnapshot(ctx)
 	}
+}
+
+// snapDue reports whether this handle should write a snapshot.
+func (q *Queue) snapDue() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	every := q.snapEvery()
+	if q.peers {
+		// Processes that share the directory count the same records:
+		// without a skew of their own they would all find a snapshot
+		// due at once, before any of them could see another's.
+		every += q.skew
+	}
+	return q.snapNow || q.st.seen >= q.snapSeen+every
 }
 
 // writeSnapshot writes the state as the journal's durable records make

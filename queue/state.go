@@ -60,7 +60,7 @@ type state struct {
 	cur       int      // slots before cur that are available are in ready or timed
 	ready     idHeap   // available again behind the cursor
 	timed     timeHeap // due at a time
-	lastCp    uint64   // seen at the last compaction this process did
+	lastCp    uint64   // seen at the last compaction this process did, or the last move event (any process's compaction)
 }
 
 // gone marks an untouched entry whose message moved to slots or went away.
@@ -332,6 +332,9 @@ func (s *state) applyEvent(index uint64, e *event) {
 	}
 	i, ok := s.lookup(e.ID)
 	if e.Kind == kindMove {
+		// Whoever wrote it compacted: the next compaction is due
+		// counting from here, in every process (maybeCompact).
+		s.lastCp = max(s.lastCp, index)
 		if !ok {
 			i = s.insert(e.ID)
 		}
