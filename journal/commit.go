@@ -161,8 +161,9 @@ func (j *Journal) locked(ctx context.Context, fn func() error) error {
 		defer h.Unlock()
 		j.openMark()
 	}
+	others := j.othersWrote
 	j.othersWrote = false
-	if err := j.syncState(); err != nil {
+	if err := j.catchUp(others); err != nil {
 		return err
 	}
 	if j.behind && !j.deferCatchUp {

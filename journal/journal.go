@@ -167,6 +167,7 @@ type Journal struct {
 	unflushed bool
 	note      string // a recovery note to append
 	peek      [4]byte
+	catchBuf  []byte // the catch-up's read buffer, kept between turns
 	buf       []byte
 	live      []*request // the claimed requests of the batch that runs
 	firsts    []*request // commit's: the requests a batch starts
