@@ -98,3 +98,49 @@ func catchUpRound(t *testing.T, marks bool, seed uint64) {
 		}
 	}
 }
+
+// zeroAhead writes zeros only past the log's end and within the segment's
+// allocated size: the records stay as written, nothing after the end is
+// anything but zeros, and the file is never longer than grow made it.
+func TestZeroAheadStaysPastTheEnd(t *testing.T) {
+	m := vfs.NewMem()
+	j := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 256 << 10, firstAlloc: 4096})
+	defer j.Close()
+	var sizes []int64
+	for k := range 400 {
+		if _, err := j.AppendBatch(bg, [][]byte{payload(k), []byte(strings.Repeat("z", k*7%3000))}); err != nil {
+			t.Fatal(err)
+		}
+		data, err := vfs.ReadFile(m, j.seg.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(data)) != j.seg.size || j.zeroed > j.seg.size {
+			t.Fatalf("after %d batches: the segment is %d bytes, grown to %d, zeroed to %d", k+1, len(data), j.seg.size, j.zeroed)
+		}
+		for i, b := range data[j.end:] {
+			if b != 0 {
+				t.Fatalf("after %d batches: byte %d after the end (%d) is %#x", k+1, i, j.end, b)
+			}
+		}
+		if n := len(sizes); n == 0 || sizes[n-1] != j.seg.size {
+			sizes = append(sizes, j.seg.size)
+		}
+	}
+	if j.zeroed <= j.end && j.end+minZeroStep <= j.seg.size {
+		t.Fatalf("nothing zeroed ahead: end %d, zeroed %d, size %d", j.end, j.zeroed, j.seg.size)
+	}
+	if len(sizes) < 2 {
+		t.Fatalf("the segment went through sizes %v: the test should make it grow", sizes)
+	}
+	data, _, r, err := readAll(m.Crash(0), "/j", &Options{SegmentSize: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	for k := range 400 {
+		if data[2*k] != string(payload(k)) {
+			t.Fatalf("record %d after a power cut: %.20q", 2*k, data[2*k])
+		}
+	}
+}

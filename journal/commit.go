@@ -260,6 +260,45 @@ func (j *Journal) grow(need int64) error {
 	return nil
 }
 
+// zeroAhead writes zeros past the log's end, when the batch that ends at
+// end reaches past what this process zeroed already: from the end, a
+// step as long as the segment's records (at least minZeroStep, at most
+// maxZeroStep), within the segment's allocated size. Allocated space
+// (fallocate) is unwritten on ext4 and XFS: a flush of bytes written into
+// it also commits the extent's conversion, a second write to the disk at
+// every flush; in blocks already written, a flush writes the data alone.
+// The batch's flush makes the zeros durable along with it, once per step.
+// Only zeros are written, only past the end, under the lock: what a crash
+// leaves is what it left before (zeros, or a torn batch, past the last
+// commit). Another process does not know what this one zeroed, and may
+// zero a step again.
+func (j *Journal) zeroAhead(end int64) error {
+	if end <= j.zeroed || !j.o.flushes() || j.o.noZeroAhead {
+		return nil
+	}
+	step := min(max(j.end-j.seg.hdr.length, minZeroStep), maxZeroStep)
+	from, to := max(j.zeroed, j.end), min(j.seg.size, end+step)
+	if to <= from {
+		return nil
+	}
+	zeros := make([]byte, to-from)
+	n, err := j.seg.f.WriteAt(zeros, from)
+	if err == nil && n < len(zeros) {
+		err = &fs.PathError{Op: "write", Path: j.seg.path, Err: io.ErrShortWrite}
+	}
+	if err != nil {
+		return err
+	}
+	j.zeroed = to
+	return nil
+}
+
+// The steps zeroAhead writes zeros in.
+const (
+	minZeroStep = 16 << 10
+	maxZeroStep = 1 << 20
+)
+
 // commit writes the requests' records, one batch (and so one flush, unless
 // flush is false) per segment they need, each closed by a commit frame.
 // written, if not nil, is called once every record is written, before the
@@ -345,6 +384,12 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			if err := j.grow(need); err != nil {
 				return err
 			}
+		}
+		if err := j.zeroAhead(j.end + int64(len(buf))); err != nil {
+			for _, r := range firsts {
+				r.first = 0
+			}
+			return err
 		}
 		// A crash may leave one unflushed batch at the end of the log,
 		// never two: recovery tells a torn tail from damage inside the

@@ -91,6 +91,9 @@ type Options struct {
 
 	// firstAlloc overrides firstAlloc, for tests that grow segments.
 	firstAlloc int64
+	// noZeroAhead turns zeroAhead off, for the benchmark that measures
+	// what it saves.
+	noZeroAhead bool
 }
 
 func (o *Options) normalize() Options {
@@ -155,8 +158,10 @@ type Journal struct {
 	logID [16]byte
 	seg   *segment // the last segment
 	end   int64    // offset after the last commit (or seal) in seg
-	next  uint64   // index of the next record
-	tree  compact  // Merkle state at next
+	// zeroed: this process wrote zeros in seg up to here (zeroAhead)
+	zeroed int64
+	next   uint64  // index of the next record
+	tree   compact // Merkle state at next
 	// spareHashes is the buffer commit builds the next tree in; it never
 	// shares an array with tree.
 	spareHashes []Hash
