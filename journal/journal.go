@@ -158,10 +158,11 @@ type Journal struct {
 	logID [16]byte
 	seg   *segment // the last segment
 	end   int64    // offset after the last commit (or seal) in seg
-	// zeroed: this process wrote zeros in seg up to here (zeroAhead)
-	zeroed int64
-	next   uint64  // index of the next record
-	tree   compact // Merkle state at next
+	// zeroed: this process wrote zeros in seg up to here, the last time
+	// in a step of zeroStep bytes (zeroAhead)
+	zeroed, zeroStep int64
+	next             uint64  // index of the next record
+	tree             compact // Merkle state at next
 	// spareHashes is the buffer commit builds the next tree in; it never
 	// shares an array with tree.
 	spareHashes []Hash

@@ -166,7 +166,7 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 		j.seg.close()
 	}
 	j.seg = seg
-	j.zeroed = 0
+	j.zeroed, j.zeroStep = 0, 0
 	j.end = seg.hdr.length
 	j.next = seg.base
 	j.tree = t
