@@ -287,13 +287,22 @@ func (j *Journal) zeroAhead(end int64) error {
 	if to <= from {
 		return nil
 	}
-	zeros := make([]byte, to-from)
-	n, err := j.seg.f.WriteAt(zeros, from)
-	if err == nil && n < len(zeros) {
-		err = &fs.PathError{Op: "write", Path: j.seg.path, Err: io.ErrShortWrite}
+	// One buffer, made by the first step and written as often as a step
+	// needs: a step's worth made each time was garbage enough (a MiB per
+	// few thousand records) to show in the CPU per append on tmpfs.
+	if j.zeros == nil {
+		j.zeros = make([]byte, zeroBuf)
 	}
-	if err != nil {
-		return err
+	for off := from; off < to; {
+		z := j.zeros[:min(int64(len(j.zeros)), to-off)]
+		n, err := j.seg.f.WriteAt(z, off)
+		if err == nil && n < len(z) {
+			err = &fs.PathError{Op: "write", Path: j.seg.path, Err: io.ErrShortWrite}
+		}
+		if err != nil {
+			return err
+		}
+		off += int64(n)
 	}
 	j.zeroed, j.zeroStep = to, step
 	return nil
@@ -304,6 +313,7 @@ const (
 	minZeroStep  = 16 << 10
 	maxZeroStep  = 1 << 20
 	zeroMinBatch = 4 << 10
+	zeroBuf      = 64 << 10 // the zeros written at a time
 )
 
 // commit writes the requests' records, one batch (and so one flush, unless

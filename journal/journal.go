@@ -161,6 +161,7 @@ type Journal struct {
 	// zeroed: this process wrote zeros in seg up to here, the last time
 	// in a step of zeroStep bytes (zeroAhead)
 	zeroed, zeroStep int64
+	zeros            []byte  // zeroBuf zeros, once zeroAhead needs them
 	next             uint64  // index of the next record
 	tree             compact // Merkle state at next
 	// spareHashes is the buffer commit builds the next tree in; it never
