@@ -161,8 +161,9 @@ func (j *Journal) locked(ctx context.Context, fn func() error) error {
 		defer h.Unlock()
 		j.openMark()
 	}
+	others := j.othersWrote
 	j.othersWrote = false
-	if err := j.syncState(); err != nil {
+	if err := j.catchUp(others); err != nil {
 		return err
 	}
 	if j.behind && !j.deferCatchUp {
@@ -259,6 +260,62 @@ func (j *Journal) grow(need int64) error {
 	return nil
 }
 
+// zeroAhead writes zeros past the log's end, when the batch that ends at
+// end reaches past what this process zeroed already: from the end, a
+// step twice as long as this process's last one in the segment (from
+// minZeroStep up to maxZeroStep), within the segment's allocated size. A
+// process that appends once (a command-line append) so writes 16 KiB, and
+// one that keeps appending soon writes a step per MiB. Only a batch of a
+// block (zeroMinBatch) or more does it: a smaller one converts a block
+// once in several flushes (the next ones write into the same block), which
+// the zeros would not save (one writer measured no faster), while a batch
+// of many blocks converts at every flush (256 writers: 1.35-1.97x). Allocated space
+// (fallocate) is unwritten on ext4 and XFS: a flush of bytes written into
+// it also commits the extent's conversion, a second write to the disk at
+// every flush; in blocks already written, a flush writes the data alone.
+// The batch's flush makes the zeros durable along with it, once per step.
+// Only zeros are written, only past the end, under the lock: what a crash
+// leaves is what it left before (zeros, or a torn batch, past the last
+// commit). Another process does not know what this one zeroed, and may
+// zero a step again.
+func (j *Journal) zeroAhead(end int64) error {
+	if end <= j.zeroed || end-j.end < zeroMinBatch || !j.o.flushes() || j.o.noZeroAhead {
+		return nil
+	}
+	step := min(max(2*j.zeroStep, minZeroStep), maxZeroStep)
+	from, to := max(j.zeroed, j.end), min(j.seg.size, end+step)
+	if to <= from {
+		return nil
+	}
+	// One buffer, made by the first step and written as often as a step
+	// needs: a step's worth made each time was garbage enough (a MiB per
+	// few thousand records) to show in the CPU per append on tmpfs.
+	if j.zeros == nil {
+		j.zeros = make([]byte, zeroBuf)
+	}
+	for off := from; off < to; {
+		z := j.zeros[:min(int64(len(j.zeros)), to-off)]
+		n, err := j.seg.f.WriteAt(z, off)
+		if err == nil && n < len(z) {
+			err = &fs.PathError{Op: "write", Path: j.seg.path, Err: io.ErrShortWrite}
+		}
+		if err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	j.zeroed, j.zeroStep = to, step
+	return nil
+}
+
+// The steps zeroAhead writes zeros in, and the least batch it does it for.
+const (
+	minZeroStep  = 16 << 10
+	maxZeroStep  = 1 << 20
+	zeroMinBatch = 4 << 10
+	zeroBuf      = 64 << 10 // the zeros written at a time
+)
+
 // commit writes the requests' records, one batch (and so one flush, unless
 // flush is false) per segment they need, each closed by a commit frame.
 // written, if not nil, is called once every record is written, before the
@@ -344,6 +401,12 @@ func (j *Journal) commit(reqs []*request, flush bool, written func()) error {
 			if err := j.grow(need); err != nil {
 				return err
 			}
+		}
+		if err := j.zeroAhead(j.end + int64(len(buf))); err != nil {
+			for _, r := range firsts {
+				r.first = 0
+			}
+			return err
 		}
 		// A crash may leave one unflushed batch at the end of the log,
 		// never two: recovery tells a torn tail from damage inside the

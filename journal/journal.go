@@ -91,6 +91,9 @@ type Options struct {
 
 	// firstAlloc overrides firstAlloc, for tests that grow segments.
 	firstAlloc int64
+	// noZeroAhead turns zeroAhead off, for the benchmark that measures
+	// what it saves.
+	noZeroAhead bool
 }
 
 func (o *Options) normalize() Options {
@@ -155,8 +158,12 @@ type Journal struct {
 	logID [16]byte
 	seg   *segment // the last segment
 	end   int64    // offset after the last commit (or seal) in seg
-	next  uint64   // index of the next record
-	tree  compact  // Merkle state at next
+	// zeroed: this process wrote zeros in seg up to here, the last time
+	// in a step of zeroStep bytes (zeroAhead)
+	zeroed, zeroStep int64
+	zeros            []byte  // zeroBuf zeros, once zeroAhead needs them
+	next             uint64  // index of the next record
+	tree             compact // Merkle state at next
 	// spareHashes is the buffer commit builds the next tree in; it never
 	// shares an array with tree.
 	spareHashes []Hash
@@ -167,6 +174,7 @@ type Journal struct {
 	unflushed bool
 	note      string // a recovery note to append
 	peek      [4]byte
+	catchBuf  []byte // the catch-up's read buffer, kept between turns
 	buf       []byte
 	live      []*request // the claimed requests of the batch that runs
 	firsts    []*request // commit's: the requests a batch starts

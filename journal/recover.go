@@ -19,7 +19,15 @@ import (
 // syncState brings the in-memory state up to date with the directory:
 // records other processes appended, segments they created or dropped, and
 // the recovery of a tail a crashed writer left.
-func (j *Journal) syncState() error {
+func (j *Journal) syncState() error { return j.catchUp(false) }
+
+// catchUp is syncState for a writer that takes the lock. When the last
+// catch-up found other processes' records (others), they most likely
+// wrote again while this process waited for the lock: the catch-up then
+// reads straight at the log's end, without the 4-byte peek that tells a
+// lone writer nobody else wrote (one system call less at every turn of
+// the lock that processes take in turn).
+func (j *Journal) catchUp(others bool) error {
 	if j.broken != nil {
 		return j.broken
 	}
@@ -33,6 +41,9 @@ func (j *Journal) syncState() error {
 	}
 	if j.held != nil {
 		return nil // nobody else can have written
+	}
+	if others {
+		return j.scanFrom(false)
 	}
 	n, err := j.seg.f.ReadAt(j.peek[:], j.end)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -155,6 +166,7 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 		j.seg.close()
 	}
 	j.seg = seg
+	j.zeroed, j.zeroStep = 0, 0
 	j.end = seg.hdr.length
 	j.next = seg.base
 	j.tree = t
@@ -169,17 +181,41 @@ func (j *Journal) setSegment(seg *segment, t compact) {
 // commit, which a power cut can make necessary.
 func (j *Journal) scanFrom(full bool) error {
 	for {
-		// Another process may have grown the segment.
-		if err := j.seg.refresh(); err != nil {
-			return err
+		// Another process may have grown the segment. A catch-up asks
+		// only when the scan ran into the size it knew (below).
+		if full {
+			if err := j.seg.refresh(); err != nil {
+				return err
+			}
 		}
 		s := &scanner{seg: j.seg, fr: newFrameReader(j.seg.f, j.seg.size), off: j.end, next: j.next, tree: j.tree.clone(), track: true}
 		if !full {
 			s.fr.chunk = catchUpChunk
+			s.fr.buf = j.catchBuf[:0]
 		}
 		k, d, err := s.run()
+		if !full && cap(s.fr.buf) <= catchUpChunk {
+			j.catchBuf = s.fr.buf[:0] // read into again by the next catch-up
+		}
 		if err != nil {
 			return err
+		}
+		if !full && !(k == stepSeal || k == stepEnd && s.off+frameHeader <= j.seg.size) {
+			// The scan stopped at the size this process knew, or at
+			// something it could not accept, which may be a frame that
+			// goes on past that size: if the segment has grown since,
+			// the scan starts again with its new size, as a scan that
+			// asked first would have.
+			size := j.seg.size
+			if err := j.seg.refresh(); err != nil {
+				return err
+			}
+			if j.seg.size != size {
+				continue
+			}
+		}
+		if !full && k == stepEnd && s.off == j.end {
+			return nil // nobody wrote after us
 		}
 		if s.off != j.end {
 			j.othersWrote = true
