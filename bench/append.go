@@ -22,7 +22,7 @@ func appendWorkload(writers int, budget time.Duration, probe bool) Workload {
 	if writers > 1 {
 		// Beside the floor of one fdatasync per writer, the floor a
 		// group commit cannot beat.
-		contenders = append(contenders, groupAppendContender(false))
+		contenders = append(contenders, groupAppendContender(false, false))
 	}
 	return Workload{
 		ID:         fmt.Sprintf("append-%dw", writers),

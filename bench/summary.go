@@ -177,7 +177,7 @@ var summaryRows = []summaryRow{
 	{"append-16w", "append, 16 writers", []summaryContender{
 		vsFloor("journal", "one fdatasync per writer, the floor here"), vsFloor("group", "one fdatasync per writer"), plain("sqlite")}},
 	{"append-256w", "append, 256 writers", []summaryContender{
-		vsFloor("journal", "the group-commit floor"), plain("group")}},
+		vsFloor("journal", "the group-commit floor, zeroed ahead as the journal does"), plain("groupzero"), plain("group")}},
 	{"journal-4p4g", "journal, 4 processes × 4 goroutines", []summaryContender{
 		vsFloor("4p4g", "1 process × 16 goroutines"), plain("1p16g")}},
 	{"document-1kb", "one field of a 1 KB document, 1 writer", []summaryContender{

@@ -178,6 +178,17 @@ func (r *RawAppender) Close() error { return r.s.f.Close() }
 type GroupAppender struct {
 	s *space
 
+	// ZeroAhead makes a flush of 4 KiB or more first write zeros past
+	// its end, in steps that double from 16 KiB to 1 MiB within the
+	// allocated space, as the journal does (journal/commit.go,
+	// zeroAhead): later flushes then land in written blocks and commit no
+	// extent conversion. Set it before the first Append. Without it the
+	// floor writes into fallocated space only, as the journal used to.
+	ZeroAhead bool
+	zeroed    int64 // the end of the zeros written so far
+	zeroStep  int64
+	zeros     []byte
+
 	mu      sync.Mutex
 	cond    *sync.Cond
 	pending []byte // queued, not yet written
@@ -217,6 +228,9 @@ func (g *GroupAppender) Append(p []byte) error {
 		g.pending = g.spare[:0]
 		g.mu.Unlock()
 		off, err := g.s.reserve(int64(len(batch)))
+		if err == nil && g.ZeroAhead {
+			err = g.zeroAhead(off, off+int64(len(batch)))
+		}
 		if err == nil {
 			_, err = g.s.f.WriteAt(batch, off)
 		}
@@ -237,6 +251,31 @@ func (g *GroupAppender) Append(p []byte) error {
 		return nil // covered by a flush that returned, whatever failed later
 	}
 	return g.err
+}
+
+// zeroAhead writes zeros from the batch at [from, end) on, the journal's
+// rule: only for a batch of 4 KiB or more, only where no zeros are yet,
+// and never past the allocated space. Only the leader calls it.
+func (g *GroupAppender) zeroAhead(from, end int64) error {
+	const minStep, maxStep, minBatch = 16 << 10, 1 << 20, 4 << 10
+	if end <= g.zeroed || end-from < minBatch {
+		return nil
+	}
+	step := min(max(2*g.zeroStep, minStep), maxStep)
+	to := min(g.s.alloc.Load(), end+step)
+	if g.zeros == nil {
+		g.zeros = make([]byte, 64<<10)
+	}
+	for off := max(g.zeroed, from); off < to; {
+		z := g.zeros[:min(int64(len(g.zeros)), to-off)]
+		n, err := g.s.f.WriteAt(z, off)
+		if err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	g.zeroed, g.zeroStep = max(g.zeroed, to), step
+	return nil
 }
 
 // Close closes the file.
