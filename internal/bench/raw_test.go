@@ -142,3 +142,40 @@ func TestRawReplacerConcurrent(t *testing.T) {
 		t.Errorf("%d entries left in the directory, want the target alone", len(ents))
 	}
 }
+
+// A floor that zeros ahead keeps every record, and writes nothing but
+// zeros past its records: each 8 KiB record is a flush large enough to
+// zero ahead, and the file is read back after each one.
+func TestGroupAppenderZeroAhead(t *testing.T) {
+	dir := testdir.New(t)
+	g, err := NewGroupAppender(dir, 256<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	g.ZeroAhead = true
+	var want []byte
+	for i := range 40 {
+		rec := bytes.Repeat([]byte{byte(i + 1)}, 8<<10)
+		if err := g.Append(rec); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, rec...)
+		data, err := os.ReadFile(filepath.Join(dir, "group-floor"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data[:len(want)], want) {
+			t.Fatalf("after record %d the file does not hold the records written", i)
+		}
+		if tail := data[len(want):]; bytes.ContainsFunc(tail, func(r rune) bool { return r != 0 }) {
+			t.Fatalf("after record %d something other than zeros lies past the records", i)
+		}
+		if g.zeroed < int64(len(want)) || g.zeroed > g.s.alloc.Load() {
+			t.Fatalf("after record %d zeros end at %d, records at %d, allocated %d", i, g.zeroed, len(want), g.s.alloc.Load())
+		}
+	}
+	if g.zeroed == int64(len(want)) {
+		t.Error("no zeros were written ahead of the records")
+	}
+}
