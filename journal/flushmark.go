@@ -62,6 +62,16 @@ func (j *Journal) openMark() {
 	if err == nil {
 		j.mark = f
 		j.flock = lock.New(j.fs, filepath.Join(j.dir, flushLockName))
+		// Open flush.lock now, creating it if missing, while the
+		// journal's lock is held: a lock file is made under a temp name
+		// and linked into place, and a process that opened it in that
+		// moment found two names and refused it (the first shared
+		// flushes of processes started together on a new log failed so).
+		// Under the journal's lock no other process makes it, and the
+		// Mutex keeps it open for every later flush.
+		if h, err := j.flock.TryLock(); err == nil {
+			h.Unlock()
+		}
 	}
 }
 
