@@ -36,9 +36,9 @@
 // covers them, and a batch is never written unflushed after another
 // unflushed one. Processes that append to one journal at the same time
 // share flushes too: each writes its batch under the lock and lets it go
-// before flushing, under a second lock, unless a flush that another
-// process started after the batch was written already covers it
-// (FORMAT.md, "The marks"); a reader in another process may see a batch
+// before flushing, under a second lock (or alongside the flush that holds
+// it), unless a flush that another process started after the batch was
+// written already covers it (FORMAT.md, "The marks"); a reader in another process may see a batch
 // before it is flushed, as it may see any batch before its writer
 // acknowledges it. WithLockShared does the same for a writer under the
 // lock: its AppendFlushed is made durable by a shared flush after the lock

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -37,10 +38,10 @@ import (
 // (flush.lock), unless the flush mark already covers its batch. Before its
 // flush starts it reads the written mark: every batch written up to there
 // is covered by that flush, and the flush mark it records names that place.
-// So while one process flushes, the others write their batches and queue
-// for the flush lock; the first of them flushes for all, and the rest find
-// their batches covered. A batch is acknowledged only after a flush that
-// started after it was written.
+// Writers that find the flush lock held flush alongside, without it and
+// without a mark (sharedFlush), rather than wait for it in turn; those
+// that come after a flush find their batches covered. A batch is
+// acknowledged only after a flush that started after it was written.
 const (
 	markSize      = 36 // log id, base, offset, masked CRC-32C
 	flushMarkAt   = 0
@@ -61,6 +62,16 @@ func (j *Journal) openMark() {
 	if err == nil {
 		j.mark = f
 		j.flock = lock.New(j.fs, filepath.Join(j.dir, flushLockName))
+		// Open flush.lock now, creating it if missing, while the
+		// journal's lock is held: a lock file is made under a temp name
+		// and linked into place, and a process that opened it in that
+		// moment found two names and refused it (the first shared
+		// flushes of processes started together on a new log failed so).
+		// Under the journal's lock no other process makes it, and the
+		// Mutex keeps it open for every later flush.
+		if h, err := j.flock.TryLock(); err == nil {
+			h.Unlock()
+		}
 	}
 }
 
@@ -175,7 +186,17 @@ func (j *Journal) shares() bool {
 // sharedFlush makes the batch p durable, after the journal's lock was let
 // go: under the flush lock, it is done if the flush mark covers it;
 // otherwise the place the written mark names (at least p's end) is read,
-// the segment flushed, and that place recorded in the flush mark. A failed
+// the segment flushed, and that place recorded in the flush mark. When
+// another process (or goroutine) holds the flush lock, it flushes the
+// segment alongside that flush, without the lock, and records nothing: the
+// flush in progress may have begun before p was written, and waiting for
+// the lock only to find that out handed the lock from process to process,
+// one wake-up after another, each after the flush (with 4 processes
+// updating one store in log mode, the flush lock's waits were most of an
+// update's time, and a turn of it took twice the flush). Flushes of one
+// file that run at once are merged by the kernel's block layer into one
+// device flush, or two. A flush that starts after p was written covers p,
+// whoever else flushes: that is all an acknowledgement needs. A failed
 // flush cannot be undone as a failed write is: other processes may already
 // have written after the batch. The journal then refuses further writes
 // until it is opened again.
@@ -186,7 +207,22 @@ func (j *Journal) sharedFlush(ctx context.Context, p pendingFlush) error {
 	if !mutate.JournalSkipSharedFlush && j.markSays(p.base, p.end) {
 		return nil
 	}
-	unlock, err := j.flock.Lock(ctx)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	unlock, err := j.flock.TryLock()
+	if errors.Is(err, lock.ErrLocked) {
+		// Flush alongside; a mark written without the lock could
+		// outlive a clearMarks and name bytes written after it.
+		if mutate.JournalSkipSharedFlush {
+			return nil
+		}
+		if err := vfs.Datasync(p.f); err != nil {
+			j.broken = fmt.Errorf("a failed flush (%w) cannot be undone once other processes may have written after it: reopen the journal to recover", err)
+			return err
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}

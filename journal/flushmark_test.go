@@ -3,8 +3,11 @@ package journal
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/durable-go/durable/internal/testdir"
+	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -130,4 +133,25 @@ func TestCrashTwoWritersWithFlushMark(t *testing.T) {
 	b.Close()
 	states, _ := checkStates(t, r, attempted, false)
 	t.Logf("%d crash states", states)
+}
+
+// flush.lock is made by the first handle that takes the journal's lock,
+// under it, not by the first shared flush outside it: a lock file is
+// linked into place from a temp name, and another process that opened it
+// in that moment found two names and refused it (processes started
+// together on a new log failed their first shared flushes so).
+func TestFlushLockMadeUnderTheLock(t *testing.T) {
+	dir := filepath.Join(testdir.New(t), "j")
+	j := mustOpen(t, dir, nil)
+	defer j.Close()
+	if _, err := j.Append(bg, payload(1)); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(filepath.Join(dir, flushLockName+lock.Suffix))
+	if err != nil {
+		t.Fatalf("after a lone append (no shared flush): %v", err)
+	}
+	if !fi.Mode().IsRegular() {
+		t.Fatalf("flush.lock is %v", fi.Mode())
+	}
 }

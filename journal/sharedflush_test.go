@@ -2,15 +2,19 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/durable-go/durable/internal/crashtest"
+	"github.com/durable-go/durable/lock"
 	"github.com/durable-go/durable/vfs"
 )
 
@@ -174,15 +178,16 @@ func sharedRound(t *testing.T, m *vfs.MemFS, ack func(...string)) (flushes int, 
 	return pb.Count() + pc.Count() - before, appended
 }
 
-// One flush serves the batches that processes wrote while another
-// process flushed, and the batches written while earlier ones were not
-// known to be flushed say so in their commit frames.
+// The batches that processes write while another process flushes are
+// flushed alongside that flush, one flush each, without waiting for its
+// lock (TestSharedFlushAlongside), and the batches written while earlier
+// ones were not known to be flushed say so in their commit frames.
 func TestSharedFlushCoversOthers(t *testing.T) {
 	m := vfs.NewMem()
 	withLockFile(t, m)
 	n, appended := sharedRound(t, m, func(...string) {})
-	if n != 1 {
-		t.Errorf("b and c made %d flushes for their batches written during a's flush, want 1", n)
+	if n != 2 {
+		t.Errorf("b and c made %d flushes for their batches written during a's flush, want 2 (one each, alongside it)", n)
 	}
 	got := flagged(t, m, 0)
 	// a, b, c take turns (each flushed before the next), then a's batch
@@ -433,5 +438,70 @@ func TestCutClearsMarks(t *testing.T) {
 	}
 	if _, _, ok := c.readMark(writtenMarkAt); ok {
 		t.Error("the written mark survived the cut")
+	}
+}
+
+// A writer that finds the flush lock held (another process flushes, and
+// that flush may have begun before this batch was written) flushes its
+// batch alongside, without the lock: its append returns once its own
+// flush has, without waiting for the lock, and the batch survives a crash
+// that keeps only what was flushed. It records no flush mark (only a
+// holder of the flush lock may: clearMarks). A failure of that flush fails
+// the append and every later write, as a failed shared flush does.
+func TestSharedFlushAlongside(t *testing.T) {
+	run := func(failAt int) (m *vfs.MemFS, before, syncs int, appendErr, laterErr error) {
+		m = vfs.NewMem()
+		withLockFile(t, m)
+		opts := func(fsys vfs.FS) *Options { return &Options{FS: fsys, SegmentSize: 64 << 10} }
+		a := mustOpen(t, "/j", opts(m))
+		defer a.Close()
+		probe := vfs.Inject(m, vfs.Fault{Ops: vfs.OpSync, N: failAt})
+		b := mustOpen(t, "/j", opts(probe))
+		defer b.Close()
+		for k := range 4 {
+			j := a
+			if k%2 == 1 {
+				j = b
+			}
+			if _, err := j.Append(bg, payload(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		held, err := lock.New(m, "/j/"+flushLockName).Lock(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Unlock()
+		flushMark, _, _ := a.readMark(flushMarkAt)
+		// a appends after b: b's next batch shares its flush.
+		if _, err := a.Append(bg, payload(10)); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(bg, 10*time.Second) // a wait for the lock would end here
+		defer cancel()
+		before = probe.Count()
+		_, appendErr = b.Append(ctx, payload(11))
+		syncs = probe.Count() - before
+		if again, _, _ := a.readMark(flushMarkAt); again != flushMark {
+			t.Errorf("a flush alongside moved the flush mark from %d to %d", flushMark, again)
+		}
+		_, laterErr = b.Append(ctx, payload(12))
+		return m, before, syncs, appendErr, laterErr
+	}
+	m, before, syncs, err, later := run(0)
+	if err != nil || later != nil || syncs != 1 {
+		t.Fatalf("append with the flush lock held: %v (then %v), %d flushes; want nil, 1", err, later, syncs)
+	}
+	data, _, j, err := readAll(m.Crash(0), "/j", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if !slices.Contains(data, string(payload(11))) {
+		t.Errorf("the batch flushed alongside is lost in a crash: %d records", len(data))
+	}
+	_, _, _, err, later = run(before + 1)
+	if !errors.Is(err, syscall.EIO) || later == nil {
+		t.Fatalf("a failed flush alongside: append %v, the next %v; want EIO, then an error", err, later)
 	}
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -452,24 +451,19 @@ func (s *Store[T]) logRev() durable.Rev {
 }
 
 // runLog is run in log mode: apply the batch's functions to the state and
-// append one patch of their change. self names the goroutine that runs
-// the callbacks (group.Batch.UserPinned), for Get's re-entry test.
-func (s *Store[T]) runLog(batch []*request[T], self goid.Token) {
-	ctx, cancel := batch[0].ctx, context.CancelFunc(func() {})
-	if b := batch[0].b; b != nil {
-		ctx, cancel = b.Context()
-	}
+// append one patch of their change. The callbacks run in b.UserPinned,
+// whose token names the goroutine for Get's re-entry test (logMode.owner).
+func (s *Store[T]) runLog(b *group.Batch[job], batch []*request[T]) {
+	ctx, cancel := b.Context()
 	defer cancel()
 	lm := s.log
 	var rev durable.Rev
 	var applied []*request[T]
 	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
 		lm.mu.Lock()
-		lm.owner.Store(uint64(self))
 		lm.tx = tx
 		defer func() {
 			lm.tx = nil
-			lm.owner.Store(0)
 			lm.mu.Unlock()
 		}()
 		if lm.closed {
@@ -481,31 +475,46 @@ func (s *Store[T]) runLog(batch []*request[T], self goid.Token) {
 		st := s.st
 		shape := s.c.enc.Shape(st.root)
 		dirty := false
-		for _, r := range batch {
-			if !r.claim() || r.load {
-				continue
-			}
-			r.decided = true
-			if r.replace != nil {
-				if cur := s.logRev(); cur != r.ifRev {
-					r.err = &fs.PathError{Op: "replace", Path: s.path, Err: fmt.Errorf("%w: the document is at %v, not %v", ErrConflict, cur, r.ifRev)}
+		var broken error
+		// The goroutine is pinned to its thread (the cheap token of Get's
+		// and Update's re-entry tests) only while the callbacks run: a
+		// goroutine locked to its thread that blocks (for the log's lock,
+		// the shared flush's, a yield) costs two more thread switches at
+		// every wait, which with several processes taking turns were a
+		// large part of an update's CPU.
+		b.UserPinned(func(self goid.Token) {
+			lm.owner.Store(uint64(self))
+			defer lm.owner.Store(0)
+			for _, r := range batch {
+				if !r.claim() || r.load {
 					continue
 				}
-			}
-			handled, err := s.applyMember(st, r) // member.go
-			if !handled {
-				err = s.apply(st, r)
-			}
-			if err != nil {
-				if errors.Is(err, errBroken) {
-					s.st = nil
-					return err
+				r.decided = true
+				if r.replace != nil {
+					if cur := s.logRev(); cur != r.ifRev {
+						r.err = &fs.PathError{Op: "replace", Path: s.path, Err: fmt.Errorf("%w: the document is at %v, not %v", ErrConflict, cur, r.ifRev)}
+						continue
+					}
 				}
-				r.err = err
-				continue
+				handled, err := s.applyMember(st, r) // member.go
+				if !handled {
+					err = s.apply(st, r)
+				}
+				if err != nil {
+					if errors.Is(err, errBroken) {
+						broken = err
+						return
+					}
+					r.err = err
+					continue
+				}
+				applied = append(applied, r)
+				dirty = dirty || r.changed
 			}
-			applied = append(applied, r)
-			dirty = dirty || r.changed
+		})
+		if broken != nil {
+			s.st = nil
+			return broken
 		}
 		if !dirty {
 			rev = s.logRev()

@@ -51,7 +51,7 @@ func (s *Store[T]) do(r *request[T]) {
 	err := batchers.Do(r.ctx, s.key, r, sameOwner, func(b *group.Batch[job]) error {
 		reqs := requests[T](b)
 		if s.log != nil {
-			b.UserPinned(func(t goid.Token) { s.runLog(reqs, t) }) // log.go
+			s.runLog(b, reqs) // log.go
 			return nil
 		}
 		b.User(func() {
