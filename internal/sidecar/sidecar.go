@@ -130,7 +130,12 @@ func open(fsys vfs.FS, name string, flag int, single bool) (vfs.File, fs.FileInf
 		return nil, nil, openError(fsys, name, err)
 	}
 	fi, err := check(f, name, single)
-	if errors.Is(err, errHardLinked) && dropCreatorsTemp(fsys, name, f) {
+	if errors.Is(err, errHardLinked) {
+		// Checked again whatever dropCreatorsTemp found: the creator may
+		// have removed its temp itself between the fstat and the look at
+		// the directory, and then nothing is left to remove but the file
+		// has one name.
+		dropCreatorsTemp(fsys, name, f)
 		fi, err = check(f, name, single)
 	}
 	if err != nil {

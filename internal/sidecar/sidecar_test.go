@@ -269,3 +269,44 @@ func TestOpenSingleDropsCreatorsTemp(t *testing.T) {
 		}
 	}
 }
+
+// creatorDone is the OS, where the creator of the lock removes its temp
+// name just as an opener that found two names looks at the directory.
+type creatorDone struct {
+	vfs.OS
+	tmp string
+}
+
+func (c creatorDone) ReadDir(name string) ([]fs.DirEntry, error) {
+	os.Remove(c.tmp)
+	return c.OS.ReadDir(name)
+}
+
+// TestOpenSingleCreatorFinishedMeanwhile: an opener that finds the lock
+// with two names, and then no temp to remove because its creator removed
+// it meanwhile, opens the lock: it has one name by then. (Several
+// processes starting on a new journal failed here, the first to open the
+// lock file refusing it as hard-linked.)
+func TestOpenSingleCreatorFinishedMeanwhile(t *testing.T) {
+	dir := testdir.New(t)
+	lock := dir + "/data.lock"
+	tmp := dir + "/" + TempName("data.lock")
+	mustT(t, os.WriteFile(tmp, nil, 0o600))
+	mustT(t, os.Link(tmp, lock))
+	if fi, _ := os.Stat(lock); fi == nil {
+		t.Fatal("no lock")
+	} else if _, ok := checked.IDOf(fi); !ok {
+		t.Skip("no file identity on this platform")
+	}
+	f, _, err := OpenSingle(creatorDone{tmp: tmp}, lock, os.O_RDWR)
+	if err != nil {
+		t.Fatalf("a lock whose creator removed its temp during the open: %v", err)
+	}
+	f.Close()
+
+	// A planted second name is still refused.
+	other := dir + "/data.lock.bak"
+	mustT(t, os.Link(lock, other))
+	_, _, err = OpenSingle(creatorDone{tmp: tmp}, lock, os.O_RDWR)
+	wantUnsafe(t, err, lock)
+}
