@@ -37,6 +37,21 @@ func twoHandles(t *testing.T, m *vfs.MemFS, segmentSize int64) (a, b *Journal) {
 	return a, b
 }
 
+// appendInTurns appends payload(0) to payload(n-1), a and b taking turns,
+// as two processes writing one after the other.
+func appendInTurns(t *testing.T, a, b *Journal, n int) {
+	t.Helper()
+	for k := range n {
+		j := a
+		if k%2 == 1 {
+			j = b
+		}
+		if _, err := j.Append(bg, payload(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A writer catching up with another's flushed batches skips their flush
 // when the mark names exactly where it caught up to, and flushes when it
 // does not: after an unflushed batch, and when the mark is damaged.

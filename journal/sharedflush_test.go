@@ -391,15 +391,7 @@ func TestCutClearsMarks(t *testing.T) {
 	withLockFile(t, m)
 	a := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10})
 	b := mustOpen(t, "/j", &Options{FS: m, SegmentSize: 64 << 10})
-	for k := range 4 {
-		j := a
-		if k%2 == 1 {
-			j = b
-		}
-		if _, err := j.Append(bg, payload(k)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendInTurns(t, a, b, 4)
 	if _, _, ok := a.readMark(flushMarkAt); !ok {
 		t.Fatal("no flush mark after writers took turns")
 	}
@@ -458,15 +450,7 @@ func TestSharedFlushAlongside(t *testing.T) {
 		probe := vfs.Inject(m, vfs.Fault{Ops: vfs.OpSync, N: failAt})
 		b := mustOpen(t, "/j", opts(probe))
 		defer b.Close()
-		for k := range 4 {
-			j := a
-			if k%2 == 1 {
-				j = b
-			}
-			if _, err := j.Append(bg, payload(k)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		appendInTurns(t, a, b, 4)
 		held, err := lock.New(m, "/j/"+flushLockName).Lock(bg)
 		if err != nil {
 			t.Fatal(err)

@@ -216,6 +216,24 @@ func TestMkdirDurable(t *testing.T) {
 	}
 }
 
+// linkedByCreator leaves a lock file as create has it between its link
+// and its remove: data.lock, and its creator's temp name for the same
+// file. It skips where files have no identity to compare.
+func linkedByCreator(t *testing.T) (dir, lock, tmp string) {
+	t.Helper()
+	dir = testdir.New(t)
+	lock = dir + "/data.lock"
+	tmp = dir + "/" + TempName("data.lock")
+	mustT(t, os.WriteFile(tmp, nil, 0o600))
+	mustT(t, os.Link(tmp, lock))
+	if fi, _ := os.Stat(lock); fi == nil {
+		t.Fatal("no lock")
+	} else if _, ok := checked.IDOf(fi); !ok {
+		t.Skip("no file identity on this platform")
+	}
+	return dir, lock, tmp
+}
+
 // TestOpenSingleDropsCreatorsTemp: create links its temp into place and
 // then removes it; an opener that comes between the two, or after a
 // creator killed there, finds the lock with two names. The second name is
@@ -224,16 +242,7 @@ func TestMkdirDurable(t *testing.T) {
 // so is one whose temp-shaped name is another file.
 func TestOpenSingleDropsCreatorsTemp(t *testing.T) {
 	fsys := vfs.OS{}
-	dir := testdir.New(t)
-	lock := dir + "/data.lock"
-	tmp := dir + "/" + TempName("data.lock")
-	mustT(t, os.WriteFile(tmp, nil, 0o600))
-	mustT(t, os.Link(tmp, lock))
-	if fi, _ := os.Stat(lock); fi == nil {
-		t.Fatal("no lock")
-	} else if _, ok := checked.IDOf(fi); !ok {
-		t.Skip("no file identity on this platform")
-	}
+	dir, lock, tmp := linkedByCreator(t)
 	f, _, err := OpenSingle(fsys, lock, os.O_RDWR)
 	if err != nil {
 		t.Fatalf("a lock whose other name is its creator's temp: %v", err)
@@ -288,16 +297,7 @@ func (c creatorDone) ReadDir(name string) ([]fs.DirEntry, error) {
 // processes starting on a new journal failed here, the first to open the
 // lock file refusing it as hard-linked.)
 func TestOpenSingleCreatorFinishedMeanwhile(t *testing.T) {
-	dir := testdir.New(t)
-	lock := dir + "/data.lock"
-	tmp := dir + "/" + TempName("data.lock")
-	mustT(t, os.WriteFile(tmp, nil, 0o600))
-	mustT(t, os.Link(tmp, lock))
-	if fi, _ := os.Stat(lock); fi == nil {
-		t.Fatal("no lock")
-	} else if _, ok := checked.IDOf(fi); !ok {
-		t.Skip("no file identity on this platform")
-	}
+	dir, lock, tmp := linkedByCreator(t)
 	f, _, err := OpenSingle(creatorDone{tmp: tmp}, lock, os.O_RDWR)
 	if err != nil {
 		t.Fatalf("a lock whose creator removed its temp during the open: %v", err)
