@@ -284,6 +284,9 @@ func (j *Journal) zeroAhead(end int64) error {
 	}
 	step := min(max(2*j.zeroStep, minZeroStep), maxZeroStep)
 	from, to := max(j.zeroed, j.end), min(j.seg.size, end+step)
+	if mutate.JournalZeroStale && j.zeroed > 0 {
+		from = j.zeroed
+	}
 	if to <= from {
 		return nil
 	}

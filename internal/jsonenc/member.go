@@ -2,6 +2,8 @@ package jsonenc
 
 import (
 	"reflect"
+
+	"github.com/durable-go/durable/internal/mutate"
 )
 
 // A one-member update of a large map, as Sync sees it, costs a compare of
@@ -95,7 +97,7 @@ func (c *Codec) SetMember(tree *Tree, v reflect.Value, field int, key reflect.Va
 	}
 	kept = true
 	// The table copy no longer vouches for this member (see mapTable.stale).
-	if t := n.table; t != nil {
+	if t := n.table; t != nil && !mutate.JsonencMemberNotStale {
 		if len(t.stale) == maxStale {
 			n.table = nil
 		} else {
