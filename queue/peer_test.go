@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,9 +30,9 @@ func TestPeersShareCompaction(t *testing.T) {
 		var nSnap, nDrop atomic.Int64
 		m.SetHook(func(op vfs.Op, name string) {
 			switch {
-			case op == vfs.OpRename && strings.HasSuffix(name, "/"+SnapshotName):
+			case op == vfs.OpRename && isSnapshot(name):
 				nSnap.Add(1)
-			case op == vfs.OpRemove && strings.HasSuffix(name, ".seg"):
+			case op == vfs.OpRemove && isDroppedSegment(name):
 				nDrop.Add(1)
 			}
 		})
@@ -86,6 +87,18 @@ func TestPeersShareCompaction(t *testing.T) {
 	if s4 > s1+s1/2+1 {
 		t.Errorf("four handles wrote %d snapshots for the work one handle did with %d", s4, s1)
 	}
+}
+
+// isSnapshot reports whether a rename's name is the snapshot's, with the
+// platform's separators.
+func isSnapshot(name string) bool { return filepath.Base(name) == SnapshotName }
+
+// isDroppedSegment reports whether a removed name is a dropped segment:
+// the segment itself, or on Windows the tombstone it is renamed to first
+// (journal/remove_windows.go).
+func isDroppedSegment(name string) bool {
+	b := filepath.Base(name)
+	return strings.HasSuffix(b, ".seg") || strings.HasPrefix(b, ".dropped.") && strings.HasSuffix(b, ".seg.tmp")
 }
 
 // TestCompactionDueOnce: a compaction that fell due in two handles at
@@ -143,7 +156,7 @@ func TestCompactionDueOnce(t *testing.T) {
 	size := a.j.Size()
 	var snaps atomic.Int64
 	m.SetHook(func(op vfs.Op, name string) {
-		if op == vfs.OpRename && strings.HasSuffix(name, "/"+SnapshotName) {
+		if op == vfs.OpRename && isSnapshot(name) {
 			snaps.Add(1)
 		}
 	})
