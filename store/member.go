@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"reflect"
 	"strings"
 
@@ -26,12 +27,14 @@ import (
 // Update when the map is large: fn can reach nothing but its copy of the
 // member, so the store need not compare the rest of the document to find
 // what changed (Update compares the whole map: at 10,000 members, half
-// the CPU time of an update in BenchmarkLogMember, warm or cold). That takes a member that exists
-// already, of a type with no pointers, maps, slices or interfaces (plain
-// records of numbers, strings, booleans and times), in a map that no
-// other field of the document's type could hold too, and no
-// Options.Validate (which sees the whole document); any other change takes
-// Update's path, with the same result.
+// the CPU time of an update in BenchmarkLogMember, warm or cold). That
+// takes a member that exists already, of a type with no pointers, maps,
+// slices or interfaces (plain records of numbers, strings, booleans and
+// times), in a map that no other field of the document's type could hold
+// too, and no Options.Validate (which sees the whole document); any other
+// change takes Update's path, with the same result.
+//
+// An error about the arguments is a *fs.PathError with the store's path.
 //
 // The field must be one of T's own (not one promoted from an embedded
 // struct), and hold a map whose keys are strings (or a string type) and
@@ -46,7 +49,7 @@ func UpdateMember[T, V any](ctx context.Context, s *Store[T], field, key string,
 	}
 	idx, mt, err := memberField(reflect.TypeFor[T](), field, reflect.TypeFor[V]())
 	if err != nil {
-		return durable.Rev{}, err
+		return durable.Rev{}, &fs.PathError{Op: "update", Path: s.path, Err: err}
 	}
 	kv := reflect.ValueOf(key).Convert(mt.Key())
 	r := &request[T]{s: s, ctx: ctx}
@@ -83,7 +86,7 @@ type memberOp struct {
 // checks that it holds a map of string keys and elem values.
 func memberField(t reflect.Type, name string, elem reflect.Type) (int, reflect.Type, error) {
 	if t.Kind() != reflect.Struct {
-		return 0, nil, fmt.Errorf("store: UpdateMember: the document's type %v is not a struct", t)
+		return 0, nil, fmt.Errorf("UpdateMember: the document's type %v is not a struct", t)
 	}
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -102,11 +105,11 @@ func memberField(t reflect.Type, name string, elem reflect.Type) (int, reflect.T
 		}
 		ft := sf.Type
 		if ft.Kind() != reflect.Map || ft.Key().Kind() != reflect.String || ft.Elem() != elem {
-			return 0, nil, fmt.Errorf("store: UpdateMember: field %q of %v is a %v, not a map of string keys to %v", name, t, ft, elem)
+			return 0, nil, fmt.Errorf("UpdateMember: field %q of %v is a %v, not a map of string keys to %v", name, t, ft, elem)
 		}
 		return i, ft, nil
 	}
-	return 0, nil, fmt.Errorf("store: UpdateMember: %v has no field %q", t, name)
+	return 0, nil, fmt.Errorf("UpdateMember: %v has no field %q", t, name)
 }
 
 // applyMember is apply for an UpdateMember request in log mode, through

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -272,8 +273,11 @@ func TestUpdateMemberFieldAndValidate(t *testing.T) {
 	defer s.Close()
 	bumpA := func(e *memEntry) error { e.Hits++; return nil }
 	for _, bad := range []string{"nope", "title", "Entries"} {
+		var pe *fs.PathError
 		if _, err := store.UpdateMember(ctx, s, bad, "a", bumpA); err == nil {
 			t.Errorf("UpdateMember of field %q succeeded", bad)
+		} else if !errors.As(err, &pe) || pe.Path != s.Path() {
+			t.Errorf("UpdateMember of field %q: %v, want an error with the store's path", bad, err)
 		}
 	}
 	if _, err := store.UpdateMember(ctx, s, "entries", "a", func(*int) error { return nil }); err == nil {
