@@ -46,13 +46,21 @@ func appendAll(t *testing.T, app func([]byte) error, file string, writers, recor
 	}
 }
 
-func TestGroupAppenderKeepsEveryRecord(t *testing.T) {
+// newGroup opens a GroupAppender of size bytes in a new directory, closed
+// when the test ends.
+func newGroup(t *testing.T, size int64) (string, *GroupAppender) {
+	t.Helper()
 	dir := testdir.New(t)
-	g, err := NewGroupAppender(dir, 1<<20)
+	g, err := NewGroupAppender(dir, size)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
+	t.Cleanup(func() { g.Close() })
+	return dir, g
+}
+
+func TestGroupAppenderKeepsEveryRecord(t *testing.T) {
+	dir, g := newGroup(t, 1<<20)
 	appendAll(t, g.Append, filepath.Join(dir, "group-floor"), 16, 20)
 	if g.synced != 16*20 {
 		t.Errorf("%d records acknowledged, want %d", g.synced, 16*20)
@@ -62,12 +70,7 @@ func TestGroupAppenderKeepsEveryRecord(t *testing.T) {
 // The floors never write where they wrote before (see space): when the
 // allocated space runs out they grow by a step, and every record stays.
 func TestFloorsGrowInsteadOfWrapping(t *testing.T) {
-	dir := testdir.New(t)
-	g, err := NewGroupAppender(dir, 256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	dir, g := newGroup(t, 256)
 	r, err := NewRawAppender(dir, 256)
 	if err != nil {
 		t.Fatal(err)
@@ -147,12 +150,7 @@ func TestRawReplacerConcurrent(t *testing.T) {
 // zeros past its records: each 8 KiB record is a flush large enough to
 // zero ahead, and the file is read back after each one.
 func TestGroupAppenderZeroAhead(t *testing.T) {
-	dir := testdir.New(t)
-	g, err := NewGroupAppender(dir, 256<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	dir, g := newGroup(t, 256<<10)
 	g.ZeroAhead = true
 	var want []byte
 	for i := range 40 {
