@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"time"
 
 	"github.com/durable-go/durable"
@@ -158,7 +159,11 @@ type batch = group.Batch[*txn]
 // writes the pop batches that arrived meanwhile. A pop batch whose turn
 // comes runs alone, unless the last write was not flushed (the next write
 // flushes, whatever it is told): it then takes a flushed batch that waits
-// and runs with it as its early pops.
+// and runs with it as its early pops. While other processes append (the
+// flush is left for after the lock), a turn that handed out messages
+// then writes, as a second batch under the same flush, the flushed
+// operations that came meanwhile, such as the acks of those messages
+// (chase).
 func (q *Queue) update(ctx context.Context, dur durability, decide func(now int64, emit func(event)) error) error {
 	return q.updateN(ctx, dur, 0, decide)
 }
@@ -348,7 +353,16 @@ func (q *Queue) run(b *batch) error {
 			f := b.StealAny(isFlushed)
 			if f == nil {
 				// Pops alone: written, not flushed.
-				return q.runPops(tx, claim(b))
+				if err := q.runPops(tx, claim(b)); err != nil || !tx.SharesFlush() {
+					return err
+				}
+				// While other processes append, the acks of
+				// these pops follow them in this turn (chase),
+				// flushed after the lock: the pops are let go
+				// first, as they need no flush.
+				b.Finish(nil)
+				q.chase(tx, b)
+				return nil
 			}
 			flushed = []*batch{f}
 		}
@@ -391,9 +405,13 @@ func (q *Queue) run(b *batch) error {
 		release(nil)
 		if tx.Unflushed() {
 			// The flush is left for after the lock, shared with other
-			// processes: pops written now would be the second
-			// unflushed batch in a row, which the journal flushes under
-			// the lock. Those that arrived meanwhile take the next turn.
+			// processes. The consumers just handed messages often
+			// answer at once: their acks join this turn as a second
+			// batch under the same flush (chase) rather than wait for
+			// this process's next turn.
+			if len(early) > 0 {
+				q.chase(tx, b)
+			}
 			return nil
 		}
 		// The batch is durable; the lock is still held. Pops that
@@ -444,4 +462,58 @@ func (q *Queue) wakeChan() <-chan struct{} {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 	return q.wake
+}
+
+// chase writes the flushed operations that came while tx's turn of the
+// lock was held, with the pops waiting then, as a second batch of the
+// turn, whose flush is the one left for after the lock
+// (journal.Tx.AppendFlushedShared): the flushed operations are answered
+// with the run's, when it returns; the pops once written. tx shares its
+// flush, and the turn handed out messages just before.
+//
+// A consumer's loop is Pop, work, Ack. Without this, the Ack of a
+// message handed out in a turn waited for this process's next turn,
+// which, while other processes append, comes after all of theirs: a
+// message took three turns (push, pop, ack) rather than two. With 4
+// processes of 4 goroutines pushing, popping and acking on ext4, it gave
+// 2–12% more messages per second in each of 7 runs interleaved with the
+// plain path (a noisy 2-core VM shared with other work), and turns per
+// message went from 0.77 to 0.67; on tmpfs, where the turns cost CPU
+// rather than flushes, it made no difference (−2% and +3%).
+//
+// It does not wait for the acks while holding the lock: waiting for
+// consumers to be scheduled (gather.hold) with the lock held kept the
+// other processes waiting, and cost a third of the throughput. One yield
+// lets those that the write made runnable on this processor ack first;
+// the others ack into the next turn, as before.
+//
+// A failure answers the operations it took with its error, and the state
+// is rebuilt from the files (forget); the turn's first batch keeps its
+// own outcome: it was written, and the flush after the lock makes it
+// durable.
+func (q *Queue) chase(tx *journal.Tx, b *batch) {
+	runtime.Gosched()
+	flushed := stealFlushed(b, nil)
+	if len(flushed) == 0 {
+		return
+	}
+	pops := stealPops(b)
+	q.mu.Lock()
+	recs, err := q.decideAll(tx.Size(), tx.Scan, append(claim(pops...), claim(flushed...)...))
+	q.mu.Unlock()
+	if err == nil {
+		_, err = tx.AppendFlushedShared(recs, func() {
+			for _, p := range pops {
+				p.Finish(nil)
+			}
+		})
+	}
+	if err != nil {
+		q.forget()
+		for _, f := range append(pops, flushed...) {
+			f.Finish(err)
+		}
+		return
+	}
+	q.chased.Add(1)
 }

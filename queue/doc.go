@@ -18,7 +18,10 @@
 //     (group commit); processes share flushes too: while other processes
 //     append, a batch is written under the lock and flushed after it is
 //     let go, and one flush covers every batch written before it began,
-//     whoever wrote it (journal.Journal.WithLockShared). Pop's lease is
+//     whoever wrote it (journal.Journal.WithLockShared); the Acks of
+//     messages a batch handed out that come while the lock is still
+//     held are written after it as a second batch that the same flush
+//     covers, rather than wait for the process's next turn. Pop's lease is
 //     written under the lock but not flushed; see "Leases and power cuts"
 //     for why that is enough.
 //  4. Isolated. A Pop picks a message and records its lease under the

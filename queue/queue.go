@@ -179,6 +179,7 @@ type Queue struct {
 	cmp    atomic.Bool       // a compaction runs
 	g      group.Queue[*txn] // operations, in batches (see update)
 	gat    gather            // holds flushed batches open for due acks
+	chased atomic.Int64      // second batches chase wrote (for tests)
 }
 
 // Open opens (creating if needed) the queue in dir and rebuilds its state

@@ -14,6 +14,7 @@
 //	durable_mutate_journal_skip_shared_flush    journal acknowledges a batch whose flush processes share without it
 //	durable_mutate_journal_prep_stale           journal writes a batch framed during the last flush even after that flush failed
 //	durable_mutate_journal_seal_unflushed       journal seals a segment before flushing the unflushed batch before the seal
+//	durable_mutate_journal_chain_unflagged      journal's AppendFlushedShared writes its batch without the flag that it follows one not known to be flushed
 //	durable_mutate_journal_zero_stale           journal writes zeros ahead from its own last zeros, over records others appended since
 //	durable_mutate_jsonenc_member_not_stale     the store's encoder lets a map's table copy vouch for a member SetMember stored
 //	durable_mutate_jsonl_ack_before_sync  jsonl acknowledges an append without its fdatasync

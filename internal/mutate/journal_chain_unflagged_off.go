@@ -1,0 +1,10 @@
+//go:build !durable_mutate_journal_chain_unflagged
+
+package mutate
+
+// JournalChainUnflagged is off in every normal build. With the build tag
+// durable_mutate_journal_chain_unflagged it is on: a batch that
+// Tx.AppendFlushedShared writes after its turn's first batch, whose flush
+// is left for after the lock, does not say in its commit frame that it
+// follows a batch not known to be flushed.
+const JournalChainUnflagged = false
