@@ -73,4 +73,3 @@ func TestLeaderLeavingWhileTheTurnPasses(t *testing.T) {
 		}
 	}
 }
-
