@@ -126,7 +126,7 @@ type Batch[T any] struct {
 	// the batch is open; a member that leaves a closed batch stays in
 	// them, withdrawn, and Claim skips it.
 	open    bool          // still accepting items
-	hasTurn bool          // its turn has come (turn is closed)
+	hasTurn bool          // its turn has come (turn is closed, or about to be: passTurn)
 	weight  int           // the sum of its members' weights (Queue.Weight)
 	leader  *waiter[T]    // the member that runs it when its turn comes
 	turn    chan struct{} // closed when this batch may start
@@ -403,8 +403,7 @@ func (q *Queue[T]) lead(b *Batch[T], w *waiter[T], run func(*Batch[T]) error) er
 	}()
 	err := run(b)
 	ok = true
-	q.handOver()
-	b.finish(err)
+	q.finishHandOver(b, err)
 	return q.answered(w, w.outcome())
 }
 
@@ -440,8 +439,7 @@ func (q *Queue[T]) runDetached(b *Batch[T], w *waiter[T], run func(*Batch[T]) er
 	}()
 	err := run(b)
 	ok = true
-	b.finish(err)
-	q.handOver()
+	q.finishHandOver(b, err)
 }
 
 // finish answers every member that has no outcome yet with err, and the
@@ -466,6 +464,45 @@ func (b *Batch[T]) finishOwn(err error) {
 	if b.done != nil { // nil for a lone batch (newLoneBatch): nobody waits on it
 		close(b.done)
 	}
+}
+
+// finishHandOver answers b's members with err and hands the queue to the
+// oldest waiting batch, in an order that matters on a busy processor: the
+// next batch is closed first, so that b's members, once woken, join the
+// batch after it (and prepare it, Joined, while it runs); then they are
+// woken; its leader last. Each goroutine a channel's close makes runnable
+// is put first in the processor's queue, pushing the one before it back:
+// woken first, the leader waited behind b's hundreds of members for the
+// processor (at 256 writers that wait was most of the journal's time
+// between two flushes, and the leader woken last measured 1.2 to 1.7
+// times the appends per second under load).
+func (q *Queue[T]) finishHandOver(b *Batch[T], err error) {
+	next := q.passTurn()
+	b.finish(err)
+	if next != nil {
+		close(next.turn)
+	}
+}
+
+// passTurn is handOver that leaves the closing of the next batch's turn
+// to its caller (finishHandOver): it returns that batch, closed and with
+// its turn come (hasTurn), or nil when it handed the queue on itself (with
+// Hold, whose batch keeps taking items, or with no batch waiting). Until
+// the turn is closed, a leader that leaves the batch hands it to another
+// member or drops it (withdraw), as it would once the turn is closed.
+func (q *Queue[T]) passTurn() *Batch[T] {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 || q.Hold != nil {
+		q.handOverLocked()
+		return nil
+	}
+	b := q.pending[0]
+	q.pending[0] = nil
+	q.pending = q.pending[1:]
+	b.hasTurn = true
+	b.open = false // its leader starts it without the mutex
+	return b
 }
 
 // handOver hands the queue to the oldest waiting batch, or marks it idle.
