@@ -65,7 +65,10 @@ type logMode struct {
 	snapRev  durable.Rev // and its durable.Rev
 	snapStat fs.FileInfo // and its stat then (nil: unknown)
 	closed   bool
-	tx       *journal.Tx // the log's, while runLog holds its lock
+	// othersWrote: the last turn's catch-up applied records other
+	// processes appended (see logPreCatchUp).
+	othersWrote bool
+	tx          *journal.Tx // the log's, while runLog holds its lock
 	// folds: the snapshots named by the folds applied since the file was
 	// last checked (the last maxFolds), which it may hold (logCheckSnapshot).
 	folds []string
@@ -318,8 +321,7 @@ func (s *Store[T]) logCatchUp(limit uint64) error {
 }
 
 // logApplyValue applies one record to the state's value, and reports
-// whether it changed the value, which leaves the state's encoding tree
-// behind until logSync.
+// whether that left the state's encoding tree behind until logSync.
 func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	lm := s.log
 	if r.Op == opFold {
@@ -335,9 +337,19 @@ func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	if r.Base != lm.gen {
 		return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d builds on %s, but the log's snapshot there is %s", r.index, shortHash(r.Base), shortHash(lm.gen))}
 	}
+	behind := true
 	switch r.Op {
 	case opPatch:
-		if err := s.c.enc.ApplyMergePatch(st.val, r.body); err != nil {
+		// A patch of members of a map, as one-member changes make, brings
+		// the tree along member by member; anything else is applied to
+		// the value, and the tree follows at logSync.
+		root, _, handled, err := s.c.enc.PatchMembers(st.root, st.val, r.body)
+		if handled {
+			st.root, behind = root, false
+		} else {
+			err = s.c.enc.ApplyMergePatch(st.val, r.body)
+		}
+		if err != nil {
 			return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
 		}
 	case opWhole:
@@ -352,7 +364,7 @@ func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	lm.pending += int64(r.size)
 	lm.npend++
 	lm.last = r.index
-	return true, nil
+	return behind, nil
 }
 
 // logSync brings the state's encoding tree up to date with its value,
@@ -457,6 +469,7 @@ func (s *Store[T]) runLog(b *group.Batch[job], batch []*request[T]) {
 	ctx, cancel := b.Context()
 	defer cancel()
 	lm := s.log
+	pre := s.logPreCatchUp()
 	var rev durable.Rev
 	var applied []*request[T]
 	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
@@ -469,9 +482,11 @@ func (s *Store[T]) runLog(b *group.Batch[job], batch []*request[T]) {
 		if lm.closed {
 			return durable.ErrClosed
 		}
+		before := lm.next
 		if err := s.logReady(tx.Size()); err != nil {
 			return err
 		}
+		lm.othersWrote = pre || lm.next != before
 		st := s.st
 		shape := s.c.enc.Shape(st.root)
 		dirty := false
@@ -585,6 +600,29 @@ func (s *Store[T]) runLog(b *group.Batch[job], batch []*request[T]) {
 		// tried again after the next one.
 		s.compactLog(ctx) //nolint:errcheck
 	}
+}
+
+// logPreCatchUp applies, before the log's lock is taken, the records other
+// processes committed since this process's last turn, when that turn found
+// some: the turn then applies only what was appended while it waited.
+// It reads what Get reads without the lock; the turn catches up with the
+// rest, and checks the snapshot, under it as before. A failure leaves the
+// state to be read anew at the turn.
+//
+// It reports whether it applied any.
+func (s *Store[T]) logPreCatchUp() bool {
+	lm := s.log
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	if !lm.othersWrote || lm.closed || s.st == nil {
+		return false
+	}
+	was := lm.next
+	if err := s.logCatchUp(0); err != nil {
+		s.st = nil
+		return false
+	}
+	return lm.next != was
 }
 
 // logWrap gives an error the document's path unless it names one already.
