@@ -65,10 +65,7 @@ type logMode struct {
 	snapRev  durable.Rev // and its durable.Rev
 	snapStat fs.FileInfo // and its stat then (nil: unknown)
 	closed   bool
-	// othersWrote: the last turn's catch-up applied records other
-	// processes appended (see logPreCatchUp).
-	othersWrote bool
-	tx          *journal.Tx // the log's, while runLog holds its lock
+	tx       *journal.Tx // the log's, while runLog holds its lock
 	// folds: the snapshots named by the folds applied since the file was
 	// last checked (the last maxFolds), which it may hold (logCheckSnapshot).
 	folds []string
@@ -469,7 +466,6 @@ func (s *Store[T]) runLog(b *group.Batch[job], batch []*request[T]) {
 	ctx, cancel := b.Context()
 	defer cancel()
 	lm := s.log
-	pre := s.logPreCatchUp()
 	var rev durable.Rev
 	var applied []*request[T]
 	err := lm.j.WithLockShared(group.OwnCode(ctx), func(tx *journal.Tx) error {
@@ -482,11 +478,9 @@ func (s *Store[T]) runLog(b *group.Batch[job], batch []*request[T]) {
 		if lm.closed {
 			return durable.ErrClosed
 		}
-		before := lm.next
 		if err := s.logReady(tx.Size()); err != nil {
 			return err
 		}
-		lm.othersWrote = pre || lm.next != before
 		st := s.st
 		shape := s.c.enc.Shape(st.root)
 		dirty := false
@@ -600,29 +594,6 @@ func (s *Store[T]) runLog(b *group.Batch[job], batch []*request[T]) {
 		// tried again after the next one.
 		s.compactLog(ctx) //nolint:errcheck
 	}
-}
-
-// logPreCatchUp applies, before the log's lock is taken, the records other
-// processes committed since this process's last turn, when that turn found
-// some: the turn then applies only what was appended while it waited.
-// It reads what Get reads without the lock; the turn catches up with the
-// rest, and checks the snapshot, under it as before. A failure leaves the
-// state to be read anew at the turn.
-//
-// It reports whether it applied any.
-func (s *Store[T]) logPreCatchUp() bool {
-	lm := s.log
-	lm.mu.Lock()
-	defer lm.mu.Unlock()
-	if !lm.othersWrote || lm.closed || s.st == nil {
-		return false
-	}
-	was := lm.next
-	if err := s.logCatchUp(0); err != nil {
-		s.st = nil
-		return false
-	}
-	return lm.next != was
 }
 
 // logWrap gives an error the document's path unless it names one already.

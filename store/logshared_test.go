@@ -150,9 +150,9 @@ func logSharedCheck(fsys vfs.FS, want []string, handles int) error {
 }
 
 // TestLogHandlesSerial: handles (processes' worth of state) updating one
-// document at once, on the real filesystem, where a writer catches up
-// with the others' patches before it takes the log's lock (when its last
-// turn found some) and again under it, and compacts now and then. Every
+// document at once, on the real filesystem, each catching up with the
+// others' patches (member by member: PatchMembers) at its turn, with Gets
+// (which catch up without the lock) between, and compactions. Every
 // update counts one more on a shared entry: the counts the updates saw
 // must be 0, 1, 2, ... each once, and the document must hold every
 // handle's own count: no update may build on a state that missed one
