@@ -318,8 +318,7 @@ func (s *Store[T]) logCatchUp(limit uint64) error {
 }
 
 // logApplyValue applies one record to the state's value, and reports
-// whether it changed the value, which leaves the state's encoding tree
-// behind until logSync.
+// whether that left the state's encoding tree behind until logSync.
 func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	lm := s.log
 	if r.Op == opFold {
@@ -335,9 +334,19 @@ func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	if r.Base != lm.gen {
 		return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d builds on %s, but the log's snapshot there is %s", r.index, shortHash(r.Base), shortHash(lm.gen))}
 	}
+	behind := true
 	switch r.Op {
 	case opPatch:
-		if err := s.c.enc.ApplyMergePatch(st.val, r.body); err != nil {
+		// A patch of members of a map, as one-member changes make, brings
+		// the tree along member by member; anything else is applied to
+		// the value, and the tree follows at logSync.
+		root, _, handled, err := s.c.enc.PatchMembers(st.root, st.val, r.body)
+		if handled {
+			st.root, behind = root, false
+		} else {
+			err = s.c.enc.ApplyMergePatch(st.val, r.body)
+		}
+		if err != nil {
 			return false, &LogError{Path: lm.dir, Cause: fmt.Errorf("record %d: %w", r.index, err)}
 		}
 	case opWhole:
@@ -352,7 +361,7 @@ func (s *Store[T]) logApplyValue(st *state, r logRecord) (bool, error) {
 	lm.pending += int64(r.size)
 	lm.npend++
 	lm.last = r.index
-	return true, nil
+	return behind, nil
 }
 
 // logSync brings the state's encoding tree up to date with its value,

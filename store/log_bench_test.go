@@ -98,3 +98,34 @@ func BenchmarkLogFieldCold(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogHandles: handles (as processes would) take turns updating one
+// field of a 1,000-key (and a 10,000-key) document in log mode, round-robin from one
+// goroutine, so that each update catches up with the patches of the
+// handles-1 others before it makes its own: the CPU time of the lock turn
+// of issue 23's store-4p-log row, without the hand-over between
+// processes. One op is one update.
+func BenchmarkLogHandles(b *testing.B) {
+	for _, c := range []struct{ keys, handles int }{{1000, 1}, {1000, 4}, {10000, 4}} {
+		keys, handles := c.keys, c.handles
+		b.Run(fmt.Sprintf("keys=%d/handles=%d", keys, handles), func(b *testing.B) {
+			s0 := openFieldDoc(b, keys, true)
+			ss := []*store.Store[benchDoc]{s0}
+			for range handles - 1 {
+				s, err := store.Open(s0.Path(), &store.Options[benchDoc]{Log: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { s.Close() })
+				ss = append(ss, s)
+			}
+			for i, s := range ss { // each has read the document once
+				bumpField(b, s, keys, i)
+			}
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				bumpField(b, ss[i%handles], keys, i)
+			}
+		})
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/durable-go/durable/internal/testdir"
 
 	"github.com/durable-go/durable/internal/crashtest"
 	"github.com/durable-go/durable/store"
@@ -144,4 +147,82 @@ func logSharedCheck(fsys vfs.FS, want []string, handles int) error {
 		}
 	}
 	return nil
+}
+
+// TestLogHandlesSerial: handles (processes' worth of state) updating one
+// document at once, on the real filesystem, each catching up with the
+// others' patches (member by member: PatchMembers) at its turn, with Gets
+// (which catch up without the lock) between, and compactions. Every
+// update counts one more on a shared entry: the counts the updates saw
+// must be 0, 1, 2, ... each once, and the document must hold every
+// handle's own count: no update may build on a state that missed one
+// before it.
+func TestLogHandlesSerial(t *testing.T) {
+	path := filepath.Join(testdir.New(t), "doc.json")
+	const handles, each = 4, 120
+	ss := make([]*store.Store[benchDoc], handles)
+	for h := range ss {
+		s, err := store.Open(path, &store.Options[benchDoc]{Log: true, LogCompactSize: 4 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ss[h] = s
+	}
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var wg sync.WaitGroup
+	for h, s := range ss {
+		wg.Go(func() {
+			for i := range each {
+				var saw int
+				_, err := s.Update(context.Background(), func(d *benchDoc) error {
+					if d.Entries == nil {
+						d.Entries = map[string]benchEntry{}
+					}
+					e := d.Entries["count"]
+					saw = e.Hits
+					e.Hits++
+					d.Entries["count"] = e
+					own := d.Entries[fmt.Sprintf("h%d", h)]
+					own.Hits++
+					d.Entries[fmt.Sprintf("h%d", h)] = own
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				seen[saw]++
+				mu.Unlock()
+				if i%17 == h {
+					if _, _, err := s.Get(); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for n := range handles * each {
+		if seen[n] != 1 {
+			t.Fatalf("%d updates saw the count at %d (want 1 each, from 0 to %d)", seen[n], n, handles*each-1)
+		}
+	}
+	for h, s := range ss {
+		d, _, err := s.Get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Entries["count"].Hits != handles*each {
+			t.Fatalf("handle %d reads the count as %d, want %d", h, d.Entries["count"].Hits, handles*each)
+		}
+		for o := range handles {
+			if got := d.Entries[fmt.Sprintf("h%d", o)].Hits; got != each {
+				t.Fatalf("handle %d reads handle %d's count as %d, want %d", h, o, got, each)
+			}
+		}
+	}
 }
