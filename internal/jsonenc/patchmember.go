@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+
+	"github.com/durable-go/durable/internal/mutate"
 )
 
 // A merge patch of one-member changes (what SetMember's, and most of
@@ -52,7 +54,7 @@ func (c *Codec) PatchMembers(tree *Tree, v reflect.Value, patch []byte) (nt *Tre
 			return tree, false, false, nil
 		}
 		for _, km := range ObjectMembers(fm.Val) {
-			if string(km.Val) == "null" {
+			if string(km.Val) == "null" && !mutate.JsonencPatchNullMember {
 				return tree, false, false, nil // a deletion
 			}
 			key := reflect.ValueOf(km.Key).Convert(mp.t.Key())

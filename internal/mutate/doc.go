@@ -17,6 +17,7 @@
 //	durable_mutate_journal_chain_unflagged      journal's AppendFlushedShared writes its batch without the flag that it follows one not known to be flushed
 //	durable_mutate_journal_zero_stale           journal writes zeros ahead from its own last zeros, over records others appended since
 //	durable_mutate_jsonenc_member_not_stale     the store's encoder lets a map's table copy vouch for a member SetMember stored
+//	durable_mutate_jsonenc_patch_null_member    the store's encoder applies a merge patch's deletion of a map member as a change of it
 //	durable_mutate_jsonl_ack_before_sync  jsonl acknowledges an append without its fdatasync
 //	durable_mutate_jsonl_skip_repair      jsonl neither cuts a torn tail nor checks the line boundary
 //	durable_mutate_jsonl_refuse_leftovers jsonl refuses a crash's leftovers (a lost block before complete lines)
