@@ -83,10 +83,12 @@ func (s *Store[T]) do(r *request[T]) {
 // the OS: any other vfs.FS is user code too, called all through run (and
 // a Backend's is called back from its own goroutines). Outside the
 // callbacks this module's code alone runs on the goroutine, and it never
-// calls back into the store: nothing there needs the mark.
+// calls back into the store: nothing there needs the mark. Only where a
+// token costs less than an id (goid.Cheap, Linux): elsewhere a token is an
+// id, and the Updater and run would each take one.
 func (s *Store[T]) pinsCallbacks() bool {
 	_, ok := s.fs.(vfs.OS)
-	return ok && s.be == nil
+	return ok && s.be == nil && goid.Cheap()
 }
 
 // requests returns the requests of b, each knowing its place in b.

@@ -70,3 +70,8 @@ func Matches(t Token, id *uint64) bool {
 	}
 	return *id == uint64(t)
 }
+
+// Cheap reports whether Pin costs one system call here (a thread token)
+// rather than ID's stack walk: code that would call Pin where it now walks
+// the stack once gains only then.
+func Cheap() bool { return threadTokens }
