@@ -119,13 +119,9 @@ type txn struct {
 
 // asyncRev is the size of document from which its Rev is computed while
 // the file is written and fsynced rather than before: a pass over the
-// whole document (RevTracker compares it with the last one, and hashes
-// the chunks that changed) that would otherwise add to every update. At
-// 100 KB that pass is about 5% of an update's CPU on tmpfs, all of it
-// before the write; on a goroutine it costs one start, and the fsync it
-// overlaps is hundreds of microseconds on a disk. Below 64 KiB the pass
-// is a few microseconds, no more than the goroutine.
-const asyncRev = 64 << 10
+// whole document (RevTracker compares it with the last one) that would
+// otherwise add to every update.
+const asyncRev = 256 << 10
 
 func (s *Store[T]) run(batch []*request[T], steal func() []*request[T]) {
 	// The lock is waited for until every caller has given up.
