@@ -287,6 +287,27 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 	if u.closed {
 		return &fs.PathError{Op: "update", Path: u.name, Err: ErrClosed}
 	}
+	own := group.IsOwnCode(ctx)
+	unpin := func() {}
+	if own && goid.From(ctx) == 0 {
+		// Package store's, naming no goroutine (goid.With): the lock
+		// must know this one, for a Lock from the callback through
+		// another API (ErrReentrant). A goid.Token names it for one
+		// system call where an id walks the whole stack (about a tenth
+		// of a small document's update). It is held from the lock to
+		// the callback's end only: a goroutine locked to its thread
+		// pays two thread switches at every wait, and the replace waits.
+		tok := goid.Pin()
+		pinned := true
+		unpin = func() {
+			if pinned {
+				pinned = false
+				goid.Unpin(tok)
+			}
+		}
+		defer unpin() // a panic in fn, or a failed begin
+		ctx = goid.With(ctx, uint64(tok))
+	}
 	target, cur, seen, l, err := u.begin(ctx)
 	if err != nil {
 		u.last = nil
@@ -301,10 +322,11 @@ func (u *Updater) Update(ctx context.Context, fn func(old []byte) ([]byte, error
 		return wrap(ErrConflict)
 	}
 	var next []byte
-	if group.IsOwnCode(ctx) {
+	if own {
 		// Package store's, which guards its own callbacks against
 		// re-entry through this Updater.
 		l.h.Do(func() { next, err = fn(cur) })
+		unpin() // the token is published no more (Held.Do is done)
 	} else {
 		u.inFn.Store(goid.ID())
 		l.h.Do(func() {

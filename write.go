@@ -411,6 +411,9 @@ func sameFile(a, b fs.FileInfo) bool {
 		mb, ok := b.Sys().(*vfs.MemStat)
 		return ok && ma.Ino == mb.Ino
 	}
+	if same, ok := sameStat(a, b); ok {
+		return same // one of them (or both) from readOS
+	}
 	return os.SameFile(a, b)
 }
 
@@ -503,6 +506,16 @@ func readFile(fsys vfs.FS, name string) ([]byte, error) {
 // the content. The result is not nil when the file exists, even if empty.
 // flag is added to the open's.
 func readInto(fsys vfs.FS, name string, flag int, buf []byte) ([]byte, fs.FileInfo, error) {
+	if isOS(fsys) {
+		if data, fi, ok := readOS(name, flag, buf); ok {
+			return data, fi, nil
+		}
+	}
+	return readGeneral(fsys, name, flag, buf)
+}
+
+// readGeneral is readInto through fsys, whatever it is.
+func readGeneral(fsys vfs.FS, name string, flag int, buf []byte) ([]byte, fs.FileInfo, error) {
 	f, err := fsys.OpenFile(name, os.O_RDONLY|openNonBlock|flag, 0)
 	if err != nil {
 		return buf[:0], nil, err

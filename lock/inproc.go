@@ -31,8 +31,10 @@ type entry struct {
 	mu      sync.Mutex
 	readers int
 	writer  bool
-	// callbackG is the goroutine running a callback under the exclusive
-	// lock (Held.Do), 0 when none: a wait from it would be for itself.
+	// callbackG names the goroutine running a callback under the
+	// exclusive lock (Held.Do), as a goid.Token (its id, or a token it
+	// holds while the callback runs), 0 when none: a wait from it would
+	// be for itself.
 	callbackG uint64
 	queued    int // exclusive waiters
 	// released is closed whenever the state changes; made by the first
@@ -85,10 +87,7 @@ func acquireEntry(ctx context.Context, key any, exclusive bool) (*entry, error) 
 			// goroutine (an update of a file from an update callback
 			// of the same file, through another API), the wait would
 			// be for itself, until ctx ends.
-			if me == 0 {
-				me = goid.ID()
-			}
-			if e.callbackG == me {
+			if goid.Matches(goid.Token(e.callbackG), &me) {
 				if queued {
 					e.queued--
 					e.broadcast()

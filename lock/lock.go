@@ -52,7 +52,7 @@ type Held struct {
 	path    string // the sidecar, for errors
 	h       atomic.Pointer[held]
 	cleanup runtime.Cleanup
-	doG     uint64 // the goroutine that calls Do, if the Lock's ctx said (goid.With); 0: ask
+	doG     uint64 // the goroutine that calls Do (a goid.Token), if the Lock's ctx said (goid.With); 0: ask
 }
 
 // held is what must be released. It is separate from Held so that the

@@ -105,7 +105,7 @@ func (s *Store[T]) rotation(target string) []func() error {
 		return nil
 	}
 	dir := filepath.Dir(target)
-	ordered := s.orderedDirs(dir) // on the caller's goroutine: it caches in s
+	ordered := false // set by the first step
 	syncDir := func() error {
 		if mutate.StoreSkipRotateDirSync || ordered {
 			// The publish's directory fsync covers the rotation, or
@@ -121,6 +121,12 @@ func (s *Store[T]) rotation(target string) []func() error {
 	// after the check does nothing.
 	skip := false
 	steps := []func() error{func() error {
+		// Asked here rather than by the caller: its stat (to tell
+		// whether the directory is the one remembered) then overlaps
+		// the write of the new version too. The steps run one after
+		// another, and a rotation's only once the one before has
+		// ended (waitRotated), so s.order is never shared.
+		ordered = s.orderedDirs(dir)
 		same, err := s.sameFile(target, backupName(target, 1))
 		skip = same
 		return err

@@ -31,11 +31,13 @@ func ID() uint64 {
 
 type ctxKey struct{}
 
-// With marks ctx as used only on goroutine id, so that code it reaches
-// (lock.Mutex.Lock, for the Held's Do) need not walk the stack for an id
-// the caller already has: each walk cost a store update 5 to 18 µs. Only
-// this module can set it (the package is internal), and it must only be
-// set on a ctx whose Lock and Do run on goroutine id.
+// With marks ctx as used only on the goroutine that id names (a goroutine
+// id, or a Token the goroutine holds from Pin until after its last use of
+// ctx), so that code it reaches (lock.Mutex.Lock, for the Held's Do) need
+// not walk the stack for an id the caller already has: each walk cost a
+// store update 5 to 18 µs. Only this module can set it (the package is
+// internal), and it must only be set on a ctx whose Lock and Do run on
+// that goroutine.
 func With(ctx context.Context, id uint64) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
 }

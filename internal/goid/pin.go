@@ -57,3 +57,21 @@ func Is(t Token) bool {
 	defer runtime.UnlockOSThread()
 	return Token(threadID()|threadMark) == t
 }
+
+// Matches is Is for a caller that may test several tokens, or one token
+// several times: a goroutine id it needs is taken once, into *id (0 until
+// then), so that only the first test walks the stack.
+func Matches(t Token, id *uint64) bool {
+	if t&threadMark != 0 {
+		return Is(t)
+	}
+	if *id == 0 {
+		*id = ID()
+	}
+	return *id == uint64(t)
+}
+
+// Cheap reports whether Pin costs one system call here (a thread token)
+// rather than ID's stack walk: code that would call Pin where it now walks
+// the stack once gains only then.
+func Cheap() bool { return threadTokens }
