@@ -253,33 +253,7 @@ func TestBenchWritersReport(t *testing.T) {
 		func() error { return g.append(data) },
 	}
 	const rounds = 7
-	rates := [2][]float64{}
-	cpus := [2][]float64{}
-	for round := range rounds {
-		for k := range 2 {
-			c := (round + k) % 2
-			var ops atomic.Int64
-			stop := time.Now().Add(time.Second)
-			cpu0 := cpuTime()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for range writers {
-				wg.Go(func() {
-					for time.Now().Before(stop) {
-						if err := contenders[c](); err != nil {
-							t.Error(err)
-							return
-						}
-						ops.Add(1)
-					}
-				})
-			}
-			wg.Wait()
-			n := float64(ops.Load())
-			rates[c] = append(rates[c], n/time.Since(start).Seconds())
-			cpus[c] = append(cpus[c], float64(cpuTime()-cpu0)/n)
-		}
-	}
+	rates, cpus := interleaveWriters(t, writers, rounds, contenders)
 	med := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
 	ratios := make([]float64, rounds)
 	for i := range ratios {

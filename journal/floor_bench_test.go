@@ -62,7 +62,25 @@ func TestBenchFloorReport(t *testing.T) {
 		func() error { return gs[1].Append(frame) },
 	}
 	n := len(contenders)
-	rates, cpus := make([][]float64, n), make([][]float64, n)
+	rates, cpus := interleaveWriters(t, writers, rounds, contenders)
+	med := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
+	for c := range n {
+		ratios := make([]float64, rounds)
+		for i := range ratios {
+			ratios[i] = rates[c][i] / rates[1][i]
+		}
+		t.Logf("%d writers, %s: %.0f appends/s (%.2f of the 128 B floor, per round %.2f-%.2f), CPU %.2f µs per append",
+			writers, names[c], med(rates[c]), med(ratios), slices.Min(ratios), slices.Max(ratios), med(cpus[c])/1e3)
+	}
+}
+
+// interleaveWriters runs each contender in turn, writers goroutines calling
+// it for one second, rounds times, rotating which goes first each round,
+// and returns for each contender its appends per second and CPU
+// nanoseconds per append in every round.
+func interleaveWriters(t *testing.T, writers, rounds int, contenders []func() error) (rates, cpus [][]float64) {
+	n := len(contenders)
+	rates, cpus = make([][]float64, n), make([][]float64, n)
 	for round := range rounds {
 		for k := range n {
 			c := (round + k) % n
@@ -83,18 +101,10 @@ func TestBenchFloorReport(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			ops1 := float64(ops.Load())
-			rates[c] = append(rates[c], ops1/time.Since(start).Seconds())
-			cpus[c] = append(cpus[c], float64(cpuTime()-cpu0)/ops1)
+			done := float64(ops.Load())
+			rates[c] = append(rates[c], done/time.Since(start).Seconds())
+			cpus[c] = append(cpus[c], float64(cpuTime()-cpu0)/done)
 		}
 	}
-	med := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
-	for c := range n {
-		ratios := make([]float64, rounds)
-		for i := range ratios {
-			ratios[i] = rates[c][i] / rates[1][i]
-		}
-		t.Logf("%d writers, %s: %.0f appends/s (%.2f of the 128 B floor, per round %.2f-%.2f), CPU %.2f µs per append",
-			writers, names[c], med(rates[c]), med(ratios), slices.Min(ratios), slices.Max(ratios), med(cpus[c])/1e3)
-	}
+	return rates, cpus
 }
