@@ -27,29 +27,17 @@ import (
 // its pages and lose the earlier batch's, and recovery then cuts both, as
 // it cuts the batches of processes that share a flush.
 func (tx *Tx) AppendFlushedShared(payloads [][]byte, written func()) (uint64, error) {
-	j := tx.j
-	if j == nil {
-		return 0, errors.New("journal: Tx used after its WithLock returned")
-	}
-	if !tx.SharesFlush() || !j.unflushed {
-		// Nothing of this turn waits for a flush: AppendFlushedThen
-		// leaves this batch's for after the lock when the turn shares
-		// it.
+	if !tx.SharesFlush() || !tx.j.unflushed {
+		// Nothing of this turn waits for a flush (or tx is over, which
+		// append says): AppendFlushedThen leaves this batch's for after
+		// the lock when the turn shares it.
 		return tx.append(payloads, true, written)
 	}
-	first := j.next
-	if len(payloads) == 0 {
-		return first, nil
+	j := tx.j
+	r, first, err := tx.request(payloads)
+	if r == nil {
+		return first, err
 	}
-	for i, p := range payloads {
-		if err := j.checkPayload(i, p); err != nil {
-			return 0, err
-		}
-	}
-	if err := tx.ctx.Err(); err != nil {
-		return 0, err
-	}
-	r := &request{ctx: tx.ctx, typ: TypeData, payloads: payloads, t: j.o.Now().UnixNano()}
 	// commit flushes a batch that follows an unflushed one of this
 	// process (j.unflushed), to keep such chains out of a log that no
 	// shared flush covers. Here the shared flush does: the earlier batch
@@ -58,7 +46,7 @@ func (tx *Tx) AppendFlushedShared(payloads [][]byte, written func()) (uint64, er
 	// flushes before its seal), and this one is written unflushed.
 	behind := j.behind
 	j.unflushed, j.behind = false, !mutate.JournalChainUnflagged
-	err := j.commit([]*request{r}, false, written)
+	err = j.commit([]*request{r}, false, written)
 	// Written: j.unflushed is set again, and the post-lock flush of
 	// WithLockShared covers both batches; behind is what it was, unless a
 	// rotation flushed the segment meanwhile. Failed: the undo flushed

@@ -164,23 +164,11 @@ func (tx *Tx) AppendThen(payloads [][]byte, flush bool, written func()) (uint64,
 }
 
 func (tx *Tx) append(payloads [][]byte, flush bool, written func()) (uint64, error) {
+	r, first, err := tx.request(payloads)
+	if r == nil {
+		return first, err
+	}
 	j := tx.j
-	if j == nil {
-		return 0, errors.New("journal: Tx used after its WithLock returned")
-	}
-	first := j.next
-	if len(payloads) == 0 {
-		return first, nil
-	}
-	for i, p := range payloads {
-		if err := j.checkPayload(i, p); err != nil {
-			return 0, err
-		}
-	}
-	if err := tx.ctx.Err(); err != nil {
-		return 0, err
-	}
-	r := &request{ctx: tx.ctx, typ: TypeData, payloads: payloads, t: j.o.Now().UnixNano()}
 	later := flush && tx.share && j.shares()
 	if err := j.commit([]*request{r}, flush && j.o.flushes() && !later, written); err != nil {
 		return 0, err
@@ -192,4 +180,28 @@ func (tx *Tx) append(payloads [][]byte, flush bool, written func()) (uint64, err
 		return 0, errors.New("update: records not appended where expected")
 	}
 	return first, nil
+}
+
+// request checks payloads as an append of tx and returns the request that
+// appends them, to be the records from first on; r is nil when there is
+// nothing to append (no payloads: first is where they would go) or err
+// says why they cannot be.
+func (tx *Tx) request(payloads [][]byte) (r *request, first uint64, err error) {
+	j := tx.j
+	if j == nil {
+		return nil, 0, errors.New("journal: Tx used after its WithLock returned")
+	}
+	first = j.next
+	if len(payloads) == 0 {
+		return nil, first, nil
+	}
+	for i, p := range payloads {
+		if err := j.checkPayload(i, p); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := tx.ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return &request{ctx: tx.ctx, typ: TypeData, payloads: payloads, t: j.o.Now().UnixNano()}, first, nil
 }
