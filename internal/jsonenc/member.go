@@ -53,19 +53,15 @@ func (c *Codec) SetMember(tree *Tree, v reflect.Value, field int, key reflect.Va
 			break
 		}
 	}
-	if fi < 0 || !root.present[fi] {
+	if fi < 0 {
+		return tree, false, false, nil
+	}
+	n, m, ok := c.memberMap(root, v, fi)
+	if !ok {
 		return tree, false, false, nil
 	}
 	f := &c.root.fields[fi]
 	mp := f.child.obj
-	if mp == nil || !mp.isMap || mp.elem.obj != nil || !c.memberSafe(fi) {
-		return tree, false, false, nil
-	}
-	n := root.kids[fi]
-	m := v.Field(field)
-	if n == nil || n.null || m.IsNil() || len(n.keys) != m.Len() {
-		return tree, false, false, nil
-	}
 	i, ok := n.index.find(key.String())
 	cur := m.MapIndex(key)
 	if !ok || !cur.IsValid() {
@@ -160,4 +156,22 @@ func mapPositions(t, m reflect.Type, stack []reflect.Type) int {
 		return 2
 	}
 	return min(n, 2)
+}
+
+// memberMap returns the tree's node and v's value of the field at fi of
+// the root's plan (Codec.root.fields), when it is a map of records whose
+// members SetMember can change one by one (memberSafe) and the tree
+// follows it (the map is present, not null, and has as many members as
+// the node); ok is false otherwise.
+func (c *Codec) memberMap(root *node, v reflect.Value, fi int) (n *node, m reflect.Value, ok bool) {
+	f := &c.root.fields[fi]
+	mp := f.child.obj
+	if !root.present[fi] || mp == nil || !mp.isMap || mp.elem.obj != nil || !c.memberSafe(fi) {
+		return nil, reflect.Value{}, false
+	}
+	n, m = root.kids[fi], v.Field(f.index)
+	if n == nil || n.null || m.IsNil() || len(n.keys) != m.Len() {
+		return nil, reflect.Value{}, false
+	}
+	return n, m, true
 }

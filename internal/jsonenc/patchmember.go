@@ -40,19 +40,14 @@ func (c *Codec) PatchMembers(tree *Tree, v reflect.Value, patch []byte) (nt *Tre
 	// handled leaves v and the tree as they were.
 	for _, fm := range ObjectMembers(patch) {
 		fi := slices.IndexFunc(c.root.fields, func(f fieldPlan) bool { return f.name == fm.Key })
-		if fi < 0 || !isObject(fm.Val) || !root.present[fi] {
+		if fi < 0 || !isObject(fm.Val) {
 			return tree, false, false, nil
 		}
-		f := &c.root.fields[fi]
-		mp := f.child.obj
-		if mp == nil || !mp.isMap || mp.elem.obj != nil || !c.memberSafe(fi) {
+		n, m, ok := c.memberMap(root, v, fi)
+		if !ok {
 			return tree, false, false, nil
 		}
-		n := root.kids[fi]
-		m := v.Field(f.index)
-		if n == nil || n.null || m.IsNil() || len(n.keys) != m.Len() {
-			return tree, false, false, nil
-		}
+		mp := c.root.fields[fi].child.obj
 		for _, km := range ObjectMembers(fm.Val) {
 			if string(km.Val) == "null" && !mutate.JsonencPatchNullMember {
 				return tree, false, false, nil // a deletion
